@@ -1,0 +1,1 @@
+"""People, teams, service areas, roles, training records, sign-in and tokens."""

@@ -1,0 +1,163 @@
+"""Request, response and form models for accounts."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
+
+from app.accounts.passwords import MIN_PASSWORD_LENGTH
+from app.accounts.roles import Role, TrainingKind
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
+
+
+def normalise_username(value: str) -> str:
+    """Usernames are matched case-insensitively and without surrounding spaces."""
+    return value.strip().lower()
+
+
+def normalise_name(value: str) -> str:
+    """Collapse runs of white space (including non-breaking spaces) to one space."""
+    return " ".join(value.replace("\u00a0", " ").split())
+
+
+def _tidy_text(value: object) -> object:
+    return normalise_name(value) if isinstance(value, str) else value
+
+
+def _blank_to_none(value: object) -> object:
+    if isinstance(value, str):
+        value = normalise_name(value)
+        return value or None
+    return value
+
+
+TidyText = Annotated[str, BeforeValidator(_tidy_text)]
+OptionalEmail = Annotated[EmailStr | None, BeforeValidator(_blank_to_none)]
+OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none)]
+
+
+class _Username(BaseModel):
+    username: str = Field(title="username", max_length=80)
+
+    @field_validator("username", mode="before")
+    @classmethod
+    def _username(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = normalise_username(value)
+            if value and not USERNAME_PATTERN.match(value):
+                raise ValueError(
+                    "Username must be 2 to 80 characters: letters, numbers, dots, hyphens or underscores"
+                )
+        return value
+
+
+class _Password(BaseModel):
+    password: str = Field(title="password", min_length=MIN_PASSWORD_LENGTH, max_length=200)
+
+
+class UserCreate(_Username, _Password):
+    full_name: TidyText = Field(title="full name", min_length=1, max_length=200)
+    email: OptionalEmail = Field(default=None, title="email address")
+    roles: list[Role] = Field(title="roles", min_length=1)
+    team_id: int | None = Field(default=None, title="team")
+    service_area: OptionalText = Field(default=None, title="service area", max_length=120)
+
+
+class UserUpdate(BaseModel):
+    version: int = Field(title="version")
+    full_name: TidyText | None = Field(default=None, title="full name", min_length=1, max_length=200)
+    email: OptionalEmail = Field(default=None, title="email address")
+    roles: list[Role] | None = Field(default=None, title="roles", min_length=1)
+    team_id: int | None = Field(default=None, title="team")
+    service_area: OptionalText = Field(default=None, title="service area", max_length=120)
+    active: bool | None = None
+    password: str | None = Field(default=None, title="password", min_length=MIN_PASSWORD_LENGTH, max_length=200)
+
+
+class TrainingCreate(BaseModel):
+    kind: TrainingKind = Field(title="training")
+    completed_on: date = Field(title="date completed")
+    expires_on: date | None = Field(default=None, title="expiry date")
+
+    @field_validator("expires_on")
+    @classmethod
+    def _expiry_after_completion(cls, value: date | None, info: ValidationInfo) -> date | None:
+        completed_on = info.data.get("completed_on")
+        if value is not None and completed_on is not None and value <= completed_on:
+            raise ValueError("Expiry date must be after the date completed")
+        return value
+
+
+class TeamCreate(BaseModel):
+    name: TidyText = Field(title="team name", min_length=1, max_length=120)
+    service_area: TidyText = Field(title="service area", min_length=1, max_length=120)
+
+
+class TeamUpdate(BaseModel):
+    version: int
+    name: TidyText | None = Field(default=None, title="team name", min_length=1, max_length=120)
+    service_area: TidyText | None = Field(default=None, title="service area", min_length=1, max_length=120)
+    active: bool | None = None
+
+
+class TokenRequest(BaseModel):
+    username: str
+    password: str
+
+
+class TokenPublic(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+
+
+class TeamPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    service_area_id: int
+    service_area: str
+    active: bool
+    version: int
+
+
+class TrainingPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    completed_on: date
+    expires_on: date | None
+    current: bool
+
+
+class TrainingStatus(BaseModel):
+    current: bool
+    completed_on: date | None = None
+    expires_on: date | None = None
+
+
+class UserPublic(BaseModel):
+    id: int
+    username: str
+    full_name: str
+    email: str | None
+    roles: list[str]
+    team_id: int | None
+    team: str | None
+    service_area_id: int | None
+    service_area: str | None
+    active: bool
+    version: int
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class MePublic(UserPublic):
+    training: dict[str, TrainingStatus]

@@ -1,0 +1,220 @@
+"""Writes and rules for users, teams, service areas and training records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from app.accounts import selectors
+from app.accounts.models import AuthToken, ServiceArea, Team, TrainingRecord, User, UserRole
+from app.accounts.passwords import password_hash
+from app.accounts.schemas import TeamCreate, TeamUpdate, TrainingCreate, UserCreate, UserUpdate
+from app.audit_trail.service import audit_record
+from app.db import utcnow
+from app.errors import Conflict, ValidationFailed
+
+
+def _check_version(row: User | Team, version: int, noun: str) -> None:
+    if row.version != version:
+        raise Conflict(
+            f"Someone else changed this {noun} while you were editing it. "
+            "Check the current details and make your change again."
+        )
+
+
+def service_area_get_or_create(session: Session, *, name: str, actor: User | None) -> ServiceArea:
+    """The service area with this name (case and spacing ignored), created if new."""
+    area = selectors.service_area_by_name(session, name=name)
+    if area is None:
+        area = ServiceArea(name=name)
+        session.add(area)
+        session.flush()
+        audit_record(
+            session, actor=actor, action="service_area.create", summary=f"Service area {name} created",
+            entity_type="service_area", entity_id=area.id, after={"name": name},
+        )
+    return area
+
+
+def _team_summary(team: Team) -> dict[str, Any]:
+    return {"name": team.name, "service_area": team.service_area.name, "active": team.active}
+
+
+def team_create(session: Session, *, data: TeamCreate, actor: User | None) -> Team:
+    if selectors.team_by_name(session, name=data.name):
+        raise ValidationFailed({"name": f"A team called {data.name} already exists"})
+    area = service_area_get_or_create(session, name=data.service_area, actor=actor)
+    team = Team(name=data.name, service_area_id=area.id)
+    session.add(team)
+    session.flush()
+    session.refresh(team)
+    audit_record(
+        session, actor=actor, action="team.create", summary=f"Team {team.name} created",
+        entity_type="team", entity_id=team.id, after=_team_summary(team),
+    )
+    return team
+
+
+def team_update(session: Session, *, team: Team, data: TeamUpdate, actor: User | None) -> Team:
+    _check_version(team, data.version, "team")
+    before = _team_summary(team)
+    if data.name is not None and data.name != team.name:
+        existing = selectors.team_by_name(session, name=data.name)
+        if existing and existing.id != team.id:
+            raise ValidationFailed({"name": f"A team called {data.name} already exists"})
+        team.name = data.name
+    if data.service_area is not None:
+        area = service_area_get_or_create(session, name=data.service_area, actor=actor)
+        team.service_area_id = area.id
+    if data.active is not None:
+        team.active = data.active
+    team.version += 1
+    session.add(team)
+    session.flush()
+    session.refresh(team)
+    after = _team_summary(team)
+    action = "team.update"
+    if before["active"] != after["active"]:
+        action = "team.deactivate" if not team.active else "team.reactivate"
+    audit_record(
+        session, actor=actor, action=action, summary=f"Team {team.name} changed",
+        entity_type="team", entity_id=team.id, before=before, after=after,
+    )
+    return team
+
+
+def _user_summary(user: User) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "full_name": user.full_name,
+        "email": user.email,
+        "roles": sorted(user.roles),
+        "team": user.team.name if user.team else None,
+        "service_area": user.service_area.name if user.service_area else None,
+        "active": user.active,
+    }
+
+
+def _resolve_team(session: Session, team_id: int | None) -> Team | None:
+    if team_id is None:
+        return None
+    team = selectors.team_get(session, team_id=team_id)
+    if team is None:
+        raise ValidationFailed({"team_id": "Select a team from the list"})
+    return team
+
+
+def _resolve_area(session: Session, name: str | None) -> ServiceArea | None:
+    if name is None:
+        return None
+    area = selectors.service_area_by_name(session, name=name)
+    if area is None:
+        raise ValidationFailed({"service_area": f"There is no service area called {name}"})
+    return area
+
+
+def user_create(session: Session, *, data: UserCreate, actor: User | None, hashed_password: str | None = None) -> User:
+    """Create a user with roles; `hashed_password` lets bulk loaders skip re-hashing a shared password."""
+    if selectors.user_by_username(session, username=data.username):
+        raise ValidationFailed({"username": f"The username {data.username} is already taken"})
+    team = _resolve_team(session, data.team_id)
+    area = _resolve_area(session, data.service_area)
+    user = User(
+        username=data.username,
+        full_name=data.full_name,
+        email=str(data.email) if data.email else None,
+        password_hash=hashed_password or password_hash(data.password),
+        team_id=team.id if team else None,
+        service_area_id=area.id if area else None,
+    )
+    user.role_rows = [UserRole(role=role.value) for role in sorted(set(data.roles))]
+    session.add(user)
+    session.flush()
+    session.refresh(user)
+    audit_record(
+        session, actor=actor, action="user.create", summary=f"User {user.username} created",
+        entity_type="user", entity_id=user.id, after=_user_summary(user),
+    )
+    return user
+
+
+def user_update(session: Session, *, user: User, data: UserUpdate, actor: User | None) -> User:
+    """Apply the fields that were sent; a stale version is a conflict and changes nothing."""
+    _check_version(user, data.version, "user")
+    before = _user_summary(user)
+    sent = data.model_fields_set
+    if "full_name" in sent and data.full_name:
+        user.full_name = data.full_name
+    if "email" in sent:
+        user.email = str(data.email) if data.email else None
+    if "team_id" in sent:
+        team = _resolve_team(session, data.team_id)
+        user.team_id = team.id if team else None
+    if "service_area" in sent:
+        area = _resolve_area(session, data.service_area)
+        user.service_area_id = area.id if area else None
+    if "roles" in sent and data.roles:
+        wanted = {role.value for role in data.roles}
+        if actor is not None and actor.id == user.id and "qa_lead" in user.roles and "qa_lead" not in wanted:
+            raise ValidationFailed({"roles": "You cannot remove the QA lead role from your own account"})
+        user.role_rows = [r for r in user.role_rows if r.role in wanted] + [
+            UserRole(role=role) for role in sorted(wanted - user.roles)
+        ]
+    if "password" in sent and data.password:
+        user.password_hash = password_hash(data.password)
+    deactivating = "active" in sent and data.active is False and user.active
+    if "active" in sent and data.active is not None:
+        if actor is not None and actor.id == user.id and not data.active:
+            raise ValidationFailed({"active": "You cannot deactivate your own account"})
+        user.active = data.active
+    user.version += 1
+    session.add(user)
+    session.flush()
+    session.refresh(user)
+    if deactivating:
+        tokens_revoke_for_user(session, user=user)
+    after = _user_summary(user)
+    action = "user.update"
+    if before["active"] != after["active"]:
+        action = "user.deactivate" if not user.active else "user.reactivate"
+    elif before["roles"] != after["roles"]:
+        action = "user.roles_change"
+    changed_before = {k: v for k, v in before.items() if after[k] != v}
+    changed_after = {k: after[k] for k in changed_before}
+    if "password" in sent and data.password:
+        changed_after["password"] = "changed"
+    audit_record(
+        session, actor=actor, action=action, summary=f"User {user.username} changed",
+        entity_type="user", entity_id=user.id, before=changed_before, after=changed_after,
+    )
+    return user
+
+
+def tokens_revoke_for_user(session: Session, *, user: User) -> None:
+    """End every browser session and API token the user holds."""
+    session.execute(
+        update(AuthToken)
+        .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def training_record_add(session: Session, *, user: User, data: TrainingCreate, actor: User | None) -> TrainingRecord:
+    record = TrainingRecord(
+        user_id=user.id,
+        kind=data.kind.value,
+        completed_on=data.completed_on,
+        expires_on=data.expires_on,
+        recorded_by_id=actor.id if actor else None,
+    )
+    session.add(record)
+    session.flush()
+    audit_record(
+        session, actor=actor, action="training.record",
+        summary=f"{data.kind.value.capitalize()} training recorded for {user.username}",
+        entity_type="user", entity_id=user.id,
+        after={"kind": record.kind, "completed_on": record.completed_on, "expires_on": record.expires_on},
+    )
+    return record

@@ -1,0 +1,414 @@
+"""HTML pages: sign in and out, your account, and the QA lead's users, teams and training records."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.accounts import selectors, service
+from app.accounts.auth import SESSION, SignInResult, sign_in, token_issue, token_revoke
+from app.accounts.models import Team, User
+from app.accounts.passwords import MIN_PASSWORD_LENGTH, password_verify
+from app.accounts.roles import ROLE_HINTS, Role, TrainingKind
+from app.accounts.schemas import TeamCreate, TeamUpdate, TrainingCreate, UserCreate, UserUpdate
+from app.audit_trail.service import audit_record
+from app.db import SessionDep
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.web.auth import SESSION_COOKIE, CurrentUser, OptionalUser, QALead
+from app.web.forms import FormDep, date_from_parts, validate
+from app.web.templating import render
+
+router = APIRouter(tags=["accounts (HTML)"])
+
+
+def _client_address(request: Request) -> str:
+    return (request.client.host if request.client else "unknown")[:64]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect a signed-in user to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --- Sign in and out -------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_form(request: Request, user: OptionalUser, next: str | None = None) -> Response:
+    if user is not None:
+        return _see_other(_safe_next(next))
+    return render(request, "accounts/login.html", {"next": _safe_next(next), "values": {}, "errors": {}})
+
+
+@router.post("/login")
+def login_submit(request: Request, session: SessionDep, form: FormDep) -> Response:
+    settings = request.app.state.settings
+    username = str(form.get("username", ""))
+    password = str(form.get("password", ""))
+    next_url = _safe_next(str(form.get("next", "/")))
+    errors: dict[str, str] = {}
+    if not username.strip():
+        errors["username"] = "Enter your username"
+    if not password:
+        errors["password"] = "Enter your password"
+    status = 400
+    if not errors:
+        outcome = sign_in(
+            session, username=username, password=password, address=_client_address(request), settings=settings
+        )
+        if outcome.result is SignInResult.OK and outcome.user is not None:
+            raw, _ = token_issue(
+                session, user=outcome.user, kind=SESSION,
+                lifetime=timedelta(minutes=settings.session_lifetime_minutes),
+            )
+            response = _see_other(next_url)
+            response.set_cookie(
+                SESSION_COOKIE, raw, httponly=True, samesite="lax", secure=settings.secure_cookies,
+                max_age=settings.session_lifetime_minutes * 60, path="/",
+            )
+            return response
+        if outcome.result is SignInResult.THROTTLED:
+            status = 429
+            errors["username"] = (
+                "Too many failed sign-in attempts. Wait "
+                f"{outcome.retry_after_minutes} minute{'s' if outcome.retry_after_minutes != 1 else ''} "
+                "and try again, or ask your QA lead to reset your password."
+            )
+        elif outcome.result is SignInResult.DEACTIVATED:
+            errors["username"] = "Your account has been deactivated. Contact your QA lead."
+        else:
+            errors["username"] = "Enter a correct username and password"
+    return render(
+        request, "accounts/login.html",
+        {"next": next_url, "values": {"username": username}, "errors": errors},
+        status_code=status,
+    )
+
+
+@router.get("/logout")
+def logout_form(request: Request, user: OptionalUser) -> Response:
+    if user is None:
+        return _see_other("/login")
+    return render(request, "accounts/logout.html")
+
+
+@router.post("/logout")
+def logout_submit(request: Request, session: SessionDep, user: OptionalUser) -> Response:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if raw:
+        token_revoke(session, raw=raw)
+    if user is not None:
+        audit_record(session, actor=user, action="auth.logout", summary="Signed out", entity_type="user",
+                     entity_id=user.id)
+    response = _see_other("/login?signed_out=1")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# --- Your account ----------------------------------------------------------------------------
+
+
+def _today(request: Request) -> date:
+    return datetime.now(request.app.state.settings.tz).date()
+
+
+@router.get("/account")
+def account_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    return render(request, "accounts/account.html", _account_context(request, session, user, errors={}))
+
+
+def _account_context(request: Request, session: SessionDep, user: User, *, errors: dict[str, str],
+                     changed: bool = False) -> dict[str, Any]:
+    records = selectors.training_for_user(session, user_id=user.id)
+    return {
+        "user": user,
+        "training": selectors.training_status(records, today=_today(request)),
+        "errors": errors,
+        "changed": changed,
+        "min_password_length": MIN_PASSWORD_LENGTH,
+    }
+
+
+@router.post("/account/password")
+def account_password(request: Request, session: SessionDep, user: CurrentUser, form: FormDep) -> Response:
+    current = str(form.get("current_password", ""))
+    new = str(form.get("new_password", ""))
+    confirm = str(form.get("confirm_password", ""))
+    errors: dict[str, str] = {}
+    if not password_verify(current, user.password_hash)[0]:
+        errors["current_password"] = "Your current password is not correct"
+    if len(new) < MIN_PASSWORD_LENGTH:
+        errors["new_password"] = f"Your new password must be {MIN_PASSWORD_LENGTH} characters or more"
+    elif new != confirm:
+        errors["confirm_password"] = "The two new passwords do not match"
+    if errors:
+        return render(request, "accounts/account.html", _account_context(request, session, user, errors=errors),
+                      status_code=400)
+    service.user_update(session, user=user, data=UserUpdate(version=user.version, password=new), actor=user)
+    return render(request, "accounts/account.html", _account_context(request, session, user, errors={}, changed=True))
+
+
+# --- Users (QA lead) -------------------------------------------------------------------------
+
+
+def _user_or_404(session: SessionDep, user_id: int) -> User:
+    user = selectors.user_get(session, user_id=user_id)
+    if user is None:
+        raise NotFound("There is no user with that number.")
+    return user
+
+
+def _team_or_404(session: SessionDep, team_id: int) -> Team:
+    team = selectors.team_get(session, team_id=team_id)
+    if team is None:
+        raise NotFound("There is no team with that number.")
+    return team
+
+
+@router.get("/users")
+def users_list(
+    request: Request,
+    session: SessionDep,
+    _: QALead,
+    q: str | None = None,
+    role: str | None = None,
+    team_id: str | None = None,
+    status: str = "active",
+    page: int = 1,
+) -> Response:
+    team = int(team_id) if team_id and team_id.isdigit() else None
+    active = {"active": True, "deactivated": False}.get(status)
+    result = selectors.users_page(
+        session, q=q, role=role or None, team_id=team, active=active, page=page, page_size=25
+    )
+    filters = {"q": q or "", "role": role or "", "team_id": str(team or ""), "status": status}
+    return render(
+        request, "accounts/users.html",
+        {
+            "result": result, "filters": filters, "teams": selectors.teams_list(session),
+            "roles": list(Role), "query": lambda **kw: urlencode({**filters, **kw}),
+        },
+        block="results",
+    )
+
+
+def _user_form_context(session: SessionDep, **extra: Any) -> dict[str, Any]:
+    return {
+        "roles": list(Role),
+        "role_hints": ROLE_HINTS,
+        "teams": selectors.teams_list(session, include_inactive=False),
+        "service_areas": selectors.service_areas_list(session),
+        "min_password_length": MIN_PASSWORD_LENGTH,
+        **extra,
+    }
+
+
+def _user_form_values(form: FormDep) -> dict[str, Any]:
+    team_id = str(form.get("team_id", "")).strip()
+    return {
+        "username": str(form.get("username", "")),
+        "full_name": str(form.get("full_name", "")),
+        "email": str(form.get("email", "")),
+        "roles": [str(r) for r in form.getlist("roles")],
+        "team_id": team_id or None,
+        "service_area": str(form.get("service_area", "")),
+    }
+
+
+@router.get("/users/new")
+def user_new(request: Request, session: SessionDep, _: QALead) -> Response:
+    return render(request, "accounts/user_form.html", _user_form_context(session, values={"roles": []}, errors={}))
+
+
+@router.post("/users/new")
+def user_create(request: Request, session: SessionDep, actor: QALead, form: FormDep) -> Response:
+    values = _user_form_values(form)
+    data, errors = validate(UserCreate, {**values, "password": str(form.get("password", ""))})
+    if data is not None:
+        try:
+            user = service.user_create(session, data=data, actor=actor)
+        except ValidationFailed as exc:
+            errors = exc.errors
+        else:
+            return _see_other(f"/users/{user.id}?created=1")
+    return render(request, "accounts/user_form.html",
+                  _user_form_context(session, values=values, errors=errors), status_code=400)
+
+
+@router.get("/users/{user_id}")
+def user_detail(request: Request, session: SessionDep, _: QALead, user_id: int) -> Response:
+    user = _user_or_404(session, user_id)
+    records = selectors.training_for_user(session, user_id=user.id)
+    today = _today(request)
+    return render(request, "accounts/user_detail.html", {
+        "user": user, "records": records, "today": today,
+        "training": selectors.training_status(records, today=today),
+        "flash": request.query_params,
+    })
+
+
+@router.get("/users/{user_id}/edit")
+def user_edit(request: Request, session: SessionDep, _: QALead, user_id: int) -> Response:
+    user = _user_or_404(session, user_id)
+    values = {
+        "full_name": user.full_name, "email": user.email or "", "roles": sorted(user.roles),
+        "team_id": str(user.team_id or ""), "service_area": user.service_area.name if user.service_area else "",
+        "version": user.version,
+    }
+    return render(request, "accounts/user_form.html",
+                  _user_form_context(session, user=user, values=values, errors={}))
+
+
+@router.post("/users/{user_id}/edit")
+def user_update(request: Request, session: SessionDep, actor: QALead, user_id: int, form: FormDep) -> Response:
+    user = _user_or_404(session, user_id)
+    values = _user_form_values(form)
+    values.pop("username")
+    values["version"] = str(form.get("version", ""))
+    payload = dict(values)
+    if str(form.get("password", "")):
+        payload["password"] = str(form.get("password", ""))
+    data, errors = validate(UserUpdate, payload)
+    conflict = None
+    if data is not None:
+        try:
+            service.user_update(session, user=user, data=data, actor=actor)
+        except ValidationFailed as exc:
+            errors = exc.errors
+        except Conflict as exc:
+            conflict = exc.message
+        else:
+            return _see_other(f"/users/{user.id}?updated=1")
+    status = 409 if conflict else 400
+    if conflict:
+        session.refresh(user)
+        values["version"] = user.version
+    return render(request, "accounts/user_form.html",
+                  _user_form_context(session, user=user, values=values, errors=errors, conflict=conflict),
+                  status_code=status)
+
+
+@router.get("/users/{user_id}/status")
+def user_status_confirm(request: Request, session: SessionDep, _: QALead, user_id: int) -> Response:
+    user = _user_or_404(session, user_id)
+    return render(request, "accounts/user_status.html", {"user": user, "errors": {}})
+
+
+@router.post("/users/{user_id}/status")
+def user_status_change(request: Request, session: SessionDep, actor: QALead, user_id: int, form: FormDep) -> Response:
+    user = _user_or_404(session, user_id)
+    version = str(form.get("version", ""))
+    try:
+        service.user_update(
+            session, user=user,
+            data=UserUpdate(version=int(version) if version.isdigit() else -1, active=not user.active),
+            actor=actor,
+        )
+    except ValidationFailed as exc:
+        return render(request, "accounts/user_status.html", {"user": user, "errors": exc.errors}, status_code=400)
+    return _see_other(f"/users/{user.id}?{'reactivated' if user.active else 'deactivated'}=1")
+
+
+@router.get("/users/{user_id}/training/new")
+def training_new(request: Request, session: SessionDep, _: QALead, user_id: int) -> Response:
+    user = _user_or_404(session, user_id)
+    return render(request, "accounts/training_form.html",
+                  {"user": user, "kinds": list(TrainingKind), "values": {}, "errors": {}})
+
+
+@router.post("/users/{user_id}/training/new")
+def training_create(request: Request, session: SessionDep, actor: QALead, user_id: int, form: FormDep) -> Response:
+    user = _user_or_404(session, user_id)
+    values = {
+        "kind": str(form.get("kind", "")),
+        "completed_on": date_from_parts(form, "completed_on"),
+        "expires_on": date_from_parts(form, "expires_on"),
+    }
+    data, errors = validate(TrainingCreate, values)
+    if data is not None:
+        service.training_record_add(session, user=user, data=data, actor=actor)
+        return _see_other(f"/users/{user.id}?trained=1")
+    return render(request, "accounts/training_form.html",
+                  {"user": user, "kinds": list(TrainingKind), "values": dict(form), "errors": errors},
+                  status_code=400)
+
+
+# --- Teams (QA lead) -------------------------------------------------------------------------
+
+
+def _teams_context(session: SessionDep, **extra: Any) -> dict[str, Any]:
+    return {
+        "teams": selectors.teams_list(session),
+        "counts": selectors.team_member_counts(session),
+        "service_areas": selectors.service_areas_list(session),
+        **extra,
+    }
+
+
+@router.get("/teams")
+def teams_list(request: Request, session: SessionDep, _: QALead) -> Response:
+    return render(request, "accounts/teams.html",
+                  _teams_context(session, values={}, errors={}, flash=request.query_params))
+
+
+@router.post("/teams")
+def team_create(request: Request, session: SessionDep, actor: QALead, form: FormDep) -> Response:
+    values = {"name": str(form.get("name", "")), "service_area": str(form.get("service_area", ""))}
+    data, errors = validate(TeamCreate, values)
+    if data is not None:
+        try:
+            service.team_create(session, data=data, actor=actor)
+        except ValidationFailed as exc:
+            errors = exc.errors
+        else:
+            return _see_other("/teams?created=1")
+    return render(request, "accounts/teams.html", _teams_context(session, values=values, errors=errors, flash={}),
+                  status_code=400)
+
+
+@router.get("/teams/{team_id}/edit")
+def team_edit(request: Request, session: SessionDep, _: QALead, team_id: int) -> Response:
+    team = _team_or_404(session, team_id)
+    values = {"name": team.name, "service_area": team.service_area.name, "version": team.version,
+              "active": team.active}
+    return render(request, "accounts/team_form.html", {
+        "team": team, "values": values, "errors": {}, "service_areas": selectors.service_areas_list(session),
+    })
+
+
+@router.post("/teams/{team_id}/edit")
+def team_update(request: Request, session: SessionDep, actor: QALead, team_id: int, form: FormDep) -> Response:
+    team = _team_or_404(session, team_id)
+    values: dict[str, Any] = {
+        "name": str(form.get("name", "")), "service_area": str(form.get("service_area", "")),
+        "version": str(form.get("version", "")), "active": form.get("active") == "yes",
+    }
+    data, errors = validate(TeamUpdate, values)
+    conflict = None
+    if data is not None:
+        try:
+            service.team_update(session, team=team, data=data, actor=actor)
+        except ValidationFailed as exc:
+            errors = exc.errors
+        except Conflict as exc:
+            conflict = exc.message
+        else:
+            return _see_other("/teams?updated=1")
+    if conflict:
+        session.refresh(team)
+        values["version"] = team.version
+    return render(request, "accounts/team_form.html", {
+        "team": team, "values": values, "errors": errors, "conflict": conflict,
+        "service_areas": selectors.service_areas_list(session),
+    }, status_code=409 if conflict else 400)
+

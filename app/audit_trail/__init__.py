@@ -1,0 +1,1 @@
+"""The append-only, hash-chained record of who did what and when."""

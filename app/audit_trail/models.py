@@ -1,0 +1,43 @@
+"""The append-only, hash-chained audit trail."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from app.db import JSONType, UTCDateTime
+
+
+class AuditEvent(SQLModel, table=True):
+    """One thing that happened: who, when, what, to which record, with a before/after summary.
+
+    `hash` covers every other field and the previous event's hash, so editing or
+    deleting any row breaks the chain from that row on.
+    """
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    occurred_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+    actor_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    actor_label: str = Field(max_length=120)
+    action: str = Field(max_length=80, index=True)
+    entity_type: str | None = Field(default=None, max_length=60)
+    entity_id: str | None = Field(default=None, max_length=80)
+    summary: str = Field(max_length=500)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditChainHead(SQLModel, table=True):
+    """A single row that serialises appends: whoever updates it first appends first."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: int = Field(default=1, primary_key=True)
+    last_seq: int = Field(default=0)
+    last_hash: str = Field(max_length=64)

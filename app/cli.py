@@ -1,0 +1,200 @@
+"""`caseaudit`: the command line for operators and scripts. Reads the same settings as the app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from app.config import PROJECT_DIR, get_settings
+from app.db import make_engine
+from app.errors import DomainError
+
+cli = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, help="Case file audit: administration commands.")
+db_cli = typer.Typer(no_args_is_help=True, help="The database schema.")
+teams_cli = typer.Typer(no_args_is_help=True, help="Teams and service areas.")
+users_cli = typer.Typer(no_args_is_help=True, help="Users, roles and training records.")
+trail_cli = typer.Typer(no_args_is_help=True, help="The audit trail.")
+cli.add_typer(db_cli, name="db")
+cli.add_typer(teams_cli, name="teams")
+cli.add_typer(users_cli, name="users")
+cli.add_typer(trail_cli, name="audit-trail")
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1)
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A session that commits on success; errors are printed as messages, not tracebacks."""
+    engine = make_engine(get_settings().database_url)
+    try:
+        with Session(engine) as session:
+            try:
+                yield session
+                session.commit()
+            except DomainError as exc:
+                session.rollback()
+                _fail(f"Error: {exc.message}")
+            except ValidationError as exc:
+                session.rollback()
+                problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+                _fail(f"Error: {problems}")
+    finally:
+        engine.dispose()
+
+
+def _today() -> date:
+    return datetime.now(get_settings().tz).date()
+
+
+def alembic_upgrade(database_url: str | None = None) -> None:
+    """Bring the schema to the newest migration."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_DIR / "alembic.ini"))
+    if database_url:
+        config.attributes["database_url"] = database_url
+    config.attributes["configure_logging"] = False
+    command.upgrade(config, "head")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration not yet applied."""
+    alembic_upgrade()
+    typer.echo("Database is up to date.")
+
+
+@teams_cli.command("create")
+def teams_create(
+    name: Annotated[str, typer.Option("--name", help="Team name")],
+    service_area: Annotated[str, typer.Option("--service-area", help="Service area (created if new)")],
+) -> None:
+    """Create a team in a service area."""
+    from app.accounts import service
+    from app.accounts.schemas import TeamCreate
+
+    with _session() as session:
+        team = service.team_create(session, data=TeamCreate(name=name, service_area=service_area), actor=None)
+        typer.echo(f"Created team {team.name} (id {team.id}) in {team.service_area.name}.")
+
+
+@users_cli.command("create")
+def users_create(
+    username: Annotated[str, typer.Option("--username")],
+    password: Annotated[str, typer.Option("--password")],
+    role: Annotated[list[str], typer.Option("--role", help="qa_lead, auditor, moderator, head_of_service, practitioner or viewer; repeat for several")],
+    team: Annotated[str | None, typer.Option("--team", help="Team name")] = None,
+    full_name: Annotated[str | None, typer.Option("--full-name")] = None,
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    service_area: Annotated[str | None, typer.Option("--service-area", help="Area a head of service heads")] = None,
+) -> None:
+    """Create a user non-interactively (for scripts)."""
+    from app.accounts import selectors, service
+    from app.accounts.schemas import UserCreate
+
+    with _session() as session:
+        team_id = None
+        if team:
+            found = selectors.team_by_name(session, name=team)
+            if found is None:
+                _fail(f"Error: there is no team called {team}")
+            team_id = found.id
+        data = UserCreate(
+            username=username, password=password, roles=role, team_id=team_id,
+            full_name=full_name or username, email=email, service_area=service_area,
+        )
+        user = service.user_create(session, data=data, actor=None)
+        typer.echo(f"Created user {user.username} (id {user.id}) with roles {', '.join(sorted(user.roles))}.")
+
+
+@users_cli.command("train")
+def users_train(
+    username: Annotated[str, typer.Option("--username")],
+    kind: Annotated[str, typer.Option("--kind", help="auditor or moderator")],
+    completed_on: Annotated[str, typer.Option("--completed-on", help="YYYY-MM-DD")],
+    expires_on: Annotated[str | None, typer.Option("--expires-on", help="YYYY-MM-DD")] = None,
+) -> None:
+    """Record that a user completed auditor or moderator training."""
+    from app.accounts import selectors, service
+    from app.accounts.schemas import TrainingCreate, normalise_username
+
+    with _session() as session:
+        user = selectors.user_by_username(session, username=normalise_username(username))
+        if user is None:
+            _fail(f"Error: there is no user called {username}")
+        data = TrainingCreate(kind=kind, completed_on=completed_on, expires_on=expires_on)
+        service.training_record_add(session, user=user, data=data, actor=None)
+        typer.echo(f"Recorded {kind} training for {user.username}.")
+
+
+@cli.command("demo-data")
+def demo_data(
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Only load into a database with no users")] = False,
+) -> None:
+    """Load the synthetic demo department, then print the demo logins."""
+    from app.accounts import selectors
+    from app.demo.generator import DEMO_PASSWORD, demo_data_load, demo_logins
+
+    with _session() as session:
+        has_users = selectors.users_count(session) > 0
+        if has_users and if_empty:
+            typer.echo("The database already has data; demo data not loaded.")
+        elif has_users:
+            _fail("Error: the database already has users; demo data is only loaded into an empty database.")
+        else:
+            demo_data_load(session, today=_today())
+            typer.echo("Loaded demo data (synthetic: no real people or children).")
+        demo_present = selectors.user_by_username(session, username="qa.lead") is not None
+    if demo_present:
+        typer.echo(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
+        for demo in demo_logins():
+            roles = ", ".join(role.label for role in demo.roles)
+            typer.echo(f"  {demo.username:<14} {roles}")
+        typer.echo("")
+
+
+@cli.command("serve")
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    workers: Annotated[int, typer.Option("--workers")] = 1,
+    proxy_headers: Annotated[bool, typer.Option("--proxy-headers/--no-proxy-headers", help="Trust X-Forwarded-* from FORWARDED_ALLOW_IPS")] = False,
+) -> None:
+    """Serve the web app and API."""
+    import uvicorn
+
+    from app.log_config import configure_logging
+
+    configure_logging()
+    typer.echo(f"Serving on http://{host}:{port}  (Ctrl+C to stop)")
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, workers=workers,
+        proxy_headers=proxy_headers, access_log=False, log_config=None,
+    )
+
+
+@trail_cli.command("verify")
+def audit_trail_verify() -> None:
+    """Check the audit trail's hash chain; exits 1 if any event was altered or removed."""
+    from app.audit_trail.service import audit_chain_verify
+
+    with _session() as session:
+        check = audit_chain_verify(session)
+    if check.ok:
+        typer.echo(f"Audit trail intact: {check.checked} events checked.")
+    else:
+        _fail(f"Audit trail BROKEN at event {check.first_bad_seq}: {check.problem}. {check.checked} events before it are intact.")
+
+
+def main() -> None:
+    cli()

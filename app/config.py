@@ -1,0 +1,97 @@
+"""Settings read from the environment (and `.env`), shared by the web app and the CLI."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_DIR / "var"
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{VAR_DIR / 'caseaudit.db'}"
+
+
+def _local_secret_key(path: Path) -> str:
+    """Return the secret stored for local use, creating it on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads; environment variable names are the field names in upper case."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(default_factory=_default_database_url)
+    secret_key: str | None = None
+    secret_key_file: Path = VAR_DIR / "secret_key"
+    timezone: str = "Europe/London"
+    base_url: str = "http://127.0.0.1:8000"
+    service_name: str = "Case file audit"
+
+    # Cookies and sessions
+    cookie_secure: bool | None = None
+    session_lifetime_minutes: int = 8 * 60
+    session_idle_minutes: int = 60
+    api_token_lifetime_minutes: int = 24 * 60
+
+    # Throttling of failed sign-ins (kept in the database, so it holds across replicas)
+    login_max_failures_per_username: int = 5
+    login_max_failures_per_address: int = 20
+    login_throttle_window_minutes: int = 15
+
+    # Outgoing email (reminders, later issues)
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "case-file-audit@localhost"
+    smtp_starttls: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone name
+        return value
+
+    @model_validator(mode="after")
+    def _secret_key_present(self) -> Settings:
+        if not self.secret_key:
+            if self.environment == "production":
+                raise ValueError("SECRET_KEY must be set when ENVIRONMENT=production")
+            self.secret_key = _local_secret_key(self.secret_key_file)
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.environment == "production"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Synthetic demonstration data: never real people or children."""

@@ -1,0 +1,25 @@
+"""`/`: a home page that shows each user what their roles let them do."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.accounts import selectors
+from app.db import SessionDep
+from app.web.auth import CurrentUser
+from app.web.templating import render
+
+router = APIRouter(tags=["home (HTML)"])
+
+
+@router.get("/")
+def home(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    today = datetime.now(request.app.state.settings.tz).date()
+    records = selectors.training_for_user(session, user_id=user.id)
+    return render(request, "home/index.html", {
+        "user": user,
+        "training": selectors.training_status(records, today=today),
+    })

@@ -1,0 +1,100 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from app.config import PROJECT_DIR, Settings, get_settings
+from app.db import make_engine
+from app.web.csrf import CSRF_COOKIE, new_nonce, valid_nonce, verify_csrf
+from app.web.errors import install_error_handlers
+from app.web.templating import make_templates
+
+STATIC_DIR = PROJECT_DIR / "app" / "static"
+access_log = logging.getLogger("caseaudit.access")
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    @app.middleware("http")
+    async def _browser_state(request: Request, call_next):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        nonce = request.cookies.get(CSRF_COOKIE)
+        fresh = not valid_nonce(nonce)
+        request.state.csrf_nonce = new_nonce() if fresh else nonce
+        request.state.csp_nonce = secrets.token_urlsafe(16)
+        response: Response = await call_next(request)
+        if fresh and not request.url.path.startswith("/api/"):
+            response.set_cookie(
+                CSRF_COOKIE, request.state.csrf_nonce, httponly=True, samesite="lax",
+                secure=settings.secure_cookies, path="/",
+            )
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/docs"):
+            headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                f"script-src 'self' 'nonce-{request.state.csp_nonce}'; "
+                "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+            )
+        # Method, path and status only: query strings can carry search terms about children.
+        access_log.info(
+            "%s %s %s %.0fms", request.method, request.url.path, response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+
+def _install_routes(app: FastAPI) -> None:
+    from app.accounts import api as accounts_api
+    from app.accounts import views as accounts_views
+    from app.audit_trail import views as audit_trail_views
+    from app.health import api as health_api
+    from app.home import views as home_views
+
+    csrf = [Depends(verify_csrf)]
+    for module in (home_views, accounts_views, audit_trail_views):
+        app.include_router(module.router, dependencies=csrf)
+    app.include_router(accounts_api.router, prefix="/api/v1")
+    app.include_router(health_api.router)
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Case file audit API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/assets/images/favicon.ico",
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for these settings (the environment's by default)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Case file audit",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        description="JSON API for case file audit. Authenticate with POST /api/v1/tokens, then send "
+        "`Authorization: Bearer <token>`.",
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.templates = make_templates(settings)
+    app.mount("/assets", StaticFiles(directory=STATIC_DIR / "vendor" / "govuk-frontend" / "assets"), name="assets")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_error_handlers(app)
+    _install_middleware(app, settings)
+    _install_routes(app)
+    return app

@@ -1,0 +1,16 @@
+"""Every table, imported in one place so Alembic and the tests see the whole schema."""
+
+from app.accounts.models import AuthToken, LoginAttempt, ServiceArea, Team, TrainingRecord, User, UserRole
+from app.audit_trail.models import AuditChainHead, AuditEvent
+
+__all__ = [
+    "AuditChainHead",
+    "AuditEvent",
+    "AuthToken",
+    "LoginAttempt",
+    "ServiceArea",
+    "Team",
+    "TrainingRecord",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,91 @@
+"""HTML forms: read the posted fields, validate them with a pydantic model, and word errors for people."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form (parsed once; the CSRF check reads the same copy)."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+def _label(model: type[BaseModel], field: str) -> str:
+    info = model.model_fields.get(field)
+    return (info.title if info and info.title else field.replace("_", " ")).lower()
+
+
+def friendly_message(model: type[BaseModel], error: dict[str, Any]) -> tuple[str, str]:
+    """(field, message) for one pydantic error, in the GOV.UK voice."""
+    field = str(error["loc"][0]) if error.get("loc") else "form"
+    label = _label(model, field)
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
+        message = f"Enter {label}"
+    elif kind == "too_short" and ctx.get("min_length") == 1:
+        message = f"Select at least one of the {label}"
+    elif kind == "string_too_short":
+        message = f"{label.capitalize()} must be {ctx['min_length']} characters or more"
+    elif kind == "string_too_long":
+        message = f"{label.capitalize()} must be {ctx['max_length']} characters or fewer"
+    elif kind in {"enum", "literal_error", "int_parsing", "bool_parsing"}:
+        message = f"Select {label} from the list"
+    elif kind.startswith("date"):
+        message = f"{label.capitalize()} must be a real date"
+    elif kind == "value_error":
+        message = str(ctx.get("error") or error["msg"]).removeprefix("Value error, ")
+        if message.startswith("value is not a valid email address"):
+            message = f"Enter an {label} in the correct format, like name@example.org"
+    else:
+        message = f"{label.capitalize()}: {error['msg']}"
+    return field, message
+
+
+def validate(model: type[M], data: dict[str, Any]) -> tuple[M | None, dict[str, str]]:
+    """Validate form data; returns the model, or None and a message per field (first error wins)."""
+    try:
+        return model.model_validate(data), {}
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            field, message = friendly_message(model, error)
+            errors.setdefault(field, message)
+        return None, errors
+
+
+def date_from_parts(form: FormData, name: str) -> str | None:
+    """Join a GOV.UK date input (`name-day`, `name-month`, `name-year`) into ISO text, or None if all blank.
+
+    Anything that is not a real date comes back as given, so validation names the field.
+    """
+    parts = [str(form.get(f"{name}-{part}", "")).strip() for part in ("day", "month", "year")]
+    if not any(parts):
+        return None
+    day, month, year = parts
+    try:
+        return date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        return "-".join(parts) or "invalid"
+
+
+def error_summary(errors: dict[str, str]) -> list[dict[str, str]]:
+    """Items for govukErrorSummary, each linking to its field."""
+    return [{"text": message, "href": f"#{field}"} for field, message in errors.items()]
+
+
+def field_error(errors: dict[str, str] | None, name: str) -> dict[str, str] | None:
+    """The `errorMessage` parameter of a GOV.UK macro for this field, or None."""
+    if errors and name in errors:
+        return {"text": errors[name]}
+    return None

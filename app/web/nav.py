@@ -1,0 +1,38 @@
+"""The service navigation: what each role may reach. Later areas add their entries here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.accounts.models import User
+from app.accounts.roles import Role
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str
+    href: str
+    roles: frozenset[Role] = frozenset()  # empty: any signed-in user
+
+
+NAV_ENTRIES: tuple[NavEntry, ...] = (
+    NavEntry("Home", "/"),
+    NavEntry("Users", "/users", frozenset({Role.QA_LEAD})),
+    NavEntry("Teams", "/teams", frozenset({Role.QA_LEAD})),
+    NavEntry("Audit trail", "/audit-trail", frozenset({Role.QA_LEAD})),
+    NavEntry("Your account", "/account"),
+    NavEntry("Sign out", "/logout"),
+)
+
+
+def nav_for(user: User | None, path: str) -> list[dict[str, object]]:
+    """GOV.UK service navigation items for this user, marking the section the page is in."""
+    if user is None:
+        return []
+    items = []
+    for entry in NAV_ENTRIES:
+        if entry.roles and not user.has_role(*entry.roles):
+            continue
+        active = path == entry.href if entry.href == "/" else path.startswith(entry.href)
+        items.append({"text": entry.label, "href": entry.href, "active": active})
+    return items

@@ -1,0 +1,85 @@
+"""Jinja environment with GOV.UK Frontend macros, and the one function views use to render a page."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
+from jinja2_fragments.fastapi import Jinja2Blocks
+
+from app.accounts.roles import ROLE_LABELS, Role
+from app.config import PROJECT_DIR, Settings
+from app.web.csrf import CSRF_FIELD, CSRF_HEADER, request_csrf_token
+from app.web.forms import error_summary, field_error
+from app.web.nav import nav_for
+
+TEMPLATES_DIR = PROJECT_DIR / "templates"
+GOVUK_FRONTEND_VERSION = "6.3.0"
+
+
+def make_templates(settings: Settings) -> Jinja2Blocks:
+    env = Environment(
+        loader=ChoiceLoader(
+            [
+                FileSystemLoader(TEMPLATES_DIR),
+                PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+            ]
+        ),
+        autoescape=select_autoescape(["html", "xml"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    tz = settings.tz
+
+    def localtime(value: datetime | None, fmt: str = "%-d %b %Y, %H:%M") -> str:
+        if value is None:
+            return ""
+        return value.astimezone(tz).strftime(fmt)
+
+    def long_date(value: date | None) -> str:
+        return value.strftime("%-d %B %Y") if value else ""
+
+    def role_label(value: str) -> str:
+        try:
+            return ROLE_LABELS[Role(value)]
+        except ValueError:
+            return value
+
+    env.filters.update(localtime=localtime, long_date=long_date, role_label=role_label)
+    env.globals.update(
+        error_list=error_summary,
+        field_error=field_error,
+        service_name=settings.service_name,
+        csrf_field=CSRF_FIELD,
+        csrf_header=CSRF_HEADER,
+        govuk_frontend_version=GOVUK_FRONTEND_VERSION,
+    )
+    return Jinja2Blocks(env=env)
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    block: str | None = None,
+) -> HTMLResponse:
+    """Render a page; an htmx request that names a block gets just that block."""
+    user = getattr(request.state, "user", None)
+    ctx: dict[str, Any] = {
+        "current_user": user,
+        "csrf_token": request_csrf_token(request),
+        "nav_items": nav_for(user, request.url.path),
+        "current_path": request.url.path,
+    }
+    ctx.update(context or {})
+    block_name = block if block and request.headers.get("HX-Request") == "true" else None
+    response = request.app.state.templates.TemplateResponse(
+        request, template, ctx, status_code=status_code, block_name=block_name
+    )
+    response.headers["Vary"] = "HX-Request"
+    return response
