@@ -67,7 +67,9 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         # Take the write lock at the start: a request that reads and then writes
         # (an audit-trail append, say) can never fail on a stale snapshot.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Pure reads (the health check) may opt out with sqlite_begin="DEFERRED".
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
 
 
 def make_engine(database_url: str) -> Engine:

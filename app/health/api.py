@@ -16,7 +16,7 @@ log = logging.getLogger("caseaudit.health")
 def healthz(request: Request) -> JSONResponse:
     """200 when the database answers, 503 when it does not (no authentication)."""
     try:
-        with request.app.state.engine.connect() as connection:
+        with request.app.state.engine.connect().execution_options(sqlite_begin="DEFERRED") as connection:
             connection.execute(text("SELECT 1"))
     except Exception as exc:  # any failure to reach the database means "not ready"
         log.warning("database unreachable: %s", type(exc).__name__)

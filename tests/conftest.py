@@ -1,0 +1,133 @@
+"""Test fixtures: a database built by `alembic upgrade head`, each test in a rolled-back transaction.
+
+`pytest` runs on SQLite (a temporary file). `pytest --postgres` runs the same
+suite on PostgreSQL at TEST_DATABASE_URL (default: TEST_POSTGRES_URL or the
+local trust-auth server). Without CI=true an unreachable PostgreSQL skips that
+run with a message; with CI=true it fails.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from app.cli import alembic_upgrade
+from app.config import Settings
+from app.db import get_session, make_engine
+from app.main import create_app
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--postgres", action="store_true", help="run the suite on PostgreSQL instead of SQLite")
+
+
+def _postgres_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL") or os.environ.get("TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.getoption("--postgres"):
+        return
+    url = _postgres_url()
+    safe = make_url(url).render_as_string(hide_password=True)
+    try:
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # unreachable server, wrong credentials, missing driver
+        if IN_CI:
+            pytest.exit(f"PostgreSQL at {safe} is required in CI but unreachable: {exc}", returncode=1)
+        pytest.exit(f"PostgreSQL at {safe} is not reachable; skipping the PostgreSQL run.", returncode=0)
+
+
+def using_postgres(config: pytest.Config) -> bool:
+    return bool(config.getoption("--postgres"))
+
+
+def fresh_database_url(config: pytest.Config, tmp_dir: Path, name: str) -> str:
+    """An empty database for one purpose: a new SQLite file, or a new PostgreSQL schema."""
+    if not using_postgres(config):
+        path = tmp_dir / f"{name}.db"
+        path.unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    base = _postgres_url()
+    schema = f"t_{name}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+def make_test_settings(database_url: str, **overrides: object) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        secret_key="test-secret-key-not-for-production",
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+def database_url(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = fresh_database_url(pytestconfig, tmp_path_factory.mktemp("db"), "main")
+    alembic_upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return make_test_settings(database_url)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings):  # type: ignore[no-untyped-def]
+    return create_app(settings)
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test; app commits become savepoints."""
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client(app, db: Session) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    """An HTTP client whose requests share the test's session (so the test sees what they wrote)."""
+
+    def _session() -> Iterator[Session]:
+        yield db
+        db.commit()
+
+    app.dependency_overrides[get_session] = _session
+    with TestClient(app, base_url="http://testserver") as test_client:
+        yield test_client
+    app.dependency_overrides.pop(get_session, None)

@@ -1,0 +1,105 @@
+"""Plain functions that build rows for tests, and helpers that act as a signed-in browser or API client."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import date
+from functools import lru_cache
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.accounts import service
+from app.accounts.models import Team, User
+from app.accounts.passwords import password_hash
+from app.accounts.roles import Role, TrainingKind
+from app.accounts.schemas import TeamCreate, TrainingCreate, UserCreate
+from app.web.csrf import CSRF_COOKIE, csrf_token_for
+
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count(1)
+
+
+@lru_cache(maxsize=8)
+def _hash(password: str) -> str:
+    return password_hash(password)
+
+
+def make_team(db: Session, *, name: str | None = None, service_area: str = "Safeguarding") -> Team:
+    return service.team_create(
+        db, data=TeamCreate(name=name or f"Team {next(_counter)}", service_area=service_area), actor=None
+    )
+
+
+def make_user(
+    db: Session,
+    *,
+    username: str | None = None,
+    roles: tuple[Role, ...] = (Role.AUDITOR,),
+    password: str = PASSWORD,
+    team: Team | None = None,
+    full_name: str | None = None,
+    active: bool = True,
+) -> User:
+    username = username or f"user{next(_counter)}"
+    user = service.user_create(
+        db,
+        data=UserCreate(
+            username=username, password=password, roles=list(roles),
+            full_name=full_name or username.replace(".", " ").title(), team_id=team.id if team else None,
+        ),
+        actor=None,
+        hashed_password=_hash(password),
+    )
+    if not active:
+        user.active = False
+        db.add(user)
+        db.flush()
+    return user
+
+
+def add_training(db: Session, user: User, kind: TrainingKind, completed_on: date, expires_on: date | None = None):  # type: ignore[no-untyped-def]
+    return service.training_record_add(
+        db, user=user, data=TrainingCreate(kind=kind, completed_on=completed_on, expires_on=expires_on), actor=None
+    )
+
+
+def csrf_token(client: TestClient) -> str:
+    """The CSRF token the browser's pages carry (the client must have fetched a page first)."""
+    nonce = client.cookies.get(CSRF_COOKIE)
+    if nonce is None:
+        client.get("/login")
+        nonce = client.cookies.get(CSRF_COOKIE)
+    assert nonce, "no CSRF cookie was set"
+    return csrf_token_for(nonce, client.app.state.settings.secret_key)
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD, *, follow: bool = False):  # type: ignore[no-untyped-def]
+    """Sign in through the real form, CSRF token and all."""
+    client.get("/login")
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_token(client), "next": "/"},
+        follow_redirects=follow,
+    )
+
+
+def post_form(client: TestClient, url: str, data: dict | None = None, **kwargs):  # type: ignore[no-untyped-def]
+    """POST a form as the signed-in browser would, with its CSRF token."""
+    payload = dict(data or {})
+    payload.setdefault("csrf_token", csrf_token(client))
+    return client.post(url, data=payload, follow_redirects=False, **kwargs)
+
+
+def api_headers(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    response = client.post("/api/v1/tokens", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def page_text(html: str) -> str:
+    """Visible-ish text of a page, white space folded, for assertions about what a user reads."""
+    text = re.sub(r"<script.*?</script>|<style.*?</style>", " ", html, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", text)
+    return " ".join(text.split())
