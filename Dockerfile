@@ -1,0 +1,30 @@
+# Case file audit: the same app as `make run`, for production behind a TLS-terminating load balancer.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    ENVIRONMENT=production
+
+RUN useradd --create-home --uid 10001 caseaudit
+WORKDIR /srv/caseaudit
+
+# Dependencies first, so code changes do not reinstall them.
+COPY pyproject.toml README.md ./
+RUN mkdir app && touch app/__init__.py && pip install . && pip uninstall -y case-file-audit && rm -rf app
+
+COPY app ./app
+COPY migrations ./migrations
+COPY templates ./templates
+COPY audit_templates ./audit_templates
+COPY alembic.ini ./
+RUN pip install --no-deps -e . && mkdir -p var && chown caseaudit var
+
+USER caseaudit
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
+    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
+
+# Migrations run on start (several replicas may start together: PostgreSQL serialises them
+# with an advisory lock), then the app serves. No state is kept in the container.
+CMD ["sh", "-c", "caseaudit db upgrade && exec caseaudit serve --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY:-2} --proxy-headers"]

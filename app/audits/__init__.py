@@ -1,0 +1,1 @@
+"""Audit forms, answers and the audit workflow (issue 6)."""

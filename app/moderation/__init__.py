@@ -1,0 +1,1 @@
+"""Moderation of a share of audits, and agreement between auditors and moderators (issue 6)."""

@@ -1,0 +1,1 @@
+"""Recommendations tracked until closed, and the head of service's view (issue 7)."""

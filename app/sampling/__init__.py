@@ -1,0 +1,1 @@
+"""The audit programme, cycles, statistically sound samples and allocation (issue 5)."""

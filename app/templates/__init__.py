@@ -1,0 +1,1 @@
+"""Audit templates as versioned data, loaded from audit_templates/ (issue 4)."""
