@@ -26,6 +26,15 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+# Row ids are 32-bit integers in PostgreSQL: a larger number from a URL or a body is bad input,
+# never something to send to the database.
+MAX_ROW_ID = 2**31 - 1
+
+
+def valid_row_id(value: int | None) -> bool:
+    return value is not None and 1 <= value <= MAX_ROW_ID
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC (what the database stores)."""
     return datetime.now(UTC)

@@ -14,6 +14,7 @@ T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -47,14 +48,22 @@ class PageOut(BaseModel, Generic[T]):
 
 def clamp_page(page: int | None, page_size: int | None) -> tuple[int, int]:
     """Page numbers start at 1; sizes are capped so a request cannot ask for everything."""
-    page = max(1, page or 1)
+    page = min(MAX_PAGE, max(1, page or 1))
     page_size = min(MAX_PAGE_SIZE, max(1, page_size or DEFAULT_PAGE_SIZE))
     return page, page_size
 
 
-def paginate(session: Session, stmt: Select[Any], *, page: int | None, page_size: int | None) -> Page[Any]:
-    """Run `stmt` for one page and count the whole result."""
+def paginate(
+    session: Session, stmt: Select[Any], *, page: int | None, page_size: int | None, clamp_to_last: bool = False
+) -> Page[Any]:
+    """Run `stmt` for one page and count the whole result.
+
+    Pages show people the last page when asked for one past the end (`clamp_to_last`); the API
+    returns an empty page instead, so a script that pages until `items` is empty stops.
+    """
     page, page_size = clamp_page(page, page_size)
     total = session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    if clamp_to_last:
+        page = min(page, max(1, math.ceil(total / page_size)))
     items = list(session.execute(stmt.limit(page_size).offset((page - 1) * page_size)).unique().scalars())
     return Page(items=items, total=total, page=page, page_size=page_size)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table on the metadata)
@@ -45,9 +45,14 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
 
 
 def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run(connection)
+    given = config.attributes.get("connection")
+    if isinstance(given, Engine):  # pytest-alembic may hand over an engine rather than a connection
+        with given.connect() as connection:
+            _run(connection)
+            connection.commit()
+        return
+    if given is not None:
+        _run(given)
         return
     engine = make_engine(_url())
     try:

@@ -55,21 +55,38 @@ def using_postgres(config: pytest.Config) -> bool:
     return bool(config.getoption("--postgres"))
 
 
+_created_schemas: list[str] = []
+
+
+def _run_schemas(statements: list[str]) -> None:
+    engine = create_engine(_postgres_url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+    engine.dispose()
+
+
 def fresh_database_url(config: pytest.Config, tmp_dir: Path, name: str) -> str:
-    """An empty database for one purpose: a new SQLite file, or a new PostgreSQL schema."""
+    """An empty database for one purpose: a new SQLite file, or a new PostgreSQL schema.
+
+    PostgreSQL schemas are named per process, so two runs at once never share tables,
+    and are dropped when the run ends.
+    """
     if not using_postgres(config):
         path = tmp_dir / f"{name}.db"
         path.unlink(missing_ok=True)
         return f"sqlite:///{path}"
-    base = _postgres_url()
-    schema = f"t_{name}"
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    schema = f"t_{name}_{os.getpid()}"
+    _run_schemas([f'DROP SCHEMA IF EXISTS "{schema}" CASCADE', f'CREATE SCHEMA "{schema}"'])
+    if schema not in _created_schemas:
+        _created_schemas.append(schema)
+    url = make_url(_postgres_url()).update_query_dict({"options": f"-csearch_path={schema}"})
     return url.render_as_string(hide_password=False)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _created_schemas:
+        _run_schemas([f'DROP SCHEMA IF EXISTS "{schema}" CASCADE' for schema in _created_schemas])
 
 
 def make_test_settings(database_url: str, **overrides: object) -> Settings:
@@ -124,8 +141,14 @@ def client(app, db: Session) -> Iterator[TestClient]:  # type: ignore[no-untyped
     """An HTTP client whose requests share the test's session (so the test sees what they wrote)."""
 
     def _session() -> Iterator[Session]:
-        yield db
-        db.commit()
+        # Each request in a savepoint of its own: like a real request, nothing it did survives an error.
+        request_savepoint = db.begin_nested()
+        try:
+            yield db
+        except Exception:
+            request_savepoint.rollback()
+            raise
+        request_savepoint.commit()
 
     app.dependency_overrides[get_session] = _session
     with TestClient(app, base_url="http://testserver") as test_client:

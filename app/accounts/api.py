@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.accounts import selectors, service
@@ -24,12 +24,16 @@ from app.accounts.schemas import (
     UserPublic,
     UserUpdate,
 )
-from app.db import SessionDep
+from app.db import MAX_ROW_ID, SessionDep
 from app.errors import NotFound
-from app.pagination import MAX_PAGE_SIZE, PageOut
+from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut
 from app.web.auth import CurrentUser, QALead, bearer_token
 
 router = APIRouter(tags=["accounts"])
+
+# Row ids are 32-bit integers in the database: a larger number in a path or filter is bad input (422),
+# not a query PostgreSQL rejects with a 500.
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def _today(request: Request) -> date:
@@ -85,9 +89,9 @@ def users_list(
     _: QALead,
     q: str | None = None,
     role: str | None = None,
-    team_id: int | None = None,
+    team_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     active: bool | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> PageOut[UserPublic]:
     result = selectors.users_page(session, q=q, role=role, team_id=team_id, active=active, page=page,
@@ -102,19 +106,19 @@ def user_create(session: SessionDep, actor: QALead, body: UserCreate) -> UserPub
 
 
 @router.get("/users/{user_id}", response_model=UserPublic)
-def user_get(session: SessionDep, _: QALead, user_id: int) -> UserPublic:
+def user_get(session: SessionDep, _: QALead, user_id: RowId) -> UserPublic:
     return selectors.user_public(_user_or_404(session, user_id))
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic)
-def user_update(session: SessionDep, actor: QALead, user_id: int, body: UserUpdate) -> UserPublic:
+def user_update(session: SessionDep, actor: QALead, user_id: RowId, body: UserUpdate) -> UserPublic:
     """Change fields; send the `version` you read. `active: false` deactivates and revokes every token."""
     user = _user_or_404(session, user_id)
     return selectors.user_public(service.user_update(session, user=user, data=body, actor=actor))
 
 
 @router.get("/users/{user_id}/training", response_model=list[TrainingPublic])
-def training_list(request: Request, session: SessionDep, _: QALead, user_id: int) -> list[TrainingPublic]:
+def training_list(request: Request, session: SessionDep, _: QALead, user_id: RowId) -> list[TrainingPublic]:
     user = _user_or_404(session, user_id)
     today = _today(request)
     return [selectors.training_public(r, today=today) for r in selectors.training_for_user(session, user_id=user.id)]
@@ -122,7 +126,7 @@ def training_list(request: Request, session: SessionDep, _: QALead, user_id: int
 
 @router.post("/users/{user_id}/training", response_model=TrainingPublic, status_code=201)
 def training_create(
-    request: Request, session: SessionDep, actor: QALead, user_id: int, body: TrainingCreate
+    request: Request, session: SessionDep, actor: QALead, user_id: RowId, body: TrainingCreate
 ) -> TrainingPublic:
     user = _user_or_404(session, user_id)
     record = service.training_record_add(session, user=user, data=body, actor=actor)
@@ -140,7 +144,7 @@ def team_create(session: SessionDep, actor: QALead, body: TeamCreate) -> TeamPub
 
 
 @router.patch("/teams/{team_id}", response_model=TeamPublic)
-def team_update(session: SessionDep, actor: QALead, team_id: int, body: TeamUpdate) -> TeamPublic:
+def team_update(session: SessionDep, actor: QALead, team_id: RowId, body: TeamUpdate) -> TeamPublic:
     team = selectors.team_get(session, team_id=team_id)
     if team is None:
         raise NotFound(f"Team {team_id} not found")

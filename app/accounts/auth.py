@@ -44,10 +44,14 @@ def token_digest(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
-def _failures_since(session: Session, column: object, value: str, since: datetime) -> tuple[int, datetime | None]:
-    last_success = session.execute(
-        select(func.max(LoginAttempt.created_at)).where(column == value, LoginAttempt.succeeded.is_(True))
-    ).scalar_one_or_none()
+def _failures_since(
+    session: Session, column: object, value: str, since: datetime, *, reset_by_success: bool
+) -> tuple[int, datetime | None]:
+    last_success = None
+    if reset_by_success:
+        last_success = session.execute(
+            select(func.max(LoginAttempt.created_at)).where(column == value, LoginAttempt.succeeded.is_(True))
+        ).scalar_one_or_none()
     if last_success is not None and last_success.tzinfo is None:
         last_success = last_success.replace(tzinfo=since.tzinfo)
     start = max(since, last_success) if last_success else since
@@ -64,13 +68,15 @@ def login_throttle_minutes(session: Session, *, username: str, address: str, set
     now = utcnow()
     window = timedelta(minutes=settings.login_throttle_window_minutes)
     since = now - window
+    # A success resets the count for that username only: if it reset the address count too,
+    # anyone with one working account could spray guesses at others, signing in between.
     checks = (
-        (LoginAttempt.username, username, settings.login_max_failures_per_username),
-        (LoginAttempt.client_address, address, settings.login_max_failures_per_address),
+        (LoginAttempt.username, username, settings.login_max_failures_per_username, True),
+        (LoginAttempt.client_address, address, settings.login_max_failures_per_address, False),
     )
     wait = 0
-    for column, value, limit in checks:
-        count, oldest = _failures_since(session, column, value, since)
+    for column, value, limit, reset_by_success in checks:
+        count, oldest = _failures_since(session, column, value, since, reset_by_success=reset_by_success)
         if count >= limit and oldest is not None:
             if oldest.tzinfo is None:
                 oldest = oldest.replace(tzinfo=now.tzinfo)

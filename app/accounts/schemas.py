@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
 from app.accounts.passwords import MIN_PASSWORD_LENGTH
 from app.accounts.roles import Role, TrainingKind
+from app.db import MAX_ROW_ID
 
-USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
+USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,79}")
 
 
 def normalise_username(value: str) -> str:
@@ -42,14 +43,14 @@ OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none)]
 
 
 class _Username(BaseModel):
-    username: str = Field(title="username", max_length=80)
+    username: str = Field(title="username", min_length=1, max_length=80)
 
     @field_validator("username", mode="before")
     @classmethod
     def _username(cls, value: object) -> object:
         if isinstance(value, str):
             value = normalise_username(value)
-            if value and not USERNAME_PATTERN.match(value):
+            if value and not USERNAME_PATTERN.fullmatch(value):
                 raise ValueError(
                     "Username must be 2 to 80 characters: letters, numbers, dots, hyphens or underscores"
                 )
@@ -64,7 +65,7 @@ class UserCreate(_Username, _Password):
     full_name: TidyText = Field(title="full name", min_length=1, max_length=200)
     email: OptionalEmail = Field(default=None, title="email address")
     roles: list[Role] = Field(title="roles", min_length=1)
-    team_id: int | None = Field(default=None, title="team")
+    team_id: int | None = Field(default=None, title="team", ge=1, le=MAX_ROW_ID)
     service_area: OptionalText = Field(default=None, title="service area", max_length=120)
 
 
@@ -73,7 +74,7 @@ class UserUpdate(BaseModel):
     full_name: TidyText | None = Field(default=None, title="full name", min_length=1, max_length=200)
     email: OptionalEmail = Field(default=None, title="email address")
     roles: list[Role] | None = Field(default=None, title="roles", min_length=1)
-    team_id: int | None = Field(default=None, title="team")
+    team_id: int | None = Field(default=None, title="team", ge=1, le=MAX_ROW_ID)
     service_area: OptionalText = Field(default=None, title="service area", max_length=120)
     active: bool | None = None
     password: str | None = Field(default=None, title="password", min_length=MIN_PASSWORD_LENGTH, max_length=200)
@@ -138,6 +139,7 @@ class TrainingPublic(BaseModel):
 
 
 class TrainingStatus(BaseModel):
+    state: Literal["current", "expired", "not_started", "none"]
     current: bool
     completed_on: date | None = None
     expires_on: date | None = None

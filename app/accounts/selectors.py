@@ -11,11 +11,12 @@ from sqlmodel import Session
 from app.accounts.models import ServiceArea, Team, TrainingRecord, User, UserRole
 from app.accounts.roles import TrainingKind
 from app.accounts.schemas import TeamPublic, TrainingPublic, TrainingStatus, UserPublic, normalise_name
+from app.db import valid_row_id
 from app.pagination import Page, paginate
 
 
 def user_get(session: Session, *, user_id: int) -> User | None:
-    return session.get(User, user_id)
+    return session.get(User, user_id) if valid_row_id(user_id) else None
 
 
 def user_by_username(session: Session, *, username: str) -> User | None:
@@ -31,6 +32,7 @@ def users_page(
     active: bool | None = None,
     page: int | None = 1,
     page_size: int | None = None,
+    clamp_to_last: bool = False,
 ) -> Page[User]:
     """Users matching the filters, by name."""
     stmt = select(User).order_by(func.lower(User.full_name), User.id)
@@ -42,10 +44,10 @@ def users_page(
     if role:
         stmt = stmt.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
     if team_id:
-        stmt = stmt.where(User.team_id == team_id)
+        stmt = stmt.where(User.team_id == (team_id if valid_row_id(team_id) else -1))
     if active is not None:
         stmt = stmt.where(User.active == active)
-    return paginate(session, stmt, page=page, page_size=page_size)
+    return paginate(session, stmt, page=page, page_size=page_size, clamp_to_last=clamp_to_last)
 
 
 def users_count(session: Session) -> int:
@@ -53,7 +55,7 @@ def users_count(session: Session) -> int:
 
 
 def team_get(session: Session, *, team_id: int) -> Team | None:
-    return session.get(Team, team_id)
+    return session.get(Team, team_id) if valid_row_id(team_id) else None
 
 
 def team_by_name(session: Session, *, name: str) -> Team | None:
@@ -100,7 +102,16 @@ def training_status(records: Iterable[TrainingRecord], *, today: date) -> dict[s
         of_kind = [r for r in records if r.kind == kind]
         current = [r for r in of_kind if r.is_current(today)]
         best = max(current or of_kind, key=lambda r: (r.expires_on or date.max, r.completed_on), default=None)
+        if current:
+            state = "current"
+        elif best is None:
+            state = "none"
+        elif best.completed_on > today:
+            state = "not_started"
+        else:
+            state = "expired"
         status[kind.value] = TrainingStatus(
+            state=state,
             current=bool(current),
             completed_on=best.completed_on if best else None,
             expires_on=best.expires_on if best else None,

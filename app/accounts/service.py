@@ -97,11 +97,12 @@ def _user_summary(user: User) -> dict[str, Any]:
     }
 
 
-def _resolve_team(session: Session, team_id: int | None) -> Team | None:
+def _resolve_team(session: Session, team_id: int | None, *, current_team_id: int | None = None) -> Team | None:
+    """The team to put a user in: it must exist and be active, unless the user is already in it."""
     if team_id is None:
         return None
     team = selectors.team_get(session, team_id=team_id)
-    if team is None:
+    if team is None or (not team.active and team.id != current_team_id):
         raise ValidationFailed({"team_id": "Select a team from the list"})
     return team
 
@@ -143,37 +144,43 @@ def user_create(session: Session, *, data: UserCreate, actor: User | None, hashe
 def user_update(session: Session, *, user: User, data: UserUpdate, actor: User | None) -> User:
     """Apply the fields that were sent; a stale version is a conflict and changes nothing."""
     _check_version(user, data.version, "user")
-    before = _user_summary(user)
     sent = data.model_fields_set
+    # Every check that can refuse the change runs before anything is changed: the HTML views show a
+    # refusal as a form error and the request still commits, so a half-applied change would be saved.
+    team = _resolve_team(session, data.team_id, current_team_id=user.team_id) if "team_id" in sent else None
+    area = _resolve_area(session, data.service_area) if "service_area" in sent else None
+    wanted = {role.value for role in data.roles} if "roles" in sent and data.roles else None
+    acting_on_self = actor is not None and actor.id == user.id
+    if wanted is not None and acting_on_self and "qa_lead" in user.roles and "qa_lead" not in wanted:
+        raise ValidationFailed({"roles": "You cannot remove the QA lead role from your own account"})
+    if "active" in sent and data.active is False and acting_on_self:
+        raise ValidationFailed({"active": "You cannot deactivate your own account"})
+
+    before = _user_summary(user)
     if "full_name" in sent and data.full_name:
         user.full_name = data.full_name
     if "email" in sent:
         user.email = str(data.email) if data.email else None
     if "team_id" in sent:
-        team = _resolve_team(session, data.team_id)
         user.team_id = team.id if team else None
     if "service_area" in sent:
-        area = _resolve_area(session, data.service_area)
         user.service_area_id = area.id if area else None
-    if "roles" in sent and data.roles:
-        wanted = {role.value for role in data.roles}
-        if actor is not None and actor.id == user.id and "qa_lead" in user.roles and "qa_lead" not in wanted:
-            raise ValidationFailed({"roles": "You cannot remove the QA lead role from your own account"})
+    if wanted is not None:
         user.role_rows = [r for r in user.role_rows if r.role in wanted] + [
             UserRole(role=role) for role in sorted(wanted - user.roles)
         ]
     if "password" in sent and data.password:
         user.password_hash = password_hash(data.password)
     deactivating = "active" in sent and data.active is False and user.active
+    # A password reset (after a compromise, say) ends every session and token the user had.
+    resetting_password = "password" in sent and bool(data.password)
     if "active" in sent and data.active is not None:
-        if actor is not None and actor.id == user.id and not data.active:
-            raise ValidationFailed({"active": "You cannot deactivate your own account"})
         user.active = data.active
     user.version += 1
     session.add(user)
     session.flush()
     session.refresh(user)
-    if deactivating:
+    if deactivating or resetting_password:
         tokens_revoke_for_user(session, user=user)
     after = _user_summary(user)
     action = "user.update"
@@ -192,13 +199,26 @@ def user_update(session: Session, *, user: User, data: UserUpdate, actor: User |
     return user
 
 
-def tokens_revoke_for_user(session: Session, *, user: User) -> None:
-    """End every browser session and API token the user holds."""
-    session.execute(
-        update(AuthToken)
-        .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+def tokens_revoke_for_user(session: Session, *, user: User, keep_token_hash: str | None = None) -> None:
+    """End every browser session and API token the user holds (but the one named, if any)."""
+    stmt = update(AuthToken).where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
+    if keep_token_hash is not None:
+        stmt = stmt.where(AuthToken.token_hash != keep_token_hash)
+    session.execute(stmt.values(revoked_at=utcnow()))
+
+
+def password_change(session: Session, *, user: User, new_password: str, keep_token_hash: str | None) -> User:
+    """A user changes their own password: their other sessions and API tokens end, this one stays."""
+    user.password_hash = password_hash(new_password)
+    user.version += 1
+    session.add(user)
+    session.flush()
+    tokens_revoke_for_user(session, user=user, keep_token_hash=keep_token_hash)
+    audit_record(
+        session, actor=user, action="user.password_change", summary=f"User {user.username} changed their password",
+        entity_type="user", entity_id=user.id, after={"password": "changed", "other_sessions": "ended"},
     )
+    return user
 
 
 def training_record_add(session: Session, *, user: User, data: TrainingCreate, actor: User | None) -> TrainingRecord:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.accounts import selectors, service
-from app.accounts.auth import SESSION, SignInResult, sign_in, token_issue, token_revoke
+from app.accounts.auth import SESSION, SignInResult, sign_in, token_digest, token_issue, token_revoke
 from app.accounts.models import Team, User
 from app.accounts.passwords import MIN_PASSWORD_LENGTH, password_verify
 from app.accounts.roles import ROLE_HINTS, Role, TrainingKind
@@ -23,6 +23,8 @@ from app.web.forms import FormDep, date_from_parts, validate
 from app.web.templating import render
 
 router = APIRouter(tags=["accounts (HTML)"])
+
+MAX_PASSWORD_LENGTH = 200  # the max_length of UserCreate.password and UserUpdate.password
 
 
 def _client_address(request: Request) -> str:
@@ -149,12 +151,17 @@ def account_password(request: Request, session: SessionDep, user: CurrentUser, f
         errors["current_password"] = "Your current password is not correct"
     if len(new) < MIN_PASSWORD_LENGTH:
         errors["new_password"] = f"Your new password must be {MIN_PASSWORD_LENGTH} characters or more"
+    elif len(new) > MAX_PASSWORD_LENGTH:  # the same limit as UserCreate and UserUpdate
+        errors["new_password"] = f"Your new password must be {MAX_PASSWORD_LENGTH} characters or fewer"
     elif new != confirm:
         errors["confirm_password"] = "The two new passwords do not match"
     if errors:
         return render(request, "accounts/account.html", _account_context(request, session, user, errors=errors),
                       status_code=400)
-    service.user_update(session, user=user, data=UserUpdate(version=user.version, password=new), actor=user)
+    raw = request.cookies.get(SESSION_COOKIE)
+    service.password_change(
+        session, user=user, new_password=new, keep_token_hash=token_digest(raw) if raw else None
+    )
     return render(request, "accounts/account.html", _account_context(request, session, user, errors={}, changed=True))
 
 
@@ -189,7 +196,7 @@ def users_list(
     team = int(team_id) if team_id and team_id.isdigit() else None
     active = {"active": True, "deactivated": False}.get(status)
     result = selectors.users_page(
-        session, q=q, role=role or None, team_id=team, active=active, page=page, page_size=25
+        session, q=q, role=role or None, team_id=team, active=active, page=page, page_size=25, clamp_to_last=True
     )
     filters = {"q": q or "", "role": role or "", "team_id": str(team or ""), "status": status}
     return render(
@@ -202,11 +209,14 @@ def users_list(
     )
 
 
-def _user_form_context(session: SessionDep, **extra: Any) -> dict[str, Any]:
+def _user_form_context(session: SessionDep, *, user: User | None = None, **extra: Any) -> dict[str, Any]:
+    # Deactivated teams are not offered, except the user's own: otherwise saving the form would drop it.
+    teams = [t for t in selectors.teams_list(session) if t.active or (user is not None and t.id == user.team_id)]
     return {
+        "user": user,
         "roles": list(Role),
         "role_hints": ROLE_HINTS,
-        "teams": selectors.teams_list(session, include_inactive=False),
+        "teams": teams,
         "service_areas": selectors.service_areas_list(session),
         "min_password_length": MIN_PASSWORD_LENGTH,
         **extra,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app.audit_trail.models import AuditEvent
@@ -24,6 +24,7 @@ def audit_events_page(
     date_to: date | None = None,
     page: int | None = 1,
     page_size: int | None = 50,
+    clamp_to_last: bool = False,
 ) -> Page[AuditEvent]:
     """Events newest first, filtered; dates are whole local days."""
     stmt = select(AuditEvent).order_by(AuditEvent.seq.desc())
@@ -39,8 +40,8 @@ def audit_events_page(
         stmt = stmt.where(AuditEvent.occurred_at >= datetime.combine(date_from, time.min, tz))
     if date_to:
         stmt = stmt.where(AuditEvent.occurred_at < datetime.combine(date_to + timedelta(days=1), time.min, tz))
-    return paginate(session, stmt, page=page, page_size=page_size)
+    return paginate(session, stmt, page=page, page_size=page_size, clamp_to_last=clamp_to_last)
 
 
 def audit_actions(session: Session) -> list[str]:
-    return list(session.execute(select(distinct(AuditEvent.action)).order_by(AuditEvent.action)).scalars())
+    return list(session.execute(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).scalars())

@@ -49,7 +49,7 @@ def audit_trail(
     result = selectors.audit_events_page(
         session, tz=request.app.state.settings.tz, action=action or None, actor=actor or None,
         entity_type=entity_type or None, entity_id=entity_id or None, date_from=start, date_to=end,
-        page=page, page_size=50,
+        page=page, page_size=50, clamp_to_last=True,
     )
     return render(request, "audit_trail/list.html", {
         "result": result, "filters": filters, "errors": errors, "actions": selectors.audit_actions(session),

@@ -21,7 +21,7 @@ CSRF_COOKIE = "caseaudit_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-_NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+_NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
 
 class CsrfFailed(PermissionDenied):
@@ -37,7 +37,7 @@ def new_nonce() -> str:
 
 
 def valid_nonce(value: str | None) -> bool:
-    return bool(value and _NONCE_PATTERN.match(value))
+    return bool(value and _NONCE_PATTERN.fullmatch(value))
 
 
 def csrf_token_for(nonce: str, secret: str) -> str:

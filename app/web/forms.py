@@ -31,7 +31,15 @@ def friendly_message(model: type[BaseModel], error: dict[str, Any]) -> tuple[str
     label = _label(model, field)
     kind = error["type"]
     ctx = error.get("ctx") or {}
-    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
+    given = error.get("input")
+    if kind in {"too_short", "too_long"} and isinstance(given, str):
+        # A constrained `str | None` field reports its length as a generic "too_short"/"too_long".
+        kind = f"string_{kind}"
+    if (
+        kind == "missing"
+        or (kind == "string_too_short" and ctx.get("min_length") == 1)
+        or (kind.endswith("_type") and given is None)  # a blank date input arrives as None
+    ):
         message = f"Enter {label}"
     elif kind == "too_short" and ctx.get("min_length") == 1:
         message = f"Select at least one of the {label}"
@@ -67,7 +75,8 @@ def validate(model: type[M], data: dict[str, Any]) -> tuple[M | None, dict[str, 
 def date_from_parts(form: FormData, name: str) -> str | None:
     """Join a GOV.UK date input (`name-day`, `name-month`, `name-year`) into ISO text, or None if all blank.
 
-    Anything that is not a real date comes back as given, so validation names the field.
+    Anything that is not a real date comes back as given, joined with slashes so it can never be read
+    as an ISO date (day 2026, month 01, year 01 is not 1 January 2026), and validation names the field.
     """
     parts = [str(form.get(f"{name}-{part}", "")).strip() for part in ("day", "month", "year")]
     if not any(parts):
@@ -76,12 +85,17 @@ def date_from_parts(form: FormData, name: str) -> str | None:
     try:
         return date(int(year), int(month), int(day)).isoformat()
     except ValueError:
-        return "-".join(parts) or "invalid"
+        return "/".join(parts)
 
 
-def error_summary(errors: dict[str, str]) -> list[dict[str, str]]:
-    """Items for govukErrorSummary, each linking to its field."""
-    return [{"text": message, "href": f"#{field}"} for field, message in errors.items()]
+def error_summary(
+    errors: dict[str, str], order: list[str] | None = None, targets: dict[str, str] | None = None
+) -> list[dict[str, str]]:
+    """Items for govukErrorSummary in page order (`order`), each linking to its field (or `targets[field]`)."""
+    order = order or []
+    targets = targets or {}
+    fields = [f for f in order if f in errors] + [f for f in errors if f not in order]
+    return [{"text": errors[f], "href": f"#{targets.get(f, f)}"} for f in fields]
 
 
 def field_error(errors: dict[str, str] | None, name: str) -> dict[str, str] | None:

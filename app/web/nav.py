@@ -34,5 +34,5 @@ def nav_for(user: User | None, path: str) -> list[dict[str, object]]:
         if entry.roles and not user.has_role(*entry.roles):
             continue
         active = path == entry.href if entry.href == "/" else path.startswith(entry.href)
-        items.append({"text": entry.label, "href": entry.href, "active": active})
+        items.append({"text": entry.label, "href": entry.href, "active": active, "current": path == entry.href})
     return items

@@ -1,0 +1,450 @@
+"""Every route the app serves is either on the public allow-list or guarded, and the guard really refuses.
+
+The walk reads the routes from the app itself, so a route added later without a `RoleGuard`
+(or without the CSRF check, for an HTML form) fails here without anyone writing a new test.
+
+Since FastAPI 0.137, `app.routes` holds one opaque `_IncludedRouter` per `include_router`
+instead of the routes themselves; iterating `app.routes` for `APIRoute`s would see almost
+nothing and pass vacuously. `_endpoints` flattens through `fastapi.routing.iter_route_contexts`
+(falling back to `app.routes` on older versions), and `test_the_walk_sees_every_area` makes
+sure the enumeration can never quietly go empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect, text
+from starlette.routing import Mount, Route
+
+from app.accounts.roles import Role
+from app.web.auth import SESSION_COOKIE, RoleGuard
+from app.web.csrf import CSRF_COOKIE, csrf_token_for, new_nonce, verify_csrf
+from tests.factories import api_headers, csrf_token, login, make_team, make_user, page_text
+
+try:  # FastAPI >= 0.137
+    from fastapi.routing import iter_route_contexts
+except ImportError:  # pragma: no cover - older FastAPI flattened included routers into app.routes
+    iter_route_contexts = None
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+CSRF_MESSAGE = "could not be sent"
+
+# Routes anyone may call without signing in. Each is checked below for what it gives away.
+PUBLIC_ENDPOINTS = {
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("GET", "/logout"),
+    ("POST", "/logout"),
+    ("GET", "/healthz"),
+    ("POST", "/api/v1/tokens"),
+    ("GET", "/docs"),
+}
+# Routes that are not FastAPI endpoints at all: the OpenAPI document and static files.
+PUBLIC_OTHER = {("/openapi.json", Route), ("/assets", Mount), ("/static", Mount)}
+
+# A form that would change something on any of the HTML form routes if it were accepted.
+CHANGING_FORM = {
+    "version": "1",
+    "username": "walkervictim",
+    "full_name": "Changed By Walker",
+    "name": "Changed By Walker",
+    "email": "changed@example.org",
+    "password": "changed-by-the-walker",
+    "roles": "qa_lead",
+    "service_area": "Walker area",
+    "active": "yes",
+    "kind": "auditor",
+    "completed_on-day": "1",
+    "completed_on-month": "5",
+    "completed_on-year": "2025",
+    "current_password": "correct-horse-battery",
+    "new_password": "changed-by-the-walker",
+    "confirm_password": "changed-by-the-walker",
+    "next": "/",
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    dependant: Dependant
+
+    @property
+    def is_api(self) -> bool:
+        return self.path.startswith("/api/")
+
+    @property
+    def is_public(self) -> bool:
+        return (self.method, self.path) in PUBLIC_ENDPOINTS
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _flat_routes(app: FastAPI) -> Iterator[Any]:
+    if iter_route_contexts is None:  # pragma: no cover
+        yield from app.routes
+        return
+    for context in iter_route_contexts(app.routes):
+        yield context
+
+
+def _endpoints(app: FastAPI) -> list[Endpoint]:
+    found = []
+    for route in _flat_routes(app):
+        original = getattr(route, "original_route", route)
+        if isinstance(original, APIRoute):
+            for method in sorted(route.methods):
+                found.append(Endpoint(method, route.path, route.dependant))
+    return found
+
+
+def _other_routes(app: FastAPI) -> set[tuple[str, type]]:
+    found = set()
+    for route in _flat_routes(app):
+        original = getattr(route, "original_route", route)
+        if not isinstance(original, APIRoute):
+            found.add((route.path, type(original)))
+    return found
+
+
+def _calls(dependant: Dependant) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _calls(sub)
+
+
+def _guards(endpoint: Endpoint) -> list[RoleGuard]:
+    return [call for call in _calls(endpoint.dependant) if isinstance(call, RoleGuard)]
+
+
+def _needed_roles(endpoint: Endpoint) -> frozenset[str]:
+    return frozenset().union(*(guard.roles for guard in _guards(endpoint)))
+
+
+def _database_state(db) -> dict[str, list[str]]:
+    """Every row of every table (bar bookkeeping that a read may touch), to show a refusal changed nothing."""
+    db.flush()
+    connection = db.connection()
+    state = {}
+    for table in sorted(inspect(connection).get_table_names()):
+        if table == "alembic_version":
+            continue
+        result = connection.execute(text(f'SELECT * FROM "{table}"'))
+        keys = list(result.keys())
+        rows = []
+        for row in result:
+            values = {k: v for k, v in zip(keys, row, strict=True) if k != "last_used_at"}
+            rows.append(repr(sorted(values.items())))
+        state[table] = sorted(rows)
+    return state
+
+
+def _state_diff(before: dict[str, list[str]], after: dict[str, list[str]]) -> list[str]:
+    return [table for table in sorted(set(before) | set(after)) if before.get(table) != after.get(table)]
+
+
+@pytest.fixture
+def world(db):
+    """A QA lead, and an existing user and team to put in paths (so a 404 cannot hide a missing check)."""
+    team = make_team(db, name="Target team")
+    target = make_user(db, username="target", roles=(Role.AUDITOR,), team=team, full_name="Zed Secretname")
+    lead = make_user(db, username="lead", roles=(Role.QA_LEAD,))
+    return {"team": team, "target": target, "lead": lead}
+
+
+def _url(endpoint: Endpoint, world) -> str:
+    values = {"user_id": world["target"].id, "team_id": world["team"].id}
+    path = endpoint.path
+    for name in endpoint.dependant.path_params:
+        assert name.name in values, (
+            f"{endpoint}: no existing id for path parameter {name.name!r}; add one to _url so the walk "
+            "can reach the route's checks instead of a 404"
+        )
+        path = path.replace("{" + name.name + "}", str(values[name.name]))
+    assert "{" not in path, f"{endpoint}: unfilled path parameter in {path}"
+    return path
+
+
+def _call(client: TestClient, endpoint: Endpoint, url: str, *, headers=None, form=None):
+    kwargs: dict[str, Any] = {"headers": headers or {}, "follow_redirects": False}
+    if endpoint.method in UNSAFE_METHODS:
+        if endpoint.is_api:
+            kwargs["json"] = {"version": 1}
+        else:
+            kwargs["data"] = form if form is not None else {}
+    return client.request(endpoint.method, url, **kwargs)
+
+
+def _browser(app: FastAPI, username: str | None = None) -> TestClient:
+    """Another browser on the same app (and so the same test database session)."""
+    browser = TestClient(app, base_url="http://testserver")
+    if username is None:
+        browser.get("/login")  # gets a CSRF cookie, as any visitor would
+    else:
+        assert login(browser, username).status_code == 303
+    return browser
+
+
+# --- The shape of the route table ---------------------------------------------------------------
+
+
+def test_the_walk_sees_every_area(app):
+    seen = {str(e) for e in _endpoints(app)}
+    for expected in ("GET /", "GET /api/v1/me", "POST /api/v1/users", "POST /users/new",
+                     "POST /users/{user_id}/status", "GET /audit-trail", "GET /healthz"):
+        assert expected in seen, f"the route walk no longer sees {expected}: {sorted(seen)}"
+    assert len(seen) >= 30
+
+
+def test_public_allow_list_matches_the_app(app):
+    seen = {(e.method, e.path) for e in _endpoints(app)}
+    assert PUBLIC_ENDPOINTS <= seen, f"allow-listed but gone: {PUBLIC_ENDPOINTS - seen}"
+    assert _other_routes(app) == PUBLIC_OTHER, (
+        "a route that is not a FastAPI endpoint bypasses RoleGuard; add it deliberately or make it an endpoint"
+    )
+
+
+def test_every_non_public_route_has_a_role_guard(app):
+    unguarded = [str(e) for e in _endpoints(app) if not e.is_public and not _guards(e)]
+    assert unguarded == []
+
+
+def test_every_html_form_route_checks_csrf(app):
+    missing = [
+        str(e) for e in _endpoints(app)
+        if not e.is_api and e.method in UNSAFE_METHODS and verify_csrf not in list(_calls(e.dependant))
+    ]
+    assert missing == []
+
+
+def test_no_public_route_is_guarded_by_mistake(app):
+    # If a public route grew a guard, signing in would become impossible; keep the list honest.
+    guarded = [str(e) for e in _endpoints(app) if e.is_public and _guards(e)]
+    assert guarded == []
+
+
+# --- (a) Anonymous ------------------------------------------------------------------------------
+
+
+def test_anonymous_is_refused_everywhere_but_the_public_routes(client, db, world):
+    anonymous = _browser(client.app)
+    token = csrf_token(anonymous)
+    before = _database_state(db)
+    failures = []
+    for endpoint in _endpoints(client.app):
+        if endpoint.is_public:
+            continue
+        url = _url(endpoint, world)
+        # HTML forms carry a valid CSRF token, so the sign-in check is what refuses.
+        response = _call(anonymous, endpoint, url, form={**CHANGING_FORM, "csrf_token": token})
+        if endpoint.is_api:
+            ok = (
+                response.status_code == 401
+                and response.json() == {"detail": "Not authenticated"}
+                and response.headers.get("www-authenticate") == "Bearer"
+            )
+        else:
+            ok = response.status_code == 303 and response.headers.get("location", "").startswith("/login?next=/")
+        if not ok:
+            failures.append(f"{endpoint}: {response.status_code} {response.headers.get('location', '')}")
+        if "Zed Secretname" in response.text:
+            failures.append(f"{endpoint}: showed a user's name to an anonymous visitor")
+    assert failures == []
+    assert _state_diff(before, _database_state(db)) == []
+
+
+def test_anonymous_api_calls_ignore_a_csrf_cookie_and_form(client, db, world):
+    # An API route must not fall back to anything a browser sends automatically.
+    anonymous = _browser(client.app)
+    response = anonymous.post("/api/v1/users", data={"csrf_token": csrf_token(anonymous)})
+    assert response.status_code == 401
+
+
+def test_html_redirect_to_sign_in_keeps_the_page_asked_for(client, world):
+    response = client.get(f"/users/{world['target'].id}/edit?x=1", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/login?next=/users/{world['target'].id}/edit%3Fx%3D1"
+    htmx = client.get("/users", headers={"HX-Request": "true"}, follow_redirects=False)
+    assert htmx.status_code == 200 and htmx.headers["HX-Redirect"] == "/login?next=/users"
+
+
+# --- (b) Roles ----------------------------------------------------------------------------------
+
+
+def test_every_role_restricted_route_refuses_other_roles(client, db, world):
+    endpoints = [e for e in _endpoints(client.app) if not e.is_public and _needed_roles(e)]
+    assert endpoints, "no role-restricted routes found: the walk is not seeing the app"
+    outsiders_needed = {role for e in endpoints for role in Role if role not in _needed_roles(e)}
+    browsers, headers = {}, {}
+    for role in outsiders_needed:
+        make_user(db, username=f"only-{role.value}", roles=(role,))
+        browsers[role] = _browser(client.app, f"only-{role.value}")
+        headers[role] = api_headers(client, f"only-{role.value}")
+
+    before = _database_state(db)
+    failures = []
+    for endpoint in endpoints:
+        url = _url(endpoint, world)
+        outsiders = [role for role in Role if role not in _needed_roles(endpoint)]
+        if not outsiders:
+            failures.append(f"{endpoint}: every role may call it; cannot test a refusal")
+        for role in outsiders:
+            if endpoint.is_api:
+                response = _call(client, endpoint, url, headers=headers[role])
+                refused = response.status_code == 403 and "You need the" in response.json().get("detail", "")
+            else:
+                browser = browsers[role]
+                response = _call(browser, endpoint, url, form={**CHANGING_FORM, "csrf_token": csrf_token(browser)})
+                refused = response.status_code == 403 and "You need the" in page_text(response.text)
+            if not refused:
+                failures.append(f"{endpoint} as {role.value}: {response.status_code}")
+            if "Zed Secretname" in response.text:
+                failures.append(f"{endpoint} as {role.value}: showed the target user's name")
+    assert failures == []
+    assert _state_diff(before, _database_state(db)) == []
+
+
+def test_allowed_roles_do_reach_every_guarded_page(client, db, world):
+    """The control for the test above: the same URLs work for a role that is allowed (reads only)."""
+    everything = make_user(db, username="everything", roles=tuple(Role))
+    assert everything.roles == {r.value for r in Role}
+    browser = _browser(client.app, "everything")
+    headers = api_headers(client, "everything")
+    failures = []
+    for endpoint in _endpoints(client.app):
+        if endpoint.is_public or endpoint.method != "GET":
+            continue
+        url = _url(endpoint, world)
+        response = _call(client, endpoint, url, headers=headers) if endpoint.is_api else _call(browser, endpoint, url)
+        if response.status_code != 200:
+            failures.append(f"{endpoint}: {response.status_code}")
+    assert failures == []
+
+
+# --- (c) CSRF -----------------------------------------------------------------------------------
+
+
+def _assert_csrf_refusal(response, endpoint) -> str | None:
+    if response.status_code != 403 or CSRF_MESSAGE not in page_text(response.text):
+        return f"{endpoint}: {response.status_code}"
+    return None
+
+
+def test_every_html_form_refuses_a_missing_or_wrong_csrf_token(client, db, world):
+    lead = _browser(client.app, "lead")
+    lead_session = lead.cookies.get(SESSION_COOKIE)
+    endpoints = [e for e in _endpoints(client.app) if not e.is_api and e.method in UNSAFE_METHODS]
+    assert endpoints
+    other_browsers_token = csrf_token_for(new_nonce(), client.app.state.settings.secret_key)
+    before = _database_state(db)
+    failures = []
+    for endpoint in endpoints:
+        url = _url(endpoint, world)
+        attempts = {
+            "no token": _call(lead, endpoint, url, form=dict(CHANGING_FORM)),
+            "empty token": _call(lead, endpoint, url, form={**CHANGING_FORM, "csrf_token": ""}),
+            "another browser's token": _call(lead, endpoint, url,
+                                             form={**CHANGING_FORM, "csrf_token": other_browsers_token}),
+            "token in header from another browser": _call(
+                lead, endpoint, url, headers={"X-CSRF-Token": other_browsers_token}, form=dict(CHANGING_FORM)
+            ),
+        }
+        for label, response in attempts.items():
+            problem = _assert_csrf_refusal(response, endpoint)
+            if problem:
+                failures.append(f"{problem} ({label})")
+    assert failures == []
+    assert _state_diff(before, _database_state(db)) == []
+    # Still signed in: even the refused sign-out did nothing.
+    assert lead.cookies.get(SESSION_COOKIE) == lead_session
+    assert lead.get("/", follow_redirects=False).status_code == 200
+
+
+def test_csrf_token_without_its_cookie_is_refused(client, db, world):
+    lead = _browser(client.app, "lead")
+    token = csrf_token(lead)
+    lead.cookies.delete(CSRF_COOKIE)
+    before = _database_state(db)
+    response = lead.post("/teams", data={"name": "New team", "service_area": "Area", "csrf_token": token},
+                         follow_redirects=False)
+    assert response.status_code == 403 and CSRF_MESSAGE in page_text(response.text)
+    assert _state_diff(before, _database_state(db)) == []
+
+
+def test_the_change_detector_sees_an_accepted_form(client, db, world):
+    """Control for the CSRF walk: the same kind of form, with its token, does change the database."""
+    lead = _browser(client.app, "lead")
+    before = _database_state(db)
+    response = lead.post("/teams", data={"name": "New team", "service_area": "Area", "csrf_token": csrf_token(lead)},
+                         follow_redirects=False)
+    assert response.status_code == 303
+    assert "team" in _state_diff(before, _database_state(db))
+    header = lead.post("/audit-trail/verify", headers={"X-CSRF-Token": csrf_token(lead)}, follow_redirects=False)
+    assert header.status_code == 200
+
+
+# --- The public routes give nothing away --------------------------------------------------------
+
+
+def test_public_pages_show_no_data_to_anonymous_visitors(client, db, world):
+    before = _database_state(db)
+    login_page = client.get("/login")
+    assert login_page.status_code == 200
+    assert "Sign in" in page_text(login_page.text)
+    assert "Zed Secretname" not in login_page.text and "target" not in page_text(login_page.text)
+
+    logout_page = client.get("/logout", follow_redirects=False)
+    assert logout_page.status_code == 303 and logout_page.headers["location"] == "/login"
+
+    sign_out = client.post("/logout", data={"csrf_token": csrf_token(client)}, follow_redirects=False)
+    assert sign_out.status_code == 303 and sign_out.headers["location"] == "/login?signed_out=1"
+
+    health = client.get("/healthz")
+    assert health.status_code == 200 and health.json() == {"status": "ok", "database": "ok"}
+
+    schema = client.get("/openapi.json")
+    assert schema.status_code == 200 and "Zed Secretname" not in schema.text
+    assert client.get("/docs").status_code == 200
+    assert client.get("/static/app.css").status_code == 200
+    assert _state_diff(before, _database_state(db)) == []
+
+
+def test_static_files_do_not_serve_the_source(client):
+    for path in ("/static/../config.py", "/static/%2e%2e/config.py", "/assets/../../config.py"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "secret_key" not in response.text
+
+
+def test_sign_in_never_redirects_off_site(client, db, world):
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        client.cookies.clear()
+        client.get("/login")
+        response = client.post(
+            "/login",
+            data={"username": "lead", "password": "correct-horse-battery", "next": target,
+                  "csrf_token": csrf_token(client)},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == "/", target
+
+
+def test_wrong_sign_in_does_not_say_whether_the_username_exists(client, db, world):
+    known = client.post("/login", data={"username": "target", "password": "wrong-password",
+                                        "csrf_token": csrf_token(client)})
+    unknown = client.post("/login", data={"username": "no-such-user", "password": "wrong-password",
+                                          "csrf_token": csrf_token(client)})
+    assert known.status_code == unknown.status_code == 400
+    assert "Enter a correct username and password" in page_text(known.text)
+    assert page_text(known.text).replace("target", "X") == page_text(unknown.text).replace("no-such-user", "X")
