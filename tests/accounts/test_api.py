@@ -217,8 +217,8 @@ def test_me_describes_the_caller(client, db):
     assert body["active"] is True
     assert "password_hash" not in body and "password" not in body
     assert body["training"] == {
-        "auditor": {"current": False, "completed_on": None, "expires_on": None},
-        "moderator": {"current": False, "completed_on": None, "expires_on": None},
+        "auditor": {"state": "none", "current": False, "completed_on": None, "expires_on": None},
+        "moderator": {"state": "none", "current": False, "completed_on": None, "expires_on": None},
     }
 
 
@@ -232,11 +232,13 @@ def test_me_training_status_is_computed_against_today(client, db):
     add_training(db, user, TrainingKind.MODERATOR, today - timedelta(days=364), today)
     training = client.get("/api/v1/me", headers=api_headers(client, "asha")).json()["training"]
     assert training["auditor"] == {
+        "state": "expired",
         "current": False,
         "completed_on": (today - timedelta(days=400)).isoformat(),
         "expires_on": (today - timedelta(days=1)).isoformat(),
     }
     assert training["moderator"] == {
+        "state": "current",
         "current": True,
         "completed_on": (today - timedelta(days=364)).isoformat(),
         "expires_on": today.isoformat(),
@@ -249,6 +251,7 @@ def test_me_training_recorded_for_a_future_date_is_not_yet_current(client, db):
     add_training(db, user, TrainingKind.AUDITOR, today + timedelta(days=3))
     training = client.get("/api/v1/me", headers=api_headers(client, "asha")).json()["training"]
     assert training["auditor"]["current"] is False
+    assert training["auditor"]["state"] == "not_started"
 
 
 # --- Users: create ------------------------------------------------------------------------------
