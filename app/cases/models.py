@@ -1,0 +1,107 @@
+"""Tables for the case register (the sampling frame) and the imports that build it.
+
+Only what sampling and auditing need is kept: a pseudonymous child reference, month and
+year of birth, the equality fields used in reporting, case type, team, worker and the key
+dates and counts. Case notes are never stored.
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, LargeBinary
+from sqlmodel import Field, SQLModel
+
+from app.db import JSONType, UTCDateTime, utcnow
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "child_case"
+    __table_args__ = (
+        Index("ix_child_case_status_case_type", "status", "case_type"),
+        Index("ix_child_case_service_area_id_status", "service_area_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    child_id: str = Field(max_length=40, unique=True)
+    source: str = Field(max_length=20)
+    source_lists: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    birth_year: int | None = None
+    birth_month: int | None = None
+    age_at_extract: int | None = None
+    gender: str | None = Field(default=None, max_length=40)
+    ethnicity: str | None = Field(default=None, max_length=40)
+    disability: bool | None = None
+    case_type: str = Field(max_length=20)
+    legal_status: str | None = Field(default=None, max_length=10)
+    primary_need: str | None = Field(default=None, max_length=10)
+    category_of_abuse: str | None = Field(default=None, max_length=60)
+    service_area_id: int | None = Field(default=None, foreign_key="service_area.id")
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    worker_name: str | None = Field(default=None, max_length=120, index=True)
+    manager_name: str | None = Field(default=None, max_length=120)
+    status: str = Field(default="open", max_length=10)
+    start_date: date | None = None
+    end_date: date | None = None
+    referral_date: date | None = None
+    assessment_start: date | None = None
+    assessment_authorised: date | None = None
+    child_seen: bool | None = None
+    seen_alone: bool | None = None
+    last_seen_date: date | None = None
+    last_statutory_visit: date | None = None
+    latest_review: date | None = None
+    last_iro_contact: date | None = None
+    last_health_check: date | None = None
+    last_dental_check: date | None = None
+    permanence_plan: str | None = Field(default=None, max_length=120)
+    placements_12m: int | None = None
+    missing_12m: int | None = None
+    absent_12m: int | None = None
+    return_interview_offered: bool | None = None
+    return_interview_accepted: bool | None = None
+    # Per-list involvement: {"List 7": {"start": "2020-11-23", "end": null}, ...}
+    involvements: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    facts_hash: str = Field(max_length=64)
+    last_import_id: int | None = Field(default=None, foreign_key="case_import.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    version: int = Field(default=1)
+
+
+class CaseImport(SQLModel, table=True):
+    """One upload of an extract: who, when, which files, what it would change or changed, and the problems."""
+
+    __tablename__ = "case_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    format: str = Field(max_length=20)
+    mode: str = Field(max_length=20)
+    full: bool = Field(default=True)
+    status: str = Field(max_length=20)
+    file_names: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    file_hashes: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    rows_read: int = 0
+    rows_done: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    closed: int = 0
+    rejected: int = 0
+    new_teams: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    errors: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    warnings: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class CaseImportFile(SQLModel, table=True):
+    """An uploaded file kept between preview and confirmation (in the database: the app is stateless)."""
+
+    __tablename__ = "case_import_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    import_id: int = Field(foreign_key="case_import.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=255)
+    sha256: str = Field(max_length=64)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
