@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = 20
     login_throttle_window_minutes: int = 15
 
+    # The case management system's record for a child, e.g. https://mosaic.example/person/{child_id}
+    case_system_url_template: str | None = None
+
     # Outgoing email (reminders, later issues)
     smtp_host: str | None = None
     smtp_port: int = 587

@@ -58,13 +58,18 @@ def _install_routes(app: FastAPI) -> None:
     from app.accounts import api as accounts_api
     from app.accounts import views as accounts_views
     from app.audit_trail import views as audit_trail_views
+    from app.cases import api as cases_api
+    from app.cases import import_api as case_import_api
+    from app.cases import import_views as case_import_views
+    from app.cases import views as cases_views
     from app.health import api as health_api
     from app.home import views as home_views
 
     csrf = [Depends(verify_csrf)]
-    for module in (home_views, accounts_views, audit_trail_views):
+    for module in (home_views, accounts_views, audit_trail_views, cases_views, case_import_views):
         app.include_router(module.router, dependencies=csrf)
-    app.include_router(accounts_api.router, prefix="/api/v1")
+    for module in (accounts_api, cases_api, case_import_api):
+        app.include_router(module.router, prefix="/api/v1")
     app.include_router(health_api.router)
 
     @app.get("/docs", include_in_schema=False)
