@@ -140,9 +140,12 @@ def users_train(
 @cli.command("demo-data")
 def demo_data(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Only load into a database with no users")] = False,
+    cases: Annotated[int, typer.Option("--cases", min=0, max=10_000_000,
+                                       help="How many synthetic cases to put in the case register")] = 300,
 ) -> None:
-    """Load the synthetic demo department, then print the demo logins."""
+    """Load the synthetic demo department and case register, then print the demo logins."""
     from app.accounts import selectors
+    from app.demo.cases import demo_cases_load
     from app.demo.generator import DEMO_PASSWORD, demo_data_load, demo_logins
 
     with _session() as session:
@@ -153,7 +156,9 @@ def demo_data(
             _fail("Error: the database already has users; demo data is only loaded into an empty database.")
         else:
             demo_data_load(session, today=_today())
+            loaded = demo_cases_load(session, n=cases, today=_today())
             typer.echo("Loaded demo data (synthetic: no real people or children).")
+            typer.echo(f"Loaded {loaded:,} demo cases.")
         demo_present = selectors.user_by_username(session, username="qa.lead") is not None
     if demo_present:
         typer.echo(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")

@@ -103,3 +103,22 @@ def page_text(html: str) -> str:
     text = re.sub(r"<script.*?</script>|<style.*?</style>", " ", html, flags=re.S)
     text = re.sub(r"<[^>]+>", " ", text)
     return " ".join(text.split())
+
+
+def make_case(db: Session, **fields):  # type: ignore[no-untyped-def]
+    """A case in the register; `team` (a Team) sets team and service area. Other fields as on Case."""
+    from app.cases.models import Case
+
+    team = fields.pop("team", None)
+    number = next(_counter)
+    values = {
+        "child_id": f"C{number:07d}", "source": "csv", "source_lists": ["csv"], "case_type": "cin",
+        "status": "open", "facts_hash": f"{number:064d}", "involvements": {},
+    }
+    if team is not None:
+        values.update(team_id=team.id, service_area_id=team.service_area_id)
+    values.update(fields)
+    case = Case(**values)
+    db.add(case)
+    db.flush()
+    return case

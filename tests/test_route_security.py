@@ -24,10 +24,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 from starlette.routing import Mount, Route
 
+from app.cases import service as case_service
+from app.cases.readers import UploadedFile
 from app.accounts.roles import Role
 from app.web.auth import SESSION_COOKIE, RoleGuard
 from app.web.csrf import CSRF_COOKIE, csrf_token_for, new_nonce, verify_csrf
-from tests.factories import api_headers, csrf_token, login, make_team, make_user, page_text
+from tests.factories import api_headers, csrf_token, login, make_case, make_team, make_user, page_text
 
 try:  # FastAPI >= 0.137
     from fastapi.routing import iter_route_contexts
@@ -159,11 +161,19 @@ def world(db):
     team = make_team(db, name="Target team")
     target = make_user(db, username="target", roles=(Role.AUDITOR,), team=team, full_name="Zed Secretname")
     lead = make_user(db, username="lead", roles=(Role.QA_LEAD,))
-    return {"team": team, "target": target, "lead": lead}
+    case = make_case(db, child_id="WALK0001", team=team)
+    case_import = case_service.import_prepare(
+        db, files=[UploadedFile("walk.csv", b"child_id,case_type\nWALK0002,cin\n")], format="csv", full=False,
+        actor=lead,
+    )
+    return {"team": team, "target": target, "lead": lead, "case": case, "case_import": case_import}
 
 
 def _url(endpoint: Endpoint, world) -> str:
-    values = {"user_id": world["target"].id, "team_id": world["team"].id}
+    values = {
+        "user_id": world["target"].id, "team_id": world["team"].id, "case_id": world["case"].id,
+        "import_id": world["case_import"].id,
+    }
     path = endpoint.path
     for name in endpoint.dependant.path_params:
         assert name.name in values, (

@@ -1,5 +1,57 @@
-"""Case register routes (import_api); filled in by the case register work (issue 3)."""
+"""JSON API for case imports: push an extract in one call, list imports, fetch one (QA lead)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(tags=["cases"])
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from fastapi.responses import JSONResponse
+
+from app.cases import import_selectors, service
+from app.cases.import_schemas import ImportPublic, import_public
+from app.cases.readers import UploadedFile
+from app.db import MAX_ROW_ID, SessionDep
+from app.errors import NotFound
+from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut
+from app.web.auth import QALead
+
+router = APIRouter(tags=["case imports"])
+
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+
+
+@router.post("/imports", response_model=ImportPublic, status_code=201,
+             responses={422: {"description": "Bad input, or an all-or-nothing extract with errors (same body)"}})
+def import_create(
+    session: SessionDep,
+    actor: QALead,
+    file: Annotated[list[UploadFile] | None, File(description="The extract file(s)")] = None,
+    format: Annotated[str | None, Form(description="annex_a | ssda903 | csv")] = None,
+    mode: Annotated[str, Form(description="all_or_nothing (default) | skip_invalid")] = "all_or_nothing",
+    full: Annotated[bool, Form(description="Close open cases missing from this extract")] = True,
+) -> JSONResponse:
+    """Validate and import an extract. With all_or_nothing, any error means 422 and nothing written."""
+    files = [UploadedFile(name=upload.filename or "upload", content=upload.file.read()) for upload in file or []]
+    case_import = service.import_run(session, files=files, format=format or "", mode=mode, full=full, actor=actor)
+    body = import_public(case_import).model_dump(mode="json")
+    return JSONResponse(body, status_code=422 if case_import.status == "rejected" else 201)
+
+
+@router.get("/imports", response_model=PageOut[ImportPublic])
+def imports_list(
+    session: SessionDep,
+    _: QALead,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+) -> PageOut[ImportPublic]:
+    result = import_selectors.imports_page(session, page=page, page_size=page_size)
+    return PageOut(items=[import_public(i) for i in result.items], total=result.total, page=result.page,
+                   page_size=result.page_size)
+
+
+@router.get("/imports/{import_id}", response_model=ImportPublic)
+def import_get(session: SessionDep, _: QALead, import_id: RowId) -> ImportPublic:
+    case_import = import_selectors.import_get(session, import_id=import_id)
+    if case_import is None:
+        raise NotFound(f"Import {import_id} not found")
+    return import_public(case_import)

@@ -1,5 +1,112 @@
-"""Case register routes (views); filled in by the case register work (issue 3)."""
+"""HTML pages for the case register: the case list (filters, search, sorting) and one case."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(tags=["cases"])
+from datetime import date, datetime
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from app.accounts.models import User
+from app.audit_trail.service import audit_record
+from app.cases import selectors
+from app.cases.facts import CASE_TYPE_LABELS
+from app.cases.scope import CASE_READER_ROLES, scope_service_area_ids
+from app.db import SessionDep
+from app.errors import NotFound
+from app.web.auth import RoleGuard
+from app.web.templating import render
+
+router = APIRouter(tags=["cases (HTML)"])
+
+CaseReader = Annotated[User, Depends(RoleGuard(*CASE_READER_ROLES))]
+PAGE_SIZE = 50
+NOT_FOUND = "There is no case with that number, or it is not one you can see."
+
+
+def _today(request: Request) -> date:
+    return datetime.now(request.app.state.settings.tz).date()
+
+
+def _int_or_none(value: str | None) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() and len(value) <= 12 else None
+
+
+@router.get("/cases")
+def cases_list(
+    request: Request,
+    session: SessionDep,
+    user: CaseReader,
+    q: str | None = None,
+    status: str = selectors.DEFAULT_STATUS,
+    case_type: str | None = None,
+    service_area_id: str | None = None,
+    team_id: str | None = None,
+    worker: str | None = None,
+    age_band: str | None = None,
+    flag: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+    sort: str | None = None,
+    order: str | None = None,
+    page: str | None = None,
+) -> Response:
+    status = status if status in selectors.STATUSES else selectors.DEFAULT_STATUS
+    case_type = case_type if case_type in CASE_TYPE_LABELS else None
+    age_band = age_band if age_band in selectors.AGE_BANDS else None
+    flags = [f for f in dict.fromkeys(flag) if f in selectors.FLAGS]
+    sort, order = selectors.sort_or_default(sort, order)
+    area = _int_or_none(service_area_id)
+    team = _int_or_none(team_id)
+    result = selectors.cases_page(
+        session, user=user, today=_today(request), status=status, case_type=case_type, team_id=team,
+        service_area_id=area, worker=worker, age_band=age_band, flags=flags, q=q, sort=sort, order=order,
+        page=_int_or_none(page) or 1, page_size=PAGE_SIZE, clamp_to_last=True,
+    )
+    filters = {
+        "q": (q or "").strip(), "status": status, "case_type": case_type or "",
+        "service_area_id": str(area or ""), "team_id": str(team or ""), "worker": (worker or "").strip(),
+        "age_band": age_band or "", "flag": flags, "sort": sort, "order": order,
+    }
+
+    def query(**changes: object) -> str:
+        values = {**filters, **changes}
+        return urlencode({k: v for k, v in values.items() if v not in ("", None, [])}, doseq=True)
+
+    areas, teams = selectors.filter_choices(session, user=user)
+    return render(
+        request, "cases/list.html",
+        {
+            "result": result, "filters": filters, "query": query, "areas": areas, "teams": teams,
+            "teams_by_id": selectors.teams_by_id(session), "case_types": CASE_TYPE_LABELS,
+            "age_bands": selectors.AGE_BAND_LABELS, "flags": selectors.FLAGS, "statuses": selectors.STATUSES,
+            "today": _today(request), "age_on": selectors.age_on, "type_label": selectors.case_type_label,
+            "no_scope": scope_service_area_ids(user) == set(),
+        },
+        block="results",
+    )
+
+
+@router.get("/cases/{case_id}")
+def case_detail(request: Request, session: SessionDep, user: CaseReader, case_id: str) -> Response:
+    number = _int_or_none(case_id)
+    case = selectors.case_get(session, user=user, case_id=number) if number is not None else None
+    if case is None:
+        raise NotFound(NOT_FOUND)
+    audit_record(session, actor=user, action="case.view", summary=f"Viewed the case of child {case.child_id}",
+                 entity_type="case", entity_id=case.id)
+    teams = selectors.teams_by_id(session)
+    areas = selectors.service_areas_by_id(session)
+    settings = request.app.state.settings
+    return render(request, "cases/detail.html", {
+        "case": case,
+        "team": teams.get(case.team_id) if case.team_id is not None else None,
+        "area": areas.get(case.service_area_id) if case.service_area_id is not None else None,
+        "type_label": selectors.case_type_label(case.case_type),
+        "age": selectors.age_on(case.birth_year, case.birth_month, _today(request)),
+        "born": selectors.birth_label(case),
+        "involvements": selectors.involvement_rows(case),
+        "case_system_url": selectors.case_system_url(settings.case_system_url_template, case.child_id),
+        "audits": [],  # audits of this case arrive with the audits area
+    })
