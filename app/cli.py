@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,10 +21,12 @@ db_cli = typer.Typer(no_args_is_help=True, help="The database schema.")
 teams_cli = typer.Typer(no_args_is_help=True, help="Teams and service areas.")
 users_cli = typer.Typer(no_args_is_help=True, help="Users, roles and training records.")
 trail_cli = typer.Typer(no_args_is_help=True, help="The audit trail.")
+cases_cli = typer.Typer(no_args_is_help=True, help="The case register.")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(teams_cli, name="teams")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(trail_cli, name="audit-trail")
+cli.add_typer(cases_cli, name="cases")
 
 
 def _fail(message: str) -> None:
@@ -135,6 +138,60 @@ def users_train(
         data = TrainingCreate(kind=kind, completed_on=completed_on, expires_on=expires_on)
         service.training_record_add(session, user=user, data=data, actor=None)
         typer.echo(f"Recorded {kind} training for {user.username}.")
+
+
+MAX_PRINTED_PROBLEMS = 50
+
+
+def _problem_line(problem: dict) -> str:
+    """One problem as "sheet row column value: message", leaving out the parts it has not got."""
+    where = [str(problem[key]) for key in ("sheet", "row", "column") if problem.get(key) not in (None, "")]
+    if problem.get("value") not in (None, ""):
+        where.append(repr(str(problem["value"])))
+    return f"{' '.join(where)}: {problem['message']}" if where else problem["message"]
+
+
+def _print_problems(title: str, problems: list[dict], *, err: bool) -> None:
+    if not problems:
+        return
+    typer.echo(f"{title}:", err=err)
+    for problem in problems[:MAX_PRINTED_PROBLEMS]:
+        typer.echo(f"  {_problem_line(problem)}", err=err)
+    if len(problems) > MAX_PRINTED_PROBLEMS:
+        typer.echo(f"  ... and {len(problems) - MAX_PRINTED_PROBLEMS} more", err=err)
+
+
+@cases_cli.command("import")
+def cases_import(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True,
+                                                help="The extract file(s); for SSDA903 give every CSV")],
+    format: Annotated[str, typer.Option("--format", help="annex_a, ssda903 or csv")],
+    mode: Annotated[str, typer.Option("--mode", help="all_or_nothing (any error: nothing imported) or skip_invalid")]
+    = "all_or_nothing",
+    close_absent: Annotated[bool, typer.Option("--close-absent/--no-close-absent",
+                                               help="Close open cases missing from this extract")] = True,
+) -> None:
+    """Import an extract into the case register (as the web upload does, without the preview)."""
+    from app.cases import service
+    from app.cases.readers import UploadedFile
+
+    uploads = [UploadedFile(name=path.name, content=path.read_bytes()) for path in files]
+    with _session() as session:
+        case_import = service.import_run(session, files=uploads, format=format, mode=mode, full=close_absent,
+                                         actor=None, today=_today())
+        errors = list(case_import.errors or [])
+        if case_import.status == "rejected":
+            session.rollback()  # nothing written, not even the import record
+            _print_problems("Errors", errors, err=True)
+            _fail(f"Error: this extract has {case_import.rejected or len(errors)} problem(s), so nothing was imported. "
+                  "Correct the file, or use --mode skip_invalid to import the valid rows.")
+        typer.echo(f"Import {case_import.id}: {case_import.rows_read} rows read, {case_import.created} created, "
+                   f"{case_import.updated} updated, {case_import.unchanged} unchanged, {case_import.closed} closed, "
+                   f"{case_import.rejected} rejected.")
+        if case_import.new_teams:
+            typer.echo(f"New teams (in the {service.UNASSIGNED_AREA} service area): {', '.join(case_import.new_teams)}")
+        _print_problems("Rows left out", errors, err=False)
+        _print_problems("Warnings", list(case_import.warnings or []), err=False)
 
 
 @cli.command("demo-data")
