@@ -19,6 +19,9 @@ class Case(SQLModel, table=True):
     __table_args__ = (
         Index("ix_child_case_status_case_type", "status", "case_type"),
         Index("ix_child_case_service_area_id_status", "service_area_id", "status"),
+        # Measured by bench/bench_case_list.py: the filtered count and the first page sorted by child ID.
+        Index("ix_child_case_team_id_status_case_type_child_id", "team_id", "status", "case_type", "child_id"),
+        Index("ix_child_case_status_child_id", "status", "child_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
