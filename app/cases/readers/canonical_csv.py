@@ -175,14 +175,19 @@ def _read_row(
         return value
 
     def parsed(name: str, parse: Callable[[Any], Any]) -> Any:
+        # Each cell is cleaned once (blank ones not at all): this is the reader's hot path.
         value = raw(name)
-        note = clean_text(value).note
-        if note:
-            problem(name, value, note, "warning")
+        if value is None or value == "":
+            return None
+        cell = clean_text(value)
+        if cell.note:
+            problem(name, value, cell.note, "warning")
+        if cell.value is None:
+            return None
         try:
-            return parse(value)
+            return parse(cell.value)
         except CellProblem as exc:
-            problem(name, clean_text(value).value or value, str(exc))
+            problem(name, cell.value, str(exc))
             return None
 
     child_id = text("child_id")
@@ -215,11 +220,9 @@ def _read_row(
         if name not in columns:
             continue
         if name == "birth_year":
-            facts[name] = parsed(name, lambda v: None if clean_text(v).value is None
-                                 else _parse_int(clean_text(v).value, 1900, 2100, "year"))
+            facts[name] = parsed(name, lambda v: _parse_int(v, 1900, 2100, "year"))
         elif name == "birth_month":
-            facts[name] = parsed(name, lambda v: None if clean_text(v).value is None
-                                 else _parse_int(clean_text(v).value, 1, 12, "month"))
+            facts[name] = parsed(name, lambda v: _parse_int(v, 1, 12, "month"))
         elif kind is date:
             facts[name] = parsed(name, parse_date)
             if facts[name] and facts[name] > today:
