@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -55,7 +55,7 @@ def _session() -> Iterator[Session]:
 
 
 def _today() -> date:
-    return datetime.now(get_settings().tz).date()
+    return get_settings().today()
 
 
 def alembic_upgrade(database_url: str | None = None) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi import Path as PathParam
 from sqlalchemy import JSON, DateTime, Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
@@ -29,6 +30,10 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 # Row ids are 32-bit integers in PostgreSQL: a larger number from a URL or a body is bad input,
 # never something to send to the database.
 MAX_ROW_ID = 2**31 - 1
+
+
+# A row id in an API path: out of range is a 422 naming the parameter.
+RowId = Annotated[int, PathParam(ge=1, le=MAX_ROW_ID)]
 
 
 def valid_row_id(value: int | None) -> bool:

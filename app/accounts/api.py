@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.accounts import selectors, service
@@ -24,7 +24,7 @@ from app.accounts.schemas import (
     UserPublic,
     UserUpdate,
 )
-from app.db import MAX_ROW_ID, SessionDep
+from app.db import MAX_ROW_ID, RowId, SessionDep
 from app.errors import NotFound
 from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut
 from app.web.auth import CurrentUser, QALead, bearer_token
@@ -33,11 +33,7 @@ router = APIRouter(tags=["accounts"])
 
 # Row ids are 32-bit integers in the database: a larger number in a path or filter is bad input (422),
 # not a query PostgreSQL rejects with a 500.
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
-
-def _today(request: Request) -> date:
-    return datetime.now(request.app.state.settings.tz).date()
 
 
 def _user_or_404(session: SessionDep, user_id: int) -> User:
@@ -80,7 +76,7 @@ def token_delete(request: Request, session: SessionDep, user: CurrentUser) -> Re
 def me(request: Request, session: SessionDep, user: CurrentUser) -> MePublic:
     records = selectors.training_for_user(session, user_id=user.id)
     public = selectors.user_public(user)
-    return MePublic(**public.model_dump(), training=selectors.training_status(records, today=_today(request)))
+    return MePublic(**public.model_dump(), training=selectors.training_status(records, today=request.app.state.settings.today()))
 
 
 @router.get("/users", response_model=PageOut[UserPublic])
@@ -120,7 +116,7 @@ def user_update(session: SessionDep, actor: QALead, user_id: RowId, body: UserUp
 @router.get("/users/{user_id}/training", response_model=list[TrainingPublic])
 def training_list(request: Request, session: SessionDep, _: QALead, user_id: RowId) -> list[TrainingPublic]:
     user = _user_or_404(session, user_id)
-    today = _today(request)
+    today = request.app.state.settings.today()
     return [selectors.training_public(r, today=today) for r in selectors.training_for_user(session, user_id=user.id)]
 
 
@@ -130,7 +126,7 @@ def training_create(
 ) -> TrainingPublic:
     user = _user_or_404(session, user_id)
     record = service.training_record_add(session, user=user, data=body, actor=actor)
-    return selectors.training_public(record, today=_today(request))
+    return selectors.training_public(record, today=request.app.state.settings.today())
 
 
 @router.get("/teams", response_model=list[TeamPublic])

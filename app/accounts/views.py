@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -120,9 +120,6 @@ def logout_submit(request: Request, session: SessionDep, user: OptionalUser) -> 
 # --- Your account ----------------------------------------------------------------------------
 
 
-def _today(request: Request) -> date:
-    return datetime.now(request.app.state.settings.tz).date()
-
 
 @router.get("/account")
 def account_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
@@ -134,7 +131,7 @@ def _account_context(request: Request, session: SessionDep, user: User, *, error
     records = selectors.training_for_user(session, user_id=user.id)
     return {
         "user": user,
-        "training": selectors.training_status(records, today=_today(request)),
+        "training": selectors.training_status(records, today=request.app.state.settings.today()),
         "errors": errors,
         "changed": changed,
         "min_password_length": MIN_PASSWORD_LENGTH,
@@ -259,7 +256,7 @@ def user_create(request: Request, session: SessionDep, actor: QALead, form: Form
 def user_detail(request: Request, session: SessionDep, _: QALead, user_id: int) -> Response:
     user = _user_or_404(session, user_id)
     records = selectors.training_for_user(session, user_id=user.id)
-    today = _today(request)
+    today = request.app.state.settings.today()
     return render(request, "accounts/user_detail.html", {
         "user": user, "records": records, "today": today,
         "training": selectors.training_status(records, today=today),

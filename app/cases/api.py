@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -26,9 +25,6 @@ AgeBand = Literal["0-4", "5-9", "10-15", "16-17", "18+"]
 Flag = Literal["missing", "absent", "no_visit"]
 NO_MATCH = -1  # an id no row has: a filter naming an unknown id matches nothing
 
-
-def _today(request: Request) -> date:
-    return datetime.now(request.app.state.settings.tz).date()
 
 
 def _id_or_name(value: str | None, *, field: str, by_name) -> int | None:  # type: ignore[no-untyped-def]
@@ -72,7 +68,7 @@ def cases_list(
     team_id = _id_or_name(team, field="team", by_name=lambda n: account_selectors.team_by_name(session, name=n))
     area_id = _id_or_name(service_area, field="service_area",
                           by_name=lambda n: account_selectors.service_area_by_name(session, name=n))
-    today = _today(request)
+    today = request.app.state.settings.today()
     result = selectors.cases_page(
         session, user=user, today=today, status=status, case_type=case_type.value if case_type else None,
         team_id=team_id, service_area_id=area_id, worker=worker, age_band=age_band, flags=flag, q=q,
@@ -98,4 +94,4 @@ def case_get(
     audit_record(session, actor=user, action="case.view", summary=f"Viewed the case of child {case.child_id}",
                  entity_type="case", entity_id=case.id)
     return selectors.case_public(case, teams=selectors.teams_by_id(session),
-                                 areas=selectors.service_areas_by_id(session), today=_today(request))
+                                 areas=selectors.service_areas_by_id(session), today=request.app.state.settings.today())

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse
 
 from app.cases import import_selectors, service
 from app.cases.import_schemas import ImportPublic, import_public
 from app.cases.readers import UploadedFile
-from app.db import MAX_ROW_ID, SessionDep
+from app.db import RowId, SessionDep
 from app.errors import NotFound
 from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut
 from app.web.auth import QALead
 
 router = APIRouter(tags=["case imports"])
 
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 @router.post("/imports", response_model=ImportPublic, status_code=201,

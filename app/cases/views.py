@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -25,9 +24,6 @@ CaseReader = Annotated[User, Depends(RoleGuard(*CASE_READER_ROLES))]
 PAGE_SIZE = 50
 NOT_FOUND = "There is no case with that number, or it is not one you can see."
 
-
-def _today(request: Request) -> date:
-    return datetime.now(request.app.state.settings.tz).date()
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -60,7 +56,7 @@ def cases_list(
     area = _int_or_none(service_area_id)
     team = _int_or_none(team_id)
     result = selectors.cases_page(
-        session, user=user, today=_today(request), status=status, case_type=case_type, team_id=team,
+        session, user=user, today=request.app.state.settings.today(), status=status, case_type=case_type, team_id=team,
         service_area_id=area, worker=worker, age_band=age_band, flags=flags, q=q, sort=sort, order=order,
         page=_int_or_none(page) or 1, page_size=PAGE_SIZE, clamp_to_last=True,
     )
@@ -81,7 +77,7 @@ def cases_list(
             "result": result, "filters": filters, "query": query, "areas": areas, "teams": teams,
             "teams_by_id": selectors.teams_by_id(session), "case_types": CASE_TYPE_LABELS,
             "age_bands": selectors.AGE_BAND_LABELS, "flags": selectors.FLAGS, "statuses": selectors.STATUSES,
-            "today": _today(request), "age_on": selectors.age_on, "type_label": selectors.case_type_label,
+            "today": request.app.state.settings.today(), "age_on": selectors.age_on, "type_label": selectors.case_type_label,
             "no_scope": scope_service_area_ids(user) == set(),
         },
         block="results",
@@ -104,7 +100,7 @@ def case_detail(request: Request, session: SessionDep, user: CaseReader, case_id
         "team": teams.get(case.team_id) if case.team_id is not None else None,
         "area": areas.get(case.service_area_id) if case.service_area_id is not None else None,
         "type_label": selectors.case_type_label(case.case_type),
-        "age": selectors.age_on(case.birth_year, case.birth_month, _today(request)),
+        "age": selectors.age_on(case.birth_year, case.birth_month, request.app.state.settings.today()),
         "born": selectors.birth_label(case),
         "involvements": selectors.involvement_rows(case),
         "case_system_url": selectors.case_system_url(settings.case_system_url_template, case.child_id),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -17,7 +15,7 @@ router = APIRouter(tags=["home (HTML)"])
 
 @router.get("/")
 def home(request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    today = datetime.now(request.app.state.settings.tz).date()
+    today = request.app.state.settings.today()
     records = selectors.training_for_user(session, user_id=user.id)
     return render(request, "home/index.html", {
         "user": user,
