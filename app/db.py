@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi import Path as PathParam
-from sqlalchemy import JSON, DateTime, Engine, create_engine, event
+from sqlalchemy import JSON, Connection, DateTime, Engine, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
@@ -66,6 +66,45 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+def bulk_insert(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows (all with the same keys) by the driver's fastest path, in the caller's transaction.
+
+    PostgreSQL gets `COPY ... FROM STDIN`; SQLite one `executemany`. Each value still goes through its
+    column type's own bind processing, so rows are stored exactly as an ORM insert would store them;
+    only SQLAlchemy's per-row statement machinery is skipped (for big imports it cost more than the write).
+    """
+    if not rows:
+        return
+    dialect = connection.dialect
+    names = list(rows[0])
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    converted = (
+        tuple(value if process is None or value is None else process(value)
+              for process, value in zip(processors, (row[name] for name in names), strict=True))
+        for row in rows
+    )
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(name) for name in names)
+    if dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
+            for values in converted:
+                copy.write_row(values)
+    else:
+        marks = ", ".join("?" for _ in names)
+        connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})", list(converted))
+
+
+def refresh_statistics(connection: Connection, table: Table) -> None:
+    """After a bulk load, let PostgreSQL's planner see the new rows now rather than when autovacuum gets to it.
+
+    Without this, lookups on a freshly loaded table can fall back to a plan that scans the whole table for
+    every batch (measured: 0.5 s per 1,000-ID lookup at 20,000 rows). SQLite's planner does not need it.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"ANALYZE {connection.dialect.identifier_preparer.quote(table.name)}")
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -106,3 +145,14 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+SessionMaker = Callable[[], Session]
+
+
+def get_session_maker(request: Request) -> SessionMaker:
+    """New sessions for work that outlives the request (a background import), each its own transaction."""
+    engine = request.app.state.engine
+    return lambda: Session(engine, expire_on_commit=False)
+
+
+SessionMakerDep = Annotated[SessionMaker, Depends(get_session_maker)]

@@ -133,7 +133,7 @@ def bench(database: Database) -> list[object]:
         assert first.status == "committed" and first.created == ROWS, (first.status, first.created, first.errors[:3])
 
         again_s, second = timed(lambda: _run_import(engine, content, today))
-        say(f"  re-import: {second.status}, unchanged {second.unchanged:,}, written {second.rows_done - second.unchanged:,}"
+        say(f"  re-import: {second.status}, unchanged {second.unchanged:,}, written {second.rows_done:,}"
             f" in {again_s:.2f} s")
         assert second.unchanged == ROWS and second.created == second.updated == second.closed == 0
 

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from app.cli import alembic_upgrade
 from app.config import Settings
-from app.db import get_session, make_engine
+from app.db import SessionMaker, get_session, get_session_maker, make_engine
 from app.main import create_app
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -150,7 +150,14 @@ def client(app, db: Session) -> Iterator[TestClient]:  # type: ignore[no-untyped
             raise
         request_savepoint.commit()
 
+    def _session_maker() -> SessionMaker:
+        # Background work (a confirmed import) gets sessions on the test's connection too: savepoints.
+        connection = db.connection()
+        return lambda: Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
     app.dependency_overrides[get_session] = _session
+    app.dependency_overrides[get_session_maker] = _session_maker
     with TestClient(app, base_url="http://testserver") as test_client:
         yield test_client
     app.dependency_overrides.pop(get_session, None)
+    app.dependency_overrides.pop(get_session_maker, None)

@@ -130,8 +130,15 @@ class CaseFacts:
     involvements: dict[str, dict[str, str | None]]
     facts: dict[str, Any]
 
+    _hash: str | None = field(default=None, init=False, repr=False, compare=False)
+
     def content_hash(self) -> str:
-        """A digest of everything imported, so re-importing the same file changes nothing."""
+        """A digest of everything imported, so re-importing the same file changes nothing (worked out once)."""
+        if self._hash is None:
+            self._hash = self._digest()
+        return self._hash
+
+    def _digest(self) -> str:
         payload = {
             "case_type": self.case_type.value, "status": self.status, "start_date": self.start_date,
             "end_date": self.end_date, "team_name": self.team_name, "source_lists": self.source_lists,

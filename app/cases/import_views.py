@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from app.cases import import_selectors, service
+from app.cases import import_jobs, import_selectors, service
 from app.cases.models import CaseImport
 from app.cases.readers import UploadedFile
-from app.db import SessionDep
+from app.db import SessionDep, SessionMakerDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.web.auth import QALead
 from app.web.forms import FormDep
@@ -82,7 +82,9 @@ def import_upload(request: Request, session: SessionDep, actor: QALead, form: Fo
 def _detail_context(session: SessionDep, case_import: CaseImport) -> dict[str, Any]:
     names = import_selectors.user_names(session, user_ids={case_import.created_by_id})
     return {"imp": case_import, "by": names.get(case_import.created_by_id or 0), "formats": service.FORMATS,
-            "modes": service.MODES, "unassigned": service.UNASSIGNED_AREA}
+            "modes": service.MODES, "unassigned": service.UNASSIGNED_AREA,
+            "stopped": import_jobs.is_stopped(case_import), "percent": import_jobs.percent_done(case_import),
+            "running": case_import.status in import_jobs.RUNNING}
 
 
 @router.get("/imports/{import_id}")
@@ -91,22 +93,49 @@ def import_detail(request: Request, session: SessionDep, _: QALead, import_id: i
     return render(request, "cases/imports_detail.html", _detail_context(session, case_import))
 
 
-@router.post("/imports/{import_id}/confirm")
-def import_confirm(request: Request, session: SessionDep, actor: QALead, import_id: int) -> Response:
+@router.get("/imports/{import_id}/progress")
+def import_progress(request: Request, session: SessionDep, _: QALead, import_id: int) -> Response:
+    """The progress panel, polled by htmx while the import runs; once it has finished the page reloads."""
     case_import = _import_or_404(session, import_id)
-    target = f"/imports/{case_import.id}"
-    if case_import.status == "committed":
-        pass  # a second click on "Confirm": show the result rather than an error
-    elif case_import.status != "previewed":
-        context = _detail_context(session, case_import)
-        return render(request, "cases/imports_detail.html", context, status_code=422 if
-                      case_import.status == "rejected" else 409)
-    else:
+    if request.headers.get("HX-Request") != "true":  # without JavaScript: the whole page
+        return render(request, "cases/imports_detail.html", _detail_context(session, case_import))
+    if case_import.status not in import_jobs.RUNNING or import_jobs.is_stopped(case_import):
+        return Response(status_code=200, headers={"HX-Refresh": "true"})
+    return render(request, "cases/_import_progress.html", _detail_context(session, case_import))
+
+
+@router.post("/imports/{import_id}/confirm")
+def import_confirm(request: Request, session: SessionDep, new_session: SessionMakerDep, actor: QALead,
+                   background: BackgroundTasks, import_id: int) -> Response:
+    """Queue the import and return at once; it runs after the response and the page shows its progress."""
+    case_import = _import_or_404(session, import_id)
+    if case_import.status == "previewed":
         try:
-            service.import_commit(session, case_import=case_import, actor=actor)
+            service.import_queue(session, case_import=case_import)
         except Conflict:
-            pass  # confirmed meanwhile by another request: its result is what the page shows
-    target += "?confirmed=1"
+            pass  # confirmed meanwhile by another request: the page shows how that one is going
+        else:
+            background.add_task(import_jobs.import_job, new_session, import_id=case_import.id, actor_id=actor.id,
+                                today=request.app.state.settings.today())
+    elif case_import.status not in ("committed", *import_jobs.RUNNING):
+        context = _detail_context(session, case_import)
+        return render(request, "cases/imports_detail.html", context,
+                      status_code=422 if case_import.status == "rejected" else 409)
+    return _redirect(request, f"/imports/{case_import.id}")
+
+
+@router.post("/imports/{import_id}/retry")
+def import_retry(request: Request, session: SessionDep, _: QALead, import_id: int) -> Response:
+    """A failed or stopped import back to its preview, to confirm again (nothing of it was written)."""
+    case_import = _import_or_404(session, import_id)
+    try:
+        import_jobs.import_retry(session, case_import=case_import)
+    except Conflict:
+        pass  # running or finished after all: the page shows which
+    return _redirect(request, f"/imports/{case_import.id}")
+
+
+def _redirect(request: Request, target: str) -> Response:
     if request.headers.get("HX-Request") == "true":
         return Response(status_code=200, headers={"HX-Redirect": target})
     return _see_other(target)

@@ -84,7 +84,10 @@ class CaseImport(SQLModel, table=True):
     file_names: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     file_hashes: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     rows_read: int = 0
-    rows_done: int = 0
+    rows_done: int = 0  # progress while importing: changes written so far, of rows_total
+    rows_total: int = 0
+    phase: str | None = Field(default=None, max_length=80)  # what a running import is doing, for the progress page
+    progress_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))  # heartbeat
     created: int = 0
     updated: int = 0
     unchanged: int = 0

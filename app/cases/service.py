@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import String, bindparam, delete, func, select, update
 from sqlmodel import Session
@@ -32,7 +32,7 @@ from app.audit_trail.service import audit_record
 from app.cases.facts import FACT_FIELDS, CaseFacts, Problem, RowFacts, merge_rows
 from app.cases.models import Case, CaseImport, CaseImportFile
 from app.cases.readers import ReadResult, UploadedFile, get_reader
-from app.db import utcnow
+from app.db import bulk_insert, refresh_statistics, utcnow
 from app.errors import Conflict, DomainError, ValidationFailed
 
 log = logging.getLogger("caseaudit.imports")
@@ -42,6 +42,7 @@ MODES = {"all_or_nothing": "All or nothing", "skip_invalid": "Skip invalid rows"
 UNASSIGNED_AREA = "Unassigned"
 WRITE_CHUNK = 2000
 READ_CHUNK = 1000  # child IDs per IN (...) when comparing with the register
+ANALYZE_AFTER = 1000  # rows created or updated by one import, beyond which the planner's statistics are refreshed
 MAX_LISTED_PROBLEMS = 1000  # problems kept on the import record; the rest are counted in a final note
 
 CASE_TABLE = Case.__table__
@@ -147,6 +148,13 @@ def _length_problems(case: CaseFacts, rows: list[RowFacts]) -> list[Problem]:
 def import_plan(session: Session, *, files: Sequence[UploadedFile], format: str, mode: str = "all_or_nothing",
                 full: bool = True) -> ImportPlan:
     """Read, validate, merge per child, match teams and compare with the register; writes nothing."""
+    plan = import_read(files=files, format=format, mode=mode)
+    import_resolve(session, plan, full=full)
+    return plan
+
+
+def import_read(*, files: Sequence[UploadedFile], format: str, mode: str = "all_or_nothing") -> ImportPlan:
+    """Read, validate and merge per child: the slow part of an import, which needs no database."""
     _check_choices(format, mode, files)
     result = _read(files, format)
     errors = [p for p in result.problems if p.severity == "error"]
@@ -171,12 +179,20 @@ def import_plan(session: Session, *, files: Sequence[UploadedFile], format: str,
     file_level = any(p.row is None for p in errors)
     rejected = len({(p.sheet, p.row) for p in errors if p.row is not None})
     refused = file_level or not cases or (mode == "all_or_nothing" and bool(errors))
-    plan = ImportPlan(rows_read=result.rows_read, cases=cases, errors=errors, warnings=warnings,
+    return ImportPlan(rows_read=result.rows_read, cases=cases, errors=errors, warnings=warnings,
                       rejected=rejected, refused=refused)
-    if not refused:
+
+
+def import_resolve(session: Session, plan: ImportPlan, *, full: bool) -> None:
+    """Match the plan's teams and sort its cases into create / update / unchanged against the register now."""
+    plan.teams.clear()
+    plan.team_names.clear()
+    plan.creates.clear()
+    plan.updates.clear()
+    plan.unchanged = plan.to_close = 0
+    if not plan.refused:
         _match_teams(session, plan)
         _compare(session, plan, full=full)
-    return plan
 
 
 def _match_teams(session: Session, plan: ImportPlan) -> None:
@@ -269,7 +285,49 @@ def import_run(session: Session, *, files: Sequence[UploadedFile], format: str, 
     return import_commit(session, case_import=case_import, actor=actor, plan=plan, today=today)
 
 
-def _stored_files(session: Session, case_import: CaseImport) -> list[UploadedFile]:
+class Progress(Protocol):
+    """Told what a running import is doing: a phase, and rows done of rows in all (0 of 0 when not countable)."""
+
+    def __call__(self, phase: str, done: int = 0, total: int = 0, *, writing: bool = False) -> None: ...
+
+
+def _no_progress(phase: str, done: int = 0, total: int = 0, *, writing: bool = False) -> None:
+    return None
+
+
+READING = "Reading the files"
+CHECKING = "Checking the cases against the register"
+WRITING = "Writing the changes"
+
+
+def import_queue(session: Session, *, case_import: CaseImport) -> None:
+    """Mark a previewed import as queued for the background job, so a second click or replica cannot run it too."""
+    if case_import.status == "rejected":
+        raise ImportRejected(case_import)
+    queued = session.execute(
+        update(CaseImport).where(CaseImport.id == case_import.id, CaseImport.status == "previewed")
+        .values(status="queued", phase="Waiting to start", rows_done=0, rows_total=0, progress_at=utcnow())
+    ).rowcount
+    if queued != 1:
+        raise Conflict("This import has already been confirmed.")
+    session.refresh(case_import)
+
+
+def import_claim(session: Session, *, case_import: CaseImport) -> None:
+    """Start writing a previewed (or queued) import: atomically, so it can only ever be written once."""
+    if case_import.status == "rejected":
+        raise ImportRejected(case_import)
+    claimed = session.execute(
+        update(CaseImport).where(CaseImport.id == case_import.id, CaseImport.status.in_(("previewed", "queued")))
+        .values(status="importing", phase=READING, progress_at=utcnow())
+    ).rowcount
+    if claimed != 1:
+        raise Conflict("This import has already been confirmed.")
+    case_import.status = "importing"
+
+
+def import_stored_files(session: Session, *, case_import: CaseImport) -> list[UploadedFile]:
+    """The files of a previewed import, kept until it is written."""
     rows = session.execute(
         select(CaseImportFile.name, CaseImportFile.content)
         .where(CaseImportFile.import_id == case_import.id).order_by(CaseImportFile.id)
@@ -278,41 +336,49 @@ def _stored_files(session: Session, case_import: CaseImport) -> list[UploadedFil
 
 
 def import_commit(session: Session, *, case_import: CaseImport, actor: User | None, plan: ImportPlan | None = None,
-                  today: date | None = None) -> CaseImport:
-    """Write a previewed import; refuses a rejected one (nothing written) or one already made."""
-    if case_import.status == "rejected":
-        raise ImportRejected(case_import)
-    # Claim the import atomically, so two clicks on "Confirm" (or two replicas) cannot both write it.
-    claimed = session.execute(
-        update(CaseImport).where(CaseImport.id == case_import.id, CaseImport.status == "previewed")
-        .values(status="importing")
-    ).rowcount
-    if claimed != 1:
-        raise Conflict("This import has already been confirmed.")
+                  today: date | None = None, progress: Progress = _no_progress) -> CaseImport:
+    """Write a previewed import in this session's transaction; refuses a rejected one (nothing written) or one
+    already made. Without a plan (the preview was made earlier) the stored files are read again."""
+    import_claim(session, case_import=case_import)
     if plan is None:
-        files = _stored_files(session, case_import)
-        plan = import_plan(session, files=files, format=case_import.format, mode=case_import.mode,
-                           full=case_import.full)
-        if plan.refused:  # the files are the same, so only the register can have changed; be safe
-            session.execute(update(CaseImport).where(CaseImport.id == case_import.id).values(status="rejected"))
-            case_import.status = "rejected"
-            case_import.errors = _problem_dicts(plan.errors)
-            session.add(case_import)
-            session.flush()
-            raise ImportRejected(case_import)
+        progress(READING)
+        plan = import_read(files=import_stored_files(session, case_import=case_import), format=case_import.format,
+                           mode=case_import.mode)
+    return import_write(session, case_import=case_import, plan=plan, actor=actor, today=today, progress=progress)
+
+
+def import_write(session: Session, *, case_import: CaseImport, plan: ImportPlan, actor: User | None,
+                 today: date | None = None, progress: Progress = _no_progress) -> CaseImport:
+    """Compare the plan with the register as it is now and write it, in chunks, all in this transaction.
+
+    Progress from here on is reported with `writing=True`: this transaction may hold SQLite's only write lock.
+    """
+    progress(CHECKING, 0, len(plan.cases), writing=True)
+    import_resolve(session, plan, full=case_import.full)
+    if plan.refused:  # the files are the same as at the preview, so only the register can have changed; be safe
+        case_import.status = "rejected"
+        case_import.errors = _problem_dicts(plan.errors)
+        case_import.phase = None
+        case_import.finished_at = utcnow()
+        session.add(case_import)
+        session.flush()
+        raise ImportRejected(case_import)
 
     today = today or date.today()
     now = utcnow()
     teams = _create_new_teams(session, plan, actor=actor)
     present = {case.child_id for case in plan.cases}
     to_close = _absent_open_case_ids(session, present) if case_import.full else []
+    total = len(plan.creates) + len(plan.updates) + len(to_close)
     done = 0
+    progress(WRITING, done, total, writing=True)
 
     for chunk in _chunks(plan.creates, WRITE_CHUNK):
-        session.execute(CASE_TABLE.insert(), [
+        bulk_insert(session.connection(), CASE_TABLE, [
             {**_case_values(case, teams, case_import, now), "created_at": now, "version": 1} for case in chunk
         ])
         done += len(chunk)
+        progress(WRITING, done, total, writing=True)
     if plan.updates:
         stmt = (CASE_TABLE.update().where(CASE_TABLE.c.id == bindparam("_id"))
                 .values(version=CASE_TABLE.c.version + 1))
@@ -320,6 +386,7 @@ def import_commit(session: Session, *, case_import: CaseImport, actor: User | No
             session.execute(stmt, [{"_id": case_id, **_case_values(case, teams, case_import, now)}
                                    for case_id, case in chunk])
             done += len(chunk)
+            progress(WRITING, done, total, writing=True)
     for chunk in _chunks(to_close, WRITE_CHUNK):
         # An empty hash: if the child comes back in a later extract, the case is updated (reopened).
         session.execute(
@@ -328,17 +395,22 @@ def import_commit(session: Session, *, case_import: CaseImport, actor: User | No
                 version=CASE_TABLE.c.version + 1,
             )
         )
+        done += len(chunk)
+        progress(WRITING, done, total, writing=True)
 
+    if len(plan.creates) + len(plan.updates) >= ANALYZE_AFTER:
+        refresh_statistics(session.connection(), CASE_TABLE)
     # The files hold child-level data; once imported they are not kept (names and SHA-256 stay on the record).
     session.execute(delete(CaseImportFile).where(CaseImportFile.import_id == case_import.id))
     case_import.status = "committed"
+    case_import.phase = None
     case_import.created = len(plan.creates)
     case_import.updated = len(plan.updates)
     case_import.unchanged = plan.unchanged
     case_import.closed = len(to_close)
     case_import.rejected = plan.rejected
     case_import.new_teams = plan.new_teams
-    case_import.rows_done = done + plan.unchanged
+    case_import.rows_done = case_import.rows_total = total
     case_import.finished_at = now
     session.add(case_import)
     session.flush()

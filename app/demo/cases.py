@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session
 
 from app.accounts import selectors as account_selectors
@@ -26,7 +25,7 @@ from app.accounts.roles import Role
 from app.accounts.schemas import TeamCreate
 from app.cases.facts import CaseType
 from app.cases.models import Case
-from app.db import utcnow
+from app.db import bulk_insert, refresh_statistics, utcnow
 from app.demo.generator import DEMO_TEAMS, DEMO_USERS
 
 CHUNK_SIZE = 5_000
@@ -230,10 +229,11 @@ def demo_cases_load(session: Session, *, n: int, today: date, seed: int = 2026) 
     for row in demo_case_rows(n=n, today=today, teams=teams, seed=seed):
         chunk.append(row)
         if len(chunk) >= CHUNK_SIZE:
-            session.execute(insert(Case.__table__), chunk)
+            bulk_insert(session.connection(), Case.__table__, chunk)
             loaded += len(chunk)
             chunk = []
     if chunk:
-        session.execute(insert(Case.__table__), chunk)
+        bulk_insert(session.connection(), Case.__table__, chunk)
         loaded += len(chunk)
+    refresh_statistics(session.connection(), Case.__table__)
     return loaded

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from app.accounts.roles import Role
+from app.cases import service
 from app.cases.models import Case, CaseImport
+from app.cases.service import READING, WRITING
+from app.db import utcnow
 from tests.factories import csrf_token, login, make_user, page_text
 
 ANNEX_A = Path("/work/shared/data/annex-a-sample/Annex_A.xlsx")
@@ -62,14 +66,70 @@ def test_empty_list_then_upload_preview_confirm_with_the_annex_a_sample(lead_bro
     assert "Annex_A.xlsx" in listing and "Imported" in listing
 
 
-def test_the_confirm_button_works_with_htmx(lead_browser, db):
+def test_confirm_queues_the_import_and_the_page_follows_its_progress(lead_browser, db):
     response = upload(lead_browser, f"{HEADER}\nA1,cin,open,01/01/2025,Team X\n".encode(), "r.csv")
     url = response.headers["location"]
-    html = lead_browser.get(url).text
-    assert 'hx-post="' + url + '/confirm"' in html and "this can take a minute for large files" in html
     confirmed = lead_browser.post(f"{url}/confirm", headers={"HX-Request": "true", "X-CSRF-Token": csrf_token(lead_browser)})
-    assert confirmed.status_code == 200 and confirmed.headers["HX-Redirect"] == f"{url}?confirmed=1"
+    # The import ran after the response (a background task; the test client waits for it).
+    assert confirmed.status_code == 200 and confirmed.headers["HX-Redirect"] == url
     assert case_count(db) == 1
+    finished = lead_browser.get(f"{url}/progress", headers={"HX-Request": "true"})
+    assert finished.status_code == 200 and finished.headers["HX-Refresh"] == "true"
+    assert "Extract imported" in page_text(lead_browser.get(f"{url}/progress").text)  # without htmx: the page
+
+
+def _queued_import(lead_browser, db, **values) -> tuple[str, CaseImport]:
+    url = upload(lead_browser, f"{HEADER}\nA1,cin,open,01/01/2025,Team X\n".encode(), "r.csv").headers["location"]
+    case_import = db.get(CaseImport, int(url.rsplit("/", 1)[1]))
+    for name, value in {"status": "importing", "progress_at": utcnow(), **values}.items():
+        setattr(case_import, name, value)
+    db.add(case_import)
+    db.flush()
+    return url, case_import
+
+
+def test_a_running_import_shows_its_phase_and_counts_and_polls(lead_browser, db):
+    url, _ = _queued_import(lead_browser, db, phase=WRITING, rows_done=1500, rows_total=6000)
+    page = lead_browser.get(url)
+    assert "Writing the changes: 1,500 of 6,000" in page_text(page.text)
+    assert f'hx-get="{url}/progress"' in page.text and 'value="55"' in page.text  # 40 + 60 * 1500 / 6000
+    assert "Confirm import" not in page_text(page.text)
+    fragment = lead_browser.get(f"{url}/progress", headers={"HX-Request": "true"})
+    assert "HX-Refresh" not in fragment.headers and "1,500 of 6,000" in page_text(fragment.text)
+    assert "<html" not in fragment.text
+
+
+def test_a_stopped_import_can_be_tried_again_and_then_confirmed(lead_browser, db):
+    url, case_import = _queued_import(lead_browser, db, phase=READING, progress_at=utcnow() - timedelta(minutes=11))
+    text = page_text(lead_browser.get(url).text)
+    assert "the import stopped before it finished (the server may have restarted)" in text and "Try again" in text
+    retried = lead_browser.post(f"{url}/retry", data={"csrf_token": csrf_token(lead_browser)}, follow_redirects=False)
+    assert retried.status_code == 303
+    db.refresh(case_import)
+    assert case_import.status == "previewed" and "Confirm import" in page_text(lead_browser.get(url).text)
+    lead_browser.post(f"{url}/confirm", data={"csrf_token": csrf_token(lead_browser)})
+    assert case_count(db) == 1
+
+
+def test_a_running_import_cannot_be_tried_again(lead_browser, db):
+    url, case_import = _queued_import(lead_browser, db, phase=READING)
+    lead_browser.post(f"{url}/retry", data={"csrf_token": csrf_token(lead_browser)})
+    db.refresh(case_import)
+    assert case_import.status == "importing"
+
+
+def test_an_import_that_fails_unexpectedly_writes_nothing_and_logs_no_personal_data(lead_browser, db, monkeypatch,
+                                                                                     caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("child A1 could not be written")
+
+    monkeypatch.setattr(service, "import_write", broken)
+    url = upload(lead_browser, f"{HEADER}\nA1,cin,open,01/01/2025,Team X\n".encode(), "r.csv").headers["location"]
+    lead_browser.post(f"{url}/confirm", data={"csrf_token": csrf_token(lead_browser)})
+    assert case_count(db) == 0
+    text = page_text(lead_browser.get(url).text)
+    assert "The import did not finish" in text and "because of an unexpected problem" in text and "Try again" in text
+    assert "RuntimeError" in caplog.text and "A1" not in caplog.text
 
 
 def test_preview_says_how_many_open_cases_will_close(lead_browser, db):
