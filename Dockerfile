@@ -27,4 +27,4 @@ HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
 
 # Migrations run on start (several replicas may start together: PostgreSQL serialises them
 # with an advisory lock), then the app serves. No state is kept in the container.
-CMD ["sh", "-c", "caseaudit db upgrade && exec caseaudit serve --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY:-2} --proxy-headers"]
+CMD ["sh", "-c", "caseaudit db upgrade && caseaudit templates publish && exec caseaudit serve --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY:-2} --proxy-headers"]

@@ -26,6 +26,7 @@ $(STAMP): pyproject.toml
 
 run: install
 	$(BIN)/caseaudit db upgrade
+	$(BIN)/caseaudit templates publish
 	$(BIN)/caseaudit demo-data --if-empty
 	$(BIN)/caseaudit serve --host 127.0.0.1 --port 8000
 

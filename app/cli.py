@@ -14,7 +14,8 @@ from sqlmodel import Session
 
 from app.config import PROJECT_DIR, get_settings
 from app.db import make_engine
-from app.errors import DomainError
+from app.audit_templates.service import TEMPLATES_DIR
+from app.errors import DomainError, ValidationFailed
 
 cli = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, help="Case file audit: administration commands.")
 db_cli = typer.Typer(no_args_is_help=True, help="The database schema.")
@@ -26,7 +27,9 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(teams_cli, name="teams")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(trail_cli, name="audit-trail")
+templates_cli = typer.Typer(no_args_is_help=True, help="Audit templates (YAML files in audit_templates/).")
 cli.add_typer(cases_cli, name="cases")
+cli.add_typer(templates_cli, name="templates")
 
 
 def _fail(message: str) -> None:
@@ -75,6 +78,37 @@ def db_upgrade() -> None:
     """Apply every migration not yet applied."""
     alembic_upgrade()
     typer.echo("Database is up to date.")
+
+
+@templates_cli.command("check")
+def templates_check(
+    directory: Annotated[Path, typer.Argument(help="The template directory")] = TEMPLATES_DIR,
+) -> None:
+    """Check every template file; each problem is printed with its file and line."""
+    from app.audit_templates.loader import run_check
+
+    status, lines = run_check(directory)
+    for line in lines:
+        typer.echo(line, err=bool(status))
+    raise typer.Exit(code=status)
+
+
+@templates_cli.command("publish")
+def templates_publish_command(
+    directory: Annotated[Path, typer.Argument(help="The template directory")] = TEMPLATES_DIR,
+) -> None:
+    """Load new template versions into the database. A published version whose file changed is refused."""
+    from app.audit_templates.service import PublishedTemplateChanged, templates_publish
+
+    with _session() as session:
+        try:
+            report = templates_publish(session, directory=directory)
+        except (PublishedTemplateChanged, ValidationFailed) as exc:
+            session.rollback()
+            lines = exc.messages if isinstance(exc, PublishedTemplateChanged) else exc.errors["templates"].splitlines()
+            _fail("\n".join(["Nothing was published:", *lines]))
+    added = ", ".join(report.added) or "none"
+    typer.echo(f"Templates published: {added} new; {len(report.unchanged)} already published and unchanged.")
 
 
 @teams_cli.command("create")
@@ -202,8 +236,10 @@ def demo_data(
 ) -> None:
     """Load the synthetic demo department and case register, then print the demo logins."""
     from app.accounts import selectors
+    from app.demo.audits import demo_audits_load
     from app.demo.cases import demo_cases_load
     from app.demo.generator import DEMO_PASSWORD, demo_data_load, demo_logins
+    from app.working_days import calendar_for
 
     with _session() as session:
         has_users = selectors.users_count(session) > 0
@@ -214,8 +250,11 @@ def demo_data(
         else:
             demo_data_load(session, today=_today())
             loaded = demo_cases_load(session, n=cases, today=_today())
+            audits = demo_audits_load(session, today=_today(),
+                                      calendar=calendar_for(get_settings().working_days_jurisdiction))
             typer.echo("Loaded demo data (synthetic: no real people or children).")
-            typer.echo(f"Loaded {loaded:,} demo cases.")
+            typer.echo(f"Loaded {loaded:,} demo cases and {audits} audits for the demo auditor"
+                       + ("." if audits else " (publish the templates first to have audits)."))
         demo_present = selectors.user_by_username(session, username="qa.lead") is not None
     if demo_present:
         typer.echo(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")

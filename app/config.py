@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.working_days import Jurisdiction
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_DIR / "var"
 
@@ -57,6 +59,9 @@ class Settings(BaseSettings):
 
     # The case management system's record for a child, e.g. https://mosaic.example/person/{child_id}
     case_system_url_template: str | None = None
+
+    # Whose weekends and public holidays "working days" in timescales skip (app.working_days)
+    working_days_jurisdiction: Jurisdiction = "england_and_wales"
 
     # Outgoing email (reminders, later issues)
     smtp_host: str | None = None

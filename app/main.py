@@ -57,7 +57,11 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
 def _install_routes(app: FastAPI) -> None:
     from app.accounts import api as accounts_api
     from app.accounts import views as accounts_views
+    from app.audit_templates import api as templates_api
+    from app.audit_templates import views as templates_views
     from app.audit_trail import views as audit_trail_views
+    from app.audits import api as audits_api
+    from app.audits import views as audits_views
     from app.cases import api as cases_api
     from app.cases import import_api as case_import_api
     from app.cases import import_views as case_import_views
@@ -66,9 +70,10 @@ def _install_routes(app: FastAPI) -> None:
     from app.home import views as home_views
 
     csrf = [Depends(verify_csrf)]
-    for module in (home_views, accounts_views, audit_trail_views, cases_views, case_import_views):
+    for module in (home_views, accounts_views, audit_trail_views, cases_views, case_import_views, templates_views,
+                   audits_views):
         app.include_router(module.router, dependencies=csrf)
-    for module in (accounts_api, cases_api, case_import_api):
+    for module in (accounts_api, cases_api, case_import_api, templates_api, audits_api):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(health_api.router)
 

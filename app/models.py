@@ -1,10 +1,14 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 
 from app.accounts.models import AuthToken, LoginAttempt, ServiceArea, Team, TrainingRecord, User, UserRole
+from app.audit_templates.models import TemplateVersion
 from app.audit_trail.models import AuditChainHead, AuditEvent
+from app.audits.models import Audit, AuditAnswer
 from app.cases.models import Case, CaseImport, CaseImportFile
 
 __all__ = [
+    "Audit",
+    "AuditAnswer",
     "AuditChainHead",
     "AuditEvent",
     "AuthToken",
@@ -13,6 +17,7 @@ __all__ = [
     "CaseImportFile",
     "LoginAttempt",
     "ServiceArea",
+    "TemplateVersion",
     "Team",
     "TrainingRecord",
     "User",

@@ -122,3 +122,23 @@ def make_case(db: Session, **fields):  # type: ignore[no-untyped-def]
     db.add(case)
     db.flush()
     return case
+
+
+def publish_templates(db: Session):  # type: ignore[no-untyped-def]
+    """Publish the shipped audit templates in the test's transaction (as `caseaudit templates publish` does)."""
+    from app.audit_templates.service import templates_publish
+
+    return templates_publish(db)
+
+
+def make_audit(db: Session, *, case, auditor: User, template_key: str = "dip_sample", actor: User | None = None,  # type: ignore[no-untyped-def]
+               today: date | None = None):
+    """An audit of `case` on the newest published version of `template_key` (publish the templates first)."""
+    from app.audit_templates.selectors import template_latest
+    from app.audits.service import audit_start
+    from app.working_days import calendar_for
+
+    template = template_latest(db, key=template_key)
+    assert template is not None, f"template {template_key!r} is not published: call publish_templates(db) first"
+    return audit_start(db, case=case, template=template, auditor=auditor, actor=actor or auditor,
+                       today=today or date(2026, 11, 26), calendar=calendar_for("england_and_wales"))

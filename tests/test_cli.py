@@ -239,3 +239,21 @@ def test_audit_trail_verify_fails_after_tampering(upgraded, engine):
     output = failed("audit-trail", "verify")
     assert "Audit trail BROKEN at event 2: event 2 was changed after it was recorded." in output
     assert "1 events before it are intact." in output
+
+
+def test_templates_publish_then_demo_data_gives_the_demo_auditor_audits(upgraded, engine):
+    output = ok("templates", "publish")
+    assert "Templates published: case_file_audit v1, dip_sample v1" in output
+    assert "none new; 5 already published and unchanged" in ok("templates", "publish")
+    assert "Loaded 300 demo cases and 4 audits for the demo auditor." in ok("demo-data")
+    from app.audits.models import Audit
+
+    with Session(engine) as session:
+        auditor = user_named(engine, "auditor")
+        audits = session.execute(select(Audit)).scalars().all()
+        assert {a.auditor_id for a in audits} == {auditor.id}
+        assert sorted(a.template_key for a in audits) == ["case_file_audit", "dip_sample", "dip_sample", "dip_sample"]
+
+
+def test_demo_data_without_templates_says_to_publish_them(upgraded):
+    assert "and 0 audits for the demo auditor (publish the templates first" in ok("demo-data")

@@ -100,11 +100,11 @@ def _cases_in(url: str) -> int:
 
 def test_demo_data_command_loads_300_cases_by_default(upgraded):
     output = ok("demo-data")
-    assert "Loaded 300 demo cases." in output
+    assert "Loaded 300 demo cases and" in output
     assert _cases_in(upgraded) == 300
 
 
 def test_demo_data_command_takes_the_number_of_cases(upgraded):
     output = ok("demo-data", "--cases", "1234")
-    assert "Loaded 1,234 demo cases." in output
+    assert "Loaded 1,234 demo cases and" in output
     assert _cases_in(upgraded) == 1234

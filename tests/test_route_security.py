@@ -29,7 +29,17 @@ from app.cases.readers import UploadedFile
 from app.accounts.roles import Role
 from app.web.auth import SESSION_COOKIE, RoleGuard
 from app.web.csrf import CSRF_COOKIE, csrf_token_for, new_nonce, verify_csrf
-from tests.factories import api_headers, csrf_token, login, make_case, make_team, make_user, page_text
+from tests.factories import (
+    api_headers,
+    csrf_token,
+    login,
+    make_audit,
+    make_case,
+    make_team,
+    make_user,
+    page_text,
+    publish_templates,
+)
 
 try:  # FastAPI >= 0.137
     from fastapi.routing import iter_route_contexts
@@ -166,13 +176,17 @@ def world(db):
         db, files=[UploadedFile("walk.csv", b"child_id,case_type\nWALK0002,cin\n")], format="csv", full=False,
         actor=lead,
     )
-    return {"team": team, "target": target, "lead": lead, "case": case, "case_import": case_import}
+    publish_templates(db)
+    # An audit allocated to the target auditor: the walk reaches the audit pages' own checks, not a 404.
+    audit = make_audit(db, case=case, auditor=target, actor=lead)
+    return {"team": team, "target": target, "lead": lead, "case": case, "case_import": case_import, "audit": audit}
 
 
 def _url(endpoint: Endpoint, world) -> str:
     values = {
         "user_id": world["target"].id, "team_id": world["team"].id, "case_id": world["case"].id,
-        "import_id": world["case_import"].id,
+        "import_id": world["case_import"].id, "audit_id": world["audit"].id, "section_key": "compliance",
+        "key": world["audit"].template_key, "version": world["audit"].template_version,
     }
     path = endpoint.path
     for name in endpoint.dependant.path_params:

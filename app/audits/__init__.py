@@ -1,1 +1,1 @@
-"""Audit forms, answers and the audit workflow (issue 6)."""
+"""Audits: one auditor's completion of one template version for one case, answer by answer."""

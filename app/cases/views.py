@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from app.accounts.models import User
+from app.accounts.roles import Role
+from app.audits import selectors as audit_selectors
 from app.audit_trail.service import audit_record
 from app.cases import selectors
 from app.cases.facts import CASE_TYPE_LABELS
@@ -104,5 +106,7 @@ def case_detail(request: Request, session: SessionDep, user: CaseReader, case_id
         "born": selectors.birth_label(case),
         "involvements": selectors.involvement_rows(case),
         "case_system_url": selectors.case_system_url(settings.case_system_url_template, case.child_id),
-        "audits": [],  # audits of this case arrive with the audits area
+        "audits": audit_selectors.audit_rows(session, audits=audit_selectors.audits_page(
+            session, user=user, case_id=case.id, page_size=100).items),
+        "can_start_audit": user.has_role(Role.QA_LEAD),
     })

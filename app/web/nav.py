@@ -18,7 +18,9 @@ class NavEntry:
 NAV_ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Home", "/"),
     NavEntry("Cases", "/cases", frozenset({Role.QA_LEAD, Role.HEAD_OF_SERVICE, Role.PRACTITIONER})),
+    NavEntry("Audits", "/audits", frozenset({Role.QA_LEAD, Role.AUDITOR})),
     NavEntry("Imports", "/imports", frozenset({Role.QA_LEAD})),
+    NavEntry("Templates", "/templates", frozenset({Role.QA_LEAD})),
     NavEntry("Users", "/users", frozenset({Role.QA_LEAD})),
     NavEntry("Teams", "/teams", frozenset({Role.QA_LEAD})),
     NavEntry("Audit trail", "/audit-trail", frozenset({Role.QA_LEAD})),

@@ -28,6 +28,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Response, WebErro
 from sqlmodel import Session
 
 from app.accounts.roles import Role
+from app.audit_templates.service import templates_publish
 from app.cli import alembic_upgrade
 from app.config import Settings
 from app.db import make_engine
@@ -95,6 +96,7 @@ def live_server(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFa
         with Session(engine) as session:
             demo_data_load(session, today=datetime.now(settings.tz).date())
             demo_cases_load(session, n=300, today=datetime.now(settings.tz).date())
+            templates_publish(session)
             make_user(session, username=ACCOUNT_HOLDER.username, full_name=ACCOUNT_HOLDER.full_name,
                       roles=(Role.VIEWER,), password=ACCOUNT_HOLDER.password)
             session.commit()

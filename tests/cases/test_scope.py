@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
 from app.accounts.roles import Role
+from app.audit_templates.selectors import template_latest
+from app.audit_templates.service import templates_publish
 from app.audit_trail.models import AuditEvent
+from app.audits.service import audit_start
 from app.cases import selectors
 from app.cases.scope import case_scope_filter
 from app.accounts import service as account_service
 from app.accounts.schemas import UserUpdate
+from app.working_days import calendar_for
 from tests.factories import api_headers, login, make_case, make_team, make_user, page_text
 
 
@@ -52,7 +58,7 @@ def test_the_rule_for_each_role(db, areas):
     assert _visible(db, hos) == {"MINE0001"}
     assert _visible(db, practitioner) == {"THEIRS01"}  # their team's service area
     assert _visible(db, unplaced) == set()  # no area: nothing
-    assert _visible(db, auditor) == set()  # auditors: allocated cases only (none yet)
+    assert _visible(db, auditor) == set()  # auditors: allocated cases only (none here)
     assert _visible(db, viewer) == set()
     assert _visible(db, both) == {"MINE0001"}  # union of what each role grants
 
@@ -104,7 +110,22 @@ def test_head_of_service_without_an_area_sees_nothing_and_is_told_why(client, db
     assert client.get(f"/cases/{areas['mine'].id}").status_code == 404
 
 
-@pytest.mark.parametrize("role", [Role.AUDITOR, Role.MODERATOR, Role.VIEWER])
+def test_an_auditor_sees_only_the_cases_allocated_to_them(client, db, areas):
+    templates_publish(db)
+    lead = make_user(db, username="lead", roles=(Role.QA_LEAD,))
+    auditor = make_user(db, username="aud", roles=(Role.AUDITOR,), team=areas["care"])
+    audit_start(db, case=areas["theirs"], template=template_latest(db, key="dip_sample"), auditor=auditor,
+                actor=lead, today=date(2026, 11, 26), calendar=calendar_for("england_and_wales"))
+    assert _visible(db, auditor) == {"THEIRS01"}
+    login(client, "aud")
+    assert client.get(f"/cases/{areas['theirs'].id}").status_code == 200
+    assert client.get(f"/cases/{areas['mine'].id}").status_code == 404
+    headers = api_headers(client, "aud")
+    listed = client.get("/api/v1/cases", params={"status": "all"}, headers=headers).json()
+    assert [c["child_id"] for c in listed["items"]] == ["THEIRS01"]
+
+
+@pytest.mark.parametrize("role", [Role.MODERATOR, Role.VIEWER])
 def test_roles_without_case_access_are_refused(client, db, areas, role):
     make_user(db, username="outsider", roles=(role,), team=areas["safeguarding"])
     login(client, "outsider")

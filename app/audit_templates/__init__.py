@@ -1,0 +1,1 @@
+"""Audit templates: versioned definitions (YAML in `audit_templates/`), their rules and the audit form."""

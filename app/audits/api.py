@@ -1,0 +1,113 @@
+"""JSON API for audits: a page of audits, one audit, save answers, submit (the same services as the form)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
+
+from app.accounts.models import User
+from app.accounts.roles import Role
+from app.audits import selectors, service
+from app.audits.models import Audit
+from app.audits.schemas import AnswersSave, AuditPublic, AuditSubmit, AuditSummary, audit_public, audit_summary
+from app.db import RowId, SessionDep
+from app.errors import NotFound, ValidationFailed
+from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut
+from app.web.auth import RoleGuard
+
+router = APIRouter(tags=["audits"])
+
+AuditUser = Annotated[User, Depends(RoleGuard(Role.AUDITOR, Role.QA_LEAD))]
+Status = Literal["allocated", "in_progress", "submitted", "in_moderation", "returned", "completed"]
+_ERRORS = {422: {"description": "Invalid or missing answers: `errors` maps each question key to a message"}}
+
+
+def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
+    audit = selectors.audit_get(session, audit_id=audit_id)
+    if audit is None or not selectors.audit_visible_to(user, audit):
+        raise NotFound(f"Audit {audit_id} not found")
+    return audit
+
+
+def _public(session: Session, audit: Audit) -> AuditPublic:
+    (row,) = selectors.audit_rows(session, audits=[audit])
+    return audit_public(row, selectors.audit_answer_rows(session, audit=audit))
+
+
+def _answer_problems(answers: dict[str, Any]) -> dict[str, str]:
+    """Text PostgreSQL cannot store in JSON (NUL) is refused here, naming the question."""
+
+    def has_nul(value: Any) -> bool:
+        if isinstance(value, str):
+            return "\x00" in value
+        return isinstance(value, list) and any(has_nul(v) for v in value)
+
+    return {key: f"The answer to '{key[:120]}' contains a NUL character" for key, value in answers.items()
+            if has_nul(value) or "\x00" in key}
+
+
+def _unprocessable(exc: ValidationFailed) -> JSONResponse:
+    """422 naming each question: `errors` by question key, and `detail` in the API's usual shape."""
+    return JSONResponse(status_code=422, content={
+        "detail": [{"loc": ["body", "answers", key], "msg": message, "type": "value_error"}
+                   for key, message in exc.errors.items()],
+        "errors": exc.errors,
+    })
+
+
+@router.get("/audits", response_model=PageOut[AuditSummary])
+def audits_list(
+    session: SessionDep,
+    user: AuditUser,
+    assignee: Annotated[str | None, Query(max_length=12, description='"me", or an auditor\'s user id')] = None,
+    status: Status | None = None,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+) -> PageOut[AuditSummary]:
+    """Audits you may see, newest first: your own, or every audit for a QA lead."""
+    auditor_id = None
+    if assignee == "me":
+        auditor_id = user.id
+    elif assignee:
+        if not assignee.isdigit():
+            raise ValidationFailed({"assignee": 'Give "me" or a user id'})
+        auditor_id = int(assignee)
+    result = selectors.audits_page(session, user=user, auditor_id=auditor_id, status=status, page=page,
+                                   page_size=page_size)
+    return PageOut(items=[audit_summary(row) for row in selectors.audit_rows(session, audits=result.items)],
+                   total=result.total, page=result.page, page_size=result.page_size)
+
+
+@router.get("/audits/{audit_id}", response_model=AuditPublic, responses={404: {}})
+def audit_get(session: SessionDep, user: AuditUser, audit_id: RowId) -> AuditPublic:
+    """One audit with its answers and the register's suggestions beside them."""
+    return _public(session, _audit_or_404(session, user, audit_id))
+
+
+@router.put("/audits/{audit_id}/answers", response_model=AuditPublic,
+            responses={403: {}, 404: {}, 409: {"description": "Stale version, or the audit is submitted"}, **_ERRORS})
+def audit_answers_put(session: SessionDep, user: AuditUser, audit_id: RowId, body: AnswersSave) -> Any:
+    """Save some answers (a partial save is normal); nothing is saved unless every answer sent is valid."""
+    audit = _audit_or_404(session, user, audit_id)
+    try:
+        if problems := _answer_problems(body.answers):
+            raise ValidationFailed(problems)
+        service.audit_answers_save(session, audit=audit, version=body.version, answers=body.answers, actor=user)
+    except ValidationFailed as exc:
+        return _unprocessable(exc)
+    return _public(session, audit)
+
+
+@router.post("/audits/{audit_id}/submit", response_model=AuditPublic,
+             responses={403: {}, 404: {}, 409: {"description": "Stale version, or already submitted"}, **_ERRORS})
+def audit_submit(session: SessionDep, user: AuditUser, audit_id: RowId, body: AuditSubmit) -> Any:
+    """Submit: 422 lists every missing or invalid answer by question key."""
+    audit = _audit_or_404(session, user, audit_id)
+    try:
+        service.audit_submit(session, audit=audit, version=body.version, actor=user)
+    except ValidationFailed as exc:
+        return _unprocessable(exc)
+    return _public(session, audit)

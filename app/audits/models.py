@@ -1,0 +1,48 @@
+"""An audit of a case on an exact template version, and its answers (one row per question)."""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db import JSONType, UTCDateTime, utcnow
+
+
+class Audit(SQLModel, table=True):
+    __tablename__ = "audit"
+    __table_args__ = (
+        Index("ix_audit_auditor_id_status", "auditor_id", "status"),
+        Index("ix_audit_case_id", "case_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="child_case.id")
+    template_version_id: int = Field(foreign_key="template_version.id")
+    # Denormalised from the template version, so lists and the API need no join; never changes.
+    template_key: str = Field(max_length=60)
+    template_version: int
+    auditor_id: int = Field(foreign_key="app_user.id")
+    status: str = Field(default="allocated", max_length=20)
+    due_date: date | None = None
+    started_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    submitted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    version: int = Field(default=1)  # optimistic locking: every save must name the version it read
+
+
+class AuditAnswer(SQLModel, table=True):
+    """One answer, with the register's suggestion beside it when the question has a prefill rule."""
+
+    __tablename__ = "audit_answer"
+    __table_args__ = (UniqueConstraint("audit_id", "question_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    audit_id: int = Field(foreign_key="audit.id", ondelete="CASCADE")
+    question_key: str = Field(max_length=120)
+    value: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    prefill_value: str | None = Field(default=None, max_length=10)
+    prefill_explanation: str | None = Field(default=None, max_length=500)
+    updated_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

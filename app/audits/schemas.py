@@ -1,0 +1,76 @@
+"""API shapes for audits: a list entry, one audit with its answers and suggestions, and the request bodies."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.audits.models import AuditAnswer
+from app.audits.selectors import AuditRow
+from app.db import MAX_ROW_ID
+
+
+class AuditSummary(BaseModel):
+    id: int
+    case_id: int
+    child_id: str
+    template_key: str
+    template_version: int
+    template_title: str
+    auditor_id: int
+    auditor_name: str
+    status: str
+    version: int
+    due_date: date | None
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+
+
+class Suggestion(BaseModel):
+    """What the case register suggested for a question, and why; the answer is the auditor's."""
+
+    value: str
+    explanation: str | None
+
+
+class AuditPublic(AuditSummary):
+    answers: dict[str, Any] = Field(description="question key -> answer value (see API.md for each type)")
+    suggestions: dict[str, Suggestion] = Field(description="question key -> the register's suggested answer")
+
+
+class AnswersSave(BaseModel):
+    """A partial save: the answers given so far; an empty value ("" or null) clears an answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, le=MAX_ROW_ID, description="the version of the audit this save was made against")
+    answers: dict[str, Any] = Field(max_length=1000)
+
+
+class AuditSubmit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, le=MAX_ROW_ID)
+
+
+def audit_summary(row: AuditRow) -> AuditSummary:
+    a = row.audit
+    assert a.id is not None
+    return AuditSummary(
+        id=a.id, case_id=a.case_id, child_id=row.child_id, template_key=a.template_key,
+        template_version=a.template_version, template_title=row.template_title, auditor_id=a.auditor_id,
+        auditor_name=row.auditor_name, status=a.status, version=a.version, due_date=a.due_date,
+        created_at=a.created_at, updated_at=a.updated_at, submitted_at=a.submitted_at,
+    )
+
+
+def audit_public(row: AuditRow, answer_rows: dict[str, AuditAnswer]) -> AuditPublic:
+    return AuditPublic(
+        **audit_summary(row).model_dump(),
+        answers={key: r.value for key, r in answer_rows.items() if r.value is not None},
+        suggestions={key: Suggestion(value=r.prefill_value, explanation=r.prefill_explanation)
+                     for key, r in answer_rows.items() if r.prefill_value},
+    )

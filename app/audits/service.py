@@ -1,0 +1,163 @@
+"""Starting an audit, saving answers as they are given, and submitting.
+
+Every save names the audit version it was made against: a stale save (another tab, another person)
+is refused with a conflict and overwrites nothing. Suggestions from the case register (prefill rules)
+are stored beside the answers when the audit starts, so the audit records what was suggested and what
+the auditor answered.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from app.accounts.models import User
+from app.audit_templates.answers import answer_errors, submission_errors
+from app.audit_templates.conditions import has_answer
+from app.audit_templates.models import TemplateVersion
+from app.audit_templates.prefill import format_date, prefill_suggest
+from app.audit_templates.service import template_definition
+from app.audit_trail.service import audit_record
+from app.audits.models import Audit, AuditAnswer
+from app.audits.selectors import EDITABLE, audit_answers
+from app.cases.facts import FACT_FIELDS
+from app.cases.models import Case, CaseImport
+from app.cases.service import FORMATS
+from app.db import utcnow
+from app.errors import Conflict, PermissionDenied, ValidationFailed
+from app.working_days import WorkingDayCalendar
+
+STALE_MESSAGE = ("This audit has been changed since you opened it, in another tab or by someone else. "
+                 "Nothing you just sent was saved: reload the page to see the latest answers, then try again.")
+
+
+def case_facts(case: Case) -> dict[str, Any]:
+    return {name: getattr(case, name) for name in FACT_FIELDS}
+
+
+def case_source(session: Session, case: Case) -> str | None:
+    """Where the case's facts came from, for prefill explanations: "the Annex A workbook import on 3 Nov 2026"."""
+    if case.last_import_id is None:
+        return None
+    found = session.get(CaseImport, case.last_import_id)
+    if found is None:
+        return None
+    when = found.finished_at or found.created_at
+    lists = f" ({', '.join(case.source_lists)})" if case.source_lists else ""
+    return f"the {FORMATS.get(found.format, found.format)} import{lists} on {format_date(when.date())}"
+
+
+def audit_start(session: Session, *, case: Case, template: TemplateVersion, auditor: User, actor: User,
+                today: date, calendar: WorkingDayCalendar, due_date: date | None = None) -> Audit:
+    """A new audit of `case` on this exact template version, allocated to `auditor`, with the register's
+    suggestions worked out now (the facts may change later; the audit keeps what it was shown)."""
+    definition = template_definition(template)
+    audit = Audit(case_id=case.id, template_version_id=template.id, template_key=template.key,
+                  template_version=template.version, auditor_id=auditor.id, status="allocated",
+                  due_date=due_date, started_by_id=actor.id)
+    session.add(audit)
+    session.flush()
+    facts = case_facts(case)
+    source = case_source(session, case)
+    for question in definition.questions:
+        if question.prefill is None:
+            continue
+        suggestion = prefill_suggest(question.prefill, facts, today=today, calendar=calendar, source=source)
+        if suggestion is not None:
+            session.add(AuditAnswer(audit_id=audit.id, question_key=question.key, value=None,
+                                    prefill_value=suggestion.value, prefill_explanation=suggestion.explanation[:500]))
+    session.flush()
+    audit_record(session, actor=actor, action="audit.start",
+                 summary=f"Started a {template.title} audit (version {template.version}) of case {case.child_id}",
+                 entity_type="audit", entity_id=audit.id,
+                 after={"case_id": case.id, "template": template.key, "version": template.version,
+                        "auditor_id": auditor.id})
+    return audit
+
+
+def audit_check_editable(audit: Audit, actor: User) -> None:
+    """Only the allocated auditor changes an audit, and only until it is submitted."""
+    if audit.auditor_id != actor.id:
+        raise PermissionDenied("Only the auditor this audit is allocated to can change its answers.")
+    if audit.status not in EDITABLE:
+        raise Conflict("This audit has been submitted, so its answers can no longer be changed.")
+
+
+def _claim_version(session: Session, audit: Audit, version: int, **values: Any) -> None:
+    """Move the audit to the next version if it is still at `version`; otherwise the save is stale."""
+    changed = session.execute(
+        update(Audit).where(Audit.id == audit.id, Audit.version == version)
+        .values(version=Audit.version + 1, updated_at=utcnow(), **values)
+    ).rowcount
+    if changed != 1:
+        raise Conflict(STALE_MESSAGE)
+    session.refresh(audit)
+
+
+def audit_answers_save(session: Session, *, audit: Audit, version: int, answers: dict[str, Any],
+                       actor: User) -> Audit:
+    """Save some answers (a partial save is normal). An empty value clears an answer. Invalid values are
+    refused, naming the question; nothing is saved unless everything sent is valid."""
+    audit_check_editable(audit, actor)
+    definition = template_definition(_version_of(session, audit))
+    errors = answer_errors(definition, answers)
+    if errors:
+        raise ValidationFailed(errors)
+    _claim_version(session, audit, version, status="in_progress")
+    rows = {row.question_key: row for row in session.execute(
+        select(AuditAnswer).where(AuditAnswer.audit_id == audit.id, AuditAnswer.question_key.in_(list(answers)))
+    ).scalars()}
+    now = utcnow()
+    for key, value in answers.items():
+        stored = _normalise(value)
+        row = rows.get(key)
+        if row is None:
+            if stored is None:
+                continue
+            row = AuditAnswer(audit_id=audit.id, question_key=key)
+        row.value = stored
+        row.updated_by_id = actor.id
+        row.updated_at = now
+        session.add(row)
+    session.flush()
+    # Which questions changed, by whom and when; the answers themselves stay in the audit (no case detail here).
+    audit_record(session, actor=actor, action="audit.answers",
+                 summary=f"Saved {len(answers)} answer{'' if len(answers) == 1 else 's'} on audit {audit.id}",
+                 entity_type="audit", entity_id=audit.id,
+                 after={"questions": sorted(answers), "version": audit.version})
+    return audit
+
+
+def _normalise(value: Any) -> Any:
+    if not has_answer(value):
+        return None
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def audit_submit(session: Session, *, audit: Audit, version: int, actor: User) -> Audit:
+    """Submit: every required visible question answered and valid, or a ValidationFailed naming each one."""
+    audit_check_editable(audit, actor)
+    template = _version_of(session, audit)
+    definition = template_definition(template)
+    if audit.version != version:
+        raise Conflict(STALE_MESSAGE)
+    errors = submission_errors(definition, audit_answers(session, audit=audit))
+    if errors:
+        raise ValidationFailed(errors)
+    _claim_version(session, audit, version, status="submitted", submitted_at=utcnow())
+    audit_record(session, actor=actor, action="audit.submit",
+                 summary=f"Submitted the {template.title} audit {audit.id}",
+                 entity_type="audit", entity_id=audit.id, before={"status": "in_progress"},
+                 after={"status": "submitted", "version": audit.version})
+    return audit
+
+
+def _version_of(session: Session, audit: Audit) -> TemplateVersion:
+    version = session.get(TemplateVersion, audit.template_version_id)
+    assert version is not None  # a foreign key
+    return version

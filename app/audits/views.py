@@ -1,0 +1,316 @@
+"""HTML pages for audits: start one, fill in the form section by section, check answers, submit."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from app.accounts import selectors as account_selectors
+from app.accounts.models import User
+from app.accounts.roles import Role
+from app.audit_templates import selectors as template_selectors
+from app.audit_templates.answers import submission_errors
+from app.audit_templates.describe import answer_text
+from app.audit_templates.models import TemplateVersion
+from app.audit_templates.schema import Section, TemplateDefinition
+from app.audit_templates.scoring import overall_compliance, overall_grade_flags, section_compliance
+from app.audits import form as audit_form
+from app.audits import selectors, service
+from app.audits.models import Audit
+from app.cases import selectors as case_selectors
+from app.cases.models import Case
+from app.db import RowId, SessionDep
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.web.auth import QALead, RoleGuard
+from app.web.forms import FormDep, date_from_parts
+from app.web.templating import render
+from app.working_days import calendar_for
+
+router = APIRouter(tags=["audits (HTML)"])
+
+AUDIT_ROLES = (Role.AUDITOR, Role.QA_LEAD)
+AuditUser = Annotated[User, Depends(RoleGuard(*AUDIT_ROLES))]
+SectionKey = Annotated[str, Path(max_length=60)]
+NOT_FOUND = "There is no audit with that number, or it is not one you can see."
+PAGE_SIZE = 25
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
+    audit = selectors.audit_get(session, audit_id=audit_id)
+    if audit is None or not selectors.audit_visible_to(user, audit):
+        raise NotFound(NOT_FOUND)
+    return audit
+
+
+def _section_or_404(definition: TemplateDefinition, section_key: str) -> Section:
+    section = audit_form.section_get(definition, section_key)
+    if section is None:
+        raise NotFound("This audit's template has no section with that name.")
+    return section
+
+
+def _case_context(request: Request, session: Session, audit: Audit) -> dict[str, Any]:
+    """The case facts shown beside the form, and the link to the child's record in the case system."""
+    case = session.get(Case, audit.case_id)
+    assert case is not None  # a foreign key
+    settings = request.app.state.settings
+    team = case_selectors.teams_by_id(session).get(case.team_id) if case.team_id is not None else None
+    return {
+        "case": case,
+        "case_team": team,
+        "case_type_label": case_selectors.case_type_label(case.case_type),
+        "case_age": case_selectors.age_on(case.birth_year, case.birth_month, settings.today()),
+        "case_system_url": case_selectors.case_system_url(settings.case_system_url_template, case.child_id),
+    }
+
+
+def _audit_context(request: Request, session: Session, user: User, audit: Audit) -> dict[str, Any]:
+    template, definition = selectors.audit_template(session, audit)
+    auditor = account_selectors.user_get(session, user_id=audit.auditor_id)
+    return {
+        "audit": audit, "template": template, "definition": definition,
+        "auditor_name": auditor.full_name if auditor else "",
+        "status_label": selectors.STATUS_LABELS.get(audit.status, audit.status),
+        "can_edit": selectors.audit_editable_by(user, audit),
+        "is_auditor": audit.auditor_id == user.id,
+        **_case_context(request, session, audit),
+    }
+
+
+# --- The list --------------------------------------------------------------------------------
+
+
+@router.get("/audits")
+def audits_list(request: Request, session: SessionDep, user: AuditUser, status: str | None = None,
+                page: str | None = None) -> Response:
+    status = status if status in selectors.STATUS_LABELS else None
+    number = int(page) if page and page.isdigit() and len(page) <= 7 else 1
+    result = selectors.audits_page(session, user=user, status=status, page=number, page_size=PAGE_SIZE,
+                                   clamp_to_last=True)
+
+    def query(**changes: Any) -> str:
+        values = {"status": status or "", "page": result.page, **changes}
+        return urlencode({k: v for k, v in values.items() if v not in ("", None)})
+
+    return render(request, "audits/list.html", {
+        "result": result, "rows": selectors.audit_rows(session, audits=result.items), "status": status or "",
+        "statuses": selectors.STATUS_LABELS, "query": query, "sees_all": user.has_role(Role.QA_LEAD),
+    }, block="results")
+
+
+# --- Starting an audit (QA lead, for testing until allocation arrives) -------------------------
+
+
+def _case_or_404(session: Session, user: User, case_id: str) -> Case:
+    number = int(case_id) if case_id.isdigit() and len(case_id) <= 10 else None
+    case = case_selectors.case_get(session, user=user, case_id=number) if number is not None else None
+    if case is None:
+        raise NotFound("There is no case with that number.")
+    return case
+
+
+def _start_choices(session: Session, lead: User) -> tuple[list[TemplateVersion], list[User]]:
+    templates = template_selectors.template_latest_versions(session)
+    auditors = account_selectors.users_page(session, role=Role.AUDITOR.value, active=True, page_size=500).items
+    if all(a.id != lead.id for a in auditors):
+        auditors = [lead, *auditors]
+    return templates, auditors
+
+
+def _start_page(request: Request, session: Session, lead: User, case: Case, values: dict[str, Any],
+                errors: dict[str, str]) -> Response:
+    templates, auditors = _start_choices(session, lead)
+    return render(request, "audits/start.html", {
+        "case": case, "templates": templates, "auditors": auditors, "values": values, "errors": errors,
+    }, status_code=400 if errors else 200)
+
+
+@router.get("/cases/{case_id}/audits/new")
+def audit_start_form(request: Request, session: SessionDep, lead: QALead, case_id: str) -> Response:
+    case = _case_or_404(session, lead, case_id)
+    return _start_page(request, session, lead, case, {"auditor_id": str(lead.id)}, {})
+
+
+@router.post("/cases/{case_id}/audits/new")
+def audit_start_submit(request: Request, session: SessionDep, lead: QALead, case_id: str, form: FormDep) -> Response:
+    case = _case_or_404(session, lead, case_id)
+    templates, auditors = _start_choices(session, lead)
+    values = {name: str(form.get(name, "")) for name in ("template_key", "auditor_id")}
+    due = date_from_parts(form, "due_date")
+    values.update({f"due_date-{p}": str(form.get(f"due_date-{p}", "")) for p in ("day", "month", "year")})
+    template = next((t for t in templates if t.key == values["template_key"]), None)
+    auditor = next((a for a in auditors if str(a.id) == values["auditor_id"]), None)
+    errors: dict[str, str] = {}
+    if template is None:
+        errors["template_key"] = "Select the template to audit the case with"
+    if auditor is None:
+        errors["auditor_id"] = "Select the auditor who will complete the audit"
+    due_date = None
+    if due is not None:
+        try:
+            due_date = date.fromisoformat(due)
+        except ValueError:
+            errors["due_date"] = "The due date must be a real date"
+    if errors or template is None or auditor is None:
+        return _start_page(request, session, lead, case, values, errors)
+    settings = request.app.state.settings
+    audit = service.audit_start(session, case=case, template=template, auditor=auditor, actor=lead,
+                                today=settings.today(), calendar=calendar_for(settings.working_days_jurisdiction),
+                                due_date=due_date)
+    return _see_other(f"/audits/{audit.id}")
+
+
+# --- One audit -------------------------------------------------------------------------------
+
+
+@router.get("/audits/{audit_id}")
+def audit_overview(request: Request, session: SessionDep, user: AuditUser, audit_id: RowId) -> Response:
+    audit = _audit_or_404(session, user, audit_id)
+    ctx = _audit_context(request, session, user, audit)
+    answers = selectors.audit_answers(session, audit=audit)
+    ctx["progress"] = audit_form.sections_progress(ctx["definition"], answers)
+    return render(request, "audits/overview.html", ctx)
+
+
+def _section_page(request: Request, session: Session, user: User, audit: Audit, section: Section, *,
+                  values: dict[str, Any], errors: dict[str, str], from_check: bool,
+                  conflict: str | None = None, status_code: int = 200) -> Response:
+    ctx = _audit_context(request, session, user, audit)
+    definition = ctx["definition"]
+    shown = audit_form.visible_keys(definition, values)
+    suggestions = selectors.audit_answer_rows(session, audit=audit)
+    progress = audit_form.sections_progress(definition, values)
+    ctx.update({
+        "section": section, "values": values, "errors": errors, "shown": shown, "suggestions": suggestions,
+        "from_check": from_check, "conflict": conflict, "progress": progress,
+        "error_order": [q.key for q in section.form_questions],
+        "error_targets": {q.key: audit_form.field_id(q) for q in section.form_questions},
+        "position": next((i for i, p in enumerate(progress, 1) if p.section.key == section.key), None),
+    })
+    return render(request, "audits/section.html", ctx, status_code=status_code)
+
+
+@router.get("/audits/{audit_id}/sections/{section_key}")
+def audit_section(request: Request, session: SessionDep, user: AuditUser, audit_id: RowId,
+                  section_key: SectionKey, check: str | None = None) -> Response:
+    audit = _audit_or_404(session, user, audit_id)
+    _, definition = selectors.audit_template(session, audit)
+    section = _section_or_404(definition, section_key)
+    answers = selectors.audit_answers(session, audit=audit)
+    errors: dict[str, str] = {}
+    if check == "errors" and selectors.audit_editable_by(user, audit):
+        # Arrived from an error on "Check your answers": show this section's problems again.
+        section_keys = {q.key for q in section.form_questions}
+        errors = {k: m for k, m in submission_errors(definition, answers).items() if k in section_keys}
+    return _section_page(request, session, user, audit, section, values=answers, errors=errors,
+                         from_check=bool(check))
+
+
+@router.post("/audits/{audit_id}/sections/{section_key}")
+def audit_section_save(request: Request, session: SessionDep, user: AuditUser, audit_id: RowId,
+                       section_key: SectionKey, form: FormDep) -> Response:
+    """Save and continue (works without JavaScript): to the next section, or back here if new questions appeared."""
+    audit = _audit_or_404(session, user, audit_id)
+    service.audit_check_editable(audit, user)
+    _, definition = selectors.audit_template(session, audit)
+    section = _section_or_404(definition, section_key)
+    from_check = bool(form.get("_from_check"))
+    result = audit_form.section_save(session, audit=audit, definition=definition, section=section, form=form,
+                                     actor=user, final=True)
+    if result.conflict:
+        return _section_page(request, session, user, audit, section, values=result.answers, errors={},
+                             from_check=from_check, conflict=result.conflict, status_code=409)
+    if result.errors:
+        return _section_page(request, session, user, audit, section, values=result.values, errors=result.errors,
+                             from_check=from_check, status_code=400)
+    new_here = [q for q in section.form_questions if q.key in result.shown_after and q.key not in result.posted_keys]
+    if new_here:
+        # The answers brought up more questions on this page: show them before moving on.
+        query = "?check=answers" if from_check else ""
+        return _see_other(f"/audits/{audit.id}/sections/{section.key}{query}#{audit_form.field_id(new_here[0])}")
+    following = audit_form.next_section(definition, result.answers, after=section.key)
+    if from_check or following is None:
+        return _see_other(f"/audits/{audit.id}/check")
+    return _see_other(f"/audits/{audit.id}/sections/{following.key}")
+
+
+@router.post("/audits/{audit_id}/sections/{section_key}/autosave")
+def audit_section_autosave(request: Request, session: SessionDep, user: AuditUser, audit_id: RowId,
+                           section_key: SectionKey, form: FormDep) -> Response:
+    """An answer saved as it is given (htmx): the save status, the new version, and any question that appeared,
+    went or changed its error, as out-of-band swaps. 409 for a stale save, 422 for an invalid answer."""
+    audit = _audit_or_404(session, user, audit_id)
+    service.audit_check_editable(audit, user)
+    template, definition = selectors.audit_template(session, audit)
+    section = _section_or_404(definition, section_key)
+    result = audit_form.section_save(session, audit=audit, definition=definition, section=section, form=form,
+                                     actor=user, final=False)
+    had_errors = {str(v) for v in form.getlist(audit_form.FIELD_ERRORED)}
+    section_keys = [q.key for q in section.form_questions]
+    swap = [
+        key for key in section_keys
+        if (key in result.shown_before) != (key in result.shown_after)
+        or key in result.errors or (key in had_errors and key in result.shown_after)
+    ]
+    if result.conflict:
+        swap = []
+    status = 409 if result.conflict else 422 if result.errors else 200
+    return render(request, "audits/_autosave.html", {
+        "audit": audit, "definition": definition, "section": section, "result": result,
+        "swap": [q for q in section.form_questions if q.key in swap], "values": result.values,
+        "errors": result.errors, "shown": result.shown_after, "can_edit": True,
+        "suggestions": selectors.audit_answer_rows(session, audit=audit), "template": template,
+    }, status_code=status)
+
+
+# --- Check and submit ------------------------------------------------------------------------
+
+
+def _check_page(request: Request, session: Session, user: User, audit: Audit, *, errors: dict[str, str],
+                conflict: str | None = None, status_code: int = 200) -> Response:
+    ctx = _audit_context(request, session, user, audit)
+    definition = ctx["definition"]
+    answers = selectors.audit_answers(session, audit=audit)
+    links = {}
+    for key in errors:
+        section = audit_form.section_of(definition, key)
+        question = definition.question(key)
+        links[key] = (f"/audits/{audit.id}/sections/{section.key}?check=errors#{audit_form.field_id(question)}"
+                      if section and question else f"/audits/{audit.id}")
+    ctx.update({
+        "progress": audit_form.sections_progress(definition, answers), "answers": answers,
+        "answer_text": answer_text, "errors": errors, "error_links": links, "conflict": conflict,
+        "compliance": section_compliance(definition, answers), "overall": overall_compliance(definition, answers),
+        "flags": overall_grade_flags(definition, answers),
+        "error_order": [q.key for q in definition.questions],
+    })
+    return render(request, "audits/check.html", ctx, status_code=status_code)
+
+
+@router.get("/audits/{audit_id}/check")
+def audit_check(request: Request, session: SessionDep, user: AuditUser, audit_id: RowId) -> Response:
+    audit = _audit_or_404(session, user, audit_id)
+    return _check_page(request, session, user, audit, errors={})
+
+
+@router.post("/audits/{audit_id}/submit")
+def audit_submit(request: Request, session: SessionDep, user: AuditUser, audit_id: RowId, form: FormDep) -> Response:
+    audit = _audit_or_404(session, user, audit_id)
+    service.audit_check_editable(audit, user)
+    try:
+        service.audit_submit(session, audit=audit, version=audit_form.posted_version(form), actor=user)
+    except ValidationFailed as exc:
+        return _check_page(request, session, user, audit, errors=exc.errors, status_code=400)
+    except Conflict as exc:
+        session.refresh(audit)
+        return _check_page(request, session, user, audit, errors={}, conflict=exc.message, status_code=409)
+    return _see_other(f"/audits/{audit.id}")

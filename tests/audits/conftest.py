@@ -1,0 +1,42 @@
+"""Fixtures for the audit pages and API: the shipped templates published in the test's transaction, people and a case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+
+from app.accounts.models import User
+from app.accounts.roles import Role
+from app.cases.models import Case
+from tests.factories import make_case, make_team, make_user, publish_templates
+
+
+@dataclass
+class People:
+    lead: User
+    auditor: User
+    other_auditor: User
+
+
+@pytest.fixture
+def templates(db):  # type: ignore[no-untyped-def]
+    return publish_templates(db)
+
+
+@pytest.fixture
+def people(db) -> People:  # type: ignore[no-untyped-def]
+    team = make_team(db)
+    return People(
+        lead=make_user(db, username="lead", roles=(Role.QA_LEAD,), full_name="Quinn Lead"),
+        auditor=make_user(db, username="auditor", roles=(Role.AUDITOR,), team=team, full_name="Asha Auditor"),
+        other_auditor=make_user(db, username="other", roles=(Role.AUDITOR,), team=team, full_name="Otto Other"),
+    )
+
+
+@pytest.fixture
+def case(db) -> Case:  # type: ignore[no-untyped-def]
+    """A case whose facts make the register suggest answers: the assessment took too long, the child was seen alone."""
+    return make_case(db, child_id="CHILD0001", referral_date=date(2026, 8, 3), assessment_authorised=date(2026, 11, 2),
+                     seen_alone=True, missing_12m=0, latest_review=date(2026, 10, 1))
