@@ -1,1 +1,1 @@
-"""The audit programme, cycles, statistically sound samples and allocation (issue 5)."""
+"""Audit programme, sampling and allocation (issue 5)."""
