@@ -21,6 +21,7 @@ from sqlmodel import Session
 from app.cli import alembic_upgrade
 from app.config import Settings
 from app.db import SessionMaker, get_session, get_session_maker, make_engine
+from app.web.jobs import get_run_later, run_now
 from app.main import create_app
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -143,6 +144,7 @@ def client(app, db: Session) -> Iterator[TestClient]:  # type: ignore[no-untyped
     def _session() -> Iterator[Session]:
         # Each request in a savepoint of its own: like a real request, nothing it did survives an error.
         request_savepoint = db.begin_nested()
+        db.expire_all()  # like a new request's session: nothing read earlier (by the test or the last request) is trusted
         try:
             yield db
         except Exception:
@@ -157,7 +159,9 @@ def client(app, db: Session) -> Iterator[TestClient]:  # type: ignore[no-untyped
 
     app.dependency_overrides[get_session] = _session
     app.dependency_overrides[get_session_maker] = _session_maker
+    app.dependency_overrides[get_run_later] = lambda: run_now
     with TestClient(app, base_url="http://testserver") as test_client:
         yield test_client
     app.dependency_overrides.pop(get_session, None)
     app.dependency_overrides.pop(get_session_maker, None)
+    app.dependency_overrides.pop(get_run_later, None)

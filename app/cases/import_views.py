@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
@@ -13,6 +13,7 @@ from app.cases import import_jobs, import_selectors, service
 from app.cases.models import CaseImport
 from app.cases.readers import UploadedFile
 from app.db import SessionDep, SessionMakerDep
+from app.web.jobs import RunLaterDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.web.auth import QALead
 from app.web.forms import FormDep
@@ -106,7 +107,7 @@ def import_progress(request: Request, session: SessionDep, _: QALead, import_id:
 
 @router.post("/imports/{import_id}/confirm")
 def import_confirm(request: Request, session: SessionDep, new_session: SessionMakerDep, actor: QALead,
-                   background: BackgroundTasks, import_id: int) -> Response:
+                   run_later: RunLaterDep, import_id: int) -> Response:
     """Queue the import and return at once; it runs after the response and the page shows its progress."""
     case_import = _import_or_404(session, import_id)
     if case_import.status == "previewed":
@@ -115,8 +116,8 @@ def import_confirm(request: Request, session: SessionDep, new_session: SessionMa
         except Conflict:
             pass  # confirmed meanwhile by another request: the page shows how that one is going
         else:
-            background.add_task(import_jobs.import_job, new_session, import_id=case_import.id, actor_id=actor.id,
-                                today=request.app.state.settings.today())
+            run_later(import_jobs.import_job, new_session, import_id=case_import.id, actor_id=actor.id,
+                      today=request.app.state.settings.today())
     elif case_import.status not in ("committed", *import_jobs.RUNNING):
         context = _detail_context(session, case_import)
         return render(request, "cases/imports_detail.html", context,

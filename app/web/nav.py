@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.accounts.models import User
 from app.accounts.roles import Role
+from app.cases.scope import CASE_READER_ROLES
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class NavEntry:
 
 NAV_ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Home", "/"),
-    NavEntry("Cases", "/cases", frozenset({Role.QA_LEAD, Role.HEAD_OF_SERVICE, Role.PRACTITIONER})),
+    NavEntry("Cases", "/cases", frozenset(CASE_READER_ROLES)),
     NavEntry("Audits", "/audits", frozenset({Role.QA_LEAD, Role.AUDITOR})),
     NavEntry("Imports", "/imports", frozenset({Role.QA_LEAD})),
     NavEntry("Templates", "/templates", frozenset({Role.QA_LEAD})),
