@@ -5,6 +5,7 @@ from app.audit_templates.models import TemplateVersion
 from app.audit_trail.models import AuditChainHead, AuditEvent
 from app.audits.models import Audit, AuditAnswer
 from app.cases.models import Case, CaseImport, CaseImportFile
+from app.sampling.models import Cycle, Sample, SampleCase
 
 __all__ = [
     "Audit",
@@ -15,7 +16,10 @@ __all__ = [
     "Case",
     "CaseImport",
     "CaseImportFile",
+    "Cycle",
     "LoginAttempt",
+    "Sample",
+    "SampleCase",
     "ServiceArea",
     "TemplateVersion",
     "Team",

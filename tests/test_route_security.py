@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -26,6 +27,8 @@ from starlette.routing import Mount, Route
 
 from app.cases import service as case_service
 from app.cases.readers import UploadedFile
+from app.sampling.schemas import CycleCreate, SampleSpec
+from app.sampling.service import cycle_create, sample_create
 from app.accounts.roles import Role
 from app.web.auth import SESSION_COOKIE, RoleGuard
 from app.web.csrf import CSRF_COOKIE, csrf_token_for, new_nonce, verify_csrf
@@ -179,7 +182,12 @@ def world(db):
     publish_templates(db)
     # An audit allocated to the target auditor: the walk reaches the audit pages' own checks, not a 404.
     audit = make_audit(db, case=case, auditor=target, actor=lead)
-    return {"team": team, "target": target, "lead": lead, "case": case, "case_import": case_import, "audit": audit}
+    cycle = cycle_create(db, data=CycleCreate(title="Walk cycle", kind="dip_sample", template_key="dip_sample",
+                                              due_date=date(2026, 12, 31)), actor=lead)
+    sample = sample_create(db, cycle=cycle, spec=SampleSpec(method="random", size=1, seed=1), today=date(2026, 11, 26),
+                           actor=lead)
+    return {"team": team, "target": target, "lead": lead, "case": case, "case_import": case_import, "audit": audit,
+            "cycle": cycle, "sample": sample}
 
 
 def _url(endpoint: Endpoint, world) -> str:
@@ -187,6 +195,7 @@ def _url(endpoint: Endpoint, world) -> str:
         "user_id": world["target"].id, "team_id": world["team"].id, "case_id": world["case"].id,
         "import_id": world["case_import"].id, "audit_id": world["audit"].id, "section_key": "compliance",
         "key": world["audit"].template_key, "version": world["audit"].template_version,
+        "cycle_id": world["cycle"].id, "sample_id": world["sample"].id,
     }
     path = endpoint.path
     for name in endpoint.dependant.path_params:
@@ -196,7 +205,11 @@ def _url(endpoint: Endpoint, world) -> str:
         )
         path = path.replace("{" + name.name + "}", str(values[name.name]))
     assert "{" not in path, f"{endpoint}: unfilled path parameter in {path}"
-    return path
+    return path + REQUIRED_QUERY.get(endpoint.path, "")
+
+
+# Routes that need a query parameter to answer at all (the walk checks their guards, not their validation).
+REQUIRED_QUERY = {"/api/v1/sample-size": "?population=312"}
 
 
 def _call(client: TestClient, endpoint: Endpoint, url: str, *, headers=None, form=None):

@@ -18,6 +18,8 @@ class Audit(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="child_case.id")
+    cycle_id: int | None = Field(default=None, foreign_key="audit_cycle.id", index=True)
+    sample_id: int | None = Field(default=None, foreign_key="audit_sample.id")
     template_version_id: int = Field(foreign_key="template_version.id")
     # Denormalised from the template version, so lists and the API need no join; never changes.
     template_key: str = Field(max_length=60)

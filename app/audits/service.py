@@ -51,13 +51,14 @@ def case_source(session: Session, case: Case) -> str | None:
 
 
 def audit_start(session: Session, *, case: Case, template: TemplateVersion, auditor: User, actor: User,
-                today: date, calendar: WorkingDayCalendar, due_date: date | None = None) -> Audit:
+                today: date, calendar: WorkingDayCalendar, due_date: date | None = None,
+                cycle_id: int | None = None, sample_id: int | None = None) -> Audit:
     """A new audit of `case` on this exact template version, allocated to `auditor`, with the register's
     suggestions worked out now (the facts may change later; the audit keeps what it was shown)."""
     definition = template_definition(template)
     audit = Audit(case_id=case.id, template_version_id=template.id, template_key=template.key,
                   template_version=template.version, auditor_id=auditor.id, status="allocated",
-                  due_date=due_date, started_by_id=actor.id)
+                  due_date=due_date, started_by_id=actor.id, cycle_id=cycle_id, sample_id=sample_id)
     session.add(audit)
     session.flush()
     facts = case_facts(case)

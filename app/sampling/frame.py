@@ -1,0 +1,98 @@
+"""The sampling frame as SQL: the cases a spec may draw from, with each exclusion counted separately."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select
+from sqlalchemy.sql import Select
+from sqlmodel import Session
+
+from app.accounts.models import ServiceArea, Team
+from app.audits.models import Audit
+from app.cases.models import Case
+from app.sampling.models import Cycle, Sample, SampleCase
+from app.sampling.schemas import SampleFilters, SampleSpec
+
+NO_VALUE = "(none)"  # the stratum of cases with no team, worker, ...
+
+
+def filter_conditions(filters: SampleFilters, today: date) -> list[ColumnElement[bool]]:
+    """The thematic filters as SQL conditions (all must hold)."""
+    found: list[ColumnElement[bool]] = []
+    if filters.case_types:
+        found.append(Case.case_type.in_([kind.value for kind in filters.case_types]))
+    if filters.team_ids:
+        found.append(Case.team_id.in_(filters.team_ids))
+    if filters.service_area_ids:
+        found.append(Case.service_area_id.in_(filters.service_area_ids))
+    if filters.legal_statuses:
+        found.append(Case.legal_status.in_(filters.legal_statuses))
+    for column, least in ((Case.missing_12m, filters.missing_12m_at_least),
+                          (Case.absent_12m, filters.absent_12m_at_least),
+                          (Case.placements_12m, filters.placements_12m_at_least)):
+        if least is not None:
+            found.append(column >= least)
+    if filters.open_longer_than_months is not None:
+        found.append(Case.start_date <= _months_before(today, filters.open_longer_than_months))
+    if filters.visit_older_than_days is not None:
+        cutoff = today - timedelta(days=filters.visit_older_than_days)
+        found.append(or_(Case.last_statutory_visit.is_(None), Case.last_statutory_visit < cutoff))
+    return found
+
+
+def _months_before(day: date, months: int) -> date:
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    return date(year, month + 1, min(day.day, 28))
+
+
+def exclusion_conditions(spec: SampleSpec, today: date) -> dict[str, ColumnElement[bool]]:
+    """Each switched-on exclusion as the condition a case must meet to be EXCLUDED by it."""
+    found: dict[str, ColumnElement[bool]] = {}
+    if spec.exclude_closed:
+        found["closed"] = Case.status != "open"
+    if spec.exclude_audited_within_days:
+        since = today - timedelta(days=spec.exclude_audited_within_days)
+        recent = select(Audit.case_id).where(Audit.created_at >= datetime.combine(since, time.min, tzinfo=UTC))
+        found["audited_recently"] = Case.id.in_(recent)
+    if spec.exclude_in_open_sample:
+        open_samples = (select(SampleCase.case_id).join(Sample, Sample.id == SampleCase.sample_id)
+                        .join(Cycle, Cycle.id == Sample.cycle_id).where(Cycle.status != "closed"))
+        found["in_open_sample"] = Case.id.in_(open_samples)
+    return found
+
+
+def stratum_column(strata_by: str | None) -> Any:
+    """The SQL expression giving each case's stratum value (a readable name, never an id)."""
+    match strata_by:
+        case "team":
+            return func.coalesce(select(Team.name).where(Team.id == Case.team_id).scalar_subquery(), NO_VALUE)
+        case "service_area":
+            return func.coalesce(select(ServiceArea.name).where(ServiceArea.id == Case.service_area_id)
+                                 .scalar_subquery(), NO_VALUE)
+        case "case_type":
+            return Case.case_type
+        case "worker":
+            return func.coalesce(Case.worker_name, NO_VALUE)
+        case "legal_status":
+            return func.coalesce(Case.legal_status, NO_VALUE)
+    return literal("")
+
+
+def frame_select(spec: SampleSpec, today: date) -> Select[Any]:
+    """(case id, stratum) for every case in the frame: filters hold and no exclusion applies."""
+    conditions = filter_conditions(spec.filters, today)
+    conditions += [not_(c) for c in exclusion_conditions(spec, today).values()]
+    return select(Case.id, stratum_column(spec.strata_by)).where(and_(*conditions) if conditions else True)
+
+
+def exclusion_counts(session: Session, spec: SampleSpec, today: date) -> dict[str, int]:
+    """How many cases matching the filters each exclusion removes (a case can be counted by several)."""
+    base = filter_conditions(spec.filters, today)
+    counts = {}
+    for name, condition in exclusion_conditions(spec, today).items():
+        stmt = select(func.count()).select_from(Case).where(and_(condition, *base))
+        counts[name] = session.execute(stmt).scalar_one()
+    return counts

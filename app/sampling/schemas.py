@@ -1,0 +1,64 @@
+"""What a QA lead asks for: a cycle, and a sample spec (the API body and the HTML form alike)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.cases.facts import CaseType
+
+CycleKind = Literal["dip_sample", "thematic", "deep_dive", "multi_agency"]
+CYCLE_KINDS: dict[str, str] = {"dip_sample": "Dip sample", "thematic": "Thematic", "deep_dive": "Deep dive",
+                               "multi_agency": "Multi-agency"}
+Method = Literal["random", "stratified", "thematic"]
+METHODS: dict[str, str] = {"random": "Simple random", "stratified": "Stratified", "thematic": "Thematic"}
+StrataBy = Literal["team", "service_area", "case_type", "worker", "legal_status"]
+STRATA_BY: dict[str, str] = {"team": "Team", "service_area": "Service area", "case_type": "Case type",
+                             "worker": "Allocated worker", "legal_status": "Legal status"}
+MAX_SAMPLE = 5000
+
+
+class CycleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(title="title", min_length=1, max_length=200)
+    kind: CycleKind = Field(title="kind of cycle")
+    template_key: str = Field(title="template", min_length=1, max_length=60)
+    due_date: date = Field(title="due date")
+    start_date: date | None = Field(default=None, title="start date")
+    theme: str = Field(default="", title="theme or rationale", max_length=2000)
+    moderation_rate: float = Field(default=0.1, title="moderation rate", ge=0, le=1)
+
+
+class SampleFilters(BaseModel):
+    """The frame of a thematic sample: every filter given must hold (AND)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_types: list[CaseType] | None = Field(default=None, title="case types")
+    team_ids: list[int] | None = Field(default=None, title="teams")
+    service_area_ids: list[int] | None = Field(default=None, title="service areas")
+    legal_statuses: list[str] | None = Field(default=None, title="legal statuses")
+    missing_12m_at_least: int | None = Field(default=None, ge=0, le=1000, title="missing episodes (12 months)")
+    absent_12m_at_least: int | None = Field(default=None, ge=0, le=1000, title="absences (12 months)")
+    placements_12m_at_least: int | None = Field(default=None, ge=0, le=1000, title="placements (12 months)")
+    open_longer_than_months: int | None = Field(default=None, ge=0, le=600, title="open for longer than (months)")
+    visit_older_than_days: int | None = Field(default=None, ge=0, le=3650,
+                                              title="last statutory visit older than (days)")
+
+
+class SampleSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    method: Method = Field(title="method")
+    size: int = Field(title="sample size", ge=1, le=MAX_SAMPLE)
+    strata_by: StrataBy | None = Field(default=None, title="strata")
+    min_per_stratum: int = Field(default=0, ge=0, le=MAX_SAMPLE, title="minimum per stratum")
+    filters: SampleFilters = Field(default_factory=SampleFilters)
+    exclude_closed: bool = True
+    exclude_audited_within_days: int | None = Field(default=365, ge=1, le=3650,
+                                                    title="exclude cases audited within (days)")
+    exclude_in_open_sample: bool = True
+    seed: int | None = Field(default=None, ge=1, le=2**31 - 1, title="seed")
