@@ -65,20 +65,28 @@ def exclusion_conditions(spec: SampleSpec, today: date) -> dict[str, ColumnEleme
 
 
 def stratum_column(strata_by: str | None) -> Any:
-    """The SQL expression giving each case's stratum value (a readable name, never an id)."""
+    """The SQL expression giving each case's stratum (team and service area by id: `stratum_names` names them)."""
     match strata_by:
         case "team":
-            return func.coalesce(select(Team.name).where(Team.id == Case.team_id).scalar_subquery(), NO_VALUE)
+            return Case.team_id
         case "service_area":
-            return func.coalesce(select(ServiceArea.name).where(ServiceArea.id == Case.service_area_id)
-                                 .scalar_subquery(), NO_VALUE)
+            return Case.service_area_id
         case "case_type":
             return Case.case_type
         case "worker":
-            return func.coalesce(Case.worker_name, NO_VALUE)
+            return Case.worker_name
         case "legal_status":
-            return func.coalesce(Case.legal_status, NO_VALUE)
+            return Case.legal_status
     return literal("")
+
+
+def stratum_names(session: Session, strata_by: str | None) -> dict[Any, str]:
+    """Readable stratum values for the id columns (a join per row costs more than this one small query)."""
+    if strata_by == "team":
+        return dict(session.execute(select(Team.id, Team.name)).all())
+    if strata_by == "service_area":
+        return dict(session.execute(select(ServiceArea.id, ServiceArea.name)).all())
+    return {}
 
 
 def frame_select(spec: SampleSpec, today: date) -> Select[Any]:

@@ -20,7 +20,7 @@ from app.audit_trail.service import audit_record
 from app.cases.models import Case
 from app.db import utcnow
 from app.errors import Conflict, ValidationFailed
-from app.sampling.frame import exclusion_counts, frame_select
+from app.sampling.frame import NO_VALUE, exclusion_counts, frame_select, stratum_names
 from app.sampling.methods import SamplingError, Stratum, draw_random, draw_stratified, frame_hash, new_seed
 from app.sampling.models import Cycle, Sample, SampleCase
 from app.sampling.schemas import CycleCreate, SampleSpec
@@ -86,7 +86,9 @@ def sample_draw(session: Session, *, spec: SampleSpec, today: date) -> Draw:
     if method == "stratified" and not spec.strata_by:
         raise ValidationFailed({"strata_by": "Choose what to stratify by (for example team)"})
     seed = spec.seed or new_seed()
-    frame = {case_id: str(value) for case_id, value in session.execute(frame_select(spec, today))}
+    names = stratum_names(session, spec.strata_by)
+    frame = {case_id: names.get(value) or (NO_VALUE if value is None else str(value))
+             for case_id, value in session.execute(frame_select(spec, today))}
     exclusions = exclusion_counts(session, spec, today)
     try:
         if spec.strata_by:
