@@ -68,11 +68,12 @@ def _install_routes(app: FastAPI) -> None:
     from app.cases import views as cases_views
     from app.health import api as health_api
     from app.sampling import api as sampling_api
+    from app.sampling import views as sampling_views
     from app.home import views as home_views
 
     csrf = [Depends(verify_csrf)]
     for module in (home_views, accounts_views, audit_trail_views, cases_views, case_import_views, templates_views,
-                   audits_views):
+                   audits_views, sampling_views):
         app.include_router(module.router, dependencies=csrf)
     for module in (accounts_api, cases_api, case_import_api, templates_api, audits_api, sampling_api):
         app.include_router(module.router, prefix="/api/v1")

@@ -104,6 +104,7 @@ def audits_list(request: Request, session: SessionDep, user: AuditUser, status: 
     return render(request, "audits/list.html", {
         "result": result, "rows": selectors.audit_rows(session, audits=result.items), "status": status or "",
         "statuses": selectors.STATUS_LABELS, "query": query, "sees_all": user.has_role(Role.QA_LEAD),
+        "today": request.app.state.settings.today(),
     }, block="results")
 
 

@@ -19,6 +19,7 @@ class NavEntry:
 NAV_ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Home", "/"),
     NavEntry("Cases", "/cases", frozenset(CASE_READER_ROLES)),
+    NavEntry("Programme", "/programme", frozenset({Role.QA_LEAD})),
     NavEntry("Audits", "/audits", frozenset({Role.QA_LEAD, Role.AUDITOR})),
     NavEntry("Imports", "/imports", frozenset({Role.QA_LEAD})),
     NavEntry("Templates", "/templates", frozenset({Role.QA_LEAD})),

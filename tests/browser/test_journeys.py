@@ -25,7 +25,7 @@ from tests.browser.helpers import (
 
 pytestmark = pytest.mark.browser
 
-QA_LEAD_SEES = ["Home", "Cases", "Audits", "Imports", "Templates", "Users", "Teams", "Audit trail", "Your account",
+QA_LEAD_SEES = ["Home", "Cases", "Programme", "Audits", "Imports", "Templates", "Users", "Teams", "Audit trail", "Your account",
                 "Sign out"]
 QA_LEAD = next(u for u in demo_logins() if u.username == "qa.lead")
 
