@@ -22,9 +22,9 @@ from common import (
     Database,
     bench_settings,
     create_demo_teams,
-    databases,
     env_int,
     prepare_schema,
+    run_on_each_database,
     say,
     table,
     timed,
@@ -148,15 +148,8 @@ def bench(database: Database) -> list[object]:
 
 def main() -> None:
     say(f"Case import benchmark: canonical CSV, {ROWS:,} cases (BENCH_IMPORT_ROWS), format csv, full=True")
-    results = []
-    for name, context in databases("import"):
-        with context() as database:
-            if database is None:
-                continue
-            say(f"\n{name}: {database.where}")
-            results.append(bench(database))
+    results = run_on_each_database("import", lambda database: [bench(database)])
     if not results:
-        say("No database to run on.")
         return
     say("\nCase import (app: import_run; baseline: executemany on SQLite, COPY on PostgreSQL)")
     say(table(["database", "rows", "app s", "app rows/s", "baseline s", "baseline rows/s", "app/baseline",

@@ -19,10 +19,10 @@ from common import (
     Database,
     bench_settings,
     create_demo_teams,
-    databases,
     env_int,
     median_ms,
     prepare_schema,
+    run_on_each_database,
     say,
     table,
     timed,
@@ -146,15 +146,8 @@ def bench(database: Database) -> list[list[object]]:
 def main() -> None:
     say(f"Case list benchmark: {CASES:,} cases (BENCH_LIST_CASES), median of {RUNS} runs (BENCH_LIST_RUNS)"
         " after a warm-up, signed in as a QA lead")
-    results: list[list[object]] = []
-    for name, context in databases("list"):
-        with context() as database:
-            if database is None:
-                continue
-            say(f"\n{name}: {database.where}")
-            results.extend(bench(database))
+    results = run_on_each_database("list", bench)
     if not results:
-        say("No database to run on.")
         return
     say("\nCase list (page: GET through the app, HTML rendered; raw: the count and page SQL through the driver)")
     say(table(["database", "cases", "page", "matching", "page ms", "raw ms", "page/raw"], results))

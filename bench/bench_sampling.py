@@ -17,16 +17,28 @@ from __future__ import annotations
 import statistics
 from datetime import date
 
-from common import Database, bench_settings, create_demo_teams, databases, env_int, prepare_schema, say, table, timed
+from common import (
+    Database,
+    bench_settings,
+    create_demo_teams,
+    env_int,
+    prepare_schema,
+    run_on_each_database,
+    say,
+    table,
+    timed,
+)
 from sqlmodel import Session
 
 from app.accounts import service as account_service
+from app.accounts.models import User
 from app.accounts.roles import Role
 from app.accounts.schemas import UserCreate
 from app.audit_templates.service import templates_publish
 from app.db import make_engine
 from app.demo.cases import demo_cases_load
 from app.sampling import service
+from app.sampling.models import Cycle
 from app.sampling.schemas import CycleCreate, SampleSpec
 
 CASES = env_int("BENCH_SAMPLE_CASES", 1_000_000)
@@ -72,16 +84,11 @@ def bench(database: Database) -> list[object]:
         app_times, drawn = [], 0
         for _ in range(RUNS):
             with Session(engine) as session:
-                from app.accounts.models import User
-                from app.sampling.models import Cycle
-
                 actor, cycle = session.get(User, lead_id), session.get(Cycle, cycle_id)
-                # A new sample each run would exclude the last one's cases; measure the same frame every time.
-                spec_run = spec.model_copy(update={"exclude_in_open_sample": True})
-                elapsed, sample = timed(lambda: _create(session, cycle, spec_run, today, actor))
+                elapsed, sample = timed(lambda: _create(session, cycle, spec, today, actor))
                 frame = sample.frame_size
                 drawn = len(service.sample_case_ids(session, sample=sample))
-                session.rollback()  # keep the frame the same for the next run
+                session.rollback()  # a stored sample would leave the next run a smaller frame
             app_times.append(elapsed)
         since = date.fromordinal(today.toordinal() - 365).isoformat()
         base_times = []
@@ -113,15 +120,8 @@ def _create(session, cycle, spec, today, actor):  # type: ignore[no-untyped-def]
 def main() -> None:
     say(f"Sampling benchmark: stratified by team, {SIZE} cases, exclusions on, from {CASES:,} cases "
         f"(BENCH_SAMPLE_CASES), median of {RUNS} runs (BENCH_SAMPLE_RUNS)")
-    results = []
-    for name, context in databases("sampling"):
-        with context() as database:
-            if database is None:
-                continue
-            say(f"\n{name}: {database.where}")
-            results.append(bench(database))
+    results = run_on_each_database("sampling", lambda database: [bench(database)])
     if not results:
-        say("No database to run on.")
         return
     say("\nStratified sample of 100 (app: sample_create, stored, not committed; baseline: ORDER BY random() LIMIT 100)")
     say(table(["database", "cases", "frame", "drawn", "app ms", "baseline ms", "app/baseline"], results))

@@ -98,6 +98,20 @@ def databases(label: str) -> Iterator[tuple[str, Callable[[], Any]]]:
         yield name, (lambda maker=makers[name]: maker(label))
 
 
+def run_on_each_database(label: str, bench: Callable[[Database], list[Any]]) -> list[Any]:
+    """Run `bench` on each wanted database that answers; its result rows, concatenated (none: says so)."""
+    results: list[Any] = []
+    for name, context in databases(label):
+        with context() as database:
+            if database is None:
+                continue
+            say(f"\n{name}: {database.where}")
+            results.extend(bench(database))
+    if not results:
+        say("No database to run on.")
+    return results
+
+
 def bench_settings(database_url: str) -> Settings:
     return Settings(environment="test", database_url=database_url, secret_key=SECRET_KEY)
 
