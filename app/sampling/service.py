@@ -55,6 +55,20 @@ def cycle_copy(session: Session, *, cycle: Cycle, actor: User | None) -> Cycle:
     return cycle_create(session, data=data, actor=actor)
 
 
+def cycle_close(session: Session, *, cycle: Cycle, actor: User | None) -> Cycle:
+    """Close a cycle: no more samples, and its sampled cases are free for other samples again.
+    Audits already allocated carry on (they are the cycle's results)."""
+    closed = session.execute(update(Cycle).where(Cycle.id == cycle.id, Cycle.status != "closed")
+                             .values(status="closed", updated_at=utcnow(), version=Cycle.version + 1)).rowcount
+    if closed != 1:
+        raise Conflict("This cycle is already closed.")
+    before = cycle.status
+    session.refresh(cycle)
+    audit_record(session, actor=actor, action="cycle.close", summary=f"Closed the audit cycle {cycle.title}",
+                 entity_type="cycle", entity_id=cycle.id, before={"status": before}, after={"status": "closed"})
+    return cycle
+
+
 def _next_month(day: date) -> date:
     year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
     for last in (day.day, 30, 29, 28):

@@ -16,7 +16,7 @@ from app.audit_templates import selectors as template_selectors
 from app.audits import selectors as audit_selectors
 from app.cases.facts import CASE_TYPE_LABELS
 from app.db import RowId, SessionDep
-from app.errors import NotFound, ValidationFailed
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.sampling import selectors, service
 from app.sampling.allocation_service import allocation_confirm, allocation_propose, auditor_pool
 from app.sampling.methods import describe_precision
@@ -165,6 +165,25 @@ def cycle_copy(session: SessionDep, lead: QALead, cycle_id: RowId) -> Response:
     cycle = _cycle_or_404(session, cycle_id)
     copy = service.cycle_copy(session, cycle=cycle, actor=lead)
     return _see_other(f"/programme/{copy.id}?copied={cycle.id}")
+
+
+@router.get("/programme/{cycle_id}/close")
+def cycle_close_confirm(request: Request, session: SessionDep, _: QALead, cycle_id: RowId) -> Response:
+    """Closing is not undone: say what it means and ask first."""
+    cycle = _cycle_or_404(session, cycle_id)
+    if cycle.status == "closed":
+        return _see_other(f"/programme/{cycle.id}")
+    return render(request, "sampling/cycle_close.html", {"cycle": cycle})
+
+
+@router.post("/programme/{cycle_id}/close")
+def cycle_close(session: SessionDep, lead: QALead, cycle_id: RowId) -> Response:
+    cycle = _cycle_or_404(session, cycle_id)
+    try:
+        service.cycle_close(session, cycle=cycle, actor=lead)
+    except Conflict:
+        pass  # closed meanwhile (another tab): the page shows it closed
+    return _see_other(f"/programme/{cycle.id}")
 
 
 # --- Drawing a sample ----------------------------------------------------------------------------------

@@ -125,3 +125,33 @@ def test_qa_lead_plans_a_cycle_draws_a_stratified_sample_and_allocates_it(
     expect(mine).to_contain_text(due.strftime("%-d %B %Y"))
     expect(mine).to_contain_text("Not started")
     check_accessibility(auditor_page)
+
+
+def test_qa_lead_copies_a_cycle_for_next_month_and_closes_the_copy(page: Page, live_server: LiveServer) -> None:
+    today = live_server.today()
+    due = today + timedelta(days=20)
+    sign_in(page, QA_LEAD.username, QA_LEAD.full_name)
+    page.goto("/programme/new")
+    page.get_by_label("Title").fill("Thematic: missing children")
+    page.get_by_label("Thematic", exact=True).check()
+    page.get_by_label("Template").select_option(label="Thematic audit: missing children and return home interviews (version 1)")
+    due_group = page.get_by_role("group", name="Due date")
+    due_group.get_by_label("Day").fill(str(due.day))
+    due_group.get_by_label("Month").fill(str(due.month))
+    due_group.get_by_label("Year").fill(str(due.year))
+    page.get_by_role("button", name="Create cycle").click()
+    expect(page.get_by_role("heading", name="Thematic: missing children", exact=True)).to_be_visible()
+
+    page.get_by_role("button", name="Copy as next month").click()
+    expect(success_banner(page)).to_contain_text("Cycle copied for next month")
+    expect(page.get_by_role("heading", name="Thematic: missing children (next month)")).to_be_visible()
+    check_accessibility(page)
+
+    page.get_by_role("link", name="Close this cycle").click()
+    expect(page.get_by_role("heading", name="Are you sure you want to close this cycle?")).to_be_visible()
+    check_accessibility(page)
+    page.get_by_role("button", name="Close the cycle").click()
+    expect(page.get_by_role("heading", name="Thematic: missing children (next month)")).to_be_visible()
+    expect(page.get_by_role("link", name="Close this cycle")).to_have_count(0)
+    expect(page.get_by_role("button", name="Draw a sample")).to_have_count(0)
+    check_accessibility(page)

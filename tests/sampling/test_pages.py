@@ -135,6 +135,27 @@ def test_copy_as_next_month_creates_a_cycle_a_month_on(client, db, world):
     assert "Cycle copied for next month" in page_text(client.get(response.headers["location"]).text)
 
 
+def test_closing_a_cycle_asks_first_then_frees_its_cases_for_other_samples(client, db, world):
+    login(client, "lead")
+    cycle = world["cycle"]
+    service.sample_create(db, cycle=cycle, spec=SampleSpec(method="random", size=5, seed=1),
+                          today=date(2026, 11, 26), actor=world["lead"])
+    before = service.sample_draw(db, spec=SampleSpec(method="random", size=5, seed=1), today=date(2026, 11, 26))
+    assert before.exclusions["in_open_sample"] == 5
+    ask = client.get(f"/programme/{cycle.id}/close")
+    assert "Are you sure you want to close this cycle?" in page_text(ask.text)
+    assert db.get(Cycle, cycle.id).status != "closed"  # asking changes nothing
+    response = post_form(client, f"/programme/{cycle.id}/close")
+    assert response.status_code == 303
+    db.refresh(cycle)
+    assert cycle.status == "closed"
+    after = service.sample_draw(db, spec=SampleSpec(method="random", size=5, seed=1), today=date(2026, 11, 26))
+    assert after.exclusions["in_open_sample"] == 0
+    page = page_text(client.get(f"/programme/{cycle.id}").text)
+    assert "Close this cycle" not in page and "Draw a sample" not in page
+    assert post_form(client, f"/programme/{cycle.id}/close").status_code == 303  # a second click is harmless
+
+
 def test_unknown_cycle_and_sample_are_404(client, world):
     login(client, "lead")
     assert client.get("/programme/999999").status_code == 404

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.accounts.roles import Role
 from app.audit_templates.service import templates_publish
 from app.audit_trail.models import AuditEvent
-from app.errors import ValidationFailed
+from app.errors import Conflict, ValidationFailed
 from app.sampling import service
 from app.sampling.models import SampleCase
 from app.sampling.schemas import CycleCreate, SampleFilters, SampleSpec
@@ -131,3 +131,14 @@ def test_a_case_added_by_hand_needs_a_reason_and_is_recorded_as_such(db, cycle, 
     assert row.manual_reason == "Complaint from the family"
     with pytest.raises(ValidationFailed, match="already in this sample"):
         service.sample_add_case(db, sample=sample, child_id=extra.child_id, reason="Again", actor=lead)
+
+
+def test_closing_a_cycle_is_recorded_and_stops_new_samples(db, cycle, lead, teams):
+    service.cycle_close(db, cycle=cycle, actor=lead)
+    assert cycle.status == "closed"
+    assert db.execute(select(AuditEvent).where(AuditEvent.action == "cycle.close")).scalars().one()
+    with pytest.raises(Conflict, match="already closed"):
+        service.cycle_close(db, cycle=cycle, actor=lead)
+    with pytest.raises(Conflict, match="closed"):
+        service.sample_create(db, cycle=cycle, spec=SampleSpec(method="random", size=2, seed=1), today=TODAY,
+                              actor=lead)
