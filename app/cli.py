@@ -40,6 +40,8 @@ def _fail(message: str) -> None:
 @contextmanager
 def _session() -> Iterator[Session]:
     """A session that commits on success; errors are printed as messages, not tracebacks."""
+    import app.models  # noqa: F401  (every table: foreign keys between areas resolve, as in the web app)
+
     engine = make_engine(get_settings().database_url)
     try:
         with Session(engine) as session:

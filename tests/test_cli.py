@@ -257,3 +257,17 @@ def test_templates_publish_then_demo_data_gives_the_demo_auditor_audits(upgraded
 
 def test_demo_data_without_templates_says_to_publish_them(upgraded):
     assert "and 0 audits for the demo auditor (publish the templates first" in ok("demo-data")
+
+
+def test_the_commands_make_run_uses_work_in_a_fresh_interpreter(upgraded):
+    """`make run` calls each command in a new process, with only what the CLI imports: every table it touches
+    (and every table those point at) must be known there, not just when the whole app happens to be loaded."""
+    import os
+    import subprocess
+    import sys
+
+    for args in (["templates", "publish"], ["demo-data", "--if-empty", "--cases", "20"]):
+        done = subprocess.run([sys.executable, "-c", "from app.cli import main; main()", *args],
+                              capture_output=True, text=True, env={**os.environ}, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert "Loaded 20 demo cases and 4 audits" in done.stdout
