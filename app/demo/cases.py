@@ -179,6 +179,12 @@ def demo_case_rows(
                 row["assessment_authorised"] = authorised if authorised <= as_of else None
                 row["child_seen"] = rng.random() < 0.95
                 row["seen_alone"] = bool(row["child_seen"]) and rng.random() < 0.7
+        if kind == CaseType.EARLY_HELP and number % 2 == 0:
+            # Stepped down: a referral closed with no further action, then early help (no draw from `rng`, so
+            # the rest of the register is the same as before this was added).
+            referral = max(born, start - timedelta(days=number % 15 + 1))
+            row["referral_date"] = referral
+            lists["List 3"] = {"start": referral.isoformat(), "end": referral.isoformat()}
         if kind in VISIT_STANDARD:
             standard, overdue = VISIT_STANDARD[kind]
             gap = rng.randint(standard + 1, standard * 4) if rng.random() < overdue else rng.randint(0, standard)

@@ -15,6 +15,7 @@ from app.cases.models import Case
 from app.sampling.models import Cycle, Sample, SampleCase
 from app.sampling.schemas import SampleFilters, SampleSpec
 
+EARLY_HELP_LIST, REFERRAL_LIST = "List 2", "List 3"  # the involvement keys (app/cases/facts.py)
 NO_VALUE = "(none)"  # the stratum of cases with no team, worker, ...
 
 
@@ -39,7 +40,17 @@ def filter_conditions(filters: SampleFilters, today: date) -> list[ColumnElement
     if filters.visit_older_than_days is not None:
         cutoff = today - timedelta(days=filters.visit_older_than_days)
         found.append(or_(Case.last_statutory_visit.is_(None), Case.last_statutory_visit < cutoff))
+    if filters.stepped_down_within_months is not None:
+        found.append(stepped_down_since(_months_before(today, filters.stepped_down_within_months)))
     return found
+
+
+def stepped_down_since(since: date) -> ColumnElement[bool]:
+    """Stepped down from referral to early help: an early help involvement (Annex A list 2) that started on or
+    after `since`, with a referral (list 3) that started no later than it. Dates are ISO strings in the JSON."""
+    early_help = Case.involvements[(EARLY_HELP_LIST, "start")].as_string()
+    referral = Case.involvements[(REFERRAL_LIST, "start")].as_string()
+    return and_(early_help >= since.isoformat(), referral.is_not(None), referral <= early_help)
 
 
 def _months_before(day: date, months: int) -> date:

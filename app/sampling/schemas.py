@@ -47,6 +47,8 @@ class SampleFilters(BaseModel):
     open_longer_than_months: int | None = Field(default=None, ge=0, le=600, title="open for longer than (months)")
     visit_older_than_days: int | None = Field(default=None, ge=0, le=3650,
                                               title="last statutory visit older than (days)")
+    stepped_down_within_months: int | None = Field(
+        default=None, ge=1, le=120, title="stepped down from referral to early help within (months)")
 
 
 class SampleSpec(BaseModel):

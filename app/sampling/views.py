@@ -35,7 +35,7 @@ EXCLUSION_LABELS = {"closed": "Closed cases", "audited_recently": "Cases audited
                     "in_open_sample": "Cases already in an open sample"}
 SAMPLE_LISTS = ("case_types", "team_ids")
 SAMPLE_FIELDS = ["method", "size", "strata_by", "min_per_stratum", "case_types", "team_ids", "missing_12m_at_least",
-                 "open_longer_than_months", "visit_older_than_days", "exclude_closed", "exclude_audited",
+                 "open_longer_than_months", "visit_older_than_days", "stepped_down_within_months", "exclude_closed", "exclude_audited",
                  "audited_within_days", "exclude_in_open_sample", "seed"]
 SAMPLE_DEFAULTS: dict[str, Any] = {"exclude_closed": "yes", "exclude_audited": "yes", "audited_within_days": "365",
                                    "exclude_in_open_sample": "yes"}
@@ -218,6 +218,8 @@ def _sample_data(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, s
         "open_longer_than_months": _whole(values, "open_longer_than_months", "Months open", 0, 600, errors),
         "visit_older_than_days": _whole(values, "visit_older_than_days", "Days since the last statutory visit", 0,
                                         3650, errors),
+        "stepped_down_within_months": _whole(values, "stepped_down_within_months", "Months since the step-down", 1,
+                                             120, errors),
     }
     filtered = any(v is not None for v in filters.values())
     if filtered and method and method != "thematic":
@@ -325,7 +327,8 @@ def _describe_settings(sample: Sample, teams_by_id: Mapping[int, str]) -> dict[s
                       ("absent_12m_at_least", "at least {} absences in 12 months"),
                       ("placements_12m_at_least", "at least {} placements in 12 months"),
                       ("open_longer_than_months", "open longer than {} months"),
-                      ("visit_older_than_days", "last statutory visit older than {} days")):
+                      ("visit_older_than_days", "last statutory visit older than {} days"),
+                      ("stepped_down_within_months", "stepped down from referral to early help in the last {} months")):
         if filters.get(key) is not None:
             words.append(text.format(filters[key]))
     excluded = [text for on, text in ((params.get("exclude_closed"), "closed cases"),

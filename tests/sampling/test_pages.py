@@ -226,6 +226,7 @@ def test_a_changed_frame_after_the_preview_is_shown_not_stored(client, db, world
     ({"method": "random", "missing_12m_at_least": "2"}, "Choose Thematic"),
     ({"seed": "99999999999"}, "Seed must be"),
     ({"audited_within_days": "0"}, "Days since the last audit must be between 1 and 3,650"),
+    ({"method": "thematic", "stepped_down_within_months": "0"}, "Months since the step-down must be between 1 and 120"),
 ])
 def test_sample_errors_are_shown_and_nothing_typed_is_lost(client, db, world, changes, message):
     login(client, "lead")
@@ -248,6 +249,23 @@ def test_a_thematic_sample_draws_only_from_the_filtered_cases(client, db, world)
     assert response.status_code == 200
     text = page_text(response.text)
     assert "Preview: 4 cases from 4" in text  # PG001, 3, 5, 7: CP in the north team, all of them
+
+
+def test_a_thematic_sample_of_step_downs_to_early_help(client, db, world):
+    today = world["today"]
+    weeks_ago = (today - timedelta(days=20)).isoformat()
+    stepped = make_case(db, child_id="PGSTEP", team=world["north"], case_type="early_help",
+                        involvements={"List 3": {"start": weeks_ago, "end": weeks_ago},
+                                      "List 2": {"start": weeks_ago, "end": None}})
+    login(client, "lead")
+    response = post_form(client, f"/programme/{world['cycle'].id}/samples/new",
+                         _sample_form(method="thematic", strata_by="", min_per_stratum="", size="5",
+                                      stepped_down_within_months="3", action="confirm", seed="11"))
+    assert response.status_code == 303
+    sample = db.execute(select(Sample)).scalar_one()
+    assert service.sample_case_ids(db, sample=sample) == [stepped.id]
+    text = page_text(client.get(response.headers["location"]).text)
+    assert "stepped down from referral to early help in the last 3 months" in text
 
 
 # --- Adding a case by hand --------------------------------------------------------------------------------

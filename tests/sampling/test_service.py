@@ -116,6 +116,21 @@ def test_a_thematic_frame_uses_the_filters(db, lead, teams):
     assert set(draw.case_ids) == expected and draw.frame_size == len(expected)  # a small frame: all of them
 
 
+def test_stepped_down_from_referral_to_early_help_within_the_months_given(db, lead):
+    def case(child_id, **lists):
+        return make_case(db, child_id=child_id, case_type="early_help", involvements={
+            key.replace("_", " ").title(): {"start": start, "end": None} for key, start in lists.items()})
+
+    recent = case("STEP1", list_3="2026-09-01", list_2="2026-09-10")  # referral, then early help in September
+    case("STEP2", list_3="2026-05-01", list_2="2026-05-10")  # stepped down, but six months ago
+    case("STEP3", list_2="2026-10-01")  # early help with no referral: not a step-down
+    case("STEP4", list_3="2026-10-20", list_2="2026-10-01")  # the referral came after the early help
+    make_case(db, child_id="STEP5", case_type="referral", involvements={"List 3": {"start": "2026-10-01"}})
+    spec = SampleSpec(method="thematic", size=10, filters=SampleFilters(stepped_down_within_months=3))
+    draw = service.sample_draw(db, spec=spec, today=TODAY)
+    assert draw.case_ids == [recent.id] and draw.frame_size == 1
+
+
 def test_a_case_added_by_hand_needs_a_reason_and_is_recorded_as_such(db, cycle, lead, teams):
     sample = service.sample_create(db, cycle=cycle, spec=SampleSpec(method="random", size=2, seed=5), today=TODAY,
                                    actor=lead)
