@@ -1,8 +1,8 @@
 """Drawing a stratified sample from a large register, beside `ORDER BY random() LIMIT 100` over the same frame.
 
 For each database: build the schema, load BENCH_SAMPLE_CASES synthetic cases (default 1,000,000) with the demo
-loader, publish the templates, create a cycle, put some cases in an earlier open sample and some in recent
-audits (so the exclusions have work to do), then time
+loader, publish the templates, create a cycle, put 1,000 cases in an earlier open sample and 10,000 in audits
+over the last two years (so the exclusions have work to do), then time
 
 - the app: `sample_create` (stratified by team, 100 cases, every exclusion on): the frame query, the exclusion
   counts, the seeded draw, the frame hash and storing the sample, committed; the median of BENCH_SAMPLE_RUNS;
@@ -15,7 +15,7 @@ Aim (issue 5): the app within 2x of the baseline and under 1 s.
 from __future__ import annotations
 
 import statistics
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from common import (
     Database,
@@ -28,14 +28,18 @@ from common import (
     table,
     timed,
 )
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app.accounts import service as account_service
 from app.accounts.models import User
 from app.accounts.roles import Role
 from app.accounts.schemas import UserCreate
+from app.audit_templates.models import TemplateVersion
 from app.audit_templates.service import templates_publish
-from app.db import make_engine
+from app.audits.models import Audit
+from app.cases.models import Case
+from app.db import bulk_insert, make_engine
 from app.demo.cases import demo_cases_load
 from app.sampling import service
 from app.sampling.models import Cycle
@@ -43,6 +47,7 @@ from app.sampling.schemas import CycleCreate, SampleSpec
 
 CASES = env_int("BENCH_SAMPLE_CASES", 1_000_000)
 RUNS = env_int("BENCH_SAMPLE_RUNS", 5)
+AUDITS = 10_000
 SIZE = 100
 AIM_RATIO, AIM_SECONDS = 2.0, 1.0
 
@@ -67,6 +72,7 @@ def bench(database: Database) -> list[object]:
                 roles=[Role.QA_LEAD]), actor=None)
             seconds, loaded = timed(lambda: demo_cases_load(session, n=CASES, today=today))
             templates_publish(session)
+            _earlier_audits(session, lead, today)
             cycle = service.cycle_create(session, data=CycleCreate(title="Bench", kind="dip_sample",
                                                                    template_key="dip_sample", due_date=today),
                                          actor=lead)
@@ -109,6 +115,18 @@ def bench(database: Database) -> list[object]:
     say(f"  app: frame {frame:,}, drew {drawn} in {app_s * 1000:.0f} ms; baseline {base_s * 1000:.0f} ms")
     return [database.name, f"{CASES:,}", f"{frame:,}", drawn, f"{app_s * 1000:.0f}", f"{base_s * 1000:.0f}",
             f"{app_s / base_s:.1f}x"]
+
+
+def _earlier_audits(session: Session, lead: User, today: date) -> None:
+    """AUDITS audits spread over the last two years (about half recent enough to exclude a case)."""
+    version = session.execute(select(TemplateVersion).where(TemplateVersion.key == "dip_sample")).scalars().first()
+    case_ids = session.execute(select(Case.id).order_by(Case.id).limit(AUDITS * 50)).scalars().all()[::50]
+    now = datetime.now(UTC)
+    bulk_insert(session.connection(), Audit.__table__, [
+        {"case_id": case_id, "template_version_id": version.id, "template_key": version.key,
+         "template_version": version.version, "auditor_id": lead.id, "status": "completed",
+         "created_at": now - timedelta(days=i % 730), "updated_at": now, "version": 1}
+        for i, case_id in enumerate(case_ids)])
 
 
 def _create(session, cycle, spec, today, actor):  # type: ignore[no-untyped-def]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import ColumnElement, Text, and_, case, func, literal, null, or_, select, true
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 
 from app.accounts.models import ServiceArea, Team
@@ -59,20 +64,32 @@ def _months_before(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, 28))
 
 
-def exclusion_conditions(spec: SampleSpec, today: date) -> dict[str, ColumnElement[bool]]:
-    """Each switched-on exclusion as the condition a case must meet to be EXCLUDED by it."""
-    found: dict[str, ColumnElement[bool]] = {}
-    if spec.exclude_closed:
-        found["closed"] = Case.status != "open"
+def id_exclusions(spec: SampleSpec, today: date) -> dict[str, Select[Any]]:
+    """The exclusions that name cases (switched on), each as the query of the case IDs it removes."""
+    found: dict[str, Select[Any]] = {}
     if spec.exclude_audited_within_days:
         since = today - timedelta(days=spec.exclude_audited_within_days)
-        recent = select(Audit.case_id).where(Audit.created_at >= datetime.combine(since, time.min, tzinfo=UTC))
-        found["audited_recently"] = Case.id.in_(recent)
+        found["audited_recently"] = select(Audit.case_id).where(
+            Audit.created_at >= datetime.combine(since, time.min, tzinfo=UTC))
     if spec.exclude_in_open_sample:
-        open_samples = (select(SampleCase.case_id).join(Sample, Sample.id == SampleCase.sample_id)
-                        .join(Cycle, Cycle.id == Sample.cycle_id).where(Cycle.status != "closed"))
-        found["in_open_sample"] = Case.id.in_(open_samples)
+        found["in_open_sample"] = (select(SampleCase.case_id).join(Sample, Sample.id == SampleCase.sample_id)
+                                   .join(Cycle, Cycle.id == Sample.cycle_id).where(Cycle.status != "closed"))
     return found
+
+
+CLOSED = Case.status != "open"
+
+
+def removed_by_id(session: Session, spec: SampleSpec, today: date) -> dict[str, dict[int, bool]]:
+    """For each exclusion that names cases: the cases the filters pick that it removes (ID -> closed?).
+
+    Looked up from the exclusion's side: a year's audits and the open samples are few beside the register,
+    so this costs a lookup per excluded case, not a probe per case in the register.
+    """
+    conditions = filter_conditions(spec.filters, today)
+    return {name: {case_id: bool(closed) for case_id, closed in session.execute(
+                select(Case.id, CLOSED).where(Case.id.in_(ids), *conditions))}
+            for name, ids in id_exclusions(spec, today).items()}
 
 
 def stratum_column(strata_by: str | None) -> Any:
@@ -100,18 +117,91 @@ def stratum_names(session: Session, strata_by: str | None) -> dict[Any, str]:
     return {}
 
 
-def frame_select(spec: SampleSpec, today: date) -> Select[Any]:
-    """(case id, stratum) for every case in the frame: filters hold and no exclusion applies."""
+class id_list(FunctionElement[str]):
+    """Aggregate: the IDs of a group as text joined by commas, NULLs skipped, in no particular order. The
+    cheapest way to hand a large frame from the database to Python: one string per stratum, not a row per case."""
+
+    type = Text()
+    inherit_cache = True
+    name = "id_list"
+
+
+@compiles(id_list)
+def _id_list_sqlite(element: id_list, compiler: Any, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
+
+
+@compiles(id_list, "postgresql")
+def _id_list_postgresql(element: id_list, compiler: Any, **kw: Any) -> str:
+    return f"string_agg(CAST({compiler.process(element.clauses, **kw)} AS TEXT), ',')"
+
+
+def frame_scan(spec: SampleSpec, today: date) -> Select[Any]:
+    """One pass over the cases the filters pick: per stratum, the IDs (closed cases left out when that exclusion
+    is on) and how many are closed. The exclusions that name cases are applied afterwards (`removed_by_id`)."""
     conditions = filter_conditions(spec.filters, today)
-    conditions += [not_(c) for c in exclusion_conditions(spec, today).values()]
-    return select(Case.id, stratum_column(spec.strata_by)).where(and_(*conditions) if conditions else True)
+    where = and_(*conditions) if conditions else true()
+    ids = id_list(case((CLOSED, None), else_=Case.id)) if spec.exclude_closed else id_list(Case.id)
+    columns = [ids, func.count(case((CLOSED, 1)))]
+    if spec.strata_by:
+        stratum = stratum_column(spec.strata_by)
+        return select(stratum, *columns).where(where).group_by(stratum)
+    return select(null(), *columns).where(where)
 
 
-def exclusion_counts(session: Session, spec: SampleSpec, today: date) -> dict[str, int]:
-    """How many cases matching the filters each exclusion removes (a case can be counted by several)."""
-    base = filter_conditions(spec.filters, today)
-    counts = {}
-    for name, condition in exclusion_conditions(spec, today).items():
-        stmt = select(func.count()).select_from(Case).where(and_(condition, *base))
-        counts[name] = session.execute(stmt).scalar_one()
-    return counts
+def frame_counts(session: Session, spec: SampleSpec, today: date) -> tuple[int, dict[str, int]]:
+    """For the form: the frame size, and what every exclusion (on or off) would remove from the filtered cases."""
+    every = spec.model_copy(update={"exclude_closed": True, "exclude_in_open_sample": True,
+                                    "exclude_audited_within_days": spec.exclude_audited_within_days or 365})
+    removed = removed_by_id(session, every, today)
+    conditions = filter_conditions(spec.filters, today)
+    total, closed = session.execute(select(func.count(), func.count(case((CLOSED, 1))))
+                                    .where(and_(*conditions) if conditions else true())).one()
+    switched_on = id_exclusions(spec, today)
+    gone = {case_id: was_closed for name in switched_on for case_id, was_closed in removed[name].items()}
+    size = total - (closed if spec.exclude_closed else 0)
+    size -= sum(1 for was_closed in gone.values() if not (spec.exclude_closed and was_closed))
+    return size, {"closed": closed, **{name: len(ids) for name, ids in removed.items()}}
+
+
+@dataclass
+class Frame:
+    """The frame a draw is made from: its case IDs and each stratum's (one stratum, "", when not stratified), as
+    sorted arrays, with what each switched-on exclusion removed."""
+
+    case_ids: NDArray[np.int64] = field(default_factory=lambda: np.array([], dtype=np.int64))
+    strata: dict[str, NDArray[np.int64]] = field(default_factory=dict)
+    exclusions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.case_ids)
+
+    def stratum_of(self, case_id: int) -> str | None:
+        for value, ids in self.strata.items():
+            place = int(np.searchsorted(ids, case_id))
+            if place < len(ids) and ids[place] == case_id:
+                return value
+        return None
+
+
+def frame_load(session: Session, spec: SampleSpec, today: date) -> Frame:
+    """The frame for `spec` as of `today`: one pass over the register, and a lookup per excluded case."""
+    removed = removed_by_id(session, spec, today)
+    excluded = np.fromiter(set().union(*removed.values()), dtype=np.int64)
+    names = stratum_names(session, spec.strata_by)
+    found: dict[str, list[NDArray[np.int64]]] = {}
+    closed = 0
+    for value, ids_text, closed_here in session.execute(frame_scan(spec, today)):
+        closed += closed_here
+        ids = np.fromstring(ids_text or "", dtype=np.int64, sep=",")  # text mode: C-speed parsing
+        if len(excluded):
+            ids = ids[~np.isin(ids, excluded)]
+        if len(ids):
+            label = "" if not spec.strata_by else names.get(value) or (NO_VALUE if value is None else str(value))
+            found.setdefault(label, []).append(ids)
+    strata = {label: np.sort(np.concatenate(parts)) for label, parts in found.items()}
+    case_ids = np.sort(np.concatenate(list(strata.values()))) if strata else np.array([], dtype=np.int64)
+    return Frame(case_ids=case_ids, strata=strata,
+                 exclusions=({"closed": closed} if spec.exclude_closed else {}) | {
+                     name: len(ids) for name, ids in removed.items()})

@@ -17,10 +17,13 @@ import math
 import random
 import secrets
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
 
 K = TypeVar("K", bound=Hashable)
 
@@ -34,24 +37,34 @@ def new_seed() -> int:
     return secrets.randbelow(2**31 - 1) + 1
 
 
-def frame_hash(case_ids: Iterable[int]) -> str:
-    """SHA-256 of the sorted case IDs, one per line: the fingerprint of the frame a sample was drawn from."""
-    text = "\n".join(str(case_id) for case_id in sorted(case_ids))
-    return hashlib.sha256(text.encode()).hexdigest()
+def frame_hash(case_ids: Iterable[int] | NDArray[np.int64]) -> str:
+    """SHA-256 of the sorted case IDs, each as an 8-byte big-endian number: the fingerprint of the frame a
+    sample was drawn from. (Binary, not text: a million IDs hash in milliseconds.)"""
+    ids = case_ids if isinstance(case_ids, np.ndarray) else np.fromiter(case_ids, dtype=np.int64)
+    return hashlib.sha256(np.sort(ids).astype(">i8").tobytes()).hexdigest()
 
 
 def _rng(seed: int, label: str = "") -> random.Random:
     return random.Random(f"{seed}:{label}")
 
 
-def draw_random(frame: Iterable[int], n: int, seed: int, *, label: str = "") -> list[int]:
-    """A simple random sample without replacement of `n` case IDs (all of them if the frame is smaller)."""
+def draw_positions(size: int, n: int, seed: int, *, label: str = "") -> list[int]:
+    """Which `n` of `size` places (0-based, ascending) a simple random sample without replacement takes.
+
+    It depends only on the size, so the frame can be handed over as sorted lists and only the chosen places
+    looked up: the same positions `random.sample` would pick from a list of that size.
+    """
     if n < 0:
         raise SamplingError("The sample size cannot be negative")
+    if n >= size:
+        return list(range(size))
+    return sorted(_rng(seed, label).sample(range(size), n))
+
+
+def draw_random(frame: Iterable[int], n: int, seed: int, *, label: str = "") -> list[int]:
+    """A simple random sample without replacement of `n` case IDs (all of them if the frame is smaller)."""
     ordered = sorted(set(frame))
-    if n >= len(ordered):
-        return ordered
-    return sorted(_rng(seed, label).sample(ordered, n))
+    return [ordered[place] for place in draw_positions(len(ordered), n, seed, label=label)]
 
 
 def allocate(sizes: Mapping[K, int], n: int, *, minimum: int = 0) -> dict[K, int]:
@@ -108,14 +121,21 @@ def draw_stratified(frame: Mapping[int, str], n: int, seed: int, *, minimum: int
     by_stratum: dict[str, list[int]] = defaultdict(list)
     for case_id, value in frame.items():
         by_stratum[value].append(case_id)
-    sizes = {value: len(ids) for value, ids in by_stratum.items()}
+    return draw_from_strata({value: sorted(ids) for value, ids in by_stratum.items()}, n, seed, minimum=minimum)
+
+
+def draw_from_strata(strata: Mapping[str, Sequence[int] | NDArray[np.int64]], n: int, seed: int, *,
+                     minimum: int = 0) -> tuple[list[int], list[Stratum]]:
+    """`draw_stratified` for a frame already split into strata, each a sorted sequence (or array) of distinct case IDs."""
+    sizes = {value: len(ids) for value, ids in strata.items()}
     counts = allocate(sizes, n, minimum=minimum)
     chosen: list[int] = []
-    strata = []
-    for value in sorted(by_stratum):
-        chosen += draw_random(by_stratum[value], counts[value], seed, label=value)
-        strata.append(Stratum(value=value, frame_size=sizes[value], sample_size=counts[value]))
-    return sorted(chosen), strata
+    found = []
+    for value in sorted(strata):
+        ids = strata[value]
+        chosen += [int(ids[place]) for place in draw_positions(len(ids), counts[value], seed, label=value)]
+        found.append(Stratum(value=value, frame_size=sizes[value], sample_size=counts[value]))
+    return sorted(chosen), found
 
 
 def _z(confidence: float) -> float:

@@ -13,7 +13,6 @@ from app.accounts.models import Team, User
 from app.audits.models import Audit
 from app.cases.facts import CASE_TYPE_LABELS
 from app.cases.models import Case
-from app.sampling.frame import exclusion_counts, frame_select
 from app.sampling.models import Cycle, Sample, SampleCase
 from app.sampling.schemas import SampleSpec
 
@@ -154,15 +153,3 @@ def sample_cases(session: Session, *, sample: Sample) -> list[CaseLine]:
 def sample_audits(session: Session, *, sample: Sample) -> list[Audit]:
     return list(session.execute(select(Audit).where(Audit.sample_id == sample.id)
                                 .order_by(Audit.auditor_id, Audit.id)).scalars())
-
-
-def frame_size(session: Session, *, spec: SampleSpec, today: date) -> int:
-    """How many cases the spec would draw from (filters hold, exclusions applied)."""
-    return int(session.execute(select(func.count()).select_from(frame_select(spec, today).subquery())).scalar_one())
-
-
-def exclusion_counts_all(session: Session, *, spec: SampleSpec, today: date) -> dict[str, int]:
-    """What each exclusion would remove from the filtered cases, whether or not it is switched on (for the form)."""
-    every = spec.model_copy(update={"exclude_closed": True, "exclude_in_open_sample": True,
-                                    "exclude_audited_within_days": spec.exclude_audited_within_days or 365})
-    return exclusion_counts(session, every, today)

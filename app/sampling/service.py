@@ -20,8 +20,8 @@ from app.audit_trail.service import audit_record
 from app.cases.models import Case
 from app.db import utcnow
 from app.errors import Conflict, ValidationFailed
-from app.sampling.frame import NO_VALUE, exclusion_counts, frame_select, stratum_names
-from app.sampling.methods import SamplingError, Stratum, draw_random, draw_stratified, frame_hash, new_seed
+from app.sampling.frame import frame_load
+from app.sampling.methods import SamplingError, Stratum, draw_from_strata, draw_positions, frame_hash, new_seed
 from app.sampling.models import Cycle, Sample, SampleCase
 from app.sampling.schemas import CycleCreate, SampleSpec
 
@@ -100,20 +100,19 @@ def sample_draw(session: Session, *, spec: SampleSpec, today: date) -> Draw:
     if method == "stratified" and not spec.strata_by:
         raise ValidationFailed({"strata_by": "Choose what to stratify by (for example team)"})
     seed = spec.seed or new_seed()
-    names = stratum_names(session, spec.strata_by)
-    frame = {case_id: names.get(value) or (NO_VALUE if value is None else str(value))
-             for case_id, value in session.execute(frame_select(spec, today))}
-    exclusions = exclusion_counts(session, spec, today)
+    frame = frame_load(session, spec, today)
     try:
         if spec.strata_by:
-            case_ids, strata = draw_stratified(frame, spec.size, seed, minimum=spec.min_per_stratum)
+            case_ids, strata = draw_from_strata(frame.strata, spec.size, seed, minimum=spec.min_per_stratum)
         else:
-            case_ids, strata = draw_random(frame, spec.size, seed), []
+            whole = frame.case_ids
+            case_ids, strata = [int(whole[place]) for place in draw_positions(len(whole), spec.size, seed)], []
     except SamplingError as exc:
         raise ValidationFailed({"min_per_stratum" if spec.min_per_stratum else "size": str(exc)}) from None
-    return Draw(method=method, seed=seed, size=spec.size, frame_size=len(frame), frame_hash=frame_hash(frame),
-                case_ids=case_ids, strata=strata, stratum_of={i: frame[i] for i in case_ids},
-                exclusions=exclusions)
+    return Draw(method=method, seed=seed, size=spec.size, frame_size=frame.size,
+                frame_hash=frame_hash(frame.case_ids), case_ids=case_ids, strata=strata,
+                stratum_of={i: frame.stratum_of(i) or "" for i in case_ids} if spec.strata_by else {},
+                exclusions=frame.exclusions)
 
 
 def sample_create(session: Session, *, cycle: Cycle, spec: SampleSpec, today: date, actor: User | None) -> Sample:

@@ -19,6 +19,7 @@ from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.sampling import selectors, service
 from app.sampling.allocation_service import allocation_confirm, allocation_propose, auditor_pool
+from app.sampling.frame import frame_counts
 from app.sampling.methods import describe_precision
 from app.sampling.models import Cycle, Sample
 from app.sampling.schemas import CYCLE_KINDS, MAX_SAMPLE, METHODS, STRATA_BY, CycleCreate, SampleSpec
@@ -251,11 +252,10 @@ def _frame_facts(session: Session, values: Mapping[str, Any], today: date) -> di
     data, errors = _sample_data(values)
     data["seed"] = None
     spec = SampleSpec.model_validate({**data, "min_per_stratum": 0})
-    frame = selectors.frame_size(session, spec=spec, today=today)
+    frame, exclusion_counts = frame_counts(session, spec, today)
     size = data["size"] if "size" not in errors and str(values.get("size") or "").strip() else None
     precision = describe_precision(size, frame) if size and frame else None
-    return {"frame_size": frame, "precision": precision,
-            "exclusion_counts": selectors.exclusion_counts_all(session, spec=spec, today=today)}
+    return {"frame_size": frame, "precision": precision, "exclusion_counts": exclusion_counts}
 
 
 def _sample_form(request: Request, session: Session, cycle: Cycle, values: dict[str, Any], *,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import struct
+
 import pytest
 
 from app.sampling.methods import (
     SamplingError,
     allocate,
     describe_precision,
+    draw_from_strata,
+    draw_positions,
     draw_random,
     draw_stratified,
     frame_hash,
@@ -51,6 +56,25 @@ def test_same_seed_same_sample_different_seed_different_sample():
     assert draw_random(frame, 40, 7) == draw_random(list(reversed(frame)), 40, 7)  # input order does not matter
     assert draw_random(frame, 40, 7) != draw_random(frame, 40, 8)
     assert len(set(draw_random(frame, 40, 7))) == 40
+
+
+def test_draws_are_the_same_on_any_machine_and_after_any_upgrade():
+    """Pinned results: a sample stored last year must draw the same cases again from the same frame and seed."""
+    assert draw_random(range(1, 501), 8, 2026) == [6, 67, 108, 260, 262, 392, 445, 483]
+    frame = {i: ("North" if i % 3 else "South") for i in range(1, 301)}
+    assert draw_stratified(frame, 7, 99, minimum=2)[0] == [40, 88, 140, 164, 213, 258, 296]
+    # The frame hash: SHA-256 of the sorted IDs, each packed as an 8-byte big-endian integer.
+    assert frame_hash([5, 3, 1]) == hashlib.sha256(struct.pack(">3q", 1, 3, 5)).hexdigest()
+    assert frame_hash([5, 3, 1]) == "cf0bfa50f251806f5313b75e53e9a22c4f84f205681bce1633f828fe4fde81f8"
+
+
+def test_drawing_from_sorted_strata_is_the_same_draw():
+    frame = {i: ("North" if i % 3 else "South") for i in range(1, 301)}
+    strata = {"North": [i for i in frame if i % 3], "South": [i for i in frame if not i % 3]}
+    assert draw_from_strata(strata, 7, 99, minimum=2) == draw_stratified(frame, 7, 99, minimum=2)
+    assert draw_positions(5, 9, 1) == [0, 1, 2, 3, 4]  # a stratum smaller than its share is taken whole
+    with pytest.raises(SamplingError, match="cannot be negative"):
+        draw_positions(5, -1, 1)
 
 
 def test_a_frame_smaller_than_the_sample_is_taken_whole():

@@ -12,7 +12,8 @@ from app.audit_templates.service import templates_publish
 from app.audit_trail.models import AuditEvent
 from app.errors import Conflict, ValidationFailed
 from app.sampling import service
-from app.sampling.models import SampleCase
+from app.sampling.methods import draw_random, draw_stratified, frame_hash
+from app.sampling.models import Sample, SampleCase
 from app.sampling.schemas import CycleCreate, SampleFilters, SampleSpec
 from tests.factories import make_audit, make_case, make_team, make_user
 
@@ -89,6 +90,33 @@ def test_closed_and_recently_audited_cases_are_excluded_with_counts(db, lead, te
     draw = service.sample_draw(db, spec=SampleSpec(method="random", size=5, seed=3), today=TODAY)
     assert draw.exclusions == {"closed": 1, "audited_recently": 1, "in_open_sample": 0}
     assert draw.frame_size == 38 and not {cases[0].id, cases[1].id} & set(draw.case_ids)
+
+
+def test_the_database_draw_is_the_pure_draw_of_the_same_frame(db, cycle, lead, teams):
+    """The frame comes from SQL as one string per stratum, parsed into arrays: it must be the frame the pure
+    functions define, down to the hash, with a stratum for cases with no team and each exclusion counted."""
+    one, two, cases = teams
+    loose = [make_case(db, child_id=f"LOOSE{i}") for i in range(3)]  # no team
+    cases[2].status = "closed"
+    db.add(cases[2])
+    make_audit(db, case=cases[2], auditor=lead)  # closed AND audited: counted by both exclusions
+    make_audit(db, case=cases[3], auditor=lead)
+    service.sample_create(db, cycle=cycle, spec=SampleSpec(method="random", size=1, seed=4), today=TODAY, actor=lead)
+    in_sample = set(service.sample_case_ids(db, sample=db.execute(select(Sample)).scalar_one()))
+    gone = {cases[2].id, cases[3].id} | in_sample
+    expected = {c.id: ("Team One" if c.team_id == one.id else "Team Two") for c in cases if c.id not in gone}
+    expected |= {c.id: "(none)" for c in loose}
+    spec = SampleSpec(method="stratified", size=9, strata_by="team", min_per_stratum=1, seed=77)
+    draw = service.sample_draw(db, spec=spec, today=TODAY)
+    assert (draw.case_ids, draw.strata) == draw_stratified(expected, 9, 77, minimum=1)
+    assert draw.frame_hash == frame_hash(expected) and draw.frame_size == len(expected) == 40
+    assert draw.exclusions == {"closed": 1, "audited_recently": 2, "in_open_sample": 1}
+    assert {draw.stratum_of[i] for i in draw.case_ids} <= {"Team One", "Team Two", "(none)"}
+    everything = service.sample_draw(db, spec=SampleSpec(method="random", size=5, seed=1, exclude_closed=False,
+                                                         exclude_audited_within_days=None,
+                                                         exclude_in_open_sample=False), today=TODAY)
+    assert everything.frame_size == 43 and everything.exclusions == {}
+    assert everything.case_ids == draw_random([c.id for c in cases + loose], 5, 1)
 
 
 def test_stratified_by_team_with_a_minimum(db, lead, teams):
