@@ -61,21 +61,30 @@ def _install_routes(app: FastAPI) -> None:
     from app.audit_templates import views as templates_views
     from app.audit_trail import views as audit_trail_views
     from app.audits import api as audits_api
+    from app.audits import print_views as audit_print_views
+    from app.audits import reply_views as audit_reply_views
     from app.audits import views as audits_views
+    from app.audits import workflow_views as audit_workflow_views
     from app.cases import api as cases_api
     from app.cases import import_api as case_import_api
     from app.cases import import_views as case_import_views
     from app.cases import views as cases_views
+    from app.escalations import views as escalations_views
     from app.health import api as health_api
+    from app.moderation import agreement_api, agreement_views
+    from app.moderation import api as moderation_api
+    from app.moderation import views as moderation_views
     from app.sampling import api as sampling_api
     from app.sampling import views as sampling_views
     from app.home import views as home_views
 
     csrf = [Depends(verify_csrf)]
     for module in (home_views, accounts_views, audit_trail_views, cases_views, case_import_views, templates_views,
-                   audits_views, sampling_views):
+                   audits_views, audit_workflow_views, audit_reply_views, audit_print_views, sampling_views,
+                   moderation_views, agreement_views, escalations_views):
         app.include_router(module.router, dependencies=csrf)
-    for module in (accounts_api, cases_api, case_import_api, templates_api, audits_api, sampling_api):
+    for module in (accounts_api, cases_api, case_import_api, templates_api, audits_api, sampling_api,
+                   moderation_api, agreement_api):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(health_api.router)
 

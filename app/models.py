@@ -3,21 +3,27 @@
 from app.accounts.models import AuthToken, LoginAttempt, ServiceArea, Team, TrainingRecord, User, UserRole
 from app.audit_templates.models import TemplateVersion
 from app.audit_trail.models import AuditChainHead, AuditEvent
-from app.audits.models import Audit, AuditAnswer
+from app.audits.models import Audit, AuditAnswer, AuditDueChange, AuditReply
 from app.cases.models import Case, CaseImport, CaseImportFile
+from app.escalations.models import Escalation
+from app.moderation.models import Moderation
 from app.sampling.models import Cycle, Sample, SampleCase
 
 __all__ = [
     "Audit",
     "AuditAnswer",
     "AuditChainHead",
+    "AuditDueChange",
     "AuditEvent",
+    "AuditReply",
     "AuthToken",
     "Case",
     "CaseImport",
     "CaseImportFile",
+    "Escalation",
     "Cycle",
     "LoginAttempt",
+    "Moderation",
     "Sample",
     "SampleCase",
     "ServiceArea",

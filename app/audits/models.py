@@ -31,6 +31,9 @@ class Audit(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     submitted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # The grade that counts: the moderator's when the audit was moderated, else the auditor's (set on completion).
+    final_grade: str | None = Field(default=None, max_length=30)
     version: int = Field(default=1)  # optimistic locking: every save must name the version it read
 
 
@@ -48,3 +51,29 @@ class AuditAnswer(SQLModel, table=True):
     prefill_explanation: str | None = Field(default=None, max_length=500)
     updated_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class AuditDueChange(SQLModel, table=True):
+    """An extension (or any change) of an audit's due date, with the reason: the history stays."""
+
+    __tablename__ = "audit_due_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    audit_id: int = Field(foreign_key="audit.id", index=True, ondelete="CASCADE")
+    old_due_date: date | None = None
+    new_due_date: date
+    reason: str = Field(max_length=2000)
+    changed_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class AuditReply(SQLModel, table=True):
+    """The allocated worker's reply to a completed audit's findings, kept with the audit."""
+
+    __tablename__ = "audit_reply"
+
+    id: int | None = Field(default=None, primary_key=True)
+    audit_id: int = Field(foreign_key="audit.id", index=True, ondelete="CASCADE")
+    author_id: int = Field(foreign_key="app_user.id")
+    text: str = Field(max_length=10000)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

@@ -14,6 +14,7 @@ from app.audit_templates.models import TemplateVersion
 from app.audit_templates.schema import TemplateDefinition
 from app.audit_templates.service import template_definition
 from app.audits.models import Audit, AuditAnswer
+from app.audits.workflow import EDITABLE
 from app.cases.models import Case
 from app.db import valid_row_id
 from app.pagination import Page, paginate
@@ -26,7 +27,6 @@ STATUS_LABELS = {
     "returned": "Returned",
     "completed": "Completed",
 }
-EDITABLE = ("allocated", "in_progress")
 
 
 def audit_get(session: Session, *, audit_id: int) -> Audit | None:
@@ -76,7 +76,7 @@ def audits_page(session: Session, *, user: User, auditor_id: int | None = None, 
 
 
 def audit_editable_by(user: User, audit: Audit) -> bool:
-    """Only the allocated auditor changes answers, and only until the audit is submitted."""
+    """Only the allocated auditor changes answers, and only until the audit is submitted (or once returned)."""
     return audit.auditor_id == user.id and audit.status in EDITABLE
 
 

@@ -22,7 +22,9 @@ from app.audit_templates.prefill import format_date, prefill_suggest
 from app.audit_templates.service import template_definition
 from app.audit_trail.service import audit_record
 from app.audits.models import Audit, AuditAnswer
-from app.audits.selectors import EDITABLE, audit_answers
+from app.audits import workflow
+from app.audits.selectors import audit_answers
+from app.audits.workflow import EDITABLE
 from app.cases.facts import FACT_FIELDS
 from app.cases.models import Case, CaseImport
 from app.cases.service import FORMATS
@@ -80,11 +82,25 @@ def audit_start(session: Session, *, case: Case, template: TemplateVersion, audi
 
 
 def audit_check_editable(audit: Audit, actor: User) -> None:
-    """Only the allocated auditor changes an audit, and only until it is submitted."""
+    """Only the allocated auditor changes an audit, and only until it is submitted (or once it is returned)."""
     if audit.auditor_id != actor.id:
         raise PermissionDenied("Only the auditor this audit is allocated to can change its answers.")
     if audit.status not in EDITABLE:
-        raise Conflict("This audit has been submitted, so its answers can no longer be changed.")
+        raise Conflict(f"This audit is {workflow.LABELS.get(audit.status, audit.status)}, so its answers can no "
+                       "longer be changed.")
+
+
+def audit_move(session: Session, *, audit: Audit, to: str, version: int, actor: User | None, summary: str,
+               detail: dict[str, Any] | None = None, **values: Any) -> Audit:
+    """Move the audit to state `to` if that move is legal and nobody changed it since `version` was read; one
+    audit-trail event ("audit.<move>") records who, when, from and to. `values` are more columns to set."""
+    before = audit.status
+    name = workflow.check_move(before, to)
+    _claim_version(session, audit, version, status=to, **values)
+    audit_record(session, actor=actor, action=f"audit.{name}", summary=summary, entity_type="audit",
+                 entity_id=audit.id, before={"status": before},
+                 after={"status": to, "version": audit.version, **(detail or {})})
+    return audit
 
 
 def _claim_version(session: Session, audit: Audit, version: int, **values: Any) -> None:
@@ -107,7 +123,11 @@ def audit_answers_save(session: Session, *, audit: Audit, version: int, answers:
     errors = answer_errors(definition, answers)
     if errors:
         raise ValidationFailed(errors)
-    _claim_version(session, audit, version, status="in_progress")
+    if audit.status == workflow.IN_PROGRESS:
+        _claim_version(session, audit, version)
+    else:
+        audit_move(session, audit=audit, to=workflow.IN_PROGRESS, version=version, actor=actor,
+                   summary=f"{'Began' if audit.status == workflow.ALLOCATED else 'Reworking'} audit {audit.id}")
     rows = {row.question_key: row for row in session.execute(
         select(AuditAnswer).where(AuditAnswer.audit_id == audit.id, AuditAnswer.question_key.in_(list(answers)))
     ).scalars()}
@@ -150,11 +170,12 @@ def audit_submit(session: Session, *, audit: Audit, version: int, actor: User) -
     errors = submission_errors(definition, audit_answers(session, audit=audit))
     if errors:
         raise ValidationFailed(errors)
-    _claim_version(session, audit, version, status="submitted", submitted_at=utcnow())
-    audit_record(session, actor=actor, action="audit.submit",
-                 summary=f"Submitted the {template.title} audit {audit.id}",
-                 entity_type="audit", entity_id=audit.id, before={"status": "in_progress"},
-                 after={"status": "submitted", "version": audit.version})
+    if audit.status == workflow.RETURNED:  # resubmitted as it stands: the rework is recorded all the same
+        audit_move(session, audit=audit, to=workflow.IN_PROGRESS, version=version, actor=actor,
+                   summary=f"Reworking audit {audit.id}")
+        version = audit.version
+    audit_move(session, audit=audit, to=workflow.SUBMITTED, version=version, actor=actor,
+               summary=f"Submitted the {template.title} audit {audit.id}", submitted_at=utcnow())
     return audit
 
 

@@ -1,1 +1,0 @@
-"""Moderation of a share of audits, and agreement between auditors and moderators (issue 6)."""

@@ -24,6 +24,7 @@ class Cycle(SQLModel, table=True):
     start_date: date | None = None
     due_date: date
     moderation_rate: float = 0.1  # the share of submitted audits picked at random for moderation
+    blind_moderation: bool = True  # moderators grade before they see the auditor's grades
     status: str = Field(default="planned", max_length=20)  # planned | sampling | in_progress | closed
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

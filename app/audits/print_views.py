@@ -1,0 +1,5 @@
+"""printable audits (HTML, PDF) routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["printable audits (HTML, PDF)"])

@@ -1,0 +1,5 @@
+"""practitioner replies (HTML) routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["practitioner replies (HTML)"])

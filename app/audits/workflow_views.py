@@ -1,0 +1,5 @@
+"""audit workflow (HTML) routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["audit workflow (HTML)"])

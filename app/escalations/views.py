@@ -1,0 +1,5 @@
+"""safeguarding escalations (HTML) routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["safeguarding escalations (HTML)"])

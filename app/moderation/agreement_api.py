@@ -1,0 +1,5 @@
+"""moderation agreement routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["moderation agreement"])

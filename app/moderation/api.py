@@ -1,0 +1,5 @@
+"""moderation routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["moderation"])

@@ -1,0 +1,5 @@
+"""moderation (HTML) routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["moderation (HTML)"])
