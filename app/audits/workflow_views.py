@@ -1,5 +1,131 @@
-"""audit workflow (HTML) routes."""
+"""The QA lead's pages for an audit in progress: reallocate it, move its due date (each with a reason)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from app.accounts import selectors as account_selectors
+from app.audits import selectors
+from app.audits.models import Audit
+from app.audits.workflow_service import (
+    audit_due_date_change,
+    audit_reallocate,
+    due_date_history,
+    reallocation_choices,
+)
+from app.cases.models import Case
+from app.db import RowId, SessionDep
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.web.auth import QALead
+from app.web.forms import FormDep, date_from_parts
+from app.web.templating import render
 
 router = APIRouter(tags=["audit workflow (HTML)"])
+
+NOT_FOUND = "There is no audit with that number."
+DATE_PARTS = ("day", "month", "year")
+
+
+def _audit_or_404(session: Session, audit_id: int) -> Audit:
+    audit = selectors.audit_get(session, audit_id=audit_id)
+    if audit is None:
+        raise NotFound(NOT_FOUND)
+    return audit
+
+
+def _version(form: Any) -> int:
+    raw = str(form.get("version", ""))
+    return int(raw) if raw.isdigit() and len(raw) <= 9 else -1
+
+
+def _common(session: Session, audit: Audit) -> dict[str, Any]:
+    case = session.get(Case, audit.case_id)
+    auditor = account_selectors.user_get(session, user_id=audit.auditor_id)
+    return {"audit": audit, "case": case, "auditor_name": auditor.full_name if auditor else "",
+            "status_label": selectors.STATUS_LABELS.get(audit.status, audit.status)}
+
+
+# --- Reallocation ----------------------------------------------------------------------------
+
+
+def _reallocate_page(request: Request, session: Session, audit: Audit, *, values: dict[str, str],
+                     errors: dict[str, str], conflict: str | None = None, status_code: int = 200) -> Response:
+    today = request.app.state.settings.today()
+    return render(request, "audits/reallocate.html", {
+        **_common(session, audit), "choices": reallocation_choices(session, audit=audit, today=today),
+        "values": values, "errors": errors, "conflict": conflict,
+    }, status_code=status_code)
+
+
+@router.get("/audits/{audit_id}/reallocate")
+def reallocate_form(request: Request, session: SessionDep, _: QALead, audit_id: RowId) -> Response:
+    audit = _audit_or_404(session, audit_id)
+    return _reallocate_page(request, session, audit, values={"version": str(audit.version)}, errors={})
+
+
+@router.post("/audits/{audit_id}/reallocate")
+def reallocate_submit(request: Request, session: SessionDep, lead: QALead, audit_id: RowId,
+                      form: FormDep) -> Response:
+    audit = _audit_or_404(session, audit_id)
+    values = {name: str(form.get(name, ""))[:2100] for name in ("auditor_id", "reason", "version")}
+    raw = values["auditor_id"]
+    auditor_id = int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    try:
+        audit_reallocate(session, audit=audit, auditor_id=auditor_id, reason=values["reason"],
+                         version=_version(form), actor=lead, today=request.app.state.settings.today())
+    except ValidationFailed as exc:
+        return _reallocate_page(request, session, audit, values=values, errors=exc.errors, status_code=400)
+    except Conflict as exc:
+        session.refresh(audit)  # the stale form wrote nothing; show the audit as it now is
+        return _reallocate_page(request, session, audit, values={**values, "version": str(audit.version)},
+                                errors={}, conflict=exc.message, status_code=409)
+    return RedirectResponse(f"/audits/{audit.id}?reallocated=1", status_code=303)
+
+
+# --- Due date --------------------------------------------------------------------------------
+
+
+def _due_page(request: Request, session: Session, audit: Audit, *, values: dict[str, str], errors: dict[str, str],
+              conflict: str | None = None, status_code: int = 200) -> Response:
+    return render(request, "audits/due_date.html", {
+        **_common(session, audit), "history": due_date_history(session, audit=audit),
+        "names": {u.id: u.full_name for u in account_selectors.users_page(session, page_size=500).items},
+        "values": values, "errors": errors, "conflict": conflict,
+    }, status_code=status_code)
+
+
+@router.get("/audits/{audit_id}/due-date")
+def due_date_form(request: Request, session: SessionDep, _: QALead, audit_id: RowId) -> Response:
+    audit = _audit_or_404(session, audit_id)
+    values = {"version": str(audit.version)}
+    if audit.due_date:
+        values.update({f"due_date-{p}": str(getattr(audit.due_date, p)) for p in DATE_PARTS})
+    return _due_page(request, session, audit, values=values, errors={})
+
+
+@router.post("/audits/{audit_id}/due-date")
+def due_date_submit(request: Request, session: SessionDep, lead: QALead, audit_id: RowId, form: FormDep) -> Response:
+    audit = _audit_or_404(session, audit_id)
+    values = {name: str(form.get(name, ""))[:2100] for name in ("reason", "version")}
+    values.update({f"due_date-{p}": str(form.get(f"due_date-{p}", ""))[:10] for p in DATE_PARTS})
+    raw = date_from_parts(form, "due_date")
+    try:
+        new_due = date.fromisoformat(raw) if raw else None
+    except ValueError:
+        errors = {"due_date": "The due date must be a real date, for example 27 3 2027"}
+        return _due_page(request, session, audit, values=values, errors=errors, status_code=400)
+    try:
+        audit_due_date_change(session, audit=audit, new_due=new_due, reason=values["reason"],
+                              version=_version(form), actor=lead)
+    except ValidationFailed as exc:
+        return _due_page(request, session, audit, values=values, errors=exc.errors, status_code=400)
+    except Conflict as exc:
+        session.refresh(audit)  # the stale form wrote nothing; show the audit as it now is
+        return _due_page(request, session, audit, values={**values, "version": str(audit.version)}, errors={},
+                         conflict=exc.message, status_code=409)
+    return RedirectResponse(f"/audits/{audit.id}?due_changed=1", status_code=303)

@@ -15,6 +15,7 @@ from app.accounts.selectors import training_status
 from app.audit_templates.selectors import template_version_get
 from app.audit_trail.service import audit_record
 from app.audits.models import Audit
+from app.audits.workflow import EDITABLE
 from app.audits.service import audit_start
 from app.audit_templates.prefill import format_date
 from app.cases.models import Case
@@ -25,8 +26,10 @@ from app.sampling.models import Cycle, Sample, SampleCase
 from app.working_days import WorkingDayCalendar
 
 
-def auditor_pool(session: Session, *, cycle: Cycle, today: date, auditor_ids: list[int] | None = None) -> list[AuditorInfo]:
-    """Active users with the auditor role (or the ones named), with their training and their load in the cycle."""
+def auditor_pool(session: Session, *, cycle: Cycle | None, today: date,
+                 auditor_ids: list[int] | None = None) -> list[AuditorInfo]:
+    """Active users with the auditor role (or the ones named), with their training and their load in the cycle
+    (no cycle: the audits they hold that are not yet submitted)."""
     stmt = (select(User).join(UserRole, UserRole.user_id == User.id)
             .where(UserRole.role == Role.AUDITOR.value, User.active.is_(True)).order_by(User.full_name))
     if auditor_ids:
@@ -41,9 +44,9 @@ def auditor_pool(session: Session, *, cycle: Cycle, today: date, auditor_ids: li
     records: dict[int, list[TrainingRecord]] = {i: [] for i in ids}
     for record in session.execute(select(TrainingRecord).where(TrainingRecord.user_id.in_(ids))).scalars():
         records[record.user_id].append(record)
+    held = Audit.cycle_id == cycle.id if cycle is not None else Audit.status.in_(EDITABLE)
     loads = dict(session.execute(
-        select(Audit.auditor_id, func.count()).where(Audit.cycle_id == cycle.id, Audit.auditor_id.in_(ids))
-        .group_by(Audit.auditor_id)
+        select(Audit.auditor_id, func.count()).where(held, Audit.auditor_id.in_(ids)).group_by(Audit.auditor_id)
     ).all())
     pool = []
     for user in users:

@@ -14,7 +14,6 @@ from app.audits.models import Audit
 from app.cases.facts import CASE_TYPE_LABELS
 from app.cases.models import Case
 from app.sampling.models import Cycle, Sample, SampleCase
-from app.sampling.schemas import SampleSpec
 
 # An audit is overdue when its due date has passed and it has not been submitted (returned ones are back with
 # the auditor). templates/audits/_macros.html `overdue_tag` applies the same rule to one audit.
@@ -84,6 +83,28 @@ def cycle_progress_by_auditor(session: Session, *, cycle: Cycle, today: date) ->
     total = Progress(*(sum(getattr(a.progress, f) for a in found)
                        for f in ("allocated", "submitted", "completed", "overdue")))
     return found, total
+
+
+@dataclass(frozen=True)
+class OverdueAudit:
+    audit_id: int
+    child_id: str
+    auditor: str
+    due_date: date
+    days_overdue: int
+    status: str
+
+
+def cycle_overdue_audits(session: Session, *, cycle: Cycle, today: date) -> list[OverdueAudit]:
+    """The cycle's overdue audits, grouped by auditor (by name), the longest overdue first within each."""
+    rows = session.execute(
+        select(Audit.id, Case.child_id, User.full_name, Audit.due_date, Audit.status)
+        .join(Case, Case.id == Audit.case_id).join(User, User.id == Audit.auditor_id)
+        .where(Audit.cycle_id == cycle.id, Audit.status.in_(NOT_SUBMITTED), Audit.due_date < today)
+        .order_by(User.full_name, Audit.due_date, Audit.id)
+    ).all()
+    return [OverdueAudit(audit_id=r[0], child_id=r[1], auditor=r[2], due_date=r[3], days_overdue=(today - r[3]).days,
+                         status=r[4]) for r in rows]
 
 
 @dataclass

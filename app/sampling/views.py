@@ -153,6 +153,7 @@ def cycle_detail(request: Request, session: SessionDep, _: QALead, cycle_id: Row
         "cycle": cycle, "kinds": CYCLE_KINDS, "statuses": service.CYCLE_STATUSES, "methods": METHODS,
         "strata_by": STRATA_BY, "exclusion_labels": EXCLUSION_LABELS, "by_auditor": by_auditor, "total": total,
         "samples": selectors.cycle_samples(session, cycle=cycle),
+        "overdue": selectors.cycle_overdue_audits(session, cycle=cycle, today=_today(request)),
         "template": template_selectors.template_version_get(session, key=cycle.template_key,
                                                             version=cycle.template_version),
         "owner": account_selectors.user_get(session, user_id=cycle.owner_id) if cycle.owner_id else None,

@@ -16,7 +16,7 @@ from app.cases.models import Case
 from app.sampling import service
 from app.sampling.models import Cycle, Sample, SampleCase
 from app.sampling.schemas import CycleCreate, SampleSpec
-from tests.factories import add_training, csrf_token, login, make_case, make_team, make_user, post_form
+from tests.factories import add_training, csrf_token, login, make_audit, make_case, make_team, make_user, post_form
 from tests.factories import page_text as _page_text
 from tests.factories import publish_templates
 
@@ -389,3 +389,19 @@ def test_a_form_without_its_csrf_token_is_refused(client, db, world):
     copied = client.post(f"/programme/{world['cycle'].id}/copy", data={"csrf_token": "nope"}, follow_redirects=False)
     assert copied.status_code == 403 and count(db, Cycle) == 1
     assert csrf_token(client)  # the page's own token still works
+
+
+def test_the_cycle_page_lists_overdue_audits_by_auditor(client, db, world):
+    today = world["today"]
+    late, on_time, done = (make_audit(db, case=world["cases"][i], auditor=world["ana"], actor=world["lead"])
+                           for i in range(3))
+    for audit, due, status in ((late, today - timedelta(days=4), "in_progress"), (on_time, today, "allocated"),
+                               (done, today - timedelta(days=9), "submitted")):
+        audit.cycle_id, audit.due_date, audit.status = world["cycle"].id, due, status
+        db.add(audit)
+    db.flush()
+    login(client, "lead")
+    text = page_text(client.get(f"/programme/{world['cycle'].id}").text)
+    overdue = text.split("Overdue audits", 1)[1]
+    assert "Ana Able" in overdue and "PG000" in overdue and "4" in overdue
+    assert world["cases"][1].child_id not in overdue and world["cases"][2].child_id not in overdue
