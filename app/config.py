@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     # Whose weekends and public holidays "working days" in timescales skip (app.working_days)
     working_days_jurisdiction: Jurisdiction = "england_and_wales"
 
+    # Moderation agreement: an auditor is flagged for refresher training when their weighted kappa (or exact
+    # agreement, when kappa is undefined) is below agreement_low_kappa over at least agreement_min_pairs audits
+    agreement_min_pairs: int = Field(default=5, ge=1)
+    agreement_low_kappa: float = Field(default=0.4, ge=-1, le=1)
+
     # Outgoing email (reminders, later issues)
     smtp_host: str | None = None
     smtp_port: int = 587

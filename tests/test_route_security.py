@@ -26,6 +26,7 @@ from sqlalchemy import inspect, text
 from starlette.routing import Mount, Route
 
 from app.cases import service as case_service
+from app.escalations.models import Escalation
 from app.cases.readers import UploadedFile
 from app.sampling.schemas import CycleCreate, SampleSpec
 from app.sampling.service import cycle_create, sample_create
@@ -186,8 +187,12 @@ def world(db):
                                               due_date=date(2026, 12, 31)), actor=lead)
     sample = sample_create(db, cycle=cycle, spec=SampleSpec(method="random", size=1, seed=1), today=date(2026, 11, 26),
                            actor=lead)
+    escalation = Escalation(audit_id=audit.id, case_id=case.id, raised_by_id=target.id, recipient_id=lead.id,
+                            description="Walk concern")
+    db.add(escalation)
+    db.flush()
     return {"team": team, "target": target, "lead": lead, "case": case, "case_import": case_import, "audit": audit,
-            "cycle": cycle, "sample": sample}
+            "cycle": cycle, "sample": sample, "escalation": escalation}
 
 
 def _url(endpoint: Endpoint, world) -> str:
@@ -195,7 +200,7 @@ def _url(endpoint: Endpoint, world) -> str:
         "user_id": world["target"].id, "team_id": world["team"].id, "case_id": world["case"].id,
         "import_id": world["case_import"].id, "audit_id": world["audit"].id, "section_key": "compliance",
         "key": world["audit"].template_key, "version": world["audit"].template_version,
-        "cycle_id": world["cycle"].id, "sample_id": world["sample"].id,
+        "cycle_id": world["cycle"].id, "sample_id": world["sample"].id, "escalation_id": world["escalation"].id,
     }
     path = endpoint.path
     for name in endpoint.dependant.path_params:

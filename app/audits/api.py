@@ -15,12 +15,14 @@ from app.audits.models import Audit
 from app.audits.schemas import AnswersSave, AuditPublic, AuditSubmit, AuditSummary, audit_public, audit_summary
 from app.db import RowId, SessionDep
 from app.errors import NotFound, ValidationFailed
+from app.moderation import selectors as moderation_selectors
 from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut
 from app.web.auth import RoleGuard
 
 router = APIRouter(tags=["audits"])
 
 AuditUser = Annotated[User, Depends(RoleGuard(Role.AUDITOR, Role.QA_LEAD))]
+AuditReader = Annotated[User, Depends(RoleGuard(Role.AUDITOR, Role.MODERATOR, Role.QA_LEAD))]
 Status = Literal["allocated", "in_progress", "submitted", "in_moderation", "returned", "completed"]
 _ERRORS = {422: {"description": "Invalid or missing answers: `errors` maps each question key to a message"}}
 
@@ -32,9 +34,14 @@ def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
     return audit
 
 
-def _public(session: Session, audit: Audit) -> AuditPublic:
+def _public(session: Session, audit: Audit, user: User | None = None) -> AuditPublic:
     (row,) = selectors.audit_rows(session, audits=[audit])
-    return audit_public(row, selectors.audit_answer_rows(session, audit=audit))
+    answer_rows = selectors.audit_answer_rows(session, audit=audit)
+    if user is not None and moderation_selectors.grades_hidden_from(session, user=user, audit=audit):
+        # Blind moderation: the moderator grades before seeing the auditor's grades.
+        hidden = moderation_selectors.grade_keys(selectors.audit_template(session, audit)[1])
+        answer_rows = {key: r for key, r in answer_rows.items() if key not in hidden}
+    return audit_public(row, answer_rows)
 
 
 def _answer_problems(answers: dict[str, Any]) -> dict[str, str]:
@@ -82,9 +89,14 @@ def audits_list(
 
 
 @router.get("/audits/{audit_id}", response_model=AuditPublic, responses={404: {}})
-def audit_get(session: SessionDep, user: AuditUser, audit_id: RowId) -> AuditPublic:
-    """One audit with its answers and the register's suggestions beside them."""
-    return _public(session, _audit_or_404(session, user, audit_id))
+def audit_get(session: SessionDep, user: AuditReader, audit_id: RowId) -> AuditPublic:
+    """One audit with its answers and the register's suggestions beside them (for a moderator grading blind,
+    without the auditor's grades until they have given their own)."""
+    audit = selectors.audit_get(session, audit_id=audit_id)
+    if audit is None or not (selectors.audit_visible_to(user, audit)
+                             or moderation_selectors.moderates(session, user=user, audit_id=audit_id)):
+        raise NotFound(f"Audit {audit_id} not found")
+    return _public(session, audit, user)
 
 
 @router.put("/audits/{audit_id}/answers", response_model=AuditPublic,
@@ -95,7 +107,8 @@ def audit_answers_put(session: SessionDep, user: AuditUser, audit_id: RowId, bod
     try:
         if problems := _answer_problems(body.answers):
             raise ValidationFailed(problems)
-        service.audit_answers_save(session, audit=audit, version=body.version, answers=body.answers, actor=user)
+        service.audit_answers_save(session, audit=audit, version=body.version, answers=body.answers, actor=user,
+                                   escalation_recipient_id=body.escalation_recipient_id)
     except ValidationFailed as exc:
         return _unprocessable(exc)
     return _public(session, audit)

@@ -222,7 +222,7 @@ class SectionSave:
 
 
 def section_save(session: Session, *, audit: Audit, definition: TemplateDefinition, section: Section,
-                 form: FormData, actor: User, final: bool) -> SectionSave:
+                 form: FormData, actor: User, final: bool, escalation_recipient_id: int | None = None) -> SectionSave:
     """Save what changed on a posted section page; invalid answers are kept back (with messages), the rest saved."""
     stored = audit_answers(session, audit=audit)
     shown_keys = {_text(v) for v in form.getlist(FIELD_SHOWN)}
@@ -233,13 +233,14 @@ def section_save(session: Session, *, audit: Audit, definition: TemplateDefiniti
     skipped = sorted(k for k in posted.incomplete & set(changed) if k not in errors)
     to_save = {k: v for k, v in changed.items() if k not in errors and k not in skipped}
     conflict = None
+    refused: dict[str, Any] = {}
     if to_save:
         try:
             service.audit_answers_save(session, audit=audit, version=posted_version(form), answers=to_save,
-                                       actor=actor)
-        except ValidationFailed as exc:  # checked above already; kept for safety
+                                       actor=actor, escalation_recipient_id=escalation_recipient_id)
+        except ValidationFailed as exc:  # a safeguarding Yes without a description or a recipient saves nothing
             errors.update(exc.errors)
-            to_save = {}
+            refused, to_save = to_save, {}
         except Conflict as exc:
             session.refresh(audit)
             fresh = audit_answers(session, audit=audit)
@@ -249,10 +250,10 @@ def section_save(session: Session, *, audit: Audit, definition: TemplateDefiniti
             to_save = {}
     after = audit_answers(session, audit=audit)
     values = dict(after)
-    for key in errors.keys() | set(skipped):
+    for key in errors.keys() | set(skipped) | set(refused):
         values[key] = changed.get(key)
     return SectionSave(
         audit=audit, answers=after, shown_before=visible_keys(definition, stored),
-        shown_after=visible_keys(definition, after), values=values, errors=errors, saved=sorted(to_save),
+        shown_after=visible_keys(definition, {**after, **refused}), values=values, errors=errors, saved=sorted(to_save),
         skipped=skipped, conflict=conflict, posted_keys=set(posted.values),
     )

@@ -1,5 +1,58 @@
-"""printable audits (HTML, PDF) routes."""
+"""The printable audit (for the case file and for inspectors), as a page and as a PDF; every view and export is logged."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from app.accounts.models import User
+from app.audits import selectors
+from app.audits.models import Audit
+from app.audits.printable import (
+    printable_audit,
+    printable_filename,
+    printable_pdf,
+    printable_record,
+)
+from app.db import RowId, SessionDep, utcnow
+from app.errors import NotFound
+from app.web.auth import CurrentUser
+from app.web.templating import render
 
 router = APIRouter(tags=["printable audits (HTML, PDF)"])
+
+NOT_FOUND = "There is no audit with that number, or it is not one you can see."
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
+    # audit_visible_to also keeps a blind moderator out until they have graded: the printout shows the auditor's grades.
+    audit = selectors.audit_get(session, audit_id=audit_id)
+    if audit is None or not selectors.audit_visible_to(user, audit):
+        raise NotFound(NOT_FOUND)
+    return audit
+
+
+@router.get("/audits/{audit_id}/print")
+def audit_print(request: Request, session: SessionDep, user: CurrentUser, audit_id: RowId) -> Response:
+    audit = _audit_or_404(session, user, audit_id)
+    printout = printable_audit(session, audit=audit, today=request.app.state.settings.today())
+    printable_record(session, user=user, audit=audit, case=printout.case, pdf=False)
+    response = render(request, "audits/print.html", {"p": printout, "standalone": False, "printed_at": utcnow()})
+    response.headers.update(NO_STORE)
+    return response
+
+
+@router.get("/audits/{audit_id}/print.pdf")
+def audit_print_pdf(request: Request, session: SessionDep, user: CurrentUser, audit_id: RowId) -> Response:
+    audit = _audit_or_404(session, user, audit_id)
+    printout = printable_audit(session, audit=audit, today=request.app.state.settings.today())
+    html = request.app.state.templates.get_template("audits/print.html").render(
+        {"p": printout, "standalone": True, "request": request, "printed_by": user.full_name, "printed_at": utcnow()})
+    pdf = printable_pdf(html)
+    printable_record(session, user=user, audit=audit, case=printout.case, pdf=True)
+    filename = printable_filename(audit, printout.case)
+    return Response(pdf, media_type="application/pdf", headers={
+        **NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"',
+    })

@@ -1,5 +1,101 @@
-"""practitioner replies (HTML) routes."""
+"""The findings of a completed audit for the case's allocated worker, read-only, and their reply.
 
-from fastapi import APIRouter
+The worker (a practitioner whose name is the case's worker) reads their case's findings once the audit is
+completed and may reply; the QA lead reads any audit's findings. Anyone else: 404. Each read is recorded
+in the audit trail (it is a view of a child's record).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from app.accounts.models import User
+from app.accounts.roles import Role
+from app.audit_templates.describe import answer_text
+from app.audit_templates.schema import GRADE_LABELS, Grade
+from app.audit_templates.scoring import section_grades
+from app.audits import form as audit_form
+from app.audits import replies, selectors
+from app.audits.models import Audit
+from app.cases import selectors as case_selectors
+from app.cases.models import Case
+from app.db import RowId, SessionDep
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.web.auth import RoleGuard
+from app.web.forms import FormDep
+from app.web.templating import render
 
 router = APIRouter(tags=["practitioner replies (HTML)"])
+
+FindingsReader = Annotated[User, Depends(RoleGuard(Role.PRACTITIONER, Role.QA_LEAD))]
+Practitioner = Annotated[User, Depends(RoleGuard(Role.PRACTITIONER))]
+NOT_FOUND = "There is no audit with that number, or it is not one you can see."
+
+
+def _audit_and_case(session: Session, user: User, audit_id: int, *, for_reply: bool = False) -> tuple[Audit, Case]:
+    audit = selectors.audit_get(session, audit_id=audit_id)
+    case = session.get(Case, audit.case_id) if audit is not None else None
+    if audit is None or case is None:
+        raise NotFound(NOT_FOUND)
+    # The worker may post to an audit of their case that is not yet completed: they are told why not (409).
+    visible = replies.findings_visible_to(user, audit, case) or (for_reply and replies.is_case_worker(user, case))
+    if not visible:
+        raise NotFound(NOT_FOUND)
+    return audit, case
+
+
+def _grade_label(value: Any) -> str:
+    return GRADE_LABELS[Grade(value)] if isinstance(value, str) and value in Grade._value2member_map_ else ""
+
+
+def _findings_page(request: Request, session: Session, user: User, audit: Audit, case: Case, *,
+                   errors: dict[str, str] | None = None, text: str = "", conflict: str | None = None,
+                   status_code: int = 200) -> Response:
+    template, definition = selectors.audit_template(session, audit)
+    answers = selectors.audit_answers(session, audit=audit)
+    progress = audit_form.sections_progress(definition, answers)
+    grades = section_grades(definition, answers)
+    found = replies.replies_for(session, audit_id=audit.id) if audit.id is not None else []
+    authors = {u.id: u.full_name for u in (session.get(User, i) for i in {r.author_id for r in found}) if u}
+    settings = request.app.state.settings
+    team = case_selectors.teams_by_id(session).get(case.team_id) if case.team_id is not None else None
+    return render(request, "audits/reply.html", {
+        "audit": audit, "case": case, "template": template, "definition": definition, "answers": answers,
+        "progress": progress, "answer_text": answer_text,
+        "section_grades": {key: grade.label for key, grade in grades.items()},
+        "final_grade": _grade_label(audit.final_grade),
+        "status_label": selectors.STATUS_LABELS.get(audit.status, audit.status),
+        "replies": found, "authors": authors, "can_reply": replies.may_reply(user, audit, case),
+        "errors": errors or {}, "text": text, "conflict": conflict, "max_length": replies.REPLY_MAX_LENGTH,
+        "replied_now": request.query_params.get("replied") == "1",
+        "case_team": team, "case_type_label": case_selectors.case_type_label(case.case_type),
+        "case_age": case_selectors.age_on(case.birth_year, case.birth_month, settings.today()),
+        "case_system_url": case_selectors.case_system_url(settings.case_system_url_template, case.child_id),
+    }, status_code=status_code)
+
+
+@router.get("/audits/{audit_id}/findings")
+def audit_findings(request: Request, session: SessionDep, user: FindingsReader, audit_id: RowId) -> Response:
+    audit, case = _audit_and_case(session, user, audit_id)
+    replies.findings_view_record(session, audit=audit, case=case, viewer=user)
+    return _findings_page(request, session, user, audit, case)
+
+
+@router.post("/audits/{audit_id}/replies")
+def audit_reply(request: Request, session: SessionDep, user: Practitioner, audit_id: RowId,
+                form: FormDep) -> Response:
+    audit, case = _audit_and_case(session, user, audit_id, for_reply=True)
+    raw = form.get(replies.REPLY_FIELD)
+    text = raw if isinstance(raw, str) else ""
+    if audit.status != "completed":
+        # Said plainly rather than as a form error: there are no findings to reply to yet.
+        raise Conflict("You can reply once the audit is completed. Nothing was saved.")
+    try:
+        replies.reply_add(session, audit=audit, case=case, author=user, text=text)
+    except ValidationFailed as exc:
+        return _findings_page(request, session, user, audit, case, errors=exc.errors, text=text, status_code=400)
+    return RedirectResponse(f"/audits/{audit.id}/findings?replied=1#replies", status_code=303)

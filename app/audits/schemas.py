@@ -48,6 +48,9 @@ class AnswersSave(BaseModel):
 
     version: int = Field(ge=1, le=MAX_ROW_ID, description="the version of the audit this save was made against")
     answers: dict[str, Any] = Field(max_length=1000)
+    escalation_recipient_id: int | None = Field(
+        default=None, ge=1, le=MAX_ROW_ID,
+        description="who must be told of a safeguarding concern answered Yes (default: the case's team manager)")
 
 
 class AuditSubmit(BaseModel):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
 from app.accounts.models import User
@@ -17,6 +18,7 @@ from app.audits.models import Audit, AuditAnswer
 from app.audits.workflow import EDITABLE
 from app.cases.models import Case
 from app.db import valid_row_id
+from app.moderation import selectors as moderation_selectors
 from app.pagination import Page, paginate
 
 STATUS_LABELS = {
@@ -34,8 +36,15 @@ def audit_get(session: Session, *, audit_id: int) -> Audit | None:
 
 
 def audit_visible_to(user: User, audit: Audit) -> bool:
-    """For now: the QA lead, and the auditor it is allocated to (moderation and scope come with issue 6)."""
-    return user.has_role(Role.QA_LEAD) or audit.auditor_id == user.id
+    """The QA lead, the auditor it is allocated to, and the moderator of any of its moderation rounds, except
+    while that moderator grades blind and has not graded yet (the audit's pages show the auditor's grades)."""
+    if user.has_role(Role.QA_LEAD) or audit.auditor_id == user.id:
+        return True
+    session = object_session(audit)
+    if session is None or audit.id is None:
+        return False
+    return (moderation_selectors.moderates(session, user=user, audit_id=audit.id)
+            and not moderation_selectors.grades_hidden_from(session, user=user, audit=audit))
 
 
 def audit_template(session: Session, audit: Audit) -> tuple[TemplateVersion, TemplateDefinition]:

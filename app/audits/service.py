@@ -30,6 +30,7 @@ from app.cases.models import Case, CaseImport
 from app.cases.service import FORMATS
 from app.db import utcnow
 from app.errors import Conflict, PermissionDenied, ValidationFailed
+from app.escalations import service as escalation_service
 from app.working_days import WorkingDayCalendar
 
 STALE_MESSAGE = ("This audit has been changed since you opened it, in another tab or by someone else. "
@@ -115,14 +116,18 @@ def _claim_version(session: Session, audit: Audit, version: int, **values: Any) 
 
 
 def audit_answers_save(session: Session, *, audit: Audit, version: int, answers: dict[str, Any],
-                       actor: User) -> Audit:
+                       actor: User, escalation_recipient_id: int | None = None) -> Audit:
     """Save some answers (a partial save is normal). An empty value clears an answer. Invalid values are
-    refused, naming the question; nothing is saved unless everything sent is valid."""
+    refused, naming the question; nothing is saved unless everything sent is valid. A safeguarding Yes
+    raises an escalation now (to `escalation_recipient_id`, else the case's team manager)."""
     audit_check_editable(audit, actor)
     definition = template_definition(_version_of(session, audit))
     errors = answer_errors(definition, answers)
     if errors:
         raise ValidationFailed(errors)
+    # Checked before anything is stored: a Yes without a description or someone to tell saves nothing.
+    safeguarding = escalation_service.escalation_prepare(session, audit=audit, definition=definition, answers=answers,
+                                                         recipient_id=escalation_recipient_id)
     if audit.status == workflow.IN_PROGRESS:
         _claim_version(session, audit, version)
     else:
@@ -149,6 +154,7 @@ def audit_answers_save(session: Session, *, audit: Audit, version: int, answers:
                  summary=f"Saved {len(answers)} answer{'' if len(answers) == 1 else 's'} on audit {audit.id}",
                  entity_type="audit", entity_id=audit.id,
                  after={"questions": sorted(answers), "version": audit.version})
+    escalation_service.escalation_from_answers(session, audit=audit, actor=actor, change=safeguarding)
     return audit
 
 
@@ -176,6 +182,10 @@ def audit_submit(session: Session, *, audit: Audit, version: int, actor: User) -
         version = audit.version
     audit_move(session, audit=audit, to=workflow.SUBMITTED, version=version, actor=actor,
                summary=f"Submitted the {template.title} audit {audit.id}", submitted_at=utcnow())
+    # Selected for moderation, or completed. Imported here: moderation builds on this module.
+    from app.moderation.service import moderation_on_submit
+
+    moderation_on_submit(session, audit=audit, actor=actor)
     return audit
 
 

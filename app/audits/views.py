@@ -25,7 +25,9 @@ from app.audits.models import Audit
 from app.cases import selectors as case_selectors
 from app.cases.models import Case
 from app.db import RowId, SessionDep
+from app.moderation import selectors as moderation_selectors
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.escalations import selectors as escalation_selectors
 from app.web.auth import QALead, RoleGuard
 from app.web.forms import FormDep, date_from_parts
 from app.web.templating import render
@@ -179,14 +181,18 @@ def audit_overview(request: Request, session: SessionDep, user: AuditUser, audit
     ctx = _audit_context(request, session, user, audit)
     answers = selectors.audit_answers(session, audit=audit)
     ctx["progress"] = audit_form.sections_progress(ctx["definition"], answers)
+    ctx["moderation_panel"] = moderation_selectors.audit_moderation_panel(session, audit=audit, user=user)
     return render(request, "audits/overview.html", ctx)
 
 
 def _section_page(request: Request, session: Session, user: User, audit: Audit, section: Section, *,
                   values: dict[str, Any], errors: dict[str, str], from_check: bool,
-                  conflict: str | None = None, status_code: int = 200) -> Response:
+                  conflict: str | None = None, status_code: int = 200, recipient_id: int | None = None) -> Response:
     ctx = _audit_context(request, session, user, audit)
     definition = ctx["definition"]
+    ctx["escalation"] = escalation_selectors.escalation_field(
+        session, audit=audit, definition=definition, stored=selectors.audit_answers(session, audit=audit),
+        section=section, selected_id=recipient_id)
     shown = audit_form.visible_keys(definition, values)
     suggestions = selectors.audit_answer_rows(session, audit=audit)
     progress = audit_form.sections_progress(definition, values)
@@ -225,14 +231,15 @@ def audit_section_save(request: Request, session: SessionDep, user: AuditUser, a
     _, definition = selectors.audit_template(session, audit)
     section = _section_or_404(definition, section_key)
     from_check = bool(form.get("_from_check"))
+    recipient_id = escalation_selectors.parse_recipient_id(form.get(escalation_selectors.RECIPIENT_FORM_FIELD))
     result = audit_form.section_save(session, audit=audit, definition=definition, section=section, form=form,
-                                     actor=user, final=True)
+                                     actor=user, final=True, escalation_recipient_id=recipient_id)
     if result.conflict:
         return _section_page(request, session, user, audit, section, values=result.answers, errors={},
                              from_check=from_check, conflict=result.conflict, status_code=409)
     if result.errors:
         return _section_page(request, session, user, audit, section, values=result.values, errors=result.errors,
-                             from_check=from_check, status_code=400)
+                             from_check=from_check, status_code=400, recipient_id=recipient_id)
     new_here = [q for q in section.form_questions if q.key in result.shown_after and q.key not in result.posted_keys]
     if new_here:
         # The answers brought up more questions on this page: show them before moving on.
@@ -253,14 +260,22 @@ def audit_section_autosave(request: Request, session: SessionDep, user: AuditUse
     service.audit_check_editable(audit, user)
     template, definition = selectors.audit_template(session, audit)
     section = _section_or_404(definition, section_key)
+    recipient_id = escalation_selectors.parse_recipient_id(form.get(escalation_selectors.RECIPIENT_FORM_FIELD))
     result = audit_form.section_save(session, audit=audit, definition=definition, section=section, form=form,
-                                     actor=user, final=False)
+                                     actor=user, final=False, escalation_recipient_id=recipient_id)
+    escalation = escalation_selectors.escalation_field(session, audit=audit, definition=definition,
+                                                       stored=result.answers, section=section, selected_id=recipient_id)
     had_errors = {str(v) for v in form.getlist(audit_form.FIELD_ERRORED)}
     section_keys = [q.key for q in section.form_questions]
+    # The "Who must be told" choice lives in the safeguarding explanation's block: redraw it with its error, or
+    # once the escalation is raised.
+    recipient_block = escalation.explanation_key if escalation and (
+        escalation_selectors.RECIPIENT_FIELD in result.errors
+        or {escalation.question_key, escalation.explanation_key} & set(result.saved)) else None
     swap = [
         key for key in section_keys
         if (key in result.shown_before) != (key in result.shown_after)
-        or key in result.errors or (key in had_errors and key in result.shown_after)
+        or key in result.errors or (key in had_errors and key in result.shown_after) or key == recipient_block
     ]
     if result.conflict:
         swap = []
@@ -270,6 +285,7 @@ def audit_section_autosave(request: Request, session: SessionDep, user: AuditUse
         "swap": [q for q in section.form_questions if q.key in swap], "values": result.values,
         "errors": result.errors, "shown": result.shown_after, "can_edit": True,
         "suggestions": selectors.audit_answer_rows(session, audit=audit), "template": template,
+        "escalation": escalation,
     }, status_code=status)
 
 

@@ -1,5 +1,90 @@
-"""safeguarding escalations (HTML) routes."""
+"""Safeguarding escalations as pages: the QA lead's list, one escalation (a view of a child's record, so
+recorded), and acknowledging it (the recipient or the QA lead, once)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from app.accounts.models import User
+from app.audits import selectors as audit_selectors
+from app.cases.models import Case
+from app.db import RowId, SessionDep
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.escalations import selectors, service
+from app.escalations.models import Escalation
+from app.web.auth import CurrentUser, QALead
+from app.web.forms import FormDep
+from app.web.templating import render
 
 router = APIRouter(tags=["safeguarding escalations (HTML)"])
+
+PAGE_SIZE = 25
+
+
+def _escalation_or_404(session: Session, user: User, escalation_id: int) -> Escalation:
+    escalation = selectors.escalation_get(session, escalation_id=escalation_id)
+    if escalation is None or not selectors.escalation_visible_to(user, escalation):
+        raise NotFound(service.NOT_FOUND)
+    return escalation
+
+
+@router.get("/escalations")
+def escalations_list(request: Request, session: SessionDep, lead: QALead, status: str | None = None,
+                     page: str | None = None) -> Response:
+    status = status if status in selectors.STATUS_LABELS else None
+    number = int(page) if page and page.isdigit() and len(page) <= 7 else 1
+    result = selectors.escalations_page(session, status=status, page=number, page_size=PAGE_SIZE, clamp_to_last=True)
+
+    def query(**changes: Any) -> str:
+        values = {"status": status or "", "page": result.page, **changes}
+        return urlencode({k: v for k, v in values.items() if v not in ("", None)})
+
+    return render(request, "escalations/list.html", {
+        "result": result, "rows": selectors.escalation_rows(session, escalations=result.items),
+        "status": status or "", "statuses": selectors.STATUS_LABELS, "query": query,
+    }, block="results")
+
+
+def _detail_page(request: Request, session: Session, user: User, escalation: Escalation, *,
+                 errors: dict[str, str] | None = None, note: str = "", conflict: str | None = None,
+                 status_code: int = 200) -> Response:
+    (row,) = selectors.escalation_rows(session, escalations=[escalation])
+    audit = audit_selectors.audit_get(session, audit_id=escalation.audit_id)
+    case = session.get(Case, escalation.case_id)
+    assert audit is not None and case is not None  # foreign keys
+    template, _ = audit_selectors.audit_template(session, audit)
+    return render(request, "escalations/detail.html", {
+        "row": row, "escalation": escalation, "audit": audit, "case": case, "template": template,
+        "audit_visible": audit_selectors.audit_visible_to(user, audit),
+        "is_recipient": escalation.recipient_id == user.id,
+        "errors": errors or {}, "note": note, "conflict": conflict,
+        "acknowledged_now": request.query_params.get("acknowledged") == "1",
+        "note_max": service.NOTE_MAX_LENGTH,
+    }, status_code=status_code)
+
+
+@router.get("/escalations/{escalation_id}")
+def escalation_detail(request: Request, session: SessionDep, user: CurrentUser, escalation_id: RowId) -> Response:
+    escalation = _escalation_or_404(session, user, escalation_id)
+    service.escalation_view_record(session, escalation=escalation, viewer=user)
+    return _detail_page(request, session, user, escalation)
+
+
+@router.post("/escalations/{escalation_id}/acknowledge")
+def escalation_acknowledge(request: Request, session: SessionDep, user: CurrentUser, escalation_id: RowId,
+                           form: FormDep) -> Response:
+    escalation = _escalation_or_404(session, user, escalation_id)
+    raw = form.get(service.NOTE_FIELD)
+    note = raw if isinstance(raw, str) else ""
+    try:
+        service.escalation_acknowledge(session, escalation=escalation, actor=user, note=note)
+    except ValidationFailed as exc:
+        return _detail_page(request, session, user, escalation, errors=exc.errors, note=note, status_code=400)
+    except Conflict as exc:
+        return _detail_page(request, session, user, escalation, conflict=exc.message, status_code=409)
+    return RedirectResponse(f"/escalations/{escalation.id}?acknowledged=1", status_code=303)

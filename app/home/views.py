@@ -6,7 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.accounts import selectors
+from app.audits import replies
 from app.db import SessionDep
+from app.escalations import selectors as escalation_selectors
 from app.web.auth import CurrentUser
 from app.web.templating import render
 
@@ -20,4 +22,8 @@ def home(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     return render(request, "home/index.html", {
         "user": user,
         "training": selectors.training_status(records, today=today),
+        # Unacknowledged safeguarding escalations (all for the QA lead, theirs for a recipient) head the page.
+        "open_escalations": escalation_selectors.escalation_rows(
+            session, escalations=escalation_selectors.open_escalations_for(session, user=user)),
+        "findings": replies.completed_audits_for_worker(session, user=user),
     })

@@ -1,5 +1,32 @@
-"""moderation agreement (HTML) routes."""
+"""The QA lead's moderation agreement page: how far moderators agree with auditors' grades, and who may need training."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.db import SessionDep, valid_row_id
+from app.errors import NotFound
+from app.moderation.agreement import METHOD
+from app.moderation.agreement_service import agreement_cycles, agreement_report
+from app.web.auth import QALead
+from app.web.templating import render
 
 router = APIRouter(tags=["moderation agreement (HTML)"])
+
+
+@router.get("/moderation/agreement")
+def agreement_page(request: Request, session: SessionDep, _: QALead, cycle_id: str | None = None) -> Response:
+    cycles = agreement_cycles(session)
+    cycle = None
+    if cycle_id:  # an empty choice means every cycle
+        number = int(cycle_id) if cycle_id.isdigit() and len(cycle_id) <= 10 else None
+        cycle = next((c for c in cycles if c.id == number), None) if valid_row_id(number) else None
+        if cycle is None:
+            raise NotFound("There is no audit cycle with that number.")
+    settings = request.app.state.settings
+    report = agreement_report(session, cycle_id=cycle.id if cycle else None,
+                              min_pairs=settings.agreement_min_pairs, low_kappa=settings.agreement_low_kappa)
+    return render(request, "moderation/agreement.html", {
+        "report": report, "cycles": cycles, "cycle": cycle, "method": METHOD,
+    })

@@ -1,5 +1,66 @@
-"""moderation routes."""
+"""JSON API for moderation: an audit's rounds, and the moderator's grades, agreement and decision in one call."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from sqlmodel import Session
+
+from app.accounts.models import User
+from app.accounts.roles import Role
+from app.audits import selectors as audit_selectors
+from app.audits.models import Audit
+from app.db import RowId, SessionDep
+from app.errors import NotFound
+from app.moderation import selectors, service
+from app.moderation.schemas import (
+    ModerationDecision,
+    ModerationPublic,
+    ModerationRounds,
+    moderation_public,
+)
+from app.web.auth import RoleGuard
 
 router = APIRouter(tags=["moderation"])
+
+ModerationReader = Annotated[User, Depends(RoleGuard(Role.QA_LEAD, Role.MODERATOR, Role.AUDITOR))]
+Moderator = Annotated[User, Depends(RoleGuard(Role.MODERATOR))]
+
+
+def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
+    """The audit, if the user is the QA lead, its auditor or one of its moderators; otherwise 404."""
+    audit = audit_selectors.audit_get(session, audit_id=audit_id)
+    if audit is None or not (user.has_role(Role.QA_LEAD) or audit.auditor_id == user.id
+                             or selectors.moderates(session, user=user, audit_id=audit_id)):
+        raise NotFound(f"Audit {audit_id} not found")
+    return audit
+
+
+@router.get("/audits/{audit_id}/moderation", response_model=ModerationRounds, responses={404: {}})
+def moderation_get(session: SessionDep, user: ModerationReader, audit_id: RowId) -> ModerationRounds:
+    """The audit's moderation rounds, oldest first (the moderator's grades, agreement and decision; the
+    auditor's grades are in the audit's answers)."""
+    audit = _audit_or_404(session, user, audit_id)
+    assert audit.id is not None
+    return ModerationRounds(audit_id=audit.id, audit_status=audit.status, audit_version=audit.version,
+                            rounds=[moderation_public(m) for m in selectors.moderation_rounds(session, audit_id=audit.id)])
+
+
+@router.post("/audits/{audit_id}/moderation", response_model=ModerationPublic,
+             responses={403: {"description": "Not this round's moderator"}, 404: {},
+                        409: {"description": "Stale version, not in moderation, or already decided"},
+                        422: {"description": "A field at fault: rationale, feedback, overall_grade or answers.<section>"}})
+def moderation_post(session: SessionDep, user: Moderator, audit_id: RowId, body: ModerationDecision) -> ModerationPublic:
+    """Record the moderator's grades, agreement and decision (accept completes the audit with the moderator's
+    overall grade as final; return sends it back to the auditor with the feedback).
+
+    Agreement: "overall" is `agree`; per section, the moderator's grade is the one in `answers` (a section left
+    out takes the auditor's grade) and the section agrees when the two grades are equal."""
+    audit = _audit_or_404(session, user, audit_id)
+    moderation = service.moderation_record(
+        session, audit=audit, version=body.version, answers=body.answers, overall_grade=body.overall_grade,
+        agree=body.agree, rationale=body.rationale, decision=body.decision, learning=body.learning,
+        feedback=body.feedback, actor=user,
+    )
+    return moderation_public(moderation)

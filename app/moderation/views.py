@@ -1,5 +1,306 @@
-"""moderation (HTML) routes."""
+"""HTML pages for moderation: the queue, an audit's moderation (blind grading, comparison and decision, or one
+page when the cycle is not blind), and the QA lead's hand (add an audit, reassign a round)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from app.accounts.models import User
+from app.accounts.roles import Role
+from app.audit_templates.describe import answer_text
+from app.audits import form as audit_form
+from app.audits import selectors as audit_selectors
+from app.audits import workflow
+from app.audits.models import Audit
+from app.cases import selectors as case_selectors
+from app.cases.models import Case
+from app.db import RowId, SessionDep
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.moderation import selection, selectors, service
+from app.moderation.eligibility import ineligibility_reasons
+from app.moderation.models import Moderation
+from app.web.auth import QALead, RoleGuard
+from app.web.forms import FormDep
+from app.web.templating import render
 
 router = APIRouter(tags=["moderation (HTML)"])
+
+ModerationUser = Annotated[User, Depends(RoleGuard(Role.MODERATOR, Role.QA_LEAD))]
+ModerationReader = Annotated[User, Depends(RoleGuard(Role.MODERATOR, Role.QA_LEAD, Role.AUDITOR))]
+Moderator = Annotated[User, Depends(RoleGuard(Role.MODERATOR))]
+NOT_FOUND = "There is no audit with that number, or it is not one you can see."
+PAGE_SIZE = 25
+AGREE, DISAGREE = "agree", "disagree"
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _today(request: Request) -> Any:
+    return request.app.state.settings.today()
+
+
+def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
+    """The audit for its QA lead, its auditor or any of its moderators; anyone else gets a 404."""
+    audit = audit_selectors.audit_get(session, audit_id=audit_id)
+    if audit is None or not (user.has_role(Role.QA_LEAD) or audit.auditor_id == user.id
+                             or selectors.moderates(session, user=user, audit_id=audit_id)):
+        raise NotFound(NOT_FOUND)
+    return audit
+
+
+def _text(form: Any, name: str) -> str:
+    value = form.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def _version(form: Any) -> int:
+    text = _text(form, "_version").strip()
+    return int(text) if text.isdigit() and len(text) <= 9 else 0
+
+
+# --- The queue ------------------------------------------------------------------------------------------------
+
+
+@router.get("/moderation")
+def moderation_list(request: Request, session: SessionDep, user: ModerationUser, status: str | None = None,
+                    cycle: str | None = None, page: str | None = None) -> Response:
+    """A moderator's queue; for the QA lead every round, those nobody may moderate first."""
+    sees_all = user.has_role(Role.QA_LEAD)
+    status = status if status in selectors.FILTER_LABELS else None
+    cycles = selectors.cycles_with_moderation(session)
+    cycle_id = int(cycle) if cycle and cycle.isdigit() and any(str(c.id) == cycle for c in cycles) else None
+    number = int(page) if page and page.isdigit() and len(page) <= 7 else 1
+    result = selectors.rounds_page(session, user=user, status=status, cycle_id=cycle_id, page=number,
+                                   page_size=PAGE_SIZE, clamp_to_last=True)
+
+    def query(**changes: Any) -> str:
+        values = {"status": status or "", "cycle": cycle_id or "", "page": result.page, **changes}
+        return urlencode({k: v for k, v in values.items() if v not in ("", None)})
+
+    return render(request, "moderation/list.html", {
+        "result": result, "rows": selectors.round_rows(session, rounds=result.items), "status": status or "",
+        "statuses": selectors.FILTER_LABELS, "cycles": cycles, "cycle_id": cycle_id, "query": query,
+        "sees_all": sees_all, "unallocated": selectors.unallocated_count(session) if sees_all else 0,
+        "reason_labels": selection.REASON_LABELS, "filtered": bool(status or cycle_id),
+    }, block="results")
+
+
+# --- One audit's moderation -----------------------------------------------------------------------------------
+
+
+def _case_context(request: Request, session: Session, audit: Audit) -> dict[str, Any]:
+    case = session.get(Case, audit.case_id)
+    assert case is not None  # a foreign key
+    settings = request.app.state.settings
+    team = case_selectors.teams_by_id(session).get(case.team_id) if case.team_id is not None else None
+    return {
+        "case": case, "case_team": team, "case_type_label": case_selectors.case_type_label(case.case_type),
+        "case_age": case_selectors.age_on(case.birth_year, case.birth_month, settings.today()),
+        "case_system_url": case_selectors.case_system_url(settings.case_system_url_template, case.child_id),
+    }
+
+
+def _mode(user: User, current: Moderation | None, audit: Audit) -> str:
+    """What the page asks of this user: grade (blind), open (grades and decision on one page), compare
+    (after blind grading), or nothing (a summary)."""
+    if current is None or current.moderator_id != user.id or current.status == selectors.DECIDED:
+        return "summary"
+    if audit.status != workflow.IN_MODERATION:
+        return "summary"
+    if current.status == selectors.ALLOCATED:
+        return "grade" if current.blind else "open"
+    return "compare"
+
+
+def _agreement_values(current: Moderation, auditor_sections: dict[str, str], auditor_overall: str | None,
+                      grades: dict[str, str], overall: str | None) -> dict[str, str]:
+    """The radios' starting point: agree where the two grades are equal (the moderator confirms or changes)."""
+    suggested = service.suggested_agreement(grades, auditor_sections, overall, auditor_overall)
+    return {f"agree_{key}": AGREE if agreed else DISAGREE for key, agreed in suggested.items()
+            if key != service.OVERALL or auditor_overall is not None}
+
+
+def _moderation_page(request: Request, session: Session, user: User, audit: Audit, *,
+                     values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+                     conflict: str | None = None, reassign_values: dict[str, str] | None = None,
+                     reassign_errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    template, definition = audit_selectors.audit_template(session, audit)
+    answers = audit_selectors.audit_answers(session, audit=audit)
+    rounds = selectors.moderation_rounds(session, audit_id=audit.id)  # type: ignore[arg-type]
+    current = rounds[-1] if rounds else None
+    is_lead = user.has_role(Role.QA_LEAD)
+    is_auditor = audit.auditor_id == user.id
+    mode = _mode(user, current, audit)
+    hide_grades = selectors.grades_hidden_from(session, user=user, audit=audit)
+    sections = service.sections_to_grade(definition, answers)
+    section_titles = {s.key: s.title for s in definition.judgement_sections}
+    auditor_sections, auditor_overall = ({}, None) if hide_grades else selectors.auditor_grades(definition, answers)
+    people_ids = {audit.auditor_id} | {m.moderator_id for m in rounds if m.moderator_id} | {
+        m.selected_by_id for m in rounds if m.selected_by_id}
+    names = {u.id: u.full_name for u in (session.get(User, i) for i in people_ids) if u is not None}
+    # The moderator's grades on the page: as posted (a form with errors), else as recorded.
+    values = dict(values or {})
+    if current is not None and mode in ("compare", "summary"):
+        grades, overall = dict(current.section_grades), current.overall_grade
+    else:
+        grades = {s.key: values.get(f"grade_{s.key}") for s in sections if values.get(f"grade_{s.key}")}
+        overall = values.get("overall_grade") or None
+    if mode == "compare" and current is not None and not errors:
+        values = {**_agreement_values(current, auditor_sections, auditor_overall, grades, overall), **values}
+    grade_keys = selectors.grade_keys(definition)
+    shown_answers = [] if is_auditor and not is_lead else [
+        (p.section, [(q, answer_text(q, answers.get(q.key))) for q in p.questions if q.key not in grade_keys])
+        for p in audit_form.sections_progress(definition, answers)
+    ]
+    reassign_choices: list[tuple[User, list[str]]] = []
+    why_nobody: list[tuple[str, list[str]]] = []
+    if is_lead and current is not None and current.status != selectors.DECIDED:
+        parties = selectors.audit_parties(session, audit=audit)
+        users = selectors.moderator_users(session)
+        infos = selectors.moderator_infos(session, users=users, today=_today(request))
+        reassign_choices = [(u, ineligibility_reasons(info, parties)) for u, info in zip(users, infos, strict=True)
+                            if u.id != current.moderator_id]
+        if current.moderator_id is None:
+            why_nobody = selectors.why_no_moderator(session, audit=audit, today=_today(request))
+    error_order = ([f"grade_{s.key}" for s in sections] + ["overall_grade"]
+                   + [f"agree_{s.key}" for s in sections] + ["agree_overall", "rationale", "learning", "decision",
+                                                              "feedback"])
+    return render(request, "moderation/audit.html", {
+        "audit": audit, "template": template, "definition": definition, "rounds": rounds, "current": current,
+        "mode": mode, "is_lead": is_lead, "is_auditor": is_auditor, "hide_grades": hide_grades,
+        "sections": sections, "section_titles": section_titles, "auditor_sections": auditor_sections,
+        "auditor_overall": auditor_overall, "grades": grades, "overall": overall, "names": names,
+        "values": values, "errors": errors or {}, "conflict": conflict, "error_order": error_order,
+        "shown_answers": shown_answers, "grade_labels": selectors.GRADE_LABELS,
+        "round_status_labels": selectors.ROUND_STATUS_LABELS, "decision_labels": selectors.DECISION_LABELS,
+        "reason_labels": selection.REASON_LABELS, "status_label": audit_selectors.STATUS_LABELS.get(audit.status),
+        "reassign_choices": reassign_choices, "why_nobody": why_nobody,
+        "reassign_values": reassign_values or {}, "reassign_errors": reassign_errors or {},
+        "can_add": is_lead and audit.status in (workflow.SUBMITTED, workflow.COMPLETED)
+                   and (current is None or current.status == selectors.DECIDED),
+        "overall_key": service.OVERALL, "judgement_keys": [s.key for s in definition.judgement_sections],
+        **_case_context(request, session, audit),
+    }, status_code=status_code)
+
+
+@router.get("/audits/{audit_id}/moderation")
+def moderation_audit(request: Request, session: SessionDep, user: ModerationReader, audit_id: RowId) -> Response:
+    audit = _audit_or_404(session, user, audit_id)
+    return _moderation_page(request, session, user, audit)
+
+
+def _current_or_conflict(session: Session, audit: Audit) -> Moderation:
+    current = selectors.latest_round(session, audit_id=audit.id)  # type: ignore[arg-type]
+    if current is None:
+        raise Conflict("This audit is not in moderation.")
+    return current
+
+
+def _posted_grades(form: Any, sections: list[Any]) -> tuple[dict[str, str], str | None]:
+    grades = {s.key: _text(form, f"grade_{s.key}") for s in sections if _text(form, f"grade_{s.key}")}
+    return grades, _text(form, "overall_grade") or None
+
+
+@router.post("/audits/{audit_id}/moderation/grade")
+def moderation_grade(request: Request, session: SessionDep, user: Moderator, audit_id: RowId,
+                     form: FormDep) -> Response:
+    """Blind grading: the moderator's grades, then the comparison."""
+    audit = _audit_or_404(session, user, audit_id)
+    current = _current_or_conflict(session, audit)
+    _, definition = audit_selectors.audit_template(session, audit)
+    sections = service.sections_to_grade(definition, audit_selectors.audit_answers(session, audit=audit))
+    grades, overall = _posted_grades(form, sections)
+    values = {**{f"grade_{k}": v for k, v in grades.items()}, "overall_grade": overall or ""}
+    try:
+        with session.begin_nested():
+            service.moderation_grade(session, moderation=current, audit=audit, section_grades=grades,
+                                     overall_grade=overall, version=_version(form), actor=user)
+    except ValidationFailed as exc:
+        return _moderation_page(request, session, user, audit, values=values, errors=exc.errors, status_code=400)
+    except Conflict as exc:
+        session.refresh(current)
+        return _moderation_page(request, session, user, audit, conflict=exc.message, status_code=409)
+    return _see_other(f"/audits/{audit.id}/moderation")
+
+
+@router.post("/audits/{audit_id}/moderation/decide")
+def moderation_decide(request: Request, session: SessionDep, user: Moderator, audit_id: RowId,
+                      form: FormDep) -> Response:
+    """Agreement, rationale, learning and the decision (with the grades too when the round is not blind)."""
+    audit = _audit_or_404(session, user, audit_id)
+    current = _current_or_conflict(session, audit)
+    _, definition = audit_selectors.audit_template(session, audit)
+    sections = service.sections_to_grade(definition, audit_selectors.audit_answers(session, audit=audit))
+    grades, overall = _posted_grades(form, sections)
+    keys = [s.key for s in sections] + [service.OVERALL]
+    agreement = {key: _text(form, f"agree_{key}") == AGREE for key in keys
+                 if _text(form, f"agree_{key}") in (AGREE, DISAGREE)}
+    texts = {name: _text(form, name) for name in ("rationale", "learning", "feedback")}
+    decision = _text(form, "decision") or None
+    values = {**{f"grade_{k}": v for k, v in grades.items()}, "overall_grade": overall or "",
+              **{f"agree_{k}": _text(form, f"agree_{k}") for k in keys}, **texts, "decision": decision or ""}
+    try:
+        with session.begin_nested():
+            service.moderation_decide(session, moderation=current, audit=audit, agreement=agreement,
+                                      rationale=texts["rationale"], learning=texts["learning"], decision=decision,
+                                      feedback=texts["feedback"], version=_version(form), actor=user,
+                                      section_grades=grades, overall_grade=overall)
+    except ValidationFailed as exc:
+        return _moderation_page(request, session, user, audit, values=values, errors=exc.errors, status_code=400)
+    except Conflict as exc:
+        session.refresh(current)
+        session.refresh(audit)
+        return _moderation_page(request, session, user, audit, conflict=exc.message, status_code=409)
+    return _see_other(f"/audits/{audit.id}/moderation")
+
+
+@router.post("/audits/{audit_id}/moderation/reassign")
+def moderation_reassign(request: Request, session: SessionDep, lead: QALead, audit_id: RowId,
+                        form: FormDep) -> Response:
+    """The QA lead gives the open round to another eligible moderator, with a reason."""
+    audit = _audit_or_404(session, lead, audit_id)
+    current = _current_or_conflict(session, audit)
+    raw = _text(form, "moderator_id").strip()
+    moderator_id = int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    values = {"moderator_id": raw, "reason": _text(form, "reason")}
+    try:
+        with session.begin_nested():
+            service.moderation_reassign(session, moderation=current, moderator_id=moderator_id,
+                                        reason=values["reason"], version=_version(form), actor=lead,
+                                        today=_today(request))
+    except ValidationFailed as exc:
+        return _moderation_page(request, session, lead, audit, reassign_values=values, reassign_errors=exc.errors,
+                                status_code=400)
+    except Conflict as exc:
+        session.refresh(current)
+        return _moderation_page(request, session, lead, audit, conflict=exc.message, status_code=409)
+    return _see_other(f"/audits/{audit.id}/moderation")
+
+
+@router.post("/audits/{audit_id}/moderation/add")
+def moderation_add(request: Request, session: SessionDep, lead: QALead, audit_id: RowId, form: FormDep) -> Response:
+    """The QA lead adds a submitted or completed audit to moderation."""
+    audit = _audit_or_404(session, lead, audit_id)
+    try:
+        with session.begin_nested():
+            service.moderation_add(session, audit=audit, version=_version(form), actor=lead, today=_today(request))
+    except Conflict as exc:
+        session.refresh(audit)
+        return _moderation_page(request, session, lead, audit, conflict=exc.message, status_code=409)
+    return _see_other(f"/audits/{audit.id}/moderation")
+
+
+@router.get("/audits/{audit_id}/moderation/panel")
+def moderation_panel(request: Request, session: SessionDep, user: ModerationReader, audit_id: RowId) -> Response:
+    """The moderation panel on the audit's page (loaded into it): who moderates it, or the moderator's feedback
+    and learning when it was returned."""
+    audit = _audit_or_404(session, user, audit_id)
+    return render(request, "moderation/_audit_panel.html", {
+        "audit": audit, **selectors.audit_moderation_panel(session, audit=audit, user=user)})

@@ -21,6 +21,9 @@ NAV_ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Cases", "/cases", frozenset(CASE_READER_ROLES)),
     NavEntry("Programme", "/programme", frozenset({Role.QA_LEAD})),
     NavEntry("Audits", "/audits", frozenset({Role.QA_LEAD, Role.AUDITOR})),
+    NavEntry("Moderation", "/moderation", frozenset({Role.QA_LEAD, Role.MODERATOR})),
+    NavEntry("Escalations", "/escalations", frozenset({Role.QA_LEAD})),
+    NavEntry("Agreement", "/moderation/agreement", frozenset({Role.QA_LEAD})),
     NavEntry("Imports", "/imports", frozenset({Role.QA_LEAD})),
     NavEntry("Templates", "/templates", frozenset({Role.QA_LEAD})),
     NavEntry("Users", "/users", frozenset({Role.QA_LEAD})),
@@ -35,10 +38,9 @@ def nav_for(user: User | None, path: str) -> list[dict[str, object]]:
     """GOV.UK service navigation items for this user, marking the section the page is in."""
     if user is None:
         return []
-    items = []
-    for entry in NAV_ENTRIES:
-        if entry.roles and not user.has_role(*entry.roles):
-            continue
-        active = path == entry.href if entry.href == "/" else path.startswith(entry.href)
-        items.append({"text": entry.label, "href": entry.href, "active": active, "current": path == entry.href})
-    return items
+    visible = [entry for entry in NAV_ENTRIES if not entry.roles or user.has_role(*entry.roles)]
+    # The most specific entry marks the section: /moderation/agreement is "Agreement", not also "Moderation".
+    matches = [e.href for e in visible if (path == e.href if e.href == "/" else path.startswith(e.href))]
+    section = max(matches, key=len, default=None)
+    return [{"text": e.label, "href": e.href, "active": e.href == section, "current": path == e.href}
+            for e in visible]

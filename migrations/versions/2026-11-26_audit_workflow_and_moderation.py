@@ -49,6 +49,8 @@ def upgrade() -> None:
     sa.Column('blind', sa.Boolean(), nullable=False),
     sa.Column('section_grades', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('overall_grade', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=True),
+    sa.Column('auditor_section_grades', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), server_default='{}', nullable=False),
+    sa.Column('auditor_overall_grade', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=True),
     sa.Column('agreement', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('rationale', sa.Text(), server_default='', nullable=False),
     sa.Column('learning', sa.Text(), server_default='', nullable=False),

@@ -123,9 +123,10 @@ def test_submit_lists_every_missing_answer_and_ignores_hidden_questions(db, peop
     answers = {**_all_dip_sample_answers(), "chronology_up_to_date__explanation": "Last updated in March"}
     service.audit_answers_save(db, audit=audit, version=2, answers=answers, actor=auditor)
     submitted = service.audit_submit(db, audit=audit, version=3, actor=auditor)
-    assert submitted.status == "submitted" and submitted.submitted_at is not None
-    with pytest.raises(Conflict, match="submitted"):
-        service.audit_answers_save(db, audit=audit, version=4, answers={"comments": "late"}, actor=auditor)
+    assert submitted.status == "completed" and submitted.submitted_at is not None  # not picked for moderation
+    with pytest.raises(Conflict, match="completed"):
+        service.audit_answers_save(db, audit=audit, version=submitted.version, answers={"comments": "late"},
+                                   actor=auditor)
 
 
 def test_a_conditional_question_becomes_required_when_shown(db, people, published):

@@ -1,0 +1,276 @@
+"""The printable audit: one read of everything the record holds (case facts, answers, grades, moderation,
+escalations, replies) for the printable page and the PDF, and the PDF itself.
+
+Both the page and the PDF come from `templates/audits/print.html`; the PDF renders it standalone (no
+navigation, no external resources: only the print stylesheet, read from disk) through WeasyPrint.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.accounts.models import Team, User
+from app.audit_templates.describe import answer_text
+from app.audit_templates.models import TemplateVersion
+from app.audit_templates.prefill import fact_label
+from app.audit_templates.schema import GRADE_LABELS, Grade, Question, TemplateDefinition
+from app.audit_trail.service import audit_record
+from app.audits import form as audit_form
+from app.audits import selectors
+from app.audits.models import Audit, AuditReply
+from app.audits.service import case_facts
+from app.cases import selectors as case_selectors
+from app.cases.models import Case
+from app.config import PROJECT_DIR
+from app.escalations.models import Escalation
+from app.moderation.models import Moderation
+
+PRINT_CSS = PROJECT_DIR / "app" / "static" / "print.css"
+
+REASON_LABELS = {
+    "inadequate": "Graded Inadequate",
+    "safeguarding": "Safeguarding escalation",
+    "random": "Picked at random",
+    "added": "Added by the QA lead",
+}
+MODERATION_STATUS = {"allocated": "Waiting for the moderator's grades", "graded": "Graded, decision to come",
+                     "decided": "Decided"}
+DECISION_LABELS = {"accept": "Accepted: the moderated grades are final",
+                   "return": "Returned to the auditor for rework"}
+# Shown as headline facts; the rest of the register's facts follow when recorded.
+HEADLINE_FACTS = ("worker_name", "manager_name")
+HIDDEN_FACTS = {"birth_year", "birth_month", "age_at_extract", *HEADLINE_FACTS}
+
+
+def grade_label(value: Any) -> str:
+    """A grade as people read it; "" for none."""
+    if isinstance(value, str) and value in Grade._value2member_map_:
+        return GRADE_LABELS[Grade(value)]
+    return "" if value in (None, "") else str(value)
+
+
+def _fact_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, date):
+        return value.strftime("%-d %B %Y")
+    return str(value)
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    label: str
+    text: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class SectionAnswers:
+    key: str
+    title: str
+    rows: list[AnswerRow]
+    auditor_grade: str  # label, "" when the section has no grade or it was not given
+
+
+@dataclass(frozen=True)
+class GradeComparison:
+    title: str
+    auditor: str
+    moderator: str
+    agree: bool | None  # as the moderator recorded it
+
+
+@dataclass(frozen=True)
+class ModerationRound:
+    round: int
+    reason: str
+    moderator_name: str
+    status: str
+    graded: bool
+    blind: bool
+    grades: list[GradeComparison]
+    rationale: str
+    learning: str
+    decision: str
+    feedback: str
+    graded_at: datetime | None
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EscalationRow:
+    raised_by: str
+    recipient: str
+    description: str
+    created_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str
+    note: str
+
+
+@dataclass(frozen=True)
+class ReplyRow:
+    author: str
+    text: str
+    created_at: datetime
+
+
+@dataclass
+class PrintableAudit:
+    audit: Audit
+    template: TemplateVersion
+    case: Case
+    auditor_name: str
+    status_label: str
+    facts: list[tuple[str, str]]
+    sections: list[SectionAnswers]
+    overall_label: str  # the overall grade question's label ("" when the template has none)
+    auditor_overall: str
+    final_grade: str
+    rounds: list[ModerationRound] = field(default_factory=list)
+    escalations: list[EscalationRow] = field(default_factory=list)
+    replies: list[ReplyRow] = field(default_factory=list)
+
+    @property
+    def completed(self) -> bool:
+        return self.audit.status == "completed"
+
+    @property
+    def graded_sections(self) -> list[SectionAnswers]:
+        return [s for s in self.sections if s.auditor_grade]
+
+
+def _names(session: Session, ids: set[int | None]) -> dict[int, str]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    return dict(session.execute(select(User.id, User.full_name).where(User.id.in_(wanted))).all())
+
+
+def _facts(session: Session, case: Case, today: date) -> list[tuple[str, str]]:
+    team = session.get(Team, case.team_id) if case.team_id is not None else None
+    age = case_selectors.age_on(case.birth_year, case.birth_month, today)
+    facts = case_facts(case)
+    rows = [
+        ("Child ID", case.child_id),
+        ("Case type", case_selectors.case_type_label(case.case_type)),
+        ("Age", f"{age} years" if age is not None else "Not recorded"),
+        ("Team", team.name if team else "Not recorded"),
+        *((fact_label(name), facts.get(name) or "Not recorded") for name in HEADLINE_FACTS),
+    ]
+    rows += [(fact_label(name), _fact_text(value)) for name, value in facts.items()
+             if name not in HIDDEN_FACTS and value is not None and value != ""]
+    return rows
+
+
+def _sections(definition: TemplateDefinition, answers: dict[str, Any]) -> list[SectionAnswers]:
+    found = []
+    for progress in audit_form.sections_progress(definition, answers):
+        section = progress.section
+
+        def row(q: Question) -> AnswerRow:
+            return AnswerRow(label=q.label, text=answer_text(q, answers.get(q.key)), required=q.required)
+
+        found.append(SectionAnswers(
+            key=section.key, title=section.title, rows=[row(q) for q in progress.questions],
+            auditor_grade=grade_label(answers.get(section.grade_key)) if section.judgement else "",
+        ))
+    return found
+
+
+def _rounds(session: Session, audit: Audit, definition: TemplateDefinition, answers: dict[str, Any],
+            names: dict[int, str]) -> list[ModerationRound]:
+    rows = session.execute(select(Moderation).where(Moderation.audit_id == audit.id)
+                           .order_by(Moderation.round)).scalars().all()
+    rounds = []
+    for m in rows:
+        graded = m.status in ("graded", "decided")
+        grades: list[GradeComparison] = []
+        if graded:
+            agreement = m.agreement or {}
+            section_grades = m.section_grades or {}
+            if definition.overall is not None or m.overall_grade:
+                auditor = answers.get(definition.overall.grade_question) if definition.overall else None
+                grades.append(GradeComparison("Overall grade", grade_label(auditor), grade_label(m.overall_grade),
+                                              agreement.get("overall") if isinstance(agreement.get("overall"), bool)
+                                              else None))
+            for section in definition.judgement_sections:
+                theirs = section_grades.get(section.key, section_grades.get(section.grade_key))
+                mine = answers.get(section.grade_key)
+                if theirs is None and mine is None:
+                    continue
+                agree = agreement.get(section.key)
+                grades.append(GradeComparison(section.title, grade_label(mine), grade_label(theirs),
+                                              agree if isinstance(agree, bool) else None))
+        rounds.append(ModerationRound(
+            round=m.round, reason=REASON_LABELS.get(m.reason, m.reason),
+            moderator_name=names.get(m.moderator_id, "Not yet allocated") if m.moderator_id else "Not yet allocated",
+            status=MODERATION_STATUS.get(m.status, m.status), graded=graded, blind=m.blind, grades=grades,
+            rationale=m.rationale if graded else "", learning=m.learning if graded else "",
+            decision=DECISION_LABELS.get(m.decision or "", "") if graded else "", feedback=m.feedback if graded else "",
+            graded_at=m.graded_at, decided_at=m.decided_at,
+        ))
+    return rounds
+
+
+def printable_audit(session: Session, *, audit: Audit, today: date) -> PrintableAudit:
+    """Everything the printout shows, in a handful of queries."""
+    template, definition = selectors.audit_template(session, audit)
+    case = session.get(Case, audit.case_id)
+    assert case is not None  # a foreign key
+    answers = selectors.audit_answers(session, audit=audit)
+    moderator_ids = set(session.execute(
+        select(Moderation.moderator_id).where(Moderation.audit_id == audit.id)).scalars())
+    escalations = session.execute(select(Escalation).where(Escalation.audit_id == audit.id)
+                                  .order_by(Escalation.created_at, Escalation.id)).scalars().all()
+    replies = session.execute(select(AuditReply).where(AuditReply.audit_id == audit.id)
+                              .order_by(AuditReply.created_at, AuditReply.id)).scalars().all()
+    names = _names(session, {audit.auditor_id, *moderator_ids,
+                             *(e.raised_by_id for e in escalations), *(e.recipient_id for e in escalations),
+                             *(e.acknowledged_by_id for e in escalations), *(r.author_id for r in replies)})
+    overall_question = definition.question(definition.overall.grade_question) if definition.overall else None
+    return PrintableAudit(
+        audit=audit, template=template, case=case, auditor_name=names.get(audit.auditor_id, ""),
+        status_label=selectors.STATUS_LABELS.get(audit.status, audit.status), facts=_facts(session, case, today),
+        sections=_sections(definition, answers),
+        overall_label=overall_question.label if overall_question else "",
+        auditor_overall=grade_label(answers.get(overall_question.key)) if overall_question else "",
+        final_grade=grade_label(audit.final_grade),
+        rounds=_rounds(session, audit, definition, answers, names),
+        escalations=[EscalationRow(
+            raised_by=names.get(e.raised_by_id, ""), recipient=names.get(e.recipient_id, ""),
+            description=e.description, created_at=e.created_at, acknowledged_at=e.acknowledged_at,
+            acknowledged_by=names.get(e.acknowledged_by_id, "") if e.acknowledged_by_id else "",
+            note=e.acknowledgement_note,
+        ) for e in escalations],
+        replies=[ReplyRow(author=names.get(r.author_id, ""), text=r.text, created_at=r.created_at) for r in replies],
+    )
+
+
+def printable_filename(audit: Audit, case: Case) -> str:
+    """`audit-12-child-C0001234.pdf`: the audit number and the child's pseudonymous ID, nothing else."""
+    child = re.sub(r"[^A-Za-z0-9_-]+", "-", case.child_id).strip("-")[:40] or "unknown"
+    return f"audit-{audit.id}-child-{child}.pdf"
+
+
+def printable_record(session: Session, *, user: User, audit: Audit, case: Case, pdf: bool) -> None:
+    """The audit trail entry for one view (or PDF export) of the record: who and when."""
+    if pdf:
+        audit_record(session, actor=user, action="audit.pdf", entity_type="audit", entity_id=audit.id,
+                     summary=f"Downloaded audit {audit.id} of child {case.child_id} as a PDF")
+    else:
+        audit_record(session, actor=user, action="audit.print", entity_type="audit", entity_id=audit.id,
+                     summary=f"Viewed the printable audit {audit.id} of child {case.child_id}")
+
+
+def printable_pdf(html: str) -> bytes:
+    """The standalone printout as PDF. It references nothing outside itself, so WeasyPrint fetches nothing."""
+    from weasyprint import CSS, HTML  # imported here: it loads Pango, which only this needs
+
+    return HTML(string=html, base_url=None).write_pdf(stylesheets=[CSS(filename=str(PRINT_CSS))])

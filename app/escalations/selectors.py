@@ -1,0 +1,208 @@
+"""Reads for safeguarding escalations: one, an audit's, those waiting for someone, a page for the QA lead,
+who may be told, and what the audit form shows beside the safeguarding question."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app.accounts.models import User, UserRole
+from app.accounts.roles import Role
+from app.audit_templates.schema import Section, TemplateDefinition, explanation_key
+from app.audits.models import Audit
+from app.audits.replies import is_case_manager
+from app.cases.models import Case
+from app.db import valid_row_id
+from app.escalations.models import Escalation
+from app.pagination import Page, paginate
+
+# Who an auditor may name when the case's team manager is not a user (or someone else must be told).
+RECIPIENT_ROLES: tuple[Role, ...] = (Role.PRACTITIONER, Role.HEAD_OF_SERVICE, Role.QA_LEAD)
+RECIPIENT_FIELD = "escalation_recipient_id"
+OPEN, ACKNOWLEDGED = "open", "acknowledged"
+STATUS_LABELS = {OPEN: "Waiting for acknowledgement", ACKNOWLEDGED: "Acknowledged"}
+
+
+def escalation_get(session: Session, *, escalation_id: int) -> Escalation | None:
+    return session.get(Escalation, escalation_id) if valid_row_id(escalation_id) else None
+
+
+def escalation_visible_to(user: User, escalation: Escalation) -> bool:
+    """The recipient and the QA lead; for anyone else the escalation does not exist (404)."""
+    return user.has_role(Role.QA_LEAD) or escalation.recipient_id == user.id
+
+
+def escalations_for_audit(session: Session, *, audit_id: int) -> list[Escalation]:
+    """Every escalation raised on an audit, oldest first (acknowledged ones included: they stand)."""
+    stmt = select(Escalation).where(Escalation.audit_id == audit_id).order_by(Escalation.created_at, Escalation.id)
+    return list(session.execute(stmt).scalars())
+
+
+def open_escalation_for_audit(session: Session, *, audit_id: int) -> Escalation | None:
+    """The audit's unacknowledged escalation, if any (there is at most one)."""
+    stmt = (select(Escalation).where(Escalation.audit_id == audit_id, Escalation.acknowledged_at.is_(None))
+            .order_by(Escalation.id.desc()).limit(1))
+    return session.execute(stmt).scalars().first()
+
+
+def open_escalations_for(session: Session, *, user: User) -> list[Escalation]:
+    """Unacknowledged escalations this user must see on their home page: all for a QA lead, else theirs."""
+    stmt = select(Escalation).where(Escalation.acknowledged_at.is_(None)).order_by(Escalation.created_at, Escalation.id)
+    if not user.has_role(Role.QA_LEAD):
+        stmt = stmt.where(Escalation.recipient_id == user.id)
+    return list(session.execute(stmt).scalars())
+
+
+def escalations_page(session: Session, *, status: str | None = None, page: int | None = 1,
+                     page_size: int | None = None, clamp_to_last: bool = False) -> Page[Escalation]:
+    """Every escalation (the QA lead's list), open ones first, then newest first; optionally open or acknowledged."""
+    stmt = select(Escalation).order_by(Escalation.acknowledged_at.is_not(None), Escalation.created_at.desc(),
+                                       Escalation.id.desc())
+    if status == OPEN:
+        stmt = stmt.where(Escalation.acknowledged_at.is_(None))
+    elif status == ACKNOWLEDGED:
+        stmt = stmt.where(Escalation.acknowledged_at.is_not(None))
+    return paginate(session, stmt, page=page, page_size=page_size, clamp_to_last=clamp_to_last)
+
+
+@dataclass(frozen=True)
+class EscalationRow:
+    """An escalation as pages show it: with the child and the people named."""
+
+    escalation: Escalation
+    child_id: str
+    raised_by_name: str
+    recipient_name: str
+    acknowledged_by_name: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.escalation.acknowledged_at is None
+
+    @property
+    def status(self) -> str:
+        return OPEN if self.is_open else ACKNOWLEDGED
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+
+def escalation_rows(session: Session, *, escalations: list[Escalation]) -> list[EscalationRow]:
+    """Rows for a list of escalations, in two queries whatever its length."""
+    if not escalations:
+        return []
+    case_ids = {e.case_id for e in escalations}
+    user_ids = {i for e in escalations for i in (e.raised_by_id, e.recipient_id, e.acknowledged_by_id) if i is not None}
+    children = dict(session.execute(select(Case.id, Case.child_id).where(Case.id.in_(case_ids))).all())
+    names = dict(session.execute(select(User.id, User.full_name).where(User.id.in_(user_ids))).all())
+    return [EscalationRow(
+        escalation=e, child_id=children.get(e.case_id, ""), raised_by_name=names.get(e.raised_by_id, ""),
+        recipient_name=names.get(e.recipient_id, ""),
+        acknowledged_by_name=names.get(e.acknowledged_by_id, "") if e.acknowledged_by_id else "",
+    ) for e in escalations]
+
+
+# --- Who must be told ------------------------------------------------------------------------
+
+
+def _active_users(session: Session) -> list[User]:
+    stmt = select(User).where(User.active.is_(True)).order_by(func.lower(User.full_name), User.id)
+    return list(session.execute(stmt).unique().scalars())
+
+
+def default_recipient(session: Session, *, case: Case) -> User | None:
+    """The case's team manager: the one active user whose name is the case's manager name (None if none or several)."""
+    if not case.manager_name:
+        return None
+    found = [user for user in _active_users(session) if is_case_manager(user, case)]
+    return found[0] if len(found) == 1 else None
+
+
+def recipient_choices(session: Session, *, case: Case) -> list[User]:
+    """Who an auditor may name: active practitioners, heads of service and QA leads, and the case's team manager."""
+    with_role = select(UserRole.user_id).where(UserRole.role.in_([r.value for r in RECIPIENT_ROLES]))
+    stmt = (select(User).where(User.active.is_(True), User.id.in_(with_role))
+            .order_by(func.lower(User.full_name), User.id))
+    users = list(session.execute(stmt).unique().scalars())
+    manager = default_recipient(session, case=case)
+    if manager is not None and all(u.id != manager.id for u in users):
+        users = sorted([*users, manager], key=lambda u: (u.full_name.lower(), u.id))
+    return users
+
+
+def recipient_resolve(session: Session, *, case: Case, recipient_id: int | None) -> tuple[User | None, str | None]:
+    """The person to tell: the one chosen (who must be a valid choice), else the team manager.
+    Returns (user, None) or (None, why not)."""
+    if recipient_id is None:
+        manager = default_recipient(session, case=case)
+        if manager is None:
+            return None, "Select who must be told about the safeguarding concern"
+        return manager, None
+    chosen = next((u for u in recipient_choices(session, case=case) if u.id == recipient_id), None)
+    if chosen is None:
+        return None, "Select who must be told about the safeguarding concern from the list"
+    return chosen, None
+
+
+# --- Beside the safeguarding question on the audit form --------------------------------------
+
+
+@dataclass(frozen=True)
+class EscalationField:
+    """What the form shows with the safeguarding explanation: a "Who must be told" choice while a new concern is
+    being raised, or the escalation already raised and whether it has been acknowledged."""
+
+    question_key: str
+    explanation_key: str
+    choices: list[tuple[int, str]]
+    selected_id: int | None
+    default_id: int | None
+    needs_recipient: bool
+    latest: EscalationRow | None
+
+
+def escalation_field(session: Session, *, audit: Audit, definition: TemplateDefinition, stored: Mapping[str, Any],
+                     section: Section | None = None, selected_id: int | None = None) -> EscalationField | None:
+    """The escalation part of the form for this audit; None when its template (or `section`, the page being drawn)
+    has no safeguarding question."""
+    question = definition.safeguarding_question
+    if question is None or (section is not None and all(q.key != question.key for q in section.questions)):
+        return None
+    escalations = escalations_for_audit(session, audit_id=audit.id) if audit.id is not None else []
+    latest = escalations[-1] if escalations else None
+    is_open = latest is not None and latest.acknowledged_at is None
+    # A new escalation is raised when the answer turns to Yes, so a Yes already escalated needs nobody named.
+    needs = not is_open and (stored.get(question.key) != "yes" or latest is None)
+    choices: list[tuple[int, str]] = []
+    default_id = None
+    if needs:
+        case = session.get(Case, audit.case_id)
+        assert case is not None  # a foreign key
+        manager = default_recipient(session, case=case)
+        default_id = manager.id if manager else None
+        for user in recipient_choices(session, case=case):
+            assert user.id is not None
+            label = f"{user.full_name} (team manager)" if user.id == default_id else user.full_name
+            choices.append((user.id, label))
+    rows = escalation_rows(session, escalations=[latest]) if latest else []
+    return EscalationField(
+        question_key=question.key, explanation_key=explanation_key(question.key), choices=choices,
+        selected_id=selected_id if selected_id is not None else default_id, default_id=default_id,
+        needs_recipient=needs, latest=rows[0] if rows else None,
+    )
+
+
+RECIPIENT_FORM_FIELD = "_escalation_recipient_id"  # the form's name for it ("_": not a question key)
+
+
+def parse_recipient_id(text: object) -> int | None:
+    """The recipient a form posted: None when blank, 0 (nobody, so refused by name) when not a plain number."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    cleaned = text.strip()
+    return int(cleaned) if cleaned.isdigit() and len(cleaned) <= 9 else 0

@@ -1,0 +1,72 @@
+"""API shapes for moderation: the decision body, and a round as JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.db import MAX_ROW_ID
+from app.moderation.models import Moderation
+
+GradeValue = Literal["outstanding", "good", "requires_improvement", "inadequate"]
+
+
+class ModerationDecision(BaseModel):
+    """The moderator's grades, agreement and decision in one call, against the audit's version.
+
+    `answers` are the moderator's section grades by section key; a section left out takes the auditor's grade.
+    Per section, agreement is "the two grades are equal"; `agree` is the agreement on the overall grade.
+    `rationale` is required when anything is disagreed, `feedback` when the decision is "return".
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, le=MAX_ROW_ID, description="the audit's version this decision was made against")
+    answers: dict[str, str] | None = Field(default=None, max_length=100,
+                                           description="section key -> the moderator's grade for that section")
+    overall_grade: GradeValue
+    agree: bool
+    rationale: str = Field(default="", max_length=10_000)
+    decision: Literal["accept", "return"]
+    learning: str = Field(default="", max_length=10_000)
+    feedback: str = Field(default="", max_length=10_000)
+
+
+class ModerationPublic(BaseModel):
+    id: int
+    audit_id: int
+    round: int
+    reason: str
+    selection_draw: float | None
+    selection_rate: float | None
+    moderator_id: int | None
+    status: str
+    blind: bool
+    section_grades: dict[str, Any]
+    overall_grade: str | None
+    agreement: dict[str, Any]
+    rationale: str
+    learning: str
+    decision: str | None
+    feedback: str
+    selected_by_id: int | None
+    created_at: datetime
+    graded_at: datetime | None
+    decided_at: datetime | None
+    version: int
+
+
+class ModerationRounds(BaseModel):
+    """An audit's moderation rounds, oldest first, with the audit's current status and version."""
+
+    audit_id: int
+    audit_status: str
+    audit_version: int
+    rounds: list[ModerationPublic]
+
+
+def moderation_public(moderation: Moderation) -> ModerationPublic:
+    assert moderation.id is not None
+    return ModerationPublic.model_validate(moderation, from_attributes=True)

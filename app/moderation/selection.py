@@ -1,0 +1,66 @@
+"""Which submitted audits go to moderation, and why: pure, reproducible rules with no session.
+
+Reasons, checked in this order (the first that applies is recorded):
+- `inadequate`: the auditor's overall grade is Inadequate (always moderated);
+- `safeguarding`: the audit raised a safeguarding escalation (always moderated);
+- `random`: the audit's draw is below the cycle's moderation rate. The draw is a number in [0, 1) taken from
+  SHA-256 of "{cycle_id}:{audit_id}:{round}", so anyone can recompute it and the same audit, cycle and round
+  always give the same answer; audits outside a cycle have rate 0;
+- `resubmitted`: an audit returned by a moderator always goes back to moderation when resubmitted.
+The QA lead can also add any submitted or completed audit (`added`); that is a decision, not a rule here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from app.audit_templates.schema import Grade
+
+INADEQUATE, SAFEGUARDING, RANDOM, RESUBMITTED, ADDED = "inadequate", "safeguarding", "random", "resubmitted", "added"
+
+REASON_LABELS = {
+    INADEQUATE: "Graded Inadequate",
+    SAFEGUARDING: "Safeguarding escalation",
+    RANDOM: "Random selection",
+    RESUBMITTED: "Resubmitted after being returned",
+    ADDED: "Added by the QA lead",
+}
+
+_SCALE = float(2**64)
+
+
+def selection_draw(cycle_id: int | None, audit_id: int, round: int) -> float:
+    """The audit's reproducible draw in [0, 1): the first 8 bytes of SHA-256 of "cycle:audit:round"."""
+    digest = hashlib.sha256(f"{cycle_id}:{audit_id}:{round}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / _SCALE
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The outcome for one submitted audit: the reason it is moderated (None: it is not), and the draw."""
+
+    reason: str | None
+    draw: float
+    rate: float
+
+    @property
+    def selected(self) -> bool:
+        return self.reason is not None
+
+
+def select_for_moderation(*, auditor_overall: str | None, has_escalation: bool, was_returned: bool,
+                          draw: float, rate: float) -> Selection:
+    """Whether a submitted audit is moderated, and the first reason that applies (see the module docstring)."""
+    rate = min(1.0, max(0.0, rate))
+    if auditor_overall == Grade.INADEQUATE.value:
+        reason: str | None = INADEQUATE
+    elif has_escalation:
+        reason = SAFEGUARDING
+    elif draw < rate:
+        reason = RANDOM
+    elif was_returned:
+        reason = RESUBMITTED
+    else:
+        reason = None
+    return Selection(reason=reason, draw=draw, rate=rate)

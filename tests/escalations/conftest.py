@@ -1,0 +1,51 @@
+"""Fixtures for safeguarding escalations: a QA lead, an auditor, the case's team manager and a dip sample audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from app.accounts.models import User
+from app.accounts.roles import Role
+from app.cases.models import Case
+from tests.factories import (
+    make_audit,
+    make_case,
+    make_team,
+    make_user,
+    publish_templates,
+)
+
+
+@dataclass
+class People:
+    lead: User
+    auditor: User
+    manager: User  # the case's team manager (a user whose name is the case's manager name)
+    other: User  # a practitioner with nothing to do with the case
+    hos: User  # a head of service: someone the auditor may choose instead
+
+
+@pytest.fixture
+def people(db) -> People:  # type: ignore[no-untyped-def]
+    team = make_team(db)
+    return People(
+        lead=make_user(db, username="lead", roles=(Role.QA_LEAD,), full_name="Quinn Lead"),
+        auditor=make_user(db, username="auditor", roles=(Role.AUDITOR,), full_name="Asha Auditor"),
+        manager=make_user(db, username="manager", roles=(Role.PRACTITIONER,), team=team, full_name="Maya Manager"),
+        other=make_user(db, username="other", roles=(Role.PRACTITIONER,), team=team, full_name="Otto Other"),
+        hos=make_user(db, username="hos", roles=(Role.HEAD_OF_SERVICE,), full_name="Hana Head"),
+    )
+
+
+@pytest.fixture
+def case(db) -> Case:  # type: ignore[no-untyped-def]
+    # The register's spelling differs from the user's (non-breaking and doubled spaces, case): still the same person.
+    return make_case(db, child_id="CHILD0042", manager_name="maya\u00a0 MANAGER", worker_name="Wes Worker")
+
+
+@pytest.fixture
+def audit(db, people, case):  # type: ignore[no-untyped-def]
+    publish_templates(db)
+    return make_audit(db, case=case, auditor=people.auditor, actor=people.lead)
