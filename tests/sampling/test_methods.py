@@ -135,4 +135,5 @@ def test_sample_size_with_the_finite_population_correction():
 
 def test_precision_is_described_in_words():
     assert describe_precision(40, 312) == "n = 40 gives ±14 points at 95% for a frame of 312"
+    assert describe_precision(10, 5) == "n = 10 takes every case in the frame of 5: the result is exact, not an estimate"
     assert margin_of_error(312, 312) == 0
