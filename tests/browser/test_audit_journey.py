@@ -30,6 +30,9 @@ def _autosaved(response) -> bool:  # type: ignore[no-untyped-def]
     return response.url.endswith("/autosave") and response.request.method == "POST"
 
 
+SAFEGUARDING_QUESTION = "immediate_safeguarding_concern"
+
+
 def answer_visible_questions(page: Page, *, skip: tuple[str, ...] = ()) -> int:
     """Answer every question the section page shows (the first choice, or some text), waiting for each save.
 
@@ -44,7 +47,9 @@ def answer_visible_questions(page: Page, *, skip: tuple[str, ...] = ()) -> int:
         block = page.locator(f"#question-{pending[0]}")
         with page.expect_response(_autosaved) as saved:
             if block.locator("input[type=radio]").count():
-                block.locator("input[type=radio]").first.check()
+                # Yes to the safeguarding question raises an escalation (test_moderation_journey): answer No.
+                radios = block.locator("input[type=radio]")
+                (radios.nth(1) if pending[0] == SAFEGUARDING_QUESTION else radios.first).check()
             elif block.locator("input[type=checkbox]").count():
                 block.locator("input[type=checkbox]").first.check()
             else:
@@ -104,8 +109,7 @@ def test_qa_lead_completes_a_dip_sample(page: Page) -> None:
     page.get_by_role("button", name="Save and continue").click()
     expect(page.get_by_role("heading", name="Safeguarding")).to_be_visible()
     check_accessibility(page)
-    answer_visible_questions(page)  # the concern is answered Yes, so its description is asked for and given
-    expect(page.get_by_label("Describe the concern, who you told and when")).to_have_value("Evidence seen on the file.")
+    answer_visible_questions(page)  # no concern (a Yes raises an escalation: test_moderation_journey)
     page.get_by_role("button", name="Save and continue").click()
 
     expect(page.get_by_role("heading", name="Check your answers before submitting the audit")).to_be_visible()
@@ -115,13 +119,13 @@ def test_qa_lead_completes_a_dip_sample(page: Page) -> None:
     expect(page.locator(".govuk-panel")).to_contain_text("Audit submitted")
     check_accessibility(page)
 
-    # Now read-only, and listed as submitted.
+    # Now read-only, and (not picked for moderation: an ad-hoc dip sample) completed.
     page.get_by_role("link", name="Compliance checklist").click()
     expect(page.get_by_text("its answers can no longer be changed")).to_be_visible()
     expect(chronology.get_by_label("Yes", exact=True)).to_be_disabled()
     expect(page.get_by_role("button", name="Save and continue")).to_have_count(0)
     service_nav(page).get_by_role("link", name="Audits").click()
-    expect(page.get_by_role("row", name=re.compile(f"{child_id}.*Submitted"))).to_be_visible()
+    expect(page.get_by_role("row", name=re.compile(f"{child_id}.*Completed"))).to_be_visible()
     check_accessibility(page)
 
 

@@ -25,8 +25,8 @@ from tests.browser.helpers import (
 
 pytestmark = pytest.mark.browser
 
-QA_LEAD_SEES = ["Home", "Cases", "Programme", "Audits", "Imports", "Templates", "Users", "Teams", "Audit trail", "Your account",
-                "Sign out"]
+QA_LEAD_SEES = ["Home", "Cases", "Programme", "Audits", "Moderation", "Escalations", "Agreement", "Imports", "Templates",
+                "Users", "Teams", "Audit trail", "Your account", "Sign out"]
 QA_LEAD = next(u for u in demo_logins() if u.username == "qa.lead")
 
 
@@ -50,7 +50,8 @@ def test_each_demo_login_signs_in_sees_its_navigation_and_signs_out(page: Page, 
         expected = QA_LEAD_SEES
     else:
         expected = ["Home", *(["Cases"] if set(CASE_READER_ROLES) & set(demo.roles) else []),
-                    *(["Audits"] if Role.AUDITOR in demo.roles else []), "Your account", "Sign out"]
+                    *(["Audits"] if Role.AUDITOR in demo.roles else []),
+                    *(["Moderation"] if Role.MODERATOR in demo.roles else []), "Your account", "Sign out"]
     expect(service_nav(page).get_by_role("link")).to_have_text(expected)
     # The section you are in is marked for screen readers as well as visually.
     home_link = service_nav(page).get_by_role("link", name="Home")
