@@ -34,6 +34,7 @@ class CyclePublic(BaseModel):
     start_date: date | None
     due_date: date
     moderation_rate: float
+    blind_moderation: bool
     status: str
     version: int
 

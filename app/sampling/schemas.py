@@ -30,6 +30,7 @@ class CycleCreate(BaseModel):
     start_date: date | None = Field(default=None, title="start date")
     theme: str = Field(default="", title="theme or rationale", max_length=2000)
     moderation_rate: float = Field(default=0.1, title="moderation rate", ge=0, le=1)
+    blind_moderation: bool = Field(default=True, title="blind moderation")
 
 
 class SampleFilters(BaseModel):

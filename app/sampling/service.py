@@ -51,7 +51,8 @@ def cycle_copy(session: Session, *, cycle: Cycle, actor: User | None) -> Cycle:
     title = cycle.title + " (next month)" if len(cycle.title) <= 187 else cycle.title
     data = CycleCreate(title=title, kind=cycle.kind, template_key=cycle.template_key,  # type: ignore[arg-type]
                        due_date=shift(cycle.due_date), start_date=shift(cycle.start_date) if cycle.start_date else None,
-                       theme=cycle.theme, moderation_rate=cycle.moderation_rate)
+                       theme=cycle.theme, moderation_rate=cycle.moderation_rate,
+                       blind_moderation=cycle.blind_moderation)
     return cycle_create(session, data=data, actor=actor)
 
 

@@ -110,7 +110,7 @@ def _cycle_form(request: Request, session: Session, values: dict[str, Any], erro
 
 @router.get("/programme/new")
 def cycle_new(request: Request, session: SessionDep, _: QALead) -> Response:
-    return _cycle_form(request, session, {"moderation_rate": "10"}, {})
+    return _cycle_form(request, session, {"moderation_rate": "10", "blind_moderation": "yes"}, {})
 
 
 @router.post("/programme/new")
@@ -119,6 +119,7 @@ def cycle_new_submit(request: Request, session: SessionDep, lead: QALead, form: 
                                                                          "moderation_rate")}
     for name in ("start_date", "due_date"):
         values.update({f"{name}-{p}": str(form.get(f"{name}-{p}", "")).strip() for p in DATE_PARTS})
+    values["blind_moderation"] = "yes" if form.get("blind_moderation") == "yes" else ""
     errors: dict[str, str] = {}
     rate = values["moderation_rate"].strip().removesuffix("%").strip()
     try:
@@ -129,7 +130,8 @@ def cycle_new_submit(request: Request, session: SessionDep, lead: QALead, form: 
         errors["moderation_rate"] = "Moderation rate must be a number from 0 to 100, like 10"
     data = {"title": values["title"].strip(), "kind": values["kind"] or None, "template_key": values["template_key"],
             "theme": values["theme"].strip(), "start_date": date_from_parts(form, "start_date"),
-            "due_date": date_from_parts(form, "due_date"), "moderation_rate": percent / 100 if not errors else 0.1}
+            "due_date": date_from_parts(form, "due_date"), "moderation_rate": percent / 100 if not errors else 0.1,
+            "blind_moderation": bool(values["blind_moderation"])}
     cycle_data, problems = validate(CycleCreate, data)
     if problems.get("template_key"):
         problems["template_key"] = "Select the template the audits will use"

@@ -113,6 +113,22 @@ def test_creating_a_cycle_pins_the_template_version_and_shows_it(client, db, wor
     assert "Cycle created" in text and "Return interviews" in text and "30 June 2027" in text
     assert 'href="/templates/dip_sample/1">' in client.get(response.headers["location"]).text
     assert "20% of submitted audits" in text
+    assert cycle.blind_moderation is False and "Open: moderators see the auditor's grades" in text  # box left empty
+
+
+def test_moderation_is_blind_first_unless_the_qa_lead_switches_it_off(client, db, world):
+    login(client, "lead")
+    form = client.get("/programme/new").text
+    assert re.search(r'name="blind_moderation"[^>]*value="yes"[^>]*checked', form)  # ticked by default
+    response = post_form(client, "/programme/new", {
+        "title": "Blind cycle", "kind": "dip_sample", "template_key": "dip_sample", "blind_moderation": "yes",
+        "due_date-day": "30", "due_date-month": "6", "due_date-year": "2027"})
+    assert response.status_code == 303
+    cycle = db.execute(select(Cycle).where(Cycle.title == "Blind cycle")).scalar_one()
+    assert cycle.blind_moderation is True
+    assert "Blind first" in page_text(client.get(response.headers["location"]).text)
+    copy = service.cycle_copy(db, cycle=cycle, actor=world["lead"])
+    assert copy.blind_moderation is True
 
 
 def test_due_date_before_the_start_is_refused_on_the_form(client, db, world):
