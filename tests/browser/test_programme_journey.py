@@ -61,6 +61,9 @@ def test_qa_lead_plans_a_cycle_draws_a_stratified_sample_and_allocates_it(
     expect(page.locator("#precision")).to_contain_text(re.compile(rf"n = {SIZE} gives ±\d+ points at 95% for a frame of \d+"))
     page.get_by_label("Stratify by").select_option(label="Team")
     page.get_by_label("Minimum per stratum (optional)").fill("2")
+    # Leaving the field updates the precision (htmx): let that land before pressing the button below it.
+    with page.expect_response(lambda r: r.request.method == "GET" and "/samples/new" in r.url):
+        page.get_by_label("Minimum per stratum (optional)").press("Tab")
     check_accessibility(page)
     page.get_by_role("button", name="Preview the sample").click()
 
