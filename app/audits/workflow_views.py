@@ -7,9 +7,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app.accounts import selectors as account_selectors
+from app.accounts.models import User
 from app.audits import selectors
 from app.audits.models import Audit
 from app.audits.workflow_service import (
@@ -92,9 +94,11 @@ def reallocate_submit(request: Request, session: SessionDep, lead: QALead, audit
 
 def _due_page(request: Request, session: Session, audit: Audit, *, values: dict[str, str], errors: dict[str, str],
               conflict: str | None = None, status_code: int = 200) -> Response:
+    history = due_date_history(session, audit=audit)
+    changed_by = {h.changed_by_id for h in history if h.changed_by_id is not None}
+    names = dict(session.execute(select(User.id, User.full_name).where(User.id.in_(changed_by))).all()) if changed_by else {}
     return render(request, "audits/due_date.html", {
-        **_common(session, audit), "history": due_date_history(session, audit=audit),
-        "names": {u.id: u.full_name for u in account_selectors.users_page(session, page_size=500).items},
+        **_common(session, audit), "history": history, "names": names,
         "values": values, "errors": errors, "conflict": conflict,
     }, status_code=status_code)
 
