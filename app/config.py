@@ -68,7 +68,16 @@ class Settings(BaseSettings):
     agreement_min_pairs: int = Field(default=5, ge=1)
     agreement_low_kappa: float = Field(default=0.4, ge=-1, le=1)
 
-    # Outgoing email (reminders, later issues)
+    # Recommendations: days overdue at which an item escalates past its owner to the team manager, the head of
+    # service and the director; and the default days to the due date by priority
+    escalate_team_manager_days: int = Field(default=14, ge=1)
+    escalate_head_of_service_days: int = Field(default=30, ge=1)
+    escalate_director_days: int = Field(default=60, ge=1)
+    due_days_urgent: int = Field(default=7, ge=1)
+    due_days_high: int = Field(default=28, ge=1)
+    due_days_normal: int = Field(default=56, ge=1)
+
+    # Outgoing email (recommendation reminders); without SMTP_HOST the reminders are written to the log
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None
@@ -85,6 +94,14 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"TIMEZONE {value!r} is not a known time zone name, for example Europe/London") from None
         return value
+
+    @model_validator(mode="after")
+    def _escalation_in_order(self) -> Settings:
+        if not (self.escalate_team_manager_days <= self.escalate_head_of_service_days
+                <= self.escalate_director_days):
+            raise ValueError("ESCALATE_TEAM_MANAGER_DAYS, ESCALATE_HEAD_OF_SERVICE_DAYS and ESCALATE_DIRECTOR_DAYS "
+                             "must be in that order (each at least the one before)")
+        return self
 
     @model_validator(mode="after")
     def _secret_key_present(self) -> Settings:

@@ -7,6 +7,7 @@ from app.audits.models import Audit, AuditAnswer, AuditDueChange, AuditReply
 from app.cases.models import Case, CaseImport, CaseImportFile
 from app.escalations.models import Escalation
 from app.moderation.models import Moderation
+from app.recommendations.models import Notification, Recommendation, RecommendationEvent, RecommendationTheme, ReminderDigest, Theme
 from app.sampling.models import Cycle, Sample, SampleCase
 
 __all__ = [
@@ -24,10 +25,16 @@ __all__ = [
     "Cycle",
     "LoginAttempt",
     "Moderation",
+    "Notification",
+    "Recommendation",
+    "RecommendationEvent",
+    "RecommendationTheme",
+    "ReminderDigest",
     "Sample",
     "SampleCase",
     "ServiceArea",
     "TemplateVersion",
+    "Theme",
     "Team",
     "TrainingRecord",
     "User",

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Column, ForeignKey, Index, Integer
 from sqlmodel import Field, Relationship, SQLModel
 
 from app.db import UTCDateTime, utcnow
@@ -25,6 +25,10 @@ class Team(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120, unique=True)
     service_area_id: int = Field(foreign_key="service_area.id", index=True)
+    # The team manager, when they have an account: recommendations on the team's cases escalate to them.
+    manager_id: int | None = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("app_user.id", use_alter=True, name="fk_team_manager_id_app_user"), nullable=True,
+        index=True))
     active: bool = Field(default=True)
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
@@ -51,7 +55,7 @@ class User(SQLModel, table=True):
     role_rows: list["UserRole"] = Relationship(
         sa_relationship_kwargs={"lazy": "selectin", "cascade": "all, delete-orphan"},
     )
-    team: Optional["Team"] = Relationship(sa_relationship_kwargs={"lazy": "joined"})
+    team: Optional["Team"] = Relationship(sa_relationship_kwargs={"lazy": "joined", "foreign_keys": "[User.team_id]"})
     service_area: Optional["ServiceArea"] = Relationship(sa_relationship_kwargs={"lazy": "joined"})
 
     @property
