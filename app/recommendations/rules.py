@@ -161,3 +161,42 @@ def default_due(priority: str, raised_on: date, days: dict[str, int] | None = No
     if priority not in table:
         raise ValidationFailed({"priority": "Choose the priority: urgent, high or normal"})
     return raised_on + timedelta(days=table[priority])
+
+
+# --- Periods --------------------------------------------------------------------------------------
+
+WINDOWS = (3, 12)  # the dashboard's "last 3 months" and "last 12 months"
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day `months` calendar months earlier (the month's last day when it is shorter)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))
+
+
+def local_day_start(day: date, zone: str) -> datetime:
+    """Midnight at the start of `day` in the configured time zone, as an aware datetime (compare with UTC columns)."""
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone))
+
+
+def median(counts: dict[int, int]) -> float | None:
+    """The median of values given as {value: how many} (a histogram, as the database returns it); None if empty."""
+    total = sum(counts.values())
+    if total == 0:
+        return None
+    ordered = sorted(counts.items())
+
+    def nth(n: int) -> int:  # the n-th value, 0-based
+        seen = 0
+        for value, count in ordered:
+            seen += count
+            if n < seen:
+                return value
+        raise IndexError(n)
+
+    if total % 2:
+        return float(nth(total // 2))
+    return (nth(total // 2 - 1) + nth(total // 2)) / 2

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from app.errors import Conflict, PermissionDenied, ValidationFailed
+from app.recommendations import rules
 from app.recommendations.rules import (
     STATUSES,
     Action,
@@ -123,3 +124,34 @@ def test_default_due_dates_follow_the_priority():
     assert default_due("urgent", raised, {"urgent": 2}) == date(2026, 11, 28)
     with pytest.raises(ValidationFailed, match="priority"):
         default_due("whenever", raised)
+
+
+# --- Periods and medians ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("day", "months", "expected"), [
+    (date(2026, 11, 26), 3, date(2026, 8, 26)),
+    (date(2026, 11, 26), 12, date(2025, 11, 26)),
+    (date(2026, 5, 31), 3, date(2026, 2, 28)),  # February is shorter
+    (date(2028, 5, 31), 3, date(2028, 2, 29)),  # a leap year
+    (date(2026, 2, 15), 3, date(2025, 11, 15)),  # across the new year
+])
+def test_months_before_counts_calendar_months(day, months, expected):
+    assert rules.months_before(day, months) == expected
+
+
+def test_local_day_start_is_local_midnight():
+    start = rules.local_day_start(date(2026, 7, 1), "Europe/London")
+    assert start.astimezone(UTC) == datetime(2026, 6, 30, 23, 0, tzinfo=UTC)  # BST
+
+
+@pytest.mark.parametrize(("counts", "expected"), [
+    ({}, None),
+    ({5: 1}, 5.0),
+    ({1: 1, 3: 1}, 2.0),
+    ({1: 2, 10: 1}, 1.0),
+    ({0: 1, 4: 2, 9: 1}, 4.0),
+    ({2: 1, 7: 1, 8: 1, 30: 1}, 7.5),
+])
+def test_median_of_a_histogram(counts, expected):
+    assert rules.median(counts) == expected
