@@ -27,6 +27,7 @@ from starlette.routing import Mount, Route
 
 from app.cases import service as case_service
 from app.escalations.models import Escalation
+from app.recommendations.models import Notification, Recommendation
 from app.cases.readers import UploadedFile
 from app.sampling.schemas import CycleCreate, SampleSpec
 from app.sampling.service import cycle_create, sample_create
@@ -191,8 +192,17 @@ def world(db):
                             description="Walk concern")
     db.add(escalation)
     db.flush()
-    return {"team": team, "target": target, "lead": lead, "case": case, "case_import": case_import, "audit": audit,
-            "cycle": cycle, "sample": sample, "escalation": escalation}
+    recommendation = Recommendation(text="Walk recommendation", audit_id=audit.id, case_id=case.id, owner_id=target.id,
+                                    team_id=team.id, service_area_id=team.service_area_id, priority="normal",
+                                    due_date=date(2026, 12, 31), raised_by_id=lead.id)
+    db.add(recommendation)
+    db.flush()
+    notification = Notification(user_id=target.id, recommendation_id=recommendation.id, kind="overdue",
+                                message="Walk notification", day=date(2026, 11, 26))
+    db.add(notification)
+    db.flush()
+    return {"notification": notification, "team": team, "target": target, "lead": lead, "case": case, "case_import": case_import, "audit": audit,
+            "cycle": cycle, "sample": sample, "escalation": escalation, "recommendation": recommendation}
 
 
 def _url(endpoint: Endpoint, world) -> str:
@@ -201,6 +211,7 @@ def _url(endpoint: Endpoint, world) -> str:
         "import_id": world["case_import"].id, "audit_id": world["audit"].id, "section_key": "compliance",
         "key": world["audit"].template_key, "version": world["audit"].template_version,
         "cycle_id": world["cycle"].id, "sample_id": world["sample"].id, "escalation_id": world["escalation"].id,
+        "recommendation_id": world["recommendation"].id, "notification_id": world["notification"].id,
     }
     path = endpoint.path
     for name in endpoint.dependant.path_params:

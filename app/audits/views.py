@@ -18,16 +18,21 @@ from app.audit_templates.answers import submission_errors
 from app.audit_templates.describe import answer_text
 from app.audit_templates.models import TemplateVersion
 from app.audit_templates.schema import Section, TemplateDefinition
-from app.audit_templates.scoring import overall_compliance, overall_grade_flags, section_compliance
+from app.audit_templates.scoring import (
+    overall_compliance,
+    overall_grade_flags,
+    section_compliance,
+)
 from app.audits import form as audit_form
 from app.audits import selectors, service
 from app.audits.models import Audit
 from app.cases import selectors as case_selectors
 from app.cases.models import Case
 from app.db import RowId, SessionDep
-from app.moderation import selectors as moderation_selectors
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.escalations import selectors as escalation_selectors
+from app.moderation import selectors as moderation_selectors
+from app.recommendations.selectors import recommendation_summary
 from app.web.auth import QALead, RoleGuard
 from app.web.forms import FormDep, date_from_parts
 from app.web.templating import render
@@ -182,6 +187,7 @@ def audit_overview(request: Request, session: SessionDep, user: AuditUser, audit
     answers = selectors.audit_answers(session, audit=audit)
     ctx["progress"] = audit_form.sections_progress(ctx["definition"], answers)
     ctx["moderation_panel"] = moderation_selectors.audit_moderation_panel(session, audit=audit, user=user)
+    ctx["recommendations"] = recommendation_summary(session, audit=audit, user=user)
     return render(request, "audits/overview.html", ctx)
 
 

@@ -34,12 +34,15 @@ STATUS_FILTERS = (OUTSTANDING, OVERDUE, AWAITING, *rules.STATUSES)
 STATUS_FILTER_LABELS = {OUTSTANDING: "Outstanding", OVERDUE: "Overdue", AWAITING: "Awaiting verification",
                         **rules.STATUS_LABELS}
 SORTS = ("due", "raised", "overdue")
+# raised_from / raised_to outside these are bad input (and would overflow the time-zone arithmetic).
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
 
 @dataclass(frozen=True)
 class ListFilter:
     """What a list of recommendations is narrowed to. Query parameters: status, bucket, team, service_area, theme,
-    priority, cycle, owner (an id, or "me"), raised_by ("me"), q, raised_within and closed_within (3 or 12 months)."""
+    priority, cycle, owner (an id, or "me"), raised_by ("me"), q, raised_within and closed_within (3 or 12 months),
+    raised_from and raised_to (local dates, YYYY-MM-DD, both inclusive: the themes page's month links)."""
 
     status: str | None = None
     bucket: str | None = None  # an ageing bucket (rules.AGEING_BUCKETS); implies outstanding
@@ -53,6 +56,8 @@ class ListFilter:
     q: str | None = None
     raised_within: int | None = None  # months
     closed_within: int | None = None  # months
+    raised_from: date | None = None  # local date, inclusive
+    raised_to: date | None = None  # local date, inclusive
     sort: str = "due"
     errors: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -63,6 +68,7 @@ class ListFilter:
                  "service_area": flt.service_area_id, "theme": flt.theme_id, "priority": flt.priority,
                  "cycle": flt.cycle_id, "owner": flt.owner_id, "raised_by": flt.raised_by_id, "q": flt.q,
                  "raised_within": flt.raised_within, "closed_within": flt.closed_within,
+                 "raised_from": flt.raised_from, "raised_to": flt.raised_to,
                  "sort": None if flt.sort == "due" else flt.sort}
         return {k: str(v) for k, v in pairs.items() if v not in (None, "")}
 
@@ -103,6 +109,19 @@ def filter_from_query(params: Mapping[str, str], *, user: User) -> ListFilter:
         value = pick(name, tuple(str(m) for m in rules.WINDOWS), "Choose 3 or 12 months")
         return int(value) if value else None
 
+    def day(name: str) -> date | None:
+        value = (params.get(name) or "").strip()
+        if not value:
+            return None
+        try:
+            found = date.fromisoformat(value) if len(value) == 10 else None
+        except ValueError:
+            found = None
+        if found is None or not EARLIEST_DAY <= found <= LATEST_DAY:
+            errors[name] = "Enter a real date as YYYY-MM-DD, for example 2026-06-30"
+            return None
+        return found
+
     q = (params.get("q") or "").replace("\x00", "").strip()[:200] or None
     return ListFilter(
         status=pick("status", STATUS_FILTERS, "Status must be one of " + ", ".join(STATUS_FILTERS)),
@@ -115,6 +134,7 @@ def filter_from_query(params: Mapping[str, str], *, user: User) -> ListFilter:
         owner_id=number("owner", "Owner must be \"me\" or a user's number", me=True),
         raised_by_id=number("raised_by", "Raised by must be \"me\" or a user's number", me=True),
         q=q, raised_within=months("raised_within"), closed_within=months("closed_within"),
+        raised_from=day("raised_from"), raised_to=day("raised_to"),
         sort=pick("sort", SORTS, "Sort must be due, raised or overdue") or "due",
         errors=errors,
     )
@@ -149,6 +169,10 @@ def filter_conditions(flt: ListFilter, *, today: date, zone: str) -> list[Any]:
     if flt.closed_within:
         start = rules.local_day_start(rules.months_before(today, flt.closed_within), zone)
         conds += [Recommendation.status == rules.CLOSED, Recommendation.closed_at >= start]
+    if flt.raised_from:
+        conds.append(Recommendation.raised_at >= rules.local_day_start(flt.raised_from, zone))
+    if flt.raised_to:
+        conds.append(Recommendation.raised_at < rules.local_day_start(flt.raised_to + timedelta(days=1), zone))
     return conds
 
 
@@ -346,3 +370,56 @@ def my_actions(session: Session, *, user: User) -> list[Recommendation]:
 
 
 
+
+
+def awaiting_verification_by(session: Session, *, user: User, limit: int = 50) -> list[Recommendation]:
+    """Completed items this user may verify and does not own: their area's (head of service), those they raised
+    or whose audit was theirs, or all (QA lead); oldest completed first."""
+    from app.audits.models import Audit
+
+    stmt = select(Recommendation).where(Recommendation.status == rules.COMPLETED, Recommendation.owner_id != user.id)
+    if not user.has_role(Role.QA_LEAD):
+        mine = [Recommendation.raised_by_id == user.id,
+                Recommendation.audit_id.in_(select(Audit.id).where(Audit.auditor_id == user.id))]
+        if user.has_role(Role.HEAD_OF_SERVICE) and user.scope_service_area_id is not None:
+            mine.append(Recommendation.service_area_id == user.scope_service_area_id)
+        stmt = stmt.where(or_(*mine))
+    stmt = stmt.order_by(Recommendation.completed_at, Recommendation.id).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def select_items(blank: str, pairs: list[tuple[Any, str]], current: Any) -> list[dict[str, Any]]:
+    """Items for a GOV.UK select: a blank "any" choice, then each (value, label), the current one selected."""
+    chosen = "" if current is None else str(current)
+    return [{"value": "", "text": blank}] + [{"value": str(v), "text": label, "selected": str(v) == chosen}
+                                               for v, label in pairs]
+
+
+def filter_selects(choices: dict[str, Any], flt: ListFilter) -> dict[str, list[dict[str, Any]]]:
+    """The filter form's selects (status, bucket, service_area, team, priority, theme, cycle) for `flt`."""
+    return {
+        "status": select_items("Any status", choices["statuses"], flt.status),
+        "bucket": select_items("Any", choices["buckets"], flt.bucket),
+        "service_area": select_items("Any service area", [(a.id, a.name) for a in choices["service_areas"]],
+                                     flt.service_area_id),
+        "team": select_items("Any team", [(t.id, t.name) for t in choices["teams"]], flt.team_id),
+        "priority": select_items("Any priority", choices["priorities"], flt.priority),
+        "theme": select_items("Any theme", [(t.id, t.name) for t in choices["themes"]], flt.theme_id),
+        "cycle": select_items("Any cycle", [(c.id, c.title) for c in choices["cycles"]], flt.cycle_id),
+    }
+
+
+@dataclass(frozen=True)
+class AuditRecommendations:
+    total: int
+    outstanding: int
+
+
+def recommendation_summary(session: Session, *, audit: Any, user: User) -> AuditRecommendations | None:
+    """How many recommendations an audit has (for its page), or None when this user may not raise or list them."""
+    if not scope.may_raise_on_audit(session, user=user, audit=audit):
+        return None
+    stmt = select(func.count(), func.coalesce(func.sum(case((Recommendation.status.in_(rules.OUTSTANDING), 1),
+                                                              else_=0)), 0)).where(Recommendation.audit_id == audit.id)
+    total, outstanding = session.execute(stmt).one()
+    return AuditRecommendations(total=int(total), outstanding=int(outstanding))

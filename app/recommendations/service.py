@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from app.accounts.models import Team, User
+from app.accounts.models import ServiceArea, Team, User
 from app.accounts.roles import Role
 from app.audit_templates.models import TemplateVersion
 from app.audit_templates.service import template_definition
@@ -122,9 +122,11 @@ def _themes_error(session: Session, theme_ids: Iterable[int]) -> tuple[list[Them
 def recommendation_raise(session: Session, *, actor: User, settings: Settings, text: Any, owner_id: int | None,
                          priority: Any, due_date: date | None, theme_ids: Iterable[int] = (),
                          audit: Audit | None = None, section_key: Any = None, cycle: Cycle | None = None,
-                         service_area_id: int | None = None, now: datetime | None = None) -> Recommendation:
+                         service_area_id: int | None = None, now: datetime | None = None,
+                         errors: dict[str, str] | None = None) -> Recommendation:
     """Raise a recommendation from an audit's finding (audit set; the case's team and area) or a thematic finding
-    of a cycle (cycle set, QA lead only; the chosen area, else the owner's). Every problem is named by field."""
+    of a cycle (cycle set, QA lead only; the chosen area, else the owner's). Every problem is named by field,
+    together with any `errors` the caller found reading the form (a date that is not a date)."""
     now = now or utcnow()
     today = rules.local_today(now, settings.timezone)
     if audit is not None:
@@ -133,7 +135,7 @@ def recommendation_raise(session: Session, *, actor: User, settings: Settings, t
                                    "from it.")
     elif cycle is None or not scope.may_raise_thematic(actor):
         raise PermissionDenied("Only the QA lead can raise a recommendation from a thematic finding.")
-    errors: dict[str, str] = {}
+    errors = dict(errors or {})
     body = _clean(text)
     if not body:
         errors["text"] = "Enter what must be done"
@@ -145,11 +147,14 @@ def recommendation_raise(session: Session, *, actor: User, settings: Settings, t
     priority = _clean(priority)
     if priority not in rules.PRIORITIES:
         errors["priority"] = "Choose the priority: urgent, high or normal"
-    if due_date is not None and due_date < today:
+    if due_date is not None and due_date < today and "due_date" not in errors:
         errors["due_date"] = "The due date must be today or later"
     themes, problem = _themes_error(session, theme_ids)
-    if problem:
+    if problem and "theme_ids" not in errors:
         errors["theme_ids"] = problem
+    if audit is None and service_area_id is not None and (
+            not 1 <= service_area_id <= 2**31 - 1 or session.get(ServiceArea, service_area_id) is None):
+        errors["service_area_id"] = "Choose a service area from the list"
     section = _clean(section_key) or None
     if audit is not None and section is not None and section not in dict(section_choices(session, audit=audit)):
         errors["section_key"] = "Choose a section of the audit's template"
@@ -212,6 +217,8 @@ def recommendation_act(session: Session, *, item: Recommendation, actor: User, a
     """Start, complete (evidence), close (a verifier other than the owner) or reopen (with a reason)."""
     if not scope.may_see(session, user=actor, item=item):
         raise NotFound("There is no recommendation with that number, or it is not one you can see.")
+    if version is None or item.version != version:
+        raise Conflict(STALE_MESSAGE)  # before the rules: a stale form must not be judged on the old state
     now = now or utcnow()
     evidence_text, reason_text = _clean(evidence), _clean(reason)
     for field, value in (("evidence", evidence_text), ("reason", reason_text)):
@@ -290,3 +297,23 @@ def action_for_status(current: str, wanted: str) -> rules.Action:
     if wanted not in _ACTION_TO:
         raise ValidationFailed({"status": "Status must be one of in_progress, completed, closed or reopened"})
     return _ACTION_TO[wanted]
+
+
+# --- Reads that are recorded --------------------------------------------------------------------------
+
+
+def recommendation_view_record(session: Session, *, item: Recommendation, viewer: User) -> None:
+    """Opening a recommendation on a child's case is a view of that child's record: it goes into the trail."""
+    if item.case_id is None:
+        return
+    audit_record(session, actor=viewer, action="recommendation.view",
+                 summary=f"Viewed recommendation {item.id} (case {item.case_id})",
+                 entity_type="recommendation", entity_id=item.id)
+
+
+def recommendation_export_record(session: Session, *, viewer: User, fmt: str, rows: int,
+                                 query: dict[str, str]) -> None:
+    """An export takes children's records away: who, when, which filter and how many rows."""
+    audit_record(session, actor=viewer, action="recommendation.export",
+                 summary=f"Exported {rows:,} recommendations as {fmt.upper()}",
+                 entity_type="recommendation", after={"filter": query, "rows": rows, "format": fmt})

@@ -8,6 +8,9 @@ from app.accounts.models import User
 from app.accounts.roles import Role
 from app.cases.scope import CASE_READER_ROLES
 
+# Everyone but a read-only viewer works with recommendations (which ones: app.recommendations.scope).
+RECOMMENDATION_ROLES = (Role.QA_LEAD, Role.AUDITOR, Role.MODERATOR, Role.HEAD_OF_SERVICE, Role.PRACTITIONER)
+
 
 @dataclass(frozen=True)
 class NavEntry:
@@ -23,6 +26,8 @@ NAV_ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Audits", "/audits", frozenset({Role.QA_LEAD, Role.AUDITOR})),
     NavEntry("Moderation", "/moderation", frozenset({Role.QA_LEAD, Role.MODERATOR})),
     NavEntry("Escalations", "/escalations", frozenset({Role.QA_LEAD})),
+    NavEntry("Recommendations", "/recommendations", frozenset(RECOMMENDATION_ROLES)),
+    NavEntry("Dashboard", "/recommendations/dashboard", frozenset({Role.QA_LEAD, Role.HEAD_OF_SERVICE})),
     NavEntry("Agreement", "/moderation/agreement", frozenset({Role.QA_LEAD})),
     NavEntry("Imports", "/imports", frozenset({Role.QA_LEAD})),
     NavEntry("Templates", "/templates", frozenset({Role.QA_LEAD})),

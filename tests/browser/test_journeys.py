@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from app.accounts.roles import Role
 from app.cases.scope import CASE_READER_ROLES
 from app.demo.generator import DEMO_PASSWORD, DemoUser, demo_logins
+from app.web.nav import RECOMMENDATION_ROLES
 from tests.browser.conftest import ACCOUNT_HOLDER, LiveServer, NewContext
 from tests.browser.helpers import (
     check_accessibility,
@@ -25,8 +26,8 @@ from tests.browser.helpers import (
 
 pytestmark = pytest.mark.browser
 
-QA_LEAD_SEES = ["Home", "Cases", "Programme", "Audits", "Moderation", "Escalations", "Agreement", "Imports", "Templates",
-                "Users", "Teams", "Audit trail", "Your account", "Sign out"]
+QA_LEAD_SEES = ["Home", "Cases", "Programme", "Audits", "Moderation", "Escalations", "Recommendations", "Dashboard",
+                "Agreement", "Imports", "Templates", "Users", "Teams", "Audit trail", "Your account", "Sign out"]
 QA_LEAD = next(u for u in demo_logins() if u.username == "qa.lead")
 
 
@@ -51,7 +52,9 @@ def test_each_demo_login_signs_in_sees_its_navigation_and_signs_out(page: Page, 
     else:
         expected = ["Home", *(["Cases"] if set(CASE_READER_ROLES) & set(demo.roles) else []),
                     *(["Audits"] if Role.AUDITOR in demo.roles else []),
-                    *(["Moderation"] if Role.MODERATOR in demo.roles else []), "Your account", "Sign out"]
+                    *(["Moderation"] if Role.MODERATOR in demo.roles else []),
+                    *(["Recommendations"] if set(RECOMMENDATION_ROLES) & set(demo.roles) else []),
+                    *(["Dashboard"] if Role.HEAD_OF_SERVICE in demo.roles else []), "Your account", "Sign out"]
     expect(service_nav(page).get_by_role("link")).to_have_text(expected)
     # The section you are in is marked for screen readers as well as visually.
     home_link = service_nav(page).get_by_role("link", name="Home")
