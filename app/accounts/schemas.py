@@ -104,6 +104,8 @@ class TeamUpdate(BaseModel):
     name: TidyText | None = Field(default=None, title="team name", min_length=1, max_length=120)
     service_area: TidyText | None = Field(default=None, title="service area", min_length=1, max_length=120)
     active: bool | None = None
+    # The team manager's user id (recommendations escalate to them); sent as null, it clears the manager.
+    manager_id: int | None = Field(default=None, title="team manager", ge=1, le=2**31 - 1)
 
 
 class TokenRequest(BaseModel):
@@ -124,6 +126,7 @@ class TeamPublic(BaseModel):
     name: str
     service_area_id: int
     service_area: str
+    manager_id: int | None = None
     active: bool
     version: int
 

@@ -144,6 +144,7 @@ def team_public(team: Team) -> TeamPublic:
         name=team.name,
         service_area_id=team.service_area_id,
         service_area=team.service_area.name,
+        manager_id=team.manager_id,
         active=team.active,
         version=team.version,
     )
@@ -157,3 +158,9 @@ def training_public(record: TrainingRecord, *, today: date) -> TrainingPublic:
         expires_on=record.expires_on,
         current=record.is_current(today),
     )
+
+
+def active_users(session: Session) -> list[User]:
+    """Every active user, by name (for choosing a person, e.g. a team's manager)."""
+    stmt = select(User).where(User.active.is_(True)).order_by(func.lower(User.full_name), User.id)
+    return list(session.execute(stmt).unique().scalars())

@@ -39,7 +39,8 @@ def service_area_get_or_create(session: Session, *, name: str, actor: User | Non
 
 
 def _team_summary(team: Team) -> dict[str, Any]:
-    return {"name": team.name, "service_area": team.service_area.name, "active": team.active}
+    return {"name": team.name, "service_area": team.service_area.name, "active": team.active,
+            "manager_id": team.manager_id}
 
 
 def team_create(session: Session, *, data: TeamCreate, actor: User | None) -> Team:
@@ -70,6 +71,11 @@ def team_update(session: Session, *, team: Team, data: TeamUpdate, actor: User |
         team.service_area_id = area.id
     if data.active is not None:
         team.active = data.active
+    if "manager_id" in data.model_fields_set and data.manager_id != team.manager_id:
+        manager = session.get(User, data.manager_id) if data.manager_id is not None else None
+        if data.manager_id is not None and (manager is None or not manager.active):
+            raise ValidationFailed({"manager_id": "Choose the team manager from the list of active users"})
+        team.manager_id = data.manager_id
     team.version += 1
     session.add(team)
     session.flush()

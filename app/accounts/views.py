@@ -387,9 +387,10 @@ def team_create(request: Request, session: SessionDep, actor: QALead, form: Form
 def team_edit(request: Request, session: SessionDep, _: QALead, team_id: int) -> Response:
     team = _team_or_404(session, team_id)
     values = {"name": team.name, "service_area": team.service_area.name, "version": team.version,
-              "active": team.active}
+              "active": team.active, "manager_id": str(team.manager_id or "")}
     return render(request, "accounts/team_form.html", {
         "team": team, "values": values, "errors": {}, "service_areas": selectors.service_areas_list(session),
+        "managers": selectors.active_users(session),
     })
 
 
@@ -399,6 +400,7 @@ def team_update(request: Request, session: SessionDep, actor: QALead, team_id: i
     values: dict[str, Any] = {
         "name": str(form.get("name", "")), "service_area": str(form.get("service_area", "")),
         "version": str(form.get("version", "")), "active": form.get("active") == "yes",
+        "manager_id": str(form.get("manager_id", "")).strip() or None,
     }
     data, errors = validate(TeamUpdate, values)
     conflict = None
@@ -416,6 +418,6 @@ def team_update(request: Request, session: SessionDep, actor: QALead, team_id: i
         values["version"] = team.version
     return render(request, "accounts/team_form.html", {
         "team": team, "values": values, "errors": errors, "conflict": conflict,
-        "service_areas": selectors.service_areas_list(session),
+        "service_areas": selectors.service_areas_list(session), "managers": selectors.active_users(session),
     }, status_code=409 if conflict else 400)
 

@@ -703,7 +703,8 @@ def test_create_team_in_a_new_service_area(client, db, lead):
     assert area_event.actor_id == lead.id and area_event.after == {"name": "Early Help"}
     team_event = one_event(db, "team.create")
     assert (team_event.actor_id, team_event.entity_id) == (lead.id, str(team.id))
-    assert team_event.after == {"name": "Early Help North", "service_area": "Early Help", "active": True}
+    assert team_event.after == {"name": "Early Help North", "service_area": "Early Help", "active": True,
+                                "manager_id": None}
 
 
 def test_new_team_joins_an_existing_service_area_whatever_the_case(client, db, lead):
@@ -758,8 +759,10 @@ def test_rename_a_team_and_move_it_to_a_new_area(client, db, lead):
         "New Name", "Children in Care", True, 2)
     event = one_event(db, "team.update")
     assert event.actor_id == lead.id
-    assert event.before == {"name": "Old Name", "service_area": "Safeguarding", "active": True}
-    assert event.after == {"name": "New Name", "service_area": "Children in Care", "active": True}
+    assert event.before == {"name": "Old Name", "service_area": "Safeguarding", "active": True,
+                            "manager_id": None}
+    assert event.after == {"name": "New Name", "service_area": "Children in Care", "active": True,
+                           "manager_id": None}
 
 
 def test_deactivate_a_team_by_unticking_active(client, db, lead):
@@ -840,3 +843,24 @@ def test_sign_in_failed_sign_in_and_sign_out_are_recorded(client, db):
     assert post_form(client, "/logout").status_code == 303
     signed_out = one_event(db, "auth.logout")
     assert (signed_out.actor_id, signed_out.entity_id) == (user.id, str(user.id))
+
+
+def test_qa_lead_names_a_team_manager_and_clears_it(client, db, lead):
+    team = make_team(db, name="North Team")
+    manager = make_user(db, username="mgr", roles=(Role.PRACTITIONER,), team=team, full_name="Mona Manager")
+    gone = make_user(db, username="gone", roles=(Role.PRACTITIONER,), full_name="Gone User", active=False)
+    page = client.get(f"/teams/{team.id}/edit")
+    assert "Mona Manager" in page.text and "Gone User" not in page.text
+    form = {"name": "North Team", "service_area": "Safeguarding", "active": "yes"}
+    refused = post_form(client, f"/teams/{team.id}/edit", {**form, "version": "1", "manager_id": str(gone.id)})
+    assert refused.status_code == 400 and "Choose the team manager from the list" in page_text(refused.text)
+    saved = post_form(client, f"/teams/{team.id}/edit", {**form, "version": "1", "manager_id": str(manager.id)})
+    assert saved.status_code == 303
+    db.refresh(team)
+    assert team.manager_id == manager.id
+    event = db.execute(select(AuditEvent).where(AuditEvent.action == "team.update")).scalars().all()[-1]
+    assert event.before["manager_id"] is None and event.after["manager_id"] == manager.id
+    cleared = post_form(client, f"/teams/{team.id}/edit", {**form, "version": "2", "manager_id": ""})
+    assert cleared.status_code == 303
+    db.refresh(team)
+    assert team.manager_id is None
