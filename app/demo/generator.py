@@ -43,7 +43,7 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("t.brennan", "Tom Brennan", (Role.AUDITOR, Role.PRACTITIONER), "MASH", login=False),
     DemoUser("r.kowalski", "Rosa Kowalski", (Role.AUDITOR, Role.PRACTITIONER), "Early Help North", login=False),
     DemoUser("d.okafor", "David Okafor", (Role.HEAD_OF_SERVICE,), None, heads="Children in Care", login=False),
-    DemoUser("s.ahmed", "Sana Ahmed", (Role.PRACTITIONER,), "Safeguarding Team 1", login=False),
+    DemoUser("s.ahmed", "Sana Ahmed", (Role.PRACTITIONER,), "Safeguarding Team 1"),  # its team manager
     DemoUser("l.murray", "Lewis Murray", (Role.PRACTITIONER,), "Children in Care Team", login=False),
     DemoUser("j.evans", "Jade Evans", (Role.PRACTITIONER,), "Assessment Team 1", login=False),
 )

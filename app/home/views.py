@@ -9,7 +9,9 @@ from app.accounts import selectors
 from app.audits import replies
 from app.db import SessionDep
 from app.escalations import selectors as escalation_selectors
+from app.recommendations import selectors as recommendation_selectors
 from app.web.auth import CurrentUser
+from app.web.nav import RECOMMENDATION_ROLES
 from app.web.templating import render
 
 router = APIRouter(tags=["home (HTML)"])
@@ -26,4 +28,6 @@ def home(request: Request, session: SessionDep, user: CurrentUser) -> Response:
         "open_escalations": escalation_selectors.escalation_rows(
             session, escalations=escalation_selectors.open_escalations_for(session, user=user)),
         "findings": replies.completed_audits_for_worker(session, user=user),
+        "actions": (recommendation_selectors.action_counts(session, user=user, today=today)
+                    if user.has_role(*RECOMMENDATION_ROLES) else None),
     })

@@ -423,3 +423,20 @@ def recommendation_summary(session: Session, *, audit: Any, user: User) -> Audit
                                                               else_=0)), 0)).where(Recommendation.audit_id == audit.id)
     total, outstanding = session.execute(stmt).one()
     return AuditRecommendations(total=int(total), outstanding=int(outstanding))
+
+
+@dataclass(frozen=True)
+class ActionCounts:
+    """What the home page tells a person about their recommendations."""
+
+    outstanding: int  # owned, not yet closed
+    overdue: int  # owned, outstanding and past the due date
+    to_verify: int  # completed items waiting for this person to verify them
+
+
+def action_counts(session: Session, *, user: User, today: date) -> ActionCounts:
+    owned = select(func.count(), func.coalesce(func.sum(case((Recommendation.due_date < today, 1), else_=0)), 0)).where(
+        Recommendation.owner_id == user.id, Recommendation.status.in_(rules.OUTSTANDING))
+    outstanding, overdue = session.execute(owned).one()
+    return ActionCounts(outstanding=int(outstanding), overdue=int(overdue),
+                        to_verify=len(awaiting_verification_by(session, user=user, limit=100)))

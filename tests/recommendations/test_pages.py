@@ -214,3 +214,15 @@ def test_qa_lead_raises_a_thematic_recommendation(client, db, world):
     assert response.status_code == 303
     page = page_text(client.get(response.headers["location"]).text)
     assert "A thematic finding of Neglect thematic" in page and "Recommendation raised" in page
+
+
+def test_home_page_counts_what_needs_each_person(client, db, world, settings):
+    make_item(db, world, due_date=settings.today() - timedelta(days=2))
+    make_item(db, world, due_date=settings.today() + timedelta(days=20))
+    make_item(db, world, status="completed")
+    login(client, "owner")
+    assert "3 recommendations to complete , 1 overdue" in page_text(client.get("/").text)
+    login(client, "hos")
+    assert "1 waiting for you to verify" in page_text(client.get("/").text)
+    login(client, "bystander")
+    assert "No recommendations need you at the moment" in page_text(client.get("/").text)
