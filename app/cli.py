@@ -241,6 +241,7 @@ def demo_data(
     from app.demo.audits import demo_audits_load
     from app.demo.cases import demo_cases_load
     from app.demo.generator import DEMO_PASSWORD, demo_data_load, demo_logins
+    from app.demo.recommendations import demo_recommendations_load
     from app.working_days import calendar_for
 
     with _session() as session:
@@ -254,9 +255,11 @@ def demo_data(
             loaded = demo_cases_load(session, n=cases, today=_today())
             audits = demo_audits_load(session, today=_today(),
                                       calendar=calendar_for(get_settings().working_days_jurisdiction))
+            recommendations = demo_recommendations_load(session, today=_today())
             typer.echo("Loaded demo data (synthetic: no real people or children).")
             typer.echo(f"Loaded {loaded:,} demo cases and {audits} audits for the demo auditor"
-                       + ("." if audits else " (publish the templates first to have audits)."))
+                       + ("." if audits else " (publish the templates first to have audits).")
+                       + f" Loaded {recommendations} recommendations.")
         demo_present = selectors.user_by_username(session, username="qa.lead") is not None
     if demo_present:
         typer.echo(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
@@ -297,6 +300,28 @@ def audit_trail_verify() -> None:
         typer.echo(f"Audit trail intact: {check.checked} events checked.")
     else:
         _fail(f"Audit trail BROKEN at event {check.first_bad_seq}: {check.problem}. {check.checked} events before it are intact.")
+
+
+@cli.command("reminders")
+def reminders_command(
+    day: Annotated[str | None, typer.Option("--date", help="The local day to remind for, YYYY-MM-DD "
+                                                           "(default: today in TIMEZONE)")] = None,
+) -> None:
+    """Send the day's recommendation reminders and add the in-app notifications; safe to run again the same day."""
+    from app.log_config import configure_logging
+    from app.recommendations.reminders import reminders_run
+
+    try:
+        today = date.fromisoformat(day) if day else None
+    except ValueError:
+        _fail(f"Error: --date must be a date as YYYY-MM-DD, not {day!r}")
+    configure_logging()  # without SMTP_HOST the digests go to the log
+    with _session() as session:
+        report = reminders_run(session, settings=get_settings(), today=today)
+    typer.echo(report.summary())
+    if report.failed:
+        _fail("\n".join(["Some reminders were not sent; run the command again today to retry them:",
+                         *report.failures]))
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from app.audits import replies
 from app.db import SessionDep
 from app.escalations import selectors as escalation_selectors
 from app.recommendations import selectors as recommendation_selectors
+from app.recommendations.reminders import unread_count
 from app.web.auth import CurrentUser
 from app.web.nav import RECOMMENDATION_ROLES
 from app.web.templating import render
@@ -28,6 +29,7 @@ def home(request: Request, session: SessionDep, user: CurrentUser) -> Response:
         "open_escalations": escalation_selectors.escalation_rows(
             session, escalations=escalation_selectors.open_escalations_for(session, user=user)),
         "findings": replies.completed_audits_for_worker(session, user=user),
+        "unread": unread_count(session, user_id=user.id),
         "actions": (recommendation_selectors.action_counts(session, user=user, today=today)
                     if user.has_role(*RECOMMENDATION_ROLES) else None),
     })

@@ -226,3 +226,15 @@ def test_home_page_counts_what_needs_each_person(client, db, world, settings):
     assert "1 waiting for you to verify" in page_text(client.get("/").text)
     login(client, "bystander")
     assert "No recommendations need you at the moment" in page_text(client.get("/").text)
+
+
+def test_home_page_links_unread_reminders(client, db, world):
+    from app.recommendations.models import Notification
+
+    item = make_item(db, world)
+    db.add(Notification(user_id=world.owner.id, recommendation_id=item.id, kind="overdue",
+                        message="Recommendation is overdue", day=date(2026, 11, 26)))
+    db.flush()
+    login(client, "owner")
+    page = client.get("/")
+    assert "1 unread reminder" in page_text(page.text) and 'href="/notifications"' in page.text
