@@ -34,6 +34,7 @@ from app.config import Settings
 from app.db import make_engine
 from app.demo.cases import demo_cases_load
 from app.demo.generator import demo_data_load
+from app.demo.recommendations import demo_recommendations_load
 from app.main import create_app
 from tests.conftest import IN_CI, fresh_database_url, make_test_settings
 from tests.factories import PASSWORD, make_user
@@ -96,6 +97,7 @@ def live_server(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFa
         with Session(engine) as session:
             demo_data_load(session, today=datetime.now(settings.tz).date())
             demo_cases_load(session, n=300, today=datetime.now(settings.tz).date())
+            demo_recommendations_load(session, today=datetime.now(settings.tz).date())
             templates_publish(session)
             make_user(session, username=ACCOUNT_HOLDER.username, full_name=ACCOUNT_HOLDER.full_name,
                       roles=(Role.VIEWER,), password=ACCOUNT_HOLDER.password)

@@ -207,7 +207,8 @@ def test_someone_without_the_qa_lead_role_cannot_open_users_and_a_wrong_address_
     assert response is not None and response.status == 403
     expect(page.get_by_role("heading", name="You do not have access to this page")).to_be_visible()
     expect(page.get_by_text("You need the QA lead role to do this.")).to_be_visible()
-    expect(service_nav(page).get_by_role("link")).to_have_text(["Home", "Cases", "Audits", "Your account", "Sign out"])
+    expect(service_nav(page).get_by_role("link")).to_have_text(["Home", "Cases", "Audits", "Recommendations", "Your account",
+                                                                   "Sign out"])
     check_accessibility(page)
 
     response = page.goto("/no-such-page")
