@@ -238,3 +238,16 @@ def test_home_page_links_unread_reminders(client, db, world):
     login(client, "owner")
     page = client.get("/")
     assert "1 unread reminder" in page_text(page.text) and 'href="/notifications"' in page.text
+
+
+def test_list_by_raising_period_says_so_and_keeps_it_in_the_filters(client, db, world):
+    from datetime import UTC, datetime
+
+    make_item(db, world, text="October one", raised_at=datetime(2026, 10, 5, 9, 0, tzinfo=UTC))
+    make_item(db, world, text="November one", raised_at=datetime(2026, 11, 5, 9, 0, tzinfo=UTC))
+    login(client, "hos")
+    page = client.get("/recommendations?raised_from=2026-10-01&raised_to=2026-10-31")
+    text = page_text(page.text)
+    assert "Raised from 1 October 2026 to 31 October 2026" in text
+    assert "October one" in text and "November one" not in text
+    assert 'name="raised_from" value="2026-10-01"' in page.text
