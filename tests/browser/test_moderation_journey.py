@@ -8,24 +8,17 @@ accepts it; the case's worker reads the findings and replies; the QA lead prints
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, Response, expect
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.accounts import selectors as account_selectors
-from app.audit_templates.selectors import template_latest
-from app.audits.models import Audit
-from app.audits.service import audit_start
-from app.cases.models import Case
 from app.db import make_engine
 from app.demo.generator import DemoUser, demo_logins
 from app.moderation.models import Moderation
 from app.moderation.selectors import latest_round
-from app.working_days import calendar_for
 from tests.browser.conftest import LiveServer, NewContext
 from tests.browser.helpers import (
     check_accessibility,
@@ -34,6 +27,7 @@ from tests.browser.helpers import (
     sign_in,
     success_banner,
 )
+from tests.browser.setup_data import Setup, start_dip_sample
 
 pytestmark = pytest.mark.browser
 
@@ -58,42 +52,9 @@ COMPLIANCE = (
 SUPERVISION = COMPLIANCE[3]
 
 
-@dataclass(frozen=True)
-class Setup:
-    audit_id: int
-    child_id: str
-
-
 def _engine(live_server: LiveServer) -> Engine:
     """The live server's own database (what is committed there is what the app sees)."""
     return make_engine(live_server.settings.database_url)
-
-
-def _start_audit_of_a_priya_case(live_server: LiveServer) -> Setup:
-    """A dip sample of an open case of Priya Shah's, allocated to Asha: the last such case by child ID that has
-    no audit yet, so no other browser test (nor test order) gets in the way."""
-    engine = _engine(live_server)
-    try:
-        with Session(engine) as session:
-            audited = select(Audit.case_id)
-            case = session.execute(
-                select(Case).where(Case.worker_name == PRACTITIONER.full_name, Case.status == "open",
-                                   Case.id.not_in(audited))
-                .order_by(Case.child_id.desc()).limit(1)
-            ).scalars().first()
-            assert case is not None, f"no open case of {PRACTITIONER.full_name} without an audit in the demo data"
-            auditor = account_selectors.user_by_username(session, username=AUDITOR.username)
-            template = template_latest(session, key="dip_sample")
-            assert auditor is not None and template is not None
-            today = live_server.today()
-            audit = audit_start(session, case=case, template=template, auditor=auditor, actor=auditor, today=today,
-                                calendar=calendar_for(live_server.settings.working_days_jurisdiction),
-                                due_date=today + timedelta(days=14))
-            session.commit()
-            assert audit.id is not None
-            return Setup(audit_id=audit.id, child_id=case.child_id)
-    finally:
-        engine.dispose()
 
 
 def _current_round(live_server: LiveServer, audit_id: int) -> tuple[int, DemoUser]:
@@ -195,7 +156,8 @@ def _grade_blind(page: Page, moderator: DemoUser, grade: str) -> None:
 def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_workers_reply(
     new_context: NewContext, live_server: LiveServer
 ) -> None:
-    setup = _start_audit_of_a_priya_case(live_server)
+    setup = start_dip_sample(live_server, worker_name=PRACTITIONER.full_name, auditor_username=AUDITOR.username,
+                             last=True)
 
     # 1. Asha answers the checklist and raises a safeguarding concern.
     asha = new_context().new_page()

@@ -11,24 +11,20 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
-from sqlmodel import Session
 
-from app.accounts import selectors as account_selectors
-from app.audit_templates.selectors import template_latest
-from app.audits.models import Audit
-from app.audits.service import audit_start
-from app.cases.models import Case
-from app.db import make_engine
 from app.demo.generator import demo_logins
-from app.working_days import calendar_for
 from tests.browser.conftest import LiveServer, NewContext
-from tests.browser.helpers import check_accessibility, expect_error_summary, service_nav, sign_in, success_banner
+from tests.browser.helpers import (
+    check_accessibility,
+    expect_error_summary,
+    service_nav,
+    sign_in,
+    success_banner,
+)
+from tests.browser.setup_data import start_dip_sample
 
 pytestmark = pytest.mark.browser
 
@@ -37,37 +33,6 @@ AUDITOR, HEAD_OF_SERVICE, PRACTITIONER = (LOGINS[n] for n in ("auditor", "hos", 
 FIRST = "Bring the chronology up to date, including the strategy discussion of 3 November"
 SECOND = "Record the child's wishes and feelings at the next visit"
 EVIDENCE = "Chronology updated on 20 November and checked by my team manager"
-
-
-@dataclass(frozen=True)
-class Setup:
-    audit_id: int
-    child_id: str
-
-
-def _audit_of_a_priya_case(live_server: LiveServer) -> Setup:
-    """A dip sample of an open case of Priya's (Safeguarding Team 1), allocated to Asha: the first such case by
-    child ID with no audit yet (the moderation journey takes the last), so test order does not matter."""
-    engine = make_engine(live_server.settings.database_url)
-    try:
-        with Session(engine) as session:
-            case = session.execute(
-                select(Case).where(Case.worker_name == PRACTITIONER.full_name, Case.status == "open",
-                                   Case.id.not_in(select(Audit.case_id)))
-                .order_by(Case.child_id).limit(1)).scalars().first()
-            assert case is not None, "no open case of Priya's without an audit in the demo data"
-            auditor = account_selectors.user_by_username(session, username=AUDITOR.username)
-            template = template_latest(session, key="dip_sample")
-            assert auditor is not None and template is not None
-            today = live_server.today()
-            audit = audit_start(session, case=case, template=template, auditor=auditor, actor=auditor, today=today,
-                                calendar=calendar_for(live_server.settings.working_days_jurisdiction),
-                                due_date=today + timedelta(days=14))
-            session.commit()
-            assert audit.id is not None
-            return Setup(audit_id=audit.id, child_id=case.child_id)
-    finally:
-        engine.dispose()
 
 
 def _figure(page: Page, about: str) -> int:
@@ -103,7 +68,8 @@ def _raise(page: Page, text: str, priority: str, *, theme: str | None = None) ->
 def test_recommendations_from_raising_to_verified_closure_and_export(
     new_context: NewContext, live_server: LiveServer
 ) -> None:
-    setup = _audit_of_a_priya_case(live_server)
+    setup = start_dip_sample(live_server, worker_name=PRACTITIONER.full_name, auditor_username=AUDITOR.username,
+                             last=False)
 
     # 0. Harriet's dashboard before anything happens.
     hos = new_context().new_page()
