@@ -11,11 +11,17 @@ An item due today is in no section: yesterday's digest said "due tomorrow", tomo
 An item someone owns is listed once, in their own sections (with how far it has escalated), never again as
 escalated to them.
 
-The same items become Notification rows, at most one per person, item, kind and day. The digest goes by email
-(or, without SMTP_HOST, to the log). It is claimed (a ReminderDigest row, unique per person and day) and committed
-before it is sent, so a second run the same day sends nothing twice, even alongside the first; a digest whose
-sending failed is marked failed, and the next run that day tries it again. Neither the email nor the log carries
-the recommendation's text or anything about the child: numbers, dates, priority and a link only.
+The same items are the people's in-app notifications: one Notification row per person and item, saying the item's
+current state in words that do not change from day to day ("overdue since 3 November 2026"). Each run adds the
+rows that are missing, rewrites (and marks unread again) those whose section or wording changed, leaves the rest
+alone, and deletes the rows of items that are closed or no longer concern that person, so the table never holds
+more than the outstanding items' recipients. An item due today keeps its owner's "due tomorrow" (or "due soon")
+notification until tomorrow's run makes it "overdue".
+
+The digest goes by email (or, without SMTP_HOST, to the log). It is claimed (a ReminderDigest row, unique per person
+and day) and committed before it is sent, so a second run the same day sends nothing twice, even alongside the
+first; a digest whose sending failed is marked failed, and the next run that day tries it again. Neither the email
+nor the log carries the recommendation's text or anything about the child: numbers, dates, priority and a link only.
 """
 
 from __future__ import annotations
@@ -25,9 +31,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -84,6 +91,7 @@ class Line:
     item: Item
     days_overdue: int
     level: rules.Level | None
+    recipient: rules.Level | None = None  # an escalated line: as whom it came to this person (manager or head)
 
 
 def owner_kind(due: date, today: date) -> str | None:
@@ -112,14 +120,14 @@ def digests_compose(items: Iterable[Item], *, today: date, limits: rules.Thresho
         lines[item.owner_id][item.id] = Line(kind, item, days, level)
         if level is None:
             continue
-        escalated = Line(ESCALATED, item, days, level)
-        recipients: set[int] = set()
+        recipients: dict[int, rules.Level] = {}  # user -> as whom (a head of service who manages the team: head)
         if _RANK[level] >= _RANK[rules.Level.TEAM_MANAGER] and item.team_id in team_managers:
-            recipients.add(team_managers[item.team_id])
+            recipients[team_managers[item.team_id]] = rules.Level.TEAM_MANAGER
         if _RANK[level] >= _RANK[rules.Level.HEAD_OF_SERVICE] and item.service_area_id is not None:
-            recipients.update(heads.get(item.service_area_id, ()))
-        for user_id in recipients - {item.owner_id}:
-            lines[user_id][item.id] = escalated
+            recipients.update(dict.fromkeys(heads.get(item.service_area_id, ()), rules.Level.HEAD_OF_SERVICE))
+        for user_id, recipient in recipients.items():
+            if user_id != item.owner_id:
+                lines[user_id][item.id] = Line(ESCALATED, item, days, level, recipient)
     order = {kind: n for n, kind in enumerate(KINDS)}
     return {user_id: sorted(by_item.values(), key=lambda line: (order[line.kind], line.item.due_date, line.item.id))
             for user_id, by_item in lines.items()}
@@ -129,6 +137,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+@lru_cache(maxsize=4096)  # a run words the same few hundred dates for every one of its lines
 def _long_date(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
 
@@ -146,9 +155,29 @@ def line_facts(line: Line) -> str:
     return ", ".join(facts)
 
 
+_AS = {rules.Level.TEAM_MANAGER: "team manager", rules.Level.HEAD_OF_SERVICE: "head of service"}
+
+
 def notification_message(line: Line) -> str:
-    """The in-app notification's text (the page links it to the recommendation)."""
-    return f"Recommendation {line.item.id}: {SECTION_TITLES[line.kind].lower()}, {line_facts(line)}."
+    """The in-app notification's text (the page links it to the recommendation). It says the item's state in words
+    that stay the same from one day to the next (overdue "since" its due date, not "n days overdue"), so it changes
+    only when something happens: a new section, a further escalation, a new due date or priority, completion."""
+    due = _long_date(line.item.due_date)
+    facts = [f"{rules.PRIORITY_LABELS.get(line.item.priority, line.item.priority).lower()} priority"]
+    if line.kind == ESCALATED:
+        to_whom = f" ({_AS[line.recipient]})" if line.recipient in _AS else ""
+        state = f"escalated to you{to_whom}: overdue since {due}"
+        if line.level in _ESCALATED_TO and (line.recipient is None or _RANK[line.level] > _RANK[line.recipient]):
+            facts.append(_ESCALATED_TO[line.level])  # gone further than this person
+    elif line.kind == OVERDUE:
+        state = f"overdue since {due}"
+        if line.level in _ESCALATED_TO:
+            facts.append(_ESCALATED_TO[line.level])
+    else:
+        state = f"{SECTION_TITLES[line.kind].lower()}, due {due}"
+    if line.item.status == rules.COMPLETED:
+        facts.append("completed, awaiting verification")
+    return f"Recommendation {line.item.id}: {state}, {', '.join(facts)}."
 
 
 def item_url(base_url: str, item_id: int) -> str:
@@ -193,13 +222,13 @@ def digest_log_line(username: str, lines: list[Line], *, day: date, base_url: st
 
 
 def outstanding_items(session: Session, *, today: date) -> list[Item]:
-    """Every outstanding item due by a week from today (all the overdue ones included), as plain values."""
+    """Every outstanding item due by a week from today (all the overdue ones included), as plain values. Those due
+    today are in no section, but keep their owner's notification from yesterday (see `notifications_sync`)."""
     stmt = (select(Recommendation.id, Recommendation.owner_id, Recommendation.team_id,
                    Recommendation.service_area_id, Recommendation.due_date, Recommendation.priority,
                    Recommendation.status)
             .where(Recommendation.status.in_(rules.OUTSTANDING),
-                   Recommendation.due_date <= today + timedelta(days=SOON_DAYS),
-                   Recommendation.due_date != today))
+                   Recommendation.due_date <= today + timedelta(days=SOON_DAYS)))
     return [Item(*row) for row in session.execute(stmt)]
 
 
@@ -248,12 +277,15 @@ class RemindersReport:
     failed: int = 0
     already_sent: int = 0  # sent earlier the same day
     notifications: int = 0  # added
+    notifications_updated: int = 0  # changed section or wording (and unread again)
+    notifications_removed: int = 0  # their item is closed or no longer concerns that person
     failures: list[str] = field(default_factory=list)  # safe to print: user ids and the mail server's code
 
     def summary(self) -> str:
         return (f"Reminders for {self.day.isoformat()}: {self.sent} sent, {self.logged} logged, "
                 f"{self.skipped} skipped (no email address), {self.failed} failed, {self.already_sent} already "
-                f"sent today; {self.notifications} notifications added.")
+                f"sent today; {self.notifications} notifications added, {self.notifications_updated} updated, "
+                f"{self.notifications_removed} removed.")
 
 
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -263,18 +295,47 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
     session.execute(insert_for(Notification.__table__).on_conflict_do_nothing(), rows)
 
 
-def notifications_add(session: Session, *, lines_by_user: Mapping[int, list[Line]], day: date,
-                      now: datetime) -> int:
-    """Add the day's notifications not already there; returns how many were new."""
-    existing = {tuple(row) for row in session.execute(
-        select(Notification.user_id, Notification.recommendation_id, Notification.kind).where(Notification.day == day))}
-    rows = [{"user_id": user_id, "recommendation_id": line.item.id, "kind": line.kind, "day": day,
-             "created_at": now, "read_at": None, "message": notification_message(line)}
-            for user_id, lines in lines_by_user.items() for line in lines
-            if (user_id, line.item.id, line.kind) not in existing]
-    if rows:
-        _insert_ignoring_duplicates(session, rows)
-    return len(rows)
+@dataclass(frozen=True)
+class NotificationChanges:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+
+
+def notifications_sync(session: Session, *, lines_by_user: Mapping[int, list[Line]],
+                       due_today: Mapping[int, int], day: date, now: datetime) -> NotificationChanges:
+    """Make the reminder notifications say the day's lines: one row per person and item. Adds the missing rows;
+    rewrites those whose kind or message changed (dated `day`, created `now`, unread again: it is news); leaves
+    the others alone (read stays read); deletes the rest (item closed, or no longer this person's concern), except
+    that an item due today (`due_today`: item id -> owner id) keeps its owner's due-tomorrow or due-soon row.
+    A read, then at most one bulk INSERT, one bulk UPDATE and one bulk DELETE, whatever the number of rows."""
+    wanted = {(user_id, line.item.id): (line.kind, notification_message(line))
+              for user_id, lines in lines_by_user.items() for line in lines}
+    updates: list[dict[str, Any]] = []
+    removed: list[dict[str, Any]] = []
+    table = Notification.__table__
+    existing = session.execute(  # plain table columns: rows as the driver gives them, no ORM loading
+        select(table.c.id, table.c.user_id, table.c.recommendation_id, table.c.kind, table.c.message)
+        .where(table.c.kind.in_(KINDS), table.c.recommendation_id.is_not(None))).all()
+    for row_id, user_id, item_id, kind, message in existing:
+        target = wanted.pop((user_id, item_id), None)
+        if target is None:
+            if not (due_today.get(item_id) == user_id and kind in (DUE_TOMORROW, DUE_SOON)):
+                removed.append({"row_id": row_id})
+        elif target != (kind, message):
+            updates.append({"id": row_id, "kind": target[0], "message": target[1], "day": day, "created_at": now,
+                            "read_at": None})
+    added = [{"user_id": user_id, "recommendation_id": item_id, "kind": kind, "day": day, "created_at": now,
+              "read_at": None, "message": message} for (user_id, item_id), (kind, message) in wanted.items()]
+    if added:
+        _insert_ignoring_duplicates(session, added)
+    if updates:  # the ORM's bulk UPDATE by primary key: one executemany. With a WHERE of its own it does not insist
+        # on every row still being there (a run alongside this one may have just deleted one).
+        session.execute(update(Notification).where(Notification.recommendation_id.is_not(None))
+                        .execution_options(synchronize_session=False), updates)
+    if removed:
+        session.execute(delete(table).where(table.c.id == bindparam("row_id")), removed)
+    return NotificationChanges(added=len(added), updated=len(updates), removed=len(removed))
 
 
 def _digest_claim(session: Session, *, user_id: int, day: date, items: int, channel: str,
@@ -302,16 +363,21 @@ def _digest_claim(session: Session, *, user_id: int, day: date, items: int, chan
 
 def reminders_run(session: Session, *, settings: Settings, now: datetime | None = None,
                   today: date | None = None) -> RemindersReport:
-    """Send the day's digests and add its notifications. Commits as it goes: each digest is claimed (and
-    committed) before it is sent, so a crash mid-send never sends it twice (at most once, never duplicates)."""
+    """Send the day's digests and bring the notifications up to date. Commits as it goes: each digest is claimed
+    (and committed) before it is sent, so a crash mid-send never sends it twice (at most once, never duplicates)."""
     now = now or utcnow()
     today = today or rules.local_today(now, settings.timezone)
     report = RemindersReport(day=today)
     people = active_people(session)
-    composed = digests_compose(outstanding_items(session, today=today), today=today, limits=thresholds(settings),
+    items = outstanding_items(session, today=today)
+    composed = digests_compose(items, today=today, limits=thresholds(settings),
                                team_managers=team_managers(session), heads=heads_of_service(session))
     lines_by_user = {user_id: lines for user_id, lines in composed.items() if user_id in people}
-    report.notifications = notifications_add(session, lines_by_user=lines_by_user, day=today, now=now)
+    changes = notifications_sync(session, lines_by_user=lines_by_user, day=today, now=now,
+                                 due_today={item.id: item.owner_id for item in items
+                                            if item.due_date == today and item.owner_id in people})
+    report.notifications = changes.added
+    report.notifications_updated, report.notifications_removed = changes.updated, changes.removed
     session.commit()
 
     channel = SMTP if settings.smtp_host else LOG

@@ -78,9 +78,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_recommendation'))
     )
     with op.batch_alter_table('recommendation', schema=None) as batch_op:
-        batch_op.create_index('ix_recommendation_area_closed', ['service_area_id', 'closed_at'], unique=False)
-        batch_op.create_index('ix_recommendation_area_raised', ['service_area_id', 'raised_at'], unique=False)
-        batch_op.create_index('ix_recommendation_area_status_due', ['service_area_id', 'status', 'due_date'], unique=False)
+        batch_op.create_index('ix_recommendation_area_closed', ['service_area_id', 'status', 'closed_at', 'days_to_close'], unique=False)
+        batch_op.create_index('ix_recommendation_area_raised', ['service_area_id', 'raised_at', 'status'], unique=False)
+        batch_op.create_index('ix_recommendation_area_status_due', ['service_area_id', 'status', 'due_date', 'team_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_recommendation_audit_id'), ['audit_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_recommendation_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_recommendation_cycle_id'), ['cycle_id'], unique=False)
@@ -100,7 +100,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['recommendation_id'], ['recommendation.id'], name=op.f('fk_notification_recommendation_id_recommendation'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_notification_user_id_app_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notification')),
-    sa.UniqueConstraint('user_id', 'recommendation_id', 'kind', 'day', name='uq_notification_once_a_day')
+    sa.UniqueConstraint('user_id', 'recommendation_id', name='uq_notification_user_item')
     )
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.create_index('ix_notification_user_read', ['user_id', 'read_at'], unique=False)

@@ -1,5 +1,6 @@
 """The notifications page: a person sees only their own, unread first, newest first, each linking to its
-recommendation; they mark one or all read; someone else's is a 404 and stays unread."""
+recommendation; they mark one or all read; someone else's is a 404 and stays unread. After the reminders have run on
+several days, each recommendation is there once, as it stands now."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from sqlmodel import Session
 
 from app.recommendations import reminders
 from app.recommendations.models import Notification
+from tests.conftest import make_test_settings
 from tests.factories import login, page_text, post_form
-from tests.recommendations.conftest import TODAY, make_item
+from tests.recommendations.conftest import NOW, TODAY, make_item
 
 
 def notify(db: Session, user, item, *, kind: str = "overdue", day: date = TODAY, message: str | None = None,
@@ -41,10 +43,11 @@ def reload(db: Session, row: Notification) -> Notification:
 def rows(db: Session, world):
     item = make_item(db, world)
     other_item = make_item(db, world, due_date=date(2026, 12, 1))
+    third_item = make_item(db, world, due_date=date(2026, 11, 27))
     return {
         "old_unread": notify(db, world.owner, item, day=TODAY - timedelta(days=2), message="Old unread one."),
         "new_unread": notify(db, world.owner, other_item, day=TODAY, message="New unread one."),
-        "newest_read": notify(db, world.owner, item, day=TODAY, kind="due_tomorrow", message="Newest read one.",
+        "newest_read": notify(db, world.owner, third_item, day=TODAY, kind="due_tomorrow", message="Newest read one.",
                               read=True),
         "managers": notify(db, world.manager, item, kind="escalated", message="The manager's one."),
         "item": item,
@@ -122,9 +125,8 @@ def test_no_notifications(client, world):
 
 
 def test_the_list_is_paged(client, db, world):
-    item = make_item(db, world)
     for n in range(30):
-        notify(db, world.owner, item, day=TODAY - timedelta(days=n), message=f"Reminder number {n}.")
+        notify(db, world.owner, make_item(db, world), day=TODAY - timedelta(days=n), message=f"Reminder number {n}.")
     login(client, "owner")
     first = text_of(client.get("/notifications"))
     assert "Showing 1 to 25 of 30 notifications" in first and "Reminder number 0." in first
@@ -136,3 +138,27 @@ def test_the_list_is_paged(client, db, world):
     last = db.execute(select(Notification).where(Notification.message == "Reminder number 29.")).scalar_one()
     response = post_form(client, f"/notifications/{last.id}/read?page=2")
     assert response.headers["location"] == "/notifications?page=2"
+
+
+def test_after_several_days_of_reminders_each_item_is_listed_once_as_it_stands(client, db, database_url, world):
+    settings = make_test_settings(database_url)
+    overdue = make_item(db, world, due_date=TODAY - timedelta(days=3))
+    due = make_item(db, world, due_date=TODAY + timedelta(days=1))
+    closing = make_item(db, world, due_date=TODAY - timedelta(days=1))
+    reminders.reminders_run(db, settings=settings, now=NOW)
+    reminders.notifications_mark_all_read(db, user_id=world.owner.id, now=NOW)
+    reminders.reminders_run(db, settings=settings, now=NOW + timedelta(days=1))
+    closing.status, closing.closed_at = "closed", NOW + timedelta(days=1, hours=1)
+    db.add(closing)
+    db.flush()
+    reminders.reminders_run(db, settings=settings, now=NOW + timedelta(days=2))
+    reminders.reminders_run(db, settings=settings, now=NOW + timedelta(days=2, hours=1))
+
+    login(client, "owner")
+    text = text_of(client.get("/notifications"))
+    assert "1 unread." in text and "Showing 1 to 2 of 2 notifications." in text
+    assert text.count(f"Recommendation {overdue.id}:") == 1 and f"Recommendation {closing.id}:" not in text
+    # Due tomorrow became overdue (unread again, dated the day it changed); the other is still read, as it was.
+    assert text.index(f"Recommendation {due.id}: overdue since 27 November 2026") < text.index(
+        f"Recommendation {overdue.id}: overdue since 23 November 2026")
+    assert "28 November 2026" in text and "26 November 2026" in text

@@ -1,6 +1,7 @@
 """The daily reminders: who gets which items in which section, once a day whatever the number of runs, retries
 after a failed send, the log instead of email without SMTP, the local day, and no recommendation text or child
-anywhere but the app's own pages."""
+anywhere but the app's own pages. The notifications: one per person and item, rewritten (unread again) only when
+the item's state changes, removed once it is closed or no longer the person's concern."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select, update
 from sqlmodel import Session
 from typer.testing import CliRunner
 
@@ -63,9 +64,9 @@ def item(number: int, due: date, *, owner: int = 1, team: int | None = 10, area:
                 status=status)
 
 
-def compose(*items: Item) -> dict[int, list[Line]]:
+def compose(*items: Item, today: date = TODAY) -> dict[int, list[Line]]:
     # User 1 owns; 2 manages team 10; 3 and 4 head area 100.
-    return reminders.digests_compose(items, today=TODAY, limits=LIMITS, team_managers={10: 2}, heads={100: {3, 4}})
+    return reminders.digests_compose(items, today=today, limits=LIMITS, team_managers={10: 2}, heads={100: {3, 4}})
 
 
 def ids(lines: list[Line], kind: str) -> list[int]:
@@ -118,6 +119,40 @@ def test_the_wording_says_numbers_dates_and_priority_only():
     assert reminders.digest_log_line("w.worker", lines, day=TODAY, base_url="https://audit.example/") == (
         "Reminder digest for w.worker on 2026-11-26: overdue: https://audit.example/recommendations/12 "
         "(due 2026-11-25); due in the next 7 days: https://audit.example/recommendations/13 (due 2026-11-29)")
+
+
+def messages(digests: dict[int, list[Line]]) -> dict[int, list[str]]:
+    return {user_id: [reminders.notification_message(line) for line in lines] for user_id, lines in digests.items()}
+
+
+def test_notification_messages_say_the_state_in_words_that_do_not_change_from_day_to_day():
+    overdue = item(7, days(-20), status="completed")
+    assert messages(compose(overdue)) == {
+        1: [("Recommendation 7: overdue since 6 November 2026, high priority, escalated to team manager, "
+             "completed, awaiting verification.")],
+        2: [("Recommendation 7: escalated to you (team manager): overdue since 6 November 2026, high priority, "
+             "completed, awaiting verification.")],
+    }
+    # The next days, until the next threshold, say exactly the same.
+    for later in range(1, 10):
+        assert messages(compose(overdue, today=days(later))) == messages(compose(overdue))
+    assert messages(compose(item(8, days(1))))[1] == [
+        "Recommendation 8: due tomorrow, due 27 November 2026, high priority."]
+
+
+def test_escalated_messages_say_as_whom_it_came_and_how_far_it_has_gone():
+    at_head = compose(item(7, days(-30)))
+    assert messages(at_head)[2] == [("Recommendation 7: escalated to you (team manager): overdue since 27 October "
+                                     "2026, high priority, escalated to head of service.")]
+    assert messages(at_head)[3] == messages(at_head)[4] == [
+        "Recommendation 7: escalated to you (head of service): overdue since 27 October 2026, high priority."]
+    at_director = compose(item(8, days(-60)))
+    assert messages(at_director)[3] == [("Recommendation 8: escalated to you (head of service): overdue since "
+                                         "27 September 2026, high priority, escalated to director.")]
+    # A head of service who also manages the team hears it as head of service.
+    both = reminders.digests_compose([item(9, days(-30))], today=TODAY, limits=LIMITS, team_managers={10: 3},
+                                     heads={100: {3}})
+    assert "escalated to you (head of service): " in reminders.notification_message(both[3][0])
 
 
 # --- Running them: email, notifications, once a day -----------------------------------------------------------
@@ -202,25 +237,125 @@ def test_each_person_gets_one_digest_with_their_items_in_the_right_sections(db, 
         assert TEXT not in received.body and "CHILD000" not in received.body
 
 
-def test_the_same_items_become_notifications_once_a_day(db, smtp_server, database_url, items, world):
+def notifications(db: Session) -> dict[tuple[int, int], Notification]:
+    """Every notification by (user id, recommendation id), read afresh."""
+    db.expire_all()
+    return {(row.user_id, row.recommendation_id): row for row in db.execute(select(Notification)).scalars()}
+
+
+def test_the_same_items_become_notifications_once(db, smtp_server, database_url, items, world):
     settings = smtp_server.settings(database_url)
     first = run(db, settings)
-    rows = db.execute(select(Notification.user_id, Notification.recommendation_id, Notification.kind)
-                      .where(Notification.day == TODAY)).all()
+    rows = db.execute(select(Notification.user_id, Notification.recommendation_id, Notification.kind,
+                             Notification.day)).all()
     assert first.notifications == len(rows) == 8 + 3 + 1 + 1 + 1  # owner, manager, hos, other hos, bystander
-    assert (world.manager.id, items["overdue14"], ESCALATED) in rows
-    assert (world.owner.id, items["tomorrow"], DUE_TOMORROW) in rows
-    assert (world.bystander.id, items["other"], OVERDUE) in rows  # no email address: in the app only
+    assert (world.manager.id, items["overdue14"], ESCALATED, TODAY) in rows
+    assert (world.owner.id, items["tomorrow"], DUE_TOMORROW, TODAY) in rows
+    assert (world.bystander.id, items["other"], OVERDUE, TODAY) in rows  # no email address: in the app only
     assert not any(TEXT in message for message in db.execute(select(Notification.message)).scalars())
 
+    before = notifications(db)
     second = run(db, settings, now=NOW + timedelta(hours=3))
-    assert (second.sent, second.already_sent, second.notifications) == (0, 4, 0)
+    assert (second.sent, second.already_sent) == (0, 4)
+    assert (second.notifications, second.notifications_updated, second.notifications_removed) == (0, 0, 0)
     assert len(smtp_server.received) == 4  # nothing new
     assert db.execute(select(ReminderDigest.status)).scalars().all() == ["sent"] * 4
+    assert {key: (row.id, row.created_at) for key, row in notifications(db).items()} == {
+        key: (row.id, row.created_at) for key, row in before.items()}
 
-    tomorrow = run(db, settings, now=NOW + timedelta(days=1))
-    assert (tomorrow.sent, tomorrow.already_sent) == (4, 0)
-    assert tomorrow.notifications > 0
+
+def test_the_next_day_adds_rows_only_for_new_items_and_rewrites_only_the_changed_ones(db, smtp_server, database_url,
+                                                                                     items, world):
+    settings = smtp_server.settings(database_url)
+    run(db, settings)
+    for user in (world.owner, world.manager, world.hos):
+        reminders.notifications_mark_all_read(db, user_id=user.id, now=NOW + timedelta(hours=1))
+    before = notifications(db)
+
+    later = NOW + timedelta(days=1)
+    tomorrow = run(db, settings, now=later)
+    assert (tomorrow.sent, tomorrow.already_sent) == (4, 0)  # the digest is still daily
+    after = notifications(db)
+    owner, manager, hos = world.owner.id, world.manager.id, world.hos.id
+    # New: soon8 is now 7 days ahead, "today" is overdue, overdue13 reached the manager, overdue29 the head.
+    assert set(after) - set(before) == {(owner, items["soon8"]), (owner, items["today"]),
+                                        (manager, items["overdue13"]), (hos, items["overdue29"])}
+    # Changed: soon2 is due tomorrow; overdue13 escalated to the manager, overdue29 to the head of service.
+    changed = {(owner, items["soon2"]), (owner, items["overdue13"]), (owner, items["overdue29"]),
+               (manager, items["overdue29"])}
+    assert (tomorrow.notifications, tomorrow.notifications_updated, tomorrow.notifications_removed) == (4, 4, 0)
+    assert set(before) <= set(after)
+    for key, row in after.items():
+        if key in changed:
+            assert (row.id, row.read_at, row.day, row.created_at) == (before[key].id, None, days(1), later), key
+        elif key in before:  # still overdue (or still due soon): the same row, still read, not repeated
+            assert row.id == before[key].id and row.message == before[key].message, key
+            assert (row.day, row.read_at is None) == (TODAY, before[key].read_at is None), key
+    assert after[(owner, items["overdue5"])].message == (f"Recommendation {items['overdue5']}: overdue since "
+                                                         "21 November 2026, normal priority.")
+    assert after[(owner, items["overdue5"])].read_at is not None
+    assert after[(owner, items["soon2"])].kind == DUE_TOMORROW
+    assert after[(manager, items["overdue29"])].message.endswith("escalated to head of service, completed, "
+                                                                 "awaiting verification.")
+    # Due today: in no section, but the owner keeps yesterday's "due tomorrow", as it was.
+    assert after[(owner, items["tomorrow"])].kind == DUE_TOMORROW
+    assert after[(owner, items["tomorrow"])].read_at is not None
+
+
+def test_a_change_of_kind_rewrites_the_row_and_makes_it_unread(db, database_url, with_emails, world):
+    settings = make_test_settings(database_url)
+    owner = world.owner.id
+    due = make_item(db, with_emails, due_date=days(1))
+    run(db, settings)
+    (row,) = notifications(db).values()
+    assert row.kind == DUE_TOMORROW
+    assert row.message == f"Recommendation {due.id}: due tomorrow, due 27 November 2026, normal priority."
+    reminders.notifications_mark_all_read(db, user_id=owner, now=NOW)
+
+    assert run(db, settings, now=NOW + timedelta(days=1)).notifications_updated == 0  # due today: left as it is
+    assert notifications(db)[(owner, due.id)].read_at is not None
+
+    report = run(db, settings, now=NOW + timedelta(days=2))
+    after = notifications(db)[(owner, due.id)]
+    assert (report.notifications, report.notifications_updated) == (0, 1)
+    assert (after.id, after.kind, after.read_at, after.day, after.created_at) == (
+        row.id, OVERDUE, None, days(2), NOW + timedelta(days=2))
+    assert after.message == f"Recommendation {due.id}: overdue since 27 November 2026, normal priority."
+
+
+def test_overdue_becomes_escalated_when_someone_else_takes_the_item_on(db, database_url, with_emails, world):
+    settings = make_test_settings(database_url)
+    taken = make_item(db, with_emails, owner=world.manager, due_date=days(-20))
+    run(db, settings)
+    row = notifications(db)[(world.manager.id, taken.id)]
+    assert row.kind == OVERDUE
+    reminders.notifications_mark_all_read(db, user_id=world.manager.id, now=NOW)
+
+    db.execute(update(Recommendation).where(Recommendation.id == taken.id).values(owner_id=world.owner.id))
+    report = run(db, settings, now=NOW + timedelta(hours=1))
+    after = notifications(db)
+    assert (report.notifications, report.notifications_updated, report.notifications_removed) == (1, 1, 0)
+    assert (after[(world.manager.id, taken.id)].id, after[(world.manager.id, taken.id)].kind) == (row.id, ESCALATED)
+    assert after[(world.manager.id, taken.id)].read_at is None
+    assert after[(world.owner.id, taken.id)].kind == OVERDUE
+
+
+def test_a_closed_item_loses_its_notifications_on_the_next_run(db, database_url, with_emails, world):
+    settings = make_test_settings(database_url)
+    closing = make_item(db, with_emails, due_date=days(-30))
+    postponed = make_item(db, with_emails, due_date=days(-3))
+    made_due_today = make_item(db, with_emails, due_date=days(-20))
+    staying = make_item(db, with_emails, due_date=days(-5))
+    assert run(db, settings).notifications == 3 + 1 + 2 + 1  # closing: owner, manager and head of service
+
+    db.execute(update(Recommendation).where(Recommendation.id == closing.id)
+               .values(status=rules.CLOSED, closed_at=NOW + timedelta(hours=1)))
+    db.execute(update(Recommendation).where(Recommendation.id == postponed.id).values(due_date=days(30)))
+    db.execute(update(Recommendation).where(Recommendation.id == made_due_today.id).values(due_date=TODAY))
+    report = run(db, settings, now=NOW + timedelta(hours=2))
+    assert (report.notifications, report.notifications_updated, report.notifications_removed) == (0, 0, 6)
+    assert set(notifications(db)) == {(world.owner.id, staying.id)}
+    assert run(db, settings, now=NOW + timedelta(hours=3)).notifications_removed == 0
 
 
 def test_a_failed_send_is_marked_and_the_next_run_that_day_retries_it(db, smtp_server, database_url, items, caplog):
@@ -237,7 +372,8 @@ def test_a_failed_send_is_marked_and_the_next_run_that_day_retries_it(db, smtp_s
 
     smtp_server.inbox.refuse = None
     retried = run(db, settings, now=NOW + timedelta(hours=1))
-    assert (retried.sent, retried.failed, retried.already_sent, retried.notifications) == (4, 0, 0, 0)
+    assert (retried.sent, retried.failed, retried.already_sent, retried.notifications,
+            retried.notifications_updated) == (4, 0, 0, 0, 0)
     assert len(smtp_server.received) == 4
     assert db.execute(select(ReminderDigest.status)).scalars().all() == ["sent"] * 4
 
@@ -292,28 +428,63 @@ def test_the_day_is_the_local_one(db, smtp_server, database_url, with_emails):
                                                        "Due in the next 7 days": [tomorrow.id]}
 
 
+def test_a_row_deleted_alongside_the_run_before_its_update_does_not_fail_it(db, database_url, with_emails, world,
+                                                                            monkeypatch):
+    settings = make_test_settings(database_url)
+    moving = make_item(db, with_emails, due_date=days(2))
+    run(db, settings)
+    insert_rows = reminders._insert_ignoring_duplicates
+
+    def and_another_run_deletes_it(session, rows):  # between this run's read and its bulk UPDATE
+        session.execute(delete(Notification).where(Notification.recommendation_id == moving.id))
+        insert_rows(session, rows)
+
+    monkeypatch.setattr(reminders, "_insert_ignoring_duplicates", and_another_run_deletes_it)
+    make_item(db, with_emails, due_date=days(-1))  # so that there is something to insert
+    report = run(db, settings, now=NOW + timedelta(days=1))  # due soon -> due tomorrow: an update of a gone row
+    assert (report.notifications, report.notifications_updated, report.logged) == (1, 1, 1)
+    assert (world.owner.id, moving.id) not in notifications(db)
+
+
 def test_the_number_of_queries_does_not_grow_with_the_items(db, database_url, with_emails, engine):
+    """Two rounds of two days each, the second with 30 times the items: each second day adds, rewrites and
+    removes notifications (new items, items due in two days that are now due tomorrow, closed items), all in the
+    same few statements. Only the owner has items (under 14 days overdue throughout), so one digest a day."""
     settings = make_test_settings(database_url)
     statements: list[str] = []
 
     def count(*args, **kwargs) -> None:
         statements.append(args[2])
 
-    for n in range(2):
-        make_item(db, with_emails, due_date=days(-3 - n))
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        run(db, settings)
-        few = len(statements)
-        for n in range(60):
-            make_item(db, with_emails, due_date=days(-2 - n % 10))
+    def second_day(start: int, n: int) -> reminders.RemindersReport:
+        first = TODAY + timedelta(days=start)
+        closing = [make_item(db, with_emails, due_date=first - timedelta(days=1 + k % 5)) for k in range(n)]
+        for k in range(n):
+            make_item(db, with_emails, due_date=first + timedelta(days=2))  # due soon, then due tomorrow
+        run(db, settings, now=NOW + timedelta(days=start))
+        db.execute(update(Recommendation).where(Recommendation.id.in_([row.id for row in closing]))
+                   .values(status=rules.CLOSED, closed_at=NOW + timedelta(days=start, hours=1)))
+        for k in range(n):
+            make_item(db, with_emails, due_date=first - timedelta(days=k % 5))  # new overdue ones
         statements.clear()
-        run(db, settings, now=NOW + timedelta(days=1))
-        many = len(statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    assert many == few, (few, many)
-    assert few < 20, statements
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            return run(db, settings, now=NOW + timedelta(days=start + 1))
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+
+    few_report = second_day(0, 2)
+    few = list(statements)
+    many_report = second_day(2, 60)
+    many = list(statements)
+    assert (few_report.notifications, few_report.notifications_updated, few_report.notifications_removed) == (2, 2, 2)
+    assert (many_report.notifications, many_report.notifications_updated,
+            many_report.notifications_removed) >= (60, 60, 60)
+    assert len(many) == len(few), (few, many)
+    assert len(few) < 20, few
+    # The notifications' writes: one INSERT, one UPDATE and one DELETE (each a single executemany).
+    for verb in ("INSERT INTO notification", "UPDATE notification", "DELETE FROM notification"):
+        assert sum(statement.lstrip().startswith(verb) for statement in many) == 1, (verb, many)
 
 
 # --- The command ---------------------------------------------------------------------------------------------
@@ -339,7 +510,7 @@ def test_the_command_sends_prints_a_summary_and_fails_when_a_send_fails(cli_db, 
     result = CliRunner().invoke(cli, ["reminders", "--date", "2026-11-26"])
     assert result.exit_code == 0, result.output
     assert ("Reminders for 2026-11-26: 1 sent, 0 logged, 0 skipped (no email address), 0 failed, 0 already sent "
-            "today; 1 notifications added.") in result.output
+            "today; 1 notifications added, 0 updated, 0 removed.") in result.output
     (received,) = smtp_server.received
     assert received.recipients == ["w.worker@council.example"]
     assert "Due tomorrow (1)" in received.body
