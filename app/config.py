@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     due_days_high: int = Field(default=28, ge=1)
     due_days_normal: int = Field(default=56, ge=1)
 
+    # Reports: rates from fewer answers than this are "too few to judge" and never ranked; the targets file
+    # (default app/reports/targets.yaml)
+    report_min_n: int = Field(default=10, ge=1)
+    report_targets_file: Path | None = None
+
     # Outgoing email (recommendation reminders); without SMTP_HOST the reminders are written to the log
     smtp_host: str | None = None
     smtp_port: int = 587
