@@ -27,6 +27,7 @@ from app.recommendations.models import (
     Theme,
 )
 from app.sampling.models import Cycle
+from app.web.query import QueryReader
 
 # ?status= values beyond the statuses themselves
 OUTSTANDING, OVERDUE, AWAITING = "outstanding", "overdue", "awaiting_verification"
@@ -34,8 +35,6 @@ STATUS_FILTERS = (OUTSTANDING, OVERDUE, AWAITING, *rules.STATUSES)
 STATUS_FILTER_LABELS = {OUTSTANDING: "Outstanding", OVERDUE: "Overdue", AWAITING: "Awaiting verification",
                         **rules.STATUS_LABELS}
 SORTS = ("due", "raised", "overdue")
-# raised_from / raised_to outside these are bad input (and would overflow the time-zone arithmetic).
-EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -73,70 +72,31 @@ class ListFilter:
         return {k: str(v) for k, v in pairs.items() if v not in (None, "")}
 
 
-def _row_id(value: str | None) -> int | None:
-    if value is None or not value.strip().isdigit():
-        return None
-    number = int(value.strip())
-    return number if valid_row_id(number) else None
-
-
 def filter_from_query(params: Mapping[str, str], *, user: User) -> ListFilter:
     """Read a ListFilter from query parameters. A value that makes no sense is dropped and named in `errors` (the
     API answers 422 with them; pages show the list unfiltered by it and say so)."""
-    errors: dict[str, str] = {}
-
-    def pick(name: str, allowed: tuple[Any, ...], message: str) -> str | None:
-        value = (params.get(name) or "").strip()
-        if not value:
-            return None
-        if value not in allowed:
-            errors[name] = message
-            return None
-        return value
-
-    def number(name: str, message: str, *, me: bool = False) -> int | None:
-        value = (params.get(name) or "").strip()
-        if not value:
-            return None
-        if me and value == "me":
-            return user.id
-        found = _row_id(value)
-        if found is None:
-            errors[name] = message
-        return found
+    read = QueryReader(params)
+    me = user.id if user is not None else None
 
     def months(name: str) -> int | None:
-        value = pick(name, tuple(str(m) for m in rules.WINDOWS), "Choose 3 or 12 months")
+        value = read.choice(name, tuple(str(m) for m in rules.WINDOWS), "Choose 3 or 12 months")
         return int(value) if value else None
 
-    def day(name: str) -> date | None:
-        value = (params.get(name) or "").strip()
-        if not value:
-            return None
-        try:
-            found = date.fromisoformat(value) if len(value) == 10 else None
-        except ValueError:
-            found = None
-        if found is None or not EARLIEST_DAY <= found <= LATEST_DAY:
-            errors[name] = "Enter a real date as YYYY-MM-DD, for example 2026-06-30"
-            return None
-        return found
-
-    q = (params.get("q") or "").replace("\x00", "").strip()[:200] or None
     return ListFilter(
-        status=pick("status", STATUS_FILTERS, "Status must be one of " + ", ".join(STATUS_FILTERS)),
-        bucket=pick("bucket", rules.AGEING_BUCKETS, "Ageing must be one of " + ", ".join(rules.AGEING_BUCKETS)),
-        team_id=number("team", "Team must be a team's number"),
-        service_area_id=number("service_area", "Service area must be a service area's number"),
-        theme_id=number("theme", "Theme must be a theme's number"),
-        priority=pick("priority", rules.PRIORITIES, "Priority must be urgent, high or normal"),
-        cycle_id=number("cycle", "Cycle must be a cycle's number"),
-        owner_id=number("owner", "Owner must be \"me\" or a user's number", me=True),
-        raised_by_id=number("raised_by", "Raised by must be \"me\" or a user's number", me=True),
-        q=q, raised_within=months("raised_within"), closed_within=months("closed_within"),
-        raised_from=day("raised_from"), raised_to=day("raised_to"),
-        sort=pick("sort", SORTS, "Sort must be due, raised or overdue") or "due",
-        errors=errors,
+        status=read.choice("status", STATUS_FILTERS, "Status must be one of " + ", ".join(STATUS_FILTERS)),
+        bucket=read.choice("bucket", rules.AGEING_BUCKETS,
+                           "Ageing must be one of " + ", ".join(rules.AGEING_BUCKETS)),
+        team_id=read.row_id("team", "Team must be a team's number"),
+        service_area_id=read.row_id("service_area", "Service area must be a service area's number"),
+        theme_id=read.row_id("theme", "Theme must be a theme's number"),
+        priority=read.choice("priority", rules.PRIORITIES, "Priority must be urgent, high or normal"),
+        cycle_id=read.row_id("cycle", "Cycle must be a cycle's number"),
+        owner_id=read.row_id("owner", "Owner must be \"me\" or a user's number", me=me),
+        raised_by_id=read.row_id("raised_by", "Raised by must be \"me\" or a user's number", me=me),
+        q=read.text("q")[:200] or None, raised_within=months("raised_within"),
+        closed_within=months("closed_within"), raised_from=read.day("raised_from"), raised_to=read.day("raised_to"),
+        sort=read.choice("sort", SORTS, "Sort must be due, raised or overdue") or "due",
+        errors=read.errors,
     )
 
 
