@@ -28,6 +28,7 @@ NAV_ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Escalations", "/escalations", frozenset({Role.QA_LEAD})),
     NavEntry("Recommendations", "/recommendations", frozenset(RECOMMENDATION_ROLES)),
     NavEntry("Dashboard", "/recommendations/dashboard", frozenset({Role.QA_LEAD, Role.HEAD_OF_SERVICE})),
+    NavEntry("Reports", "/reports", frozenset({Role.QA_LEAD, Role.HEAD_OF_SERVICE, Role.VIEWER})),
     NavEntry("Agreement", "/moderation/agreement", frozenset({Role.QA_LEAD})),
     NavEntry("Imports", "/imports", frozenset({Role.QA_LEAD})),
     NavEntry("Templates", "/templates", frozenset({Role.QA_LEAD})),

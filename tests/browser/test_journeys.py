@@ -27,7 +27,7 @@ from tests.browser.helpers import (
 pytestmark = pytest.mark.browser
 
 QA_LEAD_SEES = ["Home", "Cases", "Programme", "Audits", "Moderation", "Escalations", "Recommendations", "Dashboard",
-                "Agreement", "Imports", "Templates", "Users", "Teams", "Audit trail", "Your account", "Sign out"]
+                "Reports", "Agreement", "Imports", "Templates", "Users", "Teams", "Audit trail", "Your account", "Sign out"]
 QA_LEAD = next(u for u in demo_logins() if u.username == "qa.lead")
 
 
@@ -54,7 +54,9 @@ def test_each_demo_login_signs_in_sees_its_navigation_and_signs_out(page: Page, 
                     *(["Audits"] if Role.AUDITOR in demo.roles else []),
                     *(["Moderation"] if Role.MODERATOR in demo.roles else []),
                     *(["Recommendations"] if set(RECOMMENDATION_ROLES) & set(demo.roles) else []),
-                    *(["Dashboard"] if Role.HEAD_OF_SERVICE in demo.roles else []), "Your account", "Sign out"]
+                    *(["Dashboard"] if Role.HEAD_OF_SERVICE in demo.roles else []),
+                    *(["Reports"] if {Role.HEAD_OF_SERVICE, Role.VIEWER} & set(demo.roles) else []),
+                    "Your account", "Sign out"]
     expect(service_nav(page).get_by_role("link")).to_have_text(expected)
     # The section you are in is marked for screen readers as well as visually.
     home_link = service_nav(page).get_by_role("link", name="Home")

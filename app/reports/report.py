@@ -1,0 +1,269 @@
+"""The reports page's content (issue 8): grades, moderation changes, compliance with intervals, the monthly trend and
+the targets, for one ReportFilter.
+
+`build_report` runs the figures' queries (app.reports.figures) and loads the targets; `assemble` is pure: it turns
+those figures into rates (app.reports.stats), verdicts and charts (app.reports.charts), so it is tested without a
+database. `filter_choices` lists what the filters form offers.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.accounts.models import ServiceArea, Team
+from app.audit_templates.models import TemplateVersion
+from app.audit_templates.schema import GRADE_LABELS, Grade
+from app.config import Settings
+from app.reports import charts
+from app.reports.charts import Bar, Chart, Point, Segment, Series, StackRow
+from app.reports.figures import (
+    GRADES,
+    ComplianceReport,
+    Counts,
+    GradeCounts,
+    GroupGrades,
+    ModerationChanges,
+    Trend,
+    compliance,
+    grade_distribution,
+    moderation_changes,
+    monthly_trend,
+)
+from app.reports.filters import CASE_TYPES, ReportFilter
+from app.reports.stats import Rate, Verdict, rate
+from app.reports.targets import Target, TargetsError, load_targets
+from app.sampling.models import Cycle
+
+log = logging.getLogger("caseaudit.reports")
+
+TOO_FEW = "too few to judge"
+GOOD_OR_BETTER = (Grade.OUTSTANDING.value, Grade.GOOD.value)
+GRADE_COLOURS = {Grade.OUTSTANDING.value: charts.GREEN, Grade.GOOD.value: charts.BLUE,
+                 Grade.REQUIRES_IMPROVEMENT.value: charts.YELLOW, Grade.INADEQUATE.value: charts.RED}
+GRADE_KEYS = [(g, GRADE_LABELS[Grade(g)], GRADE_COLOURS[g]) for g in GRADES]
+VERDICT_TEXT = {Verdict.MET: "Met", Verdict.NOT_MET: "Not met", Verdict.CANNOT_TELL: "Cannot tell"}
+
+
+def rate_note(r: Rate) -> str:
+    """What the page says beside a rate: too few to judge, and/or the frame it was corrected for."""
+    notes = []
+    if r.too_few:
+        notes.append(TOO_FEW)
+    if r.corrected:
+        notes.append(f"corrected for a frame of {r.population:,}")
+    return "; ".join(notes)
+
+
+def percent(value: float | None) -> str:
+    return charts.format_value(value, percent=True)
+
+
+def interval_text(r: Rate) -> str:
+    if r.interval is None:
+        return ""
+    return f"{percent(r.interval.low)}{charts.EN_DASH}{percent(r.interval.high)}"
+
+
+# --- What the page shows ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateRow:
+    """One question or section: its answers and their rate."""
+
+    template_key: str
+    label: str
+    counts: Counts
+    rate: Rate
+    section_title: str = ""
+
+    @property
+    def note(self) -> str:
+        return rate_note(self.rate)
+
+    @property
+    def rate_text(self) -> str:
+        return percent(self.rate.value)
+
+    @property
+    def interval_text(self) -> str:
+        return interval_text(self.rate)
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    label: str  # "Mar 2026"
+    audits: int
+    graded: int
+    good_or_better: int
+    rate: Rate
+
+    @property
+    def note(self) -> str:
+        return rate_note(self.rate) if self.graded else "no graded audits"
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    target: Target
+    measured: Rate
+    verdict: Verdict
+    measure: str  # what was measured, in words
+
+    @property
+    def verdict_text(self) -> str:
+        return VERDICT_TEXT[self.verdict]
+
+    @property
+    def note(self) -> str:
+        return rate_note(self.measured) if self.measured.n else "nothing to measure in this selection"
+
+
+@dataclass(frozen=True)
+class Report:
+    flt: ReportFilter
+    audits: int
+    min_n: int
+    grades: GradeCounts
+    grade_chart: Chart
+    grade_chart_by: str  # "team" or "service area"
+    moderation: ModerationChanges
+    frame_size: int | None
+    questions: list[RateRow]
+    sections: list[RateRow]
+    section_chart: Chart
+    trend: list[TrendRow]
+    trend_chart: Chart
+    audits_chart: Chart
+    targets: list[TargetRow]
+    targets_problem: bool = False  # the targets file could not be used (the log says why)
+
+    @property
+    def empty(self) -> bool:
+        return self.audits == 0
+
+
+# --- Assembly (pure) ----------------------------------------------------------------------------------------
+
+
+def _rate(counts: Counts, *, frame: int | None, min_n: int) -> Rate:
+    return rate(counts.yes, counts.no, population=frame, min_n=min_n)
+
+
+def _grade_chart(groups: list[GroupGrades], by: str) -> Chart:
+    rows = [StackRow(label=g.name, segments=[Segment(k, n) for k, n in g.grades.counts.items()]) for g in groups]
+    return charts.stacked_bar_chart(
+        f"Grade mix by {by}", f"The share of graded audits with each final grade, for each {by}.", rows,
+        GRADE_KEYS, label_heading=by.capitalize(), total_heading="Graded audits", id=f"grades-by-{by.replace(' ', '-')}")
+
+
+def _section_chart(sections: list[RateRow]) -> Chart:
+    bars = [Bar(label=f"{s.label} ({s.template_key})", value=None if s.rate.too_few else s.rate.value,
+                low=None if s.rate.too_few or not s.rate.interval else s.rate.interval.low,
+                high=None if s.rate.too_few or not s.rate.interval else s.rate.interval.high,
+                note=TOO_FEW if s.rate.too_few else None) for s in sections]
+    return charts.bar_chart("Compliance by section",
+                            "The share of yes answers among yes and no answers for each section, with its 95% "
+                            "interval; sections with too few answers are not drawn.", bars, percent=True,
+                            label_heading="Section", value_heading="Compliance (95% interval)", id="compliance-sections")
+
+
+def _trend(trend: Trend, *, frame: int | None, min_n: int) -> list[TrendRow]:
+    rows = []
+    for m in trend.months:
+        good = sum(m.grades.counts[g] for g in GOOD_OR_BETTER)
+        r = rate(good, m.grades.graded - good, min_n=min_n)
+        rows.append(TrendRow(label=m.month.first.strftime("%b %Y"), audits=m.audits, graded=m.grades.graded,
+                             good_or_better=good, rate=r))
+    return rows
+
+
+def _trend_charts(rows: list[TrendRow]) -> tuple[Chart, Chart]:
+    points = [Point(x_label=r.label, value=r.rate.value, n=r.graded,
+                    low=r.rate.interval.low if r.rate.interval else None,
+                    high=r.rate.interval.high if r.rate.interval else None) for r in rows]
+    share = charts.line_chart("Graded audits Good or better, by month",
+                              "The share of each month's graded audits graded Good or Outstanding, with its 95% "
+                              "interval, and the number of graded audits under each month.",
+                              [Series("Good or better", points)], n_heading="Graded audits", id="trend-good")
+    counts = charts.bar_chart("Completed audits by month", "How many audits were completed in each month.",
+                              [Bar(label=r.label, value=r.audits) for r in rows], label_heading="Month",
+                              value_heading="Completed audits", id="trend-audits")
+    return share, counts
+
+
+def _targets(targets: list[Target], report: ComplianceReport, grades: GradeCounts, *, min_n: int) -> list[TargetRow]:
+    by_question = {(q.template_key, q.question_key): q for q in report.questions}
+    found = []
+    for t in targets:
+        if t.question:
+            q = by_question.get((t.template_key, t.question_key))
+            measured = _rate(q.counts if q else Counts(), frame=report.frame_size, min_n=min_n)
+            measure = (f"Yes answers to “{q.label}” ({t.template_key})" if q
+                       else f"Question {t.question_key} of {t.template_key}")
+        else:
+            assert t.grade is not None
+            count, graded = grades.overall.counts[t.grade], grades.overall.graded
+            measured = rate(count, graded - count, population=report.frame_size, min_n=min_n)
+            measure = f"Graded audits graded {GRADE_LABELS[Grade(t.grade)]}"
+        found.append(TargetRow(target=t, measured=measured, verdict=t.judge(measured), measure=measure))
+    return found
+
+
+def assemble(flt: ReportFilter, *, grades: GradeCounts, moderation: ModerationChanges, report: ComplianceReport,
+             trend: Trend, targets: list[Target], min_n: int) -> Report:
+    """The page's content from the figures: no database."""
+    frame = report.frame_size
+    questions = [RateRow(template_key=q.template_key, label=q.label, section_title=q.section_title, counts=q.counts,
+                         rate=_rate(q.counts, frame=frame, min_n=min_n)) for q in report.questions]
+    sections = [RateRow(template_key=s.template_key, label=s.section_title, counts=s.counts,
+                        rate=_rate(s.counts, frame=frame, min_n=min_n)) for s in report.sections]
+    # By team when the selection is one area (or one team); otherwise by service area.
+    by_team = flt.service_area_id is not None or flt.team_id is not None
+    groups, by = (grades.by_team, "team") if by_team else (grades.by_service_area, "service area")
+    trend_rows = _trend(trend, frame=frame, min_n=min_n)
+    trend_chart, audits_chart = _trend_charts(trend_rows)
+    return Report(flt=flt, audits=report.audits, min_n=min_n, grades=grades, grade_chart=_grade_chart(groups, by),
+                  grade_chart_by=by, moderation=moderation, frame_size=frame, questions=questions,
+                  sections=sections, section_chart=_section_chart(sections), trend=trend_rows,
+                  trend_chart=trend_chart, audits_chart=audits_chart,
+                  targets=_targets(targets, report, grades, min_n=min_n))
+
+
+# --- Queries --------------------------------------------------------------------------------------------------
+
+
+def build_report(session: Session, flt: ReportFilter, *, settings: Settings) -> Report:
+    """Run the figures for `flt` and assemble the page's content. A targets file that cannot be used leaves the
+    targets out (the page says so; the log says why) rather than losing the report."""
+    zone = settings.timezone
+    try:
+        targets, problem = load_targets(settings.report_targets_file), False
+    except TargetsError as exc:
+        log.warning("report targets not shown: %s", exc)
+        targets, problem = [], True
+    built = assemble(flt, grades=grade_distribution(session, flt, zone),
+                     moderation=moderation_changes(session, flt, zone), report=compliance(session, flt, zone),
+                     trend=monthly_trend(session, flt, zone), targets=targets, min_n=settings.report_min_n)
+    return replace(built, targets_problem=problem)
+
+
+def filter_choices(session: Session, *, area_id: int | None) -> dict[str, Any]:
+    """What the filters form offers: service areas, teams (of `area_id` when given), cycles, templates, case types."""
+    teams = select(Team).order_by(Team.name)
+    if area_id is not None:
+        teams = teams.where(Team.service_area_id == area_id)
+    template_rows = session.execute(select(TemplateVersion.key, TemplateVersion.title)
+                                    .order_by(TemplateVersion.key, TemplateVersion.version)).all()
+    return {
+        "service_areas": list(session.execute(select(ServiceArea).order_by(ServiceArea.name)).scalars()),
+        "teams": list(session.execute(teams).scalars()),
+        "cycles": list(session.execute(select(Cycle).order_by(Cycle.id.desc())).scalars()),
+        "templates": list({k: t for k, t in template_rows}.items()),  # newest title per key
+        "case_types": list(CASE_TYPES),
+    }
