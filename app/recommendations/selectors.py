@@ -332,19 +332,25 @@ def my_actions(session: Session, *, user: User) -> list[Recommendation]:
 
 
 
-def awaiting_verification_by(session: Session, *, user: User, limit: int = 50) -> list[Recommendation]:
+def _awaiting_conditions(user: User) -> list[Any]:
     """Completed items this user may verify and does not own: their area's (head of service), those they raised
-    or whose audit was theirs, or all (QA lead); oldest completed first."""
+    or whose audit was theirs, or all (QA lead)."""
     from app.audits.models import Audit
 
-    stmt = select(Recommendation).where(Recommendation.status == rules.COMPLETED, Recommendation.owner_id != user.id)
+    conds: list[Any] = [Recommendation.status == rules.COMPLETED, Recommendation.owner_id != user.id]
     if not user.has_role(Role.QA_LEAD):
         mine = [Recommendation.raised_by_id == user.id,
                 Recommendation.audit_id.in_(select(Audit.id).where(Audit.auditor_id == user.id))]
         if user.has_role(Role.HEAD_OF_SERVICE) and user.scope_service_area_id is not None:
             mine.append(Recommendation.service_area_id == user.scope_service_area_id)
-        stmt = stmt.where(or_(*mine))
-    stmt = stmt.order_by(Recommendation.completed_at, Recommendation.id).limit(limit)
+        conds.append(or_(*mine))
+    return conds
+
+
+def awaiting_verification_by(session: Session, *, user: User, limit: int = 50) -> list[Recommendation]:
+    """What waits for this user to verify it, oldest completed first."""
+    stmt = (select(Recommendation).where(*_awaiting_conditions(user))
+            .order_by(Recommendation.completed_at, Recommendation.id).limit(limit))
     return list(session.execute(stmt).scalars())
 
 
@@ -399,4 +405,5 @@ def action_counts(session: Session, *, user: User, today: date) -> ActionCounts:
         Recommendation.owner_id == user.id, Recommendation.status.in_(rules.OUTSTANDING))
     outstanding, overdue = session.execute(owned).one()
     return ActionCounts(outstanding=int(outstanding), overdue=int(overdue),
-                        to_verify=len(awaiting_verification_by(session, user=user, limit=100)))
+                        to_verify=session.execute(select(func.count()).select_from(Recommendation)
+                                                  .where(*_awaiting_conditions(user))).scalar_one())
