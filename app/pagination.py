@@ -67,3 +67,8 @@ def paginate(
         page = min(page, max(1, math.ceil(total / page_size)))
     items = list(session.execute(stmt.limit(page_size).offset((page - 1) * page_size)).unique().scalars())
     return Page(items=items, total=total, page=page, page_size=page_size)
+
+
+def page_number(raw: str | None) -> int:
+    """The page a `?page=` asks for: its number, or 1 for anything that is not a sensible page number."""
+    return int(raw) if raw and raw.isdigit() and len(raw) <= 7 else 1

@@ -32,6 +32,7 @@ from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.escalations import selectors as escalation_selectors
 from app.moderation import selectors as moderation_selectors
+from app.pagination import page_number
 from app.recommendations.selectors import recommendation_summary
 from app.web.auth import QALead, RoleGuard
 from app.web.forms import FormDep, date_from_parts
@@ -100,7 +101,7 @@ def _audit_context(request: Request, session: Session, user: User, audit: Audit)
 def audits_list(request: Request, session: SessionDep, user: AuditUser, status: str | None = None,
                 page: str | None = None) -> Response:
     status = status if status in selectors.STATUS_LABELS else None
-    number = int(page) if page and page.isdigit() and len(page) <= 7 else 1
+    number = page_number(page)
     result = selectors.audits_page(session, user=user, status=status, page=number, page_size=PAGE_SIZE,
                                    clamp_to_last=True)
 

@@ -17,6 +17,7 @@ from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.escalations import selectors, service
 from app.escalations.models import Escalation
+from app.pagination import page_number
 from app.web.auth import CurrentUser, QALead
 from app.web.forms import FormDep
 from app.web.templating import render
@@ -37,7 +38,7 @@ def _escalation_or_404(session: Session, user: User, escalation_id: int) -> Esca
 def escalations_list(request: Request, session: SessionDep, lead: QALead, status: str | None = None,
                      page: str | None = None) -> Response:
     status = status if status in selectors.STATUS_LABELS else None
-    number = int(page) if page and page.isdigit() and len(page) <= 7 else 1
+    number = page_number(page)
     result = selectors.escalations_page(session, status=status, page=number, page_size=PAGE_SIZE, clamp_to_last=True)
 
     def query(**changes: Any) -> str:

@@ -24,6 +24,7 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.moderation import selection, selectors, service
 from app.moderation.eligibility import ineligibility_reasons
 from app.moderation.models import Moderation
+from app.pagination import page_number
 from app.web.auth import QALead, RoleGuard
 from app.web.forms import FormDep
 from app.web.templating import render
@@ -76,7 +77,7 @@ def moderation_list(request: Request, session: SessionDep, user: ModerationUser,
     status = status if status in selectors.FILTER_LABELS else None
     cycles = selectors.cycles_with_moderation(session)
     cycle_id = int(cycle) if cycle and cycle.isdigit() and any(str(c.id) == cycle for c in cycles) else None
-    number = int(page) if page and page.isdigit() and len(page) <= 7 else 1
+    number = page_number(page)
     result = selectors.rounds_page(session, user=user, status=status, cycle_id=cycle_id, page=number,
                                    page_size=PAGE_SIZE, clamp_to_last=True)
 

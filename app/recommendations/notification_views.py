@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.db import RowId, SessionDep
 from app.errors import NotFound
+from app.pagination import page_number
 from app.recommendations import reminders
 from app.web.auth import CurrentUser
 from app.web.templating import render
@@ -21,19 +22,16 @@ PAGE_SIZE = 25
 NOT_FOUND = "There is no notification with that number, or it is not yours."
 
 
-def _page_number(page: str | None) -> int:
-    return int(page) if page and page.isdigit() and len(page) <= 7 else 1
-
 
 def _back_to_list(page: str | None) -> RedirectResponse:
-    number = _page_number(page)
+    number = page_number(page)
     return RedirectResponse("/notifications" + (f"?page={number}" if number > 1 else ""), status_code=303)
 
 
 @router.get("/notifications")
 def notifications_list(request: Request, session: SessionDep, user: CurrentUser, page: str | None = None) -> Response:
     assert user.id is not None
-    result = reminders.notifications_page(session, user_id=user.id, page=_page_number(page), page_size=PAGE_SIZE)
+    result = reminders.notifications_page(session, user_id=user.id, page=page_number(page), page_size=PAGE_SIZE)
 
     def query(**changes: Any) -> str:
         return urlencode({"page": result.page, **changes})

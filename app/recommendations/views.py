@@ -18,6 +18,7 @@ from app.audits.models import Audit
 from app.cases.models import Case
 from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.pagination import page_number
 from app.recommendations import rules, scope, selectors, service
 from app.recommendations.models import Recommendation
 from app.sampling.models import Cycle
@@ -37,9 +38,6 @@ EXPORT_HEADERS = ("Number", "Status", "Priority", "Due date", "Days overdue", "E
                   "Service area", "Child", "Audit", "Cycle", "Themes", "What must be done", "Evidence", "Raised by",
                   "Raised on", "Closed on")
 
-
-def _page_number(raw: str | None) -> int:
-    return int(raw) if raw and raw.isdigit() and len(raw) <= 7 else 1
 
 
 def _today(request: Request) -> date:
@@ -62,7 +60,7 @@ def recommendations_list(request: Request, session: SessionDep, user: Worker, pa
     flt = selectors.filter_from_query(request.query_params, user=user)
     today = _today(request)
     result = selectors.recommendations_page(session, user=user, flt=flt, today=today, zone=_zone(request),
-                                            page=_page_number(page), page_size=PAGE_SIZE, clamp_to_last=True)
+                                            page=page_number(page), page_size=PAGE_SIZE, clamp_to_last=True)
     rows = selectors.recommendation_rows(session, items=result.items, today=today, thresholds=_thresholds(request))
     params = flt.query()
 
