@@ -240,6 +240,7 @@ def demo_data(
     from app.accounts import selectors
     from app.demo.audits import demo_audits_load
     from app.demo.cases import demo_cases_load
+    from app.demo.completed import demo_completed_audits
     from app.demo.generator import DEMO_PASSWORD, demo_data_load, demo_logins
     from app.demo.recommendations import demo_recommendations_load
     from app.working_days import calendar_for
@@ -256,10 +257,15 @@ def demo_data(
             audits = demo_audits_load(session, today=_today(),
                                       calendar=calendar_for(get_settings().working_days_jurisdiction))
             recommendations = demo_recommendations_load(session, today=_today())
+            history = demo_completed_audits(session, today=_today())  # last: the loaders above skip non-empty tables
             typer.echo("Loaded demo data (synthetic: no real people or children).")
             typer.echo(f"Loaded {loaded:,} demo cases and {audits} audits for the demo auditor"
                        + ("." if audits else " (publish the templates first to have audits).")
                        + f" Loaded {recommendations} recommendations.")
+            if history.audits:
+                typer.echo(f"Loaded a year of {history.audits} completed audits in {history.cycles} cycles for the "
+                           f"reports ({history.moderated} moderated, {history.recommendations} recommendations, "
+                           f"{history.closed_cases} closed cases they audited).")
         demo_present = selectors.user_by_username(session, username="qa.lead") is not None
     if demo_present:
         typer.echo(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")

@@ -78,6 +78,10 @@ def _install_routes(app: FastAPI) -> None:
     from app.recommendations import dashboard_views as recommendation_dashboard_views
     from app.recommendations import notification_views, theme_views
     from app.recommendations import views as recommendations_views
+    from app.reports import api as reports_api
+    from app.reports import drill_views as reports_drill_views
+    from app.reports import export_views as reports_export_views
+    from app.reports import pack_views as reports_pack_views
     from app.reports import views as reports_views
     from app.sampling import api as sampling_api
     from app.sampling import views as sampling_views
@@ -87,10 +91,11 @@ def _install_routes(app: FastAPI) -> None:
     for module in (home_views, accounts_views, audit_trail_views, cases_views, case_import_views, templates_views,
                    audits_views, audit_workflow_views, audit_reply_views, audit_print_views, sampling_views,
                    moderation_views, agreement_views, escalations_views, recommendation_dashboard_views,
-                   theme_views, notification_views, recommendations_views, reports_views):
+                   theme_views, notification_views, recommendations_views, reports_views,
+                   reports_drill_views, reports_export_views, reports_pack_views):
         app.include_router(module.router, dependencies=csrf)
     for module in (accounts_api, cases_api, case_import_api, templates_api, audits_api, sampling_api,
-                   moderation_api, agreement_api, recommendations_api):
+                   moderation_api, agreement_api, recommendations_api, reports_api):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(health_api.router)
 

@@ -250,7 +250,7 @@ def test_templates_publish_then_demo_data_gives_the_demo_auditor_audits(upgraded
 
     with Session(engine) as session:
         auditor = user_named(engine, "auditor")
-        audits = session.execute(select(Audit)).scalars().all()
+        audits = session.execute(select(Audit).where(Audit.status != "completed")).scalars().all()
         assert {a.auditor_id for a in audits} == {auditor.id}
         assert sorted(a.template_key for a in audits) == ["case_file_audit", "dip_sample", "dip_sample", "dip_sample"]
 

@@ -212,6 +212,7 @@ def _url(endpoint: Endpoint, world) -> str:
         "key": world["audit"].template_key, "version": world["audit"].template_version,
         "cycle_id": world["cycle"].id, "sample_id": world["sample"].id, "escalation_id": world["escalation"].id,
         "recommendation_id": world["recommendation"].id, "notification_id": world["notification"].id,
+        "table": "grades-overall",
     }
     path = endpoint.path
     for name in endpoint.dependant.path_params:

@@ -57,6 +57,31 @@ def overall_compliance(definition: TemplateDefinition, answers: Mapping[str, Any
     return _tally(visible_questions(definition, answers), answers)
 
 
+# One character per compliance question in an audit's compliance code (see `compliance_code`).
+CODE_YES, CODE_NO, CODE_NA, CODE_NONE = "y", "n", "a", "-"
+_CODES = {"yes": CODE_YES, "no": CODE_NO, "na": CODE_NA}
+
+
+def compliance_questions(definition: TemplateDefinition) -> list[Question]:
+    """The questions that count for compliance, in form order: the positions of `compliance_code`."""
+    return [q for q in definition.questions if q.counts_for_compliance]
+
+
+def compliance_code(definition: TemplateDefinition, answers: Mapping[str, Any]) -> str:
+    """The audit's compliance answers as one short string, one character per `compliance_questions` entry:
+    y (yes), n (no), a (N/A), - (unanswered, or hidden by the form's conditions, so not counted).
+
+    Written on the audit when it is completed (`Audit.compliance_answers`), so that reports over tens of
+    thousands of audits read one short column per audit instead of every answer row."""
+    shown = {q.key for q in visible_questions(definition, answers)}
+
+    def code(question: Question) -> str:
+        value = answers.get(question.key) if question.key in shown else None
+        return _CODES.get(value, CODE_NONE) if isinstance(value, str) else CODE_NONE
+
+    return "".join(code(q) for q in compliance_questions(definition))
+
+
 def _grade(value: Any) -> Grade | None:
     return Grade(value) if value in Grade._value2member_map_ else None
 

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.db import JSONType, UTCDateTime, utcnow
@@ -34,6 +34,9 @@ class Audit(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     # The grade that counts: the moderator's when the audit was moderated, else the auditor's (set on completion).
     final_grade: str | None = Field(default=None, max_length=30)
+    # Set on completion: the compliance answers, one character per compliance question of the template version
+    # (app.audit_templates.scoring.compliance_code), read by the reports instead of every answer row.
+    compliance_answers: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     version: int = Field(default=1)  # optimistic locking: every save must name the version it read
 
 

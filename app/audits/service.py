@@ -19,6 +19,7 @@ from app.audit_templates.answers import answer_errors, submission_errors
 from app.audit_templates.conditions import has_answer
 from app.audit_templates.models import TemplateVersion
 from app.audit_templates.prefill import format_date, prefill_suggest
+from app.audit_templates.scoring import compliance_code
 from app.audit_templates.service import template_definition
 from app.audit_trail.service import audit_record
 from app.audits.models import Audit, AuditAnswer
@@ -97,11 +98,18 @@ def audit_move(session: Session, *, audit: Audit, to: str, version: int, actor: 
     audit-trail event ("audit.<move>") records who, when, from and to. `values` are more columns to set."""
     before = audit.status
     name = workflow.check_move(before, to)
+    if to == workflow.COMPLETED:
+        values.setdefault("compliance_answers", audit_compliance_code(session, audit))
     _claim_version(session, audit, version, status=to, **values)
     audit_record(session, actor=actor, action=f"audit.{name}", summary=summary, entity_type="audit",
                  entity_id=audit.id, before={"status": before},
                  after={"status": to, "version": audit.version, **(detail or {})})
     return audit
+
+
+def audit_compliance_code(session: Session, audit: Audit) -> str:
+    """The audit's compliance answers as stored on completion (`Audit.compliance_answers`)."""
+    return compliance_code(template_definition(_version_of(session, audit)), audit_answers(session, audit=audit))
 
 
 def _claim_version(session: Session, audit: Audit, version: int, **values: Any) -> None:

@@ -91,7 +91,7 @@ class AgreementReport:
     low_kappa: float
 
 
-def _valid(grade: Any) -> bool:
+def is_grade(grade: Any) -> bool:
     return isinstance(grade, str) and grade in GRADES
 
 
@@ -104,10 +104,13 @@ def _definitions(session: Session, version_ids: Iterable[int]) -> dict[int, tupl
 
 
 def agreement_pairs(session: Session, *, cycle_id: int | None = None, graded_from: datetime | None = None,
-                    graded_before: datetime | None = None) -> tuple[list[GradePair], int]:
-    """Every pair of grades in the selection, and how many graded moderation rounds it covers."""
+                    graded_before: datetime | None = None, audit_ids: Any = None) -> tuple[list[GradePair], int]:
+    """Every pair of grades in the selection, and how many graded moderation rounds it covers. `audit_ids`
+    (a collection of audit ids, or a SELECT of them, e.g. the reports page's selection) narrows it to those audits."""
     stmt = (select(Moderation, Audit).join(Audit, Audit.id == Moderation.audit_id)
             .where(Moderation.status.in_(GRADED)).order_by(Moderation.audit_id, Moderation.round))
+    if audit_ids is not None:
+        stmt = stmt.where(Moderation.audit_id.in_(audit_ids))
     if cycle_id is not None:
         stmt = stmt.where(Audit.cycle_id == cycle_id)
     if graded_from is not None:
@@ -140,7 +143,7 @@ def agreement_pairs(session: Session, *, cycle_id: int | None = None, graded_fro
             graded.append((section.key, section.title, section.grade_key, given.get(section.grade_key), theirs))
         recorded = moderation.agreement or {}
         for section_key, section_title, question, mine, theirs in graded:
-            if not (_valid(mine) and _valid(theirs)):
+            if not (is_grade(mine) and is_grade(theirs)):
                 continue
             agree = recorded.get(section_key)
             pairs.append(GradePair(

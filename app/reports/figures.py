@@ -28,13 +28,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+import numpy as np
+from sqlalchemy import and_, exists, func, literal, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from app.accounts.models import ServiceArea, Team
 from app.audit_templates.models import TemplateVersion
 from app.audit_templates.schema import Grade, TemplateDefinition
+from app.audit_templates.scoring import CODE_NA, CODE_NO, CODE_YES, compliance_code
+from app.audit_templates.scoring import compliance_questions as scoring_questions
 from app.audit_templates.service import template_definition
 from app.audits.models import Audit, AuditAnswer
 from app.cases.models import Case
@@ -167,15 +170,20 @@ class ModerationChanges:
         return self.up + self.down
 
 
+def accepted_round() -> Any:
+    """The condition on Moderation (with Audit) for the round that completed the audit: the audit's latest round,
+    decided and accepted. An audit has at most one; the drill-down (app.reports.drill) uses it too."""
+    later = aliased(Moderation)
+    return and_(Moderation.audit_id == Audit.id, Moderation.status == DECIDED, Moderation.decision == ACCEPT,
+                ~exists().where(later.audit_id == Moderation.audit_id, later.round > Moderation.round))
+
+
 def moderation_changes(session: Session, flt: ReportFilter, zone: str) -> ModerationChanges:
     """Among the selection's audits completed after moderation (their latest round accepted), how the final
     grade moved from the auditor's. One grouped query."""
-    later = aliased(Moderation)
-    accepted = and_(Moderation.audit_id == Audit.id, Moderation.status == DECIDED, Moderation.decision == ACCEPT,
-                    ~exists().where(later.audit_id == Moderation.audit_id, later.round > Moderation.round))
     rows = session.execute(
         selected_audits(flt, zone, Moderation.auditor_overall_grade, Audit.final_grade, func.count())
-        .join(Moderation, accepted)
+        .join(Moderation, accepted_round())
         .group_by(Moderation.auditor_overall_grade, Audit.final_grade)).all()
     found: dict[str, int] = {UP: 0, DOWN: 0, SAME: 0}
     unknown = 0
@@ -269,42 +277,79 @@ def compliance_questions(definitions: Iterable[TemplateDefinition]) -> dict[Ques
     return found
 
 
-def _definitions(session: Session, flt: ReportFilter, zone: str) -> list[TemplateDefinition]:
-    """The definitions of the template versions the selection's audits were completed on."""
-    ids = selected_audits(flt, zone, Audit.template_version_id).distinct()
-    versions = session.execute(select(TemplateVersion).where(TemplateVersion.id.in_(ids))).scalars()
-    return [template_definition(v) for v in versions]
+@dataclass(frozen=True)
+class CodedAudits:
+    """The selection's compliance codes (`Audit.compliance_answers`) with a group per audit (e.g. its month),
+    and the definitions of the template versions they were written against."""
+
+    rows: list[tuple[Any, int, str]]  # (group, template version id, code)
+    definitions: dict[int, TemplateDefinition]  # by template version id
 
 
-def _answer_counts(session: Session, flt: ReportFilter, zone: str, questions: dict[QuestionKey, QuestionRef],
-                   *extra: Any) -> list[tuple[Any, ...]]:
-    """(template key, question key, *extra, value, count) for the compliance answers of the selection."""
-    if not questions:
-        return []
-    keys = sorted({q for _, q in questions})
-    columns = (Audit.template_key, AuditAnswer.question_key, *extra, AuditAnswer.value)
-    rows = session.execute(
-        selected_audits(flt, zone, *columns, func.count())
-        .join(AuditAnswer, AuditAnswer.audit_id == Audit.id)
-        .where(AuditAnswer.question_key.in_(keys), AuditAnswer.value.is_not(None))
-        .group_by(*columns)).all()
-    return [tuple(row) for row in rows if (row[0], row[1]) in questions and row[-2] in ANSWER_VALUES]
+def coded_audits(session: Session, flt: ReportFilter, zone: str, group: Any = None) -> CodedAudits:
+    """One row per selected audit: `group` (a column expression; None: all in one group), its template version
+    and its compliance code. An audit completed without a code (none should be: completion and the migration
+    write it) has it worked out from its answers here."""
+    group_column = group if group is not None else literal(0)
+    rows = session.execute(selected_audits(flt, zone, Audit.id, group_column, Audit.template_version_id,
+                                           Audit.compliance_answers)).all()
+    version_ids = sorted({v for _, _, v, _ in rows})
+    versions = session.execute(select(TemplateVersion).where(TemplateVersion.id.in_(version_ids))).scalars()
+    definitions = {v.id: template_definition(v) for v in versions if v.id is not None}
+    missing = [(i, v) for i, _, v, code in rows if code is None]
+    worked_out = _codes_from_answers(session, missing, definitions) if missing else {}
+    return CodedAudits(rows=[(g, v, code if code is not None else worked_out[i]) for i, g, v, code in rows],
+                       definitions=definitions)
 
 
-def counts_of(rows: Iterable[tuple[Any, ...]]) -> dict[tuple[Any, ...], Counts]:
-    """Fold (key..., value, count) rows into Counts by key."""
-    found: dict[tuple[Any, ...], Counts] = {}
-    for *key, value, n in rows:
-        add = Counts(yes=n if value == YES else 0, no=n if value == NO else 0, na=n if value == NA else 0)
-        found[tuple(key)] = found.get(tuple(key), Counts()) + add
+def _codes_from_answers(session: Session, audits: list[tuple[int, int]],
+                        definitions: dict[int, TemplateDefinition]) -> dict[int, str]:
+    answers: dict[int, dict[str, Any]] = defaultdict(dict)
+    ids = [i for i, _ in audits]
+    for start in range(0, len(ids), 1000):
+        for audit_id, key, value in session.execute(
+                select(AuditAnswer.audit_id, AuditAnswer.question_key, AuditAnswer.value)
+                .where(AuditAnswer.audit_id.in_(ids[start:start + 1000]))):
+            answers[audit_id][key] = value
+    return {i: compliance_code(definitions[v], answers[i]) for i, v in audits}
+
+
+def tally_codes(coded: CodedAudits) -> dict[tuple[Any, str, str], Counts]:
+    """Yes / no / N/A per (group, template key, question key), counted from the codes with numpy: a code is
+    a row of characters, one column per compliance question of its template version."""
+    by_version: dict[tuple[int, int], list[tuple[Any, str]]] = defaultdict(list)
+    for g, version_id, code in coded.rows:
+        by_version[(version_id, len(code))].append((g, code))
+    found: dict[tuple[Any, str, str], Counts] = {}
+    for (version_id, width), items in by_version.items():
+        definition = coded.definitions.get(version_id)
+        if definition is None or width == 0:
+            continue
+        keys = [q.key for q in scoring_questions(definition)][:width]
+        grid = np.frombuffer("".join(c for _, c in items).encode("ascii", "replace"),
+                             dtype=np.uint8).reshape(len(items), width)[:, :len(keys)]
+        members: dict[Any, list[int]] = defaultdict(list)
+        for row, (g, _) in enumerate(items):
+            members[g].append(row)
+        for g, indexes in members.items():
+            rows = grid[np.array(indexes)]
+            yes, no, na = ((rows == ord(c)).sum(axis=0) for c in (CODE_YES, CODE_NO, CODE_NA))
+            for k, key in enumerate(keys):
+                add = Counts(int(yes[k]), int(no[k]), int(na[k]))
+                ident = (g, definition.key, key)
+                found[ident] = found[ident] + add if ident in found else add
     return found
 
 
-def compliance(session: Session, flt: ReportFilter, zone: str) -> ComplianceReport:
+def compliance(session: Session, flt: ReportFilter, zone: str, coded: CodedAudits | None = None) -> ComplianceReport:
     """Yes / no / N/A answers per compliance question and section of the selection's template(s), and the frame
-    size when the whole selection is one sample. Four small queries; the answers are counted by the database."""
-    questions = compliance_questions(_definitions(session, flt, zone))
-    counts = counts_of(_answer_counts(session, flt, zone, questions))
+    size when the whole selection is one sample. The audits' compliance codes are read (one short column per
+    audit; `coded`: already read, in any groups) and counted in Python with numpy."""
+    coded = coded if coded is not None else coded_audits(session, flt, zone)
+    questions = compliance_questions(coded.definitions.values())
+    counts: dict[QuestionKey, Counts] = {}
+    for (_, t, q), c in tally_codes(coded).items():
+        counts[(t, q)] = counts[(t, q)] + c if (t, q) in counts else c
     ordered = sorted(questions.values(), key=lambda r: (r.template_key, r.order[1:], r.order[0]))
     per_question = [QuestionCompliance(template_key=r.template_key, section_key=r.section_key,
                                        section_title=r.section_title, question_key=r.question_key, label=r.label,
@@ -359,17 +404,29 @@ def months_between(first: date, last: date) -> list[Month]:
     return found
 
 
-def monthly_trend(session: Session, flt: ReportFilter, zone: str) -> Trend:
-    """Per local month of completion: audits, grades and compliance answers. The filter must have a period
-    (`report_filter_from_query` always gives one). Two grouped queries, and the template definitions."""
+def trend_months(flt: ReportFilter, zone: str) -> tuple[list[Month], Any]:
+    """The local months of the filter's period (it must have one: `report_filter_from_query` always gives one)
+    and a column expression giving each audit's month index."""
     if flt.date_from is None or flt.date_to is None:
         raise ValueError("a trend needs a period: date_from and date_to")
     months = months_between(flt.date_from, flt.date_to)
-    index = month_index(Audit.completed_at, [local_day_start(m.first, zone) for m in months]).label("month")
+    return months, month_index(Audit.completed_at, [local_day_start(m.first, zone) for m in months]).label("month")
+
+
+def monthly_coded_audits(session: Session, flt: ReportFilter, zone: str) -> CodedAudits:
+    """The selection's compliance codes grouped by month index: enough for both the trend and the compliance."""
+    return coded_audits(session, flt, zone, trend_months(flt, zone)[1])
+
+
+def monthly_trend(session: Session, flt: ReportFilter, zone: str, coded: CodedAudits | None = None) -> Trend:
+    """Per local month of completion: audits, grades and compliance answers (`coded`: the codes already read by
+    `monthly_coded_audits`). A grouped query for the grades, and the codes."""
+    months, index = trend_months(flt, zone)
     grade_rows = session.execute(
         selected_audits(flt, zone, index, Audit.final_grade, func.count()).group_by(index, Audit.final_grade)).all()
-    questions = compliance_questions(_definitions(session, flt, zone))
-    answers = counts_of((i, t, q, v, n) for t, q, i, v, n in _answer_counts(session, flt, zone, questions, index))
+    coded = coded if coded is not None else coded_audits(session, flt, zone, index)
+    questions = compliance_questions(coded.definitions.values())
+    answers = tally_codes(coded)
     grades: dict[int, list[tuple[str | None, int]]] = defaultdict(list)
     for i, grade, n in grade_rows:
         grades[i].append((grade, n))

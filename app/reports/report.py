@@ -32,9 +32,17 @@ from app.reports.figures import (
     compliance,
     grade_distribution,
     moderation_changes,
+    monthly_coded_audits,
     monthly_trend,
 )
 from app.reports.filters import CASE_TYPES, ReportFilter
+from app.reports.impact import ImpactReport, impact_report
+from app.reports.sections import (
+    ModerationFigures,
+    RecommendationFigures,
+    moderation_figures,
+    recommendation_figures,
+)
 from app.reports.stats import Rate, Verdict, rate
 from app.reports.targets import Target, TargetsError, load_targets
 from app.sampling.models import Cycle
@@ -81,6 +89,7 @@ class RateRow:
     counts: Counts
     rate: Rate
     section_title: str = ""
+    question_key: str = ""  # a question's key ("" for a section): for the link to its audits
 
     @property
     def note(self) -> str:
@@ -142,6 +151,9 @@ class Report:
     audits_chart: Chart
     targets: list[TargetRow]
     targets_problem: bool = False  # the targets file could not be used (the log says why)
+    agreement: ModerationFigures = ModerationFigures()  # moderators' agreement with auditors (app.reports.sections)
+    recommendations: RecommendationFigures = RecommendationFigures()  # raised, closed, outstanding... (sections)
+    impact: ImpactReport | None = None  # cases audited more than once (app.reports.impact)
 
     @property
     def empty(self) -> bool:
@@ -220,7 +232,8 @@ def assemble(flt: ReportFilter, *, grades: GradeCounts, moderation: ModerationCh
     """The page's content from the figures: no database."""
     frame = report.frame_size
     questions = [RateRow(template_key=q.template_key, label=q.label, section_title=q.section_title, counts=q.counts,
-                         rate=_rate(q.counts, frame=frame, min_n=min_n)) for q in report.questions]
+                         rate=_rate(q.counts, frame=frame, min_n=min_n), question_key=q.question_key)
+                 for q in report.questions]
     sections = [RateRow(template_key=s.template_key, label=s.section_title, counts=s.counts,
                         rate=_rate(s.counts, frame=frame, min_n=min_n)) for s in report.sections]
     # By team when the selection is one area (or one team); otherwise by service area.
@@ -247,10 +260,15 @@ def build_report(session: Session, flt: ReportFilter, *, settings: Settings) -> 
     except TargetsError as exc:
         log.warning("report targets not shown: %s", exc)
         targets, problem = [], True
+    coded = monthly_coded_audits(session, flt, zone)  # read once: the compliance and the trend both count them
     built = assemble(flt, grades=grade_distribution(session, flt, zone),
-                     moderation=moderation_changes(session, flt, zone), report=compliance(session, flt, zone),
-                     trend=monthly_trend(session, flt, zone), targets=targets, min_n=settings.report_min_n)
-    return replace(built, targets_problem=problem)
+                     moderation=moderation_changes(session, flt, zone),
+                     report=compliance(session, flt, zone, coded), trend=monthly_trend(session, flt, zone, coded),
+                     targets=targets, min_n=settings.report_min_n)
+    return replace(built, targets_problem=problem,
+                   agreement=moderation_figures(session, flt, zone, min_n=settings.report_min_n),
+                   recommendations=recommendation_figures(session, flt, zone, today=settings.today()),
+                   impact=impact_report(session, flt, zone, min_n=settings.report_min_n))
 
 
 def filter_choices(session: Session, *, area_id: int | None) -> dict[str, Any]:

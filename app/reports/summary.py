@@ -60,11 +60,15 @@ def measure_statement(now: Measure, before: Measure | None) -> Statement | None:
                      "overlap).", now.anchor, difference)
 
 
+def _audits(n: int) -> str:
+    return f"{n:,} audit{'' if n == 1 else 's'}"
+
+
 def summarise(*, audits_now: int, audits_before: int, audits_anchor: str, now: list[Measure],
               before: list[Measure]) -> list[Statement]:
     """The summary: how many audits, then the real changes first, then the notable ones sampling could explain,
     then those there are too few answers to judge."""
-    statements = [Statement(f"{audits_now:,} audits completed this period ({audits_before:,} in the previous "
+    statements = [Statement(f"{_audits(audits_now)} completed this period ({audits_before:,} in the previous "
                             "period).", audits_anchor)]
     previous = {m.key: m for m in before}
     said = [s for s in (measure_statement(m, previous.get(m.key)) for m in now) if s is not None]

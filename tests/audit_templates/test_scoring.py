@@ -9,6 +9,8 @@ import pytest
 from app.audit_templates.loader import load_template
 from app.audit_templates.scoring import (
     Compliance,
+    compliance_code,
+    compliance_questions,
     overall_compliance,
     overall_grade_flags,
     section_compliance,
@@ -51,6 +53,27 @@ def test_compliance_per_section():
     assert by_section["history_chronology"].rate == 0.5
     assert by_section["assessment"].rate == 0.0
     assert by_section["permanence"] == Compliance()  # hidden for a child in need
+
+
+def test_the_compliance_code_has_one_character_per_compliance_question_and_counts_as_the_rates_do():
+    keys = [q.key for q in compliance_questions(DIP)]
+    assert "child_missing_12m" not in keys and "immediate_safeguarding_concern" not in keys
+    answers = {"chronology_up_to_date": "yes", "assessment_within_45_days": "no", "supervision_within_6_weeks": "na",
+               "child_missing_12m": "no", "return_interview_within_72_hours": "no"}  # hidden: not missing
+    code = compliance_code(DIP, answers)
+    assert len(code) == len(keys)
+    assert code[keys.index("chronology_up_to_date")] == "y"
+    assert code[keys.index("assessment_within_45_days")] == "n"
+    assert code[keys.index("supervision_within_6_weeks")] == "a"
+    assert code[keys.index("return_interview_within_72_hours")] == "-"  # answered but hidden
+    assert code[keys.index("oversight_last_month")] == "-"  # unanswered
+    counted = overall_compliance(DIP, answers)
+    assert (code.count("y"), code.count("n"), code.count("a")) == (counted.yes, counted.no, counted.na)
+
+
+def test_a_value_that_is_not_yes_no_or_na_is_not_counted():
+    code = compliance_code(DIP, {"chronology_up_to_date": ["yes"], "assessment_within_45_days": "maybe"})
+    assert set(code) == {"-"}
 
 
 def graded(overall: str, **sections: str) -> dict[str, str]:

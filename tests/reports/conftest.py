@@ -67,13 +67,16 @@ def at(text: str) -> datetime:
 
 def completed_audit(db, *, auditor: User, team: Team, template: str, case_type: str, answers: dict[str, Any],  # type: ignore[no-untyped-def]
                     completed_at: datetime | None, final_grade: str | None = None, status: str = "completed",
-                    cycle: Cycle | None = None, sample: Sample | None = None) -> Audit:
-    """An audit started and answered through the services, then set completed at `completed_at`."""
+                    cycle: Cycle | None = None, sample: Sample | None = None, coded: bool = True) -> Audit:
+    """An audit started and answered through the services, then set completed at `completed_at`, with its
+    compliance code as completion writes it (`coded=False`: without, as if completed before codes existed)."""
     audit = make_audit(db, case=make_case(db, team=team, case_type=case_type), auditor=auditor,
                        template_key=template, today=TODAY)
     if answers:
         audit_service.audit_answers_save(db, audit=audit, version=audit.version, answers=answers, actor=auditor)
     audit.status, audit.completed_at, audit.final_grade = status, completed_at, final_grade
+    if status == "completed" and coded:
+        audit.compliance_answers = audit_service.audit_compliance_code(db, audit)
     audit.cycle_id = cycle.id if cycle else None
     audit.sample_id = sample.id if sample else None
     db.add(audit)
@@ -135,7 +138,7 @@ def rw(db) -> ReportWorld:  # type: ignore[no-untyped-def]
         "a5": audit(DIP, north, "cin", "2026-05-31 22:30", None, {"chronology_up_to_date": "no",
                     "oversight_last_month": "na", **facts}, cycle=cycle_b),
         "a6": audit(DIP, care, "cla", "2026-06-02 08:00", None, {"chronology_up_to_date": "yes",
-                    "oversight_last_month": "yes"}),
+                    "oversight_last_month": "yes"}, coded=False),  # the reports work its code out from its answers
         "a7": audit(CFA, north, "cin", None, None, {"chronology_up_to_date": "yes"}, status="submitted",
                     cycle=cycle_a, sample=sample),
         "a8": audit(CFA, north, "cin", "2025-01-10 12:00", "good", {"chronology_up_to_date": "no"}),

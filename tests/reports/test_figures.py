@@ -10,6 +10,7 @@ import pytest
 
 from app.accounts.models import User
 from app.accounts.roles import Role
+from app.audit_templates.scoring import compliance_code
 from app.errors import PermissionDenied
 from app.moderation import service as moderation_service
 from app.reports.figures import (
@@ -101,6 +102,10 @@ def test_moderated_grade_takes_precedence_through_the_real_services(db, mw):  # 
     changes = moderation_changes(db, flt, zone)
     assert (changes.moderated, changes.up, changes.down, changes.same) == (1, 1, 0, 0)
     assert changes.moves == {("inadequate", "requires_improvement"): 1}
+    db.refresh(audit)
+    definition, answers = _definition_and_answers(db, audit)
+    assert audit.compliance_answers == compliance_code(definition, answers)  # written on completion
+    assert "y" in audit.compliance_answers
 
 
 def _definition_and_answers(db, audit):  # type: ignore[no-untyped-def]

@@ -48,3 +48,8 @@ def test_summary_orders_real_changes_first_and_counts_audits():
     assert statements[0].text == "120 audits completed this period (95 in the previous period)."
     assert statements[0].anchor == "fig-grades"
     assert [s.anchor for s in statements[1:]] == ["fig-c", "fig-a", "fig-b"]
+
+
+def test_one_audit_is_not_called_audits():
+    statements = summarise(audits_now=1, audits_before=0, audits_anchor="glance", now=[], before=[])
+    assert statements[0].text == "1 audit completed this period (0 in the previous period)."
