@@ -3,15 +3,19 @@
 For each database: build the schema with the migrations, load BENCH_REPORT_AUDITS completed audits (default
 50,000: three in five on the full case file audit, about 60 answers each, the rest dip samples of about 10, so
 about 2,000,000 answer rows) on as many cases, over the last twelve months, in the demo's 8 teams, with final
-grades, a moderation round on one in five, and each audit's compliance code as completion writes it; then time
+grades, a moderation round on one in five, a recommendation from half the audits graded below Good, one audit in
+ten a follow-up of an earlier audit's case, and each audit's compliance code as completion writes it; then time
 
 - the app: `build_report` for the QA lead's default filter (the last 12 months, every area): what the reports
   page computes (grades by area and team, moderation changes, compliance per question and section with the
-  frame, the monthly trend, the targets, and whatever sections the page has), a new session per run;
+  frame, the monthly trend, the targets, moderation agreement, recommendations raised, closed, outstanding and
+  overdue with the median days to close and top themes, and the impact: each selected audit against its case's
+  previous audit), a new session per run;
 - the baseline: the same aggregates as plain SQL through the driver, written two ways, each timed:
   * "answers": the grouped counts straight from the answer rows (how one would write it without the codes:
     grades by area, team and grade; moderation moves from each audit's latest accepted round; answers per
-    template, question, value and month; the frame), the query a council analyst would write against the tables;
+    template, question, value and month; the frame; agreement pairs; the recommendation counts and days to
+    close; each follow-up against its previous audit), the query a council analyst would write;
   * "codes": the same, but the compliance counts from the audits' compliance codes with one
     SUM(CASE WHEN substr(...)) per question and answer, grouped by month and template version;
 
@@ -57,6 +61,7 @@ from app.audits.models import Audit, AuditAnswer
 from app.cases.models import Case
 from app.db import bulk_insert, make_engine
 from app.moderation.models import Moderation
+from app.recommendations.models import Recommendation
 from app.recommendations.rules import local_day_start
 from app.reports.figures import months_between
 from app.reports.filters import default_period, report_filter_from_query
@@ -71,6 +76,7 @@ CFA, DIP = "case_file_audit", "dip_sample"
 CASE_TYPES = ("cin", "cp", "cla")
 GRADES = [g.value for g in Grade]
 NA_SHARE = 0.1
+FOLLOW_UP_EVERY, FOLLOW_UP_GAP = 10, 997  # one audit in ten re-audits the case of the audit 997 before it
 
 
 # --- Loading ---------------------------------------------------------------------------------------
@@ -128,21 +134,26 @@ def _load(database: Database, today: date, zone: str) -> None:
 
             def load() -> None:
                 connection = session.connection()
-                cases, audits, answers, moderations = [], [], [], []
+                cases, audits, answers, moderations, recommendations = [], [], [], [], []
+                case_of: dict[int, tuple[int, int, int, str]] = {}  # audit -> its case (id, team, area, type)
                 for n in range(1, AUDITS + 1):
-                    team_id, area_id = teams[n % len(teams)]
-                    case_type = CASE_TYPES[n % 3]
-                    cases.append({"id": n, "child_id": f"BENCH{n:07d}", "source": "bench", "source_lists": [],
-                                  "case_type": case_type, "service_area_id": area_id, "team_id": team_id,
-                                  "status": "open", "involvements": {}, "facts_hash": "-", "created_at": now,
-                                  "updated_at": now, "version": 1})
+                    if n > FOLLOW_UP_GAP and n % FOLLOW_UP_EVERY == 0:  # a follow-up of an earlier audit's case
+                        case_id, team_id, area_id, case_type = case_of[n - FOLLOW_UP_GAP]
+                    else:
+                        team_id, area_id = teams[n % len(teams)]
+                        case_id, case_type = n, CASE_TYPES[n % 3]
+                        cases.append({"id": n, "child_id": f"BENCH{n:07d}", "source": "bench", "source_lists": [],
+                                      "case_type": case_type, "service_area_id": area_id, "team_id": team_id,
+                                      "status": "open", "involvements": {}, "facts_hash": "-", "created_at": now,
+                                      "updated_at": now, "version": 1})
+                    case_of[n] = (case_id, team_id, area_id, case_type)
                     key = CFA if rng.random() < 0.6 else DIP
                     definition = definitions[key]
                     given = _answers(rng, definition, case_type, team_rate[team_id])
                     completed = start + timedelta(seconds=rng.random() * span)
                     grade = rng.choices(GRADES, weights=(1, 5, 3, 1))[0] if key == CFA else None
                     audits.append({
-                        "id": n, "case_id": n, "cycle_id": cycle_ids[n % 4], "sample_id": None,
+                        "id": n, "case_id": case_id, "cycle_id": cycle_ids[n % 4], "sample_id": None,
                         "template_version_id": versions[key].id, "template_key": key, "template_version": 1,
                         "auditor_id": auditors[n % len(auditors)], "status": "completed",
                         "created_at": completed - timedelta(days=20), "updated_at": completed,
@@ -158,10 +169,22 @@ def _load(database: Database, today: date, zone: str) -> None:
                             "overall_grade": grade, "decision": "accept", "rationale": "", "learning": "",
                             "feedback": "", "auditor_overall_grade": rng.choice(GRADES), "created_at": completed,
                             "decided_at": completed, "version": 2})
-                    if len(cases) == CHUNK:
-                        _write(connection, cases, audits, answers, moderations)
-                        cases, audits, answers, moderations = [], [], [], []
-                _write(connection, cases, audits, answers, moderations)
+                    if grade in (GRADES[2], GRADES[3]) and rng.random() < 0.5:
+                        raised = completed + timedelta(days=1)
+                        took = rng.randint(5, 120)
+                        closed = raised + timedelta(days=took) if raised + timedelta(days=took) < now else None
+                        recommendations.append({
+                            "text": f"Recommendation from audit {n}", "audit_id": n, "case_id": case_id,
+                            "cycle_id": cycle_ids[n % 4], "owner_id": auditors[(n + 1) % len(auditors)],
+                            "team_id": team_id, "service_area_id": area_id, "priority": "normal",
+                            "due_date": (raised + timedelta(days=56)).date(), "status": "closed" if closed else "open",
+                            "raised_by_id": auditors[n % len(auditors)], "raised_at": raised, "evidence": "",
+                            "completed_at": closed, "closed_at": closed, "days_to_close": took if closed else None,
+                            "version": 1})
+                    if len(audits) == CHUNK:
+                        _write(connection, cases, audits, answers, moderations, recommendations)
+                        cases, audits, answers, moderations, recommendations = [], [], [], [], []
+                _write(connection, cases, audits, answers, moderations, recommendations)
                 session.commit()
 
             seconds, _ = timed(load)
@@ -170,9 +193,9 @@ def _load(database: Database, today: date, zone: str) -> None:
         say(f"  loaded {AUDITS:,} completed audits and {rows:,} answers in {seconds:.1f} s")
         if database.name == "postgresql":
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                for name in ("child_case", "audit"):
+                for name in ("child_case", "audit", "recommendation"):
                     connection.exec_driver_sql(f"SELECT setval('{name}_id_seq', (SELECT max(id) FROM {name}))")
-                for name in ("child_case", "audit", "audit_answer", "audit_moderation"):
+                for name in ("child_case", "audit", "audit_answer", "audit_moderation", "recommendation"):
                     connection.exec_driver_sql(f"VACUUM ANALYZE {name}")
         else:
             with engine.connect() as connection:
@@ -182,11 +205,13 @@ def _load(database: Database, today: date, zone: str) -> None:
 
 
 def _write(connection: Any, cases: list[dict[str, Any]], audits: list[dict[str, Any]],
-           answers: list[dict[str, Any]], moderations: list[dict[str, Any]]) -> None:
+           answers: list[dict[str, Any]], moderations: list[dict[str, Any]],
+           recommendations: list[dict[str, Any]]) -> None:
     bulk_insert(connection, Case.__table__, cases)
     bulk_insert(connection, Audit.__table__, audits)
     bulk_insert(connection, AuditAnswer.__table__, answers)
     bulk_insert(connection, Moderation.__table__, moderations)
+    bulk_insert(connection, Recommendation.__table__, recommendations)
 
 
 # --- The hand-written SQL ----------------------------------------------------------------------------
@@ -201,6 +226,8 @@ def _baseline_sql(database: Database, today: date, zone: str, definitions: dict[
                   ) -> dict[str, dict[str, str]]:
     first, last = default_period(today)
     starts = [local_day_start(m.first, zone) for m in months_between(first, last)]
+    period_start = _moment(database, starts[0])
+    period_end = _moment(database, local_day_start(last + timedelta(days=1), zone))
     month = "CASE " + " ".join(f"WHEN a.completed_at >= {_moment(database, s)} THEN {i}"
                                for i, s in reversed(list(enumerate(starts)))) + " ELSE -1 END"
     selection = (f"FROM audit a JOIN child_case c ON c.id = a.case_id WHERE a.status = 'completed'"
@@ -215,6 +242,23 @@ def _baseline_sql(database: Database, today: date, zone: str, definitions: dict[
         "moves": f"SELECT m.auditor_overall_grade, a.final_grade, count(*) {accepted} GROUP BY 1, 2",
         "frame": f"SELECT count(*), count(a.sample_id), min(a.sample_id), max(a.sample_id) {selection}",
         "month grades": f"SELECT {month} AS month, a.final_grade, count(*) {selection} GROUP BY 1, 2",
+        "agreement": f"SELECT m.auditor_overall_grade, m.overall_grade, count(*) FROM audit_moderation m"
+                     f" WHERE m.status IN ('graded', 'decided') AND m.audit_id IN (SELECT a.id {selection})"
+                     " GROUP BY 1, 2",
+        "recommendations": f"SELECT sum(CASE WHEN raised_at >= {period_start} AND raised_at < {period_end} THEN 1"
+                           f" ELSE 0 END), sum(CASE WHEN status = 'closed' AND closed_at >= {period_start} AND"
+                           f" closed_at < {period_end} THEN 1 ELSE 0 END), sum(CASE WHEN status <> 'closed' THEN 1"
+                           f" ELSE 0 END), sum(CASE WHEN status <> 'closed' AND due_date < '{today.isoformat()}'"
+                           " THEN 1 ELSE 0 END) FROM recommendation",
+        "days to close": f"SELECT days_to_close, count(*) FROM recommendation WHERE status = 'closed' AND"
+                         f" closed_at >= {period_start} AND closed_at < {period_end} GROUP BY 1",
+        # Each selected audit against its case's audit completed just before it: grades, and the yes and no
+        # answers of both counted from the codes in SQL.
+        "follow-ups": f"SELECT p.final_grade, a.final_grade, count(*),"
+                      f" sum({_count_of('p', 'y')}), sum({_count_of('p', 'n')}),"
+                      f" sum({_count_of('a', 'y')}), sum({_count_of('a', 'n')})"
+                      f" {selection.replace('WHERE', 'JOIN audit p ON p.id = (SELECT q.id FROM audit q WHERE q.case_id = a.case_id AND q.status = ' + chr(39) + 'completed' + chr(39) + ' AND q.completed_at < a.completed_at ORDER BY q.completed_at DESC, q.id DESC LIMIT 1) WHERE', 1)}"
+                      " GROUP BY 1, 2",
     }
     per_template = " OR ".join(
         f"(a.template_key = '{d.key}' AND x.question_key IN ({', '.join(repr(q.key) for q in compliance_questions(d))}))"
@@ -230,6 +274,12 @@ def _baseline_sql(database: Database, today: date, zone: str, definitions: dict[
     codes = {"codes by month": f"SELECT {month} AS month, a.template_version_id, {', '.join(sums)} {selection}"
              " GROUP BY 1, 2"}
     return {"answers": common | answers, "codes": common | codes}
+
+
+def _count_of(alias: str, code: str) -> str:
+    """SQL counting one character in an audit's compliance code."""
+    column = f"{alias}.compliance_answers"
+    return f"(length({column}) - length(replace({column}, '{code}', '')))"
 
 
 def _by_question_from_answers(rows: list[tuple[Any, ...]]) -> Counter[tuple[Any, ...]]:
@@ -267,6 +317,11 @@ def _check(report: Report, results: dict[str, list[tuple[Any, ...]]], by_questio
     sql = sorted((t, by_question[(t, q, "yes")], by_question[(t, q, "no")], by_question[(t, q, "na")])
                  for t, q in per_question)
     assert [r for r in app if any(r[1:])] == [r for r in sql if any(r[1:])], "compliance counts differ"
+    assert report.agreement.n == sum(n for mine, theirs, n in results["agreement"] if mine in GRADES and theirs in GRADES)
+    raised, closed, outstanding, overdue = results["recommendations"][0]
+    recs = report.recommendations
+    assert (recs.raised, recs.closed, recs.outstanding, recs.overdue) == (raised, closed, outstanding, overdue)
+    assert report.impact is not None and report.impact.pairs == sum(r[2] for r in results["follow-ups"])
     assert [r.audits for r in report.trend] == [
         sum(n for m, _, n in results["month grades"] if m == i) for i in range(len(report.trend))]
 

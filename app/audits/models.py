@@ -14,6 +14,9 @@ class Audit(SQLModel, table=True):
     __table_args__ = (
         Index("ix_audit_auditor_id_status", "auditor_id", "status"),
         Index("ix_audit_case_id", "case_id"),
+        # The reports: the period's completed audits, and each case's audits in order (follow-ups).
+        Index("ix_audit_status_completed_at", "status", "completed_at"),
+        Index("ix_audit_case_id_status_completed_at", "case_id", "status", "completed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -154,17 +154,6 @@ def _long(day: date) -> str:
     return day.strftime("%-d %B %Y")
 
 
-def team_in_scope(session: Session, flt: ReportFilter) -> ReportFilter:
-    """A head of service asking for another area's team: the team is left out (their area stays) and named."""
-    if not flt.area_locked or flt.team_id is None:
-        return flt
-    area = session.execute(select(Team.service_area_id).where(Team.id == flt.team_id)).scalar_one_or_none()
-    if area == flt.service_area_id:
-        return flt
-    errors = {**flt.errors, "team": "You can see the audits of your own service area's teams only"}
-    return replace(flt, team_id=None, errors=errors)
-
-
 def narrowed_filter(flt: ReportFilter, narrowing: Narrowing) -> ReportFilter:
     """The filter with its period cut to the narrowing's month (the trend's month: the part inside the period)."""
     if narrowing.month is None:

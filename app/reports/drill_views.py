@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from app.db import SessionDep
 from app.pagination import page_number
 from app.reports import drill
-from app.reports.filters import report_filter_from_query
+from app.reports.filters import report_filter
 from app.reports.views import FILTER_ORDER, ReportReader
 from app.web.templating import render
 
@@ -26,8 +26,7 @@ ERROR_ORDER = [*FILTER_ORDER, *drill.NARROWING_ORDER]
 def report_audits(request: Request, session: SessionDep, user: ReportReader, page: str | None = None) -> Response:
     settings = request.app.state.settings
     # PermissionDenied (403) for anyone but the QA lead, viewers and heads of service with an area.
-    flt = drill.team_in_scope(session, report_filter_from_query(request.query_params, user=user,
-                                                                today=settings.today()))
+    flt = report_filter(session, request.query_params, user=user, today=settings.today())
     narrowing = drill.narrowing_from_query(request.query_params, flt=flt)
     result = drill.audits_page(session, flt, narrowing, zone=settings.timezone, user=user, page=page_number(page),
                                 page_size=drill.PAGE_SIZE)

@@ -17,7 +17,7 @@ from app.accounts.models import User
 from app.audit_trail.service import audit_record
 from app.db import SessionDep
 from app.errors import NotFound
-from app.reports.filters import ReportFilter, report_filter_from_query
+from app.reports.filters import ReportFilter, report_filter
 from app.reports.report import build_report
 from app.reports.tables import TABLES, Table, table_by_key
 from app.reports.views import ReportReader
@@ -41,7 +41,7 @@ def report_export_record(session: Session, *, user: User, table: Table, fmt: str
 def _export(request: Request, session: Session, user: User, key: str, fmt: str) -> Response:
     settings = request.app.state.settings
     # PermissionDenied (403) for anyone but the QA lead, viewers and heads of service with an area.
-    flt = report_filter_from_query(request.query_params, user=user, today=settings.today())
+    flt = report_filter(session, request.query_params, user=user, today=settings.today())
     if key not in TABLES:
         raise NotFound(NOT_FOUND)
     found = table_by_key(build_report(session, flt, settings=settings), key)

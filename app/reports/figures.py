@@ -29,7 +29,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, exists, func, literal, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -286,24 +286,24 @@ class CodedAudits:
     definitions: dict[int, TemplateDefinition]  # by template version id
 
 
-def coded_audits(session: Session, flt: ReportFilter, zone: str, group: Any = None) -> CodedAudits:
-    """One row per selected audit: `group` (a column expression; None: all in one group), its template version
-    and its compliance code. An audit completed without a code (none should be: completion and the migration
-    write it) has it worked out from its answers here."""
-    group_column = group if group is not None else literal(0)
-    rows = session.execute(selected_audits(flt, zone, Audit.id, group_column, Audit.template_version_id,
-                                           Audit.compliance_answers)).all()
+def coded_audits(session: Session, flt: ReportFilter, zone: str, *groups: Any) -> CodedAudits:
+    """One row per selected audit: its group (the values of the `groups` column expressions, as a tuple; none:
+    all in one group), its template version and its compliance code. An audit completed without a code (none
+    should be: completion and the migration write it) has it worked out from its answers here."""
+    rows = [(i, tuple(g), v, code) for i, *g, v, code in session.execute(
+        selected_audits(flt, zone, Audit.id, *groups, Audit.template_version_id, Audit.compliance_answers))]
     version_ids = sorted({v for _, _, v, _ in rows})
     versions = session.execute(select(TemplateVersion).where(TemplateVersion.id.in_(version_ids))).scalars()
     definitions = {v.id: template_definition(v) for v in versions if v.id is not None}
     missing = [(i, v) for i, _, v, code in rows if code is None]
-    worked_out = _codes_from_answers(session, missing, definitions) if missing else {}
+    worked_out = codes_from_answers(session, missing, definitions) if missing else {}
     return CodedAudits(rows=[(g, v, code if code is not None else worked_out[i]) for i, g, v, code in rows],
                        definitions=definitions)
 
 
-def _codes_from_answers(session: Session, audits: list[tuple[int, int]],
+def codes_from_answers(session: Session, audits: list[tuple[int, int]],
                         definitions: dict[int, TemplateDefinition]) -> dict[int, str]:
+    """The compliance codes of (audit id, template version id) pairs, from their answers."""
     answers: dict[int, dict[str, Any]] = defaultdict(dict)
     ids = [i for i, _ in audits]
     for start in range(0, len(ids), 1000):
@@ -366,6 +366,28 @@ def compliance(session: Session, flt: ReportFilter, zone: str, coded: CodedAudit
     return ComplianceReport(questions=per_question, sections=list(sections.values()), frame_size=frame, audits=audits)
 
 
+@dataclass(frozen=True)
+class TeamCompliance:
+    id: int | None  # None: cases with no team in the register
+    name: str
+    counts: Counts  # over every compliance question of the selection
+
+
+def team_compliance(session: Session, flt: ReportFilter, zone: str,
+                    coded: CodedAudits | None = None) -> list[TeamCompliance]:
+    """Compliance answers per team, over all the compliance questions (`coded`: the codes already read by
+    `monthly_coded_audits`, whose groups end with the team), by name."""
+    coded = coded if coded is not None else coded_audits(session, flt, zone, Case.team_id)
+    totals: dict[int | None, Counts] = {}
+    for (group, _, _), c in tally_codes(coded).items():
+        team = group[-1]
+        totals[team] = totals[team] + c if team in totals else c
+    names = _names(session, Team, totals)
+    rows = [TeamCompliance(id=i, name=names.get(i, UNKNOWN_TEAM) if i is not None else UNKNOWN_TEAM, counts=c)
+            for i, c in totals.items()]
+    return sorted(rows, key=lambda r: (r.id is None, r.name.casefold()))
+
+
 def _frame(session: Session, flt: ReportFilter, zone: str) -> tuple[int, int | None]:
     """How many audits are selected, and the frame size of their one sample (None: several, or none)."""
     total, in_samples, low, high = session.execute(selected_audits(
@@ -414,8 +436,9 @@ def trend_months(flt: ReportFilter, zone: str) -> tuple[list[Month], Any]:
 
 
 def monthly_coded_audits(session: Session, flt: ReportFilter, zone: str) -> CodedAudits:
-    """The selection's compliance codes grouped by month index: enough for both the trend and the compliance."""
-    return coded_audits(session, flt, zone, trend_months(flt, zone)[1])
+    """The selection's compliance codes grouped by (month index, team id): enough for the compliance, the trend
+    and the compliance by team, read once."""
+    return coded_audits(session, flt, zone, trend_months(flt, zone)[1], Case.team_id)
 
 
 def monthly_trend(session: Session, flt: ReportFilter, zone: str, coded: CodedAudits | None = None) -> Trend:
@@ -424,15 +447,16 @@ def monthly_trend(session: Session, flt: ReportFilter, zone: str, coded: CodedAu
     months, index = trend_months(flt, zone)
     grade_rows = session.execute(
         selected_audits(flt, zone, index, Audit.final_grade, func.count()).group_by(index, Audit.final_grade)).all()
-    coded = coded if coded is not None else coded_audits(session, flt, zone, index)
+    coded = coded if coded is not None else coded_audits(session, flt, zone, index)  # groups start with the month
     questions = compliance_questions(coded.definitions.values())
     answers = tally_codes(coded)
     grades: dict[int, list[tuple[str | None, int]]] = defaultdict(list)
     for i, grade, n in grade_rows:
         grades[i].append((grade, n))
     per_month: dict[int, dict[QuestionKey, Counts]] = defaultdict(dict)
-    for (i, t, q), c in answers.items():
-        per_month[i][(t, q)] = c
+    for (group, t, q), c in answers.items():
+        month = per_month[group[0]]
+        month[(t, q)] = month[(t, q)] + c if (t, q) in month else c
     points = []
     for i, month in enumerate(months):
         tallied = tally(grades.get(i, []))

@@ -16,8 +16,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import Session
 
-from app.accounts.models import User
+from app.accounts.models import ServiceArea, Team, User
 from app.accounts.roles import Role
 from app.audit_templates.schema import KEY_PATTERN
 from app.audits import workflow
@@ -26,6 +27,7 @@ from app.cases.facts import CaseType
 from app.cases.models import Case
 from app.errors import PermissionDenied
 from app.recommendations.rules import local_day_start, months_before
+from app.sampling.models import Cycle
 from app.web.query import QueryReader
 
 DEFAULT_MONTHS = 12
@@ -104,6 +106,29 @@ def report_filter_from_query(params: Mapping[str, str], *, user: User, today: da
                         template_key=template_key, service_area_id=area,
                         team_id=read.row_id("team", "Team must be a team's number"), case_type=case_type,
                         area_locked=locked, errors=errors)
+
+
+def with_known_ids(session: Session, flt: ReportFilter) -> ReportFilter:
+    """The filter without the cycle, service area or team it names when nothing has that number, or (for a head
+    of service) when the team is another area's; each dropped id is named in `errors`."""
+    errors, changes = dict(flt.errors), {}
+    for attr, model, name, label in (("cycle_id", Cycle, "cycle", "cycle"),
+                                     ("service_area_id", ServiceArea, "service_area", "service area"),
+                                     ("team_id", Team, "team", "team")):
+        value = getattr(flt, attr)
+        if value is None or (attr == "service_area_id" and flt.area_locked):
+            continue
+        row = session.get(model, value)
+        if row is None:
+            errors[name], changes[attr] = f"There is no {label} number {value}", None
+        elif attr == "team_id" and flt.area_locked and row.service_area_id != flt.service_area_id:
+            errors[name], changes[attr] = "You can see your own service area's teams only", None
+    return replace(flt, errors=errors, **changes) if changes else flt
+
+
+def report_filter(session: Session, params: Mapping[str, str], *, user: User, today: date) -> ReportFilter:
+    """`report_filter_from_query`, then `with_known_ids`: what every reports page and download reads."""
+    return with_known_ids(session, report_filter_from_query(params, user=user, today=today))
 
 
 def _is_key(value: str) -> bool:

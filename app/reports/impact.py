@@ -60,8 +60,15 @@ from app.audits import workflow
 from app.audits.models import Audit
 from app.recommendations import rules
 from app.recommendations.models import Recommendation
-from app.reports.figures import DOWN, GRADES, SAME, UP, Counts, direction
-from app.reports.figures import _codes_from_answers as codes_from_answers
+from app.reports.figures import (
+    DOWN,
+    GRADES,
+    SAME,
+    UP,
+    Counts,
+    codes_from_answers,
+    direction,
+)
 from app.reports.filters import ReportFilter, selected_audits
 from app.reports.stats import DEFAULT_MIN_N, Difference, Rate, compare, rate
 from app.sampling.models import Cycle

@@ -22,7 +22,7 @@ from app.reports.board_pack import (
     pack_pdf,
     period_from_query,
 )
-from app.reports.filters import report_filter_from_query
+from app.reports.filters import report_filter
 from app.web.auth import RoleGuard
 from app.web.templating import render
 
@@ -42,7 +42,7 @@ def _pack(request: Request, session: Session, user: User) -> tuple[BoardPack, di
     today = settings.today()
     params = {k: v for k, v in request.query_params.items() if k not in DATE_PARAMS}
     # PermissionDenied (403) for a head of service without an area.
-    flt = report_filter_from_query(params, user=user, today=today)
+    flt = report_filter(session, params, user=user, today=today)
     period, errors = period_from_query(request.query_params, today=today)
     return build_pack(session, flt, period, settings=settings), {**errors, **flt.errors}
 

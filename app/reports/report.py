@@ -28,12 +28,14 @@ from app.reports.figures import (
     GradeCounts,
     GroupGrades,
     ModerationChanges,
+    TeamCompliance,
     Trend,
     compliance,
     grade_distribution,
     moderation_changes,
     monthly_coded_audits,
     monthly_trend,
+    team_compliance,
 )
 from app.reports.filters import CASE_TYPES, ReportFilter
 from app.reports.impact import ImpactReport, impact_report
@@ -43,7 +45,7 @@ from app.reports.sections import (
     moderation_figures,
     recommendation_figures,
 )
-from app.reports.stats import Rate, Verdict, rate
+from app.reports.stats import Difference, Rate, Verdict, compare, ranked, rate
 from app.reports.targets import Target, TargetsError, load_targets
 from app.sampling.models import Cycle
 
@@ -133,6 +135,54 @@ class TargetRow:
         return rate_note(self.measured) if self.measured.n else "nothing to measure in this selection"
 
 
+DIFFERENCE_TEXT = {Difference.HIGHER: "Higher", Difference.LOWER: "Lower",
+                   Difference.NO_CLEAR_DIFFERENCE: "No clear difference", Difference.CANNOT_TELL: "Cannot tell"}
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    """One team's compliance over all the compliance questions, its rank among the teams with enough answers
+    (None: too few to judge, never ranked) and how it compares with the other teams together."""
+
+    id: int | None
+    name: str
+    counts: Counts
+    rate: Rate
+    rank: int | None
+    against_rest: Difference
+
+    @property
+    def note(self) -> str:
+        return rate_note(self.rate)
+
+    @property
+    def rate_text(self) -> str:
+        return percent(self.rate.value)
+
+    @property
+    def interval_text(self) -> str:
+        return interval_text(self.rate)
+
+    @property
+    def against_rest_text(self) -> str:
+        return DIFFERENCE_TEXT[self.against_rest]
+
+
+def team_rows(teams: list[TeamCompliance], *, min_n: int) -> tuple[TeamRow, ...]:
+    """Rank the teams' compliance (those with too few answers are left unranked) and compare each with the other
+    teams together: a difference is claimed only when the two 95% intervals do not overlap. A team is a part of
+    any sample, so no finite population correction is applied."""
+    total = sum((t.counts for t in teams), Counts())
+    rates = {t.name: _rate(t.counts, frame=None, min_n=min_n) for t in teams}
+    ranks = {name: i for i, (name, _) in enumerate(ranked(rates), start=1)}
+    rows = []
+    for t in teams:
+        rest = Counts(total.yes - t.counts.yes, total.no - t.counts.no, total.na - t.counts.na)
+        rows.append(TeamRow(id=t.id, name=t.name, counts=t.counts, rate=rates[t.name], rank=ranks.get(t.name),
+                            against_rest=compare(rates[t.name], _rate(rest, frame=None, min_n=min_n))))
+    return tuple(sorted(rows, key=lambda r: (r.rank is None, r.rank or 0, r.name.casefold())))
+
+
 @dataclass(frozen=True)
 class Report:
     flt: ReportFilter
@@ -154,6 +204,7 @@ class Report:
     agreement: ModerationFigures = ModerationFigures()  # moderators' agreement with auditors (app.reports.sections)
     recommendations: RecommendationFigures = RecommendationFigures()  # raised, closed, outstanding... (sections)
     impact: ImpactReport | None = None  # cases audited more than once (app.reports.impact)
+    teams: tuple[TeamRow, ...] = ()  # compliance by team, ranked, each against the other teams
 
     @property
     def empty(self) -> bool:
@@ -266,6 +317,7 @@ def build_report(session: Session, flt: ReportFilter, *, settings: Settings) -> 
                      report=compliance(session, flt, zone, coded), trend=monthly_trend(session, flt, zone, coded),
                      targets=targets, min_n=settings.report_min_n)
     return replace(built, targets_problem=problem,
+                   teams=team_rows(team_compliance(session, flt, zone, coded), min_n=settings.report_min_n),
                    agreement=moderation_figures(session, flt, zone, min_n=settings.report_min_n),
                    recommendations=recommendation_figures(session, flt, zone, today=settings.today()),
                    impact=impact_report(session, flt, zone, min_n=settings.report_min_n))

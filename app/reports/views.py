@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from app.accounts.models import User
 from app.accounts.roles import Role
 from app.db import SessionDep
-from app.reports.filters import report_filter_from_query
+from app.reports.filters import report_filter
 from app.reports.report import build_report, filter_choices
 from app.web.auth import RoleGuard
 from app.web.templating import render
@@ -28,7 +28,7 @@ FILTER_ORDER = ["date_from", "date_to", "cycle", "template", "service_area", "te
 def reports_page(request: Request, session: SessionDep, user: ReportReader) -> Response:
     settings = request.app.state.settings
     # PermissionDenied (403) for anyone but the QA lead, viewers and heads of service with an area.
-    flt = report_filter_from_query(request.query_params, user=user, today=settings.today())
+    flt = report_filter(session, request.query_params, user=user, today=settings.today())
     choices = filter_choices(session, area_id=flt.service_area_id)
     area = next((a for a in choices["service_areas"] if a.id == flt.service_area_id), None)
     report = build_report(session, flt, settings=settings)

@@ -1,4 +1,4 @@
-"""audit compliance answers: one short code per completed audit for the reports
+"""audit compliance answers: one short code per completed audit for the reports, and the reports' indexes
 
 Revision ID: 3b8e1f0c2d47
 Revises: f6adcd047a29
@@ -36,6 +36,9 @@ version = sa.table("template_version", sa.column("id", sa.Integer), sa.column("d
 def upgrade() -> None:
     with op.batch_alter_table('audit', schema=None) as batch_op:
         batch_op.add_column(sa.Column('compliance_answers', sa.Text(), nullable=True))
+        batch_op.create_index('ix_audit_status_completed_at', ['status', 'completed_at'], unique=False)
+        batch_op.create_index('ix_audit_case_id_status_completed_at', ['case_id', 'status', 'completed_at'],
+                              unique=False)
     _fill_completed()
 
 
@@ -62,4 +65,6 @@ def _fill_completed() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('audit', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_case_id_status_completed_at')
+        batch_op.drop_index('ix_audit_status_completed_at')
         batch_op.drop_column('compliance_answers')

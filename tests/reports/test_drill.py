@@ -158,7 +158,7 @@ def test_head_of_service_sees_their_own_area_only(client, rw):  # type: ignore[n
 def test_head_of_service_asking_for_another_areas_team_is_told(client, rw):  # type: ignore[no-untyped-def]
     response = drill_get(client, rw.hos, team=str(rw.care.id), grade="inadequate")
     assert response.status_code == 200
-    assert "You can see the audits of your own service area&#39;s teams only" in response.text
+    assert "You can see your own service area&#39;s teams only" in response.text
     assert listed(response) == []  # a4 (Care, inadequate) is not theirs
     response = drill_get(client, rw.hos, team=str(rw.care.id))
     assert sorted(listed(response)) == ids(rw, "a1", "a2", "a3", "a5")  # the team left out, their area kept

@@ -147,3 +147,19 @@ def test_an_unusable_targets_file_leaves_the_targets_out_not_the_report(client, 
     assert response.status_code == 200
     assert "The targets file could not be read" in page_text(response.text)
     assert any("report targets not shown" in r.getMessage() for r in caplog.records)
+
+
+def test_an_id_that_names_nothing_is_named_and_left_out(client, rw):  # type: ignore[no-untyped-def]
+    response = get(client, rw.lead, team="99999", cycle="88888", service_area="77777")
+    assert response.status_code == 200
+    page = text_of(response.text)
+    assert "There is no team number 99999" in page and "There is no cycle number 88888" in page
+    assert "There is no service area number 77777" in page
+    assert "Completed audits 6" in page  # the rest of the filter still applies
+
+
+def test_a_head_of_service_naming_another_areas_team_sees_their_own_area(client, rw):  # type: ignore[no-untyped-def]
+    response = get(client, rw.hos, team=str(rw.care.id))
+    page = text_of(response.text)
+    assert "You can see your own service area&#39;s teams only" in response.text
+    assert "Care" not in table(response.text, "grades-by-team")
