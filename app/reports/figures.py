@@ -22,10 +22,11 @@ holds (a year is about 50,000 audits and 2,000,000 answers).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -106,11 +107,18 @@ class GradeCounts:
     by_team: list[GroupGrades]  # by name
 
 
-def grade_distribution(session: Session, flt: ReportFilter, zone: str) -> GradeCounts:
-    """Final overall grades of the selection: in all, by service area and by team (one grouped query, and names)."""
-    rows = session.execute(
-        selected_audits(flt, zone, Case.service_area_id, Case.team_id, Audit.final_grade, func.count())
-        .group_by(Case.service_area_id, Case.team_id, Audit.final_grade)).all()
+def grade_distribution(session: Session, flt: ReportFilter, zone: str, coded: CodedAudits | None = None
+                       ) -> GradeCounts:
+    """Final overall grades of the selection: in all, by service area and by team (one grouped query, or the rows
+    `monthly_coded_audits` read; and names)."""
+    if coded is not None and coded.facts is not None:
+        found = Counter((area, group[1], grade) for (group, _, _), (area, grade, _) in zip(coded.rows, coded.facts,
+                                                                                          strict=True))
+        rows = [(*key, n) for key, n in found.items()]
+    else:
+        rows = [tuple(r) for r in session.execute(
+            selected_audits(flt, zone, Case.service_area_id, Case.team_id, Audit.final_grade, func.count())
+            .group_by(Case.service_area_id, Case.team_id, Audit.final_grade))]
     by_area: dict[int | None, list[tuple[str | None, int]]] = defaultdict(list)
     by_team: dict[int | None, list[tuple[str | None, int]]] = defaultdict(list)
     for area_id, team_id, grade, n in rows:
@@ -284,21 +292,32 @@ class CodedAudits:
 
     rows: list[tuple[Any, int, str]]  # (group, template version id, code)
     definitions: dict[int, TemplateDefinition]  # by template version id
+    # `monthly_coded_audits` only: per row, (service area id, final grade, sample id), so that the grades, the
+    # trend's grades and the frame come from the same single read.
+    facts: list[tuple[Any, ...]] | None = None
+
+    @cached_property
+    def tallied(self) -> dict[tuple[Any, str, str], Counts]:
+        """`tally_codes` of these rows, counted once however many figures read them."""
+        return tally_codes(self)
 
 
-def coded_audits(session: Session, flt: ReportFilter, zone: str, *groups: Any) -> CodedAudits:
+def coded_audits(session: Session, flt: ReportFilter, zone: str, *groups: Any, facts: tuple[Any, ...] = ()
+                 ) -> CodedAudits:
     """One row per selected audit: its group (the values of the `groups` column expressions, as a tuple; none:
-    all in one group), its template version and its compliance code. An audit completed without a code (none
-    should be: completion and the migration write it) has it worked out from its answers here."""
-    rows = [(i, tuple(g), v, code) for i, *g, v, code in session.execute(
-        selected_audits(flt, zone, Audit.id, *groups, Audit.template_version_id, Audit.compliance_answers))]
-    version_ids = sorted({v for _, _, v, _ in rows})
+    all in one group), its template version and its compliance code (and, when `facts` are given, their values
+    per row). An audit completed without a code (none should be: completion and the migration write it) has it
+    worked out from its answers here."""
+    width = len(groups)
+    rows = [(i, tuple(rest[:width]), tuple(rest[width:-2]), rest[-2], rest[-1]) for i, *rest in session.execute(
+        selected_audits(flt, zone, Audit.id, *groups, *facts, Audit.template_version_id, Audit.compliance_answers))]
+    version_ids = sorted({v for *_, v, _ in rows})
     versions = session.execute(select(TemplateVersion).where(TemplateVersion.id.in_(version_ids))).scalars()
     definitions = {v.id: template_definition(v) for v in versions if v.id is not None}
-    missing = [(i, v) for i, _, v, code in rows if code is None]
+    missing = [(i, v) for i, _, _, v, code in rows if code is None]
     worked_out = codes_from_answers(session, missing, definitions) if missing else {}
-    return CodedAudits(rows=[(g, v, code if code is not None else worked_out[i]) for i, g, v, code in rows],
-                       definitions=definitions)
+    return CodedAudits(rows=[(g, v, code if code is not None else worked_out[i]) for i, g, _, v, code in rows],
+                       definitions=definitions, facts=[f for _, _, f, _, _ in rows] if facts else None)
 
 
 def codes_from_answers(session: Session, audits: list[tuple[int, int]],
@@ -348,7 +367,7 @@ def compliance(session: Session, flt: ReportFilter, zone: str, coded: CodedAudit
     coded = coded if coded is not None else coded_audits(session, flt, zone)
     questions = compliance_questions(coded.definitions.values())
     counts: dict[QuestionKey, Counts] = {}
-    for (_, t, q), c in tally_codes(coded).items():
+    for (_, t, q), c in coded.tallied.items():
         counts[(t, q)] = counts[(t, q)] + c if (t, q) in counts else c
     ordered = sorted(questions.values(), key=lambda r: (r.template_key, r.order[1:], r.order[0]))
     per_question = [QuestionCompliance(template_key=r.template_key, section_key=r.section_key,
@@ -362,7 +381,7 @@ def compliance(session: Session, flt: ReportFilter, zone: str, coded: CodedAudit
         sections[key] = SectionCompliance(template_key=q.template_key, section_key=q.section_key,
                                           section_title=q.section_title,
                                           counts=q.counts + before.counts if before else q.counts)
-    audits, frame = _frame(session, flt, zone)
+    audits, frame = _frame(session, flt, zone, coded)
     return ComplianceReport(questions=per_question, sections=list(sections.values()), frame_size=frame, audits=audits)
 
 
@@ -379,7 +398,7 @@ def team_compliance(session: Session, flt: ReportFilter, zone: str,
     `monthly_coded_audits`, whose groups end with the team), by name."""
     coded = coded if coded is not None else coded_audits(session, flt, zone, Case.team_id)
     totals: dict[int | None, Counts] = {}
-    for (group, _, _), c in tally_codes(coded).items():
+    for (group, _, _), c in coded.tallied.items():
         team = group[-1]
         totals[team] = totals[team] + c if team in totals else c
     names = _names(session, Team, totals)
@@ -388,11 +407,17 @@ def team_compliance(session: Session, flt: ReportFilter, zone: str,
     return sorted(rows, key=lambda r: (r.id is None, r.name.casefold()))
 
 
-def _frame(session: Session, flt: ReportFilter, zone: str) -> tuple[int, int | None]:
+def _frame(session: Session, flt: ReportFilter, zone: str, coded: CodedAudits | None = None
+           ) -> tuple[int, int | None]:
     """How many audits are selected, and the frame size of their one sample (None: several, or none)."""
-    total, in_samples, low, high = session.execute(selected_audits(
-        flt, zone, func.count(), func.count(Audit.sample_id), func.min(Audit.sample_id),
-        func.max(Audit.sample_id))).one()
+    if coded is not None and coded.facts is not None:
+        samples = [sample for *_, sample in coded.facts if sample is not None]
+        total, in_samples = len(coded.facts), len(samples)
+        low, high = (min(samples), max(samples)) if samples else (None, None)
+    else:
+        total, in_samples, low, high = session.execute(selected_audits(
+            flt, zone, func.count(), func.count(Audit.sample_id), func.min(Audit.sample_id),
+            func.max(Audit.sample_id))).one()
     if not total or in_samples != total or low != high:
         return total, None
     size = session.execute(select(Sample.frame_size).where(Sample.id == low)).scalar_one_or_none()
@@ -438,18 +463,24 @@ def trend_months(flt: ReportFilter, zone: str) -> tuple[list[Month], Any]:
 def monthly_coded_audits(session: Session, flt: ReportFilter, zone: str) -> CodedAudits:
     """The selection's compliance codes grouped by (month index, team id): enough for the compliance, the trend
     and the compliance by team, read once."""
-    return coded_audits(session, flt, zone, trend_months(flt, zone)[1], Case.team_id)
+    return coded_audits(session, flt, zone, trend_months(flt, zone)[1], Case.team_id,
+                        facts=(Case.service_area_id, Audit.final_grade, Audit.sample_id))
 
 
 def monthly_trend(session: Session, flt: ReportFilter, zone: str, coded: CodedAudits | None = None) -> Trend:
     """Per local month of completion: audits, grades and compliance answers (`coded`: the codes already read by
     `monthly_coded_audits`). A grouped query for the grades, and the codes."""
     months, index = trend_months(flt, zone)
-    grade_rows = session.execute(
-        selected_audits(flt, zone, index, Audit.final_grade, func.count()).group_by(index, Audit.final_grade)).all()
+    if coded is not None and coded.facts is not None:
+        by_month = Counter((group[0], grade) for (group, _, _), (_, grade, _) in zip(coded.rows, coded.facts,
+                                                                                     strict=True))
+        grade_rows = [(*key, n) for key, n in by_month.items()]
+    else:
+        grade_rows = [tuple(r) for r in session.execute(
+            selected_audits(flt, zone, index, Audit.final_grade, func.count()).group_by(index, Audit.final_grade))]
     coded = coded if coded is not None else coded_audits(session, flt, zone, index)  # groups start with the month
     questions = compliance_questions(coded.definitions.values())
-    answers = tally_codes(coded)
+    answers = coded.tallied
     grades: dict[int, list[tuple[str | None, int]]] = defaultdict(list)
     for i, grade, n in grade_rows:
         grades[i].append((grade, n))

@@ -311,8 +311,8 @@ def build_report(session: Session, flt: ReportFilter, *, settings: Settings) -> 
     except TargetsError as exc:
         log.warning("report targets not shown: %s", exc)
         targets, problem = [], True
-    coded = monthly_coded_audits(session, flt, zone)  # read once: the compliance and the trend both count them
-    built = assemble(flt, grades=grade_distribution(session, flt, zone),
+    coded = monthly_coded_audits(session, flt, zone)  # one read of the selection for grades, frame, compliance, trend
+    built = assemble(flt, grades=grade_distribution(session, flt, zone, coded),
                      moderation=moderation_changes(session, flt, zone),
                      report=compliance(session, flt, zone, coded), trend=monthly_trend(session, flt, zone, coded),
                      targets=targets, min_n=settings.report_min_n)

@@ -107,16 +107,15 @@ def moderation_figures(session: Session, flt: ReportFilter, zone: str, *, min_n:
     Rounds that kept the auditor's overall grade as the moderator saw it (every round graded since snapshots
     exist) are counted by the database, grouped by the two grades: a year holds thousands of rounds. Only older
     rounds without that snapshot go through `agreement_pairs`, which reads the audit's answers."""
-    selection = selected_audits(flt, zone, Audit.id)
-    graded = and_(Moderation.audit_id.in_(selection), Moderation.status.in_(GRADED))
-    rounds = session.execute(select(func.count()).select_from(Moderation).where(graded)).scalar_one()
+    graded = and_(Moderation.audit_id == Audit.id, Moderation.status.in_(GRADED))
     grouped = session.execute(
-        select(Moderation.auditor_overall_grade, Moderation.overall_grade, func.count())
-        .where(graded, Moderation.auditor_overall_grade.is_not(None))
-        .group_by(Moderation.auditor_overall_grade, Moderation.overall_grade)).all()
+        selected_audits(flt, zone, Moderation.auditor_overall_grade, Moderation.overall_grade, func.count())
+        .join(Moderation, graded).group_by(Moderation.auditor_overall_grade, Moderation.overall_grade)).all()
+    rounds = sum(n for *_, n in grouped)
     found = [(mine, theirs) for mine, theirs, n in grouped if is_grade(mine) and is_grade(theirs) for _ in range(n)]
-    older = select(Moderation.audit_id).where(graded, Moderation.auditor_overall_grade.is_(None))
-    if session.execute(select(func.count()).select_from(older.subquery())).scalar_one():
+    if any(mine is None for mine, _, _ in grouped):  # rounds graded before the auditor's grade was kept with them
+        older = selected_audits(flt, zone, Moderation.audit_id).join(Moderation, graded).where(
+            Moderation.auditor_overall_grade.is_(None))
         pairs, _ = agreement_pairs(session, audit_ids=older)
         unsnapshotted = _unsnapshotted_rounds(session, older)
         found += [(p.auditor_grade, p.moderator_grade) for p in pairs

@@ -58,3 +58,17 @@ def test_the_reports_page_shows_the_teams_unranked_when_each_has_too_few(client,
     teams = table(response.text, "compliance-teams")
     assert "Not ranked Care 2 0 100%" in teams and "Not ranked North 3 2 60%" in teams
     assert "Cannot tell" in teams and "too few to judge" in teams
+
+
+def test_the_single_read_gives_the_same_figures_as_the_grouped_queries(db, rw):  # type: ignore[no-untyped-def]
+    from app.reports.figures import compliance, grade_distribution, monthly_trend
+
+    for user in (rw.lead, rw.hos):
+        for params in ({}, {"cycle": str(rw.cycle_a.id)}):  # cycle A is one sample: the frame is found
+            flt = flt_for(user, **params)
+            coded = monthly_coded_audits(db, flt, ZONE)
+            assert grade_distribution(db, flt, ZONE, coded) == grade_distribution(db, flt, ZONE)
+            assert compliance(db, flt, ZONE, coded) == compliance(db, flt, ZONE)
+            assert monthly_trend(db, flt, ZONE, coded) == monthly_trend(db, flt, ZONE)
+    assert compliance(db, flt_for(rw.lead, cycle=str(rw.cycle_a.id)), ZONE,
+                      monthly_coded_audits(db, flt_for(rw.lead, cycle=str(rw.cycle_a.id)), ZONE)).frame_size == 400
