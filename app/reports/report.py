@@ -222,7 +222,7 @@ def _grade_chart(groups: list[GroupGrades], by: str) -> Chart:
     rows = [StackRow(label=g.name, segments=[Segment(k, n) for k, n in g.grades.counts.items()]) for g in groups]
     return charts.stacked_bar_chart(
         f"Grade mix by {by}", f"The share of graded audits with each final grade, for each {by}.", rows,
-        GRADE_KEYS, label_heading=by.capitalize(), total_heading="Graded audits", id=f"grades-by-{by.replace(' ', '-')}")
+        GRADE_KEYS, label_heading=by.capitalize(), total_heading="Graded audits", id=f"grade-mix-by-{by.replace(' ', '-')}")
 
 
 def _section_chart(sections: list[RateRow]) -> Chart:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from app.audit_templates.schema import GRADE_LABELS, Grade
 from app.reports.figures import GRADES, Counts, GradeTally, GroupGrades
-from app.reports.report import Report
+from app.reports.report import Report, rate_note
 from app.reports.stats import Rate
 
 Cell = str | int | float | None
@@ -163,11 +163,62 @@ def compliance_by_section(report: Report) -> Built:
                      for s in report.sections]
 
 
+@table("compliance-by-team", "Compliance by team")
+def compliance_by_team(report: Report) -> Built:
+    """Each team over every compliance question, ranked (a blank rank: too few to judge, never ranked), and how it
+    compares with the other teams together."""
+    headers = ("Rank", "Team", *COUNT_HEADERS, *RATE_HEADERS, "Against the other teams", "Note")
+    return headers, [(t.rank, t.name, *count_cells(t.counts), *rate_cells(t.rate), t.against_rest_text, t.note)
+                     for t in report.teams]
+
+
 @table("compliance-by-question", "Compliance by question")
 def compliance_by_question(report: Report) -> Built:
     headers = ("Template", "Section", "Question", *COUNT_HEADERS, *RATE_HEADERS, "Note")
     return headers, [(q.template_key, q.section_title, q.label, *count_cells(q.counts), *rate_cells(q.rate), q.note)
                      for q in report.questions]
+
+
+# --- Moderation agreement and recommendations (app.reports.sections) -----------------------------------------
+
+
+def kappa_cell(value: float | None) -> float | None:
+    """A kappa (or its interval's end) rounded to 3 decimal places; None stays None (a blank cell)."""
+    return None if value is None else round(value, 3)
+
+
+NO_ROUNDS = "none of these audits has been graded by a moderator"
+NO_PAIRS = "no graded round has an overall grade from both the auditor and the moderator"
+
+
+@table("moderation-agreement", "Moderation agreement")
+def moderation_agreement(report: Report) -> Built:
+    """Agreement on the overall grade over the graded moderation rounds: one row, blank cells where there is no
+    figure (no pairs; kappa undefined), with the page's note (or why there is no figure)."""
+    ag = report.agreement
+    a = ag.agreement
+    low, high = a.interval or (None, None)
+    note = ag.note if ag.n else NO_ROUNDS if not ag.rounds else NO_PAIRS
+    headers = ("Graded moderation rounds", "Pairs of grades", "Agreed", "Exact agreement (%)", "Weighted kappa",
+               "Kappa 95% interval low", "Kappa 95% interval high", "Note")
+    return headers, [(ag.rounds, ag.n, a.agreed, pct(a.exact_agreement), kappa_cell(a.weighted_kappa),
+                      kappa_cell(low), kappa_cell(high), note)]
+
+
+@table("recommendations", "Recommendations")
+def recommendations(report: Report) -> Built:
+    """Raised and closed in the period, outstanding and overdue now, and the median days to close (blank when none
+    was closed in the period), as the page lists them."""
+    rec = report.recommendations
+    return ("Measure", "Value"), [("Raised in the period", rec.raised), ("Closed in the period", rec.closed),
+                                  ("Outstanding now", rec.outstanding), ("Overdue now", rec.overdue),
+                                  ("Median days to close, of those closed in the period", rec.median_days)]
+
+
+@table("recommendation-themes", "Recommendation themes")
+def recommendation_themes(report: Report) -> Built:
+    """The most common themes of the recommendations raised in the period (at most five), most common first."""
+    return ("Theme", "Recommendations raised"), [(t.name, t.count) for t in report.recommendations.themes]
 
 
 # --- Trend and targets ----------------------------------------------------------------------------------------
@@ -178,6 +229,57 @@ def monthly_trend(report: Report) -> Built:
     headers = ("Month", "Completed audits", "Graded", "Good or better", *RATE_HEADERS, "Note")
     return headers, [(m.label, m.audits, m.graded, m.good_or_better, *rate_cells(m.rate), m.note)
                      for m in report.trend]
+
+
+# --- Impact (app.reports.impact) -----------------------------------------------------------------------------
+# No rows when the report has no impact section; zero counts (and blank rates) when no case was audited before.
+
+
+@table("impact-grade-change", "Impact grade change")
+def impact_grade_change(report: Report) -> Built:
+    g = report.impact.grades if report.impact else None
+    rows = [] if g is None else [("Improved", g.improved), ("Same grade", g.same), ("Worse", g.worse),
+                                 ("No overall grade on one of the audits", g.not_compared)]
+    return ("Change", "Follow-ups"), rows
+
+
+@table("impact-grade-moves", "Impact grades before and after")
+def impact_grade_moves(report: Report) -> Built:
+    """Follow-ups by the grade at the earlier audit (rows) and at the follow-up (columns), best first."""
+    headers = ("Earlier grade", *(f"Follow-up {GRADE_LABELS[Grade(g)]}" for g in GRADES), "All")
+    rows = [] if report.impact is None else [(GRADE_LABELS[Grade(before)], *cells, total)
+                                             for before, cells, total in report.impact.grades.rows()]
+    return headers, rows
+
+
+@table("impact-compliance-change", "Impact compliance change")
+def impact_compliance_change(report: Report) -> Built:
+    c = report.impact.compliance if report.impact else None
+    rows = [] if c is None else [("Higher", c.up), ("The same", c.same), ("Lower", c.down),
+                                 ("No compliance answers on one of the audits", c.not_compared)]
+    return ("Change", "Follow-ups"), rows
+
+
+@table("impact-compliance", "Impact compliance before-after")
+def impact_compliance(report: Report) -> Built:
+    """The answers of the follow-ups with answers on both audits, pooled: earlier audits against follow-ups, each
+    with its rate and 95% interval, and whether the two differ (the same words on both rows)."""
+    headers = ("Audits", "Yes", "No", "n (yes + no)", *RATE_HEADERS, "Difference", "Note")
+    c = report.impact.compliance if report.impact else None
+    rows = [] if c is None else [(label, r.yes, r.n - r.yes, r.n, *rate_cells(r), c.difference_text,
+                                  rate_note(r)) for label, r in (("Earlier audits", c.before), ("Follow-ups", c.after))]
+    return headers, rows
+
+
+@table("impact-recommendations", "Impact recommendations")
+def impact_recommendations(report: Report) -> Built:
+    """The earlier audits' recommendations by the earlier audit's cycle, and whether each was closed before the
+    follow-up audit was started."""
+    headers = ("Cycle of the earlier audit", "Follow-up audits", "Recommendations raised",
+               "Closed before the follow-up", "Not closed before it", "Of which still outstanding")
+    cycles = report.impact.cycles if report.impact else []
+    return headers, [(c.title, c.follow_ups, c.raised, c.closed_before, c.not_closed_before, c.outstanding)
+                     for c in cycles]
 
 
 @table("targets", "Targets")

@@ -2,8 +2,9 @@
 
 The server is the real app under uvicorn in a background thread, on a database
 built by `alembic upgrade head` (SQLite, or a fresh PostgreSQL schema with
-`--postgres`) and filled with the demo department. Each test gets a new browser
-context, so cookies never leak between tests.
+`--postgres`) and filled with the demo department, its case register and
+recommendations, and a year of completed audits for the reports. Each test gets
+a new browser context, so cookies never leak between tests.
 
 Chromium is Debian's (/usr/bin/chromium); Playwright never downloads one. Where
 it is missing the browser tests are skipped with a message, except in CI
@@ -16,11 +17,11 @@ import socket
 import threading
 import time
 import urllib.request
-from urllib.parse import urlsplit
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
@@ -33,6 +34,7 @@ from app.cli import alembic_upgrade
 from app.config import Settings
 from app.db import make_engine
 from app.demo.cases import demo_cases_load
+from app.demo.completed import demo_completed_audits
 from app.demo.generator import demo_data_load
 from app.demo.recommendations import demo_recommendations_load
 from app.main import create_app
@@ -95,10 +97,14 @@ def live_server(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFa
     engine = make_engine(url)
     try:
         with Session(engine) as session:
-            demo_data_load(session, today=datetime.now(settings.tz).date())
-            demo_cases_load(session, n=300, today=datetime.now(settings.tz).date())
-            demo_recommendations_load(session, today=datetime.now(settings.tz).date())
+            today = datetime.now(settings.tz).date()
+            demo_data_load(session, today=today)
+            demo_cases_load(session, n=300, today=today)
+            demo_recommendations_load(session, today=today)
             templates_publish(session)
+            # A year of completed audits for the reports (needs the published templates), as `caseaudit demo-data`.
+            history = demo_completed_audits(session, today=today)
+            assert history.audits, "the demo made no completed audits"
             make_user(session, username=ACCOUNT_HOLDER.username, full_name=ACCOUNT_HOLDER.full_name,
                       roles=(Role.VIEWER,), password=ACCOUNT_HOLDER.password)
             session.commit()

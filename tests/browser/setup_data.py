@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from app.accounts import selectors as account_selectors
 from app.audit_templates.selectors import template_latest
 from app.audits.models import Audit
 from app.audits.service import audit_start
+from app.audits.workflow import COMPLETED
 from app.cases.models import Case
 from app.db import make_engine
 from app.working_days import calendar_for
@@ -25,21 +26,22 @@ class Setup:
 
 
 def start_dip_sample(live_server: LiveServer, *, worker_name: str, auditor_username: str, last: bool) -> Setup:
-    """A dip sample of an open case of `worker_name`'s with no audit yet, allocated to the auditor and due in two
-    weeks: the last such case by child ID (`last`) or the first, so two journeys never take the same case."""
+    """A dip sample of an open case of `worker_name`'s with no audit under way and none by the auditor, allocated to
+    the auditor and due in two weeks: the last such case by child ID (`last`) or the first, so two journeys never
+    take the same case. (The demo's year of completed audits has audited most open cases once already.)"""
     engine = make_engine(live_server.settings.database_url)
     try:
         with Session(engine) as session:
-            order = Case.child_id.desc() if last else Case.child_id
-            case = session.execute(
-                select(Case).where(Case.worker_name == worker_name, Case.status == "open",
-                                   Case.id.not_in(select(Audit.case_id)))
-                .order_by(order).limit(1)
-            ).scalars().first()
-            assert case is not None, f"no open case of {worker_name} without an audit in the demo data"
             auditor = account_selectors.user_by_username(session, username=auditor_username)
             template = template_latest(session, key="dip_sample")
             assert auditor is not None and template is not None
+            order = Case.child_id.desc() if last else Case.child_id
+            taken = select(Audit.case_id).where(or_(Audit.status != COMPLETED, Audit.auditor_id == auditor.id))
+            case = session.execute(
+                select(Case).where(Case.worker_name == worker_name, Case.status == "open", Case.id.not_in(taken))
+                .order_by(order).limit(1)
+            ).scalars().first()
+            assert case is not None, f"no open case of {worker_name} free for {auditor_username} in the demo data"
             today = live_server.today()
             audit = audit_start(session, case=case, template=template, auditor=auditor, actor=auditor, today=today,
                                 calendar=calendar_for(live_server.settings.working_days_jurisdiction),

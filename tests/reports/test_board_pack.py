@@ -45,16 +45,20 @@ from app.reports.figures import (
     Trend,
     tally,
 )
-from app.reports.filters import ReportFilter
-from app.reports.report import assemble
+from app.reports.filters import ReportFilter, report_filter_from_query
+from app.reports.impact import NO_CYCLE
+from app.reports.report import assemble, build_report
 from app.reports.stats import rate
 from app.reports.targets import Target
 from tests.factories import login, make_user
+from tests.reports.test_impact import iw  # noqa: F401 - the follow-up audits' world (fixture)
 from tests.reports.test_pages import table, text_of
+from tests.reports.test_sections import rec  # noqa: F401 - the recommendations' world (fixture)
 
 TODAY = date(2026, 6, 15)
 PACK, PDF = "/reports/board-pack", "/reports/board-pack.pdf"
 MAY = {"period": "month", "month": "2026-05"}
+Q2 = {"period": "quarter", "quarter": "2026-Q2"}
 
 
 @pytest.fixture(autouse=True)
@@ -243,7 +247,7 @@ def test_the_pack_for_a_month_with_its_summary_pointing_at_figures_in_the_pack(c
     assert "Against the target “No more than 10% of audits Inadequate”, graded audits graded Inadequate 0% of 1" \
         in table(markup, "since-last-period")
     # Charts, targets, the 12-month trend and the methods note
-    for figure in ('id="grades-by-service-area"', 'id="targets-table"', 'id="trend-good"', 'id="methods"'):
+    for figure in ('id="grade-mix-by-service-area"', 'id="targets-table"', 'id="trend-good"', 'id="methods"'):
         assert figure in markup
     assert "The trend shows the 12 months from June 2025 to May 2026." in page
     trend = table(markup, "trend-table")
@@ -277,6 +281,45 @@ def test_the_default_pack_is_last_month_and_the_filters_are_kept(client, db, rw)
         in response.text
     (event,) = events(db)
     assert event.actor_id == rw.viewer.id and event.after["filter"]["cycle"] == str(rw.cycle_b.id)
+
+
+@pytest.mark.usefixtures("iw", "rec")
+def test_the_pack_has_moderation_recommendations_and_impact_in_the_pages_order(client, rw):  # type: ignore[no-untyped-def]
+    login(client, rw.lead.username)
+    response = client.get(PACK, params=Q2)
+    assert response.status_code == 200
+    markup = response.text
+    page = text_of(markup)
+    for heading in ("Moderation agreement", "Recommendations", "Impact"):
+        assert f">{heading}</h2>" in markup, heading
+    # Q2: every moderation round (a2's two, a3, a4's two); the recommendations raised from April to June (r3, r4,
+    # r6, r10 of test_sections.py); the six follow-ups of test_impact.py, all completed in June
+    assert "5 20% (1 of 5) 0.36" in table(markup, "moderation-agreement-table")
+    assert "Raised in the period 4" in table(markup, "recommendations-table")
+    assert "6 follow-up audits in this selection" in page
+    assert table(markup, "impact-recommendations").startswith("3 recommendations of 7 closed before the follow-up")
+    order = ['id="grades-overall"', 'id="compliance"', 'id="moderation-agreement"',
+             'id="recommendations"', 'id="trend-table"', 'id="impact"', 'id="targets-table"']
+    assert [markup.index(i) for i in order] == sorted(markup.index(i) for i in order)
+    assert "Kappa is 1 when the two always agree" in text_of(markup[markup.index('id="methods"'):])
+
+
+@pytest.mark.usefixtures("iw", "rec")
+def test_the_sections_standalone_have_no_links_or_downloads(client, db, settings, rw):  # type: ignore[no-untyped-def]
+    """As the PDF renders them: `standalone`, and no signed-in user in the context."""
+    flt = report_filter_from_query({"date_from": "2026-04-01", "date_to": "2026-06-30"}, user=rw.lead, today=TODAY)
+    report = build_report(db, flt, settings=settings)
+    env = client.app.state.templates.env
+    for partial in ("_moderation.html", "_recommendations.html", "_impact.html"):
+        template = env.get_template(f"reports/{partial}")
+        standalone = template.render(report=report, standalone=True)
+        assert "href=" not in standalone and "Download this table" not in standalone, partial
+        assert "<table" in standalone, partial
+        on_page = template.render(report=report, current_user=rw.lead)
+        assert "Download this table" in on_page, partial
+    recommendations = env.get_template("reports/_recommendations.html")
+    assert 'href="/recommendations?' in recommendations.render(report=report, current_user=rw.lead)
+    assert "Raised in the period 4" in text_of(recommendations.render(report=report, standalone=True))
 
 
 def test_a_quarter_with_no_audits_still_makes_a_pack(client, rw):  # type: ignore[no-untyped-def]
@@ -342,6 +385,19 @@ def test_the_pdf_holds_the_key_figures_and_is_logged(client, db, rw):  # type: i
     (event,) = events(db)
     assert event.actor_id == rw.lead.id and event.summary.startswith("Downloaded the board pack as a PDF")
     assert event.after["format"] == "pdf" and event.after["period"] == "2026-Q2"
+
+
+@pytest.mark.usefixtures("iw", "rec")
+def test_the_pdf_holds_moderation_recommendations_and_impact(client, rw):  # type: ignore[no-untyped-def]
+    login(client, rw.lead.username)
+    response = client.get(PDF, params=Q2)
+    assert response.status_code == 200 and response.content.startswith(b"%PDF-")
+    text = pdf_text(response.content)
+    for expected in ("Moderation agreement", "5 20% (1 of 5) 0.36", "Kappa is 1 when the two always agree",
+                     "Raised in the period 4", "6 follow-up audits in this selection",
+                     "Improved 3 Same grade 1 Worse 1", "Spring deep dive 3 4 2 2 1", f"{NO_CYCLE} 1 1 1 0 0"):
+        assert expected in text, expected
+    assert "Download this table" not in text and "CSV" not in text
 
 
 # --- Scope and who may ------------------------------------------------------------------------------------------

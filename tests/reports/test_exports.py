@@ -17,9 +17,12 @@ from sqlalchemy import select
 from app.accounts.roles import Role
 from app.audit_trail.models import AuditEvent
 from app.reports.filters import report_filter_from_query
+from app.reports.impact import NO_CYCLE
 from app.reports.tables import TABLES
 from tests.factories import login, make_user, page_text
 from tests.reports.conftest import TODAY
+from tests.reports.test_impact import iw  # noqa: F401 - the follow-up audits' world (fixture)
+from tests.reports.test_sections import rec  # noqa: F401 - the recommendations' world (fixture)
 
 PERIOD = {"date_from": "2026-01-01", "date_to": "2026-06-30"}
 
@@ -88,8 +91,17 @@ def test_blank_rates_are_blank_cells(client, db, rw):  # type: ignore[no-untyped
                                                                       "no graded audits"]
 
 
+def world_for(request, key: str) -> None:  # type: ignore[no-untyped-def]
+    """The recommendations and follow-up audits beside `rw`, for the tables that would have no rows without them."""
+    if key.startswith("impact-"):
+        request.getfixturevalue("iw")
+    if key.startswith("recommendation"):
+        request.getfixturevalue("rec")
+
+
 @pytest.mark.parametrize("key", list(TABLES))
-def test_every_table_downloads_in_both_formats_with_the_same_rows(client, db, rw, key):  # type: ignore[no-untyped-def]
+def test_every_table_downloads_in_both_formats_with_the_same_rows(client, db, rw, key, request):  # type: ignore[no-untyped-def]
+    world_for(request, key)
     as_csv, as_xlsx = download(client, rw.lead, key), download(client, rw.lead, key, "xlsx")
     assert as_csv.status_code == 200 and as_xlsx.status_code == 200
     from_csv = csv_rows(as_csv)
@@ -128,6 +140,58 @@ def test_csv_matches_the_page(client, db, rw):  # type: ignore[no-untyped-def]
     for month, audits, graded, good, rate_, *_ in csv_rows(download(client, rw.lead, "monthly-trend"))[1:]:
         shown_rate = f"{float(rate_):.0f}%" if rate_ else "No data"
         assert f"{month} {audits} {graded} {good} {shown_rate}" in trend
+
+
+IMPACT_RECOMMENDATIONS = [
+    ["Cycle of the earlier audit", "Follow-up audits", "Recommendations raised", "Closed before the follow-up",
+     "Not closed before it", "Of which still outstanding"],
+    ["Spring deep dive", "3", "4", "2", "2", "1"],
+    ["May dip sample", "1", "1", "0", "1", "1"],
+    ["Summer follow-up", "1", "1", "0", "1", "0"],
+    [NO_CYCLE, "1", "1", "1", "0", "0"],
+]
+
+
+@pytest.mark.usefixtures("iw")
+def test_impact_recommendations_round_trip_as_on_the_page(client, db, rw):  # type: ignore[no-untyped-def]
+    as_csv = download(client, rw.lead, "impact-recommendations")
+    assert as_csv.status_code == 200 and csv_rows(as_csv) == IMPACT_RECOMMENDATIONS
+    title, rows = xlsx_rows(download(client, rw.lead, "impact-recommendations", "xlsx"))
+    assert title == "Impact recommendations"
+    assert rows == [tuple(IMPACT_RECOMMENDATIONS[0]), *[(name, *map(int, cells))
+                                                       for name, *cells in IMPACT_RECOMMENDATIONS[1:]]]
+    shown = shown_table(client.get("/reports", params=PERIOD).text, "impact-recommendations")
+    for row in IMPACT_RECOMMENDATIONS[1:]:
+        assert " ".join(row) in shown
+    # a head of service: Safeguarding's follow-ups only (a4 -> f4, of the May dip sample, is Children in care)
+    mine = csv_rows(download(client, rw.hos, "impact-recommendations"))
+    assert [row[0] for row in mine[1:]] == ["Spring deep dive", "Summer follow-up", NO_CYCLE]
+
+
+def test_moderation_agreement_round_trip(client, db, rw):  # type: ignore[no-untyped-def]
+    as_csv = csv_rows(download(client, rw.lead, "moderation-agreement"))
+    assert as_csv[0][:5] == ["Graded moderation rounds", "Pairs of grades", "Agreed", "Exact agreement (%)",
+                             "Weighted kappa"]
+    assert as_csv[1][:5] == ["5", "5", "1", "20.0", "0.364"] and as_csv[1][-1] == "too few to judge"
+    _, rows = xlsx_rows(download(client, rw.lead, "moderation-agreement", "xlsx"))
+    assert rows[1][:5] == (5, 5, 1, 20, 0.364) and all(isinstance(v, float) for v in rows[1][5:7])
+    shown = shown_table(client.get("/reports", params=PERIOD).text, "moderation-agreement-table")
+    assert "5 20% (1 of 5) 0.36" in shown and f"{float(as_csv[1][5]):.2f} to {float(as_csv[1][6]):.2f}" in shown
+
+
+@pytest.mark.usefixtures("iw", "rec")
+def test_every_table_on_the_page_has_its_download_links(client, db, rw):  # type: ignore[no-untyped-def]
+    login(client, rw.lead.username)
+    page = client.get("/reports", params={**PERIOD, "case_type": "cin"}).text
+    for key in TABLES:
+        found = re.search(rf'<p[^>]*id="download-{key}".*?</p>', page, re.DOTALL)
+        assert found, key
+        hrefs = [html.unescape(h) for h in re.findall(r'href="([^"]+)"', found.group(0))]
+        query = "date_from=2026-01-01&date_to=2026-06-30&case_type=cin"
+        assert hrefs == [f"/reports/tables/{key}.csv?{query}", f"/reports/tables/{key}.xlsx?{query}"], key
+    # and no link on the page names a table that is not there to download
+    missing = set(re.findall(r'id="download-([a-z0-9-]+)"', page)) - set(TABLES)
+    assert not missing, f"download links to tables with no builder in app/reports/tables.py: {sorted(missing)}"
 
 
 def test_each_download_is_in_the_trail_with_who_and_what(client, db, rw):  # type: ignore[no-untyped-def]

@@ -46,7 +46,7 @@ def test_qa_lead_sees_the_hand_counted_figures(client, rw):  # type: ignore[no-u
     assert "Children in care 0 (0%) 0 (0%) 0 (0%) 1 (100%) 1" in by_area
     assert "Safeguarding 1 (33%) 1 (33%) 1 (33%) 0 (0%) 1" in by_area
     assert "North 0 (0%) 1 (50%) 1 (50%) 0 (0%) 1" in table(response.text, "grades-by-team")
-    assert 'id="grades-by-service-area"' in response.text  # the grade mix chart, by area for every area
+    assert 'id="grade-mix-by-service-area"' in response.text  # the grade mix chart, by area for every area
     # a2 good -> RI (down), a3 good -> outstanding (up), a4 inadequate -> inadequate (same)
     moderation = table(response.text, "moderation-changes")
     assert "3 audits completed after moderation" in moderation

@@ -23,11 +23,14 @@ from app.reports.figures import (
     TrendMonth,
 )
 from app.reports.filters import ReportFilter, report_filter_from_query
+from app.reports.impact import DIFFERENCE_TEXT, NO_CYCLE
 from app.reports.report import Report, assemble, build_report
-from app.reports.stats import rate
+from app.reports.stats import Difference, rate
 from app.reports.tables import TABLES, Table, pct, report_tables, table, table_by_key
 from app.reports.targets import Target
 from tests.reports.conftest import CFA, DIP, FRAME_SIZE, TODAY
+from tests.reports.test_impact import iw  # noqa: F401 - the follow-up audits' world (fixture)
+from tests.reports.test_sections import KAPPA_ALL, rec  # noqa: F401 - the recommendations' world (fixture)
 
 PERIOD = {"date_from": "2026-01-01", "date_to": "2026-06-30"}
 TOO_FEW = "too few to judge"
@@ -55,7 +58,9 @@ def test_every_table_of_the_page_is_there_in_page_order(db, settings, rw):  # ty
     found = report_tables(report_for(db, settings, rw.lead))
     assert [t.key for t in found] == [
         "grades-overall", "grades-by-service-area", "grades-by-team", "moderation-changes", "compliance-by-section",
-        "compliance-by-question", "monthly-trend", "targets"]
+        "compliance-by-team", "compliance-by-question", "moderation-agreement", "recommendations", "recommendation-themes",
+        "monthly-trend", "impact-grade-change", "impact-grade-moves", "impact-compliance-change",
+        "impact-compliance", "impact-recommendations", "targets"]
     for t in found:
         assert all(len(row) == len(t.headers) for row in t.rows), t.key
         # numbers as numbers, text as text: never a formatted "25%" or "2 (25%)"
@@ -108,6 +113,18 @@ def test_compliance_per_question_and_section(db, settings, rw):  # type: ignore[
     assert sections[(DIP, "Compliance checklist")] == (2, 1, 1, 3, 66.7, *interval(2, 1), TOO_FEW)
 
 
+def test_compliance_by_team(db, settings, rw):  # type: ignore[no-untyped-def]
+    found = table_by_key(report_for(db, settings, rw.lead), "compliance-by-team")
+    assert found is not None
+    assert found.headers == ("Rank", "Team", "Yes", "No", "N/A", "n (yes + no)", "Rate (%)", "95% interval low (%)",
+                             "95% interval high (%)", "Against the other teams", "Note")
+    # as tests/reports/test_team_compliance.py counts them: every team too few to rank (a blank rank)
+    assert found.rows == (
+        (None, "Care", 2, 0, 1, 2, 100.0, *interval(2, 0), "Cannot tell", TOO_FEW),
+        (None, "North", 3, 2, 1, 5, 60.0, *interval(3, 2), "Cannot tell", TOO_FEW),
+        (None, "South", 1, 1, 0, 2, 50.0, *interval(1, 1), "Cannot tell", TOO_FEW))
+
+
 def test_one_sample_notes_the_frame_correction(db, settings, rw):  # type: ignore[no-untyped-def]
     found = by_key(report_for(db, settings, rw.lead, cycle=str(rw.cycle_a.id)))
     sections = {(r[0], r[1]): r[2:] for r in found["compliance-by-section"].rows}
@@ -147,6 +164,87 @@ def test_targets(db, settings, rw):  # type: ignore[no-untyped-def]
     assessments = rows["90% of assessments within timescale"]
     assert assessments[3:] == (90.0, "at least", 0, None, None, None, "Cannot tell",
                                "nothing to measure in this selection")
+
+
+# --- Moderation agreement, recommendations and impact (the worlds of test_sections.py and test_impact.py) -------
+
+AGREEMENT_HEADERS = ("Graded moderation rounds", "Pairs of grades", "Agreed", "Exact agreement (%)", "Weighted kappa",
+                     "Kappa 95% interval low", "Kappa 95% interval high", "Note")
+
+
+def test_moderation_agreement(db, settings, rw):  # type: ignore[no-untyped-def]
+    report = report_for(db, settings, rw.lead)
+    found = table_by_key(report, "moderation-agreement")
+    assert found is not None and found.headers == AGREEMENT_HEADERS
+    # every graded round of a2 (two), a3 and a4 (two): only a4's second round agrees; kappa 4/11
+    low, high = report.agreement.agreement.interval
+    assert found.rows == ((5, 5, 1, 20.0, 0.364, round(low, 3), round(high, 3), TOO_FEW),)
+    assert round(KAPPA_ALL, 3) == 0.364 and -1 <= low < KAPPA_ALL < high <= 1
+    # Safeguarding: every auditor's grade good, so kappa 0 (a number, not a blank)
+    (area,) = table_by_key(report_for(db, settings, rw.hos), "moderation-agreement").rows
+    assert area[:5] == (3, 3, 0, 0.0, 0.0) and area[-1] == TOO_FEW
+    # no moderated audit: blanks, and the note says why
+    (none,) = table_by_key(report_for(db, settings, rw.lead, template=DIP), "moderation-agreement").rows
+    assert none == (0, 0, 0, None, None, None, None, tables.NO_ROUNDS)
+
+
+@pytest.mark.usefixtures("rec")
+def test_recommendations_and_their_themes(db, settings, rw):  # type: ignore[no-untyped-def]
+    found = by_key(report_for(db, settings, rw.lead))
+    assert found["recommendations"].headers == ("Measure", "Value")
+    # raised r1 r2 r3 r4 r6 r9 r10; closed r1 r2 r5 (10, 20, 65 days); outstanding r3 r4 r6 r7 r9; overdue r3 r6 r9
+    assert found["recommendations"].rows == (
+        ("Raised in the period", 7), ("Closed in the period", 3), ("Outstanding now", 5), ("Overdue now", 3),
+        ("Median days to close, of those closed in the period", 20.0))
+    assert found["recommendation-themes"].headers == ("Theme", "Recommendations raised")
+    assert found["recommendation-themes"].rows == (
+        ("Report theme A", 3), ("Report theme B", 3), ("Report theme C", 1), ("Report theme D", 1),
+        ("Report theme E", 1))
+    # the team South: none closed in the period, so the median is a blank cell, not 0
+    south = by_key(report_for(db, settings, rw.lead, team=str(rw.south.id)))
+    assert [r[1] for r in south["recommendations"].rows] == [3, 0, 2, 1, None]
+    # a head of service: their own area's
+    mine = by_key(report_for(db, settings, rw.hos))
+    assert [r[1] for r in mine["recommendations"].rows] == [5, 3, 2, 1, 20.0]
+    assert "Report theme D" not in [r[0] for r in mine["recommendation-themes"].rows]
+
+
+@pytest.mark.usefixtures("iw")
+def test_impact_tables(db, settings, rw):  # type: ignore[no-untyped-def]
+    found = by_key(report_for(db, settings, rw.lead))
+    assert found["impact-grade-change"].headers == ("Change", "Follow-ups")
+    assert found["impact-grade-change"].rows == (
+        ("Improved", 3), ("Same grade", 1), ("Worse", 1), ("No overall grade on one of the audits", 1))
+    moves = found["impact-grade-moves"]
+    assert moves.headers == ("Earlier grade", "Follow-up Outstanding", "Follow-up Good",
+                             "Follow-up Requires improvement to be good", "Follow-up Inadequate", "All")
+    assert moves.rows == (("Outstanding", 1, 0, 0, 0, 1),  # a3 -> f3
+                          ("Good", 1, 0, 0, 1, 2),  # a1 -> f1, a8 -> f5
+                          ("Requires improvement to be good", 0, 1, 0, 0, 1),  # a2 -> f2
+                          ("Inadequate", 0, 0, 1, 0, 1))  # a4 -> f4
+    assert found["impact-compliance-change"].rows == (
+        ("Higher", 2), ("The same", 2), ("Lower", 1), ("No compliance answers on one of the audits", 1))
+    compliance = found["impact-compliance"]
+    assert compliance.headers == ("Audits", "Yes", "No", "n (yes + no)", "Rate (%)", "95% interval low (%)",
+                                  "95% interval high (%)", "Difference", "Note")
+    cannot_tell = DIFFERENCE_TEXT[Difference.CANNOT_TELL]  # 9 answers each: too few to judge
+    assert compliance.rows == (("Earlier audits", 6, 3, 9, 66.7, *interval(6, 3), cannot_tell, TOO_FEW),
+                               ("Follow-ups", 7, 2, 9, 77.8, *interval(7, 2), cannot_tell, TOO_FEW))
+    recs = found["impact-recommendations"]
+    assert recs.headers == ("Cycle of the earlier audit", "Follow-up audits", "Recommendations raised",
+                            "Closed before the follow-up", "Not closed before it", "Of which still outstanding")
+    assert recs.rows == (("Spring deep dive", 3, 4, 2, 2, 1), ("May dip sample", 1, 1, 0, 1, 1),
+                         ("Summer follow-up", 1, 1, 0, 1, 0), (NO_CYCLE, 1, 1, 1, 0, 0))
+
+
+@pytest.mark.usefixtures("iw")
+def test_impact_when_no_case_was_audited_before(db, settings, rw):  # type: ignore[no-untyped-def]
+    found = by_key(report_for(db, settings, rw.lead, date_to="2026-05-31"))  # a1..a5: first audits
+    assert [r[1] for r in found["impact-grade-change"].rows] == [0, 0, 0, 0]
+    assert all(r[1:] == (0, 0, 0, 0, 0) for r in found["impact-grade-moves"].rows)
+    assert [r[1:] for r in found["impact-compliance"].rows] == [(0, 0, 0, None, None, None,
+                                                                 DIFFERENCE_TEXT[Difference.CANNOT_TELL], TOO_FEW)] * 2
+    assert found["impact-recommendations"].rows == ()
 
 
 def test_head_of_service_tables_hold_their_area_only(db, settings, rw):  # type: ignore[no-untyped-def]
@@ -207,8 +305,11 @@ def test_an_empty_report_has_headers_and_zero_rows():
     found = by_key(empty)
     assert found["grades-overall"].rows == (("All", 0, None, 0, None, 0, None, 0, None, 0),)
     for key in ("grades-by-service-area", "grades-by-team", "compliance-by-question", "compliance-by-section",
-                "monthly-trend", "targets"):
+                "compliance-by-team", "monthly-trend", "targets", "recommendation-themes", "impact-grade-change", "impact-grade-moves",
+                "impact-compliance-change", "impact-compliance", "impact-recommendations"):  # no impact section
         assert found[key].rows == () and found[key].headers, key
+    assert found["moderation-agreement"].rows == ((0, 0, 0, None, None, None, None, tables.NO_ROUNDS),)
+    assert [r[1] for r in found["recommendations"].rows] == [0, 0, 0, 0, None]
 
 
 # --- The registry --------------------------------------------------------------------------------------------
