@@ -111,9 +111,8 @@ def grade_distribution(session: Session, flt: ReportFilter, zone: str, coded: Co
                        ) -> GradeCounts:
     """Final overall grades of the selection: in all, by service area and by team (one grouped query, or the rows
     `monthly_coded_audits` read; and names)."""
-    if coded is not None and coded.facts is not None:
-        found = Counter((area, group[1], grade) for (group, _, _), (area, grade, _) in zip(coded.rows, coded.facts,
-                                                                                          strict=True))
+    if coded is not None and coded.facts:
+        found = coded.count_by(lambda b: (b.facts[0], b.group[1], b.facts[1]))  # (area, team, grade)
         rows = [(*key, n) for key, n in found.items()]
     else:
         rows = [tuple(r) for r in session.execute(
@@ -286,38 +285,81 @@ def compliance_questions(definitions: Iterable[TemplateDefinition]) -> dict[Ques
 
 
 @dataclass(frozen=True)
-class CodedAudits:
-    """The selection's compliance codes (`Audit.compliance_answers`) with a group per audit (e.g. its month),
-    and the definitions of the template versions they were written against."""
+class CodedBlock:
+    """Audits of the selection sharing a group (e.g. month and team), facts and template version: how many, and
+    their compliance codes end to end (each code is one character per compliance question of the version, so
+    every code of a version has the same length)."""
 
-    rows: list[tuple[Any, int, str]]  # (group, template version id, code)
+    group: tuple[Any, ...]
+    facts: tuple[Any, ...]
+    version_id: int
+    audits: int
+    codes: str
+
+
+@dataclass(frozen=True)
+class CodedAudits:
+    """The selection's compliance codes (`Audit.compliance_answers`) in blocks by group, and the definitions of
+    the template versions they were written against. `facts` (from `monthly_coded_audits`): every block carries
+    (service area id, final grade, sample id), so the grades, the trend's grades and the frame come from the
+    same single read."""
+
+    blocks: list[CodedBlock]
     definitions: dict[int, TemplateDefinition]  # by template version id
-    # `monthly_coded_audits` only: per row, (service area id, final grade, sample id), so that the grades, the
-    # trend's grades and the frame come from the same single read.
-    facts: list[tuple[Any, ...]] | None = None
+    facts: bool = False
 
     @cached_property
     def tallied(self) -> dict[tuple[Any, str, str], Counts]:
-        """`tally_codes` of these rows, counted once however many figures read them."""
+        """`tally_codes` of these blocks, counted once however many figures read them."""
         return tally_codes(self)
+
+    def count_by(self, key: Any) -> Counter[Any]:
+        """Audits by `key(block)`."""
+        found: Counter[Any] = Counter()
+        for block in self.blocks:
+            found[key(block)] += block.audits
+        return found
 
 
 def coded_audits(session: Session, flt: ReportFilter, zone: str, *groups: Any, facts: tuple[Any, ...] = ()
                  ) -> CodedAudits:
-    """One row per selected audit: its group (the values of the `groups` column expressions, as a tuple; none:
-    all in one group), its template version and its compliance code (and, when `facts` are given, their values
-    per row). An audit completed without a code (none should be: completion and the migration write it) has it
-    worked out from its answers here."""
+    """The selection's compliance codes grouped by the values of the `groups` column expressions (none: all in
+    one group), the `facts` columns and the template version: the database concatenates each group's codes
+    (string_agg / group_concat), so a year of audits comes back as a few hundred rows. An audit completed without
+    a code (none should be: completion and the migration write it), or a group whose codes do not add up, has the
+    selection read audit by audit instead, the missing codes worked out from the answers."""
+    keys = (*groups, *facts, Audit.template_version_id)
+    rows = session.execute(selected_audits(flt, zone, *keys, func.count(), func.count(Audit.compliance_answers),
+                                           func.aggregate_strings(Audit.compliance_answers, ""))
+                           .group_by(*keys)).all()
+    definitions = _version_definitions(session, {row[len(keys) - 1] for row in rows})
+    width = len(groups)
+    blocks = []
+    for *values, version_id, audits, coded, codes in rows:
+        blocks.append(CodedBlock(group=tuple(values[:width]), facts=tuple(values[width:]), version_id=version_id,
+                                 audits=audits, codes=codes or ""))
+        definition = definitions.get(version_id)
+        expected = len(scoring_questions(definition)) * audits if definition else None
+        if coded != audits or len(codes or "") != expected:
+            return _coded_audit_by_audit(session, flt, zone, groups, facts, definitions)
+    return CodedAudits(blocks=blocks, definitions=definitions, facts=bool(facts))
+
+
+def _version_definitions(session: Session, ids: Iterable[int]) -> dict[int, TemplateDefinition]:
+    versions = session.execute(select(TemplateVersion).where(TemplateVersion.id.in_(sorted(ids)))).scalars()
+    return {v.id: template_definition(v) for v in versions if v.id is not None}
+
+
+def _coded_audit_by_audit(session: Session, flt: ReportFilter, zone: str, groups: tuple[Any, ...],
+                          facts: tuple[Any, ...], definitions: dict[int, TemplateDefinition]) -> CodedAudits:
     width = len(groups)
     rows = [(i, tuple(rest[:width]), tuple(rest[width:-2]), rest[-2], rest[-1]) for i, *rest in session.execute(
         selected_audits(flt, zone, Audit.id, *groups, *facts, Audit.template_version_id, Audit.compliance_answers))]
-    version_ids = sorted({v for *_, v, _ in rows})
-    versions = session.execute(select(TemplateVersion).where(TemplateVersion.id.in_(version_ids))).scalars()
-    definitions = {v.id: template_definition(v) for v in versions if v.id is not None}
     missing = [(i, v) for i, _, _, v, code in rows if code is None]
     worked_out = codes_from_answers(session, missing, definitions) if missing else {}
-    return CodedAudits(rows=[(g, v, code if code is not None else worked_out[i]) for i, g, _, v, code in rows],
-                       definitions=definitions, facts=[f for _, _, f, _, _ in rows] if facts else None)
+    return CodedAudits(blocks=[CodedBlock(group=g, facts=f, version_id=v, audits=1,
+                                          codes=code if code is not None else worked_out[i])
+                               for i, g, f, v, code in rows], definitions=definitions, facts=bool(facts))
 
 
 def codes_from_answers(session: Session, audits: list[tuple[int, int]],
@@ -334,29 +376,24 @@ def codes_from_answers(session: Session, audits: list[tuple[int, int]],
 
 
 def tally_codes(coded: CodedAudits) -> dict[tuple[Any, str, str], Counts]:
-    """Yes / no / N/A per (group, template key, question key), counted from the codes with numpy: a code is
-    a row of characters, one column per compliance question of its template version."""
-    by_version: dict[tuple[int, int], list[tuple[Any, str]]] = defaultdict(list)
-    for g, version_id, code in coded.rows:
-        by_version[(version_id, len(code))].append((g, code))
+    """Yes / no / N/A per (group, template key, question key), counted from the codes with numpy: each group's
+    codes of one template version are a grid, a row per audit and a column per compliance question."""
+    joined: dict[tuple[Any, int], list[str]] = defaultdict(list)
+    for block in coded.blocks:
+        joined[(block.group, block.version_id)].append(block.codes)
     found: dict[tuple[Any, str, str], Counts] = {}
-    for (version_id, width), items in by_version.items():
+    for (group, version_id), parts in joined.items():
         definition = coded.definitions.get(version_id)
-        if definition is None or width == 0:
+        keys = [q.key for q in scoring_questions(definition)] if definition else []
+        text = "".join(parts)
+        if not keys or not text or len(text) % len(keys):
             continue
-        keys = [q.key for q in scoring_questions(definition)][:width]
-        grid = np.frombuffer("".join(c for _, c in items).encode("ascii", "replace"),
-                             dtype=np.uint8).reshape(len(items), width)[:, :len(keys)]
-        members: dict[Any, list[int]] = defaultdict(list)
-        for row, (g, _) in enumerate(items):
-            members[g].append(row)
-        for g, indexes in members.items():
-            rows = grid[np.array(indexes)]
-            yes, no, na = ((rows == ord(c)).sum(axis=0) for c in (CODE_YES, CODE_NO, CODE_NA))
-            for k, key in enumerate(keys):
-                add = Counts(int(yes[k]), int(no[k]), int(na[k]))
-                ident = (g, definition.key, key)
-                found[ident] = found[ident] + add if ident in found else add
+        grid = np.frombuffer(text.encode("ascii", "replace"), dtype=np.uint8).reshape(-1, len(keys))
+        yes, no, na = ((grid == ord(c)).sum(axis=0) for c in (CODE_YES, CODE_NO, CODE_NA))
+        for k, key in enumerate(keys):
+            add = Counts(int(yes[k]), int(no[k]), int(na[k]))
+            ident = (group, definition.key, key)
+            found[ident] = found[ident] + add if ident in found else add
     return found
 
 
@@ -410,9 +447,10 @@ def team_compliance(session: Session, flt: ReportFilter, zone: str,
 def _frame(session: Session, flt: ReportFilter, zone: str, coded: CodedAudits | None = None
            ) -> tuple[int, int | None]:
     """How many audits are selected, and the frame size of their one sample (None: several, or none)."""
-    if coded is not None and coded.facts is not None:
-        samples = [sample for *_, sample in coded.facts if sample is not None]
-        total, in_samples = len(coded.facts), len(samples)
+    if coded is not None and coded.facts:
+        by_sample = coded.count_by(lambda b: b.facts[2])
+        samples = [sample for sample in by_sample if sample is not None]
+        total, in_samples = sum(by_sample.values()), sum(by_sample[sample] for sample in samples)
         low, high = (min(samples), max(samples)) if samples else (None, None)
     else:
         total, in_samples, low, high = session.execute(selected_audits(
@@ -471,10 +509,8 @@ def monthly_trend(session: Session, flt: ReportFilter, zone: str, coded: CodedAu
     """Per local month of completion: audits, grades and compliance answers (`coded`: the codes already read by
     `monthly_coded_audits`). A grouped query for the grades, and the codes."""
     months, index = trend_months(flt, zone)
-    if coded is not None and coded.facts is not None:
-        by_month = Counter((group[0], grade) for (group, _, _), (_, grade, _) in zip(coded.rows, coded.facts,
-                                                                                     strict=True))
-        grade_rows = [(*key, n) for key, n in by_month.items()]
+    if coded is not None and coded.facts:
+        grade_rows = [(*key, n) for key, n in coded.count_by(lambda b: (b.group[0], b.facts[1])).items()]
     else:
         grade_rows = [tuple(r) for r in session.execute(
             selected_audits(flt, zone, index, Audit.final_grade, func.count()).group_by(index, Audit.final_grade))]

@@ -3,7 +3,12 @@ compared with the other teams together only by non-overlapping intervals."""
 
 from __future__ import annotations
 
-from app.reports.figures import Counts, TeamCompliance, monthly_coded_audits, team_compliance
+from app.reports.figures import (
+    Counts,
+    TeamCompliance,
+    monthly_coded_audits,
+    team_compliance,
+)
 from app.reports.report import team_rows
 from app.reports.stats import Difference
 from tests.reports.conftest import ZONE
@@ -72,3 +77,18 @@ def test_the_single_read_gives_the_same_figures_as_the_grouped_queries(db, rw): 
             assert monthly_trend(db, flt, ZONE, coded) == monthly_trend(db, flt, ZONE)
     assert compliance(db, flt_for(rw.lead, cycle=str(rw.cycle_a.id)), ZONE,
                       monthly_coded_audits(db, flt_for(rw.lead, cycle=str(rw.cycle_a.id)), ZONE)).frame_size == 400
+
+
+def test_the_concatenated_codes_count_as_the_audits_one_by_one(db, rw):  # type: ignore[no-untyped-def]
+    from app.reports.figures import _coded_audit_by_audit, coded_audits, trend_months
+
+    flt = flt_for(rw.lead, cycle=str(rw.cycle_a.id))  # a1 to a3: all with codes, so the database concatenates
+    month = trend_months(flt, ZONE)[1]
+    grouped = coded_audits(db, flt, ZONE, month)
+    assert sum(b.audits for b in grouped.blocks) == 3 and any(b.audits > 1 or len(grouped.blocks) == 3
+                                                               for b in grouped.blocks)
+    one_by_one = _coded_audit_by_audit(db, flt, ZONE, (month,), (), grouped.definitions)
+    assert [b.audits for b in one_by_one.blocks] == [1, 1, 1]
+    assert grouped.tallied == one_by_one.tallied
+    everything = coded_audits(db, flt_for(rw.lead), ZONE)  # a6 has no code: read audit by audit
+    assert all(b.audits == 1 for b in everything.blocks) and len(everything.blocks) == 6
