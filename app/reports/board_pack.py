@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from app.accounts.models import ServiceArea, Team
 from app.audit_templates.models import TemplateVersion
+from app.cases.facts import CASE_TYPE_LABELS
 from app.config import PROJECT_DIR, Settings
 from app.recommendations.rules import months_before
 from app.reports.filters import ReportFilter
@@ -279,7 +280,7 @@ def filter_description(flt: ReportFilter, names: FilterNames) -> str:
     if flt.template_key is not None:
         parts.append(f"template: {names.template or flt.template_key} ({flt.template_key})")
     if flt.case_type is not None:
-        parts.append(f"case type: {flt.case_type.upper()}")
+        parts.append(f"case type: {CASE_TYPE_LABELS.get(flt.case_type, flt.case_type).lower()}")
     return "; ".join(parts) + "."
 
 

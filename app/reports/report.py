@@ -18,6 +18,7 @@ from sqlmodel import Session
 from app.accounts.models import ServiceArea, Team
 from app.audit_templates.models import TemplateVersion
 from app.audit_templates.schema import GRADE_LABELS, Grade
+from app.cases.facts import CaseType
 from app.config import Settings
 from app.reports import charts
 from app.reports.charts import Bar, Chart, Point, Segment, Series, StackRow
@@ -37,7 +38,7 @@ from app.reports.figures import (
     monthly_trend,
     team_compliance,
 )
-from app.reports.filters import CASE_TYPES, ReportFilter
+from app.reports.filters import ReportFilter
 from app.reports.impact import ImpactReport, impact_report
 from app.reports.sections import (
     ModerationFigures,
@@ -335,5 +336,5 @@ def filter_choices(session: Session, *, area_id: int | None) -> dict[str, Any]:
         "teams": list(session.execute(teams).scalars()),
         "cycles": list(session.execute(select(Cycle).order_by(Cycle.id.desc())).scalars()),
         "templates": list({k: t for k, t in template_rows}.items()),  # newest title per key
-        "case_types": list(CASE_TYPES),
+        "case_types": [(t.value, t.label) for t in CaseType],  # (value, label)
     }

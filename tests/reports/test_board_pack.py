@@ -197,7 +197,7 @@ def test_file_name_and_description():
     assert pack_filename(may, mine, FilterNames()) == "board-pack-2026-05-area-3.pdf"
     assert filter_description(everyone, FilterNames()) == "All service areas."
     assert filter_description(mine, names) == ("Service area: Safeguarding & Early Help/../; team: North; audit "
-                                               "cycle: May dip; template: Dip sample (dip_sample); case type: CIN.")
+                                               "cycle: May dip; template: Dip sample (dip_sample); case type: child in need.")
 
 
 # --- The page ---------------------------------------------------------------------------------------------------
