@@ -160,6 +160,5 @@ def test_an_id_that_names_nothing_is_named_and_left_out(client, rw):  # type: ig
 
 def test_a_head_of_service_naming_another_areas_team_sees_their_own_area(client, rw):  # type: ignore[no-untyped-def]
     response = get(client, rw.hos, team=str(rw.care.id))
-    page = text_of(response.text)
     assert "You can see your own service area&#39;s teams only" in response.text
     assert "Care" not in table(response.text, "grades-by-team")
