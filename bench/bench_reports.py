@@ -310,13 +310,11 @@ def _check(report: Report, results: dict[str, list[tuple[Any, ...]]], by_questio
     assert {g: report.grades.overall.counts[g] for g in GRADES} == {
         g: sum(r[3] for r in results["grades"] if r[2] == g) for g in GRADES}
     assert report.moderation.moderated == sum(r[2] for r in results["moves"])
-    app = sorted((q.template_key, q.counts.yes, q.counts.no, q.counts.na) for q in report.questions)
-    per_question: Counter[tuple[str, str]] = Counter()
-    for (template, question, value), n in by_question.items():
-        per_question[(template, question)] += 0  # every question present
-    sql = sorted((t, by_question[(t, q, "yes")], by_question[(t, q, "no")], by_question[(t, q, "na")])
-                 for t, q in per_question)
-    assert [r for r in app if any(r[1:])] == [r for r in sql if any(r[1:])], "compliance counts differ"
+    app = {(q.template_key, q.question_key): (q.counts.yes, q.counts.no, q.counts.na)
+           for q in report.questions if q.counts.yes or q.counts.no or q.counts.na}
+    sql = {(t, q): (by_question[(t, q, "yes")], by_question[(t, q, "no")], by_question[(t, q, "na")])
+           for t, q, _ in by_question}
+    assert app == sql, "compliance counts differ"
     assert report.agreement.n == sum(n for mine, theirs, n in results["agreement"] if mine in GRADES and theirs in GRADES)
     raised, closed, outstanding, overdue = results["recommendations"][0]
     recs = report.recommendations

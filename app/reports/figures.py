@@ -332,20 +332,20 @@ def coded_audits(session: Session, flt: ReportFilter, zone: str, *groups: Any, f
     rows = session.execute(selected_audits(flt, zone, *keys, func.count(), func.count(Audit.compliance_answers),
                                            func.aggregate_strings(Audit.compliance_answers, ""))
                            .group_by(*keys)).all()
-    definitions = _version_definitions(session, {row[len(keys) - 1] for row in rows})
+    definitions = version_definitions(session, {row[len(keys) - 1] for row in rows})
     width = len(groups)
+    code_length = {v: len(scoring_questions(d)) for v, d in definitions.items()}
     blocks = []
     for *values, version_id, audits, coded, codes in rows:
         blocks.append(CodedBlock(group=tuple(values[:width]), facts=tuple(values[width:]), version_id=version_id,
                                  audits=audits, codes=codes or ""))
-        definition = definitions.get(version_id)
-        expected = len(scoring_questions(definition)) * audits if definition else None
-        if coded != audits or len(codes or "") != expected:
+        if coded != audits or version_id not in code_length or len(codes or "") != code_length[version_id] * audits:
             return _coded_audit_by_audit(session, flt, zone, groups, facts, definitions)
     return CodedAudits(blocks=blocks, definitions=definitions, facts=bool(facts))
 
 
-def _version_definitions(session: Session, ids: Iterable[int]) -> dict[int, TemplateDefinition]:
+def version_definitions(session: Session, ids: Iterable[int]) -> dict[int, TemplateDefinition]:
+    """The definitions of these template versions, by version id."""
     versions = session.execute(select(TemplateVersion).where(TemplateVersion.id.in_(sorted(ids)))).scalars()
     return {v.id: template_definition(v) for v in versions if v.id is not None}
 

@@ -53,9 +53,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from app.audit_templates.models import TemplateVersion
 from app.audit_templates.scoring import CODE_NA, CODE_NO, CODE_YES
-from app.audit_templates.service import template_definition
 from app.audits import workflow
 from app.audits.models import Audit
 from app.recommendations import rules
@@ -68,6 +66,7 @@ from app.reports.figures import (
     Counts,
     codes_from_answers,
     direction,
+    version_definitions,
 )
 from app.reports.filters import ReportFilter, selected_audits
 from app.reports.stats import DEFAULT_MIN_N, Difference, Rate, compare, rate
@@ -373,9 +372,7 @@ def _codes(session: Session, ids: set[int]) -> dict[int, str]:
     missing = [(i, v) for i, v, code in rows if code is None]
     worked_out: dict[int, str] = {}
     if missing:
-        versions = session.execute(select(TemplateVersion)
-                                   .where(TemplateVersion.id.in_(sorted({v for _, v in missing})))).scalars()
-        definitions = {v.id: template_definition(v) for v in versions if v.id is not None}
+        definitions = version_definitions(session, {v for _, v in missing})
         worked_out = codes_from_answers(session, missing, definitions)
     return {i: code if code is not None else worked_out[i] for i, _, code in rows}
 

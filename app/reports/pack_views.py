@@ -4,15 +4,14 @@ and the filter's ids, nothing else."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.accounts.models import User
-from app.accounts.roles import Role
 from app.audit_trail.service import audit_record
 from app.db import SessionDep, utcnow
 from app.reports.board_pack import (
@@ -23,12 +22,11 @@ from app.reports.board_pack import (
     period_from_query,
 )
 from app.reports.filters import report_filter
-from app.web.auth import RoleGuard
+from app.reports.views import ReportReader
 from app.web.templating import render
 
 router = APIRouter(tags=["reports (HTML, PDF)"])
 # Heads of service also need a service area: the filter refuses one without (403).
-PackReader = Annotated[User, Depends(RoleGuard(Role.QA_LEAD, Role.HEAD_OF_SERVICE, Role.VIEWER))]
 
 NO_STORE = {"Cache-Control": "no-store"}
 ERROR_ORDER = ["period", "month", "quarter", "cycle", "template", "service_area", "team", "case_type"]
@@ -83,13 +81,13 @@ def _page(request: Request, session: Session, user: User, pack: BoardPack, error
 
 
 @router.get("/reports/board-pack")
-def board_pack_page(request: Request, session: SessionDep, user: PackReader) -> Response:
+def board_pack_page(request: Request, session: SessionDep, user: ReportReader) -> Response:
     pack, errors = _pack(request, session, user)
     return _page(request, session, user, pack, errors)
 
 
 @router.get("/reports/board-pack.pdf")
-def board_pack_pdf(request: Request, session: SessionDep, user: PackReader) -> Response:
+def board_pack_pdf(request: Request, session: SessionDep, user: ReportReader) -> Response:
     pack, errors = _pack(request, session, user)
     if errors:
         # Not a PDF of some other period than the one asked for: the page names what was wrong.

@@ -83,16 +83,10 @@ def interval_text(r: Rate) -> str:
 # --- What the page shows ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RateRow:
-    """One question or section: its answers and their rate."""
+class RateText:
+    """What the page shows for a row's `rate`: its note, the rate and its interval as text."""
 
-    template_key: str
-    label: str
-    counts: Counts
     rate: Rate
-    section_title: str = ""
-    question_key: str = ""  # a question's key ("" for a section): for the link to its audits
 
     @property
     def note(self) -> str:
@@ -105,6 +99,18 @@ class RateRow:
     @property
     def interval_text(self) -> str:
         return interval_text(self.rate)
+
+
+@dataclass(frozen=True)
+class RateRow(RateText):
+    """One question or section: its answers and their rate."""
+
+    template_key: str
+    label: str
+    counts: Counts
+    rate: Rate
+    section_title: str = ""
+    question_key: str = ""  # a question's key ("" for a section): for the link to its audits
 
 
 @dataclass(frozen=True)
@@ -141,7 +147,7 @@ DIFFERENCE_TEXT = {Difference.HIGHER: "Higher", Difference.LOWER: "Lower",
 
 
 @dataclass(frozen=True)
-class TeamRow:
+class TeamRow(RateText):
     """One team's compliance over all the compliance questions, its rank among the teams with enough answers
     (None: too few to judge, never ranked) and how it compares with the other teams together."""
 
@@ -151,18 +157,6 @@ class TeamRow:
     rate: Rate
     rank: int | None
     against_rest: Difference
-
-    @property
-    def note(self) -> str:
-        return rate_note(self.rate)
-
-    @property
-    def rate_text(self) -> str:
-        return percent(self.rate.value)
-
-    @property
-    def interval_text(self) -> str:
-        return interval_text(self.rate)
 
     @property
     def against_rest_text(self) -> str:
