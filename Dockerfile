@@ -12,16 +12,22 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 
 RUN useradd --create-home --uid 10001 caseaudit
 WORKDIR /srv/caseaudit
 
-# Dependencies first, so code changes do not reinstall them.
-COPY pyproject.toml README.md ./
-RUN mkdir app && touch app/__init__.py && pip install . && pip uninstall -y case-file-audit && rm -rf app
+# Exactly the versions in uv.lock (what CI tested), without the test and lint tools. Dependencies first, so
+# code changes do not reinstall them.
+ENV UV_PROJECT_ENVIRONMENT=/srv/caseaudit/.venv \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    PATH=/srv/caseaudit/.venv/bin:$PATH
+RUN pip install uv==0.13.9
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --locked --no-dev --no-install-project
 
 COPY app ./app
 COPY migrations ./migrations
 COPY templates ./templates
 COPY audit_templates ./audit_templates
 COPY alembic.ini ./
-RUN pip install --no-deps -e . && mkdir -p var && chown caseaudit var
+RUN uv sync --locked --no-dev && mkdir -p var && chown caseaudit var
 
 USER caseaudit
 EXPOSE 8000

@@ -5,6 +5,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+# Tests run in parallel (pytest-xdist): one process per core; the browser journeys share a live server per group.
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+# uv installs exactly what uv.lock pins. It is itself pinned and kept in .uv/ (nothing installed system-wide).
+UV_VERSION := 0.13.9
+UV := .uv/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON := $(PYTHON)
+# Bytecode is written once at install and on import, so every test process does not compile the app again.
+unexport PYTHONDONTWRITEBYTECODE
 
 # Pinned front-end assets, vendored into the repository by `make assets` (needs npm; `make run` does not).
 GOVUK_FRONTEND_VERSION := 6.3.0
@@ -13,16 +24,30 @@ AXE_CORE_VERSION := 4.11.4
 SWAGGER_UI_VERSION := 5.32.0
 VENDOR := app/static/vendor
 
-.PHONY: install run test test-sqlite test-postgres bench assets clean
+.PHONY: install lock lint run test test-sqlite test-postgres bench assets clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(PYTHON) -m venv .uv
+	.uv/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# The app with its test and lint tools, exactly as locked (fails if uv.lock does not match pyproject.toml).
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --compile-bytecode --quiet
 	touch $(STAMP)
+
+# Update uv.lock on purpose (newest versions the ranges in pyproject.toml allow), then `make test` and commit it.
+# One package only: make lock LOCK_ARGS="--upgrade-package fastapi".
+LOCK_ARGS ?= --upgrade
+lock: | $(UV)
+	$(UV) lock $(LOCK_ARGS)
+
+lint: install
+	$(BIN)/ruff check app tests bench migrations
+	$(BIN)/ruff format --check app tests bench migrations
+	$(BIN)/mypy
 
 run: install
 	$(BIN)/caseaudit db upgrade
@@ -33,11 +58,11 @@ run: install
 test: install test-sqlite test-postgres
 
 test-sqlite: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 # Runs when PostgreSQL answers; in CI (CI=true) it must.
 test-postgres: install
-	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest --postgres $(PYTEST_ARGS)
+	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(PYTEST) --postgres $(PYTEST_ARGS)
 
 bench: install
 	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(BIN)/python $$b || exit 1; done || echo "No benchmarks yet."
@@ -62,4 +87,4 @@ assets:
 	rm -rf .assets-tmp
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .uv .pytest_cache .ruff_cache .mypy_cache

@@ -42,7 +42,11 @@ def _session() -> Iterator[Session]:
     """A session that commits on success; errors are printed as messages, not tracebacks."""
     import app.models  # noqa: F401  (every table: foreign keys between areas resolve, as in the web app)
 
-    engine = make_engine(get_settings().database_url)
+    from app.accounts.passwords import passwords_configure
+
+    settings = get_settings()
+    passwords_configure(settings)
+    engine = make_engine(settings.database_url)
     try:
         with Session(engine) as session:
             try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app import clock
 from app.working_days import Jurisdiction
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -51,6 +52,12 @@ class Settings(BaseSettings):
     session_lifetime_minutes: int = 8 * 60
     session_idle_minutes: int = 60
     api_token_lifetime_minutes: int = 24 * 60
+
+    # Password hashing (argon2id): the defaults are pwdlib's (RFC 9106's second recommended option). Stored hashes
+    # made with other parameters are re-hashed at the next sign-in.
+    password_time_cost: int = Field(default=3, ge=1)
+    password_memory_kib: int = Field(default=65536, ge=8)
+    password_parallelism: int = Field(default=4, ge=1)
 
     # Throttling of failed sign-ins (kept in the database, so it holds across replicas)
     login_max_failures_per_username: int = 5
@@ -101,6 +108,12 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _password_memory_enough(self) -> Settings:
+        if self.password_memory_kib < 8 * self.password_parallelism:
+            raise ValueError("PASSWORD_MEMORY_KIB must be at least 8 times PASSWORD_PARALLELISM (argon2's minimum)")
+        return self
+
+    @model_validator(mode="after")
     def _escalation_in_order(self) -> Settings:
         if not (self.escalate_team_manager_days <= self.escalate_head_of_service_days
                 <= self.escalate_director_days):
@@ -132,7 +145,7 @@ class Settings(BaseSettings):
 
     def today(self) -> date:
         """Today's date where the service is used (not UTC): due dates and ages are local."""
-        return datetime.now(self.tz).date()
+        return clock.today(self.tz)
 
 
 @lru_cache

@@ -40,11 +40,6 @@ def valid_row_id(value: int | None) -> bool:
     return value is not None and 1 <= value <= MAX_ROW_ID
 
 
-def utcnow() -> datetime:
-    """The current time, timezone-aware in UTC (what the database stores)."""
-    return datetime.now(UTC)
-
-
 class UTCDateTime(TypeDecorator):
     """A timestamp stored in UTC and always read back timezone-aware, on SQLite too."""
 

@@ -11,6 +11,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from app.accounts.passwords import passwords_configure
 from app.config import PROJECT_DIR, Settings, get_settings
 from app.db import make_engine
 from app.web.csrf import CSRF_COOKIE, new_nonce, valid_nonce, verify_csrf
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "`Authorization: Bearer <token>`.",
     )
     app.state.settings = settings
+    passwords_configure(settings)
     app.state.engine = make_engine(settings.database_url)
     app.state.templates = make_templates(settings)
     app.mount("/assets", StaticFiles(directory=STATIC_DIR / "vendor" / "govuk-frontend" / "assets"), name="assets")

@@ -9,7 +9,8 @@ run with a message; with CI=true it fails.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from app import clock
+from app.accounts.passwords import passwords_configure
 from app.cli import alembic_upgrade
 from app.config import Settings
 from app.db import SessionMaker, get_session, get_session_maker, make_engine
@@ -26,6 +29,19 @@ from app.main import create_app
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# The suite's "now": every test starts with the app's clock here (running), whatever the machine's date.
+# A test that needs another day sets it with the `set_clock` fixture.
+TEST_NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+# The shared sample data sits beside the checkout (../shared/data).
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+# Cheap argon2 in tests, for this process and every process it starts (the CLI, the browser tests' server);
+# tests/accounts/test_passwords.py checks the production parameters.
+CHEAP_PASSWORD_COST = {"PASSWORD_TIME_COST": "1", "PASSWORD_MEMORY_KIB": "8", "PASSWORD_PARALLELISM": "1"}
+for _name, _value in CHEAP_PASSWORD_COST.items():
+    os.environ.setdefault(_name, _value)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,6 +53,8 @@ def _postgres_url() -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    clock.clock_set(TEST_NOW)
+    passwords_configure(Settings(environment="test", secret_key="test-secret-key-not-for-production"))
     if not config.getoption("--postgres"):
         return
     url = _postgres_url()
@@ -50,6 +68,26 @@ def pytest_configure(config: pytest.Config) -> None:
         if IN_CI:
             pytest.exit(f"PostgreSQL at {safe} is required in CI but unreachable: {exc}", returncode=1)
         pytest.exit(f"PostgreSQL at {safe} is not reachable; skipping the PostgreSQL run.", returncode=0)
+
+
+# The browser journeys in two groups (pytest-xdist --dist loadgroup): each group runs in one worker, which builds
+# one live server and its demo database. Roughly equal halves; they are collected first, so they start at once
+# and the rest of the suite fills in around them.
+BROWSER_GROUP_1 = {"test_audit_journey.py", "test_moderation_journey.py", "test_programme_journey.py",
+                   "test_import_journey.py"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    browser, rest = [], []
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            group = "browser-1" if item.path.name in BROWSER_GROUP_1 else "browser-2"
+            item.add_marker(pytest.mark.xdist_group(group))
+            browser.append(item)
+        else:
+            rest.append(item)
+    items[:] = browser + rest
 
 
 def using_postgres(config: pytest.Config) -> bool:
@@ -97,6 +135,20 @@ def make_test_settings(database_url: str, **overrides: object) -> Settings:
         secret_key="test-secret-key-not-for-production",
         **overrides,
     )
+
+
+@pytest.fixture(autouse=True)
+def _clock_back_to_test_now() -> Iterator[None]:
+    """Every test starts at TEST_NOW, whatever the test before it did to the clock."""
+    clock.clock_set(TEST_NOW)
+    yield
+    clock.clock_set(TEST_NOW)
+
+
+@pytest.fixture
+def set_clock() -> Callable[..., None]:
+    """Set the app's clock for this test: set_clock(datetime(..., tzinfo=UTC), running=False)."""
+    return clock.clock_set
 
 
 @pytest.fixture(scope="session")

@@ -42,8 +42,17 @@ def engine(cli_db) -> Iterator[Engine]:
 
 
 def run(*args: str):
-    result = CliRunner().invoke(cli, list(args))
+    """Run a command as a terminal 80 columns wide, whatever the terminal running the tests is."""
+    result = CliRunner().invoke(cli, list(args), env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
     return result
+
+
+_BOX = str.maketrans("", "", "│╭╮╰╯─")
+
+
+def plain(output: str) -> str:
+    """The words of the output on one line: no boxes, no wrapping (both depend on the width and path lengths)."""
+    return " ".join(output.translate(_BOX).split())
 
 
 def ok(*args: str) -> str:

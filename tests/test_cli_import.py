@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from app.cases.models import Case, CaseImport
-from tests.test_cli import cli_db, engine, failed, ok, upgraded  # noqa: F401  (fixtures and helpers)
+from tests.conftest import SHARED_DATA
+from tests.test_cli import cli_db, engine, failed, ok, plain, run, upgraded  # noqa: F401  (fixtures and helpers)
 
-SSDA903_DIR = Path("/work/shared/data/ssda903-fake")
+SSDA903_DIR = SHARED_DATA / "ssda903-fake"
 SSDA903_FILES = [str(SSDA903_DIR / name) for name in ("header.csv", "episodes.csv", "reviews.csv", "missing.csv")]
 HEADER = "child_id,case_type,status,start_date,team,worker_name"
 
@@ -81,11 +80,11 @@ def test_many_errors_are_cut_short(upgraded, engine, tmp_path):
     assert _counts(engine) == (0, 0)
 
 
-def test_bad_choices_and_missing_files_fail_cleanly(upgraded, tmp_path):
+@pytest.mark.parametrize("missing_name", ["nope.csv", "a-much-longer-file-name-" * 4 + ".csv"])
+def test_bad_choices_and_missing_files_fail_cleanly(upgraded, tmp_path, missing_name):
     path = _csv(tmp_path, "C1,cla,open,,,")
     assert "Select the format of the extract" in failed("cases", "import", path, "--format", "xls")
     assert "Select what to do with invalid rows" in failed("cases", "import", path, "--format", "csv", "--mode", "x")
-    from tests.test_cli import run
 
-    missing = run("cases", "import", str(tmp_path / "nope.csv"), "--format", "csv")
-    assert missing.exit_code == 2 and "does not exist" in missing.output
+    missing = run("cases", "import", str(tmp_path / missing_name), "--format", "csv")
+    assert missing.exit_code == 2 and "does not exist" in plain(missing.output)

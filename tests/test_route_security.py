@@ -179,7 +179,7 @@ def world(db):
     case = make_case(db, child_id="WALK0001", team=team)
     case_import = case_service.import_prepare(
         db, files=[UploadedFile("walk.csv", b"child_id,case_type\nWALK0002,cin\n")], format="csv", full=False,
-        actor=lead,
+        actor=lead, today=date(2026, 11, 26),
     )
     publish_templates(db)
     # An audit allocated to the target auditor: the walk reaches the audit pages' own checks, not a 404.

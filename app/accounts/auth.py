@@ -17,7 +17,7 @@ from app.accounts.passwords import password_verify
 from app.accounts.schemas import normalise_username
 from app.audit_trail.service import audit_record
 from app.config import Settings
-from app.db import utcnow
+from app import clock
 
 SESSION = "session"
 API = "api"
@@ -65,7 +65,7 @@ def _failures_since(
 
 def login_throttle_minutes(session: Session, *, username: str, address: str, settings: Settings) -> int:
     """Minutes to wait before another attempt is allowed for this username or address; 0 if allowed."""
-    now = utcnow()
+    now = clock.now()
     window = timedelta(minutes=settings.login_throttle_window_minutes)
     since = now - window
     # A success resets the count for that username only: if it reset the address count too,
@@ -113,7 +113,7 @@ def sign_in(session: Session, *, username: str, password: str, address: str, set
         return SignIn(SignInResult.DEACTIVATED)
     if new_hash:
         user.password_hash = new_hash
-    user.last_login_at = utcnow()
+    user.last_login_at = clock.now()
     session.add(user)
     audit_record(session, actor=user, action="auth.login", summary="Signed in", entity_type="user", entity_id=user.id)
     return SignIn(SignInResult.OK, user=user)
@@ -122,7 +122,7 @@ def sign_in(session: Session, *, username: str, password: str, address: str, set
 def token_issue(session: Session, *, user: User, kind: str, lifetime: timedelta) -> tuple[str, AuthToken]:
     """A new random token; only its digest is stored."""
     raw = secrets.token_urlsafe(32)
-    now = utcnow()
+    now = clock.now()
     token = AuthToken(
         kind=kind, token_hash=token_digest(raw), user_id=user.id, created_at=now, last_used_at=now,
         expires_at=now + lifetime,
@@ -137,7 +137,7 @@ def token_resolve(session: Session, *, raw: str, kind: str, idle: timedelta | No
     token = session.execute(
         select(AuthToken).where(AuthToken.token_hash == token_digest(raw), AuthToken.kind == kind)
     ).scalar_one_or_none()
-    now = utcnow()
+    now = clock.now()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
     if idle is not None and token.last_used_at + idle <= now:
@@ -154,6 +154,6 @@ def token_resolve(session: Session, *, raw: str, kind: str, idle: timedelta | No
 def token_revoke(session: Session, *, raw: str) -> AuthToken | None:
     token = session.execute(select(AuthToken).where(AuthToken.token_hash == token_digest(raw))).scalar_one_or_none()
     if token is not None and token.revoked_at is None:
-        token.revoked_at = utcnow()
+        token.revoked_at = clock.now()
         session.add(token)
     return token

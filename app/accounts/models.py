@@ -6,7 +6,8 @@ from typing import Optional
 from sqlalchemy import Column, ForeignKey, Index, Integer
 from sqlmodel import Field, Relationship, SQLModel
 
-from app.db import UTCDateTime, utcnow
+from app.db import UTCDateTime
+from app import clock
 
 
 class ServiceArea(SQLModel, table=True):
@@ -14,7 +15,7 @@ class ServiceArea(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120, unique=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
 
     teams: list["Team"] = Relationship(back_populates="service_area")
 
@@ -31,7 +32,7 @@ class Team(SQLModel, table=True):
         index=True))
     active: bool = Field(default=True)
     version: int = Field(default=1)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
 
     service_area: "ServiceArea" = Relationship(back_populates="teams", sa_relationship_kwargs={"lazy": "joined"})
 
@@ -49,7 +50,7 @@ class User(SQLModel, table=True):
     service_area_id: int | None = Field(default=None, foreign_key="service_area.id", index=True)
     active: bool = Field(default=True)
     version: int = Field(default=1)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
     last_login_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
     role_rows: list["UserRole"] = Relationship(
@@ -89,7 +90,7 @@ class TrainingRecord(SQLModel, table=True):
     completed_on: date
     expires_on: date | None = None
     recorded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
 
     def is_current(self, today: date) -> bool:
         return self.completed_on <= today and (self.expires_on is None or self.expires_on >= today)
@@ -104,9 +105,9 @@ class AuthToken(SQLModel, table=True):
     kind: str = Field(max_length=10)
     token_hash: str = Field(max_length=64, unique=True)
     user_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-    last_used_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    last_used_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
@@ -123,5 +124,5 @@ class LoginAttempt(SQLModel, table=True):
     username: str = Field(max_length=80)
     client_address: str = Field(max_length=64)
     succeeded: bool
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
 

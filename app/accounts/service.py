@@ -12,7 +12,7 @@ from app.accounts.models import AuthToken, ServiceArea, Team, TrainingRecord, Us
 from app.accounts.passwords import password_hash
 from app.accounts.schemas import TeamCreate, TeamUpdate, TrainingCreate, UserCreate, UserUpdate
 from app.audit_trail.service import audit_record
-from app.db import utcnow
+from app import clock
 from app.errors import Conflict, ValidationFailed
 
 
@@ -210,7 +210,7 @@ def tokens_revoke_for_user(session: Session, *, user: User, keep_token_hash: str
     stmt = update(AuthToken).where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
     if keep_token_hash is not None:
         stmt = stmt.where(AuthToken.token_hash != keep_token_hash)
-    session.execute(stmt.values(revoked_at=utcnow()))
+    session.execute(stmt.values(revoked_at=clock.now()))
 
 
 def password_change(session: Session, *, user: User, new_password: str, keep_token_hash: str | None) -> User:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -92,11 +93,27 @@ def load_template(path: Path | str) -> TemplateDefinition:
 
 
 def _read(path: Path) -> tuple[TemplateDefinition | None, list[CheckMessage]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [CheckMessage(str(path), 1, f"cannot read the file: {exc}")]
+    definition, messages = _parse(path, text)
+    return definition, list(messages)
+
+
+@lru_cache(maxsize=256)
+def _parse(path: Path, text: str) -> tuple[TemplateDefinition | None, tuple[CheckMessage, ...]]:
+    """Parse and check one file's text, once per process for the same path and text (every publish reads them)."""
+    definition, messages = _parse_text(path, text)
+    return definition, tuple(messages)
+
+
+def _parse_text(path: Path, text: str) -> tuple[TemplateDefinition | None, list[CheckMessage]]:
     def at(line: int, message: str) -> CheckMessage:
         return CheckMessage(str(path), line, message)
 
     try:
-        loader = _Loader(path.read_text(encoding="utf-8"))
+        loader = _Loader(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
@@ -108,7 +125,7 @@ def _read(path: Path) -> tuple[TemplateDefinition | None, list[CheckMessage]]:
         if exc.context and exc.context_mark:
             context = f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
         return None, [at(mark.line + 1 if mark else 1, f"YAML syntax error: {exc.problem or exc}{context}")]
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
         return None, [at(1, f"cannot read the file: {exc}")]
     if not isinstance(data, dict):
         return None, [at(1, "a template is a mapping of fields (key, version, title, kind, description, sections)")]

@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import JSONType, UTCDateTime, utcnow
+from app.db import JSONType, UTCDateTime
+from app import clock
 
 
 class TemplateVersion(SQLModel, table=True):
@@ -23,4 +24,4 @@ class TemplateVersion(SQLModel, table=True):
     # The validated definition as data (pydantic dump by alias); read back with TemplateDefinition.model_validate.
     definition: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     source_file: str = Field(max_length=200)
-    loaded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    loaded_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))

@@ -93,15 +93,13 @@ def source_file_name(definition: TemplateDefinition) -> str:
     return f"{definition.key}.v{definition.version}.yaml"
 
 
-# Parsed definitions by (version id, content hash): published versions never change, so parse each once.
-_parsed: dict[tuple[int, str], TemplateDefinition] = {}
+# Parsed definitions by content hash: the same content is the same definition, so each is parsed once.
+_parsed: dict[str, TemplateDefinition] = {}
 
 
 def template_definition(version: TemplateVersion) -> TemplateDefinition:
     """The definition of a published version."""
-    assert version.id is not None
-    ident = (version.id, version.content_hash)
-    found = _parsed.get(ident)
+    found = _parsed.get(version.content_hash)
     if found is None:
-        found = _parsed[ident] = TemplateDefinition.model_validate(version.definition)
+        found = _parsed[version.content_hash] = TemplateDefinition.model_validate(version.definition)
     return found

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from app.audit_trail.models import AuditChainHead, AuditEvent
-from app.db import utcnow
+from app import clock
 
 if TYPE_CHECKING:
     from app.accounts.models import User
@@ -81,7 +81,7 @@ def audit_record(
     ).one()
     fields: dict[str, Any] = {
         "seq": seq,
-        "occurred_at": utcnow(),
+        "occurred_at": clock.now(),
         "actor_id": actor.id if actor else None,
         "actor_label": actor_label or (actor.username if actor else SYSTEM_ACTOR),
         "action": action,

@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import JSONType, UTCDateTime, utcnow
+from app.db import JSONType, UTCDateTime
+from app import clock
 
 
 class Audit(SQLModel, table=True):
@@ -31,8 +32,8 @@ class Audit(SQLModel, table=True):
     status: str = Field(default="allocated", max_length=20)
     due_date: date | None = None
     started_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
     submitted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     # The grade that counts: the moderator's when the audit was moderated, else the auditor's (set on completion).
@@ -56,7 +57,7 @@ class AuditAnswer(SQLModel, table=True):
     prefill_value: str | None = Field(default=None, max_length=10)
     prefill_explanation: str | None = Field(default=None, max_length=500)
     updated_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
 
 
 class AuditDueChange(SQLModel, table=True):
@@ -70,7 +71,7 @@ class AuditDueChange(SQLModel, table=True):
     new_due_date: date
     reason: str = Field(max_length=2000)
     changed_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
 
 
 class AuditReply(SQLModel, table=True):
@@ -82,4 +83,4 @@ class AuditReply(SQLModel, table=True):
     audit_id: int = Field(foreign_key="audit.id", index=True, ondelete="CASCADE")
     author_id: int = Field(foreign_key="app_user.id")
     text: str = Field(max_length=10000)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))

@@ -15,7 +15,8 @@ from app.audits.printable import (
     printable_pdf,
     printable_record,
 )
-from app.db import RowId, SessionDep, utcnow
+from app.db import RowId, SessionDep
+from app import clock
 from app.errors import NotFound
 from app.web.auth import CurrentUser
 from app.web.templating import render
@@ -39,7 +40,7 @@ def audit_print(request: Request, session: SessionDep, user: CurrentUser, audit_
     audit = _audit_or_404(session, user, audit_id)
     printout = printable_audit(session, audit=audit, today=request.app.state.settings.today())
     printable_record(session, user=user, audit=audit, case=printout.case, pdf=False)
-    response = render(request, "audits/print.html", {"p": printout, "standalone": False, "printed_at": utcnow()})
+    response = render(request, "audits/print.html", {"p": printout, "standalone": False, "printed_at": clock.now()})
     response.headers.update(NO_STORE)
     return response
 
@@ -49,7 +50,7 @@ def audit_print_pdf(request: Request, session: SessionDep, user: CurrentUser, au
     audit = _audit_or_404(session, user, audit_id)
     printout = printable_audit(session, audit=audit, today=request.app.state.settings.today())
     html = request.app.state.templates.get_template("audits/print.html").render(
-        {"p": printout, "standalone": True, "request": request, "printed_by": user.full_name, "printed_at": utcnow()})
+        {"p": printout, "standalone": True, "request": request, "printed_by": user.full_name, "printed_at": clock.now()})
     pdf = printable_pdf(html)
     printable_record(session, user=user, audit=audit, case=printout.case, pdf=True)
     filename = printable_filename(audit, printout.case)

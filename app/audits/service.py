@@ -29,7 +29,7 @@ from app.audits.workflow import EDITABLE
 from app.cases.facts import FACT_FIELDS
 from app.cases.models import Case, CaseImport
 from app.cases.service import FORMATS
-from app.db import utcnow
+from app import clock
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.escalations import service as escalation_service
 from app.working_days import WorkingDayCalendar
@@ -116,7 +116,7 @@ def _claim_version(session: Session, audit: Audit, version: int, **values: Any) 
     """Move the audit to the next version if it is still at `version`; otherwise the save is stale."""
     changed = session.execute(
         update(Audit).where(Audit.id == audit.id, Audit.version == version)
-        .values(version=Audit.version + 1, updated_at=utcnow(), **values)
+        .values(version=Audit.version + 1, updated_at=clock.now(), **values)
     ).rowcount
     if changed != 1:
         raise Conflict(STALE_MESSAGE)
@@ -144,7 +144,7 @@ def audit_answers_save(session: Session, *, audit: Audit, version: int, answers:
     rows = {row.question_key: row for row in session.execute(
         select(AuditAnswer).where(AuditAnswer.audit_id == audit.id, AuditAnswer.question_key.in_(list(answers)))
     ).scalars()}
-    now = utcnow()
+    now = clock.now()
     for key, value in answers.items():
         stored = _normalise(value)
         row = rows.get(key)
@@ -189,7 +189,7 @@ def audit_submit(session: Session, *, audit: Audit, version: int, actor: User) -
                    summary=f"Reworking audit {audit.id}")
         version = audit.version
     audit_move(session, audit=audit, to=workflow.SUBMITTED, version=version, actor=actor,
-               summary=f"Submitted the {template.title} audit {audit.id}", submitted_at=utcnow())
+               summary=f"Submitted the {template.title} audit {audit.id}", submitted_at=clock.now())
     # Selected for moderation, or completed. Imported here: moderation builds on this module.
     from app.moderation.service import moderation_on_submit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
 from app.cases import import_selectors, service
@@ -22,6 +22,7 @@ router = APIRouter(tags=["case imports"])
 @router.post("/imports", response_model=ImportPublic, status_code=201,
              responses={422: {"description": "Bad input, or an all-or-nothing extract with errors (same body)"}})
 def import_create(
+    request: Request,
     session: SessionDep,
     actor: QALead,
     file: Annotated[list[UploadFile] | None, File(description="The extract file(s)")] = None,
@@ -31,7 +32,8 @@ def import_create(
 ) -> JSONResponse:
     """Validate and import an extract. With all_or_nothing, any error means 422 and nothing written."""
     files = [UploadedFile(name=upload.filename or "upload", content=upload.file.read()) for upload in file or []]
-    case_import = service.import_run(session, files=files, format=format or "", mode=mode, full=full, actor=actor)
+    case_import = service.import_run(session, files=files, format=format or "", mode=mode, full=full, actor=actor,
+                                   today=request.app.state.settings.today())
     body = import_public(case_import).model_dump(mode="json")
     return JSONResponse(body, status_code=422 if case_import.status == "rejected" else 201)
 

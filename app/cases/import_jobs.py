@@ -24,7 +24,8 @@ from sqlmodel import Session
 from app.accounts.models import User
 from app.cases import service
 from app.cases.models import CaseImport
-from app.db import SessionMaker, utcnow
+from app.db import SessionMaker
+from app import clock
 from app.errors import Conflict
 
 log = logging.getLogger("caseaudit.imports")
@@ -43,7 +44,7 @@ def progress_writer(new_session: SessionMaker, import_id: int) -> service.Progre
                 return  # the import holds SQLite's one write lock until it commits
             session.execute(
                 update(CaseImport).where(CaseImport.id == import_id, CaseImport.status == "importing")
-                .values(phase=phase, rows_done=done, rows_total=total, progress_at=utcnow())
+                .values(phase=phase, rows_done=done, rows_total=total, progress_at=clock.now())
             )
             session.commit()
 
@@ -61,7 +62,7 @@ def import_job(new_session: SessionMaker, *, import_id: int, actor_id: int | Non
             files = service.import_stored_files(session, case_import=case_import)
             format, mode = case_import.format, case_import.mode
             session.commit()
-        plan = service.import_read(files=files, format=format, mode=mode)
+        plan = service.import_read(files=files, format=format, mode=mode, today=today)
         del files
         progress = progress_writer(new_session, import_id)
         progress(service.CHECKING, 0, len(plan.cases))
@@ -87,7 +88,7 @@ def _mark_failed(new_session: SessionMaker, import_id: int) -> None:
     with new_session() as session:
         session.execute(
             update(CaseImport).where(CaseImport.id == import_id, CaseImport.status.in_(RUNNING))
-            .values(status="failed", phase=None, finished_at=utcnow())
+            .values(status="failed", phase=None, finished_at=clock.now())
         )
         session.commit()
 
@@ -108,7 +109,7 @@ def import_retry(session: Session, *, case_import: CaseImport) -> None:
 def is_stopped(case_import: CaseImport) -> bool:
     """A running import with no heartbeat for STALE_AFTER: its server stopped; nothing was written."""
     return (case_import.status in RUNNING and case_import.progress_at is not None
-            and utcnow() - case_import.progress_at > STALE_AFTER)
+            and clock.now() - case_import.progress_at > STALE_AFTER)
 
 
 def percent_done(case_import: CaseImport) -> int:

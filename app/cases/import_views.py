@@ -74,7 +74,8 @@ def import_upload(request: Request, session: SessionDep, actor: QALead, form: Fo
               "full": form.get("full") == "yes"}
     try:
         case_import = service.import_prepare(session, files=files, format=values["format"], mode=values["mode"],
-                                             full=values["full"], actor=actor)
+                                             full=values["full"], actor=actor,
+                                             today=request.app.state.settings.today())
     except ValidationFailed as exc:
         return render(request, "cases/imports_new.html", _form_context(values, exc.errors), status_code=400)
     return _see_other(f"/imports/{case_import.id}")

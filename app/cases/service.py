@@ -32,7 +32,8 @@ from app.audit_trail.service import audit_record
 from app.cases.facts import FACT_FIELDS, CaseFacts, Problem, RowFacts, merge_rows
 from app.cases.models import Case, CaseImport, CaseImportFile
 from app.cases.readers import ReadResult, UploadedFile, get_reader
-from app.db import bulk_insert, refresh_statistics, utcnow
+from app.db import bulk_insert, refresh_statistics
+from app import clock
 from app.errors import Conflict, DomainError, ValidationFailed
 
 log = logging.getLogger("caseaudit.imports")
@@ -113,7 +114,7 @@ def _check_choices(format: str, mode: str, files: Sequence[UploadedFile]) -> Non
         raise ValidationFailed(errors)
 
 
-def _read(files: Sequence[UploadedFile], format: str) -> ReadResult:
+def _read(files: Sequence[UploadedFile], format: str, today: date) -> ReadResult:
     """Run the reader; a file it cannot make sense of is a problem to report, never a crash."""
     names = ", ".join(f.name for f in files)
     try:
@@ -121,7 +122,7 @@ def _read(files: Sequence[UploadedFile], format: str) -> ReadResult:
     except ImportError:
         raise ValidationFailed({"format": f"{FORMATS[format]} extracts cannot be imported yet"}) from None
     try:
-        return reader(list(files))
+        return reader(list(files), today=today)
     except Exception as exc:  # a reader bug or a file no library can open: report it, do not 500
         log.warning("reader %s failed on upload: %s", format, type(exc).__name__)
         return ReadResult(rows=[], rows_read=0, problems=[Problem(
@@ -145,18 +146,18 @@ def _length_problems(case: CaseFacts, rows: list[RowFacts]) -> list[Problem]:
     return found
 
 
-def import_plan(session: Session, *, files: Sequence[UploadedFile], format: str, mode: str = "all_or_nothing",
-                full: bool = True) -> ImportPlan:
+def import_plan(session: Session, *, files: Sequence[UploadedFile], format: str, today: date,
+                mode: str = "all_or_nothing", full: bool = True) -> ImportPlan:
     """Read, validate, merge per child, match teams and compare with the register; writes nothing."""
-    plan = import_read(files=files, format=format, mode=mode)
+    plan = import_read(files=files, format=format, mode=mode, today=today)
     import_resolve(session, plan, full=full)
     return plan
 
 
-def import_read(*, files: Sequence[UploadedFile], format: str, mode: str = "all_or_nothing") -> ImportPlan:
+def import_read(*, files: Sequence[UploadedFile], format: str, today: date, mode: str = "all_or_nothing") -> ImportPlan:
     """Read, validate and merge per child: the slow part of an import, which needs no database."""
     _check_choices(format, mode, files)
-    result = _read(files, format)
+    result = _read(files, format, today)
     errors = [p for p in result.problems if p.severity == "error"]
     warnings = [p for p in result.problems if p.severity != "error"]
 
@@ -255,7 +256,7 @@ def _record(session: Session, *, plan: ImportPlan, files: Sequence[UploadedFile]
         created_by_id=actor.id if actor else None,
     )
     if plan.refused:
-        case_import.finished_at = utcnow()
+        case_import.finished_at = clock.now()
     session.add(case_import)
     session.flush()
     if store_files and not plan.refused:
@@ -267,17 +268,17 @@ def _record(session: Session, *, plan: ImportPlan, files: Sequence[UploadedFile]
 
 
 def import_prepare(session: Session, *, files: Sequence[UploadedFile], format: str, mode: str = "all_or_nothing",
-                   full: bool = True, actor: User | None) -> CaseImport:
+                   full: bool = True, actor: User | None, today: date) -> CaseImport:
     """Validate an extract and record what it would change (status "previewed", or "rejected"); writes no cases."""
-    plan = import_plan(session, files=files, format=format, mode=mode, full=full)
+    plan = import_plan(session, files=files, format=format, mode=mode, full=full, today=today)
     return _record(session, plan=plan, files=files, format=format, mode=mode, full=full, actor=actor,
                    store_files=True)
 
 
 def import_run(session: Session, *, files: Sequence[UploadedFile], format: str, mode: str = "all_or_nothing",
-               full: bool = True, actor: User | None, today: date | None = None) -> CaseImport:
+               full: bool = True, actor: User | None, today: date) -> CaseImport:
     """Prepare and commit in one go, reading the files once. A rejected import is returned, not raised."""
-    plan = import_plan(session, files=files, format=format, mode=mode, full=full)
+    plan = import_plan(session, files=files, format=format, mode=mode, full=full, today=today)
     case_import = _record(session, plan=plan, files=files, format=format, mode=mode, full=full, actor=actor,
                           store_files=False)
     if case_import.status == "rejected":
@@ -306,7 +307,7 @@ def import_queue(session: Session, *, case_import: CaseImport) -> None:
         raise ImportRejected(case_import)
     queued = session.execute(
         update(CaseImport).where(CaseImport.id == case_import.id, CaseImport.status == "previewed")
-        .values(status="queued", phase="Waiting to start", rows_done=0, rows_total=0, progress_at=utcnow())
+        .values(status="queued", phase="Waiting to start", rows_done=0, rows_total=0, progress_at=clock.now())
     ).rowcount
     if queued != 1:
         raise Conflict("This import has already been confirmed.")
@@ -319,7 +320,7 @@ def import_claim(session: Session, *, case_import: CaseImport) -> None:
         raise ImportRejected(case_import)
     claimed = session.execute(
         update(CaseImport).where(CaseImport.id == case_import.id, CaseImport.status.in_(("previewed", "queued")))
-        .values(status="importing", phase=READING, progress_at=utcnow())
+        .values(status="importing", phase=READING, progress_at=clock.now())
     ).rowcount
     if claimed != 1:
         raise Conflict("This import has already been confirmed.")
@@ -335,20 +336,20 @@ def import_stored_files(session: Session, *, case_import: CaseImport) -> list[Up
     return [UploadedFile(name=name, content=bytes(content)) for name, content in rows]
 
 
-def import_commit(session: Session, *, case_import: CaseImport, actor: User | None, plan: ImportPlan | None = None,
-                  today: date | None = None, progress: Progress = _no_progress) -> CaseImport:
+def import_commit(session: Session, *, case_import: CaseImport, actor: User | None, today: date,
+                  plan: ImportPlan | None = None, progress: Progress = _no_progress) -> CaseImport:
     """Write a previewed import in this session's transaction; refuses a rejected one (nothing written) or one
     already made. Without a plan (the preview was made earlier) the stored files are read again."""
     import_claim(session, case_import=case_import)
     if plan is None:
         progress(READING)
         plan = import_read(files=import_stored_files(session, case_import=case_import), format=case_import.format,
-                           mode=case_import.mode)
+                           mode=case_import.mode, today=today)
     return import_write(session, case_import=case_import, plan=plan, actor=actor, today=today, progress=progress)
 
 
 def import_write(session: Session, *, case_import: CaseImport, plan: ImportPlan, actor: User | None,
-                 today: date | None = None, progress: Progress = _no_progress) -> CaseImport:
+                 today: date, progress: Progress = _no_progress) -> CaseImport:
     """Compare the plan with the register as it is now and write it, in chunks, all in this transaction.
 
     Progress from here on is reported with `writing=True`: this transaction may hold SQLite's only write lock.
@@ -359,13 +360,12 @@ def import_write(session: Session, *, case_import: CaseImport, plan: ImportPlan,
         case_import.status = "rejected"
         case_import.errors = _problem_dicts(plan.errors)
         case_import.phase = None
-        case_import.finished_at = utcnow()
+        case_import.finished_at = clock.now()
         session.add(case_import)
         session.flush()
         raise ImportRejected(case_import)
 
-    today = today or date.today()
-    now = utcnow()
+    now = clock.now()
     teams = _create_new_teams(session, plan, actor=actor)
     present = {case.child_id for case in plan.cases}
     to_close = _absent_open_case_ids(session, present) if case_import.full else []

@@ -25,7 +25,8 @@ from app.accounts.roles import Role
 from app.accounts.schemas import TeamCreate
 from app.cases.facts import CaseType
 from app.cases.models import Case
-from app.db import bulk_insert, refresh_statistics, utcnow
+from app.db import bulk_insert, refresh_statistics
+from app import clock
 from app.demo.generator import DEMO_TEAMS, DEMO_USERS
 
 CHUNK_SIZE = 5_000
@@ -138,7 +139,7 @@ def demo_case_rows(
     workers = _workers(rng)
     types = list(CASE_TYPE_MIX)
     weights = [CASE_TYPE_MIX[t] for t in types]
-    now = utcnow()
+    now = clock.now()
     numbers = rng.sample(range(10**7), n)
     for number in numbers:
         kind = rng.choices(types, weights)[0]

@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, utcnow
+from app.db import UTCDateTime
+from app import clock
 
 
 class Escalation(SQLModel, table=True):
@@ -20,7 +21,7 @@ class Escalation(SQLModel, table=True):
     raised_by_id: int = Field(foreign_key="app_user.id")
     recipient_id: int = Field(foreign_key="app_user.id", index=True)
     description: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
     acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     acknowledged_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     acknowledgement_note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))

@@ -24,7 +24,7 @@ from app.audit_trail.service import audit_record
 from app.audits.models import Audit
 from app.audits.selectors import audit_answers
 from app.cases.models import Case
-from app.db import utcnow
+from app import clock
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.escalations import selectors
 from app.escalations.models import Escalation
@@ -159,7 +159,7 @@ def escalation_acknowledge(session: Session, *, escalation: Escalation, actor: U
     # One conditional update: of two people acknowledging at once, exactly one succeeds.
     changed = session.execute(
         update(Escalation).where(Escalation.id == escalation.id, Escalation.acknowledged_at.is_(None))
-        .values(acknowledged_at=utcnow(), acknowledged_by_id=actor.id, acknowledgement_note=cleaned,
+        .values(acknowledged_at=clock.now(), acknowledged_by_id=actor.id, acknowledgement_note=cleaned,
                 version=Escalation.version + 1)
     ).rowcount
     session.refresh(escalation)

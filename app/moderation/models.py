@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import JSONType, UTCDateTime, utcnow
+from app.db import JSONType, UTCDateTime
+from app import clock
 
 
 class Moderation(SQLModel, table=True):
@@ -44,7 +45,7 @@ class Moderation(SQLModel, table=True):
     decision: str | None = Field(default=None, max_length=10)  # accept | return
     feedback: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     selected_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
     graded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     version: int = 1

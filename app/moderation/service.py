@@ -26,7 +26,7 @@ from app.audits import workflow
 from app.audits.models import Audit
 from app.audits.selectors import audit_answers, audit_template
 from app.audits.service import STALE_MESSAGE, audit_move
-from app.db import utcnow
+from app import clock
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.escalations.models import Escalation
 from app.moderation import selection
@@ -191,7 +191,7 @@ def moderation_on_submit(session: Session, *, audit: Audit, actor: User | None, 
     if not outcome.selected:
         audit_move(session, audit=audit, to=workflow.COMPLETED, version=audit.version, actor=actor,
                    summary=f"Completed audit {audit.id} without moderation (not selected)",
-                   detail={**detail, "final_grade": overall}, final_grade=overall, completed_at=utcnow())
+                   detail={**detail, "final_grade": overall}, final_grade=overall, completed_at=clock.now())
         return None
     assert outcome.reason is not None
     moderation = _new_round(session, audit=audit, reason=outcome.reason, actor=actor, today=_today(today),
@@ -307,7 +307,7 @@ def moderation_grade(session: Session, *, moderation: Moderation, audit: Audit, 
         raise ValidationFailed(errors)
     mine, mine_overall = auditor_grades(definition, audit_answers(session, audit=audit))
     _claim_round(session, moderation, version, status=GRADED, section_grades=grades, overall_grade=overall_grade,
-                 graded_at=utcnow(), auditor_section_grades=mine, auditor_overall_grade=mine_overall)
+                 graded_at=clock.now(), auditor_section_grades=mine, auditor_overall_grade=mine_overall)
     audit_record(session, actor=actor, action="moderation.grade",
                  summary=f"Graded audit {audit.id} for moderation (round {moderation.round})",
                  entity_type="moderation", entity_id=moderation.id,
@@ -349,7 +349,7 @@ def moderation_decide(session: Session, *, moderation: Moderation, audit: Audit,
                                   learning=learning, labels=labels))
     if errors:
         raise ValidationFailed(errors)
-    now = utcnow()
+    now = clock.now()
     values: dict[str, Any] = {"status": DECIDED, "agreement": clean_agreement, "rationale": rationale.strip(),
                               "learning": learning.strip(), "decision": decision, "feedback": feedback.strip(),
                               "decided_at": now}

@@ -6,7 +6,8 @@ from datetime import date, datetime
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, utcnow
+from app.db import UTCDateTime
+from app import clock
 
 
 class Theme(SQLModel, table=True):
@@ -17,7 +18,7 @@ class Theme(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80, unique=True)
     active: bool = Field(default=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
 
 
 class Recommendation(SQLModel, table=True):
@@ -49,7 +50,7 @@ class Recommendation(SQLModel, table=True):
     due_date: date
     status: str = Field(default="open", max_length=20)
     raised_by_id: int = Field(foreign_key="app_user.id", index=True)
-    raised_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    raised_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
@@ -83,7 +84,7 @@ class RecommendationEvent(SQLModel, table=True):
     new_due_date: date | None = None
     note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     actor_id: int | None = Field(default=None, foreign_key="app_user.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
 
 
 class Notification(SQLModel, table=True):
@@ -104,7 +105,7 @@ class Notification(SQLModel, table=True):
     kind: str = Field(max_length=30)  # due_in_7_days, due_tomorrow, overdue, escalated
     message: str = Field(max_length=500)
     day: date
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
     read_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
@@ -120,4 +121,4 @@ class ReminderDigest(SQLModel, table=True):
     items: int = 0
     channel: str = Field(max_length=10)  # smtp or log
     status: str = Field(default="sent", max_length=10)  # sent or failed (a failed one is tried again)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))

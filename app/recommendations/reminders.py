@@ -43,7 +43,8 @@ from app import mail
 from app.accounts.models import Team, User, UserRole
 from app.accounts.roles import Role
 from app.config import Settings
-from app.db import utcnow, valid_row_id
+from app.db import valid_row_id
+from app import clock
 from app.pagination import Page, paginate
 from app.recommendations import rules
 from app.recommendations.models import Notification, Recommendation, ReminderDigest
@@ -365,7 +366,7 @@ def reminders_run(session: Session, *, settings: Settings, now: datetime | None 
                   today: date | None = None) -> RemindersReport:
     """Send the day's digests and bring the notifications up to date. Commits as it goes: each digest is claimed
     (and committed) before it is sent, so a crash mid-send never sends it twice (at most once, never duplicates)."""
-    now = now or utcnow()
+    now = now or clock.now()
     today = today or rules.local_today(now, settings.timezone)
     report = RemindersReport(day=today)
     people = active_people(session)
@@ -441,7 +442,7 @@ def notification_get_own(session: Session, *, user_id: int, notification_id: int
 
 def notification_mark_read(session: Session, *, notification: Notification, now: datetime | None = None) -> None:
     if notification.read_at is None:
-        notification.read_at = now or utcnow()
+        notification.read_at = now or clock.now()
         session.add(notification)
         session.flush()
 
@@ -450,4 +451,4 @@ def notifications_mark_all_read(session: Session, *, user_id: int, now: datetime
     """Mark every unread notification of this person read; returns how many were."""
     return session.execute(update(Notification)
                            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-                           .values(read_at=now or utcnow())).rowcount
+                           .values(read_at=now or clock.now())).rowcount

@@ -21,7 +21,7 @@ from app.audits.models import Audit
 from app.audits.replies import is_case_manager, is_case_worker
 from app.cases.models import Case
 from app.config import Settings
-from app.db import utcnow
+from app import clock
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.recommendations import rules, scope
 from app.recommendations.models import (
@@ -127,7 +127,7 @@ def recommendation_raise(session: Session, *, actor: User, settings: Settings, t
     """Raise a recommendation from an audit's finding (audit set; the case's team and area) or a thematic finding
     of a cycle (cycle set, QA lead only; the chosen area, else the owner's). Every problem is named by field,
     together with any `errors` the caller found reading the form (a date that is not a date)."""
-    now = now or utcnow()
+    now = now or clock.now()
     today = rules.local_today(now, settings.timezone)
     if audit is not None:
         if not scope.may_raise_on_audit(session, user=actor, audit=audit):
@@ -219,7 +219,7 @@ def recommendation_act(session: Session, *, item: Recommendation, actor: User, a
         raise NotFound("There is no recommendation with that number, or it is not one you can see.")
     if version is None or item.version != version:
         raise Conflict(STALE_MESSAGE)  # before the rules: a stale form must not be judged on the old state
-    now = now or utcnow()
+    now = now or clock.now()
     evidence_text, reason_text = _clean(evidence), _clean(reason)
     for field, value in (("evidence", evidence_text), ("reason", reason_text)):
         if len(value) > NOTE_MAX_LENGTH:
@@ -260,7 +260,7 @@ def recommendation_due_change(session: Session, *, item: Recommendation, actor: 
                                "or the QA lead can change its due date; ask one of them.")
     if item.status == rules.CLOSED:
         raise Conflict("This recommendation is closed: its due date can no longer change.")
-    now = now or utcnow()
+    now = now or clock.now()
     errors: dict[str, str] = {}
     reason_text = _clean(reason)
     if due_date is None:

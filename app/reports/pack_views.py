@@ -13,7 +13,8 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from app.audit_trail.service import audit_record
-from app.db import SessionDep, utcnow
+from app.db import SessionDep
+from app import clock
 from app.reports.board_pack import (
     BoardPack,
     build_pack,
@@ -57,7 +58,7 @@ def _context(request: Request, pack: BoardPack, errors: dict[str, str], user: Us
                                                                      if pack.period.kind == "quarter" else "")}
     return {
         "pack": pack, "report": pack.report, "errors": errors, "error_order": ERROR_ORDER, "standalone": standalone,
-        "generated_at": utcnow(), "generated_by": user.full_name, "figure_name": figure_name, "form": form,
+        "generated_at": clock.now(), "generated_by": user.full_name, "figure_name": figure_name, "form": form,
         "kept": kept, "pdf_href": "/reports/board-pack.pdf?" + urlencode({**pack.period.query(), **kept}),
         "reports_href": "/reports?" + urlencode(reports),
     }

@@ -19,7 +19,7 @@ from app.audits.workflow import EDITABLE
 from app.audits.service import audit_start
 from app.audit_templates.prefill import format_date
 from app.cases.models import Case
-from app.db import utcnow
+from app import clock
 from app.errors import Conflict, ValidationFailed
 from app.sampling.allocation import AllocationProposal, AuditorInfo, CaseInfo, check_allocation, propose_allocation
 from app.sampling.models import Cycle, Sample, SampleCase
@@ -110,7 +110,7 @@ def allocation_confirm(session: Session, *, sample: Sample, assignments: dict[in
                                   today=today, calendar=calendar, due_date=due, cycle_id=cycle.id,
                                   sample_id=sample.id))
     session.execute(update(Cycle).where(Cycle.id == cycle.id, Cycle.status.in_(("planned", "sampling")))
-                    .values(status="in_progress", updated_at=utcnow()))
+                    .values(status="in_progress", updated_at=clock.now()))
     audit_record(session, actor=actor, action="sample.allocate",
                  summary=f"Allocated {len(audits)} audits from sample {sample.id} of {cycle.title}",
                  entity_type="sample", entity_id=sample.id,

@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import JSONType, UTCDateTime, utcnow
+from app.db import JSONType, UTCDateTime
+from app import clock
 
 
 class Cycle(SQLModel, table=True):
@@ -26,8 +27,8 @@ class Cycle(SQLModel, table=True):
     moderation_rate: float = 0.1  # the share of submitted audits picked at random for moderation
     blind_moderation: bool = True  # moderators grade before they see the auditor's grades
     status: str = Field(default="planned", max_length=20)  # planned | sampling | in_progress | closed
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
     version: int = 1
 
 
@@ -48,7 +49,7 @@ class Sample(SQLModel, table=True):
     exclusions: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     allocated: bool = False
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
 
 
 class SampleCase(SQLModel, table=True):

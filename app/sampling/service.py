@@ -18,7 +18,7 @@ from app.accounts.models import User
 from app.audit_templates.selectors import template_latest
 from app.audit_trail.service import audit_record
 from app.cases.models import Case
-from app.db import utcnow
+from app import clock
 from app.errors import Conflict, ValidationFailed
 from app.sampling.frame import frame_load
 from app.sampling.methods import SamplingError, Stratum, draw_from_strata, draw_positions, frame_hash, new_seed
@@ -60,7 +60,7 @@ def cycle_close(session: Session, *, cycle: Cycle, actor: User | None) -> Cycle:
     """Close a cycle: no more samples, and its sampled cases are free for other samples again.
     Audits already allocated carry on (they are the cycle's results)."""
     closed = session.execute(update(Cycle).where(Cycle.id == cycle.id, Cycle.status != "closed")
-                             .values(status="closed", updated_at=utcnow(), version=Cycle.version + 1)).rowcount
+                             .values(status="closed", updated_at=clock.now(), version=Cycle.version + 1)).rowcount
     if closed != 1:
         raise Conflict("This cycle is already closed.")
     before = cycle.status
@@ -134,7 +134,7 @@ def sample_create(session: Session, *, cycle: Cycle, spec: SampleSpec, today: da
             for case_id in draw.case_ids
         ])
     if cycle.status == "planned":
-        session.execute(update(Cycle).where(Cycle.id == cycle.id).values(status="sampling", updated_at=utcnow()))
+        session.execute(update(Cycle).where(Cycle.id == cycle.id).values(status="sampling", updated_at=clock.now()))
     audit_record(session, actor=actor, action="sample.create",
                  summary=f"Drew a {draw.method} sample of {len(draw.case_ids)} from {draw.frame_size} cases "
                          f"for {cycle.title}",

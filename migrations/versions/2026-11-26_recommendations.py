@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+import app.clock
 import app.db
 
 
@@ -141,7 +142,7 @@ def upgrade() -> None:
     # The starting list of learning themes; the QA lead adds and retires themes on the themes page.
     themes = sa.table("recommendation_theme", sa.column("name", sa.String), sa.column("active", sa.Boolean),
                       sa.column("created_at", app.db.UTCDateTime(timezone=True)))
-    now = app.db.utcnow()
+    now = app.clock.now()
     op.bulk_insert(themes, [{"name": name, "active": True, "created_at": now} for name in DEFAULT_THEMES])
     # ### end Alembic commands ###
 

@@ -56,7 +56,7 @@ def test_signed_out_visitor_is_sent_to_sign_in(client):
 
 
 def test_account_page_shows_your_details_and_training(client, db, asha):
-    today = date.today()
+    today = client.app.state.settings.today()
     add_training(db, asha, TrainingKind.AUDITOR, today - timedelta(days=30), date(today.year + 2, 6, 30))
     add_training(db, asha, TrainingKind.MODERATOR, date(2020, 1, 1), date(2021, 1, 1))
     response = client.get("/account")
@@ -239,7 +239,7 @@ def test_kinds_are_kept_apart():
 
 
 def test_only_future_training_is_not_shown_as_expired_on_the_account_page(client, db, asha):
-    today = date.today()
+    today = client.app.state.settings.today()
     add_training(db, asha, TrainingKind.AUDITOR, today + timedelta(days=30), today + timedelta(days=760))
     text = page_text(client.get("/account").text)
     assert "Auditor training Expired" not in text

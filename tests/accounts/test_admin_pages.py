@@ -541,7 +541,7 @@ def test_record_training_with_day_month_year(client, db, lead):
     user = make_user(db, username="asha", full_name="Asha Patel")
     page = client.get(f"/users/{user.id}/training/new")
     assert "Record training for Asha Patel" in page_text(page.text)
-    today = date.today()
+    today = client.app.state.settings.today()
     response = post_form(client, f"/users/{user.id}/training/new", training_form(
         "moderator", completed=("1", "2", str(today.year - 1)), expires=("1", "2", str(today.year + 2))))
     assert response.status_code == 303

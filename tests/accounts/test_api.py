@@ -11,7 +11,7 @@ from app.accounts.auth import API, token_digest
 from app.accounts.models import AuthToken, TrainingRecord, User
 from app.accounts.roles import Role, TrainingKind
 from app.audit_trail.models import AuditEvent
-from app.db import utcnow
+from app import clock
 from app.web.auth import SESSION_COOKIE
 from tests.factories import PASSWORD, add_training, api_headers, login, make_team, make_user
 
@@ -19,7 +19,7 @@ NEW_PASSWORD = "a-long-enough-password"
 
 
 def _today(client) -> date:
-    return datetime.now(client.app.state.settings.tz).date()
+    return client.app.state.settings.today()
 
 
 def _bearer(raw: str) -> dict[str, str]:
@@ -74,7 +74,7 @@ def test_token_for_right_credentials(client, db):
     expires = datetime.fromisoformat(body["expires_at"])
     assert expires.utcoffset() is not None
     lifetime = timedelta(minutes=client.app.state.settings.api_token_lifetime_minutes)
-    assert abs(expires - (utcnow() + lifetime)) < timedelta(minutes=1)
+    assert abs(expires - (clock.now() + lifetime)) < timedelta(minutes=1)
 
 
 def test_username_is_matched_case_insensitively(client, db):
@@ -147,7 +147,7 @@ def test_expired_token_is_401(client, db):
     headers = api_headers(client, "asha")
     assert client.get("/api/v1/me", headers=headers).status_code == 200
     token = db.execute(select(AuthToken).where(AuthToken.token_hash == token_digest(_raw(headers)))).scalar_one()
-    token.expires_at = utcnow() - timedelta(seconds=1)
+    token.expires_at = clock.now() - timedelta(seconds=1)
     db.add(token)
     db.flush()
     _assert_401(client.get("/api/v1/me", headers=headers))

@@ -10,7 +10,7 @@ import pytest
 
 from app.accounts.auth import login_throttle_minutes, token_digest
 from app.accounts.models import LoginAttempt
-from app.db import utcnow
+from app import clock
 from app.web.csrf import csrf_token_for, new_nonce, valid_nonce
 from tests.conftest import make_test_settings
 
@@ -19,7 +19,7 @@ ADDRESS = "203.0.113.7"
 
 def _attempts(db, *, username: str, count: int, minutes_ago: float = 0, succeeded: bool = False,
               address: str = ADDRESS) -> None:
-    when = utcnow() - timedelta(minutes=minutes_ago)
+    when = clock.now() - timedelta(minutes=minutes_ago)
     for _ in range(count):
         db.add(LoginAttempt(username=username, client_address=address, succeeded=succeeded, created_at=when))
     db.flush()

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from app.accounts.models import AuthToken, LoginAttempt
 from app.audit_trail.models import AuditEvent
-from app.db import get_session, utcnow
+from app.db import get_session
+from app import clock
 from app.main import create_app
 from app.web.auth import SESSION_COOKIE
 from tests.factories import PASSWORD, login, make_user, page_text
@@ -50,7 +51,7 @@ def _assert_page_throttled(response) -> None:
 
 def _attempts(db, *, username: str, count: int, minutes_ago: float, address: str = TESTCLIENT_ADDRESS,
               succeeded: bool = False) -> None:
-    when = utcnow() - timedelta(minutes=minutes_ago)
+    when = clock.now() - timedelta(minutes=minutes_ago)
     for _ in range(count):
         db.add(LoginAttempt(username=username, client_address=address, succeeded=succeeded, created_at=when))
     db.flush()

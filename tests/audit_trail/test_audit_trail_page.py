@@ -41,7 +41,7 @@ def actions(html: str) -> list[str]:
 
 
 def today_in(client) -> str:
-    return datetime.now(client.app.state.settings.tz).date().isoformat()
+    return client.app.state.settings.today().isoformat()
 
 
 def test_signed_out_visitor_is_sent_to_sign_in(client):

@@ -69,7 +69,7 @@ class LiveServer:
 
     def today(self) -> date:
         """Today where the service is (what it compares training dates with)."""
-        return datetime.now(self.settings.tz).date()
+        return self.settings.today()
 
 
 def _wait_until_healthy(base_url: str, thread: threading.Thread, timeout: float = 20.0) -> None:
@@ -97,7 +97,7 @@ def live_server(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFa
     engine = make_engine(url)
     try:
         with Session(engine) as session:
-            today = datetime.now(settings.tz).date()
+            today = settings.today()
             demo_data_load(session, today=today)
             demo_cases_load(session, n=300, today=today)
             demo_recommendations_load(session, today=today)

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from app.demo.generator import demo_logins
+from tests.conftest import SHARED_DATA
 from tests.browser.helpers import check_accessibility, expect_error_summary, service_nav, sign_in
 
 pytestmark = pytest.mark.browser
 
 QA_LEAD = next(u for u in demo_logins() if u.username == "qa.lead")
-ANNEX_A = Path("/work/shared/data/annex-a-sample/Annex_A.xlsx")  # read-only; only ever handed to the browser
+ANNEX_A = SHARED_DATA / "annex-a-sample/Annex_A.xlsx"  # read-only; only ever handed to the browser
 CHILD_ID = "1761444"  # a looked-after child in List 8 of the sample
 
 

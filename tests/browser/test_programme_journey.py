@@ -71,10 +71,14 @@ def test_qa_lead_plans_a_cycle_draws_a_stratified_sample_and_allocates_it(
     expect(preview.get_by_role("heading", level=2)).to_contain_text(f"Preview: {SIZE} cases from")
     strata = preview.get_by_role("table", name="Each stratum's share").locator("tbody tr")
     expect(strata.first).to_be_visible()
-    assert strata.count() >= 8  # every demo team (other journeys may add teams)
+    # One row per team with open cases (how many depends on the journeys before: an import may close or add some).
+    assert strata.count() >= 2
+    frame_total = 0
     for row in strata.all():
         in_frame, drawn_here = (int(cell) for cell in row.locator("td").all_inner_texts())
         assert drawn_here >= min(2, in_frame), row.inner_text()
+        frame_total += in_frame
+    expect(preview.get_by_role("heading", level=2)).to_contain_text(f"Preview: {SIZE} cases from {frame_total}")
     drawn = preview.get_by_role("table", name="The cases drawn").locator("tbody tr td:first-child")
     expect(drawn).to_have_count(SIZE)
     previewed = sorted(drawn.all_inner_texts())

@@ -16,7 +16,7 @@ from tests.factories import login, make_case, make_team, make_user, page_text
 
 
 def _today(client) -> date:  # type: ignore[no-untyped-def]
-    return datetime.now(client.app.state.settings.tz).date()
+    return client.app.state.settings.today()
 
 
 @pytest.fixture

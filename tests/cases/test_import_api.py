@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from app.accounts.roles import Role
 from app.cases.models import Case
+from tests.conftest import SHARED_DATA
 from tests.factories import api_headers, make_team, make_user
 
 HEADER = "child_id,case_type,status,start_date,birth_year,birth_month,team"
 GOOD = f"{HEADER}\nA1,cla,open,01/02/2024,2015,3,North Team\nA2,cp,open,01/03/2024,2018,7,North Team\n".encode()
 BAD = f"{HEADER}\nA1,cla,open,01/02/2024,2015,3,North Team\nA2,wizard,open,01/03/2024,2018,7,North Team\n".encode()
-ANNEX_A = Path("/work/shared/data/annex-a-sample/Annex_A.xlsx")
+ANNEX_A = SHARED_DATA / "annex-a-sample/Annex_A.xlsx"
 CONTRACT_KEYS = {"id", "status", "format", "rows_read", "created", "updated", "closed", "rejected", "errors"}
 
 

@@ -13,13 +13,14 @@ from app.cases.models import Case, CaseImport
 from app.cases.readers import UploadedFile
 from app.cases.service import CHECKING, READING, WRITING
 from app.cli import alembic_upgrade
-from app.db import make_engine, utcnow
+from app.db import make_engine
+from app import clock
 from tests.conftest import fresh_database_url
 
 
 def _import(db, **values) -> CaseImport:
     case_import = CaseImport(**{"format": "csv", "mode": "all_or_nothing", "status": "importing",
-                                "progress_at": utcnow(), **values})
+                                "progress_at": clock.now(), **values})
     db.add(case_import)
     db.flush()
     return case_import
@@ -68,14 +69,14 @@ def test_share_done_moves_through_reading_checking_and_writing():
 
 
 def test_an_import_with_no_heartbeat_for_ten_minutes_has_stopped(db):
-    assert not is_stopped(_import(db, progress_at=utcnow() - timedelta(minutes=9)))
-    assert is_stopped(_import(db, progress_at=utcnow() - timedelta(minutes=11)))
-    assert not is_stopped(_import(db, progress_at=utcnow() - timedelta(hours=2), status="committed"))
+    assert not is_stopped(_import(db, progress_at=clock.now() - timedelta(minutes=9)))
+    assert is_stopped(_import(db, progress_at=clock.now() - timedelta(minutes=11)))
+    assert not is_stopped(_import(db, progress_at=clock.now() - timedelta(hours=2), status="committed"))
 
 
 def test_the_job_leaves_an_import_that_is_not_queued_alone(db):
     case_import = _import(db, phase=READING)
-    import_job(_sessions(db), import_id=case_import.id, actor_id=None, today=utcnow().date())
+    import_job(_sessions(db), import_id=case_import.id, actor_id=None, today=clock.now().date())
     db.refresh(case_import)
     assert case_import.status == "importing" and case_import.phase == READING
 
@@ -91,7 +92,7 @@ def test_the_job_runs_on_its_own_connections_and_records_each_phase(pytestconfig
         files = [UploadedFile("r.csv", b"child_id,case_type,status,start_date,team\nA1,cin,open,01/01/2025,Team X\n"
                                        b"A2,cp,open,02/01/2025,Team X\n")]
         with new_session() as session:
-            case_import = service.import_prepare(session, files=files, format="csv", actor=None)
+            case_import = service.import_prepare(session, files=files, format="csv", actor=None, today=date(2025, 6, 1))
             service.import_queue(session, case_import=case_import)
             session.commit()
         phases: list[str] = []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -13,10 +12,11 @@ from app.accounts.roles import Role
 from app.cases import service
 from app.cases.models import Case, CaseImport
 from app.cases.service import READING, WRITING
-from app.db import utcnow
+from app import clock
+from tests.conftest import SHARED_DATA
 from tests.factories import csrf_token, login, make_user, page_text
 
-ANNEX_A = Path("/work/shared/data/annex-a-sample/Annex_A.xlsx")
+ANNEX_A = SHARED_DATA / "annex-a-sample/Annex_A.xlsx"
 HEADER = "child_id,case_type,status,start_date,team"
 
 
@@ -81,7 +81,7 @@ def test_confirm_queues_the_import_and_the_page_follows_its_progress(lead_browse
 def _queued_import(lead_browser, db, **values) -> tuple[str, CaseImport]:
     url = upload(lead_browser, f"{HEADER}\nA1,cin,open,01/01/2025,Team X\n".encode(), "r.csv").headers["location"]
     case_import = db.get(CaseImport, int(url.rsplit("/", 1)[1]))
-    for name, value in {"status": "importing", "progress_at": utcnow(), **values}.items():
+    for name, value in {"status": "importing", "progress_at": clock.now(), **values}.items():
         setattr(case_import, name, value)
     db.add(case_import)
     db.flush()
@@ -100,7 +100,7 @@ def test_a_running_import_shows_its_phase_and_counts_and_polls(lead_browser, db)
 
 
 def test_a_stopped_import_can_be_tried_again_and_then_confirmed(lead_browser, db):
-    url, case_import = _queued_import(lead_browser, db, phase=READING, progress_at=utcnow() - timedelta(minutes=11))
+    url, case_import = _queued_import(lead_browser, db, phase=READING, progress_at=clock.now() - timedelta(minutes=11))
     text = page_text(lead_browser.get(url).text)
     assert "the import stopped before it finished (the server may have restarted)" in text and "Try again" in text
     retried = lead_browser.post(f"{url}/retry", data={"csrf_token": csrf_token(lead_browser)}, follow_redirects=False)

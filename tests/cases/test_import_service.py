@@ -16,6 +16,8 @@ from app.cases.readers import UploadedFile
 from app.errors import ValidationFailed
 from tests.factories import make_team, make_user
 
+TODAY = date(2025, 6, 1)
+
 HEADER = "child_id,case_type,status,start_date,end_date,birth_year,birth_month,team,worker_name,last_statutory_visit"
 
 
@@ -37,7 +39,7 @@ def lead(db):
 
 
 def run(db, files, actor, **kwargs):
-    return service.import_run(db, files=files, format="csv", actor=actor, today=date(2025, 6, 1), **kwargs)
+    return service.import_run(db, files=files, format="csv", actor=actor, today=TODAY, **kwargs)
 
 
 def cases(db) -> dict[str, Case]:
@@ -102,7 +104,7 @@ def test_a_partial_import_leaves_absent_cases_open(db, lead):
 
 def test_the_preview_counts_cases_that_will_close(db, lead):
     run(db, csv_file(*GOOD), lead)
-    preview = service.import_prepare(db, files=csv_file(GOOD[0]), format="csv", actor=lead)
+    preview = service.import_prepare(db, files=csv_file(GOOD[0]), format="csv", actor=lead, today=TODAY)
     assert (preview.status, preview.unchanged, preview.closed) == ("previewed", 1, 2)
     assert {c.status for c in cases(db).values()} == {"open"}  # nothing written yet
 
@@ -131,10 +133,10 @@ def test_unknown_team_is_listed_in_the_preview_and_created_under_unassigned(db, 
     row = "B1,cin,open,01/01/2025,,2012,1,  east   locality  ,,"
     same_team = "B2,cin,open,01/01/2025,,2013,1,East Locality,,"
     known_team = "B3,cin,open,01/01/2025,,2013,1,north team,,"
-    preview = service.import_prepare(db, files=csv_file(row, same_team, known_team), format="csv", actor=lead)
+    preview = service.import_prepare(db, files=csv_file(row, same_team, known_team), format="csv", actor=lead, today=TODAY)
     assert preview.new_teams == ["east locality"]
     assert db.execute(select(Team).where(func.lower(Team.name) == "east locality")).scalar_one_or_none() is None
-    result = service.import_commit(db, case_import=preview, actor=lead)
+    result = service.import_commit(db, case_import=preview, actor=lead, today=TODAY)
     team = db.execute(select(Team).where(Team.name == "east locality")).scalar_one()
     assert team.service_area.name == "Unassigned"
     register = cases(db)
@@ -156,24 +158,24 @@ def test_one_audit_event_per_import_with_the_counts(db, lead):
 
 def test_a_preview_is_confirmed_from_the_stored_files(db, lead):
     files = csv_file(*GOOD)
-    preview = service.import_prepare(db, files=files, format="csv", actor=lead)
+    preview = service.import_prepare(db, files=files, format="csv", actor=lead, today=TODAY)
     assert preview.file_hashes == [service.sha256_hex(files[0].content)]
     assert count(db, CaseImportFile) == 1 and count(db, Case) == 0
     db.expire_all()
     stored = db.get(CaseImport, preview.id)
-    committed = service.import_commit(db, case_import=stored, actor=lead)
+    committed = service.import_commit(db, case_import=stored, actor=lead, today=TODAY)
     assert committed.status == "committed" and committed.created == 3 and count(db, Case) == 3
     assert count(db, CaseImportFile) == 0  # child-level files are not kept once imported
 
 
 def test_a_rejected_or_already_made_import_cannot_be_committed(db, lead):
-    rejected = service.import_prepare(db, files=csv_file(",cla,open,,,,,,,"), format="csv", actor=lead)
+    rejected = service.import_prepare(db, files=csv_file(",cla,open,,,,,,,"), format="csv", actor=lead, today=TODAY)
     with pytest.raises(service.ImportRejected):
-        service.import_commit(db, case_import=rejected, actor=lead)
-    preview = service.import_prepare(db, files=csv_file(*GOOD), format="csv", actor=lead)
-    service.import_commit(db, case_import=preview, actor=lead)
+        service.import_commit(db, case_import=rejected, actor=lead, today=TODAY)
+    preview = service.import_prepare(db, files=csv_file(*GOOD), format="csv", actor=lead, today=TODAY)
+    service.import_commit(db, case_import=preview, actor=lead, today=TODAY)
     with pytest.raises(service.Conflict):
-        service.import_commit(db, case_import=preview, actor=lead)
+        service.import_commit(db, case_import=preview, actor=lead, today=TODAY)
     assert count(db, Case) == 3
 
 
@@ -186,7 +188,7 @@ def test_an_empty_extract_never_closes_the_register(db, lead):
 
 def test_bad_choices_name_the_field(db, lead):
     with pytest.raises(ValidationFailed) as caught:
-        service.import_prepare(db, files=[], format="pdf", actor=lead)
+        service.import_prepare(db, files=[], format="pdf", actor=lead, today=TODAY)
     assert set(caught.value.errors) == {"file", "format"}
 
 

@@ -325,5 +325,5 @@ def test_readers_registry():
     assert get_reader("annex_a") is read
     with pytest.raises(ValueError):
         get_reader("xml")
-    result = READERS["annex_a"]([UploadedFile("Annex_A.xlsx", SAMPLE.read_bytes())])
+    result = READERS["annex_a"]([UploadedFile("Annex_A.xlsx", SAMPLE.read_bytes())], today=TODAY)
     assert len(result.rows) == 49

@@ -81,7 +81,7 @@ def test_real_return_child_facts(real):
 
 
 def test_registry_reads_903():
-    result = READERS["ssda903"](files())
+    result = READERS["ssda903"](files(), today=TODAY)
     assert {r.child_id for r in result.rows} == {"1", "2"}
 
 

@@ -18,6 +18,7 @@ from app.audits import service as audit_service
 from app.audits.models import Audit
 from app.escalations.models import Escalation
 from app.sampling.models import Cycle
+from tests.conftest import TEST_NOW
 from tests.factories import (
     add_training,
     make_audit,
@@ -27,7 +28,7 @@ from tests.factories import (
     publish_templates,
 )
 
-TODAY = date.today()
+TODAY = TEST_NOW.date()  # the suite's clock (tests/conftest.py)
 CURRENT = (TODAY - timedelta(days=30), TODAY + timedelta(days=700))
 
 

@@ -15,10 +15,11 @@ from app.accounts.roles import Role
 from app.audits.models import Audit
 from app.cases.models import Case
 from app.recommendations.models import Recommendation, RecommendationTheme
+from tests.conftest import TEST_NOW
 from tests.factories import make_audit, make_case, make_team, make_user, publish_templates
 
 # Noon in London on the fixed "today" the tests use (2026-11-26 is a Thursday; GMT, so UTC = local).
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+NOW = TEST_NOW  # the suite's clock (tests/conftest.py)
 TODAY = date(2026, 11, 26)
 
 

@@ -23,6 +23,7 @@ from app.reports.figures import (
     months_between,
 )
 from app.reports.filters import ReportFilter, report_filter_from_query
+from tests.conftest import TEST_NOW
 from tests.factories import make_user
 from tests.moderation.conftest import new_audit, submit
 from tests.reports.conftest import CFA, DIP, FRAME_SIZE, TODAY, ZONE
@@ -95,7 +96,7 @@ def test_moderated_grade_takes_precedence_through_the_real_services(db, mw):  # 
     moderation = moderation_service.latest_round(db, audit_id=audit.id)
     assert moderation.blind  # the cycle moderates blind: grade first, then decide
     _grade_and_accept(db, audit, moderation, db.get(User, moderation.moderator_id))
-    today = date.today()
+    today = TEST_NOW.date()
     flt = ReportFilter(date_from=today.replace(day=1), date_to=today, cycle_id=mw.cycle.id)
     zone = "UTC"
     assert grades(grade_distribution(db, flt, zone).overall) == (0, 0, 1, 0, 0)

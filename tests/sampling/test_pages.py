@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -65,7 +65,15 @@ def _stored_sample(db, world, size: int = 6):  # type: ignore[no-untyped-def]
 # --- Programme and cycles --------------------------------------------------------------------------
 
 
-def test_programme_lists_the_years_cycles_with_progress(client, db, world):
+@pytest.fixture(params=[date(2026, 1, 2), date(2026, 6, 15), date(2026, 12, 6), date(2026, 12, 31)], ids=str)
+def programme_day(request, set_clock):  # type: ignore[no-untyped-def]
+    """The day the QA lead looks: early and late in the year (a cycle due in 30 days may fall in the next one)."""
+    set_clock(datetime.combine(request.param, time(12), tzinfo=UTC))
+    return request.param
+
+
+def test_programme_lists_the_years_cycles_with_progress(programme_day, client, db, world):
+    assert world["today"] == programme_day
     login(client, "lead")
     sample = _stored_sample(db, world, size=2)
     case_ids = service.sample_case_ids(db, sample=sample)
@@ -75,7 +83,11 @@ def test_programme_lists_the_years_cycles_with_progress(client, db, world):
         db.add(Audit(case_id=case_id, cycle_id=world["cycle"].id, sample_id=sample.id, template_version_id=template.id,
                      template_key="dip_sample", template_version=1, auditor_id=world["ana"].id, due_date=late))
     db.flush()
-    text = page_text(client.get("/programme").text)
+    due_year = world["cycle"].due_date.year
+    this_year = page_text(client.get("/programme").text)
+    assert f"{programme_day.year}" in this_year
+    assert ("December dip" in this_year) == (due_year == programme_day.year)
+    text = page_text(client.get(f"/programme?year={due_year}").text)
     assert "December dip" in text and "Dip sample" in text and "dip_sample v1" in text
     assert "Sampling" in text  # the status once a sample is drawn
     assert "2 allocated, 0 submitted, 0 completed, 2 overdue" in text

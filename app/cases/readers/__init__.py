@@ -13,8 +13,9 @@ in `canonical_csv.py` and is imported only when asked for).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
 
 from app.cases.facts import Problem, RowFacts
 
@@ -40,9 +41,12 @@ class ReadResult:
         return [p for p in self.problems if p.severity != "error"]
 
 
-Reader = Callable[[list[UploadedFile]], ReadResult]
+class Reader(Protocol):
+    """Reads an upload; `today` is the extract's reference date (no future dates of birth or reviews)."""
 
-# format -> module (inside this package) exposing `read(files) -> ReadResult`
+    def __call__(self, files: list[UploadedFile], *, today: date) -> ReadResult: ...
+
+# format -> module (inside this package) exposing `read(files, *, today) -> ReadResult`
 _MODULES = {"annex_a": "annex_a", "ssda903": "ssda903", "csv": "canonical_csv"}
 
 
@@ -57,8 +61,8 @@ def get_reader(format: str) -> Reader:
 
 
 def _lazy(format: str) -> Reader:
-    def read(files: list[UploadedFile]) -> ReadResult:
-        return get_reader(format)(files)
+    def read(files: list[UploadedFile], *, today: date) -> ReadResult:
+        return get_reader(format)(files, today=today)
 
     read.__name__ = f"read_{format}"
     read.__doc__ = f"Read an upload in the {format!r} format (reader imported on first use)."

@@ -241,11 +241,10 @@ def list_number(sheet_title: str) -> int | None:
 # ---------------------------------------------------------------- reading
 
 
-def read(files: list[UploadedFile], *, today: date | None = None) -> ReadResult:
+def read(files: list[UploadedFile], *, today: date) -> ReadResult:
     """Read one or more Annex A workbooks into row facts and problems."""
     from openpyxl import load_workbook
 
-    today = today or date.today()
     result = ReadResult(rows=[], problems=[], rows_read=0)
     for upload in files:
         prefix = f"{upload.name}: " if len(files) > 1 else ""

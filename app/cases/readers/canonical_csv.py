@@ -91,9 +91,8 @@ def _parse_int(raw: str, low: int, high: int, what: str) -> int:
     return value
 
 
-def read(files: list[UploadedFile], *, today: date | None = None) -> ReadResult:
+def read(files: list[UploadedFile], *, today: date) -> ReadResult:
     """Read canonical CSV files; rows with errors are reported and left out."""
-    today = today or date.today()
     rows: list[RowFacts] = []
     problems: list[Problem] = []
     rows_read = 0

@@ -90,9 +90,9 @@ class _Return:
                 self.latest = value
 
 
-def read(files: list[UploadedFile], *, today: date | None = None) -> ReadResult:
+def read(files: list[UploadedFile], *, today: date) -> ReadResult:
     """Read an SSDA903 CSV set into one cla `RowFacts` per child with episodes."""
-    state = _Return(today=today or date.today(), result=ReadResult(rows=[], problems=[], rows_read=0))
+    state = _Return(today=today, result=ReadResult(rows=[], problems=[], rows_read=0))
     for upload in files:
         _read_file(upload, state)
     problems = state.result.problems
