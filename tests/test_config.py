@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -121,3 +122,10 @@ def test_get_settings_is_cached_until_cleared(monkeypatch):
     assert get_settings().secret_key == "first"
     get_settings.cache_clear()
     assert get_settings().secret_key == "second"
+
+
+def test_the_readme_documents_every_setting():
+    """A council's operator reads the README's configuration table: every setting must be in it, by its name."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    missing = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in readme]
+    assert not missing, f"settings missing from the README's configuration table: {', '.join(missing)}"

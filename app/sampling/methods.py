@@ -169,7 +169,7 @@ def margin_of_error(n: int, population: int, *, confidence: float = 0.95, expect
 
 
 def describe_precision(n: int, population: int, *, confidence: float = 0.95) -> str:
-    """ "n = 40 gives ±12 points at 95% for a frame of 312" """
+    """ "n = 40 gives ±14 points at 95% for a frame of 312" """
     if n >= population:
         return f"n = {n} takes every case in the frame of {population:,}: the result is exact, not an estimate"
     points = round(margin_of_error(n, population, confidence=confidence) * 100)

@@ -1,1 +1,0 @@
-"""Audit templates as versioned data, loaded from audit_templates/ (issue 4)."""
