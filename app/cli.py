@@ -12,12 +12,14 @@ import typer
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from app.audit_templates.service import TEMPLATES_DIR
 from app.config import PROJECT_DIR, get_settings
 from app.db import make_engine
-from app.audit_templates.service import TEMPLATES_DIR
 from app.errors import DomainError, ValidationFailed
 
-cli = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, help="Case file audit: administration commands.")
+cli = typer.Typer(
+    no_args_is_help=True, pretty_exceptions_enable=False, help="Case file audit: administration commands."
+)
 db_cli = typer.Typer(no_args_is_help=True, help="The database schema.")
 teams_cli = typer.Typer(no_args_is_help=True, help="Teams and service areas.")
 users_cli = typer.Typer(no_args_is_help=True, help="Users, roles and training records.")
@@ -41,7 +43,6 @@ def _fail(message: str) -> None:
 def _session() -> Iterator[Session]:
     """A session that commits on success; errors are printed as messages, not tracebacks."""
     import app.models  # noqa: F401  (every table: foreign keys between areas resolve, as in the web app)
-
     from app.accounts.passwords import passwords_configure
 
     settings = get_settings()
@@ -135,7 +136,12 @@ def teams_create(
 def users_create(
     username: Annotated[str, typer.Option("--username")],
     password: Annotated[str, typer.Option("--password")],
-    role: Annotated[list[str], typer.Option("--role", help="qa_lead, auditor, moderator, head_of_service, practitioner or viewer; repeat for several")],
+    role: Annotated[
+        list[str],
+        typer.Option(
+            "--role", help="qa_lead, auditor, moderator, head_of_service, practitioner or viewer; repeat for several"
+        ),
+    ],
     team: Annotated[str | None, typer.Option("--team", help="Team name")] = None,
     full_name: Annotated[str | None, typer.Option("--full-name")] = None,
     email: Annotated[str | None, typer.Option("--email")] = None,
@@ -153,8 +159,13 @@ def users_create(
                 _fail(f"Error: there is no team called {team}")
             team_id = found.id
         data = UserCreate(
-            username=username, password=password, roles=role, team_id=team_id,
-            full_name=full_name or username, email=email, service_area=service_area,
+            username=username,
+            password=password,
+            roles=role,
+            team_id=team_id,
+            full_name=full_name or username,
+            email=email,
+            service_area=service_area,
         )
         user = service.user_create(session, data=data, actor=None)
         typer.echo(f"Created user {user.username} (id {user.id}) with roles {', '.join(sorted(user.roles))}.")
@@ -203,13 +214,19 @@ def _print_problems(title: str, problems: list[dict], *, err: bool) -> None:
 
 @cases_cli.command("import")
 def cases_import(
-    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True,
-                                                help="The extract file(s); for SSDA903 give every CSV")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="The extract file(s); for SSDA903 give every CSV"
+        ),
+    ],
     format: Annotated[str, typer.Option("--format", help="annex_a, ssda903 or csv")],
-    mode: Annotated[str, typer.Option("--mode", help="all_or_nothing (any error: nothing imported) or skip_invalid")]
-    = "all_or_nothing",
-    close_absent: Annotated[bool, typer.Option("--close-absent/--no-close-absent",
-                                               help="Close open cases missing from this extract")] = True,
+    mode: Annotated[
+        str, typer.Option("--mode", help="all_or_nothing (any error: nothing imported) or skip_invalid")
+    ] = "all_or_nothing",
+    close_absent: Annotated[
+        bool, typer.Option("--close-absent/--no-close-absent", help="Close open cases missing from this extract")
+    ] = True,
 ) -> None:
     """Import an extract into the case register (as the web upload does, without the preview)."""
     from app.cases import service
@@ -217,17 +234,22 @@ def cases_import(
 
     uploads = [UploadedFile(name=path.name, content=path.read_bytes()) for path in files]
     with _session() as session:
-        case_import = service.import_run(session, files=uploads, format=format, mode=mode, full=close_absent,
-                                         actor=None, today=_today())
+        case_import = service.import_run(
+            session, files=uploads, format=format, mode=mode, full=close_absent, actor=None, today=_today()
+        )
         errors = list(case_import.errors or [])
         if case_import.status == "rejected":
             session.rollback()  # nothing written, not even the import record
             _print_problems("Errors", errors, err=True)
-            _fail(f"Error: this extract has {case_import.rejected or len(errors)} problem(s), so nothing was imported. "
-                  "Correct the file, or use --mode skip_invalid to import the valid rows.")
-        typer.echo(f"Import {case_import.id}: {case_import.rows_read} rows read, {case_import.created} created, "
-                   f"{case_import.updated} updated, {case_import.unchanged} unchanged, {case_import.closed} closed, "
-                   f"{case_import.rejected} rejected.")
+            _fail(
+                f"Error: this extract has {case_import.rejected or len(errors)} problem(s), so nothing was imported. "
+                "Correct the file, or use --mode skip_invalid to import the valid rows."
+            )
+        typer.echo(
+            f"Import {case_import.id}: {case_import.rows_read} rows read, {case_import.created} created, "
+            f"{case_import.updated} updated, {case_import.unchanged} unchanged, {case_import.closed} closed, "
+            f"{case_import.rejected} rejected."
+        )
         if case_import.new_teams:
             typer.echo(f"New teams (in the {service.UNASSIGNED_AREA} service area): {', '.join(case_import.new_teams)}")
         _print_problems("Rows left out", errors, err=False)
@@ -237,8 +259,9 @@ def cases_import(
 @cli.command("demo-data")
 def demo_data(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Only load into a database with no users")] = False,
-    cases: Annotated[int, typer.Option("--cases", min=0, max=10_000_000,
-                                       help="How many synthetic cases to put in the case register")] = 300,
+    cases: Annotated[
+        int, typer.Option("--cases", min=0, max=10_000_000, help="How many synthetic cases to put in the case register")
+    ] = 300,
 ) -> None:
     """Load the synthetic demo department and case register, then print the demo logins."""
     from app.accounts import selectors
@@ -258,18 +281,23 @@ def demo_data(
         else:
             demo_data_load(session, today=_today())
             loaded = demo_cases_load(session, n=cases, today=_today())
-            audits = demo_audits_load(session, today=_today(),
-                                      calendar=calendar_for(get_settings().working_days_jurisdiction))
+            audits = demo_audits_load(
+                session, today=_today(), calendar=calendar_for(get_settings().working_days_jurisdiction)
+            )
             recommendations = demo_recommendations_load(session, today=_today())
             history = demo_completed_audits(session, today=_today())  # last: the loaders above skip non-empty tables
             typer.echo("Loaded demo data (synthetic: no real people or children).")
-            typer.echo(f"Loaded {loaded:,} demo cases and {audits} audits for the demo auditor"
-                       + ("." if audits else " (publish the templates first to have audits).")
-                       + f" Loaded {recommendations} recommendations.")
+            typer.echo(
+                f"Loaded {loaded:,} demo cases and {audits} audits for the demo auditor"
+                + ("." if audits else " (publish the templates first to have audits).")
+                + f" Loaded {recommendations} recommendations."
+            )
             if history.audits:
-                typer.echo(f"Loaded a year of {history.audits} completed audits in {history.cycles} cycles for the "
-                           f"reports ({history.moderated} moderated, {history.recommendations} recommendations, "
-                           f"{history.closed_cases} closed cases they audited).")
+                typer.echo(
+                    f"Loaded a year of {history.audits} completed audits in {history.cycles} cycles for the "
+                    f"reports ({history.moderated} moderated, {history.recommendations} recommendations, "
+                    f"{history.closed_cases} closed cases they audited)."
+                )
         demo_present = selectors.user_by_username(session, username="qa.lead") is not None
     if demo_present:
         typer.echo(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
@@ -284,7 +312,9 @@ def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
     workers: Annotated[int, typer.Option("--workers")] = 1,
-    proxy_headers: Annotated[bool, typer.Option("--proxy-headers/--no-proxy-headers", help="Trust X-Forwarded-* from FORWARDED_ALLOW_IPS")] = False,
+    proxy_headers: Annotated[
+        bool, typer.Option("--proxy-headers/--no-proxy-headers", help="Trust X-Forwarded-* from FORWARDED_ALLOW_IPS")
+    ] = False,
 ) -> None:
     """Serve the web app and API."""
     import uvicorn
@@ -294,8 +324,14 @@ def serve(
     configure_logging()
     typer.echo(f"Serving on http://{host}:{port}  (Ctrl+C to stop)")
     uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, workers=workers,
-        proxy_headers=proxy_headers, access_log=False, log_config=None,
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=proxy_headers,
+        access_log=False,
+        log_config=None,
     )
 
 
@@ -309,13 +345,16 @@ def audit_trail_verify() -> None:
     if check.ok:
         typer.echo(f"Audit trail intact: {check.checked} events checked.")
     else:
-        _fail(f"Audit trail BROKEN at event {check.first_bad_seq}: {check.problem}. {check.checked} events before it are intact.")
+        _fail(
+            f"Audit trail BROKEN at event {check.first_bad_seq}: {check.problem}. {check.checked} events before it are intact."
+        )
 
 
 @cli.command("reminders")
 def reminders_command(
-    day: Annotated[str | None, typer.Option("--date", help="The local day to remind for, YYYY-MM-DD "
-                                                           "(default: today in TIMEZONE)")] = None,
+    day: Annotated[
+        str | None, typer.Option("--date", help="The local day to remind for, YYYY-MM-DD (default: today in TIMEZONE)")
+    ] = None,
 ) -> None:
     """Send the day's recommendation reminders and add the in-app notifications; safe to run again the same day."""
     from app.log_config import configure_logging
@@ -330,8 +369,7 @@ def reminders_command(
         report = reminders_run(session, settings=get_settings(), today=today)
     typer.echo(report.summary())
     if report.failed:
-        _fail("\n".join(["Some reminders were not sent; run the command again today to retry them:",
-                         *report.failures]))
+        _fail("\n".join(["Some reminders were not sent; run the command again today to retry them:", *report.failures]))
 
 
 def main() -> None:

@@ -115,10 +115,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _escalation_in_order(self) -> Settings:
-        if not (self.escalate_team_manager_days <= self.escalate_head_of_service_days
-                <= self.escalate_director_days):
-            raise ValueError("ESCALATE_TEAM_MANAGER_DAYS, ESCALATE_HEAD_OF_SERVICE_DAYS and ESCALATE_DIRECTOR_DAYS "
-                             "must be in that order (each at least the one before)")
+        if not (self.escalate_team_manager_days <= self.escalate_head_of_service_days <= self.escalate_director_days):
+            raise ValueError(
+                "ESCALATE_TEAM_MANAGER_DAYS, ESCALATE_HEAD_OF_SERVICE_DAYS and ESCALATE_DIRECTOR_DAYS "
+                "must be in that order (each at least the one before)"
+            )
         return self
 
     @model_validator(mode="after")

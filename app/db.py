@@ -74,8 +74,10 @@ def bulk_insert(connection: Connection, table: Table, rows: Sequence[Mapping[str
     names = list(rows[0])
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     converted = (
-        tuple(value if process is None or value is None else process(value)
-              for process, value in zip(processors, (row[name] for name in names), strict=True))
+        tuple(
+            value if process is None or value is None else process(value)
+            for process, value in zip(processors, (row[name] for name in names), strict=True)
+        )
         for row in rows
     )
     quote = dialect.identifier_preparer.quote

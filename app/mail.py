@@ -44,18 +44,21 @@ def send(settings: Settings, *, to: str, subject: str, body: str) -> None:
                 smtp.login(settings.smtp_username, settings.smtp_password or "")
             smtp.send_message(message)
     except smtplib.SMTPAuthenticationError as exc:
-        raise MailError(f"The mail server at {server} refused the login (SMTP {exc.smtp_code}): "
-                        "check SMTP_USERNAME and SMTP_PASSWORD.") from exc
+        raise MailError(
+            f"The mail server at {server} refused the login (SMTP {exc.smtp_code}): "
+            "check SMTP_USERNAME and SMTP_PASSWORD."
+        ) from exc
     except smtplib.SMTPNotSupportedError as exc:
-        raise MailError(f"The mail server at {server} does not offer STARTTLS or login; check SMTP_STARTTLS "
-                        "and SMTP_USERNAME.") from exc
+        raise MailError(
+            f"The mail server at {server} does not offer STARTTLS or login; check SMTP_STARTTLS and SMTP_USERNAME."
+        ) from exc
     except smtplib.SMTPRecipientsRefused as exc:
         codes = sorted({code for code, _ in exc.recipients.values()})
-        raise MailError(f"The mail server at {server} refused the recipient (SMTP {', '.join(map(str, codes))}).") \
-            from exc
+        raise MailError(
+            f"The mail server at {server} refused the recipient (SMTP {', '.join(map(str, codes))})."
+        ) from exc
     except smtplib.SMTPResponseException as exc:
         raise MailError(f"The mail server at {server} refused the message (SMTP {exc.smtp_code}).") from exc
     except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
         # Connection refused, timeouts, TLS failures, a dropped connection: the reason names no one.
-        raise MailError(f"Could not send through the mail server at {server}: {type(exc).__name__}: {exc}") \
-            from exc
+        raise MailError(f"Could not send through the mail server at {server}: {type(exc).__name__}: {exc}") from exc

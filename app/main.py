@@ -24,7 +24,7 @@ access_log = logging.getLogger("caseaudit.access")
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
     @app.middleware("http")
-    async def _browser_state(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def _browser_state(request: Request, call_next):
         started = time.perf_counter()
         nonce = request.cookies.get(CSRF_COOKIE)
         fresh = not valid_nonce(nonce)
@@ -33,8 +33,12 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
         response: Response = await call_next(request)
         if fresh and not request.url.path.startswith("/api/"):
             response.set_cookie(
-                CSRF_COOKIE, request.state.csrf_nonce, httponly=True, samesite="lax",
-                secure=settings.secure_cookies, path="/",
+                CSRF_COOKIE,
+                request.state.csrf_nonce,
+                httponly=True,
+                samesite="lax",
+                secure=settings.secure_cookies,
+                path="/",
             )
         headers = response.headers
         headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -49,7 +53,10 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
             )
         # Method, path and status only: query strings can carry search terms about children.
         access_log.info(
-            "%s %s %s %.0fms", request.method, request.url.path, response.status_code,
+            "%s %s %s %.0fms",
+            request.method,
+            request.url.path,
+            response.status_code,
             (time.perf_counter() - started) * 1000,
         )
         return response
@@ -72,6 +79,7 @@ def _install_routes(app: FastAPI) -> None:
     from app.cases import views as cases_views
     from app.escalations import views as escalations_views
     from app.health import api as health_api
+    from app.home import views as home_views
     from app.moderation import agreement_api, agreement_views
     from app.moderation import api as moderation_api
     from app.moderation import views as moderation_views
@@ -86,17 +94,45 @@ def _install_routes(app: FastAPI) -> None:
     from app.reports import views as reports_views
     from app.sampling import api as sampling_api
     from app.sampling import views as sampling_views
-    from app.home import views as home_views
 
     csrf = [Depends(verify_csrf)]
-    for module in (home_views, accounts_views, audit_trail_views, cases_views, case_import_views, templates_views,
-                   audits_views, audit_workflow_views, audit_reply_views, audit_print_views, sampling_views,
-                   moderation_views, agreement_views, escalations_views, recommendation_dashboard_views,
-                   theme_views, notification_views, recommendations_views, reports_views,
-                   reports_drill_views, reports_export_views, reports_pack_views):
+    for module in (
+        home_views,
+        accounts_views,
+        audit_trail_views,
+        cases_views,
+        case_import_views,
+        templates_views,
+        audits_views,
+        audit_workflow_views,
+        audit_reply_views,
+        audit_print_views,
+        sampling_views,
+        moderation_views,
+        agreement_views,
+        escalations_views,
+        recommendation_dashboard_views,
+        theme_views,
+        notification_views,
+        recommendations_views,
+        reports_views,
+        reports_drill_views,
+        reports_export_views,
+        reports_pack_views,
+    ):
         app.include_router(module.router, dependencies=csrf)
-    for module in (accounts_api, cases_api, case_import_api, templates_api, audits_api, sampling_api,
-                   moderation_api, agreement_api, recommendations_api, reports_api):
+    for module in (
+        accounts_api,
+        cases_api,
+        case_import_api,
+        templates_api,
+        audits_api,
+        sampling_api,
+        moderation_api,
+        agreement_api,
+        recommendations_api,
+        reports_api,
+    ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(health_api.router)
 

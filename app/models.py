@@ -7,7 +7,14 @@ from app.audits.models import Audit, AuditAnswer, AuditDueChange, AuditReply
 from app.cases.models import Case, CaseImport, CaseImportFile
 from app.escalations.models import Escalation
 from app.moderation.models import Moderation
-from app.recommendations.models import Notification, Recommendation, RecommendationEvent, RecommendationTheme, ReminderDigest, Theme
+from app.recommendations.models import (
+    Notification,
+    Recommendation,
+    RecommendationEvent,
+    RecommendationTheme,
+    ReminderDigest,
+    Theme,
+)
 from app.sampling.models import Cycle, Sample, SampleCase
 
 __all__ = [
@@ -21,8 +28,8 @@ __all__ = [
     "Case",
     "CaseImport",
     "CaseImportFile",
-    "Escalation",
     "Cycle",
+    "Escalation",
     "LoginAttempt",
     "Moderation",
     "Notification",
@@ -33,9 +40,9 @@ __all__ = [
     "Sample",
     "SampleCase",
     "ServiceArea",
+    "Team",
     "TemplateVersion",
     "Theme",
-    "Team",
     "TrainingRecord",
     "User",
     "UserRole",

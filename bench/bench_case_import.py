@@ -64,15 +64,21 @@ def canonical_csv(n: int, teams: dict[str, tuple[int, int]], today: date) -> byt
     return out.getvalue().encode()
 
 
-def _run_import(engine, content: bytes, today: date):  # type: ignore[no-untyped-def]
+def _run_import(engine, content: bytes, today: date):
     with Session(engine, expire_on_commit=False) as session:
-        result = import_run(session, files=[UploadedFile(name="bench.csv", content=content)], format="csv",
-                            full=True, actor=None, today=today)
+        result = import_run(
+            session,
+            files=[UploadedFile(name="bench.csv", content=content)],
+            format="csv",
+            full=True,
+            actor=None,
+            today=today,
+        )
         session.commit()
         return result
 
 
-def _baseline(engine, database: Database) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+def _baseline(engine, database: Database) -> tuple[float, int]:
     """Read back what the app wrote, empty the table, and time writing the same rows with the driver alone."""
     raw = engine.raw_connection()
     try:
@@ -133,8 +139,10 @@ def bench(database: Database) -> list[object]:
         assert first.status == "committed" and first.created == ROWS, (first.status, first.created, first.errors[:3])
 
         again_s, second = timed(lambda: _run_import(engine, content, today))
-        say(f"  re-import: {second.status}, unchanged {second.unchanged:,}, written {second.rows_done:,}"
-            f" in {again_s:.2f} s")
+        say(
+            f"  re-import: {second.status}, unchanged {second.unchanged:,}, written {second.rows_done:,}"
+            f" in {again_s:.2f} s"
+        )
         assert second.unchanged == ROWS and second.created == second.updated == second.closed == 0
 
         base_s, written = _baseline(engine, database)
@@ -142,8 +150,17 @@ def bench(database: Database) -> list[object]:
         say(f"  baseline: {written:,} rows in {base_s:.2f} s")
     finally:
         engine.dispose()
-    return [database.name, f"{ROWS:,}", f"{app_s:.2f}", f"{ROWS / app_s:,.0f}", f"{base_s:.2f}",
-            f"{ROWS / base_s:,.0f}", f"{app_s / base_s:.1f}x", f"{again_s:.2f}", f"{ROWS / again_s:,.0f}"]
+    return [
+        database.name,
+        f"{ROWS:,}",
+        f"{app_s:.2f}",
+        f"{ROWS / app_s:,.0f}",
+        f"{base_s:.2f}",
+        f"{ROWS / base_s:,.0f}",
+        f"{app_s / base_s:.1f}x",
+        f"{again_s:.2f}",
+        f"{ROWS / again_s:,.0f}",
+    ]
 
 
 def main() -> None:
@@ -152,11 +169,27 @@ def main() -> None:
     if not results:
         return
     say("\nCase import (app: import_run; baseline: executemany on SQLite, COPY on PostgreSQL)")
-    say(table(["database", "rows", "app s", "app rows/s", "baseline s", "baseline rows/s", "app/baseline",
-               "re-import s", "re-import rows/s"], results))
+    say(
+        table(
+            [
+                "database",
+                "rows",
+                "app s",
+                "app rows/s",
+                "baseline s",
+                "baseline rows/s",
+                "app/baseline",
+                "re-import s",
+                "re-import rows/s",
+            ],
+            results,
+        )
+    )
     worst = max(float(r[6].rstrip("x")) for r in results)
-    say(f"Aim: app within {AIM_RATIO:.0f}x of the baseline: {'met' if worst <= AIM_RATIO else 'NOT met'}"
-        f" (worst {worst:.1f}x).")
+    say(
+        f"Aim: app within {AIM_RATIO:.0f}x of the baseline: {'met' if worst <= AIM_RATIO else 'NOT met'}"
+        f" (worst {worst:.1f}x)."
+    )
 
 
 if __name__ == "__main__":

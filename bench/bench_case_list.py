@@ -49,14 +49,20 @@ def _queries(team_id: int) -> dict[str, tuple[str, list[str]]]:
     """Page name -> (URL, [count SQL, page SQL]) as cases_page builds them for a QA lead."""
     filtered = f"status = 'open' AND case_type = 'cp' AND team_id = {team_id}"
     return {
-        "first page": ("/cases", [
-            "SELECT count(*) FROM child_case WHERE status = 'open'",
-            f"SELECT * FROM child_case WHERE status = 'open' ORDER BY child_id, id LIMIT {PAGE_SIZE}",
-        ]),
-        "filtered page": (f"/cases?case_type=cp&team_id={team_id}&status=open", [
-            f"SELECT count(*) FROM child_case WHERE {filtered}",
-            f"SELECT * FROM child_case WHERE {filtered} ORDER BY child_id, id LIMIT {PAGE_SIZE}",
-        ]),
+        "first page": (
+            "/cases",
+            [
+                "SELECT count(*) FROM child_case WHERE status = 'open'",
+                f"SELECT * FROM child_case WHERE status = 'open' ORDER BY child_id, id LIMIT {PAGE_SIZE}",
+            ],
+        ),
+        "filtered page": (
+            f"/cases?case_type=cp&team_id={team_id}&status=open",
+            [
+                f"SELECT count(*) FROM child_case WHERE {filtered}",
+                f"SELECT * FROM child_case WHERE {filtered} ORDER BY child_id, id LIMIT {PAGE_SIZE}",
+            ],
+        ),
     }
 
 
@@ -69,8 +75,10 @@ def _load(database: Database) -> int:
         with Session(engine) as session:
             teams = create_demo_teams(session)
             account_service.user_create(
-                session, data=UserCreate(username=USERNAME, password=PASSWORD, full_name="Bench QA Lead",
-                                         roles=[Role.QA_LEAD]), actor=None)
+                session,
+                data=UserCreate(username=USERNAME, password=PASSWORD, full_name="Bench QA Lead", roles=[Role.QA_LEAD]),
+                actor=None,
+            )
             seconds, loaded = timed(lambda: demo_cases_load(session, n=CASES, today=date.today()))
             session.commit()
         say(f"  loaded {loaded:,} cases in {seconds:.1f} s ({loaded / seconds:,.0f} rows/s)")
@@ -88,12 +96,15 @@ def _sign_in(client: TestClient) -> None:
     client.get("/login")
     nonce = client.cookies.get(CSRF_COOKIE)
     token = csrf_token_for(nonce, client.app.state.settings.secret_key)
-    response = client.post("/login", data={"username": USERNAME, "password": PASSWORD, "csrf_token": token,
-                                           "next": "/"}, follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={"username": USERNAME, "password": PASSWORD, "csrf_token": token, "next": "/"},
+        follow_redirects=False,
+    )
     assert response.status_code in (302, 303), (response.status_code, response.text[:300])
 
 
-def _explain(cursor, database: Database, sql: str) -> list[str]:  # type: ignore[no-untyped-def]
+def _explain(cursor, database: Database, sql: str) -> list[str]:
     if database.name == "sqlite":
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
         return [row[-1] for row in cursor.fetchall()]
@@ -134,8 +145,17 @@ def bench(database: Database) -> list[list[object]]:
                         for line in _explain(cursor, database, sql):
                             say(f"      {line}")
                     raw.driver_connection.commit()
-                    rows.append([database.name, f"{CASES:,}", name, f"{total:,}", f"{page_ms:.1f}",
-                                 f"{raw_ms:.1f}", f"{page_ms / raw_ms:.1f}x"])
+                    rows.append(
+                        [
+                            database.name,
+                            f"{CASES:,}",
+                            name,
+                            f"{total:,}",
+                            f"{page_ms:.1f}",
+                            f"{raw_ms:.1f}",
+                            f"{page_ms / raw_ms:.1f}x",
+                        ]
+                    )
             finally:
                 raw.close()
     finally:
@@ -144,8 +164,10 @@ def bench(database: Database) -> list[list[object]]:
 
 
 def main() -> None:
-    say(f"Case list benchmark: {CASES:,} cases (BENCH_LIST_CASES), median of {RUNS} runs (BENCH_LIST_RUNS)"
-        " after a warm-up, signed in as a QA lead")
+    say(
+        f"Case list benchmark: {CASES:,} cases (BENCH_LIST_CASES), median of {RUNS} runs (BENCH_LIST_RUNS)"
+        " after a warm-up, signed in as a QA lead"
+    )
     results = run_on_each_database("list", bench)
     if not results:
         return

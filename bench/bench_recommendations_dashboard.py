@@ -65,28 +65,41 @@ AIM_MS, AIM_RATIO = 200.0, 2.0
 
 def _people(session: Session) -> tuple[list[tuple[int, int, list[int]]], list[int], list[int]]:
     """Teams as (team id, area id, owner ids), auditor ids and theme ids. The caller commits."""
-    teams = [account_service.team_create(session, data=TeamCreate(name=f"Area {a} Team {t}",
-                                                                  service_area=f"Area {a}"), actor=None)
-             for a in range(1, AREAS + 1) for t in range(1, TEAMS_PER_AREA + 1)]
+    teams = [
+        account_service.team_create(
+            session, data=TeamCreate(name=f"Area {a} Team {t}", service_area=f"Area {a}"), actor=None
+        )
+        for a in range(1, AREAS + 1)
+        for t in range(1, TEAMS_PER_AREA + 1)
+    ]
     now = datetime.now(UTC)
 
     def user(username: str, team: Team | None) -> dict[str, Any]:
-        return {"username": username, "full_name": username.replace(".", " ").title(), "password_hash": "-",
-                "team_id": team.id if team else None, "active": True, "version": 1, "created_at": now}
+        return {
+            "username": username,
+            "full_name": username.replace(".", " ").title(),
+            "password_hash": "-",
+            "team_id": team.id if team else None,
+            "active": True,
+            "version": 1,
+            "created_at": now,
+        }
 
     users = [user(f"owner.{team.id}.{n}", team) for team in teams for n in range(OWNERS_PER_TEAM)]
     users += [user(f"auditor.{n}", None) for n in range(AUDITORS)]
     bulk_insert(session.connection(), User.__table__, users)
     ids = dict(session.execute(select(User.username, User.id)).all())
-    shaped = [(team.id, team.service_area_id, [ids[f"owner.{team.id}.{n}"] for n in range(OWNERS_PER_TEAM)])
-              for team in teams]
+    shaped = [
+        (team.id, team.service_area_id, [ids[f"owner.{team.id}.{n}"] for n in range(OWNERS_PER_TEAM)]) for team in teams
+    ]
     auditors = [ids[f"auditor.{n}"] for n in range(AUDITORS)]
     themes = list(session.execute(select(Theme.id)).scalars())
     return shaped, auditors, themes
 
 
-def _recommendations(rng: random.Random, teams: list[tuple[int, int, list[int]]], auditors: list[int],
-                     themes: list[int], today: date) -> Iterator[tuple[dict[str, Any], list[int]]]:
+def _recommendations(
+    rng: random.Random, teams: list[tuple[int, int, list[int]]], auditors: list[int], themes: list[int], today: date
+) -> Iterator[tuple[dict[str, Any], list[int]]]:
     """ROWS recommendations, areas taking turns (a tenth each), with their theme ids."""
     noon = datetime.combine(today, time(12), tzinfo=UTC)
     by_area: dict[int, list[tuple[int, list[int]]]] = {}
@@ -104,15 +117,30 @@ def _recommendations(rng: random.Random, teams: list[tuple[int, int, list[int]]]
         raised_at = noon - timedelta(days=age, minutes=int(draw() * 600))
         due = raised_at.date() + timedelta(days=due_days[priority] + rng.choice((0, 0, 0, 14, 28)))
         row: dict[str, Any] = {
-            "id": n + 1, "text": f"Recommendation {n + 1}", "owner_id": rng.choice(owners), "team_id": team_id,
-            "service_area_id": area, "priority": priority, "due_date": due, "raised_by_id": rng.choice(auditors),
-            "raised_at": raised_at, "evidence": "", "completed_at": None, "closed_at": None, "days_to_close": None,
-            "status": rules.CLOSED, "version": 1,
+            "id": n + 1,
+            "text": f"Recommendation {n + 1}",
+            "owner_id": rng.choice(owners),
+            "team_id": team_id,
+            "service_area_id": area,
+            "priority": priority,
+            "due_date": due,
+            "raised_by_id": rng.choice(auditors),
+            "raised_at": raised_at,
+            "evidence": "",
+            "completed_at": None,
+            "closed_at": None,
+            "days_to_close": None,
+            "status": rules.CLOSED,
+            "version": 1,
         }
         if draw() < 1 - math.exp(-age / 180):  # the older, the likelier closed (about five in six overall)
             took = 1 + int(draw() * max(1, min(age, 240)))
-            row.update(closed_at=raised_at + timedelta(days=took), days_to_close=took,
-                       completed_at=raised_at + timedelta(days=max(0, took - 3)), evidence="Done")
+            row.update(
+                closed_at=raised_at + timedelta(days=took),
+                days_to_close=took,
+                completed_at=raised_at + timedelta(days=max(0, took - 3)),
+                evidence="Done",
+            )
         else:
             chance = draw()
             row["status"] = rules.OPEN if chance < 0.4 else rules.IN_PROGRESS if chance < 0.8 else rules.COMPLETED
@@ -128,8 +156,15 @@ def _load(database: Database, today: date) -> int:
     by row; the schema ends as the migrations made it."""
     engine = make_engine(bench_settings(database.url).database_url)
     indexes = list(Recommendation.__table__.indexes)
-    keys = [fk for table in (Recommendation.__table__, RecommendationTheme.__table__)
-            for fk in table.foreign_key_constraints] if database.name == "postgresql" else []
+    keys = (
+        [
+            fk
+            for table in (Recommendation.__table__, RecommendationTheme.__table__)
+            for fk in table.foreign_key_constraints
+        ]
+        if database.name == "postgresql"
+        else []
+    )
     try:
         with Session(engine) as session:
             teams, auditors, themes = _people(session)
@@ -164,7 +199,9 @@ def _load(database: Database, today: date) -> int:
         say(f"  loaded {ROWS:,} recommendations in {seconds:.1f} s ({ROWS / seconds:,.0f} rows/s)")
         if database.name == "postgresql":
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.exec_driver_sql("SELECT setval('recommendation_id_seq', (SELECT max(id) FROM recommendation))")
+                connection.exec_driver_sql(
+                    "SELECT setval('recommendation_id_seq', (SELECT max(id) FROM recommendation))"
+                )
                 connection.exec_driver_sql("VACUUM ANALYZE recommendation")
                 connection.exec_driver_sql("VACUUM ANALYZE recommendation_theme_link")
         return teams[0][1]
@@ -188,26 +225,27 @@ def _baseline_sql(database: Database, area: int, today: date, zone: str) -> dict
     ago = {n: day(today - timedelta(days=n)) for n in (30, 60, 90)}
     outstanding = f"r.service_area_id = {area} AND r.status IN ('open', 'in_progress', 'completed')"
     s3, s12 = (moment(window_start(today, m, zone)) for m in rules.WINDOWS)
-    short_list = ("SELECT r.id, r.priority, r.due_date, r.completed_at, u.full_name, t.name FROM recommendation r"
-                  " JOIN app_user u ON u.id = r.owner_id LEFT JOIN team t ON t.id = r.team_id")
+    short_list = (
+        "SELECT r.id, r.priority, r.due_date, r.completed_at, u.full_name, t.name FROM recommendation r"
+        " JOIN app_user u ON u.id = r.owner_id LEFT JOIN team t ON t.id = r.team_id"
+    )
     return {
-        "by team, status and bucket":
-            f"SELECT r.team_id, t.name, r.status, CASE WHEN r.due_date >= {day(today)} THEN 'not_due'"
-            f" WHEN r.due_date >= {ago[30]} THEN '0-30' WHEN r.due_date >= {ago[60]} THEN '31-60'"
-            f" WHEN r.due_date >= {ago[90]} THEN '61-90' ELSE '90+' END AS bucket, count(*)"
-            f" FROM recommendation r LEFT JOIN team t ON t.id = r.team_id WHERE {outstanding}"
-            " GROUP BY r.team_id, t.name, r.status, bucket",
+        "by team, status and bucket": f"SELECT r.team_id, t.name, r.status, CASE WHEN r.due_date >= {day(today)} THEN 'not_due'"
+        f" WHEN r.due_date >= {ago[30]} THEN '0-30' WHEN r.due_date >= {ago[60]} THEN '31-60'"
+        f" WHEN r.due_date >= {ago[90]} THEN '61-90' ELSE '90+' END AS bucket, count(*)"
+        f" FROM recommendation r LEFT JOIN team t ON t.id = r.team_id WHERE {outstanding}"
+        " GROUP BY r.team_id, t.name, r.status, bucket",
         "oldest overdue": f"{short_list} WHERE {outstanding} AND r.due_date < {day(today)}"
-                          " ORDER BY r.due_date, r.id LIMIT 10",
+        " ORDER BY r.due_date, r.id LIMIT 10",
         "longest awaiting": f"{short_list} WHERE r.service_area_id = {area} AND r.status = 'completed'"
-                            " ORDER BY r.completed_at, r.id LIMIT 10",
+        " ORDER BY r.completed_at, r.id LIMIT 10",
         "raised": f"SELECT sum(CASE WHEN raised_at >= {s3} THEN 1 ELSE 0 END), count(*),"
-                  f" sum(CASE WHEN raised_at >= {s3} AND status = 'closed' THEN 1 ELSE 0 END),"
-                  " sum(CASE WHEN status = 'closed' THEN 1 ELSE 0 END)"
-                  f" FROM recommendation WHERE service_area_id = {area} AND raised_at >= {s12}",
+        f" sum(CASE WHEN raised_at >= {s3} AND status = 'closed' THEN 1 ELSE 0 END),"
+        " sum(CASE WHEN status = 'closed' THEN 1 ELSE 0 END)"
+        f" FROM recommendation WHERE service_area_id = {area} AND raised_at >= {s12}",
         "days to close": f"SELECT days_to_close, sum(CASE WHEN closed_at >= {s3} THEN 1 ELSE 0 END), count(*)"
-                         f" FROM recommendation WHERE service_area_id = {area} AND status = 'closed'"
-                         f" AND closed_at >= {s12} GROUP BY days_to_close",
+        f" FROM recommendation WHERE service_area_id = {area} AND status = 'closed'"
+        f" AND closed_at >= {s12} GROUP BY days_to_close",
     }
 
 
@@ -260,8 +298,14 @@ def _measure(database: Database, area: int, today: date) -> list[object]:
 
     def figures() -> Dashboard:
         with Session(engine) as session:
-            return dashboard_figures(session, service_area_id=area, flt=ListFilter(), today=today,
-                                     zone=settings.timezone, thresholds=thresholds)
+            return dashboard_figures(
+                session,
+                service_area_id=area,
+                flt=ListFilter(),
+                today=today,
+                zone=settings.timezone,
+                thresholds=thresholds,
+            )
 
     try:
         raw = engine.raw_connection()
@@ -293,15 +337,25 @@ def _measure(database: Database, area: int, today: date) -> list[object]:
     finally:
         engine.dispose()
     app_ms, raw_ms = statistics.median(app_s) * 1000, statistics.median(raw_s) * 1000
-    say(f"  viewer's area {dash.outstanding:,} outstanding, {dash.overdue:,} overdue, {dash.awaiting:,} "
-        f"awaiting verification; dashboard {app_ms:.1f} ms, raw SQL {raw_ms:.1f} ms")
-    return [database.name, f"{ROWS:,}", f"{dash.outstanding:,}", f"{app_ms:.1f}", f"{raw_ms:.1f}",
-            f"{app_ms / raw_ms:.1f}x"]
+    say(
+        f"  viewer's area {dash.outstanding:,} outstanding, {dash.overdue:,} overdue, {dash.awaiting:,} "
+        f"awaiting verification; dashboard {app_ms:.1f} ms, raw SQL {raw_ms:.1f} ms"
+    )
+    return [
+        database.name,
+        f"{ROWS:,}",
+        f"{dash.outstanding:,}",
+        f"{app_ms:.1f}",
+        f"{raw_ms:.1f}",
+        f"{app_ms / raw_ms:.1f}x",
+    ]
 
 
 def main() -> None:
-    say(f"Recommendations dashboard benchmark: {ROWS:,} recommendations (BENCH_DASHBOARD_ROWS) in {AREAS} service "
-        f"areas, median of {RUNS} runs (BENCH_DASHBOARD_RUNS) after a warm-up, for one area")
+    say(
+        f"Recommendations dashboard benchmark: {ROWS:,} recommendations (BENCH_DASHBOARD_ROWS) in {AREAS} service "
+        f"areas, median of {RUNS} runs (BENCH_DASHBOARD_RUNS) after a warm-up, for one area"
+    )
     results = run_on_each_database("dashboard", bench)
     if not results:
         return
@@ -310,8 +364,10 @@ def main() -> None:
     worst_ms = max(float(str(r[3])) for r in results)
     worst_ratio = max(float(str(r[5]).rstrip("x")) for r in results)
     met = worst_ms < AIM_MS and worst_ratio <= AIM_RATIO
-    say(f"Aim: under {AIM_MS:.0f} ms and within {AIM_RATIO:.0f}x of the raw SQL: "
-        f"{'met' if met else 'NOT met'} (slowest {worst_ms:.1f} ms, worst {worst_ratio:.1f}x).")
+    say(
+        f"Aim: under {AIM_MS:.0f} ms and within {AIM_RATIO:.0f}x of the raw SQL: "
+        f"{'met' if met else 'NOT met'} (slowest {worst_ms:.1f} ms, worst {worst_ratio:.1f}x)."
+    )
 
 
 if __name__ == "__main__":

@@ -67,18 +67,28 @@ def bench(database: Database) -> list[object]:
     try:
         with Session(engine) as session:
             create_demo_teams(session)
-            lead = account_service.user_create(session, data=UserCreate(
-                username="bench.lead", password="bench-password-long-enough", full_name="Bench Lead",
-                roles=[Role.QA_LEAD]), actor=None)
+            lead = account_service.user_create(
+                session,
+                data=UserCreate(
+                    username="bench.lead",
+                    password="bench-password-long-enough",
+                    full_name="Bench Lead",
+                    roles=[Role.QA_LEAD],
+                ),
+                actor=None,
+            )
             seconds, loaded = timed(lambda: demo_cases_load(session, n=CASES, today=today))
             templates_publish(session)
             _earlier_audits(session, lead, today)
-            cycle = service.cycle_create(session, data=CycleCreate(title="Bench", kind="dip_sample",
-                                                                   template_key="dip_sample", due_date=today),
-                                         actor=lead)
+            cycle = service.cycle_create(
+                session,
+                data=CycleCreate(title="Bench", kind="dip_sample", template_key="dip_sample", due_date=today),
+                actor=lead,
+            )
             # An earlier open sample, so "already in an open sample" excludes something.
-            service.sample_create(session, cycle=cycle, spec=SampleSpec(method="random", size=1000, seed=1),
-                                  today=today, actor=lead)
+            service.sample_create(
+                session, cycle=cycle, spec=SampleSpec(method="random", size=1000, seed=1), today=today, actor=lead
+            )
             session.commit()
             lead_id, cycle_id = lead.id, cycle.id
         say(f"  loaded {loaded:,} cases in {seconds:.1f} s")
@@ -91,7 +101,7 @@ def bench(database: Database) -> list[object]:
         for _ in range(RUNS):
             with Session(engine) as session:
                 actor, cycle = session.get(User, lead_id), session.get(Cycle, cycle_id)
-                elapsed, sample = timed(lambda: _create(session, cycle, spec, today, actor))
+                elapsed, sample = timed(lambda: _create(session, cycle, spec, today, actor))  # noqa: B023  (called at once)
                 frame = sample.frame_size
                 drawn = len(service.sample_case_ids(session, sample=sample))
                 session.rollback()  # a stored sample would leave the next run a smaller frame
@@ -113,8 +123,15 @@ def bench(database: Database) -> list[object]:
         engine.dispose()
     app_s, base_s = statistics.median(app_times), statistics.median(base_times)
     say(f"  app: frame {frame:,}, drew {drawn} in {app_s * 1000:.0f} ms; baseline {base_s * 1000:.0f} ms")
-    return [database.name, f"{CASES:,}", f"{frame:,}", drawn, f"{app_s * 1000:.0f}", f"{base_s * 1000:.0f}",
-            f"{app_s / base_s:.1f}x"]
+    return [
+        database.name,
+        f"{CASES:,}",
+        f"{frame:,}",
+        drawn,
+        f"{app_s * 1000:.0f}",
+        f"{base_s * 1000:.0f}",
+        f"{app_s / base_s:.1f}x",
+    ]
 
 
 def _earlier_audits(session: Session, lead: User, today: date) -> None:
@@ -122,22 +139,37 @@ def _earlier_audits(session: Session, lead: User, today: date) -> None:
     version = session.execute(select(TemplateVersion).where(TemplateVersion.key == "dip_sample")).scalars().first()
     case_ids = session.execute(select(Case.id).order_by(Case.id).limit(AUDITS * 50)).scalars().all()[::50]
     now = datetime.now(UTC)
-    bulk_insert(session.connection(), Audit.__table__, [
-        {"case_id": case_id, "template_version_id": version.id, "template_key": version.key,
-         "template_version": version.version, "auditor_id": lead.id, "status": "completed",
-         "created_at": now - timedelta(days=i % 730), "updated_at": now, "version": 1}
-        for i, case_id in enumerate(case_ids)])
+    bulk_insert(
+        session.connection(),
+        Audit.__table__,
+        [
+            {
+                "case_id": case_id,
+                "template_version_id": version.id,
+                "template_key": version.key,
+                "template_version": version.version,
+                "auditor_id": lead.id,
+                "status": "completed",
+                "created_at": now - timedelta(days=i % 730),
+                "updated_at": now,
+                "version": 1,
+            }
+            for i, case_id in enumerate(case_ids)
+        ],
+    )
 
 
-def _create(session, cycle, spec, today, actor):  # type: ignore[no-untyped-def]
+def _create(session, cycle, spec, today, actor):
     sample = service.sample_create(session, cycle=cycle, spec=spec, today=today, actor=actor)
     session.flush()
     return sample
 
 
 def main() -> None:
-    say(f"Sampling benchmark: stratified by team, {SIZE} cases, exclusions on, from {CASES:,} cases "
-        f"(BENCH_SAMPLE_CASES), median of {RUNS} runs (BENCH_SAMPLE_RUNS)")
+    say(
+        f"Sampling benchmark: stratified by team, {SIZE} cases, exclusions on, from {CASES:,} cases "
+        f"(BENCH_SAMPLE_CASES), median of {RUNS} runs (BENCH_SAMPLE_RUNS)"
+    )
     results = run_on_each_database("sampling", lambda database: [bench(database)])
     if not results:
         return
@@ -146,8 +178,10 @@ def main() -> None:
     worst_ratio = max(float(r[6].rstrip("x")) for r in results)
     worst_ms = max(float(r[4]) for r in results)
     met = worst_ratio <= AIM_RATIO and worst_ms <= AIM_SECONDS * 1000
-    say(f"Aim: within {AIM_RATIO:.0f}x of the baseline and under {AIM_SECONDS:.0f} s: {'met' if met else 'NOT met'}"
-        f" (worst {worst_ratio:.1f}x, {worst_ms:.0f} ms).")
+    say(
+        f"Aim: within {AIM_RATIO:.0f}x of the baseline and under {AIM_SECONDS:.0f} s: {'met' if met else 'NOT met'}"
+        f" (worst {worst_ratio:.1f}x, {worst_ms:.0f} ms)."
+    )
 
 
 if __name__ == "__main__":

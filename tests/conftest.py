@@ -24,8 +24,8 @@ from app.accounts.passwords import passwords_configure
 from app.cli import alembic_upgrade
 from app.config import Settings
 from app.db import SessionMaker, get_session, get_session_maker, make_engine
-from app.web.jobs import get_run_later, run_now
 from app.main import create_app
+from app.web.jobs import get_run_later, run_now
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -73,8 +73,12 @@ def pytest_configure(config: pytest.Config) -> None:
 # The browser journeys in two groups (pytest-xdist --dist loadgroup): each group runs in one worker, which builds
 # one live server and its demo database. Roughly equal halves; they are collected first, so they start at once
 # and the rest of the suite fills in around them.
-BROWSER_GROUP_1 = {"test_audit_journey.py", "test_moderation_journey.py", "test_programme_journey.py",
-                   "test_import_journey.py"}
+BROWSER_GROUP_1 = {
+    "test_audit_journey.py",
+    "test_moderation_journey.py",
+    "test_programme_journey.py",
+    "test_import_journey.py",
+}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -171,7 +175,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings):  # type: ignore[no-untyped-def]
+def app(settings: Settings):
     return create_app(settings)
 
 
@@ -190,7 +194,7 @@ def db(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
-def client(app, db: Session) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(app, db: Session) -> Iterator[TestClient]:
     """An HTTP client whose requests share the test's session (so the test sees what they wrote)."""
 
     def _session() -> Iterator[Session]:

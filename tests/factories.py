@@ -46,8 +46,11 @@ def make_user(
     user = service.user_create(
         db,
         data=UserCreate(
-            username=username, password=password, roles=list(roles),
-            full_name=full_name or username.replace(".", " ").title(), team_id=team.id if team else None,
+            username=username,
+            password=password,
+            roles=list(roles),
+            full_name=full_name or username.replace(".", " ").title(),
+            team_id=team.id if team else None,
         ),
         actor=None,
         hashed_password=_hash(password),
@@ -59,7 +62,7 @@ def make_user(
     return user
 
 
-def add_training(db: Session, user: User, kind: TrainingKind, completed_on: date, expires_on: date | None = None):  # type: ignore[no-untyped-def]
+def add_training(db: Session, user: User, kind: TrainingKind, completed_on: date, expires_on: date | None = None):
     return service.training_record_add(
         db, user=user, data=TrainingCreate(kind=kind, completed_on=completed_on, expires_on=expires_on), actor=None
     )
@@ -75,7 +78,7 @@ def csrf_token(client: TestClient) -> str:
     return csrf_token_for(nonce, client.app.state.settings.secret_key)
 
 
-def login(client: TestClient, username: str, password: str = PASSWORD, *, follow: bool = False):  # type: ignore[no-untyped-def]
+def login(client: TestClient, username: str, password: str = PASSWORD, *, follow: bool = False):
     """Sign in through the real form, CSRF token and all."""
     client.get("/login")
     return client.post(
@@ -85,7 +88,7 @@ def login(client: TestClient, username: str, password: str = PASSWORD, *, follow
     )
 
 
-def post_form(client: TestClient, url: str, data: dict | None = None, **kwargs):  # type: ignore[no-untyped-def]
+def post_form(client: TestClient, url: str, data: dict | None = None, **kwargs):
     """POST a form as the signed-in browser would, with its CSRF token."""
     payload = dict(data or {})
     payload.setdefault("csrf_token", csrf_token(client))
@@ -105,15 +108,20 @@ def page_text(html: str) -> str:
     return " ".join(text.split())
 
 
-def make_case(db: Session, **fields):  # type: ignore[no-untyped-def]
+def make_case(db: Session, **fields):
     """A case in the register; `team` (a Team) sets team and service area. Other fields as on Case."""
     from app.cases.models import Case
 
     team = fields.pop("team", None)
     number = next(_counter)
     values = {
-        "child_id": f"C{number:07d}", "source": "csv", "source_lists": ["csv"], "case_type": "cin",
-        "status": "open", "facts_hash": f"{number:064d}", "involvements": {},
+        "child_id": f"C{number:07d}",
+        "source": "csv",
+        "source_lists": ["csv"],
+        "case_type": "cin",
+        "status": "open",
+        "facts_hash": f"{number:064d}",
+        "involvements": {},
     }
     if team is not None:
         values.update(team_id=team.id, service_area_id=team.service_area_id)
@@ -124,15 +132,22 @@ def make_case(db: Session, **fields):  # type: ignore[no-untyped-def]
     return case
 
 
-def publish_templates(db: Session):  # type: ignore[no-untyped-def]
+def publish_templates(db: Session):
     """Publish the shipped audit templates in the test's transaction (as `caseaudit templates publish` does)."""
     from app.audit_templates.service import templates_publish
 
     return templates_publish(db)
 
 
-def make_audit(db: Session, *, case, auditor: User, template_key: str = "dip_sample", actor: User | None = None,  # type: ignore[no-untyped-def]
-               today: date | None = None):
+def make_audit(
+    db: Session,
+    *,
+    case,
+    auditor: User,
+    template_key: str = "dip_sample",
+    actor: User | None = None,
+    today: date | None = None,
+):
     """An audit of `case` on the newest published version of `template_key` (publish the templates first)."""
     from app.audit_templates.selectors import template_latest
     from app.audits.service import audit_start
@@ -140,5 +155,12 @@ def make_audit(db: Session, *, case, auditor: User, template_key: str = "dip_sam
 
     template = template_latest(db, key=template_key)
     assert template is not None, f"template {template_key!r} is not published: call publish_templates(db) first"
-    return audit_start(db, case=case, template=template, auditor=auditor, actor=actor or auditor,
-                       today=today or date(2026, 11, 26), calendar=calendar_for("england_and_wales"))
+    return audit_start(
+        db,
+        case=case,
+        template=template,
+        auditor=auditor,
+        actor=actor or auditor,
+        today=today or date(2026, 11, 26),
+        calendar=calendar_for("england_and_wales"),
+    )

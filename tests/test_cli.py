@@ -115,8 +115,24 @@ def test_teams_create_duplicate_fails_with_a_message(upgraded):
 
 def test_users_create_with_several_roles_and_a_team(upgraded, engine):
     ok("teams", "create", "--name", "MASH", "--service-area", "Front Door")
-    output = ok("users", "create", "--username", "a.patel", "--password", PASSWORD, "--role", "auditor",
-                "--role", "moderator", "--team", "mash", "--full-name", "Asha Patel", "--email", "asha@example.org")
+    output = ok(
+        "users",
+        "create",
+        "--username",
+        "a.patel",
+        "--password",
+        PASSWORD,
+        "--role",
+        "auditor",
+        "--role",
+        "moderator",
+        "--team",
+        "mash",
+        "--full-name",
+        "Asha Patel",
+        "--email",
+        "asha@example.org",
+    )
     assert "Created user a.patel" in output and "with roles auditor, moderator" in output
     user = user_named(engine, "a.patel")
     assert user is not None
@@ -139,8 +155,9 @@ def test_users_create_with_a_bad_role_fails_readably(upgraded, engine):
 
 
 def test_users_create_with_an_unknown_team_fails(upgraded, engine):
-    output = failed("users", "create", "--username", "u1", "--password", PASSWORD, "--role", "auditor",
-                    "--team", "Nowhere")
+    output = failed(
+        "users", "create", "--username", "u1", "--password", PASSWORD, "--role", "auditor", "--team", "Nowhere"
+    )
     assert "Error: there is no team called Nowhere" in output
     assert user_named(engine, "u1") is None
 
@@ -154,7 +171,8 @@ def test_users_create_with_a_short_password_fails(upgraded, engine):
 def test_users_create_duplicate_fails(upgraded):
     ok("users", "create", "--username", "u1", "--password", PASSWORD, "--role", "auditor")
     assert "The username u1 is already taken" in failed(
-        "users", "create", "--username", "U1", "--password", PASSWORD, "--role", "auditor")
+        "users", "create", "--username", "U1", "--password", PASSWORD, "--role", "auditor"
+    )
 
 
 def test_users_create_needs_a_role():
@@ -165,8 +183,18 @@ def test_users_create_needs_a_role():
 
 def test_users_train(upgraded, engine):
     ok("users", "create", "--username", "u1", "--password", PASSWORD, "--role", "auditor")
-    output = ok("users", "train", "--username", " U1 ", "--kind", "auditor", "--completed-on", "2026-01-01",
-                "--expires-on", "2028-01-01")
+    output = ok(
+        "users",
+        "train",
+        "--username",
+        " U1 ",
+        "--kind",
+        "auditor",
+        "--completed-on",
+        "2026-01-01",
+        "--expires-on",
+        "2028-01-01",
+    )
     assert "Recorded auditor training for u1." in output
     user_id = user_named(engine, "u1").id
     with Session(engine) as session:
@@ -178,12 +206,16 @@ def test_users_train(upgraded, engine):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--username", "ghost", "--kind", "auditor", "--completed-on", "2026-01-01"),
-         "Error: there is no user called ghost"),
+        (
+            ("--username", "ghost", "--kind", "auditor", "--completed-on", "2026-01-01"),
+            "Error: there is no user called ghost",
+        ),
         (("--username", "u1", "--kind", "juggling", "--completed-on", "2026-01-01"), "Error: kind:"),
         (("--username", "u1", "--kind", "auditor", "--completed-on", "2026-02-31"), "Error: completed_on:"),
-        (("--username", "u1", "--kind", "auditor", "--completed-on", "2026-01-01", "--expires-on", "2025-01-01"),
-         "Expiry date must be after the date completed"),
+        (
+            ("--username", "u1", "--kind", "auditor", "--completed-on", "2026-01-01", "--expires-on", "2025-01-01"),
+            "Expiry date must be after the date completed",
+        ),
     ],
 )
 def test_users_train_refuses_bad_input(upgraded, engine, args, message):
@@ -276,7 +308,12 @@ def test_the_commands_make_run_uses_work_in_a_fresh_interpreter(upgraded):
     import sys
 
     for args in (["templates", "publish"], ["demo-data", "--if-empty", "--cases", "20"]):
-        done = subprocess.run([sys.executable, "-c", "from app.cli import main; main()", *args],
-                              capture_output=True, text=True, env={**os.environ}, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-c", "from app.cli import main; main()", *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ},
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
     assert "Loaded 20 demo cases and 4 audits" in done.stdout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
@@ -54,8 +56,13 @@ def test_a_broken_csv_is_refused_listing_each_error_and_writes_nothing(upgraded,
     ok("cases", "import", _csv(tmp_path, "KEEP1,cla,open,01/02/2024,,", name="first.csv"), "--format", "csv")
     assert _counts(engine) == (1, 1)
 
-    path = _csv(tmp_path, "C1,cla,open,01/02/2024,,", "C2,foster,open,01/02/2024,,", "C3,cla,open,31/02/2024,,",
-                name="broken.csv")
+    path = _csv(
+        tmp_path,
+        "C1,cla,open,01/02/2024,,",
+        "C2,foster,open,01/02/2024,,",
+        "C3,cla,open,31/02/2024,,",
+        name="broken.csv",
+    )
     output = failed("cases", "import", path, "--format", "csv")
     assert "broken.csv 3 case_type 'foster': " in output and "not a case type" in output
     assert "broken.csv 4 start_date '31/02/2024': " in output and "not a real date" in output

@@ -74,7 +74,9 @@ def test_bulk_load_inserts_every_case_into_the_demo_teams(db):
     teams = {t.id: t for t in db.execute(select(Team)).unique().scalars()}
     assert {t.name for t in teams.values()} == {n for names in DEMO_TEAMS.values() for n in names}
     mismatched = db.execute(
-        select(func.count()).select_from(Case).join(Team, Team.id == Case.team_id)
+        select(func.count())
+        .select_from(Case)
+        .join(Team, Team.id == Case.team_id)
         .where(Team.service_area_id != Case.service_area_id)
     ).scalar_one()
     assert mismatched == 0

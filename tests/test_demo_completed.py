@@ -74,7 +74,7 @@ class Demo:
 
 
 @pytest.fixture(scope="module")
-def demo(pytestconfig, tmp_path_factory) -> Iterator[Demo]:  # type: ignore[no-untyped-def]
+def demo(pytestconfig, tmp_path_factory) -> Iterator[Demo]:
     url = fresh_database_url(pytestconfig, tmp_path_factory.mktemp("demo_completed"), "demo_completed")
     alembic_upgrade(url)
     engine = make_engine(url)
@@ -113,8 +113,9 @@ def test_the_qa_leads_reports_page_is_full(demo):
     assert report.moderation.changed < report.moderation.moderated / 2  # a minority change the grade
     assert report.moderation.up and report.moderation.down
     assert report.frame_size is None  # many samples
-    twice = db.execute(select(Audit.case_id).where(Audit.status == "completed").group_by(Audit.case_id)
-                       .having(func.count() >= 2)).all()
+    twice = db.execute(
+        select(Audit.case_id).where(Audit.status == "completed").group_by(Audit.case_id).having(func.count() >= 2)
+    ).all()
     assert len(twice) >= 20
 
 
@@ -130,8 +131,12 @@ def test_teams_differ_clearly_in_places_and_mostly_within_sampling_error(demo):
     care, low = rates["Children in Care Team"], rates["Safeguarding Team 2"]
     assert care.interval.low > low.interval.high, (care, low)
     others = [r for name, r in rates.items() if name not in ("Children in Care Team", "Safeguarding Team 2")]
-    overlapping = sum(1 for i, a in enumerate(others) for b in others[i + 1:]
-                      if a.interval.low <= b.interval.high and b.interval.low <= a.interval.high)
+    overlapping = sum(
+        1
+        for i, a in enumerate(others)
+        for b in others[i + 1 :]
+        if a.interval.low <= b.interval.high and b.interval.low <= a.interval.high
+    )
     pairs = len(others) * (len(others) - 1) // 2
     assert overlapping > pairs / 2
 
@@ -151,8 +156,7 @@ def test_every_audit_is_one_the_workflow_could_have_completed(demo):
     db = demo.session
     definitions = {v.id: template_definition(v) for v in db.execute(select(TemplateVersion)).scalars()}
     answers: dict[int, dict] = {}
-    for audit_id, key, value in db.execute(select(AuditAnswer.audit_id, AuditAnswer.question_key,
-                                                  AuditAnswer.value)):
+    for audit_id, key, value in db.execute(select(AuditAnswer.audit_id, AuditAnswer.question_key, AuditAnswer.value)):
         answers.setdefault(audit_id, {})[key] = value
     rounds: dict[int, list[Moderation]] = {}
     for m in db.execute(select(Moderation).order_by(Moderation.audit_id, Moderation.round)).scalars():
@@ -200,8 +204,13 @@ def test_the_follow_up_re_audits_cases_with_recommendations(demo):
     follow_up = db.execute(select(Cycle).where(Cycle.title.startswith("Follow-up"))).scalar_one()
     later = [a for a in completed(db) if a.cycle_id == follow_up.id]
     assert 25 <= len(later) <= 35
-    recs = list(db.execute(select(Recommendation).where(
-        Recommendation.audit_id.is_not(None), Recommendation.case_id.in_([a.case_id for a in later]))).scalars())
+    recs = list(
+        db.execute(
+            select(Recommendation).where(
+                Recommendation.audit_id.is_not(None), Recommendation.case_id.in_([a.case_id for a in later])
+            )
+        ).scalars()
+    )
     earlier = {a.id: a for a in completed(db) if a.id in {r.audit_id for r in recs}}
     assert len({a.cycle_id for a in earlier.values()}) == 1  # all from the one baseline cycle
     assert all(a.completed_at.date() < follow_up.start_date for a in earlier.values())
@@ -210,15 +219,21 @@ def test_the_follow_up_re_audits_cases_with_recommendations(demo):
     not_closed = [r for r in recs if r not in closed_before]
     assert closed_before and not_closed
     # Where the recommendation was closed before the follow-up, the check failed then and mostly passes now.
-    answers = {(audit_id, key): value for audit_id, key, value in db.execute(
-        select(AuditAnswer.audit_id, AuditAnswer.question_key, AuditAnswer.value)
-        .where(AuditAnswer.audit_id.in_([a.id for a in later])))}
+    answers = {
+        (audit_id, key): value
+        for audit_id, key, value in db.execute(
+            select(AuditAnswer.audit_id, AuditAnswer.question_key, AuditAnswer.value).where(
+                AuditAnswer.audit_id.in_([a.id for a in later])
+            )
+        )
+    }
     by_case = {a.case_id: a.id for a in later}
     now = Counter(answers.get((by_case[r.case_id], _question(r))) for r in closed_before)
     assert now["yes"] > now["no"]
     # Recommendations say what must be done, belong to the case's team and have their history.
-    assert all(r.text in {text for text, _, _ in FOLLOW_UP_ACTIONS.values()} and r.section_key == "compliance"
-               for r in recs)
+    assert all(
+        r.text in {text for text, _, _ in FOLLOW_UP_ACTIONS.values()} and r.section_key == "compliance" for r in recs
+    )
     assert Counter(r.status for r in recs)["closed"] >= len(closed_before)
 
 
@@ -243,13 +258,20 @@ def test_the_same_seed_gives_the_same_history(db):
     definitions = {key: template_definition(template_latest(db, key=key)) for key in (CFA, DIP)}
     cases, people = _cases(db), _people(db)
 
-    def plan(seed: int):  # type: ignore[no-untyped-def]
-        return plan_history(cases=cases, people=people, definitions=definitions, today=TODAY, seed=seed,
-                            owner_of=lambda case_id: people[case_id % len(people)].id)
+    def plan(seed: int):
+        return plan_history(
+            cases=cases,
+            people=people,
+            definitions=definitions,
+            today=TODAY,
+            seed=seed,
+            owner_of=lambda case_id: people[case_id % len(people)].id,
+        )
 
     first, again, other = plan(5), plan(5), plan(6)
     assert first == again and first.audits
     assert [a.answers for a in first.audits] != [a.answers for a in other.audits]
+
     def facts(rows: list[dict]) -> list[dict]:
         return [{k: v for k, v in row.items() if k not in ("created_at", "updated_at")} for row in rows]
 

@@ -144,9 +144,15 @@ def test_date_from_parts_joins_a_real_date_as_iso():
 
 @pytest.mark.parametrize(
     ("day", "month", "year"),
-    [("31", "2", "2026"), ("", "2", "2026"), ("1", "13", "2026"), ("x", "1", "2026"),
-     # Typed in the wrong boxes: must not be read as 1 January 2026.
-     ("2026", "01", "01"), ("2026", "01", "01T00:00")],
+    [
+        ("31", "2", "2026"),
+        ("", "2", "2026"),
+        ("1", "13", "2026"),
+        ("x", "1", "2026"),
+        # Typed in the wrong boxes: must not be read as 1 January 2026.
+        ("2026", "01", "01"),
+        ("2026", "01", "01T00:00"),
+    ],
 )
 def test_date_from_parts_impossible_date_fails_validation(day, month, year):
     raw = date_from_parts(_date_form(day, month, year), "completed_on")

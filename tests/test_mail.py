@@ -62,8 +62,9 @@ class SmtpServer:
 
     def settings(self, database_url: str, **overrides: Any) -> Settings:
         """Settings that send through this server (plain SMTP: the test server has no TLS)."""
-        return make_test_settings(database_url, **{"smtp_host": self.host, "smtp_port": self.port,
-                                                   "smtp_starttls": False, **overrides})
+        return make_test_settings(
+            database_url, **{"smtp_host": self.host, "smtp_port": self.port, "smtp_starttls": False, **overrides}
+        )
 
 
 def free_port() -> int:
@@ -89,10 +90,12 @@ def smtp_server() -> Iterator[SmtpServer]:
     yield from serve_smtp()
 
 
-def _only(username: str, password: str):  # type: ignore[no-untyped-def]
+def _only(username: str, password: str):
     def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
         ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
-            username.encode(), password.encode())
+            username.encode(),
+            password.encode(),
+        )
         return AuthResult(success=ok, handled=False)
 
     return authenticate

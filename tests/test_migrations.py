@@ -25,8 +25,15 @@ from app.db import make_engine
 from tests.conftest import fresh_database_url
 
 APP_TABLES = {
-    "app_user", "audit_chain_head", "audit_event", "auth_token", "login_attempt", "service_area", "team",
-    "training_record", "user_role",
+    "app_user",
+    "audit_chain_head",
+    "audit_event",
+    "auth_token",
+    "login_attempt",
+    "service_area",
+    "team",
+    "training_record",
+    "user_role",
 }
 
 
@@ -64,7 +71,7 @@ def test_upgrade_to_head_then_downgrade_to_base_leaves_no_tables(alembic_config,
     with migrations_engine.begin() as connection:
         alembic_config.attributes["connection"] = connection
         command.upgrade(alembic_config, "head")
-    assert APP_TABLES <= _tables(migrations_engine)
+    assert _tables(migrations_engine) >= APP_TABLES
 
     with migrations_engine.begin() as connection:
         alembic_config.attributes["connection"] = connection
@@ -73,9 +80,12 @@ def test_upgrade_to_head_then_downgrade_to_base_leaves_no_tables(alembic_config,
 
     with migrations_engine.connect() as connection:
         if connection.dialect.name == "postgresql":
-            leftovers = connection.execute(text(
-                "SELECT proname FROM pg_proc JOIN pg_namespace n ON n.oid = pronamespace "
-                "WHERE nspname = current_schema() AND proname = 'audit_event_append_only'")).all()
+            leftovers = connection.execute(
+                text(
+                    "SELECT proname FROM pg_proc JOIN pg_namespace n ON n.oid = pronamespace "
+                    "WHERE nspname = current_schema() AND proname = 'audit_event_append_only'"
+                )
+            ).all()
         else:
             leftovers = connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).all()
     assert leftovers == [], "the append-only trigger (and its function) are dropped too"
@@ -88,9 +98,13 @@ def test_upgrade_starts_the_chain_and_makes_the_trail_append_only(alembic_config
     with migrations_engine.begin() as connection:
         head = connection.execute(text("SELECT id, last_seq, last_hash FROM audit_chain_head")).one()
         assert tuple(head) == (1, 0, "0" * 64)
-        connection.execute(text(
-            "INSERT INTO audit_event (seq, occurred_at, actor_label, action, summary, prev_hash, hash) "
-            "VALUES (1, CURRENT_TIMESTAMP, 'system', 'test', 'x', :zero, :zero)"), {"zero": "0" * 64})
+        connection.execute(
+            text(
+                "INSERT INTO audit_event (seq, occurred_at, actor_label, action, summary, prev_hash, hash) "
+                "VALUES (1, CURRENT_TIMESTAMP, 'system', 'test', 'x', :zero, :zero)"
+            ),
+            {"zero": "0" * 64},
+        )
     for statement in ("UPDATE audit_event SET summary = 'y'", "DELETE FROM audit_event"):
         with pytest.raises(DatabaseError, match="audit_event is append-only"):
             with migrations_engine.begin() as connection:

@@ -35,7 +35,6 @@ router = APIRouter(tags=["accounts"])
 # not a query PostgreSQL rejects with a 500.
 
 
-
 def _user_or_404(session: SessionDep, user_id: int) -> User:
     user = selectors.user_get(session, user_id=user_id)
     if user is None:
@@ -52,7 +51,8 @@ def token_create(request: Request, session: SessionDep, body: TokenRequest) -> R
     if outcome.result is SignInResult.THROTTLED:
         return JSONResponse(
             {"detail": f"Too many failed attempts; try again in {outcome.retry_after_minutes} minutes"},
-            status_code=429, headers={"Retry-After": str(outcome.retry_after_minutes * 60)},
+            status_code=429,
+            headers={"Retry-After": str(outcome.retry_after_minutes * 60)},
         )
     if outcome.result is not SignInResult.OK or outcome.user is None:
         detail = "Account deactivated" if outcome.result is SignInResult.DEACTIVATED else "Wrong username or password"
@@ -76,7 +76,9 @@ def token_delete(request: Request, session: SessionDep, user: CurrentUser) -> Re
 def me(request: Request, session: SessionDep, user: CurrentUser) -> MePublic:
     records = selectors.training_for_user(session, user_id=user.id)
     public = selectors.user_public(user)
-    return MePublic(**public.model_dump(), training=selectors.training_status(records, today=request.app.state.settings.today()))
+    return MePublic(
+        **public.model_dump(), training=selectors.training_status(records, today=request.app.state.settings.today())
+    )
 
 
 @router.get("/users", response_model=PageOut[UserPublic])
@@ -90,10 +92,15 @@ def users_list(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> PageOut[UserPublic]:
-    result = selectors.users_page(session, q=q, role=role, team_id=team_id, active=active, page=page,
-                                  page_size=page_size)
-    return PageOut(items=[selectors.user_public(u) for u in result.items], total=result.total,
-                   page=result.page, page_size=result.page_size)
+    result = selectors.users_page(
+        session, q=q, role=role, team_id=team_id, active=active, page=page, page_size=page_size
+    )
+    return PageOut(
+        items=[selectors.user_public(u) for u in result.items],
+        total=result.total,
+        page=result.page,
+        page_size=result.page_size,
+    )
 
 
 @router.post("/users", response_model=UserPublic, status_code=201)

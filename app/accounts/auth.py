@@ -11,13 +11,13 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from app import clock
 from app.accounts import selectors
 from app.accounts.models import AuthToken, LoginAttempt, User
 from app.accounts.passwords import password_verify
 from app.accounts.schemas import normalise_username
 from app.audit_trail.service import audit_record
 from app.config import Settings
-from app import clock
 
 SESSION = "session"
 API = "api"
@@ -91,8 +91,13 @@ def sign_in(session: Session, *, username: str, password: str, address: str, set
     wait = login_throttle_minutes(session, username=username, address=address, settings=settings)
     if wait:
         audit_record(
-            session, actor=None, actor_label=username or "anonymous", action="auth.login_throttled",
-            summary="Sign-in refused: too many failed attempts", entity_type="user", entity_id=None,
+            session,
+            actor=None,
+            actor_label=username or "anonymous",
+            action="auth.login_throttled",
+            summary="Sign-in refused: too many failed attempts",
+            entity_type="user",
+            entity_id=None,
         )
         return SignIn(SignInResult.THROTTLED, retry_after_minutes=wait)
     user = selectors.user_by_username(session, username=username) if username else None
@@ -100,15 +105,23 @@ def sign_in(session: Session, *, username: str, password: str, address: str, set
     session.add(LoginAttempt(username=username, client_address=address, succeeded=ok))
     if not ok or user is None:
         audit_record(
-            session, actor=None, actor_label=username or "anonymous", action="auth.login_failed",
+            session,
+            actor=None,
+            actor_label=username or "anonymous",
+            action="auth.login_failed",
             summary="Sign-in failed: wrong username or password",
-            entity_type="user", entity_id=user.id if user else None,
+            entity_type="user",
+            entity_id=user.id if user else None,
         )
         return SignIn(SignInResult.INVALID)
     if not user.active:
         audit_record(
-            session, actor=user, action="auth.login_failed", summary="Sign-in refused: account deactivated",
-            entity_type="user", entity_id=user.id,
+            session,
+            actor=user,
+            action="auth.login_failed",
+            summary="Sign-in refused: account deactivated",
+            entity_type="user",
+            entity_id=user.id,
         )
         return SignIn(SignInResult.DEACTIVATED)
     if new_hash:
@@ -124,7 +137,11 @@ def token_issue(session: Session, *, user: User, kind: str, lifetime: timedelta)
     raw = secrets.token_urlsafe(32)
     now = clock.now()
     token = AuthToken(
-        kind=kind, token_hash=token_digest(raw), user_id=user.id, created_at=now, last_used_at=now,
+        kind=kind,
+        token_hash=token_digest(raw),
+        user_id=user.id,
+        created_at=now,
+        last_used_at=now,
         expires_at=now + lifetime,
     )
     session.add(token)

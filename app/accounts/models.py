@@ -6,8 +6,8 @@ from typing import Optional
 from sqlalchemy import Column, ForeignKey, Index, Integer
 from sqlmodel import Field, Relationship, SQLModel
 
-from app.db import UTCDateTime
 from app import clock
+from app.db import UTCDateTime
 
 
 class ServiceArea(SQLModel, table=True):
@@ -27,9 +27,15 @@ class Team(SQLModel, table=True):
     name: str = Field(max_length=120, unique=True)
     service_area_id: int = Field(foreign_key="service_area.id", index=True)
     # The team manager, when they have an account: recommendations on the team's cases escalate to them.
-    manager_id: int | None = Field(default=None, sa_column=Column(
-        Integer, ForeignKey("app_user.id", use_alter=True, name="fk_team_manager_id_app_user"), nullable=True,
-        index=True))
+    manager_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey("app_user.id", use_alter=True, name="fk_team_manager_id_app_user"),
+            nullable=True,
+            index=True,
+        ),
+    )
     active: bool = Field(default=True)
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
@@ -125,4 +131,3 @@ class LoginAttempt(SQLModel, table=True):
     client_address: str = Field(max_length=64)
     succeeded: bool
     created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
-

@@ -19,9 +19,15 @@ _hasher = PasswordHash((Argon2Hasher(),))
 def passwords_configure(settings: Settings) -> None:
     """Hash (and re-hash on sign-in) with the settings' argon2 parameters, for this whole process."""
     global _hasher
-    _hasher = PasswordHash((Argon2Hasher(time_cost=settings.password_time_cost,
-                                         memory_cost=settings.password_memory_kib,
-                                         parallelism=settings.password_parallelism),))
+    _hasher = PasswordHash(
+        (
+            Argon2Hasher(
+                time_cost=settings.password_time_cost,
+                memory_cost=settings.password_memory_kib,
+                parallelism=settings.password_parallelism,
+            ),
+        )
+    )
     _dummy_hash.cache_clear()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
@@ -51,9 +50,7 @@ class _Username(BaseModel):
         if isinstance(value, str):
             value = normalise_username(value)
             if value and not USERNAME_PATTERN.fullmatch(value):
-                raise ValueError(
-                    "Username must be 2 to 80 characters: letters, numbers, dots, hyphens or underscores"
-                )
+                raise ValueError("Username must be 2 to 80 characters: letters, numbers, dots, hyphens or underscores")
         return value
 
 

@@ -72,7 +72,9 @@ def teams_list(session: Session, *, include_inactive: bool = True) -> list[Team]
 
 def team_member_counts(session: Session) -> dict[int, int]:
     rows = session.execute(
-        select(User.team_id, func.count()).where(User.active.is_(True), User.team_id.is_not(None)).group_by(User.team_id)
+        select(User.team_id, func.count())
+        .where(User.active.is_(True), User.team_id.is_not(None))
+        .group_by(User.team_id)
     )
     return {team_id: count for team_id, count in rows}
 

@@ -7,12 +7,12 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session
 
+from app import clock
 from app.accounts import selectors
 from app.accounts.models import AuthToken, ServiceArea, Team, TrainingRecord, User, UserRole
 from app.accounts.passwords import password_hash
 from app.accounts.schemas import TeamCreate, TeamUpdate, TrainingCreate, UserCreate, UserUpdate
 from app.audit_trail.service import audit_record
-from app import clock
 from app.errors import Conflict, ValidationFailed
 
 
@@ -32,15 +32,24 @@ def service_area_get_or_create(session: Session, *, name: str, actor: User | Non
         session.add(area)
         session.flush()
         audit_record(
-            session, actor=actor, action="service_area.create", summary=f"Service area {name} created",
-            entity_type="service_area", entity_id=area.id, after={"name": name},
+            session,
+            actor=actor,
+            action="service_area.create",
+            summary=f"Service area {name} created",
+            entity_type="service_area",
+            entity_id=area.id,
+            after={"name": name},
         )
     return area
 
 
 def _team_summary(team: Team) -> dict[str, Any]:
-    return {"name": team.name, "service_area": team.service_area.name, "active": team.active,
-            "manager_id": team.manager_id}
+    return {
+        "name": team.name,
+        "service_area": team.service_area.name,
+        "active": team.active,
+        "manager_id": team.manager_id,
+    }
 
 
 def team_create(session: Session, *, data: TeamCreate, actor: User | None) -> Team:
@@ -52,8 +61,13 @@ def team_create(session: Session, *, data: TeamCreate, actor: User | None) -> Te
     session.flush()
     session.refresh(team)
     audit_record(
-        session, actor=actor, action="team.create", summary=f"Team {team.name} created",
-        entity_type="team", entity_id=team.id, after=_team_summary(team),
+        session,
+        actor=actor,
+        action="team.create",
+        summary=f"Team {team.name} created",
+        entity_type="team",
+        entity_id=team.id,
+        after=_team_summary(team),
     )
     return team
 
@@ -85,8 +99,14 @@ def team_update(session: Session, *, team: Team, data: TeamUpdate, actor: User |
     if before["active"] != after["active"]:
         action = "team.deactivate" if not team.active else "team.reactivate"
     audit_record(
-        session, actor=actor, action=action, summary=f"Team {team.name} changed",
-        entity_type="team", entity_id=team.id, before=before, after=after,
+        session,
+        actor=actor,
+        action=action,
+        summary=f"Team {team.name} changed",
+        entity_type="team",
+        entity_id=team.id,
+        before=before,
+        after=after,
     )
     return team
 
@@ -141,8 +161,13 @@ def user_create(session: Session, *, data: UserCreate, actor: User | None, hashe
     session.flush()
     session.refresh(user)
     audit_record(
-        session, actor=actor, action="user.create", summary=f"User {user.username} created",
-        entity_type="user", entity_id=user.id, after=_user_summary(user),
+        session,
+        actor=actor,
+        action="user.create",
+        summary=f"User {user.username} created",
+        entity_type="user",
+        entity_id=user.id,
+        after=_user_summary(user),
     )
     return user
 
@@ -199,8 +224,14 @@ def user_update(session: Session, *, user: User, data: UserUpdate, actor: User |
     if "password" in sent and data.password:
         changed_after["password"] = "changed"
     audit_record(
-        session, actor=actor, action=action, summary=f"User {user.username} changed",
-        entity_type="user", entity_id=user.id, before=changed_before, after=changed_after,
+        session,
+        actor=actor,
+        action=action,
+        summary=f"User {user.username} changed",
+        entity_type="user",
+        entity_id=user.id,
+        before=changed_before,
+        after=changed_after,
     )
     return user
 
@@ -221,8 +252,13 @@ def password_change(session: Session, *, user: User, new_password: str, keep_tok
     session.flush()
     tokens_revoke_for_user(session, user=user, keep_token_hash=keep_token_hash)
     audit_record(
-        session, actor=user, action="user.password_change", summary=f"User {user.username} changed their password",
-        entity_type="user", entity_id=user.id, after={"password": "changed", "other_sessions": "ended"},
+        session,
+        actor=user,
+        action="user.password_change",
+        summary=f"User {user.username} changed their password",
+        entity_type="user",
+        entity_id=user.id,
+        after={"password": "changed", "other_sessions": "ended"},
     )
     return user
 
@@ -238,9 +274,12 @@ def training_record_add(session: Session, *, user: User, data: TrainingCreate, a
     session.add(record)
     session.flush()
     audit_record(
-        session, actor=actor, action="training.record",
+        session,
+        actor=actor,
+        action="training.record",
         summary=f"{data.kind.value.capitalize()} training recorded for {user.username}",
-        entity_type="user", entity_id=user.id,
+        entity_type="user",
+        entity_id=user.id,
         after={"kind": record.kind, "completed_on": record.completed_on, "expires_on": record.expires_on},
     )
     return record

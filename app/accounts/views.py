@@ -70,13 +70,20 @@ def login_submit(request: Request, session: SessionDep, form: FormDep) -> Respon
         )
         if outcome.result is SignInResult.OK and outcome.user is not None:
             raw, _ = token_issue(
-                session, user=outcome.user, kind=SESSION,
+                session,
+                user=outcome.user,
+                kind=SESSION,
                 lifetime=timedelta(minutes=settings.session_lifetime_minutes),
             )
             response = _see_other(next_url)
             response.set_cookie(
-                SESSION_COOKIE, raw, httponly=True, samesite="lax", secure=settings.secure_cookies,
-                max_age=settings.session_lifetime_minutes * 60, path="/",
+                SESSION_COOKIE,
+                raw,
+                httponly=True,
+                samesite="lax",
+                secure=settings.secure_cookies,
+                max_age=settings.session_lifetime_minutes * 60,
+                path="/",
             )
             return response
         if outcome.result is SignInResult.THROTTLED:
@@ -91,7 +98,8 @@ def login_submit(request: Request, session: SessionDep, form: FormDep) -> Respon
         else:
             errors["username"] = "Enter a correct username and password"
     return render(
-        request, "accounts/login.html",
+        request,
+        "accounts/login.html",
         {"next": next_url, "values": {"username": username}, "errors": errors},
         status_code=status,
     )
@@ -110,8 +118,9 @@ def logout_submit(request: Request, session: SessionDep, user: OptionalUser) -> 
     if raw:
         token_revoke(session, raw=raw)
     if user is not None:
-        audit_record(session, actor=user, action="auth.logout", summary="Signed out", entity_type="user",
-                     entity_id=user.id)
+        audit_record(
+            session, actor=user, action="auth.logout", summary="Signed out", entity_type="user", entity_id=user.id
+        )
     response = _see_other("/login?signed_out=1")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -120,14 +129,14 @@ def logout_submit(request: Request, session: SessionDep, user: OptionalUser) -> 
 # --- Your account ----------------------------------------------------------------------------
 
 
-
 @router.get("/account")
 def account_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     return render(request, "accounts/account.html", _account_context(request, session, user, errors={}))
 
 
-def _account_context(request: Request, session: SessionDep, user: User, *, errors: dict[str, str],
-                     changed: bool = False) -> dict[str, Any]:
+def _account_context(
+    request: Request, session: SessionDep, user: User, *, errors: dict[str, str], changed: bool = False
+) -> dict[str, Any]:
     records = selectors.training_for_user(session, user_id=user.id)
     return {
         "user": user,
@@ -153,12 +162,11 @@ def account_password(request: Request, session: SessionDep, user: CurrentUser, f
     elif new != confirm:
         errors["confirm_password"] = "The two new passwords do not match"
     if errors:
-        return render(request, "accounts/account.html", _account_context(request, session, user, errors=errors),
-                      status_code=400)
+        return render(
+            request, "accounts/account.html", _account_context(request, session, user, errors=errors), status_code=400
+        )
     raw = request.cookies.get(SESSION_COOKIE)
-    service.password_change(
-        session, user=user, new_password=new, keep_token_hash=token_digest(raw) if raw else None
-    )
+    service.password_change(session, user=user, new_password=new, keep_token_hash=token_digest(raw) if raw else None)
     return render(request, "accounts/account.html", _account_context(request, session, user, errors={}, changed=True))
 
 
@@ -197,10 +205,14 @@ def users_list(
     )
     filters = {"q": q or "", "role": role or "", "team_id": str(team or ""), "status": status}
     return render(
-        request, "accounts/users.html",
+        request,
+        "accounts/users.html",
         {
-            "result": result, "filters": filters, "teams": selectors.teams_list(session),
-            "roles": list(Role), "query": lambda **kw: urlencode({**filters, **kw}),
+            "result": result,
+            "filters": filters,
+            "teams": selectors.teams_list(session),
+            "roles": list(Role),
+            "query": lambda **kw: urlencode({**filters, **kw}),
         },
         block="results",
     )
@@ -248,8 +260,9 @@ def user_create(request: Request, session: SessionDep, actor: QALead, form: Form
             errors = exc.errors
         else:
             return _see_other(f"/users/{user.id}?created=1")
-    return render(request, "accounts/user_form.html",
-                  _user_form_context(session, values=values, errors=errors), status_code=400)
+    return render(
+        request, "accounts/user_form.html", _user_form_context(session, values=values, errors=errors), status_code=400
+    )
 
 
 @router.get("/users/{user_id}")
@@ -257,23 +270,31 @@ def user_detail(request: Request, session: SessionDep, _: QALead, user_id: int) 
     user = _user_or_404(session, user_id)
     records = selectors.training_for_user(session, user_id=user.id)
     today = request.app.state.settings.today()
-    return render(request, "accounts/user_detail.html", {
-        "user": user, "records": records, "today": today,
-        "training": selectors.training_status(records, today=today),
-        "flash": request.query_params,
-    })
+    return render(
+        request,
+        "accounts/user_detail.html",
+        {
+            "user": user,
+            "records": records,
+            "today": today,
+            "training": selectors.training_status(records, today=today),
+            "flash": request.query_params,
+        },
+    )
 
 
 @router.get("/users/{user_id}/edit")
 def user_edit(request: Request, session: SessionDep, _: QALead, user_id: int) -> Response:
     user = _user_or_404(session, user_id)
     values = {
-        "full_name": user.full_name, "email": user.email or "", "roles": sorted(user.roles),
-        "team_id": str(user.team_id or ""), "service_area": user.service_area.name if user.service_area else "",
+        "full_name": user.full_name,
+        "email": user.email or "",
+        "roles": sorted(user.roles),
+        "team_id": str(user.team_id or ""),
+        "service_area": user.service_area.name if user.service_area else "",
         "version": user.version,
     }
-    return render(request, "accounts/user_form.html",
-                  _user_form_context(session, user=user, values=values, errors={}))
+    return render(request, "accounts/user_form.html", _user_form_context(session, user=user, values=values, errors={}))
 
 
 @router.post("/users/{user_id}/edit")
@@ -300,9 +321,12 @@ def user_update(request: Request, session: SessionDep, actor: QALead, user_id: i
     if conflict:
         session.refresh(user)
         values["version"] = user.version
-    return render(request, "accounts/user_form.html",
-                  _user_form_context(session, user=user, values=values, errors=errors, conflict=conflict),
-                  status_code=status)
+    return render(
+        request,
+        "accounts/user_form.html",
+        _user_form_context(session, user=user, values=values, errors=errors, conflict=conflict),
+        status_code=status,
+    )
 
 
 @router.get("/users/{user_id}/status")
@@ -317,7 +341,8 @@ def user_status_change(request: Request, session: SessionDep, actor: QALead, use
     version = str(form.get("version", ""))
     try:
         service.user_update(
-            session, user=user,
+            session,
+            user=user,
             data=UserUpdate(version=int(version) if version.isdigit() else -1, active=not user.active),
             actor=actor,
         )
@@ -329,8 +354,9 @@ def user_status_change(request: Request, session: SessionDep, actor: QALead, use
 @router.get("/users/{user_id}/training/new")
 def training_new(request: Request, session: SessionDep, _: QALead, user_id: int) -> Response:
     user = _user_or_404(session, user_id)
-    return render(request, "accounts/training_form.html",
-                  {"user": user, "kinds": list(TrainingKind), "values": {}, "errors": {}})
+    return render(
+        request, "accounts/training_form.html", {"user": user, "kinds": list(TrainingKind), "values": {}, "errors": {}}
+    )
 
 
 @router.post("/users/{user_id}/training/new")
@@ -345,9 +371,12 @@ def training_create(request: Request, session: SessionDep, actor: QALead, user_i
     if data is not None:
         service.training_record_add(session, user=user, data=data, actor=actor)
         return _see_other(f"/users/{user.id}?trained=1")
-    return render(request, "accounts/training_form.html",
-                  {"user": user, "kinds": list(TrainingKind), "values": dict(form), "errors": errors},
-                  status_code=400)
+    return render(
+        request,
+        "accounts/training_form.html",
+        {"user": user, "kinds": list(TrainingKind), "values": dict(form), "errors": errors},
+        status_code=400,
+    )
 
 
 # --- Teams (QA lead) -------------------------------------------------------------------------
@@ -364,8 +393,9 @@ def _teams_context(session: SessionDep, **extra: Any) -> dict[str, Any]:
 
 @router.get("/teams")
 def teams_list(request: Request, session: SessionDep, _: QALead) -> Response:
-    return render(request, "accounts/teams.html",
-                  _teams_context(session, values={}, errors={}, flash=request.query_params))
+    return render(
+        request, "accounts/teams.html", _teams_context(session, values={}, errors={}, flash=request.query_params)
+    )
 
 
 @router.post("/teams")
@@ -379,27 +409,42 @@ def team_create(request: Request, session: SessionDep, actor: QALead, form: Form
             errors = exc.errors
         else:
             return _see_other("/teams?created=1")
-    return render(request, "accounts/teams.html", _teams_context(session, values=values, errors=errors, flash={}),
-                  status_code=400)
+    return render(
+        request, "accounts/teams.html", _teams_context(session, values=values, errors=errors, flash={}), status_code=400
+    )
 
 
 @router.get("/teams/{team_id}/edit")
 def team_edit(request: Request, session: SessionDep, _: QALead, team_id: int) -> Response:
     team = _team_or_404(session, team_id)
-    values = {"name": team.name, "service_area": team.service_area.name, "version": team.version,
-              "active": team.active, "manager_id": str(team.manager_id or "")}
-    return render(request, "accounts/team_form.html", {
-        "team": team, "values": values, "errors": {}, "service_areas": selectors.service_areas_list(session),
-        "managers": selectors.active_users(session),
-    })
+    values = {
+        "name": team.name,
+        "service_area": team.service_area.name,
+        "version": team.version,
+        "active": team.active,
+        "manager_id": str(team.manager_id or ""),
+    }
+    return render(
+        request,
+        "accounts/team_form.html",
+        {
+            "team": team,
+            "values": values,
+            "errors": {},
+            "service_areas": selectors.service_areas_list(session),
+            "managers": selectors.active_users(session),
+        },
+    )
 
 
 @router.post("/teams/{team_id}/edit")
 def team_update(request: Request, session: SessionDep, actor: QALead, team_id: int, form: FormDep) -> Response:
     team = _team_or_404(session, team_id)
     values: dict[str, Any] = {
-        "name": str(form.get("name", "")), "service_area": str(form.get("service_area", "")),
-        "version": str(form.get("version", "")), "active": form.get("active") == "yes",
+        "name": str(form.get("name", "")),
+        "service_area": str(form.get("service_area", "")),
+        "version": str(form.get("version", "")),
+        "active": form.get("active") == "yes",
         "manager_id": str(form.get("manager_id", "")).strip() or None,
     }
     data, errors = validate(TeamUpdate, values)
@@ -416,8 +461,16 @@ def team_update(request: Request, session: SessionDep, actor: QALead, team_id: i
     if conflict:
         session.refresh(team)
         values["version"] = team.version
-    return render(request, "accounts/team_form.html", {
-        "team": team, "values": values, "errors": errors, "conflict": conflict,
-        "service_areas": selectors.service_areas_list(session), "managers": selectors.active_users(session),
-    }, status_code=409 if conflict else 400)
-
+    return render(
+        request,
+        "accounts/team_form.html",
+        {
+            "team": team,
+            "values": values,
+            "errors": errors,
+            "conflict": conflict,
+            "service_areas": selectors.service_areas_list(session),
+            "managers": selectors.active_users(session),
+        },
+        status_code=409 if conflict else 400,
+    )

@@ -44,8 +44,11 @@ def validate_answer(question: Question, value: Any) -> str | None:
             ok = isinstance(value, str) and value in question.option_values
             return None if ok else f"Select one of the options for {name}"
         case QuestionType.MULTI_CHOICE:
-            ok = (isinstance(value, list) and all(isinstance(v, str) and v in question.option_values for v in value)
-                  and len(set(value)) == len(value))
+            ok = (
+                isinstance(value, list)
+                and all(isinstance(v, str) and v in question.option_values for v in value)
+                and len(set(value)) == len(value)
+            )
             return None if ok else f"Select only options listed for {name}, each once"
         case QuestionType.TEXT:
             if not isinstance(value, str):

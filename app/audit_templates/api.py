@@ -22,8 +22,12 @@ def templates_list(session: SessionDep, _: CurrentUser) -> list[TemplateSummary]
 
 
 @router.get("/templates/{key}/{version}", response_model=TemplateOut)
-def template_get(session: SessionDep, _: CurrentUser, key: Annotated[str, Path(max_length=60)],
-                 version: Annotated[int, Path(ge=1, le=MAX_ROW_ID)]) -> TemplateOut:
+def template_get(
+    session: SessionDep,
+    _: CurrentUser,
+    key: Annotated[str, Path(max_length=60)],
+    version: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+) -> TemplateOut:
     row = selectors.template_version_get(session, key=key, version=version)
     if row is None:
         raise NotFound(f"There is no template {key!r} version {version}")

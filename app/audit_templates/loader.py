@@ -69,11 +69,19 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 _MODELS: tuple[type[BaseModel], ...] = (
-    TemplateDefinition, Section, Question, Option, Condition, Overall, Prefill,
-    SectionGradesNotInadequateForGood, NotBetterThanWorstSection,
+    TemplateDefinition,
+    Section,
+    Question,
+    Option,
+    Condition,
+    Overall,
+    Prefill,
+    SectionGradesNotInadequateForGood,
+    NotBetterThanWorstSection,
 )
-_FIELD_NAMES = sorted({f.alias or name for model in _MODELS for name, f in model.model_fields.items()}
-                      | {"explain_when_no"})
+_FIELD_NAMES = sorted(
+    {f.alias or name for model in _MODELS for name, f in model.model_fields.items()} | {"explain_when_no"}
+)
 
 
 # --- one file --------------------------------------------------------------------------------
@@ -265,8 +273,13 @@ def _read_all(directory: Path) -> tuple[list[TemplateDefinition], list[CheckMess
             continue
         ident = (definition.key, definition.version)
         if ident in loaded:
-            messages.append(CheckMessage(str(path), 1, f"'{definition.key}' version {definition.version} "
-                                                       f"is also defined in {loaded[ident][0].name}"))
+            messages.append(
+                CheckMessage(
+                    str(path),
+                    1,
+                    f"'{definition.key}' version {definition.version} is also defined in {loaded[ident][0].name}",
+                )
+            )
             continue
         loaded[ident] = (path, definition)
     for path, definition in loaded.values():
@@ -276,11 +289,15 @@ def _read_all(directory: Path) -> tuple[list[TemplateDefinition], list[CheckMess
     return [definition for _, definition in loaded.values()], messages
 
 
-def _replaces_predecessor(path: Path, definition: TemplateDefinition, previous: TemplateDefinition) -> list[CheckMessage]:
+def _replaces_predecessor(
+    path: Path, definition: TemplateDefinition, previous: TemplateDefinition
+) -> list[CheckMessage]:
     """The keys `replaces` maps from must be questions of the version before."""
     problems = [
-        Problem(("replaces", old), f"replaces maps '{old}', which is not a question in "
-                                   f"'{previous.key}' version {previous.version}")
+        Problem(
+            ("replaces", old),
+            f"replaces maps '{old}', which is not a question in '{previous.key}' version {previous.version}",
+        )
         for old in definition.replaces or {}
         if previous.question(old) is None
     ]
@@ -302,12 +319,16 @@ def run_check(directory: Path | str) -> tuple[int, list[str]]:
     lines = [str(m) for m in messages]
     noun = f"{len(files)} template file{'' if len(files) == 1 else 's'}"
     if messages:
-        return 1, [*lines, f"Checked {noun} in {directory}: {len(messages)} problem{'' if len(messages) == 1 else 's'}."]
+        return 1, [
+            *lines,
+            f"Checked {noun} in {directory}: {len(messages)} problem{'' if len(messages) == 1 else 's'}.",
+        ]
     return 0, [f"Checked {noun} in {directory}: no problems."]
 
 
 def content_hash(definition: TemplateDefinition) -> str:
     """SHA-256 of the definition's canonical JSON: edits to layout or comments leave it unchanged."""
-    canonical = json.dumps(definition.model_dump(mode="json", by_alias=True), sort_keys=True,
-                           separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(
+        definition.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()

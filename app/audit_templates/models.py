@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import JSONType, UTCDateTime
 from app import clock
+from app.db import JSONType, UTCDateTime
 
 
 class TemplateVersion(SQLModel, table=True):

@@ -19,7 +19,9 @@ from app.working_days import WorkingDayCalendar
 class PrefillCheck(StrEnum):
     RECORDED = "recorded"  # the fact has a value -> yes, otherwise no
     TRUE = "true"  # a yes/no fact -> yes / no
-    WITHIN_WORKING_DAYS = "within_working_days"  # date fact within `days` working days of `from` (a date fact or "today")
+    WITHIN_WORKING_DAYS = (
+        "within_working_days"  # date fact within `days` working days of `from` (a date fact or "today")
+    )
     WITHIN_DAYS = "within_days"  # the same in calendar days
     AT_MOST = "at_most"  # a count fact <= `value`
     AT_LEAST = "at_least"  # a count fact >= `value`

@@ -168,7 +168,7 @@ class Question(_Strict):
         data = dict(data)
         flag = data.pop("explain_when_no")
         if not isinstance(flag, bool):
-            raise ValueError("explain_when_no must be true or false")  # noqa: TRY004 - pydantic reports ValueError only
+            raise ValueError("explain_when_no must be true or false")
         if flag:
             if data.get("explain_when", "no") != "no":
                 raise ValueError("give explain_when or explain_when_no, not both")
@@ -357,23 +357,29 @@ def template_problems(definition: TemplateDefinition) -> list[Problem]:
         if not section.questions and not section.judgement:
             problems.append(Problem((*at, "questions"), f"section '{section.key}' has no questions"))
         if section.show_if:
-            problems += _condition_problems(section.show_if, (*at, "show_if"), f"section '{section.key}'",
-                                            earlier, all_keys)
+            problems += _condition_problems(
+                section.show_if, (*at, "show_if"), f"section '{section.key}'", earlier, all_keys
+            )
         for q, question in enumerate(section.questions):
             where = (*at, "questions", q)
             if question.key in earlier:
                 problems.append(Problem((*where, "key"), f"question key '{question.key}' is used twice"))
             problems += _question_problems(question, where)
             if question.show_if:
-                problems += _condition_problems(question.show_if, (*where, "show_if"), f"question '{question.key}'",
-                                                earlier, all_keys)
+                problems += _condition_problems(
+                    question.show_if, (*where, "show_if"), f"question '{question.key}'", earlier, all_keys
+                )
             earlier[question.key] = question
         for generated in section.form_questions:
             earlier.setdefault(generated.key, generated)
     safeguarding = [q.key for q in definition.questions if q.safeguarding]
     if len(safeguarding) > 1:
-        problems.append(Problem(("sections",), "only one question can be the safeguarding concern, not "
-                                + ", ".join(f"'{k}'" for k in safeguarding)))
+        problems.append(
+            Problem(
+                ("sections",),
+                "only one question can be the safeguarding concern, not " + ", ".join(f"'{k}'" for k in safeguarding),
+            )
+        )
     problems += _overall_problems(definition)
     problems += _replaces_problems(definition, all_keys)
     return problems
@@ -419,14 +425,24 @@ def _condition_problems(
             later = "which comes later" if test.question in all_keys else "which is not in this template"
             problems.append(Problem(where, f"show_if of {owner} refers to '{test.question}', {later}"))
         elif target.type not in CONDITION_TYPES:
-            problems.append(Problem(where, f"show_if of {owner} tests '{test.question}', a {target.type} question; "
-                                           "only yes_no_na, grade and choice questions can be tested"))
+            problems.append(
+                Problem(
+                    where,
+                    f"show_if of {owner} tests '{test.question}', a {target.type} question; "
+                    "only yes_no_na, grade and choice questions can be tested",
+                )
+            )
         else:
             allowed = target.answer_values
             for value in test.values:
                 if value not in allowed:
-                    problems.append(Problem(where, f"show_if of {owner} compares '{test.question}' with '{value}', "
-                                                   f"which is not one of its answers ({', '.join(allowed)})"))
+                    problems.append(
+                        Problem(
+                            where,
+                            f"show_if of {owner} compares '{test.question}' with '{value}', "
+                            f"which is not one of its answers ({', '.join(allowed)})",
+                        )
+                    )
     return problems
 
 
@@ -439,24 +455,41 @@ def _prefill_problems(prefill: Prefill, at: tuple[str | int, ...], name: str) ->
     problems: list[Problem] = []
     check = prefill.check
     if prefill.fact not in FACT_FIELDS:
-        problems.append(Problem((*at, "fact"), f"{name}: prefill fact '{prefill.fact}' is not a case fact "
-                                               f"(known facts: {', '.join(FACT_FIELDS)})"))
+        problems.append(
+            Problem(
+                (*at, "fact"),
+                f"{name}: prefill fact '{prefill.fact}' is not a case fact (known facts: {', '.join(FACT_FIELDS)})",
+            )
+        )
     elif check in _WITHIN and prefill.fact not in _DATE_FACTS:
-        problems.append(Problem((*at, "fact"), f"{name}: {check} needs a date fact, and '{prefill.fact}' is not one "
-                                               f"(date facts: {', '.join(_DATE_FACTS)})"))
+        problems.append(
+            Problem(
+                (*at, "fact"),
+                f"{name}: {check} needs a date fact, and '{prefill.fact}' is not one "
+                f"(date facts: {', '.join(_DATE_FACTS)})",
+            )
+        )
     if check in _WITHIN:
         if prefill.days is None:
             problems.append(Problem((*at, "check"), f"{name}: {check} needs 'days'"))
         if prefill.from_ is None:
             problems.append(Problem((*at, "check"), f"{name}: {check} needs 'from' (a date fact or \"{TODAY}\")"))
         elif prefill.from_ != TODAY and prefill.from_ not in _DATE_FACTS:
-            problems.append(Problem((*at, "from"), f"{name}: prefill from '{prefill.from_}' must be \"{TODAY}\" "
-                                                   f"or a date fact ({', '.join(_DATE_FACTS)})"))
+            problems.append(
+                Problem(
+                    (*at, "from"),
+                    f"{name}: prefill from '{prefill.from_}' must be \"{TODAY}\" "
+                    f"or a date fact ({', '.join(_DATE_FACTS)})",
+                )
+            )
     else:
         for field, given in (("days", prefill.days), ("from", prefill.from_)):
             if given is not None:
-                problems.append(Problem((*at, field), f"{name}: '{field}' is only used by within_days "
-                                                      "and within_working_days checks"))
+                problems.append(
+                    Problem(
+                        (*at, field), f"{name}: '{field}' is only used by within_days and within_working_days checks"
+                    )
+                )
     if check in _COUNTS and prefill.value is None:
         problems.append(Problem((*at, "check"), f"{name}: {check} needs 'value'"))
     elif check not in _COUNTS and prefill.value is not None:
@@ -475,7 +508,9 @@ def _overall_problems(definition: TemplateDefinition) -> list[Problem]:
     if question.type is not QuestionType.GRADE:
         return [Problem(at, f"overall grade_question '{overall.grade_question}' is {question.type}, not grade")]
     if overall.rules and not definition.judgement_sections:
-        return [Problem(("overall", "rules"), "overall rules compare section grades, but no section is a judgement section")]
+        return [
+            Problem(("overall", "rules"), "overall rules compare section grades, but no section is a judgement section")
+        ]
     return []
 
 

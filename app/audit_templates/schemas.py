@@ -51,17 +51,27 @@ def template_summary(row: TemplateVersion) -> TemplateSummary:
 def _question_out(question: Question) -> QuestionOut:
     dump = question.model_dump(mode="json", by_alias=True, exclude_none=True)
     return QuestionOut(
-        key=question.key, type=question.type.value, label=question.label, required=question.required,
+        key=question.key,
+        type=question.type.value,
+        label=question.label,
+        required=question.required,
         guidance=question.guidance,
         options=[OptionOut(value=o.value, label=o.label) for o in question.options] if question.options else None,
-        show_if=dump.get("show_if"), prefill=dump.get("prefill"),
+        show_if=dump.get("show_if"),
+        prefill=dump.get("prefill"),
     )
 
 
 def template_out(row: TemplateVersion, definition: TemplateDefinition) -> TemplateOut:
     """Every answer key the form has, generated ones (explanations, section grades) included."""
     return TemplateOut(
-        key=row.key, version=row.version, title=row.title, kind=row.kind, description=definition.description,
-        sections=[SectionOut(key=s.key, title=s.title, questions=[_question_out(q) for q in s.form_questions])
-                  for s in definition.sections],
+        key=row.key,
+        version=row.version,
+        title=row.title,
+        kind=row.kind,
+        description=definition.description,
+        sections=[
+            SectionOut(key=s.key, title=s.title, questions=[_question_out(q) for q in s.form_questions])
+            for s in definition.sections
+        ],
     )

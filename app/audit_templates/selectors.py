@@ -10,9 +10,9 @@ from app.audit_templates.models import TemplateVersion
 
 def template_versions(session: Session) -> list[TemplateVersion]:
     """Every published version, by key then newest version first."""
-    return list(session.execute(
-        select(TemplateVersion).order_by(TemplateVersion.key, TemplateVersion.version.desc())
-    ).scalars())
+    return list(
+        session.execute(select(TemplateVersion).order_by(TemplateVersion.key, TemplateVersion.version.desc())).scalars()
+    )
 
 
 def template_version_get(session: Session, *, key: str, version: int) -> TemplateVersion | None:

@@ -38,8 +38,9 @@ class PublishedTemplateChanged(Conflict):
         self.messages = messages
 
 
-def templates_publish(session: Session, *, directory: Path | str = TEMPLATES_DIR,
-                      actor: User | None = None) -> PublishReport:
+def templates_publish(
+    session: Session, *, directory: Path | str = TEMPLATES_DIR, actor: User | None = None
+) -> PublishReport:
     """Load every template file; add new versions; refuse edits to published ones. Nothing is written on error."""
     try:
         definitions = load_templates(directory)
@@ -48,10 +49,7 @@ def templates_publish(session: Session, *, directory: Path | str = TEMPLATES_DIR
     if session.get_bind().dialect.name == "postgresql":
         # Replicas starting together each publish: one at a time (SQLite's BEGIN IMMEDIATE already serialises).
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PUBLISH_LOCK})
-    published = {
-        (row.key, row.version): row.content_hash
-        for row in session.execute(select(TemplateVersion)).scalars()
-    }
+    published = {(row.key, row.version): row.content_hash for row in session.execute(select(TemplateVersion)).scalars()}
     report = PublishReport()
     changed: list[str] = []
     new: list[tuple[TemplateDefinition, str]] = []
@@ -75,16 +73,26 @@ def templates_publish(session: Session, *, directory: Path | str = TEMPLATES_DIR
         raise PublishedTemplateChanged(changed)
     for definition, digest in new:
         row = TemplateVersion(
-            key=definition.key, version=definition.version, title=definition.title, kind=definition.kind.value,
-            description=definition.description, content_hash=digest,
-            definition=definition.model_dump(mode="json", by_alias=True), source_file=source_file_name(definition),
+            key=definition.key,
+            version=definition.version,
+            title=definition.title,
+            kind=definition.kind.value,
+            description=definition.description,
+            content_hash=digest,
+            definition=definition.model_dump(mode="json", by_alias=True),
+            source_file=source_file_name(definition),
         )
         session.add(row)
         session.flush()
-        audit_record(session, actor=actor, action="template.publish",
-                     summary=f"Published template {definition.title} ({definition.key} version {definition.version})",
-                     entity_type="template_version", entity_id=row.id,
-                     after={"key": definition.key, "version": definition.version, "content_hash": digest})
+        audit_record(
+            session,
+            actor=actor,
+            action="template.publish",
+            summary=f"Published template {definition.title} ({definition.key} version {definition.version})",
+            entity_type="template_version",
+            entity_id=row.id,
+            after={"key": definition.key, "version": definition.version, "content_hash": digest},
+        )
         report.added.append(f"{definition.key} v{definition.version}")
     return report
 

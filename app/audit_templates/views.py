@@ -38,8 +38,13 @@ def templates_list(request: Request, session: SessionDep, _: QALead) -> Response
 
 
 @router.get("/templates/{key}/{version}")
-def template_preview(request: Request, session: SessionDep, _: QALead, key: Annotated[str, Path(max_length=60)],
-                     version: Annotated[int, Path(ge=1, le=MAX_ROW_ID)]) -> Response:
+def template_preview(
+    request: Request,
+    session: SessionDep,
+    _: QALead,
+    key: Annotated[str, Path(max_length=60)],
+    version: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+) -> Response:
     row = selectors.template_version_get(session, key=key, version=version)
     if row is None:
         raise NotFound("There is no published template with that name and version.")

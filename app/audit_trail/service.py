@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from app.audit_trail.models import AuditChainHead, AuditEvent
 from app import clock
+from app.audit_trail.models import AuditChainHead, AuditEvent
 
 if TYPE_CHECKING:
     from app.accounts.models import User

@@ -43,25 +43,47 @@ def audit_trail(
     end, end_error = _parse_date(date_to)
     errors = {k: v for k, v in {"date_from": start_error, "date_to": end_error}.items() if v}
     filters = {
-        "action": action or "", "actor": actor or "", "entity_type": entity_type or "",
-        "entity_id": entity_id or "", "date_from": date_from or "", "date_to": date_to or "",
+        "action": action or "",
+        "actor": actor or "",
+        "entity_type": entity_type or "",
+        "entity_id": entity_id or "",
+        "date_from": date_from or "",
+        "date_to": date_to or "",
     }
     result = selectors.audit_events_page(
-        session, tz=request.app.state.settings.tz, action=action or None, actor=actor or None,
-        entity_type=entity_type or None, entity_id=entity_id or None, date_from=start, date_to=end,
-        page=page, page_size=50, clamp_to_last=True,
+        session,
+        tz=request.app.state.settings.tz,
+        action=action or None,
+        actor=actor or None,
+        entity_type=entity_type or None,
+        entity_id=entity_id or None,
+        date_from=start,
+        date_to=end,
+        page=page,
+        page_size=50,
+        clamp_to_last=True,
     )
-    return render(request, "audit_trail/list.html", {
-        "result": result, "filters": filters, "errors": errors, "actions": selectors.audit_actions(session),
-        "query": lambda **kw: urlencode({**filters, **kw}),
-    }, block="results")
+    return render(
+        request,
+        "audit_trail/list.html",
+        {
+            "result": result,
+            "filters": filters,
+            "errors": errors,
+            "actions": selectors.audit_actions(session),
+            "query": lambda **kw: urlencode({**filters, **kw}),
+        },
+        block="results",
+    )
 
 
 @router.post("/audit-trail/verify")
 def audit_trail_verify(request: Request, session: SessionDep, actor: QALead) -> Response:
     check = audit_chain_verify(session)
     audit_record(
-        session, actor=actor, action="audit_trail.verify",
+        session,
+        actor=actor,
+        action="audit_trail.verify",
         summary=f"Audit trail checked: {'intact' if check.ok else 'BROKEN'} ({check.checked} events)",
         after={"ok": check.ok, "checked": check.checked, "problem": check.problem},
     )

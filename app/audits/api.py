@@ -52,17 +52,25 @@ def _answer_problems(answers: dict[str, Any]) -> dict[str, str]:
             return "\x00" in value
         return isinstance(value, list) and any(has_nul(v) for v in value)
 
-    return {key: f"The answer to '{key[:120]}' contains a NUL character" for key, value in answers.items()
-            if has_nul(value) or "\x00" in key}
+    return {
+        key: f"The answer to '{key[:120]}' contains a NUL character"
+        for key, value in answers.items()
+        if has_nul(value) or "\x00" in key
+    }
 
 
 def _unprocessable(exc: ValidationFailed) -> JSONResponse:
     """422 naming each question: `errors` by question key, and `detail` in the API's usual shape."""
-    return JSONResponse(status_code=422, content={
-        "detail": [{"loc": ["body", "answers", key], "msg": message, "type": "value_error"}
-                   for key, message in exc.errors.items()],
-        "errors": exc.errors,
-    })
+    return JSONResponse(
+        status_code=422,
+        content={
+            "detail": [
+                {"loc": ["body", "answers", key], "msg": message, "type": "value_error"}
+                for key, message in exc.errors.items()
+            ],
+            "errors": exc.errors,
+        },
+    )
 
 
 @router.get("/audits", response_model=PageOut[AuditSummary])
@@ -82,10 +90,15 @@ def audits_list(
         if not assignee.isdigit():
             raise ValidationFailed({"assignee": 'Give "me" or a user id'})
         auditor_id = int(assignee)
-    result = selectors.audits_page(session, user=user, auditor_id=auditor_id, status=status, page=page,
-                                   page_size=page_size)
-    return PageOut(items=[audit_summary(row) for row in selectors.audit_rows(session, audits=result.items)],
-                   total=result.total, page=result.page, page_size=result.page_size)
+    result = selectors.audits_page(
+        session, user=user, auditor_id=auditor_id, status=status, page=page, page_size=page_size
+    )
+    return PageOut(
+        items=[audit_summary(row) for row in selectors.audit_rows(session, audits=result.items)],
+        total=result.total,
+        page=result.page,
+        page_size=result.page_size,
+    )
 
 
 @router.get("/audits/{audit_id}", response_model=AuditPublic, responses={404: {}})
@@ -93,29 +106,42 @@ def audit_get(session: SessionDep, user: AuditReader, audit_id: RowId) -> AuditP
     """One audit with its answers and the register's suggestions beside them (for a moderator grading blind,
     without the auditor's grades until they have given their own)."""
     audit = selectors.audit_get(session, audit_id=audit_id)
-    if audit is None or not (selectors.audit_visible_to(user, audit)
-                             or moderation_selectors.moderates(session, user=user, audit_id=audit_id)):
+    if audit is None or not (
+        selectors.audit_visible_to(user, audit) or moderation_selectors.moderates(session, user=user, audit_id=audit_id)
+    ):
         raise NotFound(f"Audit {audit_id} not found")
     return _public(session, audit, user)
 
 
-@router.put("/audits/{audit_id}/answers", response_model=AuditPublic,
-            responses={403: {}, 404: {}, 409: {"description": "Stale version, or the audit is submitted"}, **_ERRORS})
+@router.put(
+    "/audits/{audit_id}/answers",
+    response_model=AuditPublic,
+    responses={403: {}, 404: {}, 409: {"description": "Stale version, or the audit is submitted"}, **_ERRORS},
+)
 def audit_answers_put(session: SessionDep, user: AuditUser, audit_id: RowId, body: AnswersSave) -> Any:
     """Save some answers (a partial save is normal); nothing is saved unless every answer sent is valid."""
     audit = _audit_or_404(session, user, audit_id)
     try:
         if problems := _answer_problems(body.answers):
             raise ValidationFailed(problems)
-        service.audit_answers_save(session, audit=audit, version=body.version, answers=body.answers, actor=user,
-                                   escalation_recipient_id=body.escalation_recipient_id)
+        service.audit_answers_save(
+            session,
+            audit=audit,
+            version=body.version,
+            answers=body.answers,
+            actor=user,
+            escalation_recipient_id=body.escalation_recipient_id,
+        )
     except ValidationFailed as exc:
         return _unprocessable(exc)
     return _public(session, audit)
 
 
-@router.post("/audits/{audit_id}/submit", response_model=AuditPublic,
-             responses={403: {}, 404: {}, 409: {"description": "Stale version, or already submitted"}, **_ERRORS})
+@router.post(
+    "/audits/{audit_id}/submit",
+    response_model=AuditPublic,
+    responses={403: {}, 404: {}, 409: {"description": "Stale version, or already submitted"}, **_ERRORS},
+)
 def audit_submit(session: SessionDep, user: AuditUser, audit_id: RowId, body: AuditSubmit) -> Any:
     """Submit: 422 lists every missing or invalid answer by question key."""
     audit = _audit_or_404(session, user, audit_id)

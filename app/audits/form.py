@@ -82,10 +82,15 @@ def sections_progress(definition: TemplateDefinition, answers: Mapping[str, Any]
             continue
         answered = [q for q in questions if has_answer(answers.get(q.key))]
         required = [q for q in questions if q.required]
-        found.append(SectionProgress(
-            section=section, questions=questions, answered=len(answered), required=len(required),
-            required_answered=sum(1 for q in required if has_answer(answers.get(q.key))),
-        ))
+        found.append(
+            SectionProgress(
+                section=section,
+                questions=questions,
+                answered=len(answered),
+                required=len(required),
+                required_answered=sum(1 for q in required if has_answer(answers.get(q.key))),
+            )
+        )
     return found
 
 
@@ -104,7 +109,7 @@ def next_section(definition: TemplateDefinition, answers: Mapping[str, Any], *, 
     if after not in keys:
         return None
     shown = visible_keys(definition, answers)
-    for section in definition.sections[keys.index(after) + 1:]:
+    for section in definition.sections[keys.index(after) + 1 :]:
         if any(q.key in shown for q in section.form_questions):
             return section
     return None
@@ -188,8 +193,9 @@ def posted_version(form: FormData) -> int:
     return int(text) if text.isdigit() and len(text) <= 9 else 0
 
 
-def form_errors(definition: TemplateDefinition, answers: Mapping[str, Any], incomplete: set[str],
-                *, final: bool) -> dict[str, str]:
+def form_errors(
+    definition: TemplateDefinition, answers: Mapping[str, Any], incomplete: set[str], *, final: bool
+) -> dict[str, str]:
     """Invalid answers, worded for the boxes on the page. An unfinished date is an error only when the
     auditor presses the button (`final`); while they autosave, they may be between the day and the month."""
     errors = answer_errors(definition, {k: v for k, v in answers.items() if k not in incomplete})
@@ -221,8 +227,17 @@ class SectionSave:
     posted_keys: set[str] = field(default_factory=set)
 
 
-def section_save(session: Session, *, audit: Audit, definition: TemplateDefinition, section: Section,
-                 form: FormData, actor: User, final: bool, escalation_recipient_id: int | None = None) -> SectionSave:
+def section_save(
+    session: Session,
+    *,
+    audit: Audit,
+    definition: TemplateDefinition,
+    section: Section,
+    form: FormData,
+    actor: User,
+    final: bool,
+    escalation_recipient_id: int | None = None,
+) -> SectionSave:
     """Save what changed on a posted section page; invalid answers are kept back (with messages), the rest saved."""
     stored = audit_answers(session, audit=audit)
     shown_keys = {_text(v) for v in form.getlist(FIELD_SHOWN)}
@@ -236,8 +251,14 @@ def section_save(session: Session, *, audit: Audit, definition: TemplateDefiniti
     refused: dict[str, Any] = {}
     if to_save:
         try:
-            service.audit_answers_save(session, audit=audit, version=posted_version(form), answers=to_save,
-                                       actor=actor, escalation_recipient_id=escalation_recipient_id)
+            service.audit_answers_save(
+                session,
+                audit=audit,
+                version=posted_version(form),
+                answers=to_save,
+                actor=actor,
+                escalation_recipient_id=escalation_recipient_id,
+            )
         except ValidationFailed as exc:  # a safeguarding Yes without a description or a recipient saves nothing
             errors.update(exc.errors)
             refused, to_save = to_save, {}
@@ -253,7 +274,14 @@ def section_save(session: Session, *, audit: Audit, definition: TemplateDefiniti
     for key in errors.keys() | set(skipped) | set(refused):
         values[key] = changed.get(key)
     return SectionSave(
-        audit=audit, answers=after, shown_before=visible_keys(definition, stored),
-        shown_after=visible_keys(definition, {**after, **refused}), values=values, errors=errors, saved=sorted(to_save),
-        skipped=skipped, conflict=conflict, posted_keys=set(posted.values),
+        audit=audit,
+        answers=after,
+        shown_before=visible_keys(definition, stored),
+        shown_after=visible_keys(definition, {**after, **refused}),
+        values=values,
+        errors=errors,
+        saved=sorted(to_save),
+        skipped=skipped,
+        conflict=conflict,
+        posted_keys=set(posted.values),
     )

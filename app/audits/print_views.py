@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from app import clock
 from app.accounts.models import User
 from app.audits import selectors
 from app.audits.models import Audit
@@ -16,7 +17,6 @@ from app.audits.printable import (
     printable_record,
 )
 from app.db import RowId, SessionDep
-from app import clock
 from app.errors import NotFound
 from app.web.auth import CurrentUser
 from app.web.templating import render
@@ -50,10 +50,16 @@ def audit_print_pdf(request: Request, session: SessionDep, user: CurrentUser, au
     audit = _audit_or_404(session, user, audit_id)
     printout = printable_audit(session, audit=audit, today=request.app.state.settings.today())
     html = request.app.state.templates.get_template("audits/print.html").render(
-        {"p": printout, "standalone": True, "request": request, "printed_by": user.full_name, "printed_at": clock.now()})
+        {"p": printout, "standalone": True, "request": request, "printed_by": user.full_name, "printed_at": clock.now()}
+    )
     pdf = printable_pdf(html)
     printable_record(session, user=user, audit=audit, case=printout.case, pdf=True)
     filename = printable_filename(audit, printout.case)
-    return Response(pdf, media_type="application/pdf", headers={
-        **NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"',
-    })
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            **NO_STORE,
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        },
+    )

@@ -39,10 +39,12 @@ REASON_LABELS = {
     "random": "Picked at random",
     "added": "Added by the QA lead",
 }
-MODERATION_STATUS = {"allocated": "Waiting for the moderator's grades", "graded": "Graded, decision to come",
-                     "decided": "Decided"}
-DECISION_LABELS = {"accept": "Accepted: the moderated grades are final",
-                   "return": "Returned to the auditor for rework"}
+MODERATION_STATUS = {
+    "allocated": "Waiting for the moderator's grades",
+    "graded": "Graded, decision to come",
+    "decided": "Decided",
+}
+DECISION_LABELS = {"accept": "Accepted: the moderated grades are final", "return": "Returned to the auditor for rework"}
 # Shown as headline facts; the rest of the register's facts follow when recorded.
 HEADLINE_FACTS = ("worker_name", "manager_name")
 HIDDEN_FACTS = {"birth_year", "birth_month", "age_at_extract", *HEADLINE_FACTS}
@@ -164,8 +166,11 @@ def _facts(session: Session, case: Case, today: date) -> list[tuple[str, str]]:
         ("Team", team.name if team else "Not recorded"),
         *((fact_label(name), facts.get(name) or "Not recorded") for name in HEADLINE_FACTS),
     ]
-    rows += [(fact_label(name), _fact_text(value)) for name, value in facts.items()
-             if name not in HIDDEN_FACTS and value is not None and value != ""]
+    rows += [
+        (fact_label(name), _fact_text(value))
+        for name, value in facts.items()
+        if name not in HIDDEN_FACTS and value is not None and value != ""
+    ]
     return rows
 
 
@@ -177,17 +182,25 @@ def _sections(definition: TemplateDefinition, answers: dict[str, Any]) -> list[S
         def row(q: Question) -> AnswerRow:
             return AnswerRow(label=q.label, text=answer_text(q, answers.get(q.key)), required=q.required)
 
-        found.append(SectionAnswers(
-            key=section.key, title=section.title, rows=[row(q) for q in progress.questions],
-            auditor_grade=grade_label(answers.get(section.grade_key)) if section.judgement else "",
-        ))
+        found.append(
+            SectionAnswers(
+                key=section.key,
+                title=section.title,
+                rows=[row(q) for q in progress.questions],
+                auditor_grade=grade_label(answers.get(section.grade_key)) if section.judgement else "",
+            )
+        )
     return found
 
 
-def _rounds(session: Session, audit: Audit, definition: TemplateDefinition, answers: dict[str, Any],
-            names: dict[int, str]) -> list[ModerationRound]:
-    rows = session.execute(select(Moderation).where(Moderation.audit_id == audit.id)
-                           .order_by(Moderation.round)).scalars().all()
+def _rounds(
+    session: Session, audit: Audit, definition: TemplateDefinition, answers: dict[str, Any], names: dict[int, str]
+) -> list[ModerationRound]:
+    rows = (
+        session.execute(select(Moderation).where(Moderation.audit_id == audit.id).order_by(Moderation.round))
+        .scalars()
+        .all()
+    )
     rounds = []
     for m in rows:
         graded = m.status in ("graded", "decided")
@@ -197,25 +210,47 @@ def _rounds(session: Session, audit: Audit, definition: TemplateDefinition, answ
             section_grades = m.section_grades or {}
             if definition.overall is not None or m.overall_grade:
                 auditor = answers.get(definition.overall.grade_question) if definition.overall else None
-                grades.append(GradeComparison("Overall grade", grade_label(auditor), grade_label(m.overall_grade),
-                                              agreement.get("overall") if isinstance(agreement.get("overall"), bool)
-                                              else None))
+                grades.append(
+                    GradeComparison(
+                        "Overall grade",
+                        grade_label(auditor),
+                        grade_label(m.overall_grade),
+                        agreement.get("overall") if isinstance(agreement.get("overall"), bool) else None,
+                    )
+                )
             for section in definition.judgement_sections:
                 theirs = section_grades.get(section.key, section_grades.get(section.grade_key))
                 mine = answers.get(section.grade_key)
                 if theirs is None and mine is None:
                     continue
                 agree = agreement.get(section.key)
-                grades.append(GradeComparison(section.title, grade_label(mine), grade_label(theirs),
-                                              agree if isinstance(agree, bool) else None))
-        rounds.append(ModerationRound(
-            round=m.round, reason=REASON_LABELS.get(m.reason, m.reason),
-            moderator_name=names.get(m.moderator_id, "Not yet allocated") if m.moderator_id else "Not yet allocated",
-            status=MODERATION_STATUS.get(m.status, m.status), graded=graded, blind=m.blind, grades=grades,
-            rationale=m.rationale if graded else "", learning=m.learning if graded else "",
-            decision=DECISION_LABELS.get(m.decision or "", "") if graded else "", feedback=m.feedback if graded else "",
-            graded_at=m.graded_at, decided_at=m.decided_at,
-        ))
+                grades.append(
+                    GradeComparison(
+                        section.title,
+                        grade_label(mine),
+                        grade_label(theirs),
+                        agree if isinstance(agree, bool) else None,
+                    )
+                )
+        rounds.append(
+            ModerationRound(
+                round=m.round,
+                reason=REASON_LABELS.get(m.reason, m.reason),
+                moderator_name=names.get(m.moderator_id, "Not yet allocated")
+                if m.moderator_id
+                else "Not yet allocated",
+                status=MODERATION_STATUS.get(m.status, m.status),
+                graded=graded,
+                blind=m.blind,
+                grades=grades,
+                rationale=m.rationale if graded else "",
+                learning=m.learning if graded else "",
+                decision=DECISION_LABELS.get(m.decision or "", "") if graded else "",
+                feedback=m.feedback if graded else "",
+                graded_at=m.graded_at,
+                decided_at=m.decided_at,
+            )
+        )
     return rounds
 
 
@@ -225,30 +260,59 @@ def printable_audit(session: Session, *, audit: Audit, today: date) -> Printable
     case = session.get(Case, audit.case_id)
     assert case is not None  # a foreign key
     answers = selectors.audit_answers(session, audit=audit)
-    moderator_ids = set(session.execute(
-        select(Moderation.moderator_id).where(Moderation.audit_id == audit.id)).scalars())
-    escalations = session.execute(select(Escalation).where(Escalation.audit_id == audit.id)
-                                  .order_by(Escalation.created_at, Escalation.id)).scalars().all()
-    replies = session.execute(select(AuditReply).where(AuditReply.audit_id == audit.id)
-                              .order_by(AuditReply.created_at, AuditReply.id)).scalars().all()
-    names = _names(session, {audit.auditor_id, *moderator_ids,
-                             *(e.raised_by_id for e in escalations), *(e.recipient_id for e in escalations),
-                             *(e.acknowledged_by_id for e in escalations), *(r.author_id for r in replies)})
+    moderator_ids = set(
+        session.execute(select(Moderation.moderator_id).where(Moderation.audit_id == audit.id)).scalars()
+    )
+    escalations = (
+        session.execute(
+            select(Escalation).where(Escalation.audit_id == audit.id).order_by(Escalation.created_at, Escalation.id)
+        )
+        .scalars()
+        .all()
+    )
+    replies = (
+        session.execute(
+            select(AuditReply).where(AuditReply.audit_id == audit.id).order_by(AuditReply.created_at, AuditReply.id)
+        )
+        .scalars()
+        .all()
+    )
+    names = _names(
+        session,
+        {
+            audit.auditor_id,
+            *moderator_ids,
+            *(e.raised_by_id for e in escalations),
+            *(e.recipient_id for e in escalations),
+            *(e.acknowledged_by_id for e in escalations),
+            *(r.author_id for r in replies),
+        },
+    )
     overall_question = definition.question(definition.overall.grade_question) if definition.overall else None
     return PrintableAudit(
-        audit=audit, template=template, case=case, auditor_name=names.get(audit.auditor_id, ""),
-        status_label=selectors.STATUS_LABELS.get(audit.status, audit.status), facts=_facts(session, case, today),
+        audit=audit,
+        template=template,
+        case=case,
+        auditor_name=names.get(audit.auditor_id, ""),
+        status_label=selectors.STATUS_LABELS.get(audit.status, audit.status),
+        facts=_facts(session, case, today),
         sections=_sections(definition, answers),
         overall_label=overall_question.label if overall_question else "",
         auditor_overall=grade_label(answers.get(overall_question.key)) if overall_question else "",
         final_grade=grade_label(audit.final_grade),
         rounds=_rounds(session, audit, definition, answers, names),
-        escalations=[EscalationRow(
-            raised_by=names.get(e.raised_by_id, ""), recipient=names.get(e.recipient_id, ""),
-            description=e.description, created_at=e.created_at, acknowledged_at=e.acknowledged_at,
-            acknowledged_by=names.get(e.acknowledged_by_id, "") if e.acknowledged_by_id else "",
-            note=e.acknowledgement_note,
-        ) for e in escalations],
+        escalations=[
+            EscalationRow(
+                raised_by=names.get(e.raised_by_id, ""),
+                recipient=names.get(e.recipient_id, ""),
+                description=e.description,
+                created_at=e.created_at,
+                acknowledged_at=e.acknowledged_at,
+                acknowledged_by=names.get(e.acknowledged_by_id, "") if e.acknowledged_by_id else "",
+                note=e.acknowledgement_note,
+            )
+            for e in escalations
+        ],
         replies=[ReplyRow(author=names.get(r.author_id, ""), text=r.text, created_at=r.created_at) for r in replies],
     )
 
@@ -262,11 +326,23 @@ def printable_filename(audit: Audit, case: Case) -> str:
 def printable_record(session: Session, *, user: User, audit: Audit, case: Case, pdf: bool) -> None:
     """The audit trail entry for one view (or PDF export) of the record: who and when."""
     if pdf:
-        audit_record(session, actor=user, action="audit.pdf", entity_type="audit", entity_id=audit.id,
-                     summary=f"Downloaded audit {audit.id} of child {case.child_id} as a PDF")
+        audit_record(
+            session,
+            actor=user,
+            action="audit.pdf",
+            entity_type="audit",
+            entity_id=audit.id,
+            summary=f"Downloaded audit {audit.id} of child {case.child_id} as a PDF",
+        )
     else:
-        audit_record(session, actor=user, action="audit.print", entity_type="audit", entity_id=audit.id,
-                     summary=f"Viewed the printable audit {audit.id} of child {case.child_id}")
+        audit_record(
+            session,
+            actor=user,
+            action="audit.print",
+            entity_type="audit",
+            entity_id=audit.id,
+            summary=f"Viewed the printable audit {audit.id} of child {case.child_id}",
+        )
 
 
 def printable_pdf(html: str) -> bytes:

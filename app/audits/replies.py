@@ -81,12 +81,16 @@ def completed_audits_for_worker(session: Session, *, user: User, limit: int = 50
         return []
     # Narrowed in SQL by each word of the name (the register's spacing may differ), confirmed exactly below.
     # lower() on both sides, so each database folds the two the same way.
-    words = [func.lower(Case.worker_name).like(func.lower(literal(f"%{_like_escape(w)}%")), escape="\\")
-             for w in name.split()]
+    words = [
+        func.lower(Case.worker_name).like(func.lower(literal(f"%{_like_escape(w)}%")), escape="\\")
+        for w in name.split()
+    ]
     stmt = (
-        select(Audit, Case).join(Case, Case.id == Audit.case_id)
+        select(Audit, Case)
+        .join(Case, Case.id == Audit.case_id)
         .where(Audit.status == COMPLETED, *words)
-        .order_by(Audit.completed_at.desc(), Audit.id.desc()).limit(limit)
+        .order_by(Audit.completed_at.desc(), Audit.id.desc())
+        .limit(limit)
     )
     return [(audit, case) for audit, case in session.execute(stmt).all() if is_case_worker(user, case)]
 
@@ -113,14 +117,25 @@ def reply_add(session: Session, *, audit: Audit, case: Case, author: User, text:
     session.add(reply)
     session.flush()
     # Who replied and when; the words stay with the audit, not in the trail.
-    audit_record(session, actor=author, action="audit.reply",
-                 summary=f"Replied to the findings of audit {audit.id} (child {case.child_id})",
-                 entity_type="audit", entity_id=audit.id, after={"reply_id": reply.id, "length": len(reply.text)})
+    audit_record(
+        session,
+        actor=author,
+        action="audit.reply",
+        summary=f"Replied to the findings of audit {audit.id} (child {case.child_id})",
+        entity_type="audit",
+        entity_id=audit.id,
+        after={"reply_id": reply.id, "length": len(reply.text)},
+    )
     return reply
 
 
 def findings_view_record(session: Session, *, audit: Audit, case: Case, viewer: User) -> None:
     """A view of a child's record: who read the findings, and when."""
-    audit_record(session, actor=viewer, action="audit.findings_view",
-                 summary=f"Viewed the findings of audit {audit.id} (child {case.child_id})",
-                 entity_type="audit", entity_id=audit.id)
+    audit_record(
+        session,
+        actor=viewer,
+        action="audit.findings_view",
+        summary=f"Viewed the findings of audit {audit.id} (child {case.child_id})",
+        entity_type="audit",
+        entity_id=audit.id,
+    )

@@ -52,9 +52,18 @@ def _grade_label(value: Any) -> str:
     return GRADE_LABELS[Grade(value)] if isinstance(value, str) and value in Grade._value2member_map_ else ""
 
 
-def _findings_page(request: Request, session: Session, user: User, audit: Audit, case: Case, *,
-                   errors: dict[str, str] | None = None, text: str = "", conflict: str | None = None,
-                   status_code: int = 200) -> Response:
+def _findings_page(
+    request: Request,
+    session: Session,
+    user: User,
+    audit: Audit,
+    case: Case,
+    *,
+    errors: dict[str, str] | None = None,
+    text: str = "",
+    conflict: str | None = None,
+    status_code: int = 200,
+) -> Response:
     template, definition = selectors.audit_template(session, audit)
     answers = selectors.audit_answers(session, audit=audit)
     progress = audit_form.sections_progress(definition, answers)
@@ -63,19 +72,35 @@ def _findings_page(request: Request, session: Session, user: User, audit: Audit,
     authors = {u.id: u.full_name for u in (session.get(User, i) for i in {r.author_id for r in found}) if u}
     settings = request.app.state.settings
     team = case_selectors.teams_by_id(session).get(case.team_id) if case.team_id is not None else None
-    return render(request, "audits/reply.html", {
-        "audit": audit, "case": case, "template": template, "definition": definition, "answers": answers,
-        "progress": progress, "answer_text": answer_text,
-        "section_grades": {key: grade.label for key, grade in grades.items()},
-        "final_grade": _grade_label(audit.final_grade),
-        "status_label": selectors.STATUS_LABELS.get(audit.status, audit.status),
-        "replies": found, "authors": authors, "can_reply": replies.may_reply(user, audit, case),
-        "errors": errors or {}, "text": text, "conflict": conflict, "max_length": replies.REPLY_MAX_LENGTH,
-        "replied_now": request.query_params.get("replied") == "1",
-        "case_team": team, "case_type_label": case_selectors.case_type_label(case.case_type),
-        "case_age": case_selectors.age_on(case.birth_year, case.birth_month, settings.today()),
-        "case_system_url": case_selectors.case_system_url(settings.case_system_url_template, case.child_id),
-    }, status_code=status_code)
+    return render(
+        request,
+        "audits/reply.html",
+        {
+            "audit": audit,
+            "case": case,
+            "template": template,
+            "definition": definition,
+            "answers": answers,
+            "progress": progress,
+            "answer_text": answer_text,
+            "section_grades": {key: grade.label for key, grade in grades.items()},
+            "final_grade": _grade_label(audit.final_grade),
+            "status_label": selectors.STATUS_LABELS.get(audit.status, audit.status),
+            "replies": found,
+            "authors": authors,
+            "can_reply": replies.may_reply(user, audit, case),
+            "errors": errors or {},
+            "text": text,
+            "conflict": conflict,
+            "max_length": replies.REPLY_MAX_LENGTH,
+            "replied_now": request.query_params.get("replied") == "1",
+            "case_team": team,
+            "case_type_label": case_selectors.case_type_label(case.case_type),
+            "case_age": case_selectors.age_on(case.birth_year, case.birth_month, settings.today()),
+            "case_system_url": case_selectors.case_system_url(settings.case_system_url_template, case.child_id),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/audits/{audit_id}/findings")
@@ -86,8 +111,7 @@ def audit_findings(request: Request, session: SessionDep, user: FindingsReader, 
 
 
 @router.post("/audits/{audit_id}/replies")
-def audit_reply(request: Request, session: SessionDep, user: Practitioner, audit_id: RowId,
-                form: FormDep) -> Response:
+def audit_reply(request: Request, session: SessionDep, user: Practitioner, audit_id: RowId, form: FormDep) -> Response:
     audit, case = _audit_and_case(session, user, audit_id, for_reply=True)
     raw = form.get(replies.REPLY_FIELD)
     text = raw if isinstance(raw, str) else ""

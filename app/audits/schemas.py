@@ -49,8 +49,11 @@ class AnswersSave(BaseModel):
     version: int = Field(ge=1, le=MAX_ROW_ID, description="the version of the audit this save was made against")
     answers: dict[str, Any] = Field(max_length=1000)
     escalation_recipient_id: int | None = Field(
-        default=None, ge=1, le=MAX_ROW_ID,
-        description="who must be told of a safeguarding concern answered Yes (default: the case's team manager)")
+        default=None,
+        ge=1,
+        le=MAX_ROW_ID,
+        description="who must be told of a safeguarding concern answered Yes (default: the case's team manager)",
+    )
 
 
 class AuditSubmit(BaseModel):
@@ -63,10 +66,20 @@ def audit_summary(row: AuditRow) -> AuditSummary:
     a = row.audit
     assert a.id is not None
     return AuditSummary(
-        id=a.id, case_id=a.case_id, child_id=row.child_id, template_key=a.template_key,
-        template_version=a.template_version, template_title=row.template_title, auditor_id=a.auditor_id,
-        auditor_name=row.auditor_name, status=a.status, version=a.version, due_date=a.due_date,
-        created_at=a.created_at, updated_at=a.updated_at, submitted_at=a.submitted_at,
+        id=a.id,
+        case_id=a.case_id,
+        child_id=row.child_id,
+        template_key=a.template_key,
+        template_version=a.template_version,
+        template_title=row.template_title,
+        auditor_id=a.auditor_id,
+        auditor_name=row.auditor_name,
+        status=a.status,
+        version=a.version,
+        due_date=a.due_date,
+        created_at=a.created_at,
+        updated_at=a.updated_at,
+        submitted_at=a.submitted_at,
     )
 
 
@@ -74,6 +87,9 @@ def audit_public(row: AuditRow, answer_rows: dict[str, AuditAnswer]) -> AuditPub
     return AuditPublic(
         **audit_summary(row).model_dump(),
         answers={key: r.value for key, r in answer_rows.items() if r.value is not None},
-        suggestions={key: Suggestion(value=r.prefill_value, explanation=r.prefill_explanation)
-                     for key, r in answer_rows.items() if r.prefill_value},
+        suggestions={
+            key: Suggestion(value=r.prefill_value, explanation=r.prefill_explanation)
+            for key, r in answer_rows.items()
+            if r.prefill_value
+        },
     )

@@ -43,8 +43,9 @@ def audit_visible_to(user: User, audit: Audit) -> bool:
     session = object_session(audit)
     if session is None or audit.id is None:
         return False
-    return (moderation_selectors.moderates(session, user=user, audit_id=audit.id)
-            and not moderation_selectors.grades_hidden_from(session, user=user, audit=audit))
+    return moderation_selectors.moderates(
+        session, user=user, audit_id=audit.id
+    ) and not moderation_selectors.grades_hidden_from(session, user=user, audit=audit)
 
 
 def audit_template(session: Session, audit: Audit) -> tuple[TemplateVersion, TemplateDefinition]:
@@ -62,15 +63,24 @@ def audit_answer_rows(session: Session, *, audit: Audit) -> dict[str, AuditAnswe
 def audit_answers(session: Session, *, audit: Audit) -> dict[str, Any]:
     """The answers given (question key -> value); suggestions not yet confirmed are not answers."""
     rows = session.execute(
-        select(AuditAnswer.question_key, AuditAnswer.value)
-        .where(AuditAnswer.audit_id == audit.id, AuditAnswer.value.is_not(None))
+        select(AuditAnswer.question_key, AuditAnswer.value).where(
+            AuditAnswer.audit_id == audit.id, AuditAnswer.value.is_not(None)
+        )
     )
     return {key: value for key, value in rows if value is not None}
 
 
-def audits_page(session: Session, *, user: User, auditor_id: int | None = None, status: str | None = None,
-                case_id: int | None = None, page: int | None = 1, page_size: int | None = None,
-                clamp_to_last: bool = False) -> Page[Audit]:
+def audits_page(
+    session: Session,
+    *,
+    user: User,
+    auditor_id: int | None = None,
+    status: str | None = None,
+    case_id: int | None = None,
+    page: int | None = 1,
+    page_size: int | None = None,
+    clamp_to_last: bool = False,
+) -> Page[Audit]:
     """Audits the user may see, newest first, optionally for one auditor, status or case."""
     stmt = select(Audit).order_by(Audit.created_at.desc(), Audit.id.desc())
     if not user.has_role(Role.QA_LEAD):
@@ -108,10 +118,25 @@ def audit_rows(session: Session, *, audits: list[Audit]) -> list[AuditRow]:
     case_ids = {a.case_id for a in audits}
     version_ids = {a.template_version_id for a in audits}
     user_ids = {a.auditor_id for a in audits}
-    children = dict(session.execute(select(Case.id, Case.child_id).where(Case.id.in_(case_ids))).all()) if audits else {}
-    titles = dict(session.execute(
-        select(TemplateVersion.id, TemplateVersion.title).where(TemplateVersion.id.in_(version_ids))
-    ).all()) if audits else {}
+    children = (
+        dict(session.execute(select(Case.id, Case.child_id).where(Case.id.in_(case_ids))).all()) if audits else {}
+    )
+    titles = (
+        dict(
+            session.execute(
+                select(TemplateVersion.id, TemplateVersion.title).where(TemplateVersion.id.in_(version_ids))
+            ).all()
+        )
+        if audits
+        else {}
+    )
     names = dict(session.execute(select(User.id, User.full_name).where(User.id.in_(user_ids))).all()) if audits else {}
-    return [AuditRow(audit=a, child_id=children.get(a.case_id, ""), template_title=titles.get(a.template_version_id, ""),
-                     auditor_name=names.get(a.auditor_id, "")) for a in audits]
+    return [
+        AuditRow(
+            audit=a,
+            child_id=children.get(a.case_id, ""),
+            template_title=titles.get(a.template_version_id, ""),
+            auditor_name=names.get(a.auditor_id, ""),
+        )
+        for a in audits
+    ]

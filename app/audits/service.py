@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from app import clock
 from app.accounts.models import User
 from app.audit_templates.answers import answer_errors, submission_errors
 from app.audit_templates.conditions import has_answer
@@ -22,20 +23,21 @@ from app.audit_templates.prefill import format_date, prefill_suggest
 from app.audit_templates.scoring import compliance_code
 from app.audit_templates.service import template_definition
 from app.audit_trail.service import audit_record
-from app.audits.models import Audit, AuditAnswer
 from app.audits import workflow
+from app.audits.models import Audit, AuditAnswer
 from app.audits.selectors import audit_answers
 from app.audits.workflow import EDITABLE
 from app.cases.facts import FACT_FIELDS
 from app.cases.models import Case, CaseImport
 from app.cases.service import FORMATS
-from app import clock
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.escalations import service as escalation_service
 from app.working_days import WorkingDayCalendar
 
-STALE_MESSAGE = ("This audit has been changed since you opened it, in another tab or by someone else. "
-                 "Nothing you just sent was saved: reload the page to see the latest answers, then try again.")
+STALE_MESSAGE = (
+    "This audit has been changed since you opened it, in another tab or by someone else. "
+    "Nothing you just sent was saved: reload the page to see the latest answers, then try again."
+)
 
 
 def case_facts(case: Case) -> dict[str, Any]:
@@ -54,15 +56,34 @@ def case_source(session: Session, case: Case) -> str | None:
     return f"the {FORMATS.get(found.format, found.format)} import{lists} on {format_date(when.date())}"
 
 
-def audit_start(session: Session, *, case: Case, template: TemplateVersion, auditor: User, actor: User,
-                today: date, calendar: WorkingDayCalendar, due_date: date | None = None,
-                cycle_id: int | None = None, sample_id: int | None = None) -> Audit:
+def audit_start(
+    session: Session,
+    *,
+    case: Case,
+    template: TemplateVersion,
+    auditor: User,
+    actor: User,
+    today: date,
+    calendar: WorkingDayCalendar,
+    due_date: date | None = None,
+    cycle_id: int | None = None,
+    sample_id: int | None = None,
+) -> Audit:
     """A new audit of `case` on this exact template version, allocated to `auditor`, with the register's
     suggestions worked out now (the facts may change later; the audit keeps what it was shown)."""
     definition = template_definition(template)
-    audit = Audit(case_id=case.id, template_version_id=template.id, template_key=template.key,
-                  template_version=template.version, auditor_id=auditor.id, status="allocated",
-                  due_date=due_date, started_by_id=actor.id, cycle_id=cycle_id, sample_id=sample_id)
+    audit = Audit(
+        case_id=case.id,
+        template_version_id=template.id,
+        template_key=template.key,
+        template_version=template.version,
+        auditor_id=auditor.id,
+        status="allocated",
+        due_date=due_date,
+        started_by_id=actor.id,
+        cycle_id=cycle_id,
+        sample_id=sample_id,
+    )
     session.add(audit)
     session.flush()
     facts = case_facts(case)
@@ -72,14 +93,25 @@ def audit_start(session: Session, *, case: Case, template: TemplateVersion, audi
             continue
         suggestion = prefill_suggest(question.prefill, facts, today=today, calendar=calendar, source=source)
         if suggestion is not None:
-            session.add(AuditAnswer(audit_id=audit.id, question_key=question.key, value=None,
-                                    prefill_value=suggestion.value, prefill_explanation=suggestion.explanation[:500]))
+            session.add(
+                AuditAnswer(
+                    audit_id=audit.id,
+                    question_key=question.key,
+                    value=None,
+                    prefill_value=suggestion.value,
+                    prefill_explanation=suggestion.explanation[:500],
+                )
+            )
     session.flush()
-    audit_record(session, actor=actor, action="audit.start",
-                 summary=f"Started a {template.title} audit (version {template.version}) of case {case.child_id}",
-                 entity_type="audit", entity_id=audit.id,
-                 after={"case_id": case.id, "template": template.key, "version": template.version,
-                        "auditor_id": auditor.id})
+    audit_record(
+        session,
+        actor=actor,
+        action="audit.start",
+        summary=f"Started a {template.title} audit (version {template.version}) of case {case.child_id}",
+        entity_type="audit",
+        entity_id=audit.id,
+        after={"case_id": case.id, "template": template.key, "version": template.version, "auditor_id": auditor.id},
+    )
     return audit
 
 
@@ -88,12 +120,22 @@ def audit_check_editable(audit: Audit, actor: User) -> None:
     if audit.auditor_id != actor.id:
         raise PermissionDenied("Only the auditor this audit is allocated to can change its answers.")
     if audit.status not in EDITABLE:
-        raise Conflict(f"This audit is {workflow.LABELS.get(audit.status, audit.status)}, so its answers can no "
-                       "longer be changed.")
+        raise Conflict(
+            f"This audit is {workflow.LABELS.get(audit.status, audit.status)}, so its answers can no longer be changed."
+        )
 
 
-def audit_move(session: Session, *, audit: Audit, to: str, version: int, actor: User | None, summary: str,
-               detail: dict[str, Any] | None = None, **values: Any) -> Audit:
+def audit_move(
+    session: Session,
+    *,
+    audit: Audit,
+    to: str,
+    version: int,
+    actor: User | None,
+    summary: str,
+    detail: dict[str, Any] | None = None,
+    **values: Any,
+) -> Audit:
     """Move the audit to state `to` if that move is legal and nobody changed it since `version` was read; one
     audit-trail event ("audit.<move>") records who, when, from and to. `values` are more columns to set."""
     before = audit.status
@@ -101,9 +143,16 @@ def audit_move(session: Session, *, audit: Audit, to: str, version: int, actor: 
     if to == workflow.COMPLETED:
         values.setdefault("compliance_answers", audit_compliance_code(session, audit))
     _claim_version(session, audit, version, status=to, **values)
-    audit_record(session, actor=actor, action=f"audit.{name}", summary=summary, entity_type="audit",
-                 entity_id=audit.id, before={"status": before},
-                 after={"status": to, "version": audit.version, **(detail or {})})
+    audit_record(
+        session,
+        actor=actor,
+        action=f"audit.{name}",
+        summary=summary,
+        entity_type="audit",
+        entity_id=audit.id,
+        before={"status": before},
+        after={"status": to, "version": audit.version, **(detail or {})},
+    )
     return audit
 
 
@@ -115,7 +164,8 @@ def audit_compliance_code(session: Session, audit: Audit) -> str:
 def _claim_version(session: Session, audit: Audit, version: int, **values: Any) -> None:
     """Move the audit to the next version if it is still at `version`; otherwise the save is stale."""
     changed = session.execute(
-        update(Audit).where(Audit.id == audit.id, Audit.version == version)
+        update(Audit)
+        .where(Audit.id == audit.id, Audit.version == version)
         .values(version=Audit.version + 1, updated_at=clock.now(), **values)
     ).rowcount
     if changed != 1:
@@ -123,8 +173,15 @@ def _claim_version(session: Session, audit: Audit, version: int, **values: Any) 
     session.refresh(audit)
 
 
-def audit_answers_save(session: Session, *, audit: Audit, version: int, answers: dict[str, Any],
-                       actor: User, escalation_recipient_id: int | None = None) -> Audit:
+def audit_answers_save(
+    session: Session,
+    *,
+    audit: Audit,
+    version: int,
+    answers: dict[str, Any],
+    actor: User,
+    escalation_recipient_id: int | None = None,
+) -> Audit:
     """Save some answers (a partial save is normal). An empty value clears an answer. Invalid values are
     refused, naming the question; nothing is saved unless everything sent is valid. A safeguarding Yes
     raises an escalation now (to `escalation_recipient_id`, else the case's team manager)."""
@@ -134,16 +191,26 @@ def audit_answers_save(session: Session, *, audit: Audit, version: int, answers:
     if errors:
         raise ValidationFailed(errors)
     # Checked before anything is stored: a Yes without a description or someone to tell saves nothing.
-    safeguarding = escalation_service.escalation_prepare(session, audit=audit, definition=definition, answers=answers,
-                                                         recipient_id=escalation_recipient_id)
+    safeguarding = escalation_service.escalation_prepare(
+        session, audit=audit, definition=definition, answers=answers, recipient_id=escalation_recipient_id
+    )
     if audit.status == workflow.IN_PROGRESS:
         _claim_version(session, audit, version)
     else:
-        audit_move(session, audit=audit, to=workflow.IN_PROGRESS, version=version, actor=actor,
-                   summary=f"{'Began' if audit.status == workflow.ALLOCATED else 'Reworking'} audit {audit.id}")
-    rows = {row.question_key: row for row in session.execute(
-        select(AuditAnswer).where(AuditAnswer.audit_id == audit.id, AuditAnswer.question_key.in_(list(answers)))
-    ).scalars()}
+        audit_move(
+            session,
+            audit=audit,
+            to=workflow.IN_PROGRESS,
+            version=version,
+            actor=actor,
+            summary=f"{'Began' if audit.status == workflow.ALLOCATED else 'Reworking'} audit {audit.id}",
+        )
+    rows = {
+        row.question_key: row
+        for row in session.execute(
+            select(AuditAnswer).where(AuditAnswer.audit_id == audit.id, AuditAnswer.question_key.in_(list(answers)))
+        ).scalars()
+    }
     now = clock.now()
     for key, value in answers.items():
         stored = _normalise(value)
@@ -158,10 +225,15 @@ def audit_answers_save(session: Session, *, audit: Audit, version: int, answers:
         session.add(row)
     session.flush()
     # Which questions changed, by whom and when; the answers themselves stay in the audit (no case detail here).
-    audit_record(session, actor=actor, action="audit.answers",
-                 summary=f"Saved {len(answers)} answer{'' if len(answers) == 1 else 's'} on audit {audit.id}",
-                 entity_type="audit", entity_id=audit.id,
-                 after={"questions": sorted(answers), "version": audit.version})
+    audit_record(
+        session,
+        actor=actor,
+        action="audit.answers",
+        summary=f"Saved {len(answers)} answer{'' if len(answers) == 1 else 's'} on audit {audit.id}",
+        entity_type="audit",
+        entity_id=audit.id,
+        after={"questions": sorted(answers), "version": audit.version},
+    )
     escalation_service.escalation_from_answers(session, audit=audit, actor=actor, change=safeguarding)
     return audit
 
@@ -185,11 +257,24 @@ def audit_submit(session: Session, *, audit: Audit, version: int, actor: User) -
     if errors:
         raise ValidationFailed(errors)
     if audit.status == workflow.RETURNED:  # resubmitted as it stands: the rework is recorded all the same
-        audit_move(session, audit=audit, to=workflow.IN_PROGRESS, version=version, actor=actor,
-                   summary=f"Reworking audit {audit.id}")
+        audit_move(
+            session,
+            audit=audit,
+            to=workflow.IN_PROGRESS,
+            version=version,
+            actor=actor,
+            summary=f"Reworking audit {audit.id}",
+        )
         version = audit.version
-    audit_move(session, audit=audit, to=workflow.SUBMITTED, version=version, actor=actor,
-               summary=f"Submitted the {template.title} audit {audit.id}", submitted_at=clock.now())
+    audit_move(
+        session,
+        audit=audit,
+        to=workflow.SUBMITTED,
+        version=version,
+        actor=actor,
+        summary=f"Submitted the {template.title} audit {audit.id}",
+        submitted_at=clock.now(),
+    )
     # Selected for moderation, or completed. Imported here: moderation builds on this module.
     from app.moderation.service import moderation_on_submit
 

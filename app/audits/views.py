@@ -85,7 +85,9 @@ def _audit_context(request: Request, session: Session, user: User, audit: Audit)
     template, definition = selectors.audit_template(session, audit)
     auditor = account_selectors.user_get(session, user_id=audit.auditor_id)
     return {
-        "audit": audit, "template": template, "definition": definition,
+        "audit": audit,
+        "template": template,
+        "definition": definition,
         "auditor_name": auditor.full_name if auditor else "",
         "status_label": selectors.STATUS_LABELS.get(audit.status, audit.status),
         "can_edit": selectors.audit_editable_by(user, audit),
@@ -98,22 +100,33 @@ def _audit_context(request: Request, session: Session, user: User, audit: Audit)
 
 
 @router.get("/audits")
-def audits_list(request: Request, session: SessionDep, user: AuditUser, status: str | None = None,
-                page: str | None = None) -> Response:
+def audits_list(
+    request: Request, session: SessionDep, user: AuditUser, status: str | None = None, page: str | None = None
+) -> Response:
     status = status if status in selectors.STATUS_LABELS else None
     number = page_number(page)
-    result = selectors.audits_page(session, user=user, status=status, page=number, page_size=PAGE_SIZE,
-                                   clamp_to_last=True)
+    result = selectors.audits_page(
+        session, user=user, status=status, page=number, page_size=PAGE_SIZE, clamp_to_last=True
+    )
 
     def query(**changes: Any) -> str:
         values = {"status": status or "", "page": result.page, **changes}
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
 
-    return render(request, "audits/list.html", {
-        "result": result, "rows": selectors.audit_rows(session, audits=result.items), "status": status or "",
-        "statuses": selectors.STATUS_LABELS, "query": query, "sees_all": user.has_role(Role.QA_LEAD),
-        "today": request.app.state.settings.today(),
-    }, block="results")
+    return render(
+        request,
+        "audits/list.html",
+        {
+            "result": result,
+            "rows": selectors.audit_rows(session, audits=result.items),
+            "status": status or "",
+            "statuses": selectors.STATUS_LABELS,
+            "query": query,
+            "sees_all": user.has_role(Role.QA_LEAD),
+            "today": request.app.state.settings.today(),
+        },
+        block="results",
+    )
 
 
 # --- Starting an audit (QA lead, for testing until allocation arrives) -------------------------
@@ -135,12 +148,22 @@ def _start_choices(session: Session, lead: User) -> tuple[list[TemplateVersion],
     return templates, auditors
 
 
-def _start_page(request: Request, session: Session, lead: User, case: Case, values: dict[str, Any],
-                errors: dict[str, str]) -> Response:
+def _start_page(
+    request: Request, session: Session, lead: User, case: Case, values: dict[str, Any], errors: dict[str, str]
+) -> Response:
     templates, auditors = _start_choices(session, lead)
-    return render(request, "audits/start.html", {
-        "case": case, "templates": templates, "auditors": auditors, "values": values, "errors": errors,
-    }, status_code=400 if errors else 200)
+    return render(
+        request,
+        "audits/start.html",
+        {
+            "case": case,
+            "templates": templates,
+            "auditors": auditors,
+            "values": values,
+            "errors": errors,
+        },
+        status_code=400 if errors else 200,
+    )
 
 
 @router.get("/cases/{case_id}/audits/new")
@@ -172,9 +195,16 @@ def audit_start_submit(request: Request, session: SessionDep, lead: QALead, case
     if errors or template is None or auditor is None:
         return _start_page(request, session, lead, case, values, errors)
     settings = request.app.state.settings
-    audit = service.audit_start(session, case=case, template=template, auditor=auditor, actor=lead,
-                                today=settings.today(), calendar=calendar_for(settings.working_days_jurisdiction),
-                                due_date=due_date)
+    audit = service.audit_start(
+        session,
+        case=case,
+        template=template,
+        auditor=auditor,
+        actor=lead,
+        today=settings.today(),
+        calendar=calendar_for(settings.working_days_jurisdiction),
+        due_date=due_date,
+    )
     return _see_other(f"/audits/{audit.id}")
 
 
@@ -192,30 +222,60 @@ def audit_overview(request: Request, session: SessionDep, user: AuditUser, audit
     return render(request, "audits/overview.html", ctx)
 
 
-def _section_page(request: Request, session: Session, user: User, audit: Audit, section: Section, *,
-                  values: dict[str, Any], errors: dict[str, str], from_check: bool,
-                  conflict: str | None = None, status_code: int = 200, recipient_id: int | None = None) -> Response:
+def _section_page(
+    request: Request,
+    session: Session,
+    user: User,
+    audit: Audit,
+    section: Section,
+    *,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    from_check: bool,
+    conflict: str | None = None,
+    status_code: int = 200,
+    recipient_id: int | None = None,
+) -> Response:
     ctx = _audit_context(request, session, user, audit)
     definition = ctx["definition"]
     ctx["escalation"] = escalation_selectors.escalation_field(
-        session, audit=audit, definition=definition, stored=selectors.audit_answers(session, audit=audit),
-        section=section, selected_id=recipient_id)
+        session,
+        audit=audit,
+        definition=definition,
+        stored=selectors.audit_answers(session, audit=audit),
+        section=section,
+        selected_id=recipient_id,
+    )
     shown = audit_form.visible_keys(definition, values)
     suggestions = selectors.audit_answer_rows(session, audit=audit)
     progress = audit_form.sections_progress(definition, values)
-    ctx.update({
-        "section": section, "values": values, "errors": errors, "shown": shown, "suggestions": suggestions,
-        "from_check": from_check, "conflict": conflict, "progress": progress,
-        "error_order": [q.key for q in section.form_questions],
-        "error_targets": {q.key: audit_form.field_id(q) for q in section.form_questions},
-        "position": next((i for i, p in enumerate(progress, 1) if p.section.key == section.key), None),
-    })
+    ctx.update(
+        {
+            "section": section,
+            "values": values,
+            "errors": errors,
+            "shown": shown,
+            "suggestions": suggestions,
+            "from_check": from_check,
+            "conflict": conflict,
+            "progress": progress,
+            "error_order": [q.key for q in section.form_questions],
+            "error_targets": {q.key: audit_form.field_id(q) for q in section.form_questions},
+            "position": next((i for i, p in enumerate(progress, 1) if p.section.key == section.key), None),
+        }
+    )
     return render(request, "audits/section.html", ctx, status_code=status_code)
 
 
 @router.get("/audits/{audit_id}/sections/{section_key}")
-def audit_section(request: Request, session: SessionDep, user: AuditUser, audit_id: RowId,
-                  section_key: SectionKey, check: str | None = None) -> Response:
+def audit_section(
+    request: Request,
+    session: SessionDep,
+    user: AuditUser,
+    audit_id: RowId,
+    section_key: SectionKey,
+    check: str | None = None,
+) -> Response:
     audit = _audit_or_404(session, user, audit_id)
     _, definition = selectors.audit_template(session, audit)
     section = _section_or_404(definition, section_key)
@@ -225,13 +285,13 @@ def audit_section(request: Request, session: SessionDep, user: AuditUser, audit_
         # Arrived from an error on "Check your answers": show this section's problems again.
         section_keys = {q.key for q in section.form_questions}
         errors = {k: m for k, m in submission_errors(definition, answers).items() if k in section_keys}
-    return _section_page(request, session, user, audit, section, values=answers, errors=errors,
-                         from_check=bool(check))
+    return _section_page(request, session, user, audit, section, values=answers, errors=errors, from_check=bool(check))
 
 
 @router.post("/audits/{audit_id}/sections/{section_key}")
-def audit_section_save(request: Request, session: SessionDep, user: AuditUser, audit_id: RowId,
-                       section_key: SectionKey, form: FormDep) -> Response:
+def audit_section_save(
+    request: Request, session: SessionDep, user: AuditUser, audit_id: RowId, section_key: SectionKey, form: FormDep
+) -> Response:
     """Save and continue (works without JavaScript): to the next section, or back here if new questions appeared."""
     audit = _audit_or_404(session, user, audit_id)
     service.audit_check_editable(audit, user)
@@ -239,14 +299,42 @@ def audit_section_save(request: Request, session: SessionDep, user: AuditUser, a
     section = _section_or_404(definition, section_key)
     from_check = bool(form.get("_from_check"))
     recipient_id = escalation_selectors.parse_recipient_id(form.get(escalation_selectors.RECIPIENT_FORM_FIELD))
-    result = audit_form.section_save(session, audit=audit, definition=definition, section=section, form=form,
-                                     actor=user, final=True, escalation_recipient_id=recipient_id)
+    result = audit_form.section_save(
+        session,
+        audit=audit,
+        definition=definition,
+        section=section,
+        form=form,
+        actor=user,
+        final=True,
+        escalation_recipient_id=recipient_id,
+    )
     if result.conflict:
-        return _section_page(request, session, user, audit, section, values=result.answers, errors={},
-                             from_check=from_check, conflict=result.conflict, status_code=409)
+        return _section_page(
+            request,
+            session,
+            user,
+            audit,
+            section,
+            values=result.answers,
+            errors={},
+            from_check=from_check,
+            conflict=result.conflict,
+            status_code=409,
+        )
     if result.errors:
-        return _section_page(request, session, user, audit, section, values=result.values, errors=result.errors,
-                             from_check=from_check, status_code=400, recipient_id=recipient_id)
+        return _section_page(
+            request,
+            session,
+            user,
+            audit,
+            section,
+            values=result.values,
+            errors=result.errors,
+            from_check=from_check,
+            status_code=400,
+            recipient_id=recipient_id,
+        )
     new_here = [q for q in section.form_questions if q.key in result.shown_after and q.key not in result.posted_keys]
     if new_here:
         # The answers brought up more questions on this page: show them before moving on.
@@ -259,8 +347,9 @@ def audit_section_save(request: Request, session: SessionDep, user: AuditUser, a
 
 
 @router.post("/audits/{audit_id}/sections/{section_key}/autosave")
-def audit_section_autosave(request: Request, session: SessionDep, user: AuditUser, audit_id: RowId,
-                           section_key: SectionKey, form: FormDep) -> Response:
+def audit_section_autosave(
+    request: Request, session: SessionDep, user: AuditUser, audit_id: RowId, section_key: SectionKey, form: FormDep
+) -> Response:
     """An answer saved as it is given (htmx): the save status, the new version, and any question that appeared,
     went or changed its error, as out-of-band swaps. 409 for a stale save, 422 for an invalid answer."""
     audit = _audit_or_404(session, user, audit_id)
@@ -268,39 +357,77 @@ def audit_section_autosave(request: Request, session: SessionDep, user: AuditUse
     template, definition = selectors.audit_template(session, audit)
     section = _section_or_404(definition, section_key)
     recipient_id = escalation_selectors.parse_recipient_id(form.get(escalation_selectors.RECIPIENT_FORM_FIELD))
-    result = audit_form.section_save(session, audit=audit, definition=definition, section=section, form=form,
-                                     actor=user, final=False, escalation_recipient_id=recipient_id)
-    escalation = escalation_selectors.escalation_field(session, audit=audit, definition=definition,
-                                                       stored=result.answers, section=section, selected_id=recipient_id)
+    result = audit_form.section_save(
+        session,
+        audit=audit,
+        definition=definition,
+        section=section,
+        form=form,
+        actor=user,
+        final=False,
+        escalation_recipient_id=recipient_id,
+    )
+    escalation = escalation_selectors.escalation_field(
+        session, audit=audit, definition=definition, stored=result.answers, section=section, selected_id=recipient_id
+    )
     had_errors = {str(v) for v in form.getlist(audit_form.FIELD_ERRORED)}
     section_keys = [q.key for q in section.form_questions]
     # The "Who must be told" choice lives in the safeguarding explanation's block: redraw it with its error, or
     # once the escalation is raised.
-    recipient_block = escalation.explanation_key if escalation and (
-        escalation_selectors.RECIPIENT_FIELD in result.errors
-        or {escalation.question_key, escalation.explanation_key} & set(result.saved)) else None
+    recipient_block = (
+        escalation.explanation_key
+        if escalation
+        and (
+            escalation_selectors.RECIPIENT_FIELD in result.errors
+            or {escalation.question_key, escalation.explanation_key} & set(result.saved)
+        )
+        else None
+    )
     swap = [
-        key for key in section_keys
+        key
+        for key in section_keys
         if (key in result.shown_before) != (key in result.shown_after)
-        or key in result.errors or (key in had_errors and key in result.shown_after) or key == recipient_block
+        or key in result.errors
+        or (key in had_errors and key in result.shown_after)
+        or key == recipient_block
     ]
     if result.conflict:
         swap = []
     status = 409 if result.conflict else 422 if result.errors else 200
-    return render(request, "audits/_autosave.html", {
-        "audit": audit, "definition": definition, "section": section, "result": result,
-        "swap": [q for q in section.form_questions if q.key in swap], "values": result.values,
-        "errors": result.errors, "shown": result.shown_after, "can_edit": True,
-        "suggestions": selectors.audit_answer_rows(session, audit=audit), "template": template,
-        "escalation": escalation,
-    }, status_code=status)
+    return render(
+        request,
+        "audits/_autosave.html",
+        {
+            "audit": audit,
+            "definition": definition,
+            "section": section,
+            "result": result,
+            "swap": [q for q in section.form_questions if q.key in swap],
+            "values": result.values,
+            "errors": result.errors,
+            "shown": result.shown_after,
+            "can_edit": True,
+            "suggestions": selectors.audit_answer_rows(session, audit=audit),
+            "template": template,
+            "escalation": escalation,
+        },
+        status_code=status,
+    )
 
 
 # --- Check and submit ------------------------------------------------------------------------
 
 
-def _check_page(request: Request, session: Session, user: User, audit: Audit, *, errors: dict[str, str],
-                conflict: str | None = None, status_code: int = 200) -> Response:
+def _check_page(
+    request: Request,
+    session: Session,
+    user: User,
+    audit: Audit,
+    *,
+    errors: dict[str, str],
+    conflict: str | None = None,
+    status_code: int = 200,
+) -> Response:
     ctx = _audit_context(request, session, user, audit)
     definition = ctx["definition"]
     answers = selectors.audit_answers(session, audit=audit)
@@ -308,15 +435,25 @@ def _check_page(request: Request, session: Session, user: User, audit: Audit, *,
     for key in errors:
         section = audit_form.section_of(definition, key)
         question = definition.question(key)
-        links[key] = (f"/audits/{audit.id}/sections/{section.key}?check=errors#{audit_form.field_id(question)}"
-                      if section and question else f"/audits/{audit.id}")
-    ctx.update({
-        "progress": audit_form.sections_progress(definition, answers), "answers": answers,
-        "answer_text": answer_text, "errors": errors, "error_links": links, "conflict": conflict,
-        "compliance": section_compliance(definition, answers), "overall": overall_compliance(definition, answers),
-        "flags": overall_grade_flags(definition, answers),
-        "error_order": [q.key for q in definition.questions],
-    })
+        links[key] = (
+            f"/audits/{audit.id}/sections/{section.key}?check=errors#{audit_form.field_id(question)}"
+            if section and question
+            else f"/audits/{audit.id}"
+        )
+    ctx.update(
+        {
+            "progress": audit_form.sections_progress(definition, answers),
+            "answers": answers,
+            "answer_text": answer_text,
+            "errors": errors,
+            "error_links": links,
+            "conflict": conflict,
+            "compliance": section_compliance(definition, answers),
+            "overall": overall_compliance(definition, answers),
+            "flags": overall_grade_flags(definition, answers),
+            "error_order": [q.key for q in definition.questions],
+        }
+    )
     return render(request, "audits/check.html", ctx, status_code=status_code)
 
 

@@ -42,8 +42,14 @@ def _check_version(audit: Audit, version: int) -> None:
 
 def case_info(session: Session, case: Case) -> CaseInfo:
     team = session.get(Team, case.team_id) if case.team_id is not None else None
-    return CaseInfo(id=case.id or 0, child_id=case.child_id, team_id=case.team_id, team_name=team.name if team else None,
-                    worker_name=case.worker_name, manager_name=case.manager_name)
+    return CaseInfo(
+        id=case.id or 0,
+        child_id=case.child_id,
+        team_id=case.team_id,
+        team_name=team.name if team else None,
+        worker_name=case.worker_name,
+        manager_name=case.manager_name,
+    )
 
 
 def reallocation_choices(session: Session, *, audit: Audit, today: date) -> list[tuple[User, list[str]]]:
@@ -57,8 +63,9 @@ def reallocation_choices(session: Session, *, audit: Audit, today: date) -> list
     return [(users[a.id], conflict_reasons(a, info)) for a in pool if a.id in users]
 
 
-def audit_reallocate(session: Session, *, audit: Audit, auditor_id: int | None, reason: str, version: int,
-                     actor: User, today: date) -> Audit:
+def audit_reallocate(
+    session: Session, *, audit: Audit, auditor_id: int | None, reason: str, version: int, actor: User, today: date
+) -> Audit:
     """Give the audit to another auditor: trained, with no conflict of interest, for a reason that is recorded.
     The answers so far stay with the audit."""
     if audit.status not in EDITABLE:
@@ -84,14 +91,22 @@ def audit_reallocate(session: Session, *, audit: Audit, auditor_id: int | None, 
     before = audit.auditor_id
     _claim_version(session, audit, version, auditor_id=auditor_id)
     new = choices[auditor_id or 0][0]
-    audit_record(session, actor=actor, action="audit.reallocate",
-                 summary=f"Reallocated audit {audit.id} to {new.full_name}", entity_type="audit", entity_id=audit.id,
-                 before={"auditor_id": before}, after={"auditor_id": auditor_id, "reason": text[:500]})
+    audit_record(
+        session,
+        actor=actor,
+        action="audit.reallocate",
+        summary=f"Reallocated audit {audit.id} to {new.full_name}",
+        entity_type="audit",
+        entity_id=audit.id,
+        before={"auditor_id": before},
+        after={"auditor_id": auditor_id, "reason": text[:500]},
+    )
     return audit
 
 
-def audit_due_date_change(session: Session, *, audit: Audit, new_due: date | None, reason: str, version: int,
-                          actor: User) -> AuditDueChange:
+def audit_due_date_change(
+    session: Session, *, audit: Audit, new_due: date | None, reason: str, version: int, actor: User
+) -> AuditDueChange:
     """Extend (or bring forward) the due date, for a reason; the change is kept beside the audit."""
     if audit.status not in (*EDITABLE, SUBMITTED):
         raise Conflict(f"This audit is {LABELS.get(audit.status, audit.status)}, so its due date no longer matters.")
@@ -110,17 +125,29 @@ def audit_due_date_change(session: Session, *, audit: Audit, new_due: date | Non
     _check_version(audit, version)
     old = audit.due_date
     _claim_version(session, audit, version, due_date=new_due)
-    change = AuditDueChange(audit_id=audit.id or 0, old_due_date=old, new_due_date=new_due, reason=text,
-                            changed_by_id=actor.id)
+    change = AuditDueChange(
+        audit_id=audit.id or 0, old_due_date=old, new_due_date=new_due, reason=text, changed_by_id=actor.id
+    )
     session.add(change)
     session.flush()
-    audit_record(session, actor=actor, action="audit.due_date",
-                 summary=f"Changed the due date of audit {audit.id} to {format_date(new_due)}", entity_type="audit",
-                 entity_id=audit.id, before={"due_date": old.isoformat() if old else None},
-                 after={"due_date": new_due.isoformat(), "reason": text[:500]})
+    audit_record(
+        session,
+        actor=actor,
+        action="audit.due_date",
+        summary=f"Changed the due date of audit {audit.id} to {format_date(new_due)}",
+        entity_type="audit",
+        entity_id=audit.id,
+        before={"due_date": old.isoformat() if old else None},
+        after={"due_date": new_due.isoformat(), "reason": text[:500]},
+    )
     return change
 
 
 def due_date_history(session: Session, *, audit: Audit) -> list[AuditDueChange]:
-    return list(session.execute(select(AuditDueChange).where(AuditDueChange.audit_id == audit.id)
-                                .order_by(AuditDueChange.created_at, AuditDueChange.id)).scalars())
+    return list(
+        session.execute(
+            select(AuditDueChange)
+            .where(AuditDueChange.audit_id == audit.id)
+            .order_by(AuditDueChange.created_at, AuditDueChange.id)
+        ).scalars()
+    )

@@ -48,20 +48,40 @@ def _version(form: Any) -> int:
 def _common(session: Session, audit: Audit) -> dict[str, Any]:
     case = session.get(Case, audit.case_id)
     auditor = account_selectors.user_get(session, user_id=audit.auditor_id)
-    return {"audit": audit, "case": case, "auditor_name": auditor.full_name if auditor else "",
-            "status_label": selectors.STATUS_LABELS.get(audit.status, audit.status)}
+    return {
+        "audit": audit,
+        "case": case,
+        "auditor_name": auditor.full_name if auditor else "",
+        "status_label": selectors.STATUS_LABELS.get(audit.status, audit.status),
+    }
 
 
 # --- Reallocation ----------------------------------------------------------------------------
 
 
-def _reallocate_page(request: Request, session: Session, audit: Audit, *, values: dict[str, str],
-                     errors: dict[str, str], conflict: str | None = None, status_code: int = 200) -> Response:
+def _reallocate_page(
+    request: Request,
+    session: Session,
+    audit: Audit,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str],
+    conflict: str | None = None,
+    status_code: int = 200,
+) -> Response:
     today = request.app.state.settings.today()
-    return render(request, "audits/reallocate.html", {
-        **_common(session, audit), "choices": reallocation_choices(session, audit=audit, today=today),
-        "values": values, "errors": errors, "conflict": conflict,
-    }, status_code=status_code)
+    return render(
+        request,
+        "audits/reallocate.html",
+        {
+            **_common(session, audit),
+            "choices": reallocation_choices(session, audit=audit, today=today),
+            "values": values,
+            "errors": errors,
+            "conflict": conflict,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/audits/{audit_id}/reallocate")
@@ -71,36 +91,70 @@ def reallocate_form(request: Request, session: SessionDep, _: QALead, audit_id: 
 
 
 @router.post("/audits/{audit_id}/reallocate")
-def reallocate_submit(request: Request, session: SessionDep, lead: QALead, audit_id: RowId,
-                      form: FormDep) -> Response:
+def reallocate_submit(request: Request, session: SessionDep, lead: QALead, audit_id: RowId, form: FormDep) -> Response:
     audit = _audit_or_404(session, audit_id)
     values = {name: str(form.get(name, ""))[:2100] for name in ("auditor_id", "reason", "version")}
     raw = values["auditor_id"]
     auditor_id = int(raw) if raw.isdigit() and len(raw) <= 9 else None
     try:
-        audit_reallocate(session, audit=audit, auditor_id=auditor_id, reason=values["reason"],
-                         version=_version(form), actor=lead, today=request.app.state.settings.today())
+        audit_reallocate(
+            session,
+            audit=audit,
+            auditor_id=auditor_id,
+            reason=values["reason"],
+            version=_version(form),
+            actor=lead,
+            today=request.app.state.settings.today(),
+        )
     except ValidationFailed as exc:
         return _reallocate_page(request, session, audit, values=values, errors=exc.errors, status_code=400)
     except Conflict as exc:
         session.refresh(audit)  # the stale form wrote nothing; show the audit as it now is
-        return _reallocate_page(request, session, audit, values={**values, "version": str(audit.version)},
-                                errors={}, conflict=exc.message, status_code=409)
+        return _reallocate_page(
+            request,
+            session,
+            audit,
+            values={**values, "version": str(audit.version)},
+            errors={},
+            conflict=exc.message,
+            status_code=409,
+        )
     return RedirectResponse(f"/audits/{audit.id}?reallocated=1", status_code=303)
 
 
 # --- Due date --------------------------------------------------------------------------------
 
 
-def _due_page(request: Request, session: Session, audit: Audit, *, values: dict[str, str], errors: dict[str, str],
-              conflict: str | None = None, status_code: int = 200) -> Response:
+def _due_page(
+    request: Request,
+    session: Session,
+    audit: Audit,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str],
+    conflict: str | None = None,
+    status_code: int = 200,
+) -> Response:
     history = due_date_history(session, audit=audit)
     changed_by = {h.changed_by_id for h in history if h.changed_by_id is not None}
-    names = dict(session.execute(select(User.id, User.full_name).where(User.id.in_(changed_by))).all()) if changed_by else {}
-    return render(request, "audits/due_date.html", {
-        **_common(session, audit), "history": history, "names": names,
-        "values": values, "errors": errors, "conflict": conflict,
-    }, status_code=status_code)
+    names = (
+        dict(session.execute(select(User.id, User.full_name).where(User.id.in_(changed_by))).all())
+        if changed_by
+        else {}
+    )
+    return render(
+        request,
+        "audits/due_date.html",
+        {
+            **_common(session, audit),
+            "history": history,
+            "names": names,
+            "values": values,
+            "errors": errors,
+            "conflict": conflict,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/audits/{audit_id}/due-date")
@@ -124,12 +178,20 @@ def due_date_submit(request: Request, session: SessionDep, lead: QALead, audit_i
         errors = {"due_date": "The due date must be a real date, for example 27 3 2027"}
         return _due_page(request, session, audit, values=values, errors=errors, status_code=400)
     try:
-        audit_due_date_change(session, audit=audit, new_due=new_due, reason=values["reason"],
-                              version=_version(form), actor=lead)
+        audit_due_date_change(
+            session, audit=audit, new_due=new_due, reason=values["reason"], version=_version(form), actor=lead
+        )
     except ValidationFailed as exc:
         return _due_page(request, session, audit, values=values, errors=exc.errors, status_code=400)
     except Conflict as exc:
         session.refresh(audit)  # the stale form wrote nothing; show the audit as it now is
-        return _due_page(request, session, audit, values={**values, "version": str(audit.version)}, errors={},
-                         conflict=exc.message, status_code=409)
+        return _due_page(
+            request,
+            session,
+            audit,
+            values={**values, "version": str(audit.version)},
+            errors={},
+            conflict=exc.message,
+            status_code=409,
+        )
     return RedirectResponse(f"/audits/{audit.id}?due_changed=1", status_code=303)

@@ -26,8 +26,7 @@ Flag = Literal["missing", "absent", "no_visit"]
 NO_MATCH = -1  # an id no row has: a filter naming an unknown id matches nothing
 
 
-
-def _id_or_name(value: str | None, *, field: str, by_name) -> int | None:  # type: ignore[no-untyped-def]
+def _id_or_name(value: str | None, *, field: str, by_name) -> int | None:
     """A filter given as a row id (digits) or a name (matched ignoring case and extra spaces)."""
     if value is None or not value.strip():
         return None
@@ -50,7 +49,8 @@ def cases_list(
     case_type: CaseType | None = None,
     team: Annotated[str | None, Query(max_length=120, description="Team id, or team name (any case)")] = None,
     service_area: Annotated[
-        str | None, Query(max_length=120, description="Service area id, or its name (any case)")] = None,
+        str | None, Query(max_length=120, description="Service area id, or its name (any case)")
+    ] = None,
     worker: Annotated[str | None, Query(max_length=120, description="Allocated worker's full name, exactly")] = None,
     q: Annotated[str | None, Query(max_length=40, description="Child ID, or the start of one")] = None,
     age_band: AgeBand | None = None,
@@ -66,32 +66,55 @@ def cases_list(
     an unknown id an empty page.
     """
     team_id = _id_or_name(team, field="team", by_name=lambda n: account_selectors.team_by_name(session, name=n))
-    area_id = _id_or_name(service_area, field="service_area",
-                          by_name=lambda n: account_selectors.service_area_by_name(session, name=n))
+    area_id = _id_or_name(
+        service_area, field="service_area", by_name=lambda n: account_selectors.service_area_by_name(session, name=n)
+    )
     today = request.app.state.settings.today()
     result = selectors.cases_page(
-        session, user=user, today=today, status=status, case_type=case_type.value if case_type else None,
-        team_id=team_id, service_area_id=area_id, worker=worker, age_band=age_band, flags=flag, q=q,
-        sort=sort, order=order, page=page, page_size=page_size,
+        session,
+        user=user,
+        today=today,
+        status=status,
+        case_type=case_type.value if case_type else None,
+        team_id=team_id,
+        service_area_id=area_id,
+        worker=worker,
+        age_band=age_band,
+        flags=flag,
+        q=q,
+        sort=sort,
+        order=order,
+        page=page,
+        page_size=page_size,
     )
     teams = selectors.teams_by_id(session)
     areas = selectors.service_areas_by_id(session)
     return PageOut(
         items=[selectors.case_public(c, teams=teams, areas=areas, today=today) for c in result.items],
-        total=result.total, page=result.page, page_size=result.page_size,
+        total=result.total,
+        page=result.page,
+        page_size=result.page_size,
     )
 
 
 @router.get("/cases/{case_id}", response_model=CasePublic, responses={404: {}})
-def case_get(
-    request: Request, session: SessionDep, user: CaseReader, case_id: Annotated[int, Path()]
-) -> CasePublic:
+def case_get(request: Request, session: SessionDep, user: CaseReader, case_id: Annotated[int, Path()]) -> CasePublic:
     """One case; every fetch is recorded in the audit trail as a view of the child's record."""
     # Out-of-range ids are 404 like any other case you cannot see (case_get checks the range).
     case = selectors.case_get(session, user=user, case_id=case_id)
     if case is None:
         raise NotFound(f"Case {case_id} not found")
-    audit_record(session, actor=user, action="case.view", summary=f"Viewed the case of child {case.child_id}",
-                 entity_type="case", entity_id=case.id)
-    return selectors.case_public(case, teams=selectors.teams_by_id(session),
-                                 areas=selectors.service_areas_by_id(session), today=request.app.state.settings.today())
+    audit_record(
+        session,
+        actor=user,
+        action="case.view",
+        summary=f"Viewed the case of child {case.child_id}",
+        entity_type="case",
+        entity_id=case.id,
+    )
+    return selectors.case_public(
+        case,
+        teams=selectors.teams_by_id(session),
+        areas=selectors.service_areas_by_id(session),
+        today=request.app.state.settings.today(),
+    )

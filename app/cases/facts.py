@@ -93,8 +93,14 @@ class Problem:
     severity: str = "error"  # "error" stops an all-or-nothing import; "warning" never does
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sheet": self.sheet, "row": self.row, "column": self.column, "value": self.value,
-                "message": self.message, "severity": self.severity}
+        return {
+            "sheet": self.sheet,
+            "row": self.row,
+            "column": self.column,
+            "value": self.value,
+            "message": self.message,
+            "severity": self.severity,
+        }
 
 
 @dataclass
@@ -140,9 +146,14 @@ class CaseFacts:
 
     def _digest(self) -> str:
         payload = {
-            "case_type": self.case_type.value, "status": self.status, "start_date": self.start_date,
-            "end_date": self.end_date, "team_name": self.team_name, "source_lists": self.source_lists,
-            "involvements": self.involvements, "facts": self.facts,
+            "case_type": self.case_type.value,
+            "status": self.status,
+            "start_date": self.start_date,
+            "end_date": self.end_date,
+            "team_name": self.team_name,
+            "source_lists": self.source_lists,
+            "involvements": self.involvements,
+            "facts": self.facts,
         }
         text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
@@ -177,8 +188,10 @@ def merge_rows(rows: Iterable[RowFacts]) -> CaseFacts:
     main = principal[0] if principal else rows[0]
     team = next((r.team_name for r in [main, *rows] if r.team_name), None)
     involvements = {
-        r.list_key: {"start": r.start_date.isoformat() if r.start_date else None,
-                     "end": r.end_date.isoformat() if r.end_date else None}
+        r.list_key: {
+            "start": r.start_date.isoformat() if r.start_date else None,
+            "end": r.end_date.isoformat() if r.end_date else None,
+        }
         for r in rows
     }
     starts = [r.start_date for r in principal if r.start_date]

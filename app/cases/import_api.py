@@ -18,9 +18,12 @@ from app.web.auth import QALead
 router = APIRouter(tags=["case imports"])
 
 
-
-@router.post("/imports", response_model=ImportPublic, status_code=201,
-             responses={422: {"description": "Bad input, or an all-or-nothing extract with errors (same body)"}})
+@router.post(
+    "/imports",
+    response_model=ImportPublic,
+    status_code=201,
+    responses={422: {"description": "Bad input, or an all-or-nothing extract with errors (same body)"}},
+)
 def import_create(
     request: Request,
     session: SessionDep,
@@ -32,8 +35,15 @@ def import_create(
 ) -> JSONResponse:
     """Validate and import an extract. With all_or_nothing, any error means 422 and nothing written."""
     files = [UploadedFile(name=upload.filename or "upload", content=upload.file.read()) for upload in file or []]
-    case_import = service.import_run(session, files=files, format=format or "", mode=mode, full=full, actor=actor,
-                                   today=request.app.state.settings.today())
+    case_import = service.import_run(
+        session,
+        files=files,
+        format=format or "",
+        mode=mode,
+        full=full,
+        actor=actor,
+        today=request.app.state.settings.today(),
+    )
     body = import_public(case_import).model_dump(mode="json")
     return JSONResponse(body, status_code=422 if case_import.status == "rejected" else 201)
 
@@ -46,8 +56,9 @@ def imports_list(
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> PageOut[ImportPublic]:
     result = import_selectors.imports_page(session, page=page, page_size=page_size)
-    return PageOut(items=[import_public(i) for i in result.items], total=result.total, page=result.page,
-                   page_size=result.page_size)
+    return PageOut(
+        items=[import_public(i) for i in result.items], total=result.total, page=result.page, page_size=result.page_size
+    )
 
 
 @router.get("/imports/{import_id}", response_model=ImportPublic)

@@ -21,11 +21,11 @@ from datetime import date, timedelta
 from sqlalchemy import update
 from sqlmodel import Session
 
+from app import clock
 from app.accounts.models import User
 from app.cases import service
 from app.cases.models import CaseImport
 from app.db import SessionMaker
-from app import clock
 from app.errors import Conflict
 
 log = logging.getLogger("caseaudit.imports")
@@ -43,7 +43,8 @@ def progress_writer(new_session: SessionMaker, import_id: int) -> service.Progre
             if writing and session.get_bind().dialect.name == "sqlite":
                 return  # the import holds SQLite's one write lock until it commits
             session.execute(
-                update(CaseImport).where(CaseImport.id == import_id, CaseImport.status == "importing")
+                update(CaseImport)
+                .where(CaseImport.id == import_id, CaseImport.status == "importing")
                 .values(phase=phase, rows_done=done, rows_total=total, progress_at=clock.now())
             )
             session.commit()
@@ -72,8 +73,9 @@ def import_job(new_session: SessionMaker, *, import_id: int, actor_id: int | Non
             if case_import is None:
                 return
             try:
-                service.import_write(session, case_import=case_import, plan=plan, actor=actor, today=today,
-                                     progress=progress)
+                service.import_write(
+                    session, case_import=case_import, plan=plan, actor=actor, today=today, progress=progress
+                )
             except service.ImportRejected:
                 pass  # the import record says why; nothing else was written
             session.commit()
@@ -87,7 +89,8 @@ def import_job(new_session: SessionMaker, *, import_id: int, actor_id: int | Non
 def _mark_failed(new_session: SessionMaker, import_id: int) -> None:
     with new_session() as session:
         session.execute(
-            update(CaseImport).where(CaseImport.id == import_id, CaseImport.status.in_(RUNNING))
+            update(CaseImport)
+            .where(CaseImport.id == import_id, CaseImport.status.in_(RUNNING))
             .values(status="failed", phase=None, finished_at=clock.now())
         )
         session.commit()
@@ -98,7 +101,8 @@ def import_retry(session: Session, *, case_import: CaseImport) -> None:
     if not (case_import.status == "failed" or is_stopped(case_import)):
         raise Conflict("This import is still running or has finished, so it cannot be tried again.")
     reset = session.execute(
-        update(CaseImport).where(CaseImport.id == case_import.id, CaseImport.status == case_import.status)
+        update(CaseImport)
+        .where(CaseImport.id == case_import.id, CaseImport.status == case_import.status)
         .values(status="previewed", phase=None, progress_at=None, rows_done=0, rows_total=0, finished_at=None)
     ).rowcount
     if reset != 1:
@@ -108,8 +112,11 @@ def import_retry(session: Session, *, case_import: CaseImport) -> None:
 
 def is_stopped(case_import: CaseImport) -> bool:
     """A running import with no heartbeat for STALE_AFTER: its server stopped; nothing was written."""
-    return (case_import.status in RUNNING and case_import.progress_at is not None
-            and clock.now() - case_import.progress_at > STALE_AFTER)
+    return (
+        case_import.status in RUNNING
+        and case_import.progress_at is not None
+        and clock.now() - case_import.progress_at > STALE_AFTER
+    )
 
 
 def percent_done(case_import: CaseImport) -> int:

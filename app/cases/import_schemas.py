@@ -42,17 +42,28 @@ class ImportPublic(BaseModel):
 
 
 def _problems(items: list[dict]) -> list[ImportProblem]:
-    return [ImportProblem(**{k: item.get(k) for k in ("sheet", "row", "column", "value", "message")})
-            for item in items]
+    return [ImportProblem(**{k: item.get(k) for k in ("sheet", "row", "column", "value", "message")}) for item in items]
 
 
 def import_public(case_import: CaseImport) -> ImportPublic:
     return ImportPublic(
-        id=case_import.id, status=case_import.status, format=case_import.format, mode=case_import.mode,
-        full=case_import.full, file_names=case_import.file_names, file_hashes=case_import.file_hashes,
-        rows_read=case_import.rows_read, created=case_import.created, updated=case_import.updated,
-        unchanged=case_import.unchanged, closed=case_import.closed, rejected=case_import.rejected,
-        new_teams=case_import.new_teams, errors=_problems(case_import.errors),
-        warnings=_problems(case_import.warnings), created_by_id=case_import.created_by_id,
-        created_at=case_import.created_at, finished_at=case_import.finished_at,
+        id=case_import.id,
+        status=case_import.status,
+        format=case_import.format,
+        mode=case_import.mode,
+        full=case_import.full,
+        file_names=case_import.file_names,
+        file_hashes=case_import.file_hashes,
+        rows_read=case_import.rows_read,
+        created=case_import.created,
+        updated=case_import.updated,
+        unchanged=case_import.unchanged,
+        closed=case_import.closed,
+        rejected=case_import.rejected,
+        new_teams=case_import.new_teams,
+        errors=_problems(case_import.errors),
+        warnings=_problems(case_import.warnings),
+        created_by_id=case_import.created_by_id,
+        created_at=case_import.created_at,
+        finished_at=case_import.finished_at,
     )

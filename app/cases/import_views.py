@@ -13,10 +13,10 @@ from app.cases import import_jobs, import_selectors, service
 from app.cases.models import CaseImport
 from app.cases.readers import UploadedFile
 from app.db import SessionDep, SessionMakerDep
-from app.web.jobs import RunLaterDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.web.auth import QALead
 from app.web.forms import FormDep
+from app.web.jobs import RunLaterDep
 from app.web.templating import render
 
 router = APIRouter(tags=["case imports (HTML)"])
@@ -51,13 +51,20 @@ def imports_list(request: Request, session: SessionDep, _: QALead, page: int = 1
     def query(**changes: Any) -> str:
         return urlencode({"page": changes.get("page", result.page)})
 
-    return render(request, "cases/imports.html",
-                  {"result": result, "names": names, "formats": service.FORMATS, "query": query})
+    return render(
+        request, "cases/imports.html", {"result": result, "names": names, "formats": service.FORMATS, "query": query}
+    )
 
 
 def _form_context(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
-    return {"values": values, "errors": errors, "formats": service.FORMATS, "format_hints": FORMAT_HINTS,
-            "modes": service.MODES, "mode_hints": MODE_HINTS}
+    return {
+        "values": values,
+        "errors": errors,
+        "formats": service.FORMATS,
+        "format_hints": FORMAT_HINTS,
+        "modes": service.MODES,
+        "mode_hints": MODE_HINTS,
+    }
 
 
 @router.get("/imports/new")
@@ -70,12 +77,21 @@ def import_new(request: Request, _: QALead) -> Response:
 def import_upload(request: Request, session: SessionDep, actor: QALead, form: FormDep) -> Response:
     uploads = [f for f in form.getlist("file") if isinstance(f, UploadFile) and f.filename]
     files = [UploadedFile(name=f.filename or "upload", content=f.file.read()) for f in uploads]
-    values = {"format": str(form.get("format", "")), "mode": str(form.get("mode", "all_or_nothing")),
-              "full": form.get("full") == "yes"}
+    values = {
+        "format": str(form.get("format", "")),
+        "mode": str(form.get("mode", "all_or_nothing")),
+        "full": form.get("full") == "yes",
+    }
     try:
-        case_import = service.import_prepare(session, files=files, format=values["format"], mode=values["mode"],
-                                             full=values["full"], actor=actor,
-                                             today=request.app.state.settings.today())
+        case_import = service.import_prepare(
+            session,
+            files=files,
+            format=values["format"],
+            mode=values["mode"],
+            full=values["full"],
+            actor=actor,
+            today=request.app.state.settings.today(),
+        )
     except ValidationFailed as exc:
         return render(request, "cases/imports_new.html", _form_context(values, exc.errors), status_code=400)
     return _see_other(f"/imports/{case_import.id}")
@@ -83,10 +99,16 @@ def import_upload(request: Request, session: SessionDep, actor: QALead, form: Fo
 
 def _detail_context(session: SessionDep, case_import: CaseImport) -> dict[str, Any]:
     names = import_selectors.user_names(session, user_ids={case_import.created_by_id})
-    return {"imp": case_import, "by": names.get(case_import.created_by_id or 0), "formats": service.FORMATS,
-            "modes": service.MODES, "unassigned": service.UNASSIGNED_AREA,
-            "stopped": import_jobs.is_stopped(case_import), "percent": import_jobs.percent_done(case_import),
-            "running": case_import.status in import_jobs.RUNNING}
+    return {
+        "imp": case_import,
+        "by": names.get(case_import.created_by_id or 0),
+        "formats": service.FORMATS,
+        "modes": service.MODES,
+        "unassigned": service.UNASSIGNED_AREA,
+        "stopped": import_jobs.is_stopped(case_import),
+        "percent": import_jobs.percent_done(case_import),
+        "running": case_import.status in import_jobs.RUNNING,
+    }
 
 
 @router.get("/imports/{import_id}")
@@ -107,8 +129,14 @@ def import_progress(request: Request, session: SessionDep, _: QALead, import_id:
 
 
 @router.post("/imports/{import_id}/confirm")
-def import_confirm(request: Request, session: SessionDep, new_session: SessionMakerDep, actor: QALead,
-                   run_later: RunLaterDep, import_id: int) -> Response:
+def import_confirm(
+    request: Request,
+    session: SessionDep,
+    new_session: SessionMakerDep,
+    actor: QALead,
+    run_later: RunLaterDep,
+    import_id: int,
+) -> Response:
     """Queue the import and return at once; it runs after the response and the page shows its progress."""
     case_import = _import_or_404(session, import_id)
     if case_import.status == "previewed":
@@ -117,12 +145,18 @@ def import_confirm(request: Request, session: SessionDep, new_session: SessionMa
         except Conflict:
             pass  # confirmed meanwhile by another request: the page shows how that one is going
         else:
-            run_later(import_jobs.import_job, new_session, import_id=case_import.id, actor_id=actor.id,
-                      today=request.app.state.settings.today())
+            run_later(
+                import_jobs.import_job,
+                new_session,
+                import_id=case_import.id,
+                actor_id=actor.id,
+                today=request.app.state.settings.today(),
+            )
     elif case_import.status not in ("committed", *import_jobs.RUNNING):
         context = _detail_context(session, case_import)
-        return render(request, "cases/imports_detail.html", context,
-                      status_code=422 if case_import.status == "rejected" else 409)
+        return render(
+            request, "cases/imports_detail.html", context, status_code=422 if case_import.status == "rejected" else 409
+        )
     return _redirect(request, f"/imports/{case_import.id}")
 
 

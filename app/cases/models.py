@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
-from app.db import JSONType, UTCDateTime
 from app import clock
+from app.db import JSONType, UTCDateTime
 
 
 class Case(SQLModel, table=True):

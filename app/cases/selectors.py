@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import quote
 from datetime import date
+from urllib.parse import quote
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlmodel import Session
@@ -80,8 +80,10 @@ def age_on(birth_year: int | None, birth_month: int | None, today: date) -> int 
 
 def _born_on_or_before(year: int, month: int) -> ColumnElement[bool]:
     # An unknown month counts as January, as in age_on.
-    return or_(Case.birth_year < year,
-               and_(Case.birth_year == year, or_(Case.birth_month.is_(None), Case.birth_month <= month)))
+    return or_(
+        Case.birth_year < year,
+        and_(Case.birth_year == year, or_(Case.birth_month.is_(None), Case.birth_month <= month)),
+    )
 
 
 def age_band_condition(band: str, today: date) -> ColumnElement[bool] | None:
@@ -195,11 +197,15 @@ def service_areas_by_id(session: Session) -> dict[int, ServiceArea]:
 def filter_choices(session: Session, *, user: User) -> tuple[list[ServiceArea], list[Team]]:
     """The service areas and teams worth offering as filters to `user`: those in their scope."""
     allowed = scope_service_area_ids(user)
-    areas = [a for a in session.execute(select(ServiceArea).order_by(ServiceArea.name)).scalars()
-             if allowed is None or a.id in allowed]
+    areas = [
+        a
+        for a in session.execute(select(ServiceArea).order_by(ServiceArea.name)).scalars()
+        if allowed is None or a.id in allowed
+    ]
     area_ids = {a.id for a in areas}
-    teams = [t for t in session.execute(select(Team).order_by(Team.name)).unique().scalars()
-             if t.service_area_id in area_ids]
+    teams = [
+        t for t in session.execute(select(Team).order_by(Team.name)).unique().scalars() if t.service_area_id in area_ids
+    ]
     return areas, teams
 
 
@@ -210,9 +216,7 @@ def case_type_label(value: str) -> str:
         return value
 
 
-def case_public(
-    case: Case, *, teams: dict[int, Team], areas: dict[int, ServiceArea], today: date
-) -> CasePublic:
+def case_public(case: Case, *, teams: dict[int, Team], areas: dict[int, ServiceArea], today: date) -> CasePublic:
     team = teams.get(case.team_id) if case.team_id is not None else None
     area = areas.get(case.service_area_id) if case.service_area_id is not None else None
     return CasePublic(

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from sqlalchemy import String, bindparam, delete, func, select, update
 from sqlmodel import Session
 
+from app import clock
 from app.accounts import selectors as account_selectors
 from app.accounts import service as account_service
 from app.accounts.models import User
@@ -33,7 +34,6 @@ from app.cases.facts import FACT_FIELDS, CaseFacts, Problem, RowFacts, merge_row
 from app.cases.models import Case, CaseImport, CaseImportFile
 from app.cases.readers import ReadResult, UploadedFile, get_reader
 from app.db import bulk_insert, refresh_statistics
-from app import clock
 from app.errors import Conflict, DomainError, ValidationFailed
 
 log = logging.getLogger("caseaudit.imports")
@@ -99,7 +99,7 @@ def sha256_hex(content: bytes) -> str:
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _check_choices(format: str, mode: str, files: Sequence[UploadedFile]) -> None:
@@ -125,11 +125,20 @@ def _read(files: Sequence[UploadedFile], format: str, today: date) -> ReadResult
         return reader(list(files), today=today)
     except Exception as exc:  # a reader bug or a file no library can open: report it, do not 500
         log.warning("reader %s failed on upload: %s", format, type(exc).__name__)
-        return ReadResult(rows=[], rows_read=0, problems=[Problem(
-            names, None, None, None,
-            f"This file could not be read as {FORMATS[format]}. Check you chose the right format "
-            "and that the file is not damaged or password protected.",
-        )])
+        return ReadResult(
+            rows=[],
+            rows_read=0,
+            problems=[
+                Problem(
+                    names,
+                    None,
+                    None,
+                    None,
+                    f"This file could not be read as {FORMATS[format]}. Check you chose the right format "
+                    "and that the file is not damaged or password protected.",
+                )
+            ],
+        )
 
 
 def _length_problems(case: CaseFacts, rows: list[RowFacts]) -> list[Problem]:
@@ -141,13 +150,27 @@ def _length_problems(case: CaseFacts, rows: list[RowFacts]) -> list[Problem]:
         if isinstance(value, str) and limit and len(value) > limit:
             found.append(Problem(where.sheet, where.row, name, value[:80], f"This is longer than {limit} characters"))
     if case.team_name and len(normalise_name(case.team_name)) > _TEAM_NAME_LIMIT:
-        found.append(Problem(where.sheet, where.row, "team", case.team_name[:80],
-                             f"The team name is longer than {_TEAM_NAME_LIMIT} characters"))
+        found.append(
+            Problem(
+                where.sheet,
+                where.row,
+                "team",
+                case.team_name[:80],
+                f"The team name is longer than {_TEAM_NAME_LIMIT} characters",
+            )
+        )
     return found
 
 
-def import_plan(session: Session, *, files: Sequence[UploadedFile], format: str, today: date,
-                mode: str = "all_or_nothing", full: bool = True) -> ImportPlan:
+def import_plan(
+    session: Session,
+    *,
+    files: Sequence[UploadedFile],
+    format: str,
+    today: date,
+    mode: str = "all_or_nothing",
+    full: bool = True,
+) -> ImportPlan:
     """Read, validate, merge per child, match teams and compare with the register; writes nothing."""
     plan = import_read(files=files, format=format, mode=mode, today=today)
     import_resolve(session, plan, full=full)
@@ -175,13 +198,15 @@ def import_read(*, files: Sequence[UploadedFile], format: str, today: date, mode
     del by_child
 
     if not cases and not errors:
-        errors.append(Problem(", ".join(f.name for f in files), None, None, None,
-                              "There are no cases in this extract."))
+        errors.append(
+            Problem(", ".join(f.name for f in files), None, None, None, "There are no cases in this extract.")
+        )
     file_level = any(p.row is None for p in errors)
     rejected = len({(p.sheet, p.row) for p in errors if p.row is not None})
     refused = file_level or not cases or (mode == "all_or_nothing" and bool(errors))
-    return ImportPlan(rows_read=result.rows_read, cases=cases, errors=errors, warnings=warnings,
-                      rejected=rejected, refused=refused)
+    return ImportPlan(
+        rows_read=result.rows_read, cases=cases, errors=errors, warnings=warnings, rejected=rejected, refused=refused
+    )
 
 
 def import_resolve(session: Session, plan: ImportPlan, *, full: bool) -> None:
@@ -215,8 +240,9 @@ def _compare(session: Session, plan: ImportPlan, *, full: bool) -> None:
         existing = {
             child_id: (case_id, facts_hash, status)
             for case_id, child_id, facts_hash, status in session.execute(
-                select(Case.id, Case.child_id, Case.facts_hash, Case.status)
-                .where(Case.child_id.in_([c.child_id for c in chunk]))
+                select(Case.id, Case.child_id, Case.facts_hash, Case.status).where(
+                    Case.child_id.in_([c.child_id for c in chunk])
+                )
             )
         }
         for case in chunk:
@@ -239,20 +265,46 @@ def _problem_dicts(problems: list[Problem]) -> list[dict[str, Any]]:
     listed = [p.as_dict() for p in problems[:MAX_LISTED_PROBLEMS]]
     if len(problems) > MAX_LISTED_PROBLEMS:
         last = problems[MAX_LISTED_PROBLEMS]
-        listed.append(Problem(last.sheet, None, None, None,
-                              f"… and {len(problems) - MAX_LISTED_PROBLEMS} more not listed here",
-                              last.severity).as_dict())
+        listed.append(
+            Problem(
+                last.sheet,
+                None,
+                None,
+                None,
+                f"… and {len(problems) - MAX_LISTED_PROBLEMS} more not listed here",
+                last.severity,
+            ).as_dict()
+        )
     return listed
 
 
-def _record(session: Session, *, plan: ImportPlan, files: Sequence[UploadedFile], format: str, mode: str,
-            full: bool, actor: User | None, store_files: bool) -> CaseImport:
+def _record(
+    session: Session,
+    *,
+    plan: ImportPlan,
+    files: Sequence[UploadedFile],
+    format: str,
+    mode: str,
+    full: bool,
+    actor: User | None,
+    store_files: bool,
+) -> CaseImport:
     case_import = CaseImport(
-        format=format, mode=mode, full=full, status="rejected" if plan.refused else "previewed",
-        file_names=[f.name for f in files], file_hashes=[sha256_hex(f.content) for f in files],
-        rows_read=plan.rows_read, created=len(plan.creates), updated=len(plan.updates), unchanged=plan.unchanged,
-        closed=plan.to_close, rejected=plan.rejected, new_teams=plan.new_teams,
-        errors=_problem_dicts(plan.errors), warnings=_problem_dicts(plan.warnings),
+        format=format,
+        mode=mode,
+        full=full,
+        status="rejected" if plan.refused else "previewed",
+        file_names=[f.name for f in files],
+        file_hashes=[sha256_hex(f.content) for f in files],
+        rows_read=plan.rows_read,
+        created=len(plan.creates),
+        updated=len(plan.updates),
+        unchanged=plan.unchanged,
+        closed=plan.to_close,
+        rejected=plan.rejected,
+        new_teams=plan.new_teams,
+        errors=_problem_dicts(plan.errors),
+        warnings=_problem_dicts(plan.warnings),
         created_by_id=actor.id if actor else None,
     )
     if plan.refused:
@@ -261,26 +313,48 @@ def _record(session: Session, *, plan: ImportPlan, files: Sequence[UploadedFile]
     session.flush()
     if store_files and not plan.refused:
         for upload in files:
-            session.add(CaseImportFile(import_id=case_import.id, name=upload.name[:255],
-                                       sha256=sha256_hex(upload.content), content=upload.content))
+            session.add(
+                CaseImportFile(
+                    import_id=case_import.id,
+                    name=upload.name[:255],
+                    sha256=sha256_hex(upload.content),
+                    content=upload.content,
+                )
+            )
         session.flush()
     return case_import
 
 
-def import_prepare(session: Session, *, files: Sequence[UploadedFile], format: str, mode: str = "all_or_nothing",
-                   full: bool = True, actor: User | None, today: date) -> CaseImport:
+def import_prepare(
+    session: Session,
+    *,
+    files: Sequence[UploadedFile],
+    format: str,
+    mode: str = "all_or_nothing",
+    full: bool = True,
+    actor: User | None,
+    today: date,
+) -> CaseImport:
     """Validate an extract and record what it would change (status "previewed", or "rejected"); writes no cases."""
     plan = import_plan(session, files=files, format=format, mode=mode, full=full, today=today)
-    return _record(session, plan=plan, files=files, format=format, mode=mode, full=full, actor=actor,
-                   store_files=True)
+    return _record(session, plan=plan, files=files, format=format, mode=mode, full=full, actor=actor, store_files=True)
 
 
-def import_run(session: Session, *, files: Sequence[UploadedFile], format: str, mode: str = "all_or_nothing",
-               full: bool = True, actor: User | None, today: date) -> CaseImport:
+def import_run(
+    session: Session,
+    *,
+    files: Sequence[UploadedFile],
+    format: str,
+    mode: str = "all_or_nothing",
+    full: bool = True,
+    actor: User | None,
+    today: date,
+) -> CaseImport:
     """Prepare and commit in one go, reading the files once. A rejected import is returned, not raised."""
     plan = import_plan(session, files=files, format=format, mode=mode, full=full, today=today)
-    case_import = _record(session, plan=plan, files=files, format=format, mode=mode, full=full, actor=actor,
-                          store_files=False)
+    case_import = _record(
+        session, plan=plan, files=files, format=format, mode=mode, full=full, actor=actor, store_files=False
+    )
     if case_import.status == "rejected":
         return case_import
     return import_commit(session, case_import=case_import, actor=actor, plan=plan, today=today)
@@ -306,7 +380,8 @@ def import_queue(session: Session, *, case_import: CaseImport) -> None:
     if case_import.status == "rejected":
         raise ImportRejected(case_import)
     queued = session.execute(
-        update(CaseImport).where(CaseImport.id == case_import.id, CaseImport.status == "previewed")
+        update(CaseImport)
+        .where(CaseImport.id == case_import.id, CaseImport.status == "previewed")
         .values(status="queued", phase="Waiting to start", rows_done=0, rows_total=0, progress_at=clock.now())
     ).rowcount
     if queued != 1:
@@ -319,7 +394,8 @@ def import_claim(session: Session, *, case_import: CaseImport) -> None:
     if case_import.status == "rejected":
         raise ImportRejected(case_import)
     claimed = session.execute(
-        update(CaseImport).where(CaseImport.id == case_import.id, CaseImport.status.in_(("previewed", "queued")))
+        update(CaseImport)
+        .where(CaseImport.id == case_import.id, CaseImport.status.in_(("previewed", "queued")))
         .values(status="importing", phase=READING, progress_at=clock.now())
     ).rowcount
     if claimed != 1:
@@ -331,25 +407,44 @@ def import_stored_files(session: Session, *, case_import: CaseImport) -> list[Up
     """The files of a previewed import, kept until it is written."""
     rows = session.execute(
         select(CaseImportFile.name, CaseImportFile.content)
-        .where(CaseImportFile.import_id == case_import.id).order_by(CaseImportFile.id)
+        .where(CaseImportFile.import_id == case_import.id)
+        .order_by(CaseImportFile.id)
     )
     return [UploadedFile(name=name, content=bytes(content)) for name, content in rows]
 
 
-def import_commit(session: Session, *, case_import: CaseImport, actor: User | None, today: date,
-                  plan: ImportPlan | None = None, progress: Progress = _no_progress) -> CaseImport:
+def import_commit(
+    session: Session,
+    *,
+    case_import: CaseImport,
+    actor: User | None,
+    today: date,
+    plan: ImportPlan | None = None,
+    progress: Progress = _no_progress,
+) -> CaseImport:
     """Write a previewed import in this session's transaction; refuses a rejected one (nothing written) or one
     already made. Without a plan (the preview was made earlier) the stored files are read again."""
     import_claim(session, case_import=case_import)
     if plan is None:
         progress(READING)
-        plan = import_read(files=import_stored_files(session, case_import=case_import), format=case_import.format,
-                           mode=case_import.mode, today=today)
+        plan = import_read(
+            files=import_stored_files(session, case_import=case_import),
+            format=case_import.format,
+            mode=case_import.mode,
+            today=today,
+        )
     return import_write(session, case_import=case_import, plan=plan, actor=actor, today=today, progress=progress)
 
 
-def import_write(session: Session, *, case_import: CaseImport, plan: ImportPlan, actor: User | None,
-                 today: date, progress: Progress = _no_progress) -> CaseImport:
+def import_write(
+    session: Session,
+    *,
+    case_import: CaseImport,
+    plan: ImportPlan,
+    actor: User | None,
+    today: date,
+    progress: Progress = _no_progress,
+) -> CaseImport:
     """Compare the plan with the register as it is now and write it, in chunks, all in this transaction.
 
     Progress from here on is reported with `writing=True`: this transaction may hold SQLite's only write lock.
@@ -374,24 +469,32 @@ def import_write(session: Session, *, case_import: CaseImport, plan: ImportPlan,
     progress(WRITING, done, total, writing=True)
 
     for chunk in _chunks(plan.creates, WRITE_CHUNK):
-        bulk_insert(session.connection(), CASE_TABLE, [
-            {**_case_values(case, teams, case_import, now), "created_at": now, "version": 1} for case in chunk
-        ])
+        bulk_insert(
+            session.connection(),
+            CASE_TABLE,
+            [{**_case_values(case, teams, case_import, now), "created_at": now, "version": 1} for case in chunk],
+        )
         done += len(chunk)
         progress(WRITING, done, total, writing=True)
     if plan.updates:
-        stmt = (CASE_TABLE.update().where(CASE_TABLE.c.id == bindparam("_id"))
-                .values(version=CASE_TABLE.c.version + 1))
+        stmt = CASE_TABLE.update().where(CASE_TABLE.c.id == bindparam("_id")).values(version=CASE_TABLE.c.version + 1)
         for chunk in _chunks(plan.updates, WRITE_CHUNK):
-            session.execute(stmt, [{"_id": case_id, **_case_values(case, teams, case_import, now)}
-                                   for case_id, case in chunk])
+            session.execute(
+                stmt, [{"_id": case_id, **_case_values(case, teams, case_import, now)} for case_id, case in chunk]
+            )
             done += len(chunk)
             progress(WRITING, done, total, writing=True)
     for chunk in _chunks(to_close, WRITE_CHUNK):
         # An empty hash: if the child comes back in a later extract, the case is updated (reopened).
         session.execute(
-            CASE_TABLE.update().where(CASE_TABLE.c.id.in_(chunk)).values(
-                status="closed", end_date=today, facts_hash="", last_import_id=case_import.id, updated_at=now,
+            CASE_TABLE.update()
+            .where(CASE_TABLE.c.id.in_(chunk))
+            .values(
+                status="closed",
+                end_date=today,
+                facts_hash="",
+                last_import_id=case_import.id,
+                updated_at=now,
                 version=CASE_TABLE.c.version + 1,
             )
         )
@@ -414,17 +517,31 @@ def import_write(session: Session, *, case_import: CaseImport, plan: ImportPlan,
     case_import.finished_at = now
     session.add(case_import)
     session.flush()
-    counts = {"created": case_import.created, "updated": case_import.updated, "unchanged": case_import.unchanged,
-              "closed": case_import.closed, "rejected": case_import.rejected}
+    counts = {
+        "created": case_import.created,
+        "updated": case_import.updated,
+        "unchanged": case_import.unchanged,
+        "closed": case_import.closed,
+        "rejected": case_import.rejected,
+    }
     audit_record(
-        session, actor=actor, action="case_import.commit",
+        session,
+        actor=actor,
+        action="case_import.commit",
         summary=f"Imported {FORMATS[case_import.format]} ({', '.join(case_import.file_names)}): "
         + ", ".join(f"{value} {name}" for name, value in counts.items()),
-        entity_type="case_import", entity_id=case_import.id,
-        after={**counts, "format": case_import.format, "mode": case_import.mode, "full": case_import.full,
-               "files": [{"name": n, "sha256": h} for n, h in zip(case_import.file_names, case_import.file_hashes,
-                                                                 strict=False)],
-               "new_teams": case_import.new_teams},
+        entity_type="case_import",
+        entity_id=case_import.id,
+        after={
+            **counts,
+            "format": case_import.format,
+            "mode": case_import.mode,
+            "full": case_import.full,
+            "files": [
+                {"name": n, "sha256": h} for n, h in zip(case_import.file_names, case_import.file_hashes, strict=False)
+            ],
+            "new_teams": case_import.new_teams,
+        },
     )
     return case_import
 
@@ -453,14 +570,24 @@ def _absent_open_case_ids(session: Session, present: set[str]) -> list[int]:
     return [case_id for case_id, child_id in rows if child_id not in present]
 
 
-def _case_values(case: CaseFacts, teams: dict[str, tuple[int, int]], case_import: CaseImport,
-                 now: Any) -> dict[str, Any]:
+def _case_values(
+    case: CaseFacts, teams: dict[str, tuple[int, int]], case_import: CaseImport, now: Any
+) -> dict[str, Any]:
     team_id, area_id = teams.get(team_key(case.team_name), (None, None)) if case.team_name else (None, None)
     values: dict[str, Any] = {name: case.facts.get(name) for name in FACT_FIELDS}
     values.update(
-        child_id=case.child_id, source=case_import.format, source_lists=case.source_lists,
-        case_type=case.case_type.value, status=case.status, start_date=case.start_date, end_date=case.end_date,
-        involvements=case.involvements, facts_hash=case.content_hash(), team_id=team_id, service_area_id=area_id,
-        last_import_id=case_import.id, updated_at=now,
+        child_id=case.child_id,
+        source=case_import.format,
+        source_lists=case.source_lists,
+        case_type=case.case_type.value,
+        status=case.status,
+        start_date=case.start_date,
+        end_date=case.end_date,
+        involvements=case.involvements,
+        facts_hash=case.content_hash(),
+        team_id=team_id,
+        service_area_id=area_id,
+        last_import_id=case_import.id,
+        updated_at=now,
     )
     return values

@@ -10,8 +10,8 @@ from fastapi.responses import Response
 
 from app.accounts.models import User
 from app.accounts.roles import Role
-from app.audits import selectors as audit_selectors
 from app.audit_trail.service import audit_record
+from app.audits import selectors as audit_selectors
 from app.cases import selectors
 from app.cases.facts import CASE_TYPE_LABELS
 from app.cases.scope import CASE_READER_ROLES, scope_service_area_ids
@@ -25,7 +25,6 @@ router = APIRouter(tags=["cases (HTML)"])
 CaseReader = Annotated[User, Depends(RoleGuard(*CASE_READER_ROLES))]
 PAGE_SIZE = 50
 NOT_FOUND = "There is no case with that number, or it is not one you can see."
-
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -58,14 +57,34 @@ def cases_list(
     area = _int_or_none(service_area_id)
     team = _int_or_none(team_id)
     result = selectors.cases_page(
-        session, user=user, today=request.app.state.settings.today(), status=status, case_type=case_type, team_id=team,
-        service_area_id=area, worker=worker, age_band=age_band, flags=flags, q=q, sort=sort, order=order,
-        page=_int_or_none(page) or 1, page_size=PAGE_SIZE, clamp_to_last=True,
+        session,
+        user=user,
+        today=request.app.state.settings.today(),
+        status=status,
+        case_type=case_type,
+        team_id=team,
+        service_area_id=area,
+        worker=worker,
+        age_band=age_band,
+        flags=flags,
+        q=q,
+        sort=sort,
+        order=order,
+        page=_int_or_none(page) or 1,
+        page_size=PAGE_SIZE,
+        clamp_to_last=True,
     )
     filters = {
-        "q": (q or "").strip(), "status": status, "case_type": case_type or "",
-        "service_area_id": str(area or ""), "team_id": str(team or ""), "worker": (worker or "").strip(),
-        "age_band": age_band or "", "flag": flags, "sort": sort, "order": order,
+        "q": (q or "").strip(),
+        "status": status,
+        "case_type": case_type or "",
+        "service_area_id": str(area or ""),
+        "team_id": str(team or ""),
+        "worker": (worker or "").strip(),
+        "age_band": age_band or "",
+        "flag": flags,
+        "sort": sort,
+        "order": order,
     }
 
     def query(**changes: object) -> str:
@@ -74,12 +93,22 @@ def cases_list(
 
     areas, teams = selectors.filter_choices(session, user=user)
     return render(
-        request, "cases/list.html",
+        request,
+        "cases/list.html",
         {
-            "result": result, "filters": filters, "query": query, "areas": areas, "teams": teams,
-            "teams_by_id": selectors.teams_by_id(session), "case_types": CASE_TYPE_LABELS,
-            "age_bands": selectors.AGE_BAND_LABELS, "flags": selectors.FLAGS, "statuses": selectors.STATUSES,
-            "today": request.app.state.settings.today(), "age_on": selectors.age_on, "type_label": selectors.case_type_label,
+            "result": result,
+            "filters": filters,
+            "query": query,
+            "areas": areas,
+            "teams": teams,
+            "teams_by_id": selectors.teams_by_id(session),
+            "case_types": CASE_TYPE_LABELS,
+            "age_bands": selectors.AGE_BAND_LABELS,
+            "flags": selectors.FLAGS,
+            "statuses": selectors.STATUSES,
+            "today": request.app.state.settings.today(),
+            "age_on": selectors.age_on,
+            "type_label": selectors.case_type_label,
             "no_scope": scope_service_area_ids(user) == set(),
         },
         block="results",
@@ -92,21 +121,32 @@ def case_detail(request: Request, session: SessionDep, user: CaseReader, case_id
     case = selectors.case_get(session, user=user, case_id=number) if number is not None else None
     if case is None:
         raise NotFound(NOT_FOUND)
-    audit_record(session, actor=user, action="case.view", summary=f"Viewed the case of child {case.child_id}",
-                 entity_type="case", entity_id=case.id)
+    audit_record(
+        session,
+        actor=user,
+        action="case.view",
+        summary=f"Viewed the case of child {case.child_id}",
+        entity_type="case",
+        entity_id=case.id,
+    )
     teams = selectors.teams_by_id(session)
     areas = selectors.service_areas_by_id(session)
     settings = request.app.state.settings
-    return render(request, "cases/detail.html", {
-        "case": case,
-        "team": teams.get(case.team_id) if case.team_id is not None else None,
-        "area": areas.get(case.service_area_id) if case.service_area_id is not None else None,
-        "type_label": selectors.case_type_label(case.case_type),
-        "age": selectors.age_on(case.birth_year, case.birth_month, request.app.state.settings.today()),
-        "born": selectors.birth_label(case),
-        "involvements": selectors.involvement_rows(case),
-        "case_system_url": selectors.case_system_url(settings.case_system_url_template, case.child_id),
-        "audits": audit_selectors.audit_rows(session, audits=audit_selectors.audits_page(
-            session, user=user, case_id=case.id, page_size=100).items),
-        "can_start_audit": user.has_role(Role.QA_LEAD),
-    })
+    return render(
+        request,
+        "cases/detail.html",
+        {
+            "case": case,
+            "team": teams.get(case.team_id) if case.team_id is not None else None,
+            "area": areas.get(case.service_area_id) if case.service_area_id is not None else None,
+            "type_label": selectors.case_type_label(case.case_type),
+            "age": selectors.age_on(case.birth_year, case.birth_month, request.app.state.settings.today()),
+            "born": selectors.birth_label(case),
+            "involvements": selectors.involvement_rows(case),
+            "case_system_url": selectors.case_system_url(settings.case_system_url_template, case.child_id),
+            "audits": audit_selectors.audit_rows(
+                session, audits=audit_selectors.audits_page(session, user=user, case_id=case.id, page_size=100).items
+            ),
+            "can_start_audit": user.has_role(Role.QA_LEAD),
+        },
+    )

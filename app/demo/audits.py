@@ -24,9 +24,11 @@ def demo_audits_load(session: Session, *, today: date, calendar: WorkingDayCalen
     auditor = account_selectors.user_by_username(session, username="auditor")
     if lead is None or auditor is None or session.execute(select(Audit.id).limit(1)).first():
         return 0
-    cases = iter(session.execute(
-        select(Case).where(Case.status == "open").order_by(Case.child_id).limit(sum(n for _, n in DEMO_AUDITS))
-    ).scalars())
+    cases = iter(
+        session.execute(
+            select(Case).where(Case.status == "open").order_by(Case.child_id).limit(sum(n for _, n in DEMO_AUDITS))
+        ).scalars()
+    )
     started = 0
     for key, count in DEMO_AUDITS:
         template = template_latest(session, key=key)
@@ -36,7 +38,15 @@ def demo_audits_load(session: Session, *, today: date, calendar: WorkingDayCalen
             case = next(cases, None)
             if case is None:
                 return started
-            audit_start(session, case=case, template=template, auditor=auditor, actor=lead, today=today,
-                        calendar=calendar, due_date=today + timedelta(days=14))
+            audit_start(
+                session,
+                case=case,
+                template=template,
+                auditor=auditor,
+                actor=lead,
+                today=today,
+                calendar=calendar,
+                due_date=today + timedelta(days=14),
+            )
             started += 1
     return started

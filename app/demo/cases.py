@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from app import clock
 from app.accounts import selectors as account_selectors
 from app.accounts import service as account_service
 from app.accounts.roles import Role
@@ -26,7 +27,6 @@ from app.accounts.schemas import TeamCreate
 from app.cases.facts import CaseType
 from app.cases.models import Case
 from app.db import bulk_insert, refresh_statistics
-from app import clock
 from app.demo.generator import DEMO_TEAMS, DEMO_USERS
 
 CHUNK_SIZE = 5_000
@@ -57,19 +57,35 @@ TEAMS_FOR_TYPE: dict[CaseType, tuple[str, ...]] = {
 }
 # The Annex A list each kind of case is reported in.
 LIST_FOR_TYPE: dict[CaseType, str] = {
-    CaseType.EARLY_HELP: "List 2", CaseType.REFERRAL: "List 3", CaseType.ASSESSMENT: "List 4",
-    CaseType.CIN: "List 6", CaseType.CP: "List 7", CaseType.CLA: "List 8", CaseType.CARE_LEAVER: "List 9",
+    CaseType.EARLY_HELP: "List 2",
+    CaseType.REFERRAL: "List 3",
+    CaseType.ASSESSMENT: "List 4",
+    CaseType.CIN: "List 6",
+    CaseType.CP: "List 7",
+    CaseType.CLA: "List 8",
+    CaseType.CARE_LEAVER: "List 9",
     CaseType.ADOPTION: "List 10",
 }
 AGES: dict[CaseType, tuple[int, int]] = {
-    CaseType.EARLY_HELP: (0, 17), CaseType.REFERRAL: (0, 17), CaseType.ASSESSMENT: (0, 17),
-    CaseType.CIN: (0, 17), CaseType.CP: (0, 15), CaseType.CLA: (0, 17), CaseType.CARE_LEAVER: (18, 21),
+    CaseType.EARLY_HELP: (0, 17),
+    CaseType.REFERRAL: (0, 17),
+    CaseType.ASSESSMENT: (0, 17),
+    CaseType.CIN: (0, 17),
+    CaseType.CP: (0, 15),
+    CaseType.CLA: (0, 17),
+    CaseType.CARE_LEAVER: (18, 21),
     CaseType.ADOPTION: (0, 4),
 }
 # How long ago an open case of each kind typically started (days, at most).
 MAX_OPEN_DAYS: dict[CaseType, int] = {
-    CaseType.EARLY_HELP: 365, CaseType.REFERRAL: 10, CaseType.ASSESSMENT: 60, CaseType.CIN: 730,
-    CaseType.CP: 540, CaseType.CLA: 2500, CaseType.CARE_LEAVER: 1400, CaseType.ADOPTION: 700,
+    CaseType.EARLY_HELP: 365,
+    CaseType.REFERRAL: 10,
+    CaseType.ASSESSMENT: 60,
+    CaseType.CIN: 730,
+    CaseType.CP: 540,
+    CaseType.CLA: 2500,
+    CaseType.CARE_LEAVER: 1400,
+    CaseType.ADOPTION: 700,
 }
 # Statutory visit standard (days) and the share of cases overdue against it.
 VISIT_STANDARD: dict[CaseType, tuple[int, float]] = {
@@ -80,20 +96,92 @@ VISIT_STANDARD: dict[CaseType, tuple[int, float]] = {
     CaseType.ADOPTION: (42, 0.10),
 }
 
-FIRST_NAMES = ("Alex", "Bea", "Callum", "Dana", "Eilidh", "Femi", "Grace", "Hamza", "Isla", "Jonah", "Kiran",
-               "Lena", "Marcus", "Nadia", "Owen", "Petra", "Rhys", "Sofia", "Tariq", "Una", "Wes", "Yasmin")
-SURNAMES = ("Ahmed", "Baker", "Clarke", "Da Silva", "Evans", "Fischer", "Green", "Hussain", "Ibrahim", "Jones",
-            "Kaur", "Lewis", "Mensah", "Nowak", "O'Brien", "Price", "Quinn", "Roberts", "Singh", "Taylor")
+FIRST_NAMES = (
+    "Alex",
+    "Bea",
+    "Callum",
+    "Dana",
+    "Eilidh",
+    "Femi",
+    "Grace",
+    "Hamza",
+    "Isla",
+    "Jonah",
+    "Kiran",
+    "Lena",
+    "Marcus",
+    "Nadia",
+    "Owen",
+    "Petra",
+    "Rhys",
+    "Sofia",
+    "Tariq",
+    "Una",
+    "Wes",
+    "Yasmin",
+)
+SURNAMES = (
+    "Ahmed",
+    "Baker",
+    "Clarke",
+    "Da Silva",
+    "Evans",
+    "Fischer",
+    "Green",
+    "Hussain",
+    "Ibrahim",
+    "Jones",
+    "Kaur",
+    "Lewis",
+    "Mensah",
+    "Nowak",
+    "O'Brien",
+    "Price",
+    "Quinn",
+    "Roberts",
+    "Singh",
+    "Taylor",
+)
 GENDERS = (("Male", 0.49), ("Female", 0.49), ("Unknown", 0.02))
-ETHNICITIES = (("WBRI", 0.70), ("WOTH", 0.06), ("MWBC", 0.04), ("MOTH", 0.03), ("AIND", 0.03), ("APKN", 0.03),
-               ("BAFR", 0.04), ("BCRB", 0.02), ("CHNE", 0.01), ("OOTH", 0.02), ("NOBT", 0.02))
+ETHNICITIES = (
+    ("WBRI", 0.70),
+    ("WOTH", 0.06),
+    ("MWBC", 0.04),
+    ("MOTH", 0.03),
+    ("AIND", 0.03),
+    ("APKN", 0.03),
+    ("BAFR", 0.04),
+    ("BCRB", 0.02),
+    ("CHNE", 0.01),
+    ("OOTH", 0.02),
+    ("NOBT", 0.02),
+)
 LEGAL_STATUSES = (("C2", 0.55), ("V2", 0.20), ("E1", 0.10), ("J2", 0.05), ("C1", 0.10))
-NEEDS = (("N1", 0.55), ("N2", 0.05), ("N3", 0.06), ("N4", 0.15), ("N5", 0.04), ("N6", 0.03), ("N7", 0.02),
-         ("N8", 0.06), ("N9", 0.04))
-ABUSE = (("Neglect", 0.45), ("Emotional abuse", 0.35), ("Physical abuse", 0.08), ("Sexual abuse", 0.04),
-         ("Multiple", 0.08))
-PERMANENCE = (("Return to family", 0.2), ("Long-term fostering", 0.4), ("Adoption", 0.1),
-              ("Special guardianship order", 0.15), ("Independent living", 0.15))
+NEEDS = (
+    ("N1", 0.55),
+    ("N2", 0.05),
+    ("N3", 0.06),
+    ("N4", 0.15),
+    ("N5", 0.04),
+    ("N6", 0.03),
+    ("N7", 0.02),
+    ("N8", 0.06),
+    ("N9", 0.04),
+)
+ABUSE = (
+    ("Neglect", 0.45),
+    ("Emotional abuse", 0.35),
+    ("Physical abuse", 0.08),
+    ("Sexual abuse", 0.04),
+    ("Multiple", 0.08),
+)
+PERMANENCE = (
+    ("Return to family", 0.2),
+    ("Long-term fostering", 0.4),
+    ("Adoption", 0.1),
+    ("Special guardianship order", 0.15),
+    ("Independent living", 0.15),
+)
 
 
 def _weighted(rng: random.Random, pairs: tuple[tuple[str, float], ...]) -> str:
@@ -152,21 +240,47 @@ def demo_case_rows(
         birth_year = today.year - age - (1 if birth_month > today.month else 0)
         born = date(birth_year, birth_month, 1)
         closed = rng.random() < CLOSED_SHARE
-        start = max(born, _days_ago(today, rng.randint(0, MAX_OPEN_DAYS[kind]) + (rng.randint(30, 400) if closed else 0)))
+        start = max(
+            born, _days_ago(today, rng.randint(0, MAX_OPEN_DAYS[kind]) + (rng.randint(30, 400) if closed else 0))
+        )
         end = min(today, start + timedelta(days=rng.randint(7, 400))) if closed else None
         as_of = end or today  # facts stop at the end of a closed case
         row: dict[str, Any] = {
-            "child_id": f"{CHILD_ID_PREFIX}{number:07d}", "source": "demo", "case_type": kind.value,
-            "birth_year": birth_year, "birth_month": birth_month, "age_at_extract": age,
-            "gender": _weighted(rng, GENDERS), "ethnicity": _weighted(rng, ETHNICITIES),
-            "disability": rng.random() < 0.1, "service_area_id": area_id, "team_id": team_id,
-            "worker_name": worker, "manager_name": manager, "status": "closed" if closed else "open",
-            "start_date": start, "end_date": end,
-            "legal_status": None, "primary_need": None, "category_of_abuse": None, "referral_date": None,
-            "assessment_start": None, "assessment_authorised": None, "child_seen": None, "seen_alone": None,
-            "last_seen_date": None, "last_statutory_visit": None, "latest_review": None, "last_iro_contact": None,
-            "last_health_check": None, "last_dental_check": None, "permanence_plan": None, "placements_12m": None,
-            "missing_12m": None, "absent_12m": None, "return_interview_offered": None,
+            "child_id": f"{CHILD_ID_PREFIX}{number:07d}",
+            "source": "demo",
+            "case_type": kind.value,
+            "birth_year": birth_year,
+            "birth_month": birth_month,
+            "age_at_extract": age,
+            "gender": _weighted(rng, GENDERS),
+            "ethnicity": _weighted(rng, ETHNICITIES),
+            "disability": rng.random() < 0.1,
+            "service_area_id": area_id,
+            "team_id": team_id,
+            "worker_name": worker,
+            "manager_name": manager,
+            "status": "closed" if closed else "open",
+            "start_date": start,
+            "end_date": end,
+            "legal_status": None,
+            "primary_need": None,
+            "category_of_abuse": None,
+            "referral_date": None,
+            "assessment_start": None,
+            "assessment_authorised": None,
+            "child_seen": None,
+            "seen_alone": None,
+            "last_seen_date": None,
+            "last_statutory_visit": None,
+            "latest_review": None,
+            "last_iro_contact": None,
+            "last_health_check": None,
+            "last_dental_check": None,
+            "permanence_plan": None,
+            "placements_12m": None,
+            "missing_12m": None,
+            "absent_12m": None,
+            "return_interview_offered": None,
             "return_interview_accepted": None,
         }
         lists = {LIST_FOR_TYPE[kind]: {"start": start.isoformat(), "end": end.isoformat() if end else None}}
@@ -196,14 +310,19 @@ def demo_case_rows(
             row["category_of_abuse"] = _weighted(rng, ABUSE)
             row["latest_review"] = max(start, _days_ago(as_of, rng.randint(0, 200)))
             if rng.random() < 0.4:
-                lists["List 6"] = {"start": row["referral_date"].isoformat(), "end": None if not end else end.isoformat()}
+                lists["List 6"] = {
+                    "start": row["referral_date"].isoformat(),
+                    "end": None if not end else end.isoformat(),
+                }
         if kind in (CaseType.CLA, CaseType.ADOPTION):
             row["legal_status"] = _weighted(rng, LEGAL_STATUSES) if kind == CaseType.CLA else "E1"
             row["primary_need"] = _weighted(rng, NEEDS)
             row["latest_review"] = max(start, _days_ago(as_of, rng.randint(0, 200)))
             row["last_iro_contact"] = max(start, _days_ago(as_of, rng.randint(0, 150)))
             check_gap = 183 if age < 5 else 365
-            row["last_health_check"] = max(start, _days_ago(as_of, rng.randint(0, check_gap if rng.random() < 0.88 else check_gap * 2)))
+            row["last_health_check"] = max(
+                start, _days_ago(as_of, rng.randint(0, check_gap if rng.random() < 0.88 else check_gap * 2))
+            )
             row["last_dental_check"] = max(start, _days_ago(as_of, rng.randint(0, 365 if rng.random() < 0.85 else 700)))
             row["permanence_plan"] = "Adoption" if kind == CaseType.ADOPTION else _weighted(rng, PERMANENCE)
             row["placements_12m"] = rng.choices((1, 2, 3, 4), (70, 20, 7, 3))[0]

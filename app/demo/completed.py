@@ -93,38 +93,74 @@ OUTSTANDING, GOOD, RI, INADEQUATE = GRADES
 
 # The mean share of yes answers (among yes and no) in each team: two clearly apart, the rest close together.
 TEAM_COMPLIANCE = {
-    "MASH": 0.79, "Assessment Team 1": 0.76, "Early Help North": 0.78, "Early Help South": 0.75,
-    "Safeguarding Team 1": 0.79, "Safeguarding Team 2": 0.63, "Children in Care Team": 0.89,
+    "MASH": 0.79,
+    "Assessment Team 1": 0.76,
+    "Early Help North": 0.78,
+    "Early Help South": 0.75,
+    "Safeguarding Team 1": 0.79,
+    "Safeguarding Team 2": 0.63,
+    "Children in Care Team": 0.89,
     "Leaving Care Team": 0.77,
 }
 OTHER_TEAM_COMPLIANCE = 0.76
 # How much easier (+) or harder (-) each question is than the team's usual standard.
 QUESTION_LEVEL = {
-    "allocated_to_social_worker": 0.14, "register_details_accurate": 0.05, "chronology_up_to_date": -0.10,
-    "genogram_on_file": -0.06, "case_summary_current": -0.04, "history_understood": -0.02,
-    "referral_decision_timely": 0.08, "assessment_within_45_days": 0.06, "child_seen_in_assessment": 0.15,
-    "child_seen_alone_in_assessment": 0.02, "assessment_authorised": 0.12, "analysis_supports_conclusion": -0.05,
-    "wishes_and_feelings_recorded": 0.03, "child_voice_recorded": 0.03, "direct_work_evident": -0.06,
-    "seen_alone_last_visit": -0.03, "advocacy_offered": -0.04, "plan_smart": -0.13, "plan_contingency": -0.08,
-    "plan_reviewed_on_time": 0.04, "risks_identified": 0.05, "exploitation_considered": -0.03,
-    "return_interview_within_72_hours": -0.06, "missing_risk_assessed": 0.02, "oversight_last_month": -0.04,
-    "supervision_within_6_weeks": -0.12, "supervision_reflective": -0.15, "supervision_actions_followed": -0.07,
-    "statutory_visits_on_time": 0.06, "health_assessment_on_time": 0.03, "dental_check_on_time": -0.06,
-    "life_story_work": -0.16, "permanence_plan_recorded": 0.02, "circumstances_improved": -0.02,
+    "allocated_to_social_worker": 0.14,
+    "register_details_accurate": 0.05,
+    "chronology_up_to_date": -0.10,
+    "genogram_on_file": -0.06,
+    "case_summary_current": -0.04,
+    "history_understood": -0.02,
+    "referral_decision_timely": 0.08,
+    "assessment_within_45_days": 0.06,
+    "child_seen_in_assessment": 0.15,
+    "child_seen_alone_in_assessment": 0.02,
+    "assessment_authorised": 0.12,
+    "analysis_supports_conclusion": -0.05,
+    "wishes_and_feelings_recorded": 0.03,
+    "child_voice_recorded": 0.03,
+    "direct_work_evident": -0.06,
+    "seen_alone_last_visit": -0.03,
+    "advocacy_offered": -0.04,
+    "plan_smart": -0.13,
+    "plan_contingency": -0.08,
+    "plan_reviewed_on_time": 0.04,
+    "risks_identified": 0.05,
+    "exploitation_considered": -0.03,
+    "return_interview_within_72_hours": -0.06,
+    "missing_risk_assessed": 0.02,
+    "oversight_last_month": -0.04,
+    "supervision_within_6_weeks": -0.12,
+    "supervision_reflective": -0.15,
+    "supervision_actions_followed": -0.07,
+    "statutory_visits_on_time": 0.06,
+    "health_assessment_on_time": 0.03,
+    "dental_check_on_time": -0.06,
+    "life_story_work": -0.16,
+    "permanence_plan_recorded": 0.02,
+    "circumstances_improved": -0.02,
 }
 TREND = 0.06  # how much compliance rises from the first month of the history to the last
 AUDIT_SPREAD = 0.08  # the spread of quality between audits of the same team (standard deviation)
 
 # Questions a case type usually makes not applicable, with how often.
 _FRONT_DOOR = ("threshold_decision_right", "referral_decision_timely", "consent_recorded", "allocation_timely")
-_ASSESSMENT = ("assessment_within_45_days", "child_seen_in_assessment", "child_seen_alone_in_assessment",
-               "assessment_uses_history", "assessment_identity_considered", "analysis_supports_conclusion",
-               "assessment_authorised")
+_ASSESSMENT = (
+    "assessment_within_45_days",
+    "child_seen_in_assessment",
+    "child_seen_alone_in_assessment",
+    "assessment_uses_history",
+    "assessment_identity_considered",
+    "analysis_supports_conclusion",
+    "assessment_authorised",
+)
 _LONG_TERM = ("cla", "care_leaver", "adoption")
 NA_CHANCE: dict[str, dict[str, float]] = {
     **{key: dict.fromkeys(_LONG_TERM, 0.6) for key in _FRONT_DOOR},
-    **{key: {"referral": 0.8, "early_help": 0.5, "care_leaver": 0.7, "adoption": 0.6, "cla": 0.3}
-       for key in _ASSESSMENT},
+    **{
+        key: {"referral": 0.8, "early_help": 0.5, "care_leaver": 0.7, "adoption": 0.6, "cla": 0.3}
+        for key in _ASSESSMENT
+    },
     "early_help_offered": {"": 0.6},
     "strategy_discussion_timely": {"": 0.5, "cp": 0.05},
     "escalation_used": {"": 0.7},
@@ -137,71 +173,124 @@ NA_CHANCE: dict[str, dict[str, float]] = {
 }
 BASE_NA_CHANCE = 0.03
 
-PLAN_TYPE = {"early_help": "early_help_plan", "cin": "cin_plan", "cp": "cp_plan", "cla": "care_plan",
-             "adoption": "care_plan", "care_leaver": "pathway_plan", "referral": "no_plan", "assessment": "no_plan"}
-AGENCIES = ("education", "health", "police", "mental_health", "housing", "adult_services", "voluntary_sector",
-            "youth_justice", "probation")
+PLAN_TYPE = {
+    "early_help": "early_help_plan",
+    "cin": "cin_plan",
+    "cp": "cp_plan",
+    "cla": "care_plan",
+    "adoption": "care_plan",
+    "care_leaver": "pathway_plan",
+    "referral": "no_plan",
+    "assessment": "no_plan",
+}
+AGENCIES = (
+    "education",
+    "health",
+    "police",
+    "mental_health",
+    "housing",
+    "adult_services",
+    "voluntary_sector",
+    "youth_justice",
+    "probation",
+)
 
 # Free text, all of it generic: no person or child is named anywhere.
 STRENGTHS = {
-    True: ("The child's views are recorded in their own words and shape the plan.",
-           "Recording is clear, up to date and easy to follow.",
-           "Management oversight gives clear direction at key decisions.",
-           "Partners contribute to the plan and attend its meetings."),
-    False: ("The worker knows the child and family well.", "Some recent visits are recorded in detail.",
-            "Key documents are on the file."),
+    True: (
+        "The child's views are recorded in their own words and shape the plan.",
+        "Recording is clear, up to date and easy to follow.",
+        "Management oversight gives clear direction at key decisions.",
+        "Partners contribute to the plan and attend its meetings.",
+    ),
+    False: (
+        "The worker knows the child and family well.",
+        "Some recent visits are recorded in detail.",
+        "Key documents are on the file.",
+    ),
 }
 DEVELOPMENT = {
-    True: ("Keep the chronology updated after each significant event.",
-           "Record the reasons for decisions as well as the decisions."),
-    False: ("Bring the chronology up to date and use it in planning.",
-            "Evidence management oversight and reflective supervision on the file.",
-            "Make the plan specific, with timescales and outcomes for the child.",
-            "Record direct work with the child and what it says about their daily life."),
+    True: (
+        "Keep the chronology updated after each significant event.",
+        "Record the reasons for decisions as well as the decisions.",
+    ),
+    False: (
+        "Bring the chronology up to date and use it in planning.",
+        "Evidence management oversight and reflective supervision on the file.",
+        "Make the plan specific, with timescales and outcomes for the child.",
+        "Record direct work with the child and what it says about their daily life.",
+    ),
 }
-EXPLAIN_NO = ("Not found on the file at the time of the audit.", "Last done outside the timescale.",
-              "Recorded, but more than three months ago.", "No record on the file; raised with the team manager.")
+EXPLAIN_NO = (
+    "Not found on the file at the time of the audit.",
+    "Last done outside the timescale.",
+    "Recorded, but more than three months ago.",
+    "No record on the file; raised with the team manager.",
+)
 EXPLAIN_YES = {
     "drift_or_delay": "The plan was not reviewed for several months, so actions for the child were delayed.",
     "plan_in_place_needed": "The child's needs call for a plan; none has been agreed yet.",
 }
-DIFFERENCE_MADE = ("School attendance has improved and the child says they feel safer at home.",
-                   "Risks are lower since the family engaged with the plan; the child is settled.",
-                   "Little change yet: the plan is recent and its actions are still being put in place.",
-                   "The child's health needs are now met and family time happens regularly.")
+DIFFERENCE_MADE = (
+    "School attendance has improved and the child says they feel safer at home.",
+    "Risks are lower since the family engaged with the plan; the child is settled.",
+    "Little change yet: the plan is recent and its actions are still being put in place.",
+    "The child's health needs are now met and family time happens regularly.",
+)
 RATIONALE = {
     OUTSTANDING: "Consistently strong practice: the child's experience is understood and improving.",
     GOOD: "Practice is good overall, with minor gaps in recording.",
     RI: "Some important gaps: oversight and planning need to improve for this child.",
     INADEQUATE: "Serious gaps in planning and oversight leave the child's needs unmet.",
 }
-LEARNING = ("Share this example of direct work at the team's practice meeting.",
-            "The chronology template is not used consistently across the service.")
+LEARNING = (
+    "Share this example of direct work at the team's practice meeting.",
+    "The chronology template is not used consistently across the service.",
+)
 COMMENTS = ("Chronology updated on the day of the audit.", "Supervision is booked for next week.")
-MODERATION_RATIONALE = ("The evidence on the file supports a different grade for the child's experience.",
-                        "The plan's gaps weigh more heavily than the audit allowed.",
-                        "The strengths recorded outweigh the gaps the audit found.")
+MODERATION_RATIONALE = (
+    "The evidence on the file supports a different grade for the child's experience.",
+    "The plan's gaps weigh more heavily than the audit allowed.",
+    "The strengths recorded outweigh the gaps the audit found.",
+)
 
 # Recommendations the follow-up checks: the failed question, what must be done, its priority and theme.
 FOLLOW_UP_ACTIONS: dict[str, tuple[str, str, str]] = {
-    "chronology_up_to_date": ("Bring the chronology up to date, including the latest significant events", "high",
-                              "Chronology"),
-    "oversight_last_month": ("Record management oversight on the file at least monthly", "high",
-                             "Management oversight"),
-    "supervision_within_6_weeks": ("Hold and record supervision about this child within two weeks", "urgent",
-                                   "Supervision"),
-    "child_voice_recorded": ("Record the child's wishes and feelings from the next visit, in their own words",
-                             "normal", "Child's voice"),
+    "chronology_up_to_date": (
+        "Bring the chronology up to date, including the latest significant events",
+        "high",
+        "Chronology",
+    ),
+    "oversight_last_month": (
+        "Record management oversight on the file at least monthly",
+        "high",
+        "Management oversight",
+    ),
+    "supervision_within_6_weeks": (
+        "Hold and record supervision about this child within two weeks",
+        "urgent",
+        "Supervision",
+    ),
+    "child_voice_recorded": (
+        "Record the child's wishes and feelings from the next visit, in their own words",
+        "normal",
+        "Child's voice",
+    ),
     "plan_reviewed_on_time": ("Review the child's plan with the family and record the outcome", "high", "Planning"),
-    "seen_alone_last_visit": ("See the child alone at the next visit and record what they said, or why not",
-                              "normal", "Direct work"),
+    "seen_alone_last_visit": (
+        "See the child alone at the next visit and record what they said, or why not",
+        "normal",
+        "Direct work",
+    ),
     "assessment_within_45_days": ("Complete and authorise the outstanding assessment", "urgent", "Assessment"),
-    "return_interview_within_72_hours": ("Offer a return home interview within 72 hours of every missing episode",
-                                         "urgent", "Timeliness"),
+    "return_interview_within_72_hours": (
+        "Offer a return home interview within 72 hours of every missing episode",
+        "urgent",
+        "Timeliness",
+    ),
 }
 # What became of the baseline's recommendations by the follow-up (and by today), and how often.
-OUTCOMES = (("closed_before", 0.55), ("closed_after", 0.15), ("completed", 0.12), ("in_progress", 0.10),
-            ("open", 0.08))
+OUTCOMES = (("closed_before", 0.55), ("closed_after", 0.15), ("completed", 0.12), ("in_progress", 0.10), ("open", 0.08))
 
 
 # --- What the plan is made from, and what it makes -------------------------------------------------------------
@@ -235,12 +324,18 @@ class Person:
     weight: float = 1.0  # how much of the auditing they do
 
     def audits_on(self, day: date) -> bool:
-        return self.audits_from is not None and self.audits_from <= day and (
-            self.audits_until is None or day <= self.audits_until)
+        return (
+            self.audits_from is not None
+            and self.audits_from <= day
+            and (self.audits_until is None or day <= self.audits_until)
+        )
 
     def moderates_on(self, day: date) -> bool:
-        return self.moderates_from is not None and self.moderates_from <= day and (
-            self.moderates_until is None or day <= self.moderates_until)
+        return (
+            self.moderates_from is not None
+            and self.moderates_from <= day
+            and (self.moderates_until is None or day <= self.moderates_until)
+        )
 
 
 @dataclass(frozen=True)
@@ -314,8 +409,9 @@ class PlannedRecommendation:
     @property
     def status(self) -> str:
         last = self.steps[-1][0] if self.steps else "raise"
-        return {"raise": rules.OPEN, "start": rules.IN_PROGRESS, "complete": rules.COMPLETED,
-                "close": rules.CLOSED}[last]
+        return {"raise": rules.OPEN, "start": rules.IN_PROGRESS, "complete": rules.COMPLETED, "close": rules.CLOSED}[
+            last
+        ]
 
 
 @dataclass
@@ -366,8 +462,16 @@ def _grade_of(score: float, cuts: tuple[float, float, float]) -> str:
 
 
 class _Planner:
-    def __init__(self, *, cases: list[DemoCase], people: list[Person], definitions: Mapping[str, TemplateDefinition],
-                 today: date, seed: int, owner_of: Callable[[int], int | None]) -> None:
+    def __init__(
+        self,
+        *,
+        cases: list[DemoCase],
+        people: list[Person],
+        definitions: Mapping[str, TemplateDefinition],
+        today: date,
+        seed: int,
+        owner_of: Callable[[int], int | None],
+    ) -> None:
         self.rng = random.Random(seed)
         self.cases = {c.id: c for c in cases}
         self.ordered = sorted(self.cases)
@@ -397,11 +501,22 @@ class _Planner:
 
     # Cycles and samples
 
-    def cycle(self, title: str, kind: str, template_key: str, start: date, due: date, rate: float,
-              theme: str = "") -> int:
+    def cycle(
+        self, title: str, kind: str, template_key: str, start: date, due: date, rate: float, theme: str = ""
+    ) -> int:
         status = "closed" if due < self.today else "in_progress"
-        self.plan.cycles.append(PlannedCycle(title=title, kind=kind, template_key=template_key, start=start, due=due,
-                                             status=status, moderation_rate=rate, theme=theme))
+        self.plan.cycles.append(
+            PlannedCycle(
+                title=title,
+                kind=kind,
+                template_key=template_key,
+                start=start,
+                due=due,
+                status=status,
+                moderation_rate=rate,
+                theme=theme,
+            )
+        )
         return len(self.plan.cycles) - 1
 
     def drop_last_cycle(self) -> None:
@@ -409,8 +524,16 @@ class _Planner:
         self.plan.samples.pop()
         self.plan.cycles.pop()
 
-    def sample(self, cycle: int, size: int, day: date, *, frame: list[int] | None = None, minimum: int = 0,
-               added: tuple[tuple[int, str], ...] = ()) -> int:
+    def sample(
+        self,
+        cycle: int,
+        size: int,
+        day: date,
+        *,
+        frame: list[int] | None = None,
+        minimum: int = 0,
+        added: tuple[tuple[int, str], ...] = (),
+    ) -> int:
         """Draw `size` cases as `sample_create` would (`draw_positions`; stratified by team with at least `minimum`
         from each when `minimum` is set) from the open cases not audited yet; when too few are left, from every open
         case. `frame`: draw at random from these cases instead."""
@@ -438,13 +561,31 @@ class _Planner:
             stratum_of = {i: stratum_of[i] for i in drawn}
         else:
             drawn = tuple(pool[p] for p in draw_positions(len(pool), size, seed))
-        spec = SampleSpec(method="stratified" if minimum else "random", size=size,
-                          strata_by="team" if minimum else None, min_per_stratum=minimum,
-                          exclude_audited_within_days=exclude_audited, exclude_in_open_sample=frame is None)
-        self.plan.samples.append(PlannedSample(
-            cycle=cycle, method=spec.method, params=spec.model_dump(mode="json", exclude={"seed"}), seed=seed,
-            size=size, frame_size=len(pool), frame_hash=frame_hash(pool), exclusions=exclusions, drawn=drawn,
-            added=added, created=day, strata=strata, stratum_of=stratum_of))
+        spec = SampleSpec(
+            method="stratified" if minimum else "random",
+            size=size,
+            strata_by="team" if minimum else None,
+            min_per_stratum=minimum,
+            exclude_audited_within_days=exclude_audited,
+            exclude_in_open_sample=frame is None,
+        )
+        self.plan.samples.append(
+            PlannedSample(
+                cycle=cycle,
+                method=spec.method,
+                params=spec.model_dump(mode="json", exclude={"seed"}),
+                seed=seed,
+                size=size,
+                frame_size=len(pool),
+                frame_hash=frame_hash(pool),
+                exclusions=exclusions,
+                drawn=drawn,
+                added=added,
+                created=day,
+                strata=strata,
+                stratum_of=stratum_of,
+            )
+        )
         self.audited.update(drawn)
         self.audited.update(case_id for case_id, _ in added)
         return len(self.plan.samples) - 1
@@ -484,8 +625,15 @@ class _Planner:
             return "yes"
         return "yes" if case.age >= 10 and case.case_type not in _LONG_TERM and self.rng.random() < 0.2 else "no"
 
-    def answers(self, definition: TemplateDefinition, case: DemoCase, *, month: int, quality: float,
-                overrides: Mapping[str, float] | None = None) -> tuple[dict[str, Any], dict[str, str], str | None]:
+    def answers(
+        self,
+        definition: TemplateDefinition,
+        case: DemoCase,
+        *,
+        month: int,
+        quality: float,
+        overrides: Mapping[str, float] | None = None,
+    ) -> tuple[dict[str, Any], dict[str, str], str | None]:
         """Answers to every question the form shows (in form order, so `show_if` sees the answers before it), the
         section grades and the overall grade (graded from the answers, within the template's rules)."""
         rng, answers = self.rng, {}
@@ -499,8 +647,11 @@ class _Planner:
                 value: Any = None
                 if question.explains:
                     explained = answers.get(question.explains)
-                    value = EXPLAIN_YES.get(question.explains, EXPLAIN_NO[0]) if explained == "yes" \
+                    value = (
+                        EXPLAIN_YES.get(question.explains, EXPLAIN_NO[0])
+                        if explained == "yes"
                         else rng.choice(EXPLAIN_NO)
+                    )
                 elif question.type is QuestionType.YES_NO_NA:
                     value = self.yes_no(question, case, month=month, quality=quality, overrides=overrides or {})
                     if question.counts_for_compliance:
@@ -520,8 +671,9 @@ class _Planner:
         overall = answers.get(definition.overall.grade_question) if definition.overall else None
         return answers, sections, overall
 
-    def yes_no(self, question: Question, case: DemoCase, *, month: int, quality: float,
-               overrides: Mapping[str, float]) -> str:
+    def yes_no(
+        self, question: Question, case: DemoCase, *, month: int, quality: float, overrides: Mapping[str, float]
+    ) -> str:
         key, rng = question.key, self.rng
         if question.safeguarding:
             return "no"
@@ -553,8 +705,9 @@ class _Planner:
             grade = GRADES[rank]
         return grade
 
-    def other(self, question: Question, section: Section, case: DemoCase, sections: Mapping[str, str],
-              quality: float) -> Any:
+    def other(
+        self, question: Question, section: Section, case: DemoCase, sections: Mapping[str, str], quality: float
+    ) -> Any:
         rng, key = self.rng, question.key
         if question.type is QuestionType.SINGLE_CHOICE:
             if key == "case_type":
@@ -586,8 +739,18 @@ class _Planner:
 
     # Audits
 
-    def audit(self, case_id: int, template_key: str, cycle: int, sample: int, days: list[date], month: int, *,
-              quality_boost: float = 0.0, overrides: Mapping[str, float] | None = None) -> int:
+    def audit(
+        self,
+        case_id: int,
+        template_key: str,
+        cycle: int,
+        sample: int,
+        days: list[date],
+        month: int,
+        *,
+        quality_boost: float = 0.0,
+        overrides: Mapping[str, float] | None = None,
+    ) -> int:
         rng, case = self.rng, self.cases[case_id]
         definition = self.definitions[template_key]
         graded = definition.overall is not None
@@ -611,12 +774,27 @@ class _Planner:
             moderator = ModeratorView(
                 moderator_id=rng.choice(moderators).id,
                 sections={k: g if rng.random() < 0.85 else _step(g, rng.choice((-1, 1))) for k, g in sections.items()},
-                overall=theirs, returned_first=rng.random() < 0.08, submit_lag=rng.randint(2, 8),
-                decide_lag=rng.randint(0, 2))
-        self.plan.audits.append(PlannedAudit(
-            case_id=case_id, template_key=template_key, cycle=cycle, sample=sample, auditor_id=auditor.id,
-            completed_at=completed_at, work_days=rng.randint(3, 20), saves=rng.randint(0, 4), answers=answers,
-            section_grades=sections, overall=overall, moderator=moderator))
+                overall=theirs,
+                returned_first=rng.random() < 0.08,
+                submit_lag=rng.randint(2, 8),
+                decide_lag=rng.randint(0, 2),
+            )
+        self.plan.audits.append(
+            PlannedAudit(
+                case_id=case_id,
+                template_key=template_key,
+                cycle=cycle,
+                sample=sample,
+                auditor_id=auditor.id,
+                completed_at=completed_at,
+                work_days=rng.randint(3, 20),
+                saves=rng.randint(0, 4),
+                answers=answers,
+                section_grades=sections,
+                overall=overall,
+                moderator=moderator,
+            )
+        )
         return len(self.plan.audits) - 1
 
     def below_good(self, index: int) -> bool:
@@ -644,8 +822,15 @@ class _Planner:
         if start >= self.today or not days:
             return []
         label = f"{start:%b}–{end:%b %Y}" if start.year == end.year else f"{start:%b %Y}–{end:%b %Y}"
-        cycle = self.cycle(f"Case file audit, {label}", "deep_dive", CFA, start, end, CFA_MODERATION_RATE,
-                           theme="The quarterly case file audit across every service area")
+        cycle = self.cycle(
+            f"Case file audit, {label}",
+            "deep_dive",
+            CFA,
+            start,
+            end,
+            CFA_MODERATION_RATE,
+            theme="The quarterly case file audit across every service area",
+        )
         again = [self.plan.audits[i].case_id for i in previous if self.below_good(i)]
         again = list(dict.fromkeys(again))[:RE_AUDITS_PER_QUARTER]
         reason = "Re-audit: practice was below Good in the last quarter's case file audit"
@@ -657,13 +842,15 @@ class _Planner:
             return found
         # In three monthly batches, so every month has graded audits to show.
         batches = [self.window(self.month(m), _month_end(self.month(m))) for m in range(3 * quarter, 3 * quarter + 3)]
-        batches = [b for b, m in zip(batches, range(3 * quarter, 3 * quarter + 3), strict=True)
-                   if self.month(m) < self.today] or [days]
+        batches = [
+            b for b, m in zip(batches, range(3 * quarter, 3 * quarter + 3), strict=True) if self.month(m) < self.today
+        ] or [days]
         boosts = [0.0] * len(planned.drawn) + [0.07] * len(again)  # re-audits: the recommendations helped, mostly
         for n, (case_id, boost) in enumerate(zip(planned.drawn + tuple(again), boosts, strict=True)):
             batch = n % len(batches)
-            found.append(self.audit(case_id, CFA, cycle, sample, batches[batch], 3 * quarter + batch,
-                                    quality_boost=boost))
+            found.append(
+                self.audit(case_id, CFA, cycle, sample, batches[batch], 3 * quarter + batch, quality_boost=boost)
+            )
         return found
 
     def dip_sample(self, month: int) -> None:
@@ -672,9 +859,15 @@ class _Planner:
         if start >= self.today - timedelta(days=1) or not days:
             return
         baseline = month == BASELINE_MONTH
-        cycle = self.cycle(f"Dip sample, {start:%B %Y}", "dip_sample", DIP, start, _month_end(start), 0.0,
-                           theme="Monthly compliance dip sample" + (
-                               "; its cases are followed up four months on" if baseline else ""))
+        cycle = self.cycle(
+            f"Dip sample, {start:%B %Y}",
+            "dip_sample",
+            DIP,
+            start,
+            _month_end(start),
+            0.0,
+            theme="Monthly compliance dip sample" + ("; its cases are followed up four months on" if baseline else ""),
+        )
         sample = self.sample(cycle, BASELINE_SIZE if baseline else DIP_SIZE, start, minimum=2 if baseline else 1)
         if not self.plan.samples[sample].drawn:
             self.drop_last_cycle()
@@ -703,8 +896,11 @@ class _Planner:
                 if outcome == "closed_before":
                     done = min(started + timedelta(days=rng.randint(5, 50)), follow_up - timedelta(days=12))
                     done = max(done, started)
-                    steps = [("start", started), ("complete", done),
-                             ("close", min(done + timedelta(days=rng.randint(1, 10)), follow_up - timedelta(days=1)))]
+                    steps = [
+                        ("start", started),
+                        ("complete", done),
+                        ("close", min(done + timedelta(days=rng.randint(1, 10)), follow_up - timedelta(days=1))),
+                    ]
                 elif outcome == "closed_after":
                     done = follow_up + timedelta(days=rng.randint(5, 40))
                     closed = done + timedelta(days=rng.randint(2, 14))
@@ -714,9 +910,18 @@ class _Planner:
                 elif outcome == "in_progress":
                     steps = [("start", started)]
                 steps = [(step, min(day, self.today - timedelta(days=1))) for step, day in steps]
-                self.plan.recommendations.append(PlannedRecommendation(
-                    audit=index, question_key=key, owner_id=owner, text=text, priority=priority, theme=theme,
-                    raised=raised, steps=tuple(steps)))
+                self.plan.recommendations.append(
+                    PlannedRecommendation(
+                        audit=index,
+                        question_key=key,
+                        owner_id=owner,
+                        text=text,
+                        priority=priority,
+                        theme=theme,
+                        raised=raised,
+                        steps=tuple(steps),
+                    )
+                )
 
     def follow_up(self, month: int) -> None:
         """Re-audit cases of the baseline dip sample, those with recommendations first."""
@@ -727,9 +932,15 @@ class _Planner:
             return
         cases = list(dict.fromkeys(self.plan.audits[i].case_id for i in baseline))
         base = self.month(BASELINE_MONTH)
-        cycle = self.cycle(f"Follow-up dip sample, {start:%B %Y}", "dip_sample", DIP, start, _month_end(start), 0.0,
-                           theme=f"Re-audit of cases from the {base:%B %Y} dip sample after their recommendations "
-                                 "were due")
+        cycle = self.cycle(
+            f"Follow-up dip sample, {start:%B %Y}",
+            "dip_sample",
+            DIP,
+            start,
+            _month_end(start),
+            0.0,
+            theme=f"Re-audit of cases from the {base:%B %Y} dip sample after their recommendations were due",
+        )
         # A random draw from the baseline's cases (its frame), so most of the cases with recommendations are in it.
         sample = self.sample(cycle, min(FOLLOW_UP_SIZE, len(cases)), start, frame=cases)
         for case_id in self.plan.samples[sample].drawn:
@@ -742,14 +953,22 @@ class _Planner:
             self.audit(case_id, DIP, cycle, sample, days, month, overrides=overrides)
 
 
-def plan_history(*, cases: list[DemoCase], people: list[Person], definitions: Mapping[str, TemplateDefinition],
-                 today: date, seed: int = DEMO_SEED, owner_of: Callable[[int], int | None] = lambda _: None) -> Plan:
+def plan_history(
+    *,
+    cases: list[DemoCase],
+    people: list[Person],
+    definitions: Mapping[str, TemplateDefinition],
+    today: date,
+    seed: int = DEMO_SEED,
+    owner_of: Callable[[int], int | None] = lambda _: None,
+) -> Plan:
     """The year of audit work to write: pure, so the same inputs and seed give the same plan. `owner_of` gives the
     owner of a case's recommendations (None: nobody, so none is raised)."""
     if not cases or not people or DIP not in definitions or CFA not in definitions:
         return Plan()
-    return _Planner(cases=cases, people=people, definitions=definitions, today=today, seed=seed,
-                    owner_of=owner_of).build()
+    return _Planner(
+        cases=cases, people=people, definitions=definitions, today=today, seed=seed, owner_of=owner_of
+    ).build()
 
 
 # --- Reading the demo and writing the plan ------------------------------------------------------------------------
@@ -760,14 +979,17 @@ AUDITOR_WEIGHTS = {"auditor": 3.0, "t.brennan": 2.0, "r.kowalski": 2.0, "moderat
 
 def _people(session: Session) -> list[Person]:
     """The demo's auditors and moderators, with when their training covers them."""
-    users = [u for u in session.execute(select(User).where(User.active.is_(True)).order_by(User.id)).unique().scalars()
-             if u.has_role(Role.AUDITOR, Role.MODERATOR)]
+    users = [
+        u
+        for u in session.execute(select(User).where(User.active.is_(True)).order_by(User.id)).unique().scalars()
+        if u.has_role(Role.AUDITOR, Role.MODERATOR)
+    ]
     training: dict[tuple[int, str], list[TrainingRecord]] = {}
     for record in session.execute(select(TrainingRecord).order_by(TrainingRecord.completed_on)).scalars():
         training.setdefault((record.user_id, record.kind), []).append(record)
 
     def span(user: User, role: Role, kind: TrainingKind) -> tuple[date | None, date | None]:
-        records = training.get((user.id, kind.value), []) if user.has_role(role) else []  # type: ignore[arg-type]
+        records = training.get((user.id, kind.value), []) if user.has_role(role) else []
         if not records:
             return None, None
         return records[0].completed_on, max((r.expires_on or date.max) for r in records)
@@ -778,24 +1000,51 @@ def _people(session: Session) -> list[Person]:
         moderates_from, moderates_until = span(user, Role.MODERATOR, TrainingKind.MODERATOR)
         if audits_from is None and moderates_from is None:
             continue
-        people.append(Person(id=user.id, team_id=user.team_id, audits_from=audits_from,  # type: ignore[arg-type]
-                             audits_until=audits_until, moderates_from=moderates_from,
-                             moderates_until=moderates_until, weight=AUDITOR_WEIGHTS.get(user.username, 1.0)))
+        people.append(
+            Person(
+                id=user.id,
+                team_id=user.team_id,
+                audits_from=audits_from,
+                audits_until=audits_until,
+                moderates_from=moderates_from,
+                moderates_until=moderates_until,
+                weight=AUDITOR_WEIGHTS.get(user.username, 1.0),
+            )
+        )
     return people
 
 
 def _cases(session: Session, also: Sequence[str] = ()) -> list[DemoCase]:
     """The register's first MAX_CASES cases, and the cases with the child IDs `also`."""
     teams = dict(session.execute(select(Team.id, Team.name)).all())
-    columns = (Case.id, Case.case_type, Case.team_id, Case.start_date, Case.end_date, Case.missing_12m,
-               Case.age_at_extract)
+    columns = (
+        Case.id,
+        Case.case_type,
+        Case.team_id,
+        Case.start_date,
+        Case.end_date,
+        Case.missing_12m,
+        Case.age_at_extract,
+    )
     rows = {row[0]: row for row in session.execute(select(*columns).order_by(Case.id).limit(MAX_CASES))}
     for start in range(0, len(also), 500):
-        rows.update((row[0], row) for row in session.execute(select(*columns).where(
-            Case.child_id.in_(also[start:start + 500]))))
-    return [DemoCase(id=i, case_type=kind, team_id=team, team=teams.get(team, ""), start=start or date.min,
-                     end=end, missing_12m=missing or 0, age=age if age is not None else 10)
-            for i, kind, team, start, end, missing, age in (rows[i] for i in sorted(rows))]
+        rows.update(
+            (row[0], row)
+            for row in session.execute(select(*columns).where(Case.child_id.in_(also[start : start + 500])))
+        )
+    return [
+        DemoCase(
+            id=i,
+            case_type=kind,
+            team_id=team,
+            team=teams.get(team, ""),
+            start=start or date.min,
+            end=end,
+            missing_12m=missing or 0,
+            age=age if age is not None else 10,
+        )
+        for i, kind, team, start, end, missing, age in (rows[i] for i in sorted(rows))
+    ]
 
 
 def history_case_rows(session: Session, *, today: date, seed: int) -> list[dict[str, Any]]:
@@ -803,8 +1052,10 @@ def history_case_rows(session: Session, *, today: date, seed: int) -> list[dict[
     a snapshot of open cases, where referrals and assessments are all recent, so without these the front door teams
     would have nothing to audit before last month. Built by `demo_case_rows` as of the start of each month, then
     closed a few weeks to a few months later (before today)."""
-    teams = {name: (team_id, area_id) for name, team_id, area_id in session.execute(
-        select(Team.name, Team.id, Team.service_area_id))}
+    teams = {
+        name: (team_id, area_id)
+        for name, team_id, area_id in session.execute(select(Team.name, Team.id, Team.service_area_id))
+    }
     if any(name not in teams for names in DEMO_TEAMS.values() for name in names):
         return []
     rng = random.Random(seed)
@@ -818,14 +1069,17 @@ def history_case_rows(session: Session, *, today: date, seed: int) -> list[dict[
                 continue
             wanted[row["case_type"]] -= 1
             end = min(today - timedelta(days=1), as_of + timedelta(days=rng.randint(10, 120)))
-            involvements = {name: {**span, "end": span["end"] or end.isoformat()}
-                            for name, span in row["involvements"].items()}
+            involvements = {
+                name: {**span, "end": span["end"] or end.isoformat()} for name, span in row["involvements"].items()
+            }
             row.update(status="closed", end_date=end, involvements=involvements)
             rows[row["child_id"]] = row
     taken = set()
     ids = list(rows)
     for start in range(0, len(ids), 500):
-        taken.update(session.execute(select(Case.child_id).where(Case.child_id.in_(ids[start:start + 500]))).scalars())
+        taken.update(
+            session.execute(select(Case.child_id).where(Case.child_id.in_(ids[start : start + 500]))).scalars()
+        )
     return [row for child_id, row in rows.items() if child_id not in taken]
 
 
@@ -837,8 +1091,10 @@ def demo_completed_audits(session: Session, *, today: date, seed: int = DEMO_SEE
     lead = session.execute(select(User).where(User.username == "qa.lead")).unique().scalar_one_or_none()
     if any(t is None for t in templates.values()) or lead is None:
         return CompletedHistory()
-    if session.execute(select(Cycle.id).limit(1)).first() or session.execute(
-            select(Audit.id).where(Audit.status == workflow.COMPLETED).limit(1)).first():
+    if (
+        session.execute(select(Cycle.id).limit(1)).first()
+        or session.execute(select(Audit.id).where(Audit.status == workflow.COMPLETED).limit(1)).first()
+    ):
         return CompletedHistory()
     owners: dict[int, int | None] = {}
 
@@ -855,8 +1111,14 @@ def demo_completed_audits(session: Session, *, today: date, seed: int = DEMO_SEE
         return CompletedHistory()
     history = history_case_rows(session, today=today, seed=seed)
     bulk_insert(session.connection(), Case.__table__, history)
-    plan = plan_history(cases=_cases(session, [row["child_id"] for row in history]), people=people,
-                        definitions=definitions, today=today, seed=seed, owner_of=owner_of)
+    plan = plan_history(
+        cases=_cases(session, [row["child_id"] for row in history]),
+        people=people,
+        definitions=definitions,
+        today=today,
+        seed=seed,
+        owner_of=owner_of,
+    )
     if not plan.audits:
         return CompletedHistory(closed_cases=len(history))
     return replace(_write(session, plan, templates=templates, lead=lead, today=today), closed_cases=len(history))
@@ -867,44 +1129,87 @@ def _at(day: date, hour: int = 10) -> datetime:
 
 
 def _write(session: Session, plan: Plan, *, templates: Mapping[str, Any], lead: User, today: date) -> CompletedHistory:
-    cycles = [Cycle(title=c.title, kind=c.kind, template_key=c.template_key,
-                    template_version=templates[c.template_key].version, theme=c.theme, owner_id=lead.id,
-                    start_date=c.start, due_date=c.due, moderation_rate=c.moderation_rate, blind_moderation=True,
-                    status=c.status, created_at=_at(c.start - timedelta(days=7)),
-                    updated_at=_at(min(c.due + timedelta(days=3), today)),
-                    version=2 if c.status == "closed" else 1)
-              for c in plan.cycles]
+    cycles = [
+        Cycle(
+            title=c.title,
+            kind=c.kind,
+            template_key=c.template_key,
+            template_version=templates[c.template_key].version,
+            theme=c.theme,
+            owner_id=lead.id,
+            start_date=c.start,
+            due_date=c.due,
+            moderation_rate=c.moderation_rate,
+            blind_moderation=True,
+            status=c.status,
+            created_at=_at(c.start - timedelta(days=7)),
+            updated_at=_at(min(c.due + timedelta(days=3), today)),
+            version=2 if c.status == "closed" else 1,
+        )
+        for c in plan.cycles
+    ]
     session.add_all(cycles)
     session.flush()
-    samples = [Sample(cycle_id=cycles[s.cycle].id, method=s.method, params=s.params, seed=s.seed, size=s.size,
-                      frame_size=s.frame_size, frame_hash=s.frame_hash, exclusions=s.exclusions, allocated=True,
-                      strata=[{"value": v, "frame_size": f, "sample_size": n} for v, f, n in s.strata],
-                      created_by_id=lead.id, created_at=_at(s.created - timedelta(days=3)))
-               for s in plan.samples]
+    samples = [
+        Sample(
+            cycle_id=cycles[s.cycle].id,
+            method=s.method,
+            params=s.params,
+            seed=s.seed,
+            size=s.size,
+            frame_size=s.frame_size,
+            frame_hash=s.frame_hash,
+            exclusions=s.exclusions,
+            allocated=True,
+            strata=[{"value": v, "frame_size": f, "sample_size": n} for v, f, n in s.strata],
+            created_by_id=lead.id,
+            created_at=_at(s.created - timedelta(days=3)),
+        )
+        for s in plan.samples
+    ]
     session.add_all(samples)
     session.flush()
-    session.execute(SampleCase.__table__.insert(), [
-        {"sample_id": samples[i].id, "case_id": case_id, "stratum": s.stratum_of.get(case_id), "manual_reason": reason}
-        for i, s in enumerate(plan.samples)
-        for case_id, reason in [(c, None) for c in s.drawn] + list(s.added)])
+    session.execute(
+        SampleCase.__table__.insert(),
+        [
+            {
+                "sample_id": samples[i].id,
+                "case_id": case_id,
+                "stratum": s.stratum_of.get(case_id),
+                "manual_reason": reason,
+            }
+            for i, s in enumerate(plan.samples)
+            for case_id, reason in [(c, None) for c in s.drawn] + list(s.added)
+        ],
+    )
 
     audits = []
     for p in plan.audits:
         template = templates[p.template_key]
-        audits.append(Audit(case_id=p.case_id, cycle_id=cycles[p.cycle].id, sample_id=samples[p.sample].id,
-                            template_version_id=template.id, template_key=template.key,
-                            template_version=template.version, auditor_id=p.auditor_id, status=workflow.COMPLETED,
-                            started_by_id=lead.id,
-                            compliance_answers=compliance_code(template_definition(template), p.answers)))
+        audits.append(
+            Audit(
+                case_id=p.case_id,
+                cycle_id=cycles[p.cycle].id,
+                sample_id=samples[p.sample].id,
+                template_version_id=template.id,
+                template_key=template.key,
+                template_version=template.version,
+                auditor_id=p.auditor_id,
+                status=workflow.COMPLETED,
+                started_by_id=lead.id,
+                compliance_answers=compliance_code(template_definition(template), p.answers),
+            )
+        )
     session.add_all(audits)
     session.flush()
 
     moderations: list[Moderation] = []
     for p, audit in zip(plan.audits, audits, strict=True):
         cycle = cycles[p.cycle]
-        draw = selection.selection_draw(cycle.id, audit.id, 1)  # type: ignore[arg-type]
-        chosen = selection.select_for_moderation(auditor_overall=p.overall, has_escalation=False, was_returned=False,
-                                                 draw=draw, rate=cycle.moderation_rate)
+        draw = selection.selection_draw(cycle.id, audit.id, 1)
+        chosen = selection.select_for_moderation(
+            auditor_overall=p.overall, has_escalation=False, was_returned=False, draw=draw, rate=cycle.moderation_rate
+        )
         # allocated, begun, each further save, submitted, then completed (or into moderation and accepted)
         version = 1 + 1 + p.saves + 1 + 1
         completed = p.completed_at
@@ -917,7 +1222,7 @@ def _write(session: Session, plan: Plan, *, templates: Mapping[str, Any], lead: 
             final = p.moderator.overall
             version += 1 + (4 if p.moderator.returned_first else 0)  # returned, reworked, resubmitted, moderated
         # Allocated once the cycle started (its sample drawn), some working days before submission.
-        created = max(submitted - timedelta(days=p.work_days, hours=3), _at(cycle.start_date, 8))  # type: ignore[arg-type]
+        created = max(submitted - timedelta(days=p.work_days, hours=3), _at(cycle.start_date, 8))
         created = min(created, submitted - timedelta(hours=1))
         audit.status, audit.final_grade, audit.version = workflow.COMPLETED, final, version
         audit.created_at, audit.updated_at = created, completed
@@ -928,16 +1233,26 @@ def _write(session: Session, plan: Plan, *, templates: Mapping[str, Any], lead: 
 
     rows = []
     for p, audit in zip(plan.audits, audits, strict=True):
-        saved = audit.submitted_at - timedelta(minutes=5)  # type: ignore[operator]
-        rows.extend({"audit_id": audit.id, "question_key": key, "value": value, "prefill_value": None,
-                     "prefill_explanation": None, "updated_by_id": p.auditor_id, "updated_at": saved}
-                    for key, value in p.answers.items())
+        saved = audit.submitted_at - timedelta(minutes=5)
+        rows.extend(
+            {
+                "audit_id": audit.id,
+                "question_key": key,
+                "value": value,
+                "prefill_value": None,
+                "prefill_explanation": None,
+                "updated_by_id": p.auditor_id,
+                "updated_at": saved,
+            }
+            for key, value in p.answers.items()
+        )
     bulk_insert(session.connection(), AuditAnswer.__table__, rows)
     refresh_statistics(session.connection(), AuditAnswer.__table__)
 
     made = _recommendations(session, plan, audits, lead=lead)
-    return CompletedHistory(audits=len(audits), moderated=len({m.audit_id for m in moderations}),
-                            cycles=len(cycles), recommendations=made)
+    return CompletedHistory(
+        audits=len(audits), moderated=len({m.audit_id for m in moderations}), cycles=len(cycles), recommendations=made
+    )
 
 
 def _rounds(p: PlannedAudit, audit: Audit, chosen: selection.Selection) -> list[Moderation]:
@@ -949,34 +1264,70 @@ def _rounds(p: PlannedAudit, audit: Audit, chosen: selection.Selection) -> list[
     allocated = graded - timedelta(days=view.submit_lag)
     agreement = {key: view.sections.get(key) == grade for key, grade in p.section_grades.items()}
     agreement["overall"] = view.overall == p.overall
-    rationale = MODERATION_RATIONALE[0 if view.overall == p.overall else 1 if GRADES.index(view.overall) >
-                                    GRADES.index(p.overall or GOOD) else 2]
-    common = {"audit_id": audit.id, "moderator_id": view.moderator_id, "status": DECIDED, "blind": True,
-              "section_grades": dict(view.sections), "overall_grade": view.overall,
-              "auditor_section_grades": dict(p.section_grades), "auditor_overall_grade": p.overall}
+    rationale = MODERATION_RATIONALE[
+        0 if view.overall == p.overall else 1 if GRADES.index(view.overall) > GRADES.index(p.overall or GOOD) else 2
+    ]
+    common = {
+        "audit_id": audit.id,
+        "moderator_id": view.moderator_id,
+        "status": DECIDED,
+        "blind": True,
+        "section_grades": dict(view.sections),
+        "overall_grade": view.overall,
+        "auditor_section_grades": dict(p.section_grades),
+        "auditor_overall_grade": p.overall,
+    }
     rounds = []
     if view.returned_first:
         first_decided = allocated - timedelta(days=1)
         first_allocated = first_decided - timedelta(days=view.submit_lag)
-        rounds.append(Moderation(
-            round=1, reason=chosen.reason, selection_draw=chosen.draw, selection_rate=chosen.rate,
-            agreement=agreement, rationale=rationale if not all(agreement.values()) else "", decision="return",
-            feedback="Add the evidence for the section grades before resubmitting.", created_at=first_allocated,
-            graded_at=first_decided - timedelta(hours=3), decided_at=first_decided, version=3, **common))
-        reason, draw = selection.RESUBMITTED, selection.selection_draw(audit.cycle_id, audit.id, 2)  # type: ignore[arg-type]
+        rounds.append(
+            Moderation(
+                round=1,
+                reason=chosen.reason,
+                selection_draw=chosen.draw,
+                selection_rate=chosen.rate,
+                agreement=agreement,
+                rationale=rationale if not all(agreement.values()) else "",
+                decision="return",
+                feedback="Add the evidence for the section grades before resubmitting.",
+                created_at=first_allocated,
+                graded_at=first_decided - timedelta(hours=3),
+                decided_at=first_decided,
+                version=3,
+                **common,
+            )
+        )
+        reason, draw = selection.RESUBMITTED, selection.selection_draw(audit.cycle_id, audit.id, 2)
     else:
         reason, draw = chosen.reason, chosen.draw
-    rounds.append(Moderation(
-        round=len(rounds) + 1, reason=reason, selection_draw=draw, selection_rate=chosen.rate, agreement=agreement,
-        rationale=rationale if not all(agreement.values()) else "", decision="accept", created_at=allocated,
-        graded_at=graded, decided_at=decided, version=3, **common))
+    rounds.append(
+        Moderation(
+            round=len(rounds) + 1,
+            reason=reason,
+            selection_draw=draw,
+            selection_rate=chosen.rate,
+            agreement=agreement,
+            rationale=rationale if not all(agreement.values()) else "",
+            decision="accept",
+            created_at=allocated,
+            graded_at=graded,
+            decided_at=decided,
+            version=3,
+            **common,
+        )
+    )
     return rounds
 
 
 def _recommendations(session: Session, plan: Plan, audits: list[Audit], *, lead: User) -> int:
     themes = dict(session.execute(select(Theme.name, Theme.id).where(Theme.active.is_(True))).all())
-    cases = {c.id: c for c in session.execute(
-        select(Case).where(Case.id.in_({audits[r.audit].case_id for r in plan.recommendations}))).scalars()}
+    cases = {
+        c.id: c
+        for c in session.execute(
+            select(Case).where(Case.id.in_({audits[r.audit].case_id for r in plan.recommendations}))
+        ).scalars()
+    }
     items = []
     for r in plan.recommendations:
         audit = audits[r.audit]
@@ -986,11 +1337,21 @@ def _recommendations(session: Session, plan: Plan, audits: list[Audit], *, lead:
             team = session.get(Team, case.team_id)
             area = team.service_area_id if team else None
         closer = audit.auditor_id if audit.auditor_id != r.owner_id else lead.id
-        item = Recommendation(text=r.text, audit_id=audit.id, case_id=case.id, section_key="compliance",
-                              cycle_id=audit.cycle_id, owner_id=r.owner_id, team_id=case.team_id,
-                              service_area_id=area, priority=r.priority,
-                              due_date=r.raised + timedelta(days=rules.DEFAULT_DAYS[r.priority]), status=r.status,
-                              raised_by_id=audit.auditor_id, raised_at=_at(r.raised, 11))
+        item = Recommendation(
+            text=r.text,
+            audit_id=audit.id,
+            case_id=case.id,
+            section_key="compliance",
+            cycle_id=audit.cycle_id,
+            owner_id=r.owner_id,
+            team_id=case.team_id,
+            service_area_id=area,
+            priority=r.priority,
+            due_date=r.raised + timedelta(days=rules.DEFAULT_DAYS[r.priority]),
+            status=r.status,
+            raised_by_id=audit.auditor_id,
+            raised_at=_at(r.raised, 11),
+        )
         days = dict(r.steps)
         if "complete" in days:
             item.evidence = "Done and recorded on the child's file; see the case notes for the date."
@@ -1003,21 +1364,33 @@ def _recommendations(session: Session, plan: Plan, audits: list[Audit], *, lead:
     session.flush()
     links, events = [], []
     for r, item, closer in items:
-        events.append(RecommendationEvent(recommendation_id=item.id, action="raise", to_status=rules.OPEN,
-                                          new_due_date=item.due_date, actor_id=item.raised_by_id,
-                                          created_at=item.raised_at))
+        events.append(
+            RecommendationEvent(
+                recommendation_id=item.id,
+                action="raise",
+                to_status=rules.OPEN,
+                new_due_date=item.due_date,
+                actor_id=item.raised_by_id,
+                created_at=item.raised_at,
+            )
+        )
         status = rules.OPEN
         for step, day in r.steps:
             to = {"start": rules.IN_PROGRESS, "complete": rules.COMPLETED, "close": rules.CLOSED}[step]
-            events.append(RecommendationEvent(
-                recommendation_id=item.id, action=step, from_status=status, to_status=to,
-                note=item.evidence if step == "complete" else "",
-                actor_id=closer if step == "close" else item.owner_id,
-                created_at=_at(day, {"start": 12, "complete": 14, "close": 15}[step])))
+            events.append(
+                RecommendationEvent(
+                    recommendation_id=item.id,
+                    action=step,
+                    from_status=status,
+                    to_status=to,
+                    note=item.evidence if step == "complete" else "",
+                    actor_id=closer if step == "close" else item.owner_id,
+                    created_at=_at(day, {"start": 12, "complete": 14, "close": 15}[step]),
+                )
+            )
             status = to
         if r.theme in themes:
             links.append(RecommendationTheme(recommendation_id=item.id, theme_id=themes[r.theme]))
     session.add_all(events + links)
     session.flush()
     return len(items)
-

@@ -66,9 +66,13 @@ def demo_data_load(session: Session, *, today: date) -> None:
         user = account_service.user_create(
             session,
             data=UserCreate(
-                username=demo.username, password=DEMO_PASSWORD, full_name=demo.full_name,
-                email=f"{demo.username}@example.org", roles=list(demo.roles),
-                team_id=teams[demo.team].id if demo.team else None, service_area=demo.heads,
+                username=demo.username,
+                password=DEMO_PASSWORD,
+                full_name=demo.full_name,
+                email=f"{demo.username}@example.org",
+                roles=list(demo.roles),
+                team_id=teams[demo.team].id if demo.team else None,
+                service_area=demo.heads,
             ),
             actor=None,
             hashed_password=shared_hash,
@@ -77,7 +81,8 @@ def demo_data_load(session: Session, *, today: date) -> None:
             if role in demo.roles:
                 completed = today - timedelta(days=200 + 30 * len(demo.username))
                 account_service.training_record_add(
-                    session, user=user,
+                    session,
+                    user=user,
                     data=TrainingCreate(kind=kind, completed_on=completed, expires_on=completed + timedelta(days=730)),
                     actor=None,
                 )
@@ -85,8 +90,12 @@ def demo_data_load(session: Session, *, today: date) -> None:
     lapsed = account_selectors.user_by_username(session, username="r.kowalski")
     if lapsed is not None:
         account_service.training_record_add(
-            session, user=lapsed,
-            data=TrainingCreate(kind=TrainingKind.MODERATOR, completed_on=today - timedelta(days=800),
-                                expires_on=today - timedelta(days=70)),
+            session,
+            user=lapsed,
+            data=TrainingCreate(
+                kind=TrainingKind.MODERATOR,
+                completed_on=today - timedelta(days=800),
+                expires_on=today - timedelta(days=70),
+            ),
             actor=None,
         )

@@ -5,8 +5,8 @@ from datetime import datetime
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime
 from app import clock
+from app.db import UTCDateTime
 
 
 class Escalation(SQLModel, table=True):

@@ -44,8 +44,12 @@ def escalations_for_audit(session: Session, *, audit_id: int) -> list[Escalation
 
 def open_escalation_for_audit(session: Session, *, audit_id: int) -> Escalation | None:
     """The audit's unacknowledged escalation, if any (there is at most one)."""
-    stmt = (select(Escalation).where(Escalation.audit_id == audit_id, Escalation.acknowledged_at.is_(None))
-            .order_by(Escalation.id.desc()).limit(1))
+    stmt = (
+        select(Escalation)
+        .where(Escalation.audit_id == audit_id, Escalation.acknowledged_at.is_(None))
+        .order_by(Escalation.id.desc())
+        .limit(1)
+    )
     return session.execute(stmt).scalars().first()
 
 
@@ -57,11 +61,18 @@ def open_escalations_for(session: Session, *, user: User) -> list[Escalation]:
     return list(session.execute(stmt).scalars())
 
 
-def escalations_page(session: Session, *, status: str | None = None, page: int | None = 1,
-                     page_size: int | None = None, clamp_to_last: bool = False) -> Page[Escalation]:
+def escalations_page(
+    session: Session,
+    *,
+    status: str | None = None,
+    page: int | None = 1,
+    page_size: int | None = None,
+    clamp_to_last: bool = False,
+) -> Page[Escalation]:
     """Every escalation (the QA lead's list), open ones first, then newest first; optionally open or acknowledged."""
-    stmt = select(Escalation).order_by(Escalation.acknowledged_at.is_not(None), Escalation.created_at.desc(),
-                                       Escalation.id.desc())
+    stmt = select(Escalation).order_by(
+        Escalation.acknowledged_at.is_not(None), Escalation.created_at.desc(), Escalation.id.desc()
+    )
     if status == OPEN:
         stmt = stmt.where(Escalation.acknowledged_at.is_(None))
     elif status == ACKNOWLEDGED:
@@ -100,11 +111,16 @@ def escalation_rows(session: Session, *, escalations: list[Escalation]) -> list[
     user_ids = {i for e in escalations for i in (e.raised_by_id, e.recipient_id, e.acknowledged_by_id) if i is not None}
     children = dict(session.execute(select(Case.id, Case.child_id).where(Case.id.in_(case_ids))).all())
     names = dict(session.execute(select(User.id, User.full_name).where(User.id.in_(user_ids))).all())
-    return [EscalationRow(
-        escalation=e, child_id=children.get(e.case_id, ""), raised_by_name=names.get(e.raised_by_id, ""),
-        recipient_name=names.get(e.recipient_id, ""),
-        acknowledged_by_name=names.get(e.acknowledged_by_id, "") if e.acknowledged_by_id else "",
-    ) for e in escalations]
+    return [
+        EscalationRow(
+            escalation=e,
+            child_id=children.get(e.case_id, ""),
+            raised_by_name=names.get(e.raised_by_id, ""),
+            recipient_name=names.get(e.recipient_id, ""),
+            acknowledged_by_name=names.get(e.acknowledged_by_id, "") if e.acknowledged_by_id else "",
+        )
+        for e in escalations
+    ]
 
 
 # --- Who must be told ------------------------------------------------------------------------
@@ -126,8 +142,9 @@ def default_recipient(session: Session, *, case: Case) -> User | None:
 def recipient_choices(session: Session, *, case: Case) -> list[User]:
     """Who an auditor may name: active practitioners, heads of service and QA leads, and the case's team manager."""
     with_role = select(UserRole.user_id).where(UserRole.role.in_([r.value for r in RECIPIENT_ROLES]))
-    stmt = (select(User).where(User.active.is_(True), User.id.in_(with_role))
-            .order_by(func.lower(User.full_name), User.id))
+    stmt = (
+        select(User).where(User.active.is_(True), User.id.in_(with_role)).order_by(func.lower(User.full_name), User.id)
+    )
     users = list(session.execute(stmt).unique().scalars())
     manager = default_recipient(session, case=case)
     if manager is not None and all(u.id != manager.id for u in users):
@@ -166,8 +183,15 @@ class EscalationField:
     latest: EscalationRow | None
 
 
-def escalation_field(session: Session, *, audit: Audit, definition: TemplateDefinition, stored: Mapping[str, Any],
-                     section: Section | None = None, selected_id: int | None = None) -> EscalationField | None:
+def escalation_field(
+    session: Session,
+    *,
+    audit: Audit,
+    definition: TemplateDefinition,
+    stored: Mapping[str, Any],
+    section: Section | None = None,
+    selected_id: int | None = None,
+) -> EscalationField | None:
     """The escalation part of the form for this audit; None when its template (or `section`, the page being drawn)
     has no safeguarding question."""
     question = definition.safeguarding_question
@@ -191,9 +215,13 @@ def escalation_field(session: Session, *, audit: Audit, definition: TemplateDefi
             choices.append((user.id, label))
     rows = escalation_rows(session, escalations=[latest]) if latest else []
     return EscalationField(
-        question_key=question.key, explanation_key=explanation_key(question.key), choices=choices,
-        selected_id=selected_id if selected_id is not None else default_id, default_id=default_id,
-        needs_recipient=needs, latest=rows[0] if rows else None,
+        question_key=question.key,
+        explanation_key=explanation_key(question.key),
+        choices=choices,
+        selected_id=selected_id if selected_id is not None else default_id,
+        default_id=default_id,
+        needs_recipient=needs,
+        latest=rows[0] if rows else None,
     )
 
 

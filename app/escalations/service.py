@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from app import clock
 from app.accounts.models import User
 from app.audit_templates.schema import TemplateDefinition, explanation_key
 from app.audit_trail.service import audit_record
 from app.audits.models import Audit
 from app.audits.selectors import audit_answers
 from app.cases.models import Case
-from app import clock
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.escalations import selectors
 from app.escalations.models import Escalation
@@ -57,8 +57,14 @@ class SafeguardingSave:
     recipient: User | None  # for a new escalation
 
 
-def escalation_prepare(session: Session, *, audit: Audit, definition: TemplateDefinition,
-                       answers: Mapping[str, Any], recipient_id: int | None) -> SafeguardingSave | None:
+def escalation_prepare(
+    session: Session,
+    *,
+    audit: Audit,
+    definition: TemplateDefinition,
+    answers: Mapping[str, Any],
+    recipient_id: int | None,
+) -> SafeguardingSave | None:
     """Check a save before it is stored: a Yes needs a description and someone to tell, or a ValidationFailed names
     each missing field (and the caller saves nothing). None when the save does not touch the safeguarding answer."""
     question = definition.safeguarding_question
@@ -77,8 +83,9 @@ def escalation_prepare(session: Session, *, audit: Audit, definition: TemplateDe
     assert audit.id is not None
     open_ = selectors.open_escalation_for_audit(session, audit_id=audit.id)
     # A Yes already escalated and acknowledged is not raised again by a later save; a new Yes is.
-    raise_new = is_yes and open_ is None and (
-        not was_yes or not selectors.escalations_for_audit(session, audit_id=audit.id))
+    raise_new = (
+        is_yes and open_ is None and (not was_yes or not selectors.escalations_for_audit(session, audit_id=audit.id))
+    )
     errors: dict[str, str] = {}
     if is_yes and description is None:
         errors[explain] = DESCRIPTION_MESSAGE
@@ -91,12 +98,21 @@ def escalation_prepare(session: Session, *, audit: Audit, definition: TemplateDe
             errors[RECIPIENT_FIELD] = problem
     if errors:
         raise ValidationFailed(errors)
-    return SafeguardingSave(question_key=question.key, was_yes=was_yes, is_yes=is_yes, answer=after,
-                            description=description, open=open_, raise_new=raise_new, recipient=recipient)
+    return SafeguardingSave(
+        question_key=question.key,
+        was_yes=was_yes,
+        is_yes=is_yes,
+        answer=after,
+        description=description,
+        open=open_,
+        raise_new=raise_new,
+        recipient=recipient,
+    )
 
 
-def escalation_from_answers(session: Session, *, audit: Audit, actor: User,
-                            change: SafeguardingSave | None) -> Escalation | None:
+def escalation_from_answers(
+    session: Session, *, audit: Audit, actor: User, change: SafeguardingSave | None
+) -> Escalation | None:
     """After the answers are stored: raise the escalation a Yes calls for, keep an open one's description current,
     and record an answer changed away from Yes (the escalation stands). Returns the escalation raised or updated."""
     if change is None:
@@ -106,34 +122,64 @@ def escalation_from_answers(session: Session, *, audit: Audit, actor: User,
     assert case is not None  # a foreign key
     found: Escalation | None = None
     if change.raise_new and change.recipient is not None and change.description is not None:
-        found = Escalation(audit_id=audit.id, case_id=audit.case_id, raised_by_id=actor.id,
-                           recipient_id=change.recipient.id, description=change.description)
+        found = Escalation(
+            audit_id=audit.id,
+            case_id=audit.case_id,
+            raised_by_id=actor.id,
+            recipient_id=change.recipient.id,
+            description=change.description,
+        )
         session.add(found)
         session.flush()
-        audit_record(session, actor=actor, action="escalation.raise",
-                     summary=(f"Raised a safeguarding escalation on audit {audit.id} (child {case.child_id}) "
-                              f"to {change.recipient.full_name}"),
-                     entity_type="escalation", entity_id=found.id,
-                     after={"audit_id": audit.id, "case_id": audit.case_id, "recipient_id": change.recipient.id})
-    elif change.is_yes and change.open is not None and change.description is not None \
-            and change.description != change.open.description:
+        audit_record(
+            session,
+            actor=actor,
+            action="escalation.raise",
+            summary=(
+                f"Raised a safeguarding escalation on audit {audit.id} (child {case.child_id}) "
+                f"to {change.recipient.full_name}"
+            ),
+            entity_type="escalation",
+            entity_id=found.id,
+            after={"audit_id": audit.id, "case_id": audit.case_id, "recipient_id": change.recipient.id},
+        )
+    elif (
+        change.is_yes
+        and change.open is not None
+        and change.description is not None
+        and change.description != change.open.description
+    ):
         found = change.open
         found.description = change.description
         found.version += 1
         session.add(found)
         session.flush()
-        audit_record(session, actor=actor, action="escalation.describe",
-                     summary=f"Changed the description of safeguarding escalation {found.id} on audit {audit.id}",
-                     entity_type="escalation", entity_id=found.id, after={"version": found.version})
+        audit_record(
+            session,
+            actor=actor,
+            action="escalation.describe",
+            summary=f"Changed the description of safeguarding escalation {found.id} on audit {audit.id}",
+            entity_type="escalation",
+            entity_id=found.id,
+            after={"version": found.version},
+        )
     if change.was_yes and not change.is_yes:
         standing = selectors.escalations_for_audit(session, audit_id=audit.id)
         if standing:
             latest = standing[-1]
-            audit_record(session, actor=actor, action="escalation.answer_changed",
-                         summary=(f"The safeguarding answer on audit {audit.id} changed from Yes to "
-                                  f"{_answer_label(change.answer)}; escalation {latest.id} stands"),
-                         entity_type="escalation", entity_id=latest.id,
-                         before={"answer": "yes"}, after={"answer": change.answer})
+            audit_record(
+                session,
+                actor=actor,
+                action="escalation.answer_changed",
+                summary=(
+                    f"The safeguarding answer on audit {audit.id} changed from Yes to "
+                    f"{_answer_label(change.answer)}; escalation {latest.id} stands"
+                ),
+                entity_type="escalation",
+                entity_id=latest.id,
+                before={"answer": "yes"},
+                after={"answer": change.answer},
+            )
     return found
 
 
@@ -144,9 +190,14 @@ def _answer_label(value: Any) -> str:
 def escalation_view_record(session: Session, *, escalation: Escalation, viewer: User) -> None:
     """Reading an escalation is reading a child's record: who and when go in the trail."""
     child_id = session.execute(select(Case.child_id).where(Case.id == escalation.case_id)).scalar_one_or_none()
-    audit_record(session, actor=viewer, action="escalation.view",
-                 summary=f"Viewed safeguarding escalation {escalation.id} (child {child_id})",
-                 entity_type="escalation", entity_id=escalation.id)
+    audit_record(
+        session,
+        actor=viewer,
+        action="escalation.view",
+        summary=f"Viewed safeguarding escalation {escalation.id} (child {child_id})",
+        entity_type="escalation",
+        entity_id=escalation.id,
+    )
 
 
 def escalation_acknowledge(session: Session, *, escalation: Escalation, actor: User, note: str) -> Escalation:
@@ -158,17 +209,28 @@ def escalation_acknowledge(session: Session, *, escalation: Escalation, actor: U
         raise ValidationFailed({NOTE_FIELD: f"The note must be {NOTE_MAX_LENGTH:,} characters or fewer"})
     # One conditional update: of two people acknowledging at once, exactly one succeeds.
     changed = session.execute(
-        update(Escalation).where(Escalation.id == escalation.id, Escalation.acknowledged_at.is_(None))
-        .values(acknowledged_at=clock.now(), acknowledged_by_id=actor.id, acknowledgement_note=cleaned,
-                version=Escalation.version + 1)
+        update(Escalation)
+        .where(Escalation.id == escalation.id, Escalation.acknowledged_at.is_(None))
+        .values(
+            acknowledged_at=clock.now(),
+            acknowledged_by_id=actor.id,
+            acknowledgement_note=cleaned,
+            version=Escalation.version + 1,
+        )
     ).rowcount
     session.refresh(escalation)
     if changed != 1:
         raise Conflict(already_acknowledged_message(session, escalation))
-    audit_record(session, actor=actor, action="escalation.acknowledge",
-                 summary=f"Acknowledged safeguarding escalation {escalation.id} on audit {escalation.audit_id}",
-                 entity_type="escalation", entity_id=escalation.id,
-                 before={"acknowledged": False}, after={"acknowledged": True, "with_note": bool(cleaned)})
+    audit_record(
+        session,
+        actor=actor,
+        action="escalation.acknowledge",
+        summary=f"Acknowledged safeguarding escalation {escalation.id} on audit {escalation.audit_id}",
+        entity_type="escalation",
+        entity_id=escalation.id,
+        before={"acknowledged": False},
+        after={"acknowledged": True, "with_note": bool(cleaned)},
+    )
     return escalation
 
 

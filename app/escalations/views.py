@@ -35,8 +35,9 @@ def _escalation_or_404(session: Session, user: User, escalation_id: int) -> Esca
 
 
 @router.get("/escalations")
-def escalations_list(request: Request, session: SessionDep, lead: QALead, status: str | None = None,
-                     page: str | None = None) -> Response:
+def escalations_list(
+    request: Request, session: SessionDep, lead: QALead, status: str | None = None, page: str | None = None
+) -> Response:
     status = status if status in selectors.STATUS_LABELS else None
     number = page_number(page)
     result = selectors.escalations_page(session, status=status, page=number, page_size=PAGE_SIZE, clamp_to_last=True)
@@ -45,28 +46,55 @@ def escalations_list(request: Request, session: SessionDep, lead: QALead, status
         values = {"status": status or "", "page": result.page, **changes}
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
 
-    return render(request, "escalations/list.html", {
-        "result": result, "rows": selectors.escalation_rows(session, escalations=result.items),
-        "status": status or "", "statuses": selectors.STATUS_LABELS, "query": query,
-    }, block="results")
+    return render(
+        request,
+        "escalations/list.html",
+        {
+            "result": result,
+            "rows": selectors.escalation_rows(session, escalations=result.items),
+            "status": status or "",
+            "statuses": selectors.STATUS_LABELS,
+            "query": query,
+        },
+        block="results",
+    )
 
 
-def _detail_page(request: Request, session: Session, user: User, escalation: Escalation, *,
-                 errors: dict[str, str] | None = None, note: str = "", conflict: str | None = None,
-                 status_code: int = 200) -> Response:
+def _detail_page(
+    request: Request,
+    session: Session,
+    user: User,
+    escalation: Escalation,
+    *,
+    errors: dict[str, str] | None = None,
+    note: str = "",
+    conflict: str | None = None,
+    status_code: int = 200,
+) -> Response:
     (row,) = selectors.escalation_rows(session, escalations=[escalation])
     audit = audit_selectors.audit_get(session, audit_id=escalation.audit_id)
     case = session.get(Case, escalation.case_id)
     assert audit is not None and case is not None  # foreign keys
     template, _ = audit_selectors.audit_template(session, audit)
-    return render(request, "escalations/detail.html", {
-        "row": row, "escalation": escalation, "audit": audit, "case": case, "template": template,
-        "audit_visible": audit_selectors.audit_visible_to(user, audit),
-        "is_recipient": escalation.recipient_id == user.id,
-        "errors": errors or {}, "note": note, "conflict": conflict,
-        "acknowledged_now": request.query_params.get("acknowledged") == "1",
-        "note_max": service.NOTE_MAX_LENGTH,
-    }, status_code=status_code)
+    return render(
+        request,
+        "escalations/detail.html",
+        {
+            "row": row,
+            "escalation": escalation,
+            "audit": audit,
+            "case": case,
+            "template": template,
+            "audit_visible": audit_selectors.audit_visible_to(user, audit),
+            "is_recipient": escalation.recipient_id == user.id,
+            "errors": errors or {},
+            "note": note,
+            "conflict": conflict,
+            "acknowledged_now": request.query_params.get("acknowledged") == "1",
+            "note_max": service.NOTE_MAX_LENGTH,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/escalations/{escalation_id}")
@@ -77,8 +105,9 @@ def escalation_detail(request: Request, session: SessionDep, user: CurrentUser, 
 
 
 @router.post("/escalations/{escalation_id}/acknowledge")
-def escalation_acknowledge(request: Request, session: SessionDep, user: CurrentUser, escalation_id: RowId,
-                           form: FormDep) -> Response:
+def escalation_acknowledge(
+    request: Request, session: SessionDep, user: CurrentUser, escalation_id: RowId, form: FormDep
+) -> Response:
     escalation = _escalation_or_404(session, user, escalation_id)
     raw = form.get(service.NOTE_FIELD)
     note = raw if isinstance(raw, str) else ""

@@ -22,14 +22,22 @@ router = APIRouter(tags=["home (HTML)"])
 def home(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     today = request.app.state.settings.today()
     records = selectors.training_for_user(session, user_id=user.id)
-    return render(request, "home/index.html", {
-        "user": user,
-        "training": selectors.training_status(records, today=today),
-        # Unacknowledged safeguarding escalations (all for the QA lead, theirs for a recipient) head the page.
-        "open_escalations": escalation_selectors.escalation_rows(
-            session, escalations=escalation_selectors.open_escalations_for(session, user=user)),
-        "findings": replies.completed_audits_for_worker(session, user=user),
-        "unread": unread_count(session, user_id=user.id),
-        "actions": (recommendation_selectors.action_counts(session, user=user, today=today)
-                    if user.has_role(*RECOMMENDATION_ROLES) else None),
-    })
+    return render(
+        request,
+        "home/index.html",
+        {
+            "user": user,
+            "training": selectors.training_status(records, today=today),
+            # Unacknowledged safeguarding escalations (all for the QA lead, theirs for a recipient) head the page.
+            "open_escalations": escalation_selectors.escalation_rows(
+                session, escalations=escalation_selectors.open_escalations_for(session, user=user)
+            ),
+            "findings": replies.completed_audits_for_worker(session, user=user),
+            "unread": unread_count(session, user_id=user.id),
+            "actions": (
+                recommendation_selectors.action_counts(session, user=user, today=today)
+                if user.has_role(*RECOMMENDATION_ROLES)
+                else None
+            ),
+        },
+    )

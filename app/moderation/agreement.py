@@ -40,11 +40,15 @@ from app.audit_templates.schema import Grade
 Z_95 = 1.959963984540054  # the 97.5th percentile of the standard normal
 GRADES: tuple[str, ...] = tuple(grade.value for grade in Grade)  # best first, the order Grade.rank counts
 
-METHOD = ("Weighted kappa is Cohen's kappa with quadratic (Fleiss-Cohen) weights over the four grades; its 95% "
-          "interval uses the large-sample variance of Fleiss, Cohen and Everitt (1969).")
+METHOD = (
+    "Weighted kappa is Cohen's kappa with quadratic (Fleiss-Cohen) weights over the four grades; its 95% "
+    "interval uses the large-sample variance of Fleiss, Cohen and Everitt (1969)."
+)
 NO_PAIRS = "No moderated audits yet"
-ONE_CATEGORY = ("Kappa is undefined: every grade given by both the auditor and the moderator is the same, so "
-                "agreement by chance is certain")
+ONE_CATEGORY = (
+    "Kappa is undefined: every grade given by both the auditor and the moderator is the same, so "
+    "agreement by chance is certain"
+)
 
 WeightScheme = Literal["quadratic", "linear", "none"]
 
@@ -129,16 +133,22 @@ def weighted_kappa(table: Sequence[Sequence[float]], scheme: WeightScheme = "qua
     kappa = (observed - expected) / (1 - expected)
     row_bar = [sum(cols[j] * w[i][j] for j in range(k)) for i in range(k)]
     col_bar = [sum(rows[i] * w[i][j] for i in range(k)) for j in range(k)]
-    spread = sum(p[i][j] * (w[i][j] - (row_bar[i] + col_bar[j]) * (1 - kappa)) ** 2
-                 for i in range(k) for j in range(k))
+    spread = sum(p[i][j] * (w[i][j] - (row_bar[i] + col_bar[j]) * (1 - kappa)) ** 2 for i in range(k) for j in range(k))
     variance = (spread - (kappa - expected * (1 - kappa)) ** 2) / (n * (1 - expected) ** 2)
     se = math.sqrt(max(variance, 0.0))  # rounding can take a zero variance just below zero
-    return Kappa(kappa=kappa, standard_error=se, low=max(-1.0, kappa - Z_95 * se), high=min(1.0, kappa + Z_95 * se),
-                 observed=observed, expected=expected)
+    return Kappa(
+        kappa=kappa,
+        standard_error=se,
+        low=max(-1.0, kappa - Z_95 * se),
+        high=min(1.0, kappa + Z_95 * se),
+        observed=observed,
+        expected=expected,
+    )
 
 
-def agreement_of(pairs: Iterable[tuple[str, str]], categories: Sequence[str] = GRADES,
-                 scheme: WeightScheme = "quadratic") -> Agreement:
+def agreement_of(
+    pairs: Iterable[tuple[str, str]], categories: Sequence[str] = GRADES, scheme: WeightScheme = "quadratic"
+) -> Agreement:
     """Exact agreement and weighted kappa of (first, second) pairs of categories (grades by default)."""
     table = cross_table(pairs, categories)
     n = sum(sum(row) for row in table)
@@ -146,8 +156,9 @@ def agreement_of(pairs: Iterable[tuple[str, str]], categories: Sequence[str] = G
         return Agreement(n=0, agreed=0, exact_agreement=None, kappa=None, note=NO_PAIRS)
     agreed = sum(table[i][i] for i in range(len(table)))
     kappa = weighted_kappa(table, scheme)
-    return Agreement(n=n, agreed=agreed, exact_agreement=agreed / n, kappa=kappa,
-                     note=None if kappa is not None else ONE_CATEGORY)
+    return Agreement(
+        n=n, agreed=agreed, exact_agreement=agreed / n, kappa=kappa, note=None if kappa is not None else ONE_CATEGORY
+    )
 
 
 FlagStatus = Literal["flagged", "ok", "too_few"]

@@ -62,34 +62,61 @@ class AgreementOut(AgreementFigures):
 
 def _figures(agreement: Agreement) -> dict[str, object]:
     interval = agreement.interval
-    return {"n": agreement.n, "exact_agreement": agreement.exact_agreement,
-            "weighted_kappa": agreement.weighted_kappa, "kappa_interval": list(interval) if interval else None,
-            "note": agreement.note}
+    return {
+        "n": agreement.n,
+        "exact_agreement": agreement.exact_agreement,
+        "weighted_kappa": agreement.weighted_kappa,
+        "kappa_interval": list(interval) if interval else None,
+        "note": agreement.note,
+    }
 
 
 def _section(section: SectionAgreement) -> SectionFigures:
-    return SectionFigures(template_key=section.template_key, section_key=section.section_key, title=section.title,
-                          grade_question=section.grade_question, disagreements=section.agreement.disagreed,
-                          disagreement_rate=section.agreement.disagreement_rate,
-                          recorded_disagreements=section.recorded_disagreements, **_figures(section.agreement))
+    return SectionFigures(
+        template_key=section.template_key,
+        section_key=section.section_key,
+        title=section.title,
+        grade_question=section.grade_question,
+        disagreements=section.agreement.disagreed,
+        disagreement_rate=section.agreement.disagreement_rate,
+        recorded_disagreements=section.recorded_disagreements,
+        **_figures(section.agreement),
+    )
 
 
-def agreement_out(report: AgreementReport, *, cycle_id: int | None, date_from: date | None,
-                  date_to: date | None) -> AgreementOut:
+def agreement_out(
+    report: AgreementReport, *, cycle_id: int | None, date_from: date | None, date_to: date | None
+) -> AgreementOut:
     return AgreementOut(
-        cycle_id=cycle_id, date_from=date_from, date_to=date_to, rounds=report.rounds, method=METHOD,
-        min_pairs=report.min_pairs, low_kappa=report.low_kappa, **_figures(report.overall),
-        by_auditor=[AuditorFigures(auditor_id=a.auditor_id, name=a.name, flagged=a.flagged, status=a.status,
-                                   **_figures(a.agreement)) for a in report.by_auditor],
+        cycle_id=cycle_id,
+        date_from=date_from,
+        date_to=date_to,
+        rounds=report.rounds,
+        method=METHOD,
+        min_pairs=report.min_pairs,
+        low_kappa=report.low_kappa,
+        **_figures(report.overall),
+        by_auditor=[
+            AuditorFigures(
+                auditor_id=a.auditor_id, name=a.name, flagged=a.flagged, status=a.status, **_figures(a.agreement)
+            )
+            for a in report.by_auditor
+        ],
         by_section=[_section(s) for s in report.by_section],
         most_disagreement=[_section(s) for s in report.most_disagreement],
     )
 
 
-@router.get("/moderation/agreement", response_model=AgreementOut, response_model_by_alias=True,
-            responses={404: {"description": "No cycle with that id"}, 422: {"description": "A bad parameter"}})
+@router.get(
+    "/moderation/agreement",
+    response_model=AgreementOut,
+    response_model_by_alias=True,
+    responses={404: {"description": "No cycle with that id"}, 422: {"description": "A bad parameter"}},
+)
 def moderation_agreement(
-    request: Request, session: SessionDep, _: QALead,
+    request: Request,
+    session: SessionDep,
+    _: QALead,
     cycle_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     date_from: Annotated[date | None, Query(alias="from", description="graded on or after (YYYY-MM-DD)")] = None,
     date_to: Annotated[date | None, Query(alias="to", description="graded on or before (YYYY-MM-DD)")] = None,
@@ -106,7 +133,10 @@ def moderation_agreement(
     settings = request.app.state.settings
     tz = settings.tz
     report = agreement_report(
-        session, cycle_id=cycle_id, min_pairs=settings.agreement_min_pairs, low_kappa=settings.agreement_low_kappa,
+        session,
+        cycle_id=cycle_id,
+        min_pairs=settings.agreement_min_pairs,
+        low_kappa=settings.agreement_low_kappa,
         graded_from=datetime.combine(date_from, time.min, tz) if date_from else None,
         graded_before=datetime.combine(date_to + timedelta(days=1), time.min, tz) if date_to else None,
     )

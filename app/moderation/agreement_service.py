@@ -103,12 +103,22 @@ def _definitions(session: Session, version_ids: Iterable[int]) -> dict[int, tupl
     return {v.id: (v.title, template_definition(v)) for v in versions if v.id is not None}
 
 
-def agreement_pairs(session: Session, *, cycle_id: int | None = None, graded_from: datetime | None = None,
-                    graded_before: datetime | None = None, audit_ids: Any = None) -> tuple[list[GradePair], int]:
+def agreement_pairs(
+    session: Session,
+    *,
+    cycle_id: int | None = None,
+    graded_from: datetime | None = None,
+    graded_before: datetime | None = None,
+    audit_ids: Any = None,
+) -> tuple[list[GradePair], int]:
     """Every pair of grades in the selection, and how many graded moderation rounds it covers. `audit_ids`
     (a collection of audit ids, or a SELECT of them, e.g. the reports page's selection) narrows it to those audits."""
-    stmt = (select(Moderation, Audit).join(Audit, Audit.id == Moderation.audit_id)
-            .where(Moderation.status.in_(GRADED)).order_by(Moderation.audit_id, Moderation.round))
+    stmt = (
+        select(Moderation, Audit)
+        .join(Audit, Audit.id == Moderation.audit_id)
+        .where(Moderation.status.in_(GRADED))
+        .order_by(Moderation.audit_id, Moderation.round)
+    )
     if audit_ids is not None:
         stmt = stmt.where(Moderation.audit_id.in_(audit_ids))
     if cycle_id is not None:
@@ -123,8 +133,9 @@ def agreement_pairs(session: Session, *, cycle_id: int | None = None, graded_fro
     audit_ids = {audit.id for _, audit in rounds}
     answers: dict[int, dict[str, Any]] = defaultdict(dict)
     for audit_id, key, value in session.execute(
-        select(AuditAnswer.audit_id, AuditAnswer.question_key, AuditAnswer.value)
-        .where(AuditAnswer.audit_id.in_(audit_ids), AuditAnswer.value.is_not(None))
+        select(AuditAnswer.audit_id, AuditAnswer.question_key, AuditAnswer.value).where(
+            AuditAnswer.audit_id.in_(audit_ids), AuditAnswer.value.is_not(None)
+        )
     ):
         answers[audit_id][key] = value
     definitions = _definitions(session, (audit.template_version_id for _, audit in rounds))
@@ -146,12 +157,21 @@ def agreement_pairs(session: Session, *, cycle_id: int | None = None, graded_fro
             if not (is_grade(mine) and is_grade(theirs)):
                 continue
             agree = recorded.get(section_key)
-            pairs.append(GradePair(
-                audit_id=audit.id, round=moderation.round, auditor_id=audit.auditor_id,
-                template_key=audit.template_key, template_title=title, section_key=section_key,
-                section_title=section_title, grade_question=question, auditor_grade=mine, moderator_grade=theirs,
-                recorded_agree=agree if isinstance(agree, bool) else None,
-            ))
+            pairs.append(
+                GradePair(
+                    audit_id=audit.id,
+                    round=moderation.round,
+                    auditor_id=audit.auditor_id,
+                    template_key=audit.template_key,
+                    template_title=title,
+                    section_key=section_key,
+                    section_title=section_title,
+                    grade_question=question,
+                    auditor_grade=mine,
+                    moderator_grade=theirs,
+                    recorded_agree=agree if isinstance(agree, bool) else None,
+                )
+            )
     return pairs, len(rounds)
 
 
@@ -170,8 +190,15 @@ def _of(pairs: Iterable[GradePair]) -> Agreement:
     return agreement_of((p.auditor_grade, p.moderator_grade) for p in pairs)
 
 
-def agreement_report(session: Session, *, min_pairs: int, low_kappa: float, cycle_id: int | None = None,
-                     graded_from: datetime | None = None, graded_before: datetime | None = None) -> AgreementReport:
+def agreement_report(
+    session: Session,
+    *,
+    min_pairs: int,
+    low_kappa: float,
+    cycle_id: int | None = None,
+    graded_from: datetime | None = None,
+    graded_before: datetime | None = None,
+) -> AgreementReport:
     """Overall, per auditor and per section agreement for the selection, with the sections and grade questions
     ranked by how often the two disagree, and auditors flagged for refresher training."""
     pairs, rounds = agreement_pairs(session, cycle_id=cycle_id, graded_from=graded_from, graded_before=graded_before)
@@ -180,16 +207,22 @@ def agreement_report(session: Session, *, min_pairs: int, low_kappa: float, cycl
     by_auditor_pairs: dict[int, list[GradePair]] = defaultdict(list)
     for p in overall_pairs:
         by_auditor_pairs[p.auditor_id].append(p)
-    names = dict(session.execute(
-        select(User.id, User.full_name).where(User.id.in_(list(by_auditor_pairs)))
-    ).all()) if by_auditor_pairs else {}
+    names = (
+        dict(session.execute(select(User.id, User.full_name).where(User.id.in_(list(by_auditor_pairs)))).all())
+        if by_auditor_pairs
+        else {}
+    )
     by_auditor = []
     for auditor_id, mine in by_auditor_pairs.items():
         agreement = _of(mine)
-        by_auditor.append(AuditorAgreement(
-            auditor_id=auditor_id, name=names.get(auditor_id, ""), agreement=agreement,
-            status=agreement_flag(agreement, min_pairs=min_pairs, low=low_kappa),
-        ))
+        by_auditor.append(
+            AuditorAgreement(
+                auditor_id=auditor_id,
+                name=names.get(auditor_id, ""),
+                agreement=agreement,
+                status=agreement_flag(agreement, min_pairs=min_pairs, low=low_kappa),
+            )
+        )
     by_auditor.sort(key=lambda a: (a.name.casefold(), a.auditor_id))
 
     # Sections in the order the template shows them (the pairs come in that order), overall first.
@@ -199,17 +232,31 @@ def agreement_report(session: Session, *, min_pairs: int, low_kappa: float, cycl
     sections = []
     for (template_key, section_key), group in grouped.items():
         first = group[0]
-        sections.append(SectionAgreement(
-            template_key=template_key, template_title=first.template_title, section_key=section_key,
-            title=first.section_title, grade_question=first.grade_question, agreement=_of(group),
-            recorded_disagreements=sum(1 for p in group if p.recorded_agree is False),
-        ))
+        sections.append(
+            SectionAgreement(
+                template_key=template_key,
+                template_title=first.template_title,
+                section_key=section_key,
+                title=first.section_title,
+                grade_question=first.grade_question,
+                agreement=_of(group),
+                recorded_disagreements=sum(1 for p in group if p.recorded_agree is False),
+            )
+        )
     by_section = [s for s in sections if not s.is_overall]
-    most = sorted((s for s in sections if s.agreement.disagreed > 0),
-                  key=lambda s: (-(s.agreement.disagreement_rate or 0), -s.agreement.disagreed, s.title))
+    most = sorted(
+        (s for s in sections if s.agreement.disagreed > 0),
+        key=lambda s: (-(s.agreement.disagreement_rate or 0), -s.agreement.disagreed, s.title),
+    )
     return AgreementReport(
-        overall=_of(overall_pairs), by_auditor=by_auditor, by_section=by_section, most_disagreement=most,
-        rounds=rounds, templates=len({p.template_key for p in pairs}), min_pairs=min_pairs, low_kappa=low_kappa,
+        overall=_of(overall_pairs),
+        by_auditor=by_auditor,
+        by_section=by_section,
+        most_disagreement=most,
+        rounds=rounds,
+        templates=len({p.template_key for p in pairs}),
+        min_pairs=min_pairs,
+        low_kappa=low_kappa,
     )
 
 

@@ -25,8 +25,19 @@ def agreement_page(request: Request, session: SessionDep, _: QALead, cycle_id: s
         if cycle is None:
             raise NotFound("There is no audit cycle with that number.")
     settings = request.app.state.settings
-    report = agreement_report(session, cycle_id=cycle.id if cycle else None,
-                              min_pairs=settings.agreement_min_pairs, low_kappa=settings.agreement_low_kappa)
-    return render(request, "moderation/agreement.html", {
-        "report": report, "cycles": cycles, "cycle": cycle, "method": METHOD,
-    })
+    report = agreement_report(
+        session,
+        cycle_id=cycle.id if cycle else None,
+        min_pairs=settings.agreement_min_pairs,
+        low_kappa=settings.agreement_low_kappa,
+    )
+    return render(
+        request,
+        "moderation/agreement.html",
+        {
+            "report": report,
+            "cycles": cycles,
+            "cycle": cycle,
+            "method": METHOD,
+        },
+    )

@@ -31,8 +31,11 @@ Moderator = Annotated[User, Depends(RoleGuard(Role.MODERATOR))]
 def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
     """The audit, if the user is the QA lead, its auditor or one of its moderators; otherwise 404."""
     audit = audit_selectors.audit_get(session, audit_id=audit_id)
-    if audit is None or not (user.has_role(Role.QA_LEAD) or audit.auditor_id == user.id
-                             or selectors.moderates(session, user=user, audit_id=audit_id)):
+    if audit is None or not (
+        user.has_role(Role.QA_LEAD)
+        or audit.auditor_id == user.id
+        or selectors.moderates(session, user=user, audit_id=audit_id)
+    ):
         raise NotFound(f"Audit {audit_id} not found")
     return audit
 
@@ -43,15 +46,27 @@ def moderation_get(session: SessionDep, user: ModerationReader, audit_id: RowId)
     auditor's grades are in the audit's answers)."""
     audit = _audit_or_404(session, user, audit_id)
     assert audit.id is not None
-    return ModerationRounds(audit_id=audit.id, audit_status=audit.status, audit_version=audit.version,
-                            rounds=[moderation_public(m) for m in selectors.moderation_rounds(session, audit_id=audit.id)])
+    return ModerationRounds(
+        audit_id=audit.id,
+        audit_status=audit.status,
+        audit_version=audit.version,
+        rounds=[moderation_public(m) for m in selectors.moderation_rounds(session, audit_id=audit.id)],
+    )
 
 
-@router.post("/audits/{audit_id}/moderation", response_model=ModerationPublic,
-             responses={403: {"description": "Not this round's moderator"}, 404: {},
-                        409: {"description": "Stale version, not in moderation, or already decided"},
-                        422: {"description": "A field at fault: rationale, feedback, overall_grade or answers.<section>"}})
-def moderation_post(session: SessionDep, user: Moderator, audit_id: RowId, body: ModerationDecision) -> ModerationPublic:
+@router.post(
+    "/audits/{audit_id}/moderation",
+    response_model=ModerationPublic,
+    responses={
+        403: {"description": "Not this round's moderator"},
+        404: {},
+        409: {"description": "Stale version, not in moderation, or already decided"},
+        422: {"description": "A field at fault: rationale, feedback, overall_grade or answers.<section>"},
+    },
+)
+def moderation_post(
+    session: SessionDep, user: Moderator, audit_id: RowId, body: ModerationDecision
+) -> ModerationPublic:
     """Record the moderator's grades, agreement and decision (accept completes the audit with the moderator's
     overall grade as final; return sends it back to the auditor with the feedback).
 
@@ -59,8 +74,16 @@ def moderation_post(session: SessionDep, user: Moderator, audit_id: RowId, body:
     out takes the auditor's grade) and the section agrees when the two grades are equal."""
     audit = _audit_or_404(session, user, audit_id)
     moderation = service.moderation_record(
-        session, audit=audit, version=body.version, answers=body.answers, overall_grade=body.overall_grade,
-        agree=body.agree, rationale=body.rationale, decision=body.decision, learning=body.learning,
-        feedback=body.feedback, actor=user,
+        session,
+        audit=audit,
+        version=body.version,
+        answers=body.answers,
+        overall_grade=body.overall_grade,
+        agree=body.agree,
+        rationale=body.rationale,
+        decision=body.decision,
+        learning=body.learning,
+        feedback=body.feedback,
+        actor=user,
     )
     return moderation_public(moderation)

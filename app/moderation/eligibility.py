@@ -62,8 +62,11 @@ def ineligibility_reasons(moderator: ModeratorInfo, parties: AuditParties) -> li
     if moderator.id == parties.auditor_id:
         reasons.append("is the auditor")
     if parties.case_team_id is not None and moderator.team_id == parties.case_team_id:
-        reasons.append(f"works in the case's team ({parties.case_team_name})" if parties.case_team_name
-                       else "works in the case's team")
+        reasons.append(
+            f"works in the case's team ({parties.case_team_name})"
+            if parties.case_team_name
+            else "works in the case's team"
+        )
     if _same_person(moderator.name, parties.worker_name):
         reasons.append("is the case's allocated worker")
     if _same_person(moderator.name, parties.manager_name):
@@ -79,8 +82,9 @@ def _tie_break(parties: AuditParties, round: int, moderator_id: int) -> str:
     return hashlib.sha256(f"{parties.audit_id}:{round}:{moderator_id}".encode()).hexdigest()
 
 
-def choose_moderator(candidates: Iterable[ModeratorInfo], parties: AuditParties, *, round: int,
-                     prefer_id: int | None = None) -> ModeratorInfo | None:
+def choose_moderator(
+    candidates: Iterable[ModeratorInfo], parties: AuditParties, *, round: int, prefer_id: int | None = None
+) -> ModeratorInfo | None:
     """The moderator for this round: `prefer_id` if eligible, else the eligible one with the fewest open rounds
     (ties broken reproducibly); None when nobody is eligible."""
     allowed = [m for m in candidates if eligible(m, parties)]

@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import JSONType, UTCDateTime
 from app import clock
+from app.db import JSONType, UTCDateTime
 
 
 class Moderation(SQLModel, table=True):
@@ -35,8 +35,9 @@ class Moderation(SQLModel, table=True):
     overall_grade: str | None = Field(default=None, max_length=30)
     # The auditor's grades as they stood when the moderator graded (a returned audit's later changes do not
     # rewrite what this round compared): {section key: grade} and the overall grade.
-    auditor_section_grades: dict[str, Any] = Field(default_factory=dict,
-                                                   sa_column=Column(JSONType, nullable=False, server_default="{}"))
+    auditor_section_grades: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False, server_default="{}")
+    )
     auditor_overall_grade: str | None = Field(default=None, max_length=30)
     # Agree (true) or disagree (false) with the auditor, per section key and under "overall".
     agreement: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))

@@ -24,8 +24,9 @@ class ModerationDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: int = Field(ge=1, le=MAX_ROW_ID, description="the audit's version this decision was made against")
-    answers: dict[str, str] | None = Field(default=None, max_length=100,
-                                           description="section key -> the moderator's grade for that section")
+    answers: dict[str, str] | None = Field(
+        default=None, max_length=100, description="section key -> the moderator's grade for that section"
+    )
     overall_grade: GradeValue
     agree: bool
     rationale: str = Field(default="", max_length=10_000)

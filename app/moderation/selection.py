@@ -49,8 +49,9 @@ class Selection:
         return self.reason is not None
 
 
-def select_for_moderation(*, auditor_overall: str | None, has_escalation: bool, was_returned: bool,
-                          draw: float, rate: float) -> Selection:
+def select_for_moderation(
+    *, auditor_overall: str | None, has_escalation: bool, was_returned: bool, draw: float, rate: float
+) -> Selection:
     """Whether a submitted audit is moderated, and the first reason that applies (see the module docstring)."""
     rate = min(1.0, max(0.0, rate))
     if auditor_overall == Grade.INADEQUATE.value:

@@ -42,33 +42,47 @@ GRADE_LABELS = {g.value: g.label for g in Grade}
 
 def moderation_rounds(session: Session, *, audit_id: int) -> list[Moderation]:
     """Every moderation round of the audit, oldest first."""
-    return list(session.execute(
-        select(Moderation).where(Moderation.audit_id == audit_id).order_by(Moderation.round)
-    ).scalars())
+    return list(
+        session.execute(select(Moderation).where(Moderation.audit_id == audit_id).order_by(Moderation.round)).scalars()
+    )
 
 
 def latest_round(session: Session, *, audit_id: int) -> Moderation | None:
     """The audit's newest moderation round, or None if it has never been moderated."""
-    return session.execute(
-        select(Moderation).where(Moderation.audit_id == audit_id).order_by(Moderation.round.desc()).limit(1)
-    ).scalars().first()
+    return (
+        session.execute(
+            select(Moderation).where(Moderation.audit_id == audit_id).order_by(Moderation.round.desc()).limit(1)
+        )
+        .scalars()
+        .first()
+    )
 
 
 def latest_decided_round(session: Session, *, audit_id: int) -> Moderation | None:
-    return session.execute(
-        select(Moderation).where(Moderation.audit_id == audit_id, Moderation.status == DECIDED)
-        .order_by(Moderation.round.desc()).limit(1)
-    ).scalars().first()
+    return (
+        session.execute(
+            select(Moderation)
+            .where(Moderation.audit_id == audit_id, Moderation.status == DECIDED)
+            .order_by(Moderation.round.desc())
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )
 
 
 def moderates(session: Session, *, user: User, audit_id: int) -> bool:
     """Whether the user is (or was) the moderator of any round of this audit."""
     if user.id is None:
         return False
-    return session.execute(
-        select(func.count()).select_from(Moderation)
-        .where(Moderation.audit_id == audit_id, Moderation.moderator_id == user.id)
-    ).scalar_one() > 0
+    return (
+        session.execute(
+            select(func.count())
+            .select_from(Moderation)
+            .where(Moderation.audit_id == audit_id, Moderation.moderator_id == user.id)
+        ).scalar_one()
+        > 0
+    )
 
 
 def grades_hidden_from(session: Session, *, user: User, audit: Audit) -> bool:
@@ -76,10 +90,16 @@ def grades_hidden_from(session: Session, *, user: User, audit: Audit) -> bool:
     reach them by any page or endpoint. The QA lead and the auditor always see the grades."""
     if user.has_role(Role.QA_LEAD) or audit.auditor_id == user.id:
         return False
-    mine = session.execute(
-        select(Moderation).where(Moderation.audit_id == audit.id, Moderation.moderator_id == user.id)
-        .order_by(Moderation.round.desc()).limit(1)
-    ).scalars().first()
+    mine = (
+        session.execute(
+            select(Moderation)
+            .where(Moderation.audit_id == audit.id, Moderation.moderator_id == user.id)
+            .order_by(Moderation.round.desc())
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )
     return mine is not None and mine.blind and mine.status == ALLOCATED
 
 
@@ -120,27 +140,48 @@ def moderator_infos(session: Session, *, users: list[User], today: date) -> list
     if ids:
         for record in session.execute(select(TrainingRecord).where(TrainingRecord.user_id.in_(ids))).scalars():
             records[record.user_id].append(record)
-    loads = dict(session.execute(
-        select(Moderation.moderator_id, func.count()).where(Moderation.moderator_id.in_(ids),
-                                                            Moderation.status.in_(OPEN))
-        .group_by(Moderation.moderator_id)
-    ).all()) if ids else {}
+    loads = (
+        dict(
+            session.execute(
+                select(Moderation.moderator_id, func.count())
+                .where(Moderation.moderator_id.in_(ids), Moderation.status.in_(OPEN))
+                .group_by(Moderation.moderator_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
     infos = []
     for user in users:
         assert user.id is not None
         current, note = _training_note(records[user.id], today)
-        infos.append(ModeratorInfo(id=user.id, name=user.full_name, team_id=user.team_id, active=user.active,
-                                   is_moderator=user.has_role(Role.MODERATOR), training_current=current,
-                                   training_note=note, open_rounds=int(loads.get(user.id, 0))))
+        infos.append(
+            ModeratorInfo(
+                id=user.id,
+                name=user.full_name,
+                team_id=user.team_id,
+                active=user.active,
+                is_moderator=user.has_role(Role.MODERATOR),
+                training_current=current,
+                training_note=note,
+                open_rounds=int(loads.get(user.id, 0)),
+            )
+        )
     return infos
 
 
 def moderator_users(session: Session) -> list[User]:
     """Active users with the moderator role, by name."""
-    return list(session.execute(
-        select(User).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == Role.MODERATOR.value, User.active.is_(True)).order_by(User.full_name, User.id)
-    ).scalars().unique())
+    return list(
+        session.execute(
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == Role.MODERATOR.value, User.active.is_(True))
+            .order_by(User.full_name, User.id)
+        )
+        .scalars()
+        .unique()
+    )
 
 
 def moderator_pool(session: Session, *, today: date) -> list[ModeratorInfo]:
@@ -152,9 +193,14 @@ def audit_parties(session: Session, *, audit: Audit) -> AuditParties:
     case = session.get(Case, audit.case_id)
     assert case is not None and audit.id is not None  # a foreign key; a stored audit
     team = session.get(Team, case.team_id) if case.team_id is not None else None
-    return AuditParties(audit_id=audit.id, auditor_id=audit.auditor_id, case_team_id=case.team_id,
-                        case_team_name=team.name if team else None, worker_name=case.worker_name,
-                        manager_name=case.manager_name)
+    return AuditParties(
+        audit_id=audit.id,
+        auditor_id=audit.auditor_id,
+        case_team_id=case.team_id,
+        case_team_name=team.name if team else None,
+        worker_name=case.worker_name,
+        manager_name=case.manager_name,
+    )
 
 
 def why_no_moderator(session: Session, *, audit: Audit, today: date) -> list[tuple[str, list[str]]]:
@@ -184,8 +230,16 @@ class RoundRow:
         return ROUND_STATUS_LABELS.get(self.moderation.status, self.moderation.status)
 
 
-def rounds_page(session: Session, *, user: User, status: str | None = None, cycle_id: int | None = None,
-                page: int | None = 1, page_size: int | None = None, clamp_to_last: bool = False) -> Page[Moderation]:
+def rounds_page(
+    session: Session,
+    *,
+    user: User,
+    status: str | None = None,
+    cycle_id: int | None = None,
+    page: int | None = 1,
+    page_size: int | None = None,
+    clamp_to_last: bool = False,
+) -> Page[Moderation]:
     """Rounds the user may see: every round for the QA lead (those nobody may moderate first, then open ones),
     a moderator's own otherwise (open ones first); newest first within each."""
     stmt = select(Moderation).join(Audit, Audit.id == Moderation.audit_id)
@@ -207,41 +261,64 @@ def round_rows(session: Session, *, rounds: list[Moderation]) -> list[RoundRow]:
     """Rows for a page of rounds, in a fixed number of queries whatever the page size."""
     if not rounds:
         return []
-    audits = {a.id: a for a in session.execute(
-        select(Audit).where(Audit.id.in_({m.audit_id for m in rounds}))).scalars()}
-    children = dict(session.execute(
-        select(Case.id, Case.child_id).where(Case.id.in_({a.case_id for a in audits.values()}))).all())
-    titles = dict(session.execute(select(TemplateVersion.id, TemplateVersion.title).where(
-        TemplateVersion.id.in_({a.template_version_id for a in audits.values()}))).all())
+    audits = {
+        a.id: a for a in session.execute(select(Audit).where(Audit.id.in_({m.audit_id for m in rounds}))).scalars()
+    }
+    children = dict(
+        session.execute(select(Case.id, Case.child_id).where(Case.id.in_({a.case_id for a in audits.values()}))).all()
+    )
+    titles = dict(
+        session.execute(
+            select(TemplateVersion.id, TemplateVersion.title).where(
+                TemplateVersion.id.in_({a.template_version_id for a in audits.values()})
+            )
+        ).all()
+    )
     people = {a.auditor_id for a in audits.values()} | {m.moderator_id for m in rounds if m.moderator_id}
     names = dict(session.execute(select(User.id, User.full_name).where(User.id.in_(people))).all())
     cycle_ids = {a.cycle_id for a in audits.values() if a.cycle_id is not None}
-    cycles = dict(session.execute(select(Cycle.id, Cycle.title).where(Cycle.id.in_(cycle_ids))).all()) if cycle_ids else {}
+    cycles = (
+        dict(session.execute(select(Cycle.id, Cycle.title).where(Cycle.id.in_(cycle_ids))).all()) if cycle_ids else {}
+    )
     rows = []
     for m in rounds:
         audit = audits[m.audit_id]
-        rows.append(RoundRow(
-            moderation=m, audit=audit, child_id=children.get(audit.case_id, ""),
-            template_title=titles.get(audit.template_version_id, ""), auditor_name=names.get(audit.auditor_id, ""),
-            moderator_name=names.get(m.moderator_id) if m.moderator_id else None,
-            cycle_title=cycles.get(audit.cycle_id) if audit.cycle_id is not None else None,
-        ))
+        rows.append(
+            RoundRow(
+                moderation=m,
+                audit=audit,
+                child_id=children.get(audit.case_id, ""),
+                template_title=titles.get(audit.template_version_id, ""),
+                auditor_name=names.get(audit.auditor_id, ""),
+                moderator_name=names.get(m.moderator_id) if m.moderator_id else None,
+                cycle_title=cycles.get(audit.cycle_id) if audit.cycle_id is not None else None,
+            )
+        )
     return rows
 
 
 def cycles_with_moderation(session: Session) -> list[Cycle]:
     """Cycles that have at least one moderated audit, for the list's filter."""
-    return list(session.execute(
-        select(Cycle).where(Cycle.id.in_(
-            select(Audit.cycle_id).join(Moderation, Moderation.audit_id == Audit.id).where(Audit.cycle_id.is_not(None))
-        )).order_by(Cycle.due_date.desc(), Cycle.id.desc())
-    ).scalars())
+    return list(
+        session.execute(
+            select(Cycle)
+            .where(
+                Cycle.id.in_(
+                    select(Audit.cycle_id)
+                    .join(Moderation, Moderation.audit_id == Audit.id)
+                    .where(Audit.cycle_id.is_not(None))
+                )
+            )
+            .order_by(Cycle.due_date.desc(), Cycle.id.desc())
+        ).scalars()
+    )
 
 
 def unallocated_count(session: Session) -> int:
     """Open rounds nobody may moderate: the QA lead must act on them."""
     return session.execute(
-        select(func.count()).select_from(Moderation)
+        select(func.count())
+        .select_from(Moderation)
         .where(Moderation.moderator_id.is_(None), Moderation.status != DECIDED)
     ).scalar_one()
 
@@ -252,6 +329,10 @@ def audit_moderation_panel(session: Session, *, audit: Audit, user: User) -> dic
     assert audit.id is not None
     current = latest_round(session, audit_id=audit.id)
     moderator = session.get(User, current.moderator_id) if current and current.moderator_id else None
-    return {"current": current, "decided": latest_decided_round(session, audit_id=audit.id),
-            "moderator_name": moderator.full_name if moderator else None, "is_lead": user.has_role(Role.QA_LEAD),
-            "grade_labels": GRADE_LABELS}
+    return {
+        "current": current,
+        "decided": latest_decided_round(session, audit_id=audit.id),
+        "moderator_name": moderator.full_name if moderator else None,
+        "is_lead": user.has_role(Role.QA_LEAD),
+        "grade_labels": GRADE_LABELS,
+    }

@@ -50,8 +50,11 @@ def _today(request: Request) -> Any:
 def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
     """The audit for its QA lead, its auditor or any of its moderators; anyone else gets a 404."""
     audit = audit_selectors.audit_get(session, audit_id=audit_id)
-    if audit is None or not (user.has_role(Role.QA_LEAD) or audit.auditor_id == user.id
-                             or selectors.moderates(session, user=user, audit_id=audit_id)):
+    if audit is None or not (
+        user.has_role(Role.QA_LEAD)
+        or audit.auditor_id == user.id
+        or selectors.moderates(session, user=user, audit_id=audit_id)
+    ):
         raise NotFound(NOT_FOUND)
     return audit
 
@@ -70,27 +73,46 @@ def _version(form: Any) -> int:
 
 
 @router.get("/moderation")
-def moderation_list(request: Request, session: SessionDep, user: ModerationUser, status: str | None = None,
-                    cycle: str | None = None, page: str | None = None) -> Response:
+def moderation_list(
+    request: Request,
+    session: SessionDep,
+    user: ModerationUser,
+    status: str | None = None,
+    cycle: str | None = None,
+    page: str | None = None,
+) -> Response:
     """A moderator's queue; for the QA lead every round, those nobody may moderate first."""
     sees_all = user.has_role(Role.QA_LEAD)
     status = status if status in selectors.FILTER_LABELS else None
     cycles = selectors.cycles_with_moderation(session)
     cycle_id = int(cycle) if cycle and cycle.isdigit() and any(str(c.id) == cycle for c in cycles) else None
     number = page_number(page)
-    result = selectors.rounds_page(session, user=user, status=status, cycle_id=cycle_id, page=number,
-                                   page_size=PAGE_SIZE, clamp_to_last=True)
+    result = selectors.rounds_page(
+        session, user=user, status=status, cycle_id=cycle_id, page=number, page_size=PAGE_SIZE, clamp_to_last=True
+    )
 
     def query(**changes: Any) -> str:
         values = {"status": status or "", "cycle": cycle_id or "", "page": result.page, **changes}
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
 
-    return render(request, "moderation/list.html", {
-        "result": result, "rows": selectors.round_rows(session, rounds=result.items), "status": status or "",
-        "statuses": selectors.FILTER_LABELS, "cycles": cycles, "cycle_id": cycle_id, "query": query,
-        "sees_all": sees_all, "unallocated": selectors.unallocated_count(session) if sees_all else 0,
-        "reason_labels": selection.REASON_LABELS, "filtered": bool(status or cycle_id),
-    }, block="results")
+    return render(
+        request,
+        "moderation/list.html",
+        {
+            "result": result,
+            "rows": selectors.round_rows(session, rounds=result.items),
+            "status": status or "",
+            "statuses": selectors.FILTER_LABELS,
+            "cycles": cycles,
+            "cycle_id": cycle_id,
+            "query": query,
+            "sees_all": sees_all,
+            "unallocated": selectors.unallocated_count(session) if sees_all else 0,
+            "reason_labels": selection.REASON_LABELS,
+            "filtered": bool(status or cycle_id),
+        },
+        block="results",
+    )
 
 
 # --- One audit's moderation -----------------------------------------------------------------------------------
@@ -102,7 +124,9 @@ def _case_context(request: Request, session: Session, audit: Audit) -> dict[str,
     settings = request.app.state.settings
     team = case_selectors.teams_by_id(session).get(case.team_id) if case.team_id is not None else None
     return {
-        "case": case, "case_team": team, "case_type_label": case_selectors.case_type_label(case.case_type),
+        "case": case,
+        "case_team": team,
+        "case_type_label": case_selectors.case_type_label(case.case_type),
         "case_age": case_selectors.age_on(case.birth_year, case.birth_month, settings.today()),
         "case_system_url": case_selectors.case_system_url(settings.case_system_url_template, case.child_id),
     }
@@ -120,18 +144,35 @@ def _mode(user: User, current: Moderation | None, audit: Audit) -> str:
     return "compare"
 
 
-def _agreement_values(current: Moderation, auditor_sections: dict[str, str], auditor_overall: str | None,
-                      grades: dict[str, str], overall: str | None) -> dict[str, str]:
+def _agreement_values(
+    current: Moderation,
+    auditor_sections: dict[str, str],
+    auditor_overall: str | None,
+    grades: dict[str, str],
+    overall: str | None,
+) -> dict[str, str]:
     """The radios' starting point: agree where the two grades are equal (the moderator confirms or changes)."""
     suggested = service.suggested_agreement(grades, auditor_sections, overall, auditor_overall)
-    return {f"agree_{key}": AGREE if agreed else DISAGREE for key, agreed in suggested.items()
-            if key != service.OVERALL or auditor_overall is not None}
+    return {
+        f"agree_{key}": AGREE if agreed else DISAGREE
+        for key, agreed in suggested.items()
+        if key != service.OVERALL or auditor_overall is not None
+    }
 
 
-def _moderation_page(request: Request, session: Session, user: User, audit: Audit, *,
-                     values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-                     conflict: str | None = None, reassign_values: dict[str, str] | None = None,
-                     reassign_errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+def _moderation_page(
+    request: Request,
+    session: Session,
+    user: User,
+    audit: Audit,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    conflict: str | None = None,
+    reassign_values: dict[str, str] | None = None,
+    reassign_errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     template, definition = audit_selectors.audit_template(session, audit)
     answers = audit_selectors.audit_answers(session, audit=audit)
     rounds = selectors.moderation_rounds(session, audit_id=audit.id)  # type: ignore[arg-type]
@@ -143,8 +184,11 @@ def _moderation_page(request: Request, session: Session, user: User, audit: Audi
     sections = service.sections_to_grade(definition, answers)
     section_titles = {s.key: s.title for s in definition.judgement_sections}
     auditor_sections, auditor_overall = ({}, None) if hide_grades else selectors.auditor_grades(definition, answers)
-    people_ids = {audit.auditor_id} | {m.moderator_id for m in rounds if m.moderator_id} | {
-        m.selected_by_id for m in rounds if m.selected_by_id}
+    people_ids = (
+        {audit.auditor_id}
+        | {m.moderator_id for m in rounds if m.moderator_id}
+        | {m.selected_by_id for m in rounds if m.selected_by_id}
+    )
     names = {u.id: u.full_name for u in (session.get(User, i) for i in people_ids) if u is not None}
     # The moderator's grades on the page: as posted (a form with errors), else as recorded.
     values = dict(values or {})
@@ -156,39 +200,76 @@ def _moderation_page(request: Request, session: Session, user: User, audit: Audi
     if mode == "compare" and current is not None and not errors:
         values = {**_agreement_values(current, auditor_sections, auditor_overall, grades, overall), **values}
     grade_keys = selectors.grade_keys(definition)
-    shown_answers = [] if is_auditor and not is_lead else [
-        (p.section, [(q, answer_text(q, answers.get(q.key))) for q in p.questions if q.key not in grade_keys])
-        for p in audit_form.sections_progress(definition, answers)
-    ]
+    shown_answers = (
+        []
+        if is_auditor and not is_lead
+        else [
+            (p.section, [(q, answer_text(q, answers.get(q.key))) for q in p.questions if q.key not in grade_keys])
+            for p in audit_form.sections_progress(definition, answers)
+        ]
+    )
     reassign_choices: list[tuple[User, list[str]]] = []
     why_nobody: list[tuple[str, list[str]]] = []
     if is_lead and current is not None and current.status != selectors.DECIDED:
         parties = selectors.audit_parties(session, audit=audit)
         users = selectors.moderator_users(session)
         infos = selectors.moderator_infos(session, users=users, today=_today(request))
-        reassign_choices = [(u, ineligibility_reasons(info, parties)) for u, info in zip(users, infos, strict=True)
-                            if u.id != current.moderator_id]
+        reassign_choices = [
+            (u, ineligibility_reasons(info, parties))
+            for u, info in zip(users, infos, strict=True)
+            if u.id != current.moderator_id
+        ]
         if current.moderator_id is None:
             why_nobody = selectors.why_no_moderator(session, audit=audit, today=_today(request))
-    error_order = ([f"grade_{s.key}" for s in sections] + ["overall_grade"]
-                   + [f"agree_{s.key}" for s in sections] + ["agree_overall", "rationale", "learning", "decision",
-                                                              "feedback"])
-    return render(request, "moderation/audit.html", {
-        "audit": audit, "template": template, "definition": definition, "rounds": rounds, "current": current,
-        "mode": mode, "is_lead": is_lead, "is_auditor": is_auditor, "hide_grades": hide_grades,
-        "sections": sections, "section_titles": section_titles, "auditor_sections": auditor_sections,
-        "auditor_overall": auditor_overall, "grades": grades, "overall": overall, "names": names,
-        "values": values, "errors": errors or {}, "conflict": conflict, "error_order": error_order,
-        "shown_answers": shown_answers, "grade_labels": selectors.GRADE_LABELS,
-        "round_status_labels": selectors.ROUND_STATUS_LABELS, "decision_labels": selectors.DECISION_LABELS,
-        "reason_labels": selection.REASON_LABELS, "status_label": audit_selectors.STATUS_LABELS.get(audit.status),
-        "reassign_choices": reassign_choices, "why_nobody": why_nobody,
-        "reassign_values": reassign_values or {}, "reassign_errors": reassign_errors or {},
-        "can_add": is_lead and audit.status in (workflow.SUBMITTED, workflow.COMPLETED)
-                   and (current is None or current.status == selectors.DECIDED),
-        "overall_key": service.OVERALL, "judgement_keys": [s.key for s in definition.judgement_sections],
-        **_case_context(request, session, audit),
-    }, status_code=status_code)
+    error_order = (
+        [f"grade_{s.key}" for s in sections]
+        + ["overall_grade"]
+        + [f"agree_{s.key}" for s in sections]
+        + ["agree_overall", "rationale", "learning", "decision", "feedback"]
+    )
+    return render(
+        request,
+        "moderation/audit.html",
+        {
+            "audit": audit,
+            "template": template,
+            "definition": definition,
+            "rounds": rounds,
+            "current": current,
+            "mode": mode,
+            "is_lead": is_lead,
+            "is_auditor": is_auditor,
+            "hide_grades": hide_grades,
+            "sections": sections,
+            "section_titles": section_titles,
+            "auditor_sections": auditor_sections,
+            "auditor_overall": auditor_overall,
+            "grades": grades,
+            "overall": overall,
+            "names": names,
+            "values": values,
+            "errors": errors or {},
+            "conflict": conflict,
+            "error_order": error_order,
+            "shown_answers": shown_answers,
+            "grade_labels": selectors.GRADE_LABELS,
+            "round_status_labels": selectors.ROUND_STATUS_LABELS,
+            "decision_labels": selectors.DECISION_LABELS,
+            "reason_labels": selection.REASON_LABELS,
+            "status_label": audit_selectors.STATUS_LABELS.get(audit.status),
+            "reassign_choices": reassign_choices,
+            "why_nobody": why_nobody,
+            "reassign_values": reassign_values or {},
+            "reassign_errors": reassign_errors or {},
+            "can_add": is_lead
+            and audit.status in (workflow.SUBMITTED, workflow.COMPLETED)
+            and (current is None or current.status == selectors.DECIDED),
+            "overall_key": service.OVERALL,
+            "judgement_keys": [s.key for s in definition.judgement_sections],
+            **_case_context(request, session, audit),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/audits/{audit_id}/moderation")
@@ -210,8 +291,9 @@ def _posted_grades(form: Any, sections: list[Any]) -> tuple[dict[str, str], str 
 
 
 @router.post("/audits/{audit_id}/moderation/grade")
-def moderation_grade(request: Request, session: SessionDep, user: Moderator, audit_id: RowId,
-                     form: FormDep) -> Response:
+def moderation_grade(
+    request: Request, session: SessionDep, user: Moderator, audit_id: RowId, form: FormDep
+) -> Response:
     """Blind grading: the moderator's grades, then the comparison."""
     audit = _audit_or_404(session, user, audit_id)
     current = _current_or_conflict(session, audit)
@@ -221,8 +303,15 @@ def moderation_grade(request: Request, session: SessionDep, user: Moderator, aud
     values = {**{f"grade_{k}": v for k, v in grades.items()}, "overall_grade": overall or ""}
     try:
         with session.begin_nested():
-            service.moderation_grade(session, moderation=current, audit=audit, section_grades=grades,
-                                     overall_grade=overall, version=_version(form), actor=user)
+            service.moderation_grade(
+                session,
+                moderation=current,
+                audit=audit,
+                section_grades=grades,
+                overall_grade=overall,
+                version=_version(form),
+                actor=user,
+            )
     except ValidationFailed as exc:
         return _moderation_page(request, session, user, audit, values=values, errors=exc.errors, status_code=400)
     except Conflict as exc:
@@ -232,8 +321,9 @@ def moderation_grade(request: Request, session: SessionDep, user: Moderator, aud
 
 
 @router.post("/audits/{audit_id}/moderation/decide")
-def moderation_decide(request: Request, session: SessionDep, user: Moderator, audit_id: RowId,
-                      form: FormDep) -> Response:
+def moderation_decide(
+    request: Request, session: SessionDep, user: Moderator, audit_id: RowId, form: FormDep
+) -> Response:
     """Agreement, rationale, learning and the decision (with the grades too when the round is not blind)."""
     audit = _audit_or_404(session, user, audit_id)
     current = _current_or_conflict(session, audit)
@@ -241,18 +331,34 @@ def moderation_decide(request: Request, session: SessionDep, user: Moderator, au
     sections = service.sections_to_grade(definition, audit_selectors.audit_answers(session, audit=audit))
     grades, overall = _posted_grades(form, sections)
     keys = [s.key for s in sections] + [service.OVERALL]
-    agreement = {key: _text(form, f"agree_{key}") == AGREE for key in keys
-                 if _text(form, f"agree_{key}") in (AGREE, DISAGREE)}
+    agreement = {
+        key: _text(form, f"agree_{key}") == AGREE for key in keys if _text(form, f"agree_{key}") in (AGREE, DISAGREE)
+    }
     texts = {name: _text(form, name) for name in ("rationale", "learning", "feedback")}
     decision = _text(form, "decision") or None
-    values = {**{f"grade_{k}": v for k, v in grades.items()}, "overall_grade": overall or "",
-              **{f"agree_{k}": _text(form, f"agree_{k}") for k in keys}, **texts, "decision": decision or ""}
+    values = {
+        **{f"grade_{k}": v for k, v in grades.items()},
+        "overall_grade": overall or "",
+        **{f"agree_{k}": _text(form, f"agree_{k}") for k in keys},
+        **texts,
+        "decision": decision or "",
+    }
     try:
         with session.begin_nested():
-            service.moderation_decide(session, moderation=current, audit=audit, agreement=agreement,
-                                      rationale=texts["rationale"], learning=texts["learning"], decision=decision,
-                                      feedback=texts["feedback"], version=_version(form), actor=user,
-                                      section_grades=grades, overall_grade=overall)
+            service.moderation_decide(
+                session,
+                moderation=current,
+                audit=audit,
+                agreement=agreement,
+                rationale=texts["rationale"],
+                learning=texts["learning"],
+                decision=decision,
+                feedback=texts["feedback"],
+                version=_version(form),
+                actor=user,
+                section_grades=grades,
+                overall_grade=overall,
+            )
     except ValidationFailed as exc:
         return _moderation_page(request, session, user, audit, values=values, errors=exc.errors, status_code=400)
     except Conflict as exc:
@@ -263,8 +369,9 @@ def moderation_decide(request: Request, session: SessionDep, user: Moderator, au
 
 
 @router.post("/audits/{audit_id}/moderation/reassign")
-def moderation_reassign(request: Request, session: SessionDep, lead: QALead, audit_id: RowId,
-                        form: FormDep) -> Response:
+def moderation_reassign(
+    request: Request, session: SessionDep, lead: QALead, audit_id: RowId, form: FormDep
+) -> Response:
     """The QA lead gives the open round to another eligible moderator, with a reason."""
     audit = _audit_or_404(session, lead, audit_id)
     current = _current_or_conflict(session, audit)
@@ -273,12 +380,19 @@ def moderation_reassign(request: Request, session: SessionDep, lead: QALead, aud
     values = {"moderator_id": raw, "reason": _text(form, "reason")}
     try:
         with session.begin_nested():
-            service.moderation_reassign(session, moderation=current, moderator_id=moderator_id,
-                                        reason=values["reason"], version=_version(form), actor=lead,
-                                        today=_today(request))
+            service.moderation_reassign(
+                session,
+                moderation=current,
+                moderator_id=moderator_id,
+                reason=values["reason"],
+                version=_version(form),
+                actor=lead,
+                today=_today(request),
+            )
     except ValidationFailed as exc:
-        return _moderation_page(request, session, lead, audit, reassign_values=values, reassign_errors=exc.errors,
-                                status_code=400)
+        return _moderation_page(
+            request, session, lead, audit, reassign_values=values, reassign_errors=exc.errors, status_code=400
+        )
     except Conflict as exc:
         session.refresh(current)
         return _moderation_page(request, session, lead, audit, conflict=exc.message, status_code=409)
@@ -303,5 +417,8 @@ def moderation_panel(request: Request, session: SessionDep, user: ModerationRead
     """The moderation panel on the audit's page (loaded into it): who moderates it, or the moderator's feedback
     and learning when it was returned."""
     audit = _audit_or_404(session, user, audit_id)
-    return render(request, "moderation/_audit_panel.html", {
-        "audit": audit, **selectors.audit_moderation_panel(session, audit=audit, user=user)})
+    return render(
+        request,
+        "moderation/_audit_panel.html",
+        {"audit": audit, **selectors.audit_moderation_panel(session, audit=audit, user=user)},
+    )

@@ -38,10 +38,16 @@ router = APIRouter(tags=["recommendations"])
 
 Raiser = Annotated[User, Depends(RoleGuard(Role.AUDITOR, Role.MODERATOR, Role.QA_LEAD))]
 NOT_FOUND = "Recommendation {} not found"
-_RAISE_ERRORS = {403: {"description": "Not allowed to raise one here"}, 404: {},
-                 422: {"description": "A field at fault, named in `detail[].loc`"}}
-_WRITE_ERRORS = {**_RAISE_ERRORS, 403: {"description": "Not allowed to do this (e.g. the owner closing their own)"},
-                 409: {"description": "Stale version, or a move the recommendation's status does not allow"}}
+_RAISE_ERRORS = {
+    403: {"description": "Not allowed to raise one here"},
+    404: {},
+    422: {"description": "A field at fault, named in `detail[].loc`"},
+}
+_WRITE_ERRORS = {
+    **_RAISE_ERRORS,
+    403: {"description": "Not allowed to do this (e.g. the owner closing their own)"},
+    409: {"description": "Stale version, or a move the recommendation's status does not allow"},
+}
 
 
 def _settings(request: Request) -> Settings:
@@ -49,8 +55,9 @@ def _settings(request: Request) -> Settings:
 
 
 def _detail(session: Session, settings: Settings, item: Recommendation) -> RecommendationDetail:
-    (row,) = selectors.recommendation_rows(session, items=[item], today=settings.today(),
-                                           thresholds=service.thresholds(settings))
+    (row,) = selectors.recommendation_rows(
+        session, items=[item], today=settings.today(), thresholds=service.thresholds(settings)
+    )
     assert item.id is not None
     return recommendation_detail(row, selectors.recommendation_history(session, recommendation_id=item.id))
 
@@ -65,16 +72,20 @@ def _item_or_404(session: Session, user: User, recommendation_id: int) -> Recomm
 def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
     """The audit, if the caller may see it (as audits/api does); whether they may raise from it is the service's."""
     audit = audit_selectors.audit_get(session, audit_id=audit_id)
-    if audit is None or not (audit_selectors.audit_visible_to(user, audit)
-                             or moderation_selectors.moderates(session, user=user, audit_id=audit_id)):
+    if audit is None or not (
+        audit_selectors.audit_visible_to(user, audit)
+        or moderation_selectors.moderates(session, user=user, audit_id=audit_id)
+    ):
         raise NotFound(f"Audit {audit_id} not found")
     return audit
 
 
-@router.post("/audits/{audit_id}/recommendations", response_model=RecommendationDetail, status_code=201,
-             responses=_RAISE_ERRORS)
-def recommendation_raise_on_audit(request: Request, session: SessionDep, user: Raiser, audit_id: RowId,
-                                  body: AuditRecommendationCreate) -> RecommendationDetail:
+@router.post(
+    "/audits/{audit_id}/recommendations", response_model=RecommendationDetail, status_code=201, responses=_RAISE_ERRORS
+)
+def recommendation_raise_on_audit(
+    request: Request, session: SessionDep, user: Raiser, audit_id: RowId, body: AuditRecommendationCreate
+) -> RecommendationDetail:
     """Raise a recommendation from an audit's finding (its auditor, a moderator of it, or the QA lead). Without
     `owner_id` it goes to the case's worker, or else its team manager; when the case has neither, 422 names
     `owner_id`."""
@@ -87,20 +98,32 @@ def recommendation_raise_on_audit(request: Request, session: SessionDep, user: R
     settings = _settings(request)
     try:
         item = service.recommendation_raise(
-            session, actor=user, settings=settings, text=body.text, owner_id=owner_id, priority=body.priority,
-            due_date=body.due_date, theme_ids=body.theme_ids, audit=audit, section_key=body.section_key)
+            session,
+            actor=user,
+            settings=settings,
+            text=body.text,
+            owner_id=owner_id,
+            priority=body.priority,
+            due_date=body.due_date,
+            theme_ids=body.theme_ids,
+            audit=audit,
+            section_key=body.section_key,
+        )
     except ValidationFailed as exc:
         if body.owner_id is None and "owner_id" in exc.errors:
-            exc.errors["owner_id"] = ("The case has no default owner (its worker has no account and its team no "
-                                      "manager): give owner_id")
+            exc.errors["owner_id"] = (
+                "The case has no default owner (its worker has no account and its team no manager): give owner_id"
+            )
         raise
     return _detail(session, settings, item)
 
 
-@router.post("/cycles/{cycle_id}/recommendations", response_model=RecommendationDetail, status_code=201,
-             responses=_RAISE_ERRORS)
-def recommendation_raise_thematic(request: Request, session: SessionDep, user: QALead, cycle_id: RowId,
-                                  body: ThematicRecommendationCreate) -> RecommendationDetail:
+@router.post(
+    "/cycles/{cycle_id}/recommendations", response_model=RecommendationDetail, status_code=201, responses=_RAISE_ERRORS
+)
+def recommendation_raise_thematic(
+    request: Request, session: SessionDep, user: QALead, cycle_id: RowId, body: ThematicRecommendationCreate
+) -> RecommendationDetail:
     """Raise a recommendation from a thematic finding of a cycle (QA lead): no case; its service area is the one
     given, else the owner's."""
     cycle = sampling_selectors.cycle_get(session, cycle_id=cycle_id)
@@ -108,8 +131,17 @@ def recommendation_raise_thematic(request: Request, session: SessionDep, user: Q
         raise NotFound(f"Cycle {cycle_id} not found")
     settings = _settings(request)
     item = service.recommendation_raise(
-        session, actor=user, settings=settings, text=body.text, owner_id=body.owner_id, priority=body.priority,
-        due_date=body.due_date, theme_ids=body.theme_ids, cycle=cycle, service_area_id=body.service_area_id)
+        session,
+        actor=user,
+        settings=settings,
+        text=body.text,
+        owner_id=body.owner_id,
+        priority=body.priority,
+        due_date=body.due_date,
+        theme_ids=body.theme_ids,
+        cycle=cycle,
+        service_area_id=body.service_area_id,
+    )
     return _detail(session, settings, item)
 
 
@@ -127,21 +159,29 @@ def recommendations_list(
     or completed awaiting verification; `overdue` is outstanding past its due date (on the local calendar)."""
     flt = selectors.filter_from_query(query.params(), user=user)
     if flt.errors:
-        raise RequestValidationError([{"loc": ("query", name), "msg": message, "type": "value_error"}
-                                      for name, message in flt.errors.items()])
+        raise RequestValidationError(
+            [{"loc": ("query", name), "msg": message, "type": "value_error"} for name, message in flt.errors.items()]
+        )
     settings = _settings(request)
     today = settings.today()
-    result = selectors.recommendations_page(session, user=user, flt=flt, today=today, zone=settings.timezone,
-                                            page=page, page_size=page_size)
-    rows = selectors.recommendation_rows(session, items=result.items, today=today,
-                                         thresholds=service.thresholds(settings))
-    return PageOut(items=[recommendation_public(row) for row in rows], total=result.total, page=result.page,
-                   page_size=result.page_size)
+    result = selectors.recommendations_page(
+        session, user=user, flt=flt, today=today, zone=settings.timezone, page=page, page_size=page_size
+    )
+    rows = selectors.recommendation_rows(
+        session, items=result.items, today=today, thresholds=service.thresholds(settings)
+    )
+    return PageOut(
+        items=[recommendation_public(row) for row in rows],
+        total=result.total,
+        page=result.page,
+        page_size=result.page_size,
+    )
 
 
 @router.get("/recommendations/{recommendation_id}", response_model=RecommendationDetail, responses={404: {}})
-def recommendation_get(request: Request, session: SessionDep, user: CurrentUser,
-                       recommendation_id: RowId) -> RecommendationDetail:
+def recommendation_get(
+    request: Request, session: SessionDep, user: CurrentUser, recommendation_id: RowId
+) -> RecommendationDetail:
     """One recommendation with its history. Reading one on a child's case is recorded in the audit trail."""
     item = _item_or_404(session, user, recommendation_id)
     service.recommendation_view_record(session, item=item, viewer=user)
@@ -149,8 +189,9 @@ def recommendation_get(request: Request, session: SessionDep, user: CurrentUser,
 
 
 @router.patch("/recommendations/{recommendation_id}", response_model=RecommendationDetail, responses=_WRITE_ERRORS)
-def recommendation_update(request: Request, session: SessionDep, user: CurrentUser, recommendation_id: RowId,
-                          body: RecommendationUpdate) -> RecommendationDetail:
+def recommendation_update(
+    request: Request, session: SessionDep, user: CurrentUser, recommendation_id: RowId, body: RecommendationUpdate
+) -> RecommendationDetail:
     """Change the due date (with `due_date_reason`) and/or move the status on (see the body's description).
 
     The due date changes first and the status second, each against the version the one before left, all in one
@@ -165,14 +206,30 @@ def recommendation_update(request: Request, session: SessionDep, user: CurrentUs
     if body.due_date is not None:
         reason = body.due_date_reason if body.due_date_reason is not None else body.reason
         try:
-            service.recommendation_due_change(session, item=item, actor=user, due_date=body.due_date, reason=reason,
-                                              version=version, settings=settings)
+            service.recommendation_due_change(
+                session,
+                item=item,
+                actor=user,
+                due_date=body.due_date,
+                reason=reason,
+                version=version,
+                settings=settings,
+            )
         except ValidationFailed as exc:
-            raise ValidationFailed({("due_date_reason" if k == "reason" else k): v for k, v in exc.errors.items()}) \
-                from None
+            raise ValidationFailed(
+                {("due_date_reason" if k == "reason" else k): v for k, v in exc.errors.items()}
+            ) from None
         version = item.version
     if body.status is not None:
         action = service.action_for_status(item.status, body.status)
-        service.recommendation_act(session, item=item, actor=user, action=action, version=version,
-                                   settings=settings, evidence=body.evidence or "", reason=body.reason or "")
+        service.recommendation_act(
+            session,
+            item=item,
+            actor=user,
+            action=action,
+            version=version,
+            settings=settings,
+            evidence=body.evidence or "",
+            reason=body.reason or "",
+        )
     return _detail(session, settings, item)

@@ -102,8 +102,13 @@ class Dashboard:
 
 def dashboard_filter(flt: ListFilter, *, service_area_id: int | None) -> ListFilter:
     """What the dashboard counts: the area, and only the filter's team, theme, priority and cycle."""
-    return ListFilter(service_area_id=service_area_id, team_id=flt.team_id, theme_id=flt.theme_id,
-                      priority=flt.priority, cycle_id=flt.cycle_id)
+    return ListFilter(
+        service_area_id=service_area_id,
+        team_id=flt.team_id,
+        theme_id=flt.theme_id,
+        priority=flt.priority,
+        cycle_id=flt.cycle_id,
+    )
 
 
 # query parameter -> (ListFilter field, what to say when the value is not among the options)
@@ -156,16 +161,29 @@ def team_lines(groups: Iterable[Group]) -> tuple[list[TeamLine], TeamLine]:
     """Lines by team, in name order (items with no team last), and the totals, from the outstanding groups."""
     tallies: dict[int | None, dict[str, Any]] = {}
     for team_id, name, status, bucket, n in groups:
-        tally = tallies.setdefault(team_id, {"name": name if team_id is not None else NO_TEAM, "open": 0,
-                                             "in_progress": 0, "awaiting": 0, "overdue": 0})
+        tally = tallies.setdefault(
+            team_id,
+            {
+                "name": name if team_id is not None else NO_TEAM,
+                "open": 0,
+                "in_progress": 0,
+                "awaiting": 0,
+                "overdue": 0,
+            },
+        )
         tally[_STATUS_FIELD[status]] += n
         if bucket != "not_due":
             tally["overdue"] += n
     lines = [TeamLine(team_id=t, **tally) for t, tally in tallies.items()]
     lines.sort(key=lambda line: (line.team_id is None, line.name.lower(), line.team_id or 0))
-    totals = TeamLine(team_id=None, name="All teams", open=sum(x.open for x in lines),
-                      in_progress=sum(x.in_progress for x in lines), awaiting=sum(x.awaiting for x in lines),
-                      overdue=sum(x.overdue for x in lines))
+    totals = TeamLine(
+        team_id=None,
+        name="All teams",
+        open=sum(x.open for x in lines),
+        in_progress=sum(x.in_progress for x in lines),
+        awaiting=sum(x.awaiting for x in lines),
+        overdue=sum(x.overdue for x in lines),
+    )
     return lines, totals
 
 
@@ -178,28 +196,46 @@ def bucket_counts(groups: Iterable[Group]) -> list[BucketCount]:
     for _team, _name, _status, bucket, n in groups:
         found[bucket] += n
     largest = max(found.values())
-    return [BucketCount(key=b, label=rules.AGEING_LABELS[b], count=n, share=n / largest if largest else 0.0)
-            for b, n in found.items()]
+    return [
+        BucketCount(key=b, label=rules.AGEING_LABELS[b], count=n, share=n / largest if largest else 0.0)
+        for b, n in found.items()
+    ]
 
 
-def closures(raised: dict[int, tuple[int, int]], histograms: dict[int, dict[int, int]], *,
-             today: date) -> list[Closure]:
+def closures(
+    raised: dict[int, tuple[int, int]], histograms: dict[int, dict[int, int]], *, today: date
+) -> list[Closure]:
     """One Closure per window (rules.WINDOWS) from {months: (raised, of those closed)} and
     {months: {days to close: how many closed in the window}}."""
     result = []
     for months in rules.WINDOWS:
         count, closed = raised.get(months, (0, 0))
         histogram = histograms.get(months, {})
-        result.append(Closure(months=months, since=rules.months_before(today, months), raised=count, closed=closed,
-                              closed_in_window=sum(histogram.values()), median_days=rules.median(histogram)))
+        result.append(
+            Closure(
+                months=months,
+                since=rules.months_before(today, months),
+                raised=count,
+                closed=closed,
+                closed_in_window=sum(histogram.values()),
+                median_days=rules.median(histogram),
+            )
+        )
     return result
 
 
 # --- The queries ------------------------------------------------------------------------------------
 
 
-def dashboard_figures(session: Session, *, service_area_id: int | None, flt: ListFilter, today: date, zone: str,
-                      thresholds: rules.Thresholds) -> Dashboard:
+def dashboard_figures(
+    session: Session,
+    *,
+    service_area_id: int | None,
+    flt: ListFilter,
+    today: date,
+    zone: str,
+    thresholds: rules.Thresholds,
+) -> Dashboard:
     """Every figure on the dashboard for one area (None: all areas), narrowed by the filter's team, theme,
     priority and cycle; `today` is the local date that "overdue" is counted from."""
     base = dashboard_filter(flt, service_area_id=service_area_id)
@@ -210,12 +246,19 @@ def dashboard_figures(session: Session, *, service_area_id: int | None, flt: Lis
     # Outstanding by team, status and ageing bucket: the by-team table, the buckets and the headline counts. The
     # team names are joined to the few groups, not to every item.
     bucket = selectors.bucket_expression(today).label("bucket")
-    grouped = (select(Recommendation.team_id, Recommendation.status, bucket, func.count().label("n"))
-               .where(*where(status=OUTSTANDING))
-               .group_by(Recommendation.team_id, Recommendation.status, bucket)).subquery()
-    groups: list[Group] = [(r.team_id, r.name, r.status, r.bucket, r.n) for r in session.execute(
-        select(grouped.c.team_id, Team.name, grouped.c.status, grouped.c.bucket, grouped.c.n)
-        .outerjoin(Team, Team.id == grouped.c.team_id))]
+    grouped = (
+        select(Recommendation.team_id, Recommendation.status, bucket, func.count().label("n"))
+        .where(*where(status=OUTSTANDING))
+        .group_by(Recommendation.team_id, Recommendation.status, bucket)
+    ).subquery()
+    groups: list[Group] = [
+        (r.team_id, r.name, r.status, r.bucket, r.n)
+        for r in session.execute(
+            select(grouped.c.team_id, Team.name, grouped.c.status, grouped.c.bucket, grouped.c.n).outerjoin(
+                Team, Team.id == grouped.c.team_id
+            )
+        )
+    ]
     teams, totals = team_lines(groups)
 
     def oldest(status: str, *order: Any) -> list[Recommendation]:
@@ -226,9 +269,14 @@ def dashboard_figures(session: Session, *, service_area_id: int | None, flt: Lis
     awaiting = oldest(AWAITING, Recommendation.completed_at.asc().nulls_first()) if totals.awaiting else []
     rows = selectors.recommendation_rows(session, items=overdue + awaiting, today=today, thresholds=thresholds)
 
-    return Dashboard(teams=teams, totals=totals, buckets=bucket_counts(groups),
-                     oldest_overdue=rows[:len(overdue)], oldest_awaiting=rows[len(overdue):],
-                     closure=_closure(session, where, today=today, zone=zone))
+    return Dashboard(
+        teams=teams,
+        totals=totals,
+        buckets=bucket_counts(groups),
+        oldest_overdue=rows[: len(overdue)],
+        oldest_awaiting=rows[len(overdue) :],
+        closure=_closure(session, where, today=today, zone=zone),
+    )
 
 
 def _closure(session: Session, where: Any, *, today: date, zone: str) -> list[Closure]:
@@ -248,8 +296,11 @@ def _closure(session: Session, where: Any, *, today: date, zone: str) -> list[Cl
 
     in_window = [tally(Recommendation.closed_at >= starts[m]) for m in rules.WINDOWS]
     histograms: dict[int, dict[int, int]] = {m: {} for m in rules.WINDOWS}
-    stmt = (select(Recommendation.days_to_close, *in_window).where(*where(closed_within=widest))
-            .group_by(Recommendation.days_to_close))
+    stmt = (
+        select(Recommendation.days_to_close, *in_window)
+        .where(*where(closed_within=widest))
+        .group_by(Recommendation.days_to_close)
+    )
     for days, *per_window in session.execute(stmt):
         for m, n in zip(rules.WINDOWS, per_window, strict=True):
             if n and days is not None:

@@ -25,8 +25,10 @@ DashboardViewer = Annotated[User, Depends(RoleGuard(Role.QA_LEAD, Role.HEAD_OF_S
 @router.get("/recommendations/dashboard")
 def dashboard_page(request: Request, session: SessionDep, user: DashboardViewer) -> Response:
     if not scope.may_view_dashboard(user):
-        raise PermissionDenied("The dashboard is for heads of service of a service area and the QA lead: "
-                               "ask the QA lead to set your service area.")
+        raise PermissionDenied(
+            "The dashboard is for heads of service of a service area and the QA lead: "
+            "ask the QA lead to set your service area."
+        )
     settings = request.app.state.settings
     choices = selectors.filter_choices(session, user=user)
     asked = selectors.filter_from_query(request.query_params, user=user)
@@ -36,15 +38,38 @@ def dashboard_page(request: Request, session: SessionDep, user: DashboardViewer)
     areas = choices["service_areas"]
     area = next((a for a in areas if a.id == asked.service_area_id), None)
     teams = [t for t in choices["teams"] if area is None or t.service_area_id == area.id]
-    flt, errors = dashboard.checked_filter(asked, options={
-        "service_area": {a.id for a in areas}, "team": {t.id for t in teams},
-        "theme": {t.id for t in choices["themes"]}, "cycle": {c.id for c in choices["cycles"]}})
-    figures = dashboard.dashboard_figures(session, service_area_id=flt.service_area_id, flt=flt,
-                                          today=settings.today(), zone=settings.timezone,
-                                          thresholds=service.thresholds(settings))
-    return render(request, "recommendations/dashboard.html", {
-        "figures": figures, "base": dashboard.dashboard_filter(flt, service_area_id=flt.service_area_id),
-        "list_url": dashboard.list_url, "every_area": every_area, "area": area, "areas": areas, "teams": teams,
-        "themes": choices["themes"], "cycles": choices["cycles"], "priorities": choices["priorities"],
-        "errors": errors, "error_order": list(dashboard.FILTER_PARAMS),
-    })
+    flt, errors = dashboard.checked_filter(
+        asked,
+        options={
+            "service_area": {a.id for a in areas},
+            "team": {t.id for t in teams},
+            "theme": {t.id for t in choices["themes"]},
+            "cycle": {c.id for c in choices["cycles"]},
+        },
+    )
+    figures = dashboard.dashboard_figures(
+        session,
+        service_area_id=flt.service_area_id,
+        flt=flt,
+        today=settings.today(),
+        zone=settings.timezone,
+        thresholds=service.thresholds(settings),
+    )
+    return render(
+        request,
+        "recommendations/dashboard.html",
+        {
+            "figures": figures,
+            "base": dashboard.dashboard_filter(flt, service_area_id=flt.service_area_id),
+            "list_url": dashboard.list_url,
+            "every_area": every_area,
+            "area": area,
+            "areas": areas,
+            "teams": teams,
+            "themes": choices["themes"],
+            "cycles": choices["cycles"],
+            "priorities": choices["priorities"],
+            "errors": errors,
+            "error_order": list(dashboard.FILTER_PARAMS),
+        },
+    )

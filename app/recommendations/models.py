@@ -6,8 +6,8 @@ from datetime import date, datetime
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime
 from app import clock
+from app.db import UTCDateTime
 
 
 class Theme(SQLModel, table=True):

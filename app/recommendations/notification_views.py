@@ -22,7 +22,6 @@ PAGE_SIZE = 25
 NOT_FOUND = "There is no notification with that number, or it is not yours."
 
 
-
 def _back_to_list(page: str | None) -> RedirectResponse:
     number = page_number(page)
     return RedirectResponse("/notifications" + (f"?page={number}" if number > 1 else ""), status_code=303)
@@ -36,9 +35,15 @@ def notifications_list(request: Request, session: SessionDep, user: CurrentUser,
     def query(**changes: Any) -> str:
         return urlencode({"page": result.page, **changes})
 
-    return render(request, "recommendations/notifications.html", {
-        "result": result, "query": query, "unread": reminders.unread_count(session, user_id=user.id),
-    })
+    return render(
+        request,
+        "recommendations/notifications.html",
+        {
+            "result": result,
+            "query": query,
+            "unread": reminders.unread_count(session, user_id=user.id),
+        },
+    )
 
 
 @router.post("/notifications/read")
@@ -49,8 +54,9 @@ def notifications_read_all(session: SessionDep, user: CurrentUser, page: str | N
 
 
 @router.post("/notifications/{notification_id}/read")
-def notification_read(session: SessionDep, user: CurrentUser, notification_id: RowId,
-                      page: str | None = None) -> Response:
+def notification_read(
+    session: SessionDep, user: CurrentUser, notification_id: RowId, page: str | None = None
+) -> Response:
     assert user.id is not None
     notification = reminders.notification_get_own(session, user_id=user.id, notification_id=notification_id)
     if notification is None:

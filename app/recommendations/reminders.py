@@ -39,12 +39,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from app import mail
+from app import clock, mail
 from app.accounts.models import Team, User, UserRole
 from app.accounts.roles import Role
 from app.config import Settings
 from app.db import valid_row_id
-from app import clock
 from app.pagination import Page, paginate
 from app.recommendations import rules
 from app.recommendations.models import Notification, Recommendation, ReminderDigest
@@ -55,17 +54,23 @@ logger = logging.getLogger("caseaudit.reminders")
 # Notification kinds, which are also the digest's sections (in the order the digest lists them).
 OVERDUE, DUE_TOMORROW, DUE_SOON, ESCALATED = "overdue", "due_tomorrow", "due_in_7_days", "escalated"
 KINDS = (OVERDUE, DUE_TOMORROW, DUE_SOON, ESCALATED)
-SECTION_TITLES = {OVERDUE: "Overdue", DUE_TOMORROW: "Due tomorrow", DUE_SOON: "Due in the next 7 days",
-                  ESCALATED: "Escalated to you"}
+SECTION_TITLES = {
+    OVERDUE: "Overdue",
+    DUE_TOMORROW: "Due tomorrow",
+    DUE_SOON: "Due in the next 7 days",
+    ESCALATED: "Escalated to you",
+}
 SOON_DAYS = 7  # "due in the next 7 days": 2 to 7 days ahead (tomorrow has its own section)
 
 SMTP, LOG = "smtp", "log"  # ReminderDigest.channel
 SENT, FAILED = "sent", "failed"  # ReminderDigest.status
 
 _RANK = {rules.Level.OWNER: 0, rules.Level.TEAM_MANAGER: 1, rules.Level.HEAD_OF_SERVICE: 2, rules.Level.DIRECTOR: 3}
-_ESCALATED_TO = {rules.Level.TEAM_MANAGER: "escalated to team manager",
-                 rules.Level.HEAD_OF_SERVICE: "escalated to head of service",
-                 rules.Level.DIRECTOR: "escalated to director"}
+_ESCALATED_TO = {
+    rules.Level.TEAM_MANAGER: "escalated to team manager",
+    rules.Level.HEAD_OF_SERVICE: "escalated to head of service",
+    rules.Level.DIRECTOR: "escalated to director",
+}
 
 
 # --- Choosing and wording (pure) ---------------------------------------------------------------------
@@ -107,8 +112,14 @@ def owner_kind(due: date, today: date) -> str | None:
     return None
 
 
-def digests_compose(items: Iterable[Item], *, today: date, limits: rules.Thresholds,
-                    team_managers: Mapping[int, int], heads: Mapping[int, Iterable[int]]) -> dict[int, list[Line]]:
+def digests_compose(
+    items: Iterable[Item],
+    *,
+    today: date,
+    limits: rules.Thresholds,
+    team_managers: Mapping[int, int],
+    heads: Mapping[int, Iterable[int]],
+) -> dict[int, list[Line]]:
     """Each person's lines for the day, in digest order. `team_managers`: team id -> manager's user id;
     `heads`: service area id -> the user ids of its heads of service."""
     lines: dict[int, dict[int, Line]] = defaultdict(dict)  # user -> item id -> line (one line per item)
@@ -130,8 +141,10 @@ def digests_compose(items: Iterable[Item], *, today: date, limits: rules.Thresho
             if user_id != item.owner_id:
                 lines[user_id][item.id] = Line(ESCALATED, item, days, level, recipient)
     order = {kind: n for n, kind in enumerate(KINDS)}
-    return {user_id: sorted(by_item.values(), key=lambda line: (order[line.kind], line.item.due_date, line.item.id))
-            for user_id, by_item in lines.items()}
+    return {
+        user_id: sorted(by_item.values(), key=lambda line: (order[line.kind], line.item.due_date, line.item.id))
+        for user_id, by_item in lines.items()
+    }
 
 
 def _plural(n: int, word: str) -> str:
@@ -145,8 +158,10 @@ def _long_date(day: date) -> str:
 
 def line_facts(line: Line) -> str:
     """What a line says about its item: due date, priority, days overdue, escalation and, when completed, that."""
-    facts = [f"due {_long_date(line.item.due_date)}",
-             f"{rules.PRIORITY_LABELS.get(line.item.priority, line.item.priority).lower()} priority"]
+    facts = [
+        f"due {_long_date(line.item.due_date)}",
+        f"{rules.PRIORITY_LABELS.get(line.item.priority, line.item.priority).lower()} priority",
+    ]
     if line.days_overdue > 0:
         facts.append(f"{_plural(line.days_overdue, 'day')} overdue")
     if line.level in _ESCALATED_TO:
@@ -186,8 +201,11 @@ def item_url(base_url: str, item_id: int) -> str:
 
 
 def _sections(lines: list[Line]) -> list[tuple[str, list[Line]]]:
-    return [(kind, [line for line in lines if line.kind == kind]) for kind in KINDS
-            if any(line.kind == kind for line in lines)]
+    return [
+        (kind, [line for line in lines if line.kind == kind])
+        for kind in KINDS
+        if any(line.kind == kind for line in lines)
+    ]
 
 
 def digest_subject(lines: list[Line]) -> str:
@@ -205,8 +223,10 @@ def digest_body(lines: list[Line], *, day: date, base_url: str, service_name: st
             parts.append(f"  {item_url(base_url, line.item.id)}")
         parts.append("")
     parts.append(f"Your notifications: {base_url.rstrip('/')}/notifications")
-    parts.append(f"-- \n{service_name}. You get this email once a day while recommendations you own are due "
-                 "soon or overdue, or have escalated to you.")
+    parts.append(
+        f"-- \n{service_name}. You get this email once a day while recommendations you own are due "
+        "soon or overdue, or have escalated to you."
+    )
     return "\n".join(parts)
 
 
@@ -215,7 +235,8 @@ def digest_log_line(username: str, lines: list[Line], *, day: date, base_url: st
     sections = "; ".join(
         f"{SECTION_TITLES[kind].lower()}: "
         + ", ".join(f"{item_url(base_url, line.item.id)} (due {line.item.due_date.isoformat()})" for line in section)
-        for kind, section in _sections(lines))
+        for kind, section in _sections(lines)
+    )
     return f"Reminder digest for {username} on {day.isoformat()}: {sections}"
 
 
@@ -225,11 +246,15 @@ def digest_log_line(username: str, lines: list[Line], *, day: date, base_url: st
 def outstanding_items(session: Session, *, today: date) -> list[Item]:
     """Every outstanding item due by a week from today (all the overdue ones included), as plain values. Those due
     today are in no section, but keep their owner's notification from yesterday (see `notifications_sync`)."""
-    stmt = (select(Recommendation.id, Recommendation.owner_id, Recommendation.team_id,
-                   Recommendation.service_area_id, Recommendation.due_date, Recommendation.priority,
-                   Recommendation.status)
-            .where(Recommendation.status.in_(rules.OUTSTANDING),
-                   Recommendation.due_date <= today + timedelta(days=SOON_DAYS)))
+    stmt = select(
+        Recommendation.id,
+        Recommendation.owner_id,
+        Recommendation.team_id,
+        Recommendation.service_area_id,
+        Recommendation.due_date,
+        Recommendation.priority,
+        Recommendation.status,
+    ).where(Recommendation.status.in_(rules.OUTSTANDING), Recommendation.due_date <= today + timedelta(days=SOON_DAYS))
     return [Item(*row) for row in session.execute(stmt)]
 
 
@@ -241,10 +266,12 @@ def team_managers(session: Session) -> dict[int, int]:
 
 def heads_of_service(session: Session) -> dict[int, set[int]]:
     """Service area id -> the active heads of service for it (their own area, else their team's)."""
-    stmt = (select(User.id, func.coalesce(User.service_area_id, Team.service_area_id))
-            .join(UserRole, UserRole.user_id == User.id)
-            .outerjoin(Team, Team.id == User.team_id)
-            .where(UserRole.role == Role.HEAD_OF_SERVICE.value, User.active.is_(True)))
+    stmt = (
+        select(User.id, func.coalesce(User.service_area_id, Team.service_area_id))
+        .join(UserRole, UserRole.user_id == User.id)
+        .outerjoin(Team, Team.id == User.team_id)
+        .where(UserRole.role == Role.HEAD_OF_SERVICE.value, User.active.is_(True))
+    )
     heads: dict[int, set[int]] = defaultdict(set)
     for user_id, area_id in session.execute(stmt):
         if area_id is not None:
@@ -283,10 +310,12 @@ class RemindersReport:
     failures: list[str] = field(default_factory=list)  # safe to print: user ids and the mail server's code
 
     def summary(self) -> str:
-        return (f"Reminders for {self.day.isoformat()}: {self.sent} sent, {self.logged} logged, "
-                f"{self.skipped} skipped (no email address), {self.failed} failed, {self.already_sent} already "
-                f"sent today; {self.notifications} notifications added, {self.notifications_updated} updated, "
-                f"{self.notifications_removed} removed.")
+        return (
+            f"Reminders for {self.day.isoformat()}: {self.sent} sent, {self.logged} logged, "
+            f"{self.skipped} skipped (no email address), {self.failed} failed, {self.already_sent} already "
+            f"sent today; {self.notifications} notifications added, {self.notifications_updated} updated, "
+            f"{self.notifications_removed} removed."
+        )
 
 
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -303,67 +332,102 @@ class NotificationChanges:
     removed: int = 0
 
 
-def notifications_sync(session: Session, *, lines_by_user: Mapping[int, list[Line]],
-                       due_today: Mapping[int, int], day: date, now: datetime) -> NotificationChanges:
+def notifications_sync(
+    session: Session, *, lines_by_user: Mapping[int, list[Line]], due_today: Mapping[int, int], day: date, now: datetime
+) -> NotificationChanges:
     """Make the reminder notifications say the day's lines: one row per person and item. Adds the missing rows;
     rewrites those whose kind or message changed (dated `day`, created `now`, unread again: it is news); leaves
     the others alone (read stays read); deletes the rest (item closed, or no longer this person's concern), except
     that an item due today (`due_today`: item id -> owner id) keeps its owner's due-tomorrow or due-soon row.
     A read, then at most one bulk INSERT, one bulk UPDATE and one bulk DELETE, whatever the number of rows."""
-    wanted = {(user_id, line.item.id): (line.kind, notification_message(line))
-              for user_id, lines in lines_by_user.items() for line in lines}
+    wanted = {
+        (user_id, line.item.id): (line.kind, notification_message(line))
+        for user_id, lines in lines_by_user.items()
+        for line in lines
+    }
     updates: list[dict[str, Any]] = []
     removed: list[dict[str, Any]] = []
     table = Notification.__table__
     existing = session.execute(  # plain table columns: rows as the driver gives them, no ORM loading
-        select(table.c.id, table.c.user_id, table.c.recommendation_id, table.c.kind, table.c.message)
-        .where(table.c.kind.in_(KINDS), table.c.recommendation_id.is_not(None))).all()
+        select(table.c.id, table.c.user_id, table.c.recommendation_id, table.c.kind, table.c.message).where(
+            table.c.kind.in_(KINDS), table.c.recommendation_id.is_not(None)
+        )
+    ).all()
     for row_id, user_id, item_id, kind, message in existing:
         target = wanted.pop((user_id, item_id), None)
         if target is None:
             if not (due_today.get(item_id) == user_id and kind in (DUE_TOMORROW, DUE_SOON)):
                 removed.append({"row_id": row_id})
         elif target != (kind, message):
-            updates.append({"id": row_id, "kind": target[0], "message": target[1], "day": day, "created_at": now,
-                            "read_at": None})
-    added = [{"user_id": user_id, "recommendation_id": item_id, "kind": kind, "day": day, "created_at": now,
-              "read_at": None, "message": message} for (user_id, item_id), (kind, message) in wanted.items()]
+            updates.append(
+                {"id": row_id, "kind": target[0], "message": target[1], "day": day, "created_at": now, "read_at": None}
+            )
+    added = [
+        {
+            "user_id": user_id,
+            "recommendation_id": item_id,
+            "kind": kind,
+            "day": day,
+            "created_at": now,
+            "read_at": None,
+            "message": message,
+        }
+        for (user_id, item_id), (kind, message) in wanted.items()
+    ]
     if added:
         _insert_ignoring_duplicates(session, added)
     if updates:  # the ORM's bulk UPDATE by primary key: one executemany. With a WHERE of its own it does not insist
         # on every row still being there (a run alongside this one may have just deleted one).
-        session.execute(update(Notification).where(Notification.recommendation_id.is_not(None))
-                        .execution_options(synchronize_session=False), updates)
+        session.execute(
+            update(Notification)
+            .where(Notification.recommendation_id.is_not(None))
+            .execution_options(synchronize_session=False),
+            updates,
+        )
     if removed:
         session.execute(delete(table).where(table.c.id == bindparam("row_id")), removed)
     return NotificationChanges(added=len(added), updated=len(updates), removed=len(removed))
 
 
-def _digest_claim(session: Session, *, user_id: int, day: date, items: int, channel: str,
-                  earlier: tuple[int, str] | None, now: datetime) -> bool:
+def _digest_claim(
+    session: Session,
+    *,
+    user_id: int,
+    day: date,
+    items: int,
+    channel: str,
+    earlier: tuple[int, str] | None,
+    now: datetime,
+) -> bool:
     """Take the day's digest for this person (committed, so no other run sends it); False if it is taken."""
     if earlier is None:
         try:
             with session.begin_nested():
-                session.execute(insert(ReminderDigest).values(user_id=user_id, day=day, items=items, channel=channel,
-                                                              status=SENT, created_at=now))
+                session.execute(
+                    insert(ReminderDigest).values(
+                        user_id=user_id, day=day, items=items, channel=channel, status=SENT, created_at=now
+                    )
+                )
         except IntegrityError:  # another run claimed it since we looked
             return False
     else:
         digest_id, status = earlier
         if status != FAILED:
             return False
-        retried = session.execute(update(ReminderDigest)
-                                  .where(ReminderDigest.id == digest_id, ReminderDigest.status == FAILED)
-                                  .values(status=SENT, items=items, channel=channel)).rowcount
+        retried = session.execute(
+            update(ReminderDigest)
+            .where(ReminderDigest.id == digest_id, ReminderDigest.status == FAILED)
+            .values(status=SENT, items=items, channel=channel)
+        ).rowcount
         if retried != 1:
             return False
     session.commit()
     return True
 
 
-def reminders_run(session: Session, *, settings: Settings, now: datetime | None = None,
-                  today: date | None = None) -> RemindersReport:
+def reminders_run(
+    session: Session, *, settings: Settings, now: datetime | None = None, today: date | None = None
+) -> RemindersReport:
     """Send the day's digests and bring the notifications up to date. Commits as it goes: each digest is claimed
     (and committed) before it is sent, so a crash mid-send never sends it twice (at most once, never duplicates)."""
     now = now or clock.now()
@@ -371,28 +435,51 @@ def reminders_run(session: Session, *, settings: Settings, now: datetime | None 
     report = RemindersReport(day=today)
     people = active_people(session)
     items = outstanding_items(session, today=today)
-    composed = digests_compose(items, today=today, limits=thresholds(settings),
-                               team_managers=team_managers(session), heads=heads_of_service(session))
+    composed = digests_compose(
+        items,
+        today=today,
+        limits=thresholds(settings),
+        team_managers=team_managers(session),
+        heads=heads_of_service(session),
+    )
     lines_by_user = {user_id: lines for user_id, lines in composed.items() if user_id in people}
-    changes = notifications_sync(session, lines_by_user=lines_by_user, day=today, now=now,
-                                 due_today={item.id: item.owner_id for item in items
-                                            if item.due_date == today and item.owner_id in people})
+    changes = notifications_sync(
+        session,
+        lines_by_user=lines_by_user,
+        day=today,
+        now=now,
+        due_today={item.id: item.owner_id for item in items if item.due_date == today and item.owner_id in people},
+    )
     report.notifications = changes.added
     report.notifications_updated, report.notifications_removed = changes.updated, changes.removed
     session.commit()
 
     channel = SMTP if settings.smtp_host else LOG
-    earlier = {user_id: (digest_id, status) for user_id, digest_id, status in session.execute(
-        select(ReminderDigest.user_id, ReminderDigest.id, ReminderDigest.status).where(ReminderDigest.day == today))}
+    earlier = {
+        user_id: (digest_id, status)
+        for user_id, digest_id, status in session.execute(
+            select(ReminderDigest.user_id, ReminderDigest.id, ReminderDigest.status).where(ReminderDigest.day == today)
+        )
+    }
     for user_id in sorted(lines_by_user):
         lines, person = lines_by_user[user_id], people[user_id]
         if not person.email:
             report.skipped += 1
-            logger.info("Reminder digest for user %s on %s skipped: no email address (in-app notifications only)",
-                        user_id, today.isoformat())
+            logger.info(
+                "Reminder digest for user %s on %s skipped: no email address (in-app notifications only)",
+                user_id,
+                today.isoformat(),
+            )
             continue
-        if not _digest_claim(session, user_id=user_id, day=today, items=len(lines), channel=channel,
-                             earlier=earlier.get(user_id), now=now):
+        if not _digest_claim(
+            session,
+            user_id=user_id,
+            day=today,
+            items=len(lines),
+            channel=channel,
+            earlier=earlier.get(user_id),
+            now=now,
+        ):
             report.already_sent += 1
             continue
         if channel == LOG:
@@ -400,12 +487,18 @@ def reminders_run(session: Session, *, settings: Settings, now: datetime | None 
             report.logged += 1
             continue
         try:
-            mail.send(settings, to=person.email, subject=digest_subject(lines),
-                      body=digest_body(lines, day=today, base_url=settings.base_url,
-                                       service_name=settings.service_name))
+            mail.send(
+                settings,
+                to=person.email,
+                subject=digest_subject(lines),
+                body=digest_body(lines, day=today, base_url=settings.base_url, service_name=settings.service_name),
+            )
         except mail.MailError as exc:
-            session.execute(update(ReminderDigest).where(ReminderDigest.user_id == user_id,
-                                                         ReminderDigest.day == today).values(status=FAILED))
+            session.execute(
+                update(ReminderDigest)
+                .where(ReminderDigest.user_id == user_id, ReminderDigest.day == today)
+                .values(status=FAILED)
+            )
             session.commit()
             report.failed += 1
             report.failures.append(f"user {user_id}: {exc}")
@@ -420,15 +513,21 @@ def reminders_run(session: Session, *, settings: Settings, now: datetime | None 
 
 def unread_count(session: Session, *, user_id: int) -> int:
     """How many of this person's notifications are unread (for the home page and the navigation)."""
-    stmt = select(func.count()).select_from(Notification).where(Notification.user_id == user_id,
-                                                                Notification.read_at.is_(None))
+    stmt = (
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    )
     return session.execute(stmt).scalar_one()
 
 
 def notifications_page(session: Session, *, user_id: int, page: int | None, page_size: int | None) -> Page[Any]:
     """This person's notifications, unread first, newest first."""
-    stmt = (select(Notification).where(Notification.user_id == user_id)
-            .order_by(Notification.read_at.is_not(None), Notification.day.desc(), Notification.id.desc()))
+    stmt = (
+        select(Notification)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.read_at.is_not(None), Notification.day.desc(), Notification.id.desc())
+    )
     return paginate(session, stmt, page=page, page_size=page_size, clamp_to_last=True)
 
 
@@ -449,6 +548,8 @@ def notification_mark_read(session: Session, *, notification: Notification, now:
 
 def notifications_mark_all_read(session: Session, *, user_id: int, now: datetime | None = None) -> int:
     """Mark every unread notification of this person read; returns how many were."""
-    return session.execute(update(Notification)
-                           .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-                           .values(read_at=now or clock.now())).rowcount
+    return session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=now or clock.now())
+    ).rowcount

@@ -20,8 +20,12 @@ from app.errors import Conflict, PermissionDenied, ValidationFailed
 
 OPEN, IN_PROGRESS, COMPLETED, CLOSED = "open", "in_progress", "completed", "closed"
 STATUSES = (OPEN, IN_PROGRESS, COMPLETED, CLOSED)
-STATUS_LABELS = {OPEN: "Open", IN_PROGRESS: "In progress", COMPLETED: "Completed, awaiting verification",
-                 CLOSED: "Closed"}
+STATUS_LABELS = {
+    OPEN: "Open",
+    IN_PROGRESS: "In progress",
+    COMPLETED: "Completed, awaiting verification",
+    CLOSED: "Closed",
+}
 # Outstanding: not yet verified and closed (what a head of service chases).
 OUTSTANDING = (OPEN, IN_PROGRESS, COMPLETED)
 
@@ -57,16 +61,19 @@ def next_status(current: str, action: Action, actor: Actor, *, evidence: str = "
     PermissionDenied: not by this person; ValidationFailed: something required is missing)."""
     starts, to = MOVES[action]
     if current not in starts:
-        raise Conflict(f"A recommendation that is {STATUS_LABELS.get(current, current).lower()} cannot be "
-                       f"{_PAST[action]}.")
+        raise Conflict(
+            f"A recommendation that is {STATUS_LABELS.get(current, current).lower()} cannot be {_PAST[action]}."
+        )
     if action in OWNER_ACTIONS and not actor.is_owner:
         raise PermissionDenied("Only the recommendation's owner can record progress on it.")
     if action in VERIFIER_ACTIONS:
         if actor.is_owner:
             raise PermissionDenied("Someone other than the owner must verify a recommendation: you own this one.")
         if not actor.may_verify:
-            raise PermissionDenied("Only a head of service for this area, the auditor who raised it or the QA lead "
-                                   "can verify a recommendation.")
+            raise PermissionDenied(
+                "Only a head of service for this area, the auditor who raised it or the QA lead "
+                "can verify a recommendation."
+            )
     if action is Action.COMPLETE and not evidence.strip():
         raise ValidationFailed({"evidence": "Describe what was done: the evidence is needed to complete it"})
     if action is Action.REOPEN and not reason.strip():
@@ -93,8 +100,13 @@ def days_overdue(due: date, today: date) -> int:
 
 
 AGEING_BUCKETS = ("not_due", "0-30", "31-60", "61-90", "90+")
-AGEING_LABELS = {"not_due": "Not yet due", "0-30": "0–30 days overdue", "31-60": "31–60 days overdue",
-                 "61-90": "61–90 days overdue", "90+": "More than 90 days overdue"}
+AGEING_LABELS = {
+    "not_due": "Not yet due",
+    "0-30": "0–30 days overdue",
+    "31-60": "31–60 days overdue",
+    "61-90": "61–90 days overdue",
+    "90+": "More than 90 days overdue",
+}
 
 
 def ageing_bucket(due: date, today: date) -> str:
@@ -117,8 +129,12 @@ class Level(StrEnum):
     DIRECTOR = "director"
 
 
-LEVEL_LABELS = {Level.OWNER: "Owner", Level.TEAM_MANAGER: "Team manager", Level.HEAD_OF_SERVICE: "Head of service",
-                Level.DIRECTOR: "Director"}
+LEVEL_LABELS = {
+    Level.OWNER: "Owner",
+    Level.TEAM_MANAGER: "Team manager",
+    Level.HEAD_OF_SERVICE: "Head of service",
+    Level.DIRECTOR: "Director",
+}
 
 
 @dataclass(frozen=True)
@@ -131,8 +147,9 @@ class Thresholds:
 
     def __post_init__(self) -> None:
         if not 1 <= self.team_manager <= self.head_of_service <= self.director:
-            raise ValueError("Escalation thresholds must be at least 1 day and in order: team manager, head of "
-                             "service, director")
+            raise ValueError(
+                "Escalation thresholds must be at least 1 day and in order: team manager, head of service, director"
+            )
 
 
 def escalation_level(days: int, thresholds: Thresholds = Thresholds()) -> Level | None:

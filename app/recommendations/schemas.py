@@ -29,20 +29,23 @@ class RecommendationCreate(BaseModel):
 
     text: str = Field(max_length=NOTE_LIMIT, description="what must be done")
     owner_id: RowIdField | None = Field(
-        default=None, description="who must do it; from an audit, defaults to the case's worker (or its team manager)")
+        default=None, description="who must do it; from an audit, defaults to the case's worker (or its team manager)"
+    )
     due_date: date | None = None
     priority: Priority
     theme_ids: list[RowIdField] = Field(default=[], max_length=100)
 
 
 class AuditRecommendationCreate(RecommendationCreate):
-    section_key: str | None = Field(default=None, max_length=120,
-                                    description="the section of the audit's template the finding is in")
+    section_key: str | None = Field(
+        default=None, max_length=120, description="the section of the audit's template the finding is in"
+    )
 
 
 class ThematicRecommendationCreate(RecommendationCreate):
     service_area_id: RowIdField | None = Field(
-        default=None, description="the service area it is for (default: the owner's)")
+        default=None, description="the service area it is for (default: the owner's)"
+    )
 
 
 class RecommendationUpdate(BaseModel):
@@ -57,14 +60,18 @@ class RecommendationUpdate(BaseModel):
 
     version: RowIdField = Field(description="the version of the recommendation this change was made against")
     status: Literal["in_progress", "completed", "closed", "reopened"] | None = None
-    evidence: str | None = Field(default=None, max_length=NOTE_LIMIT,
-                                 description="what was done (required to complete it)")
-    reason: str | None = Field(default=None, max_length=NOTE_LIMIT,
-                               description="why it is reopened (and the due date's reason if `due_date_reason` "
-                                           "is absent)")
+    evidence: str | None = Field(
+        default=None, max_length=NOTE_LIMIT, description="what was done (required to complete it)"
+    )
+    reason: str | None = Field(
+        default=None,
+        max_length=NOTE_LIMIT,
+        description="why it is reopened (and the due date's reason if `due_date_reason` is absent)",
+    )
     due_date: date | None = None
-    due_date_reason: str | None = Field(default=None, max_length=NOTE_LIMIT,
-                                        description="why the due date changes (required with `due_date`)")
+    due_date_reason: str | None = Field(
+        default=None, max_length=NOTE_LIMIT, description="why the due date changes (required with `due_date`)"
+    )
 
 
 class RecommendationQuery(BaseModel):
@@ -72,8 +79,9 @@ class RecommendationQuery(BaseModel):
     a 422 naming the parameter."""
 
     status: str | None = Field(default=None, max_length=40, description=" | ".join(STATUS_FILTERS))
-    bucket: str | None = Field(default=None, max_length=20,
-                               description="how overdue (outstanding only): " + " | ".join(rules.AGEING_BUCKETS))
+    bucket: str | None = Field(
+        default=None, max_length=20, description="how overdue (outstanding only): " + " | ".join(rules.AGEING_BUCKETS)
+    )
     team: str | None = Field(default=None, max_length=20, description="a team's id")
     service_area: str | None = Field(default=None, max_length=20, description="a service area's id")
     theme: str | None = Field(default=None, max_length=20, description="a theme's id")
@@ -130,8 +138,7 @@ class RecommendationPublic(BaseModel):
     closed_at: datetime | None
     evidence: str
     days_overdue: int = Field(description="whole days past the due date (0 unless outstanding and overdue)")
-    escalation_level: str | None = Field(description="owner | team_manager | head_of_service | director, while "
-                                                     "overdue")
+    escalation_level: str | None = Field(description="owner | team_manager | head_of_service | director, while overdue")
     version: int
 
 
@@ -147,23 +154,45 @@ def recommendation_public(row: RecommendationRow) -> RecommendationPublic:
     item = row.item
     assert item.id is not None
     return RecommendationPublic(
-        id=item.id, text=item.text, status=item.status, priority=item.priority, due_date=item.due_date,
-        owner=Named(id=item.owner_id, name=row.owner_name), team=_named(item.team_id, row.team_name),
-        service_area=_named(item.service_area_id, row.service_area_name), audit_id=item.audit_id,
-        case_id=item.case_id, child_id=row.child_id or None, section_key=item.section_key, cycle_id=item.cycle_id,
-        themes=row.themes, raised_by=Named(id=item.raised_by_id, name=row.raised_by_name), raised_at=item.raised_at,
-        completed_at=item.completed_at, closed_at=item.closed_at, evidence=item.evidence,
-        days_overdue=row.days_overdue, escalation_level=row.level.value if row.level else None, version=item.version,
+        id=item.id,
+        text=item.text,
+        status=item.status,
+        priority=item.priority,
+        due_date=item.due_date,
+        owner=Named(id=item.owner_id, name=row.owner_name),
+        team=_named(item.team_id, row.team_name),
+        service_area=_named(item.service_area_id, row.service_area_name),
+        audit_id=item.audit_id,
+        case_id=item.case_id,
+        child_id=row.child_id or None,
+        section_key=item.section_key,
+        cycle_id=item.cycle_id,
+        themes=row.themes,
+        raised_by=Named(id=item.raised_by_id, name=row.raised_by_name),
+        raised_at=item.raised_at,
+        completed_at=item.completed_at,
+        closed_at=item.closed_at,
+        evidence=item.evidence,
+        days_overdue=row.days_overdue,
+        escalation_level=row.level.value if row.level else None,
+        version=item.version,
     )
 
 
 def history_public(entry: HistoryEntry) -> HistoryPublic:
     e = entry.event
-    return HistoryPublic(action=e.action, label=entry.label, from_status=e.from_status, to_status=e.to_status,
-                         old_due_date=e.old_due_date, new_due_date=e.new_due_date, note=e.note,
-                         actor=_named(e.actor_id, entry.actor_name), at=e.created_at)
+    return HistoryPublic(
+        action=e.action,
+        label=entry.label,
+        from_status=e.from_status,
+        to_status=e.to_status,
+        old_due_date=e.old_due_date,
+        new_due_date=e.new_due_date,
+        note=e.note,
+        actor=_named(e.actor_id, entry.actor_name),
+        at=e.created_at,
+    )
 
 
 def recommendation_detail(row: RecommendationRow, history: list[HistoryEntry]) -> RecommendationDetail:
-    return RecommendationDetail(**recommendation_public(row).model_dump(),
-                                history=[history_public(h) for h in history])
+    return RecommendationDetail(**recommendation_public(row).model_dump(), history=[history_public(h) for h in history])

@@ -32,8 +32,11 @@ def managed_team_ids(session: Session, *, user: User) -> set[int]:
 
 
 def is_head_of_service_for(user: User, service_area_id: int | None) -> bool:
-    return (user.has_role(Role.HEAD_OF_SERVICE) and service_area_id is not None
-            and user.scope_service_area_id == service_area_id)
+    return (
+        user.has_role(Role.HEAD_OF_SERVICE)
+        and service_area_id is not None
+        and user.scope_service_area_id == service_area_id
+    )
 
 
 def visible_condition(session: Session, *, user: User) -> Any:
@@ -101,5 +104,6 @@ def may_raise_thematic(user: User) -> bool:
 
 
 def may_view_dashboard(user: User) -> bool:
-    return user.has_role(Role.QA_LEAD) or (user.has_role(Role.HEAD_OF_SERVICE)
-                                           and user.scope_service_area_id is not None)
+    return user.has_role(Role.QA_LEAD) or (
+        user.has_role(Role.HEAD_OF_SERVICE) and user.scope_service_area_id is not None
+    )

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
+from app import clock
 from app.accounts.models import ServiceArea, Team, User
 from app.accounts.roles import Role
 from app.audit_templates.models import TemplateVersion
@@ -21,7 +22,6 @@ from app.audits.models import Audit
 from app.audits.replies import is_case_manager, is_case_worker
 from app.cases.models import Case
 from app.config import Settings
-from app import clock
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.recommendations import rules, scope
 from app.recommendations.models import (
@@ -34,16 +34,20 @@ from app.sampling.models import Cycle
 
 TEXT_MAX_LENGTH = 5000
 NOTE_MAX_LENGTH = 5000
-STALE_MESSAGE = ("This recommendation has been changed since you opened it, by someone else or in another tab. "
-                 "Nothing you just sent was saved: reload the page to see the latest, then try again.")
+STALE_MESSAGE = (
+    "This recommendation has been changed since you opened it, by someone else or in another tab. "
+    "Nothing you just sent was saved: reload the page to see the latest, then try again."
+)
 # Who may own a recommendation: anyone active who works cases or runs the service (not a read-only viewer).
 OWNER_ROLES = (Role.PRACTITIONER, Role.HEAD_OF_SERVICE, Role.QA_LEAD, Role.AUDITOR, Role.MODERATOR)
 
 
 def thresholds(settings: Settings) -> rules.Thresholds:
-    return rules.Thresholds(team_manager=settings.escalate_team_manager_days,
-                            head_of_service=settings.escalate_head_of_service_days,
-                            director=settings.escalate_director_days)
+    return rules.Thresholds(
+        team_manager=settings.escalate_team_manager_days,
+        head_of_service=settings.escalate_head_of_service_days,
+        director=settings.escalate_director_days,
+    )
 
 
 def due_days(settings: Settings) -> dict[str, int]:
@@ -119,11 +123,23 @@ def _themes_error(session: Session, theme_ids: Iterable[int]) -> tuple[list[Them
     return found, None
 
 
-def recommendation_raise(session: Session, *, actor: User, settings: Settings, text: Any, owner_id: int | None,
-                         priority: Any, due_date: date | None, theme_ids: Iterable[int] = (),
-                         audit: Audit | None = None, section_key: Any = None, cycle: Cycle | None = None,
-                         service_area_id: int | None = None, now: datetime | None = None,
-                         errors: dict[str, str] | None = None) -> Recommendation:
+def recommendation_raise(
+    session: Session,
+    *,
+    actor: User,
+    settings: Settings,
+    text: Any,
+    owner_id: int | None,
+    priority: Any,
+    due_date: date | None,
+    theme_ids: Iterable[int] = (),
+    audit: Audit | None = None,
+    section_key: Any = None,
+    cycle: Cycle | None = None,
+    service_area_id: int | None = None,
+    now: datetime | None = None,
+    errors: dict[str, str] | None = None,
+) -> Recommendation:
     """Raise a recommendation from an audit's finding (audit set; the case's team and area) or a thematic finding
     of a cycle (cycle set, QA lead only; the chosen area, else the owner's). Every problem is named by field,
     together with any `errors` the caller found reading the form (a date that is not a date)."""
@@ -131,8 +147,9 @@ def recommendation_raise(session: Session, *, actor: User, settings: Settings, t
     today = rules.local_today(now, settings.timezone)
     if audit is not None:
         if not scope.may_raise_on_audit(session, user=actor, audit=audit):
-            raise PermissionDenied("Only the audit's auditor, its moderator or the QA lead can raise a recommendation "
-                                   "from it.")
+            raise PermissionDenied(
+                "Only the audit's auditor, its moderator or the QA lead can raise a recommendation from it."
+            )
     elif cycle is None or not scope.may_raise_thematic(actor):
         raise PermissionDenied("Only the QA lead can raise a recommendation from a thematic finding.")
     errors = dict(errors or {})
@@ -152,8 +169,11 @@ def recommendation_raise(session: Session, *, actor: User, settings: Settings, t
     themes, problem = _themes_error(session, theme_ids)
     if problem and "theme_ids" not in errors:
         errors["theme_ids"] = problem
-    if audit is None and service_area_id is not None and (
-            not 1 <= service_area_id <= 2**31 - 1 or session.get(ServiceArea, service_area_id) is None):
+    if (
+        audit is None
+        and service_area_id is not None
+        and (not 1 <= service_area_id <= 2**31 - 1 or session.get(ServiceArea, service_area_id) is None)
+    ):
         errors["service_area_id"] = "Choose a service area from the list"
     section = _clean(section_key) or None
     if audit is not None and section is not None and section not in dict(section_choices(session, audit=audit)):
@@ -175,23 +195,54 @@ def recommendation_raise(session: Session, *, actor: User, settings: Settings, t
         area_id = service_area_id if service_area_id is not None else owner.scope_service_area_id
         if owner.team is not None and owner.team.service_area_id == area_id:
             team_id = owner.team_id
-    item = Recommendation(text=body, audit_id=audit.id if audit else None, case_id=case_id, section_key=section,
-                          cycle_id=cycle_id, owner_id=owner.id, team_id=team_id, service_area_id=area_id,
-                          priority=priority, due_date=due, raised_by_id=actor.id, raised_at=now)
+    item = Recommendation(
+        text=body,
+        audit_id=audit.id if audit else None,
+        case_id=case_id,
+        section_key=section,
+        cycle_id=cycle_id,
+        owner_id=owner.id,
+        team_id=team_id,
+        service_area_id=area_id,
+        priority=priority,
+        due_date=due,
+        raised_by_id=actor.id,
+        raised_at=now,
+    )
     session.add(item)
     session.flush()
     assert item.id is not None
     for theme in themes:
         session.add(RecommendationTheme(recommendation_id=item.id, theme_id=theme.id))
-    session.add(RecommendationEvent(recommendation_id=item.id, action="raise", to_status=rules.OPEN,
-                                    new_due_date=due, actor_id=actor.id, created_at=now))
+    session.add(
+        RecommendationEvent(
+            recommendation_id=item.id,
+            action="raise",
+            to_status=rules.OPEN,
+            new_due_date=due,
+            actor_id=actor.id,
+            created_at=now,
+        )
+    )
     source = f"audit {audit.id}" if audit is not None else f"cycle {cycle_id} (thematic)"
-    audit_record(session, actor=actor, action="recommendation.raise",
-                 summary=f"Raised recommendation {item.id} from {source} for {owner.full_name}, due {due.isoformat()}",
-                 entity_type="recommendation", entity_id=item.id,
-                 after={"audit_id": item.audit_id, "case_id": case_id, "cycle_id": cycle_id, "owner_id": owner.id,
-                        "priority": priority, "due_date": due, "theme_ids": [t.id for t in themes],
-                        "section_key": section})
+    audit_record(
+        session,
+        actor=actor,
+        action="recommendation.raise",
+        summary=f"Raised recommendation {item.id} from {source} for {owner.full_name}, due {due.isoformat()}",
+        entity_type="recommendation",
+        entity_id=item.id,
+        after={
+            "audit_id": item.audit_id,
+            "case_id": case_id,
+            "cycle_id": cycle_id,
+            "owner_id": owner.id,
+            "priority": priority,
+            "due_date": due,
+            "theme_ids": [t.id for t in themes],
+            "section_key": section,
+        },
+    )
     session.flush()
     return item
 
@@ -203,7 +254,8 @@ def _claim(session: Session, item: Recommendation, version: int | None, **values
     if version is None or item.version != version:
         raise Conflict(STALE_MESSAGE)
     changed = session.execute(
-        update(Recommendation).where(Recommendation.id == item.id, Recommendation.version == version)
+        update(Recommendation)
+        .where(Recommendation.id == item.id, Recommendation.version == version)
         .values(version=Recommendation.version + 1, **values)
     ).rowcount
     if changed != 1:
@@ -211,9 +263,18 @@ def _claim(session: Session, item: Recommendation, version: int | None, **values
     session.refresh(item)
 
 
-def recommendation_act(session: Session, *, item: Recommendation, actor: User, action: rules.Action,
-                       version: int | None, settings: Settings, evidence: Any = "", reason: Any = "",
-                       now: datetime | None = None) -> Recommendation:
+def recommendation_act(
+    session: Session,
+    *,
+    item: Recommendation,
+    actor: User,
+    action: rules.Action,
+    version: int | None,
+    settings: Settings,
+    evidence: Any = "",
+    reason: Any = "",
+    now: datetime | None = None,
+) -> Recommendation:
     """Start, complete (evidence), close (a verifier other than the owner) or reopen (with a reason)."""
     if not scope.may_see(session, user=actor, item=item):
         raise NotFound("There is no recommendation with that number, or it is not one you can see.")
@@ -225,8 +286,9 @@ def recommendation_act(session: Session, *, item: Recommendation, actor: User, a
         if len(value) > NOTE_MAX_LENGTH:
             raise ValidationFailed({field: f"Keep it to {NOTE_MAX_LENGTH:,} characters or fewer"})
     before = item.status
-    to = rules.next_status(before, action, scope.actor_for(session, user=actor, item=item),
-                           evidence=evidence_text, reason=reason_text)
+    to = rules.next_status(
+        before, action, scope.actor_for(session, user=actor, item=item), evidence=evidence_text, reason=reason_text
+    )
     values: dict[str, Any] = {"status": to}
     note = ""
     if action is rules.Action.COMPLETE:
@@ -234,30 +296,59 @@ def recommendation_act(session: Session, *, item: Recommendation, actor: User, a
         note = evidence_text
     elif action is rules.Action.CLOSE:
         raised_on = rules.local_today(item.raised_at, settings.timezone)
-        values.update(closed_at=now, closed_by_id=actor.id,
-                      days_to_close=max(0, (rules.local_today(now, settings.timezone) - raised_on).days))
+        values.update(
+            closed_at=now,
+            closed_by_id=actor.id,
+            days_to_close=max(0, (rules.local_today(now, settings.timezone) - raised_on).days),
+        )
     elif action is rules.Action.REOPEN:
         values.update(completed_at=None)
         note = reason_text
     _claim(session, item, version, **values)
-    session.add(RecommendationEvent(recommendation_id=item.id, action=action.value, from_status=before, to_status=to,
-                                    note=note, actor_id=actor.id, created_at=now))
-    audit_record(session, actor=actor, action=f"recommendation.{action.value}",
-                 summary=f"Recommendation {item.id}: {rules.STATUS_LABELS[before]} → {rules.STATUS_LABELS[to]}",
-                 entity_type="recommendation", entity_id=item.id, before={"status": before}, after={"status": to})
+    session.add(
+        RecommendationEvent(
+            recommendation_id=item.id,
+            action=action.value,
+            from_status=before,
+            to_status=to,
+            note=note,
+            actor_id=actor.id,
+            created_at=now,
+        )
+    )
+    audit_record(
+        session,
+        actor=actor,
+        action=f"recommendation.{action.value}",
+        summary=f"Recommendation {item.id}: {rules.STATUS_LABELS[before]} → {rules.STATUS_LABELS[to]}",
+        entity_type="recommendation",
+        entity_id=item.id,
+        before={"status": before},
+        after={"status": to},
+    )
     session.flush()
     return item
 
 
-def recommendation_due_change(session: Session, *, item: Recommendation, actor: User, due_date: date | None,
-                              reason: Any, version: int | None, settings: Settings,
-                              now: datetime | None = None) -> Recommendation:
+def recommendation_due_change(
+    session: Session,
+    *,
+    item: Recommendation,
+    actor: User,
+    due_date: date | None,
+    reason: Any,
+    version: int | None,
+    settings: Settings,
+    now: datetime | None = None,
+) -> Recommendation:
     """Move the due date, with a reason; the old and new dates stay in the history."""
     if not scope.may_see(session, user=actor, item=item):
         raise NotFound("There is no recommendation with that number, or it is not one you can see.")
     if not scope.may_change_due_date(session, user=actor, item=item):
-        raise PermissionDenied("Only a head of service for this area, the team manager, the auditor who raised it "
-                               "or the QA lead can change its due date; ask one of them.")
+        raise PermissionDenied(
+            "Only a head of service for this area, the team manager, the auditor who raised it "
+            "or the QA lead can change its due date; ask one of them."
+        )
     if item.status == rules.CLOSED:
         raise Conflict("This recommendation is closed: its due date can no longer change.")
     now = now or clock.now()
@@ -275,19 +366,38 @@ def recommendation_due_change(session: Session, *, item: Recommendation, actor: 
         raise ValidationFailed(errors)
     old = item.due_date
     _claim(session, item, version, due_date=due_date)
-    session.add(RecommendationEvent(recommendation_id=item.id, action="due_date", old_due_date=old,
-                                    new_due_date=due_date, note=reason_text, actor_id=actor.id, created_at=now))
-    audit_record(session, actor=actor, action="recommendation.due_date",
-                 summary=f"Recommendation {item.id}: due date {old.isoformat()} → {due_date.isoformat()}",
-                 entity_type="recommendation", entity_id=item.id, before={"due_date": old},
-                 after={"due_date": due_date})
+    session.add(
+        RecommendationEvent(
+            recommendation_id=item.id,
+            action="due_date",
+            old_due_date=old,
+            new_due_date=due_date,
+            note=reason_text,
+            actor_id=actor.id,
+            created_at=now,
+        )
+    )
+    audit_record(
+        session,
+        actor=actor,
+        action="recommendation.due_date",
+        summary=f"Recommendation {item.id}: due date {old.isoformat()} → {due_date.isoformat()}",
+        entity_type="recommendation",
+        entity_id=item.id,
+        before={"due_date": old},
+        after={"due_date": due_date},
+    )
     session.flush()
     return item
 
 
 # What the API's PATCH {status} asks for, as the action that gets there from where the item is.
-_ACTION_TO = {rules.IN_PROGRESS: rules.Action.START, rules.COMPLETED: rules.Action.COMPLETE,
-              rules.CLOSED: rules.Action.CLOSE, "reopened": rules.Action.REOPEN}
+_ACTION_TO = {
+    rules.IN_PROGRESS: rules.Action.START,
+    rules.COMPLETED: rules.Action.COMPLETE,
+    rules.CLOSED: rules.Action.CLOSE,
+    "reopened": rules.Action.REOPEN,
+}
 
 
 def action_for_status(current: str, wanted: str) -> rules.Action:
@@ -306,14 +416,23 @@ def recommendation_view_record(session: Session, *, item: Recommendation, viewer
     """Opening a recommendation on a child's case is a view of that child's record: it goes into the trail."""
     if item.case_id is None:
         return
-    audit_record(session, actor=viewer, action="recommendation.view",
-                 summary=f"Viewed recommendation {item.id} (case {item.case_id})",
-                 entity_type="recommendation", entity_id=item.id)
+    audit_record(
+        session,
+        actor=viewer,
+        action="recommendation.view",
+        summary=f"Viewed recommendation {item.id} (case {item.case_id})",
+        entity_type="recommendation",
+        entity_id=item.id,
+    )
 
 
-def recommendation_export_record(session: Session, *, viewer: User, fmt: str, rows: int,
-                                 query: dict[str, str]) -> None:
+def recommendation_export_record(session: Session, *, viewer: User, fmt: str, rows: int, query: dict[str, str]) -> None:
     """An export takes children's records away: who, when, which filter and how many rows."""
-    audit_record(session, actor=viewer, action="recommendation.export",
-                 summary=f"Exported {rows:,} recommendations as {fmt.upper()}",
-                 entity_type="recommendation", after={"filter": query, "rows": rows, "format": fmt})
+    audit_record(
+        session,
+        actor=viewer,
+        action="recommendation.export",
+        summary=f"Exported {rows:,} recommendations as {fmt.upper()}",
+        entity_type="recommendation",
+        after={"filter": query, "rows": rows, "format": fmt},
+    )

@@ -32,8 +32,10 @@ FILTER_ORDER = ["service_area", "cycle", "months"]
 @router.get("/recommendations/themes")
 def themes_page(request: Request, session: SessionDep, user: ThemeViewer) -> Response:
     if not scope.may_view_dashboard(user):
-        raise PermissionDenied("Learning themes are for heads of service of a service area and the QA lead: "
-                               "ask the QA lead to set your service area.")
+        raise PermissionDenied(
+            "Learning themes are for heads of service of a service area and the QA lead: "
+            "ask the QA lead to set your service area."
+        )
     settings = request.app.state.settings
     params = request.query_params
     every_area = user.has_role(Role.QA_LEAD)
@@ -41,20 +43,39 @@ def themes_page(request: Request, session: SessionDep, user: ThemeViewer) -> Res
     if not every_area:  # a head of service: their own area, whatever the link asks for
         asked = replace(asked, service_area_id=user.scope_service_area_id)
     choices = selectors.filter_choices(session, user=user)
-    flt, errors = dashboard.checked_filter(asked, options={
-        "service_area": {a.id for a in choices["service_areas"]}, "cycle": {c.id for c in choices["cycles"]}})
+    flt, errors = dashboard.checked_filter(
+        asked,
+        options={"service_area": {a.id for a in choices["service_areas"]}, "cycle": {c.id for c in choices["cycles"]}},
+    )
     months, problem = themes.months_from_query(params.get("months"))
     if problem:
         errors["months"] = problem
-    report = themes.themes_report(session, user=user, months=months, service_area_id=flt.service_area_id,
-                                  cycle_id=flt.cycle_id, today=settings.today(), zone=settings.timezone)
-    return render(request, "recommendations/themes.html", {
-        "report": report, "months": months, "month_choices": themes.MONTH_CHOICES, "every_area": every_area,
-        "area": next((a for a in choices["service_areas"] if a.id == flt.service_area_id), None),
-        "cycle": next((c for c in choices["cycles"] if c.id == flt.cycle_id), None),
-        "areas": choices["service_areas"], "cycles": choices["cycles"], "link_audits": every_area,
-        "errors": errors, "error_order": FILTER_ORDER,
-    })
+    report = themes.themes_report(
+        session,
+        user=user,
+        months=months,
+        service_area_id=flt.service_area_id,
+        cycle_id=flt.cycle_id,
+        today=settings.today(),
+        zone=settings.timezone,
+    )
+    return render(
+        request,
+        "recommendations/themes.html",
+        {
+            "report": report,
+            "months": months,
+            "month_choices": themes.MONTH_CHOICES,
+            "every_area": every_area,
+            "area": next((a for a in choices["service_areas"] if a.id == flt.service_area_id), None),
+            "cycle": next((c for c in choices["cycles"] if c.id == flt.cycle_id), None),
+            "areas": choices["service_areas"],
+            "cycles": choices["cycles"],
+            "link_audits": every_area,
+            "errors": errors,
+            "error_order": FILTER_ORDER,
+        },
+    )
 
 
 # --- The managed list (QA lead) ------------------------------------------------------------------------
@@ -72,9 +93,11 @@ def _theme_or_404(session: Session, value: Any) -> Theme:
     return theme
 
 
-FLASHES = (("added", "Theme “{}” added."),
-           ("retired", "Theme “{}” retired: it stays on past recommendations but is no longer offered for new ones."),
-           ("restored", "Theme “{}” restored: it is offered for new recommendations again."))
+FLASHES = (
+    ("added", "Theme “{}” added."),
+    ("retired", "Theme “{}” retired: it stays on past recommendations but is no longer offered for new ones."),
+    ("restored", "Theme “{}” restored: it is offered for new recommendations again."),
+)
 
 
 def _flash(session: Session, params: Any) -> str | None:
@@ -86,14 +109,30 @@ def _flash(session: Session, params: Any) -> str | None:
     return None
 
 
-def _manage(request: Request, session: Session, *, confirm: Theme | None = None, values: dict[str, str] | None = None,
-            errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+def _manage(
+    request: Request,
+    session: Session,
+    *,
+    confirm: Theme | None = None,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     uses = themes.theme_uses(session)
-    return render(request, "recommendations/theme_manage.html", {
-        "uses": uses, "confirm": confirm, "confirm_uses": next((u.recommendations for u in uses if confirm and u.theme.id == confirm.id), 0),
-        "values": values or {}, "errors": errors or {}, "flash": _flash(session, request.query_params),
-        "name_max_length": themes.NAME_MAX_LENGTH,
-    }, status_code=status_code)
+    return render(
+        request,
+        "recommendations/theme_manage.html",
+        {
+            "uses": uses,
+            "confirm": confirm,
+            "confirm_uses": next((u.recommendations for u in uses if confirm and u.theme.id == confirm.id), 0),
+            "values": values or {},
+            "errors": errors or {},
+            "flash": _flash(session, request.query_params),
+            "name_max_length": themes.NAME_MAX_LENGTH,
+        },
+        status_code=status_code,
+    )
 
 
 def _see_other(url: str) -> RedirectResponse:

@@ -49,8 +49,9 @@ def theme_get(session: Session, *, theme_id: int | None) -> Theme | None:
 
 def theme_uses(session: Session) -> list[ThemeUse]:
     """Every theme, active ones first, by name, with how many recommendations carry it."""
-    counts = dict(session.execute(select(RecommendationTheme.theme_id, func.count())
-                                  .group_by(RecommendationTheme.theme_id)).all())
+    counts = dict(
+        session.execute(select(RecommendationTheme.theme_id, func.count()).group_by(RecommendationTheme.theme_id)).all()
+    )
     themes = session.execute(select(Theme).order_by(Theme.active.desc(), func.lower(Theme.name), Theme.id)).scalars()
     return [ThemeUse(theme=t, recommendations=counts.get(t.id, 0)) for t in themes]
 
@@ -86,8 +87,15 @@ def theme_add(session: Session, *, actor: User, name: Any) -> Theme:
             session.flush()
     except IntegrityError:
         raise ValidationFailed({"name": f"There is already a theme called “{cleaned}”"}) from None
-    audit_record(session, actor=actor, action="theme.add", summary=f"Added the learning theme “{cleaned}”",
-                 entity_type="recommendation_theme", entity_id=theme.id, after={"name": cleaned, "active": True})
+    audit_record(
+        session,
+        actor=actor,
+        action="theme.add",
+        summary=f"Added the learning theme “{cleaned}”",
+        entity_type="recommendation_theme",
+        entity_id=theme.id,
+        after={"name": cleaned, "active": True},
+    )
     return theme
 
 
@@ -100,10 +108,16 @@ def theme_set_active(session: Session, *, actor: User, theme: Theme, active: boo
     session.add(theme)
     session.flush()
     verb = "restore" if active else "retire"
-    audit_record(session, actor=actor, action=f"theme.{verb}",
-                 summary=f"{verb.capitalize()}d the learning theme “{theme.name}”",
-                 entity_type="recommendation_theme", entity_id=theme.id, before={"active": not active},
-                 after={"active": active})
+    audit_record(
+        session,
+        actor=actor,
+        action=f"theme.{verb}",
+        summary=f"{verb.capitalize()}d the learning theme “{theme.name}”",
+        entity_type="recommendation_theme",
+        entity_id=theme.id,
+        before={"active": not active},
+        after={"active": active},
+    )
     return theme
 
 
@@ -180,16 +194,23 @@ class ThemeReport:
 
 def report_filter(*, months: list[Month], service_area_id: int | None, cycle_id: int | None) -> ListFilter:
     """The list filter behind every figure: raised in the period, in the area and cycle."""
-    return ListFilter(service_area_id=service_area_id, cycle_id=cycle_id, raised_from=months[0].first,
-                      raised_to=months[-1].last)
+    return ListFilter(
+        service_area_id=service_area_id, cycle_id=cycle_id, raised_from=months[0].first, raised_to=months[-1].last
+    )
 
 
 Key = tuple[int, int | None]  # (theme id, cycle id)
 
 
-def assemble(counts: list[tuple[int, int | None, int, int, int]], *, themes: list[Theme], months: list[Month],
-             base: ListFilter, audits: dict[Key, tuple[list[int], int]],
-             titles: dict[int, str]) -> tuple[list[ThemeLine], list[str]]:
+def assemble(
+    counts: list[tuple[int, int | None, int, int, int]],
+    *,
+    themes: list[Theme],
+    months: list[Month],
+    base: ListFilter,
+    audits: dict[Key, tuple[list[int], int]],
+    titles: dict[int, str],
+) -> tuple[list[ThemeLine], list[str]]:
     """Lines by theme (most first, then by name) from (theme id, cycle id, month index, count, outstanding) rows,
     with the audits ((theme, cycle) -> (the numbers shown, how many in all)) and cycle titles; and the active
     themes with nothing in the period."""
@@ -213,43 +234,80 @@ def assemble(counts: list[tuple[int, int | None, int, int, int]], *, themes: lis
         sources = []
         for c, n in per_cycle[theme.id].items():
             shown, in_all = audits.get((theme.id, c), ([], 0))
-            sources.append(Source(cycle_id=c, title=titles.get(c, "") if c is not None else NO_CYCLE, count=n,
-                                  audit_ids=shown, audits=in_all))
+            sources.append(
+                Source(
+                    cycle_id=c,
+                    title=titles.get(c, "") if c is not None else NO_CYCLE,
+                    count=n,
+                    audit_ids=shown,
+                    audits=in_all,
+                )
+            )
         sources.sort(key=lambda s: (-s.count, s.cycle_id is None, s.title.casefold()))
-        lines.append(ThemeLine(
-            theme=theme,
-            cells=[Cell(n, list_url(base, theme_id=theme.id, raised_from=m.first, raised_to=m.last))
-                   for n, m in zip(tally, months, strict=True)],
-            total=Cell(sum(tally), list_url(base, theme_id=theme.id)),
-            outstanding=Cell(still_open[theme.id], list_url(base, theme_id=theme.id, status=OUTSTANDING)),
-            sources=sources, share=sum(tally) / largest))
+        lines.append(
+            ThemeLine(
+                theme=theme,
+                cells=[
+                    Cell(n, list_url(base, theme_id=theme.id, raised_from=m.first, raised_to=m.last))
+                    for n, m in zip(tally, months, strict=True)
+                ],
+                total=Cell(sum(tally), list_url(base, theme_id=theme.id)),
+                outstanding=Cell(still_open[theme.id], list_url(base, theme_id=theme.id, status=OUTSTANDING)),
+                sources=sources,
+                share=sum(tally) / largest,
+            )
+        )
     lines.sort(key=lambda line: (-line.total.count, line.theme.name.casefold()))
     quiet = sorted((t.name for t in themes if t.active and t.id not in per_month), key=str.casefold)
     return lines, quiet
 
 
-def themes_report(session: Session, *, user: User, months: int, service_area_id: int | None, cycle_id: int | None,
-                  today: date, zone: str) -> ThemeReport:
+def themes_report(
+    session: Session,
+    *,
+    user: User,
+    months: int,
+    service_area_id: int | None,
+    cycle_id: int | None,
+    today: date,
+    zone: str,
+) -> ThemeReport:
     """Recommendations raised in the last `months` local months by theme and month, within what `user` may see
     (narrowed to an area and a cycle when given), with the audits and cycles they came from. Two passes over the
     rows whatever their number: one grouped count, and the audit numbers."""
     columns = last_months(today, months)
     base = report_filter(months=columns, service_area_id=service_area_id, cycle_id=cycle_id)
     where = [scope.visible_condition(session, user=user), *selectors.filter_conditions(base, today=today, zone=zone)]
-    themed = select().select_from(Recommendation).join(
-        RecommendationTheme, RecommendationTheme.recommendation_id == Recommendation.id).where(*where)
+    themed = (
+        select()
+        .select_from(Recommendation)
+        .join(RecommendationTheme, RecommendationTheme.recommendation_id == Recommendation.id)
+        .where(*where)
+    )
     theme_id, cycle = RecommendationTheme.theme_id, Recommendation.cycle_id
     index = month_index(Recommendation.raised_at, [rules.local_day_start(m.first, zone) for m in columns])
     outstanding = func.sum(case((Recommendation.status.in_(rules.OUTSTANDING), 1), else_=0))
-    counts = [(t, c, int(i), int(n), int(o)) for t, c, i, n, o in session.execute(
-        themed.add_columns(theme_id, cycle, index.label("month"), func.count(), outstanding)
-        .group_by(theme_id, cycle, index))]
+    counts = [
+        (t, c, int(i), int(n), int(o))
+        for t, c, i, n, o in session.execute(
+            themed.add_columns(theme_id, cycle, index.label("month"), func.count(), outstanding).group_by(
+                theme_id, cycle, index
+            )
+        )
+    ]
     cycle_ids = {c for _, c, *_ in counts if c is not None}
-    titles = dict(session.execute(select(Cycle.id, Cycle.title).where(Cycle.id.in_(cycle_ids))).all()) \
-        if cycle_ids else {}
+    titles = (
+        dict(session.execute(select(Cycle.id, Cycle.title).where(Cycle.id.in_(cycle_ids))).all()) if cycle_ids else {}
+    )
     themes = list(session.execute(select(Theme).order_by(func.lower(Theme.name))).scalars())
-    lines, quiet = assemble(counts, themes=themes, months=columns, base=base, titles=titles,
-                            audits=_audits(session, themed) if counts else {})
+    lines, quiet = assemble(
+        counts,
+        themes=themes,
+        months=columns,
+        base=base,
+        titles=titles,
+        audits=_audits(session, themed) if counts else {},
+    )
     return ThemeReport(months=columns, lines=lines, quiet=quiet)
 
 
@@ -257,15 +315,28 @@ def _audits(session: Session, themed: Any) -> dict[Key, tuple[list[int], int]]:
     """Per theme and cycle: the newest AUDITS_SHOWN audit numbers and how many audits in all (window functions
     keep the answer short however many there are)."""
     audit = Recommendation.audit_id
-    pairs = (themed.add_columns(RecommendationTheme.theme_id.label("theme_id"),
-                                Recommendation.cycle_id.label("cycle_id"), audit.label("audit_id"))
-             .where(audit.is_not(None)).distinct().subquery())
+    pairs = (
+        themed.add_columns(
+            RecommendationTheme.theme_id.label("theme_id"),
+            Recommendation.cycle_id.label("cycle_id"),
+            audit.label("audit_id"),
+        )
+        .where(audit.is_not(None))
+        .distinct()
+        .subquery()
+    )
     group = (pairs.c.theme_id, pairs.c.cycle_id)
-    ranked = select(pairs, func.row_number().over(partition_by=group, order_by=pairs.c.audit_id.desc()).label("rank"),
-                    func.count().over(partition_by=group).label("audits")).subquery()
+    ranked = select(
+        pairs,
+        func.row_number().over(partition_by=group, order_by=pairs.c.audit_id.desc()).label("rank"),
+        func.count().over(partition_by=group).label("audits"),
+    ).subquery()
     found: dict[Key, tuple[list[int], int]] = {}
-    for t, c, a, n in session.execute(select(ranked.c.theme_id, ranked.c.cycle_id, ranked.c.audit_id, ranked.c.audits)
-                                      .where(ranked.c.rank <= AUDITS_SHOWN).order_by(ranked.c.audit_id.desc())):
+    for t, c, a, n in session.execute(
+        select(ranked.c.theme_id, ranked.c.cycle_id, ranked.c.audit_id, ranked.c.audits)
+        .where(ranked.c.rank <= AUDITS_SHOWN)
+        .order_by(ranked.c.audit_id.desc())
+    ):
         found.setdefault((t, c), ([], int(n)))[0].append(a)
     return found
 

@@ -34,10 +34,26 @@ router = APIRouter(tags=["recommendations (HTML)"])
 Worker = Annotated[User, Depends(RoleGuard(*RECOMMENDATION_ROLES))]
 PAGE_SIZE = 25
 NOT_FOUND = "There is no recommendation with that number, or it is not one you can see."
-EXPORT_HEADERS = ("Number", "Status", "Priority", "Due date", "Days overdue", "Escalated to", "Owner", "Team",
-                  "Service area", "Child", "Audit", "Cycle", "Themes", "What must be done", "Evidence", "Raised by",
-                  "Raised on", "Closed on")
-
+EXPORT_HEADERS = (
+    "Number",
+    "Status",
+    "Priority",
+    "Due date",
+    "Days overdue",
+    "Escalated to",
+    "Owner",
+    "Team",
+    "Service area",
+    "Child",
+    "Audit",
+    "Cycle",
+    "Themes",
+    "What must be done",
+    "Evidence",
+    "Raised by",
+    "Raised on",
+    "Closed on",
+)
 
 
 def _today(request: Request) -> date:
@@ -59,19 +75,36 @@ def _thresholds(request: Request) -> rules.Thresholds:
 def recommendations_list(request: Request, session: SessionDep, user: Worker, page: str | None = None) -> Response:
     flt = selectors.filter_from_query(request.query_params, user=user)
     today = _today(request)
-    result = selectors.recommendations_page(session, user=user, flt=flt, today=today, zone=_zone(request),
-                                            page=page_number(page), page_size=PAGE_SIZE, clamp_to_last=True)
+    result = selectors.recommendations_page(
+        session,
+        user=user,
+        flt=flt,
+        today=today,
+        zone=_zone(request),
+        page=page_number(page),
+        page_size=PAGE_SIZE,
+        clamp_to_last=True,
+    )
     rows = selectors.recommendation_rows(session, items=result.items, today=today, thresholds=_thresholds(request))
     params = flt.query()
 
     def query(**changes: Any) -> str:
         return urlencode({**params, "page": result.page, **changes})
 
-    return render(request, "recommendations/list.html", {
-        "result": result, "rows": rows, "flt": flt, "params": params, "query": query,
-        "export_query": urlencode(params),
-        "selects": selectors.filter_selects(selectors.filter_choices(session, user=user), flt),
-    }, block="results")
+    return render(
+        request,
+        "recommendations/list.html",
+        {
+            "result": result,
+            "rows": rows,
+            "flt": flt,
+            "params": params,
+            "query": query,
+            "export_query": urlencode(params),
+            "selects": selectors.filter_selects(selectors.filter_choices(session, user=user), flt),
+        },
+        block="results",
+    )
 
 
 def _export(request: Request, session: Session, user: User, fmt: str) -> Response:
@@ -82,13 +115,32 @@ def _export(request: Request, session: Session, user: User, fmt: str) -> Respons
     rows = selectors.recommendation_rows(session, items=items, today=today, thresholds=_thresholds(request))
     service.recommendation_export_record(session, viewer=user, fmt=fmt, rows=len(rows), query=flt.query())
     zone = request.app.state.settings.tz
-    table = [(r.item.id, r.status_label, r.priority_label, r.item.due_date, r.days_overdue or "", r.level_label,
-              r.owner_name, r.team_name, r.service_area_name, r.child_id, r.item.audit_id or "", r.cycle_title,
-              "; ".join(r.themes), r.item.text, r.item.evidence, r.raised_by_name,
-              r.item.raised_at.astimezone(zone).date(),
-              r.item.closed_at.astimezone(zone).date() if r.item.closed_at else None) for r in rows]
-    return table_response(fmt, name="recommendations", title="Recommendations", headers=EXPORT_HEADERS, rows=table,
-                          today=today)
+    table = [
+        (
+            r.item.id,
+            r.status_label,
+            r.priority_label,
+            r.item.due_date,
+            r.days_overdue or "",
+            r.level_label,
+            r.owner_name,
+            r.team_name,
+            r.service_area_name,
+            r.child_id,
+            r.item.audit_id or "",
+            r.cycle_title,
+            "; ".join(r.themes),
+            r.item.text,
+            r.item.evidence,
+            r.raised_by_name,
+            r.item.raised_at.astimezone(zone).date(),
+            r.item.closed_at.astimezone(zone).date() if r.item.closed_at else None,
+        )
+        for r in rows
+    ]
+    return table_response(
+        fmt, name="recommendations", title="Recommendations", headers=EXPORT_HEADERS, rows=table, today=today
+    )
 
 
 @router.get("/recommendations.csv")
@@ -108,19 +160,30 @@ def recommendations_xlsx(request: Request, session: SessionDep, user: Worker) ->
 def my_actions(request: Request, session: SessionDep, user: Worker) -> Response:
     today = _today(request)
     thresholds = _thresholds(request)
-    rows = selectors.recommendation_rows(session, items=selectors.my_actions(session, user=user), today=today,
-                                         thresholds=thresholds)
+    rows = selectors.recommendation_rows(
+        session, items=selectors.my_actions(session, user=user), today=today, thresholds=thresholds
+    )
     awaiting = selectors.awaiting_verification_by(session, user=user, limit=50)
-    return render(request, "recommendations/mine.html", {
-        "overdue": [r for r in rows if r.is_overdue and r.item.status != rules.COMPLETED],
-        "due_soon": [r for r in rows if not r.is_overdue and r.item.status != rules.COMPLETED
-                     and (r.item.due_date - today).days <= 7],
-        "later": [r for r in rows if not r.is_overdue and r.item.status != rules.COMPLETED
-                  and (r.item.due_date - today).days > 7],
-        "completed": [r for r in rows if r.item.status == rules.COMPLETED],
-        "awaiting": selectors.recommendation_rows(session, items=awaiting, today=today, thresholds=thresholds),
-        "today": today,
-    })
+    return render(
+        request,
+        "recommendations/mine.html",
+        {
+            "overdue": [r for r in rows if r.is_overdue and r.item.status != rules.COMPLETED],
+            "due_soon": [
+                r
+                for r in rows
+                if not r.is_overdue and r.item.status != rules.COMPLETED and (r.item.due_date - today).days <= 7
+            ],
+            "later": [
+                r
+                for r in rows
+                if not r.is_overdue and r.item.status != rules.COMPLETED and (r.item.due_date - today).days > 7
+            ],
+            "completed": [r for r in rows if r.item.status == rules.COMPLETED],
+            "awaiting": selectors.recommendation_rows(session, items=awaiting, today=today, thresholds=thresholds),
+            "today": today,
+        },
+    )
 
 
 # --- One recommendation ---------------------------------------------------------------------------------
@@ -133,27 +196,48 @@ def _item_or_404(session: Session, user: User, recommendation_id: int) -> Recomm
     return item
 
 
-def _detail_page(request: Request, session: Session, user: User, item: Recommendation, *,
-                 errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
-                 conflict: str | None = None, status_code: int = 200, done: str | None = None) -> Response:
-    (row,) = selectors.recommendation_rows(session, items=[item], today=_today(request),
-                                           thresholds=_thresholds(request))
+def _detail_page(
+    request: Request,
+    session: Session,
+    user: User,
+    item: Recommendation,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    conflict: str | None = None,
+    status_code: int = 200,
+    done: str | None = None,
+) -> Response:
+    (row,) = selectors.recommendation_rows(
+        session, items=[item], today=_today(request), thresholds=_thresholds(request)
+    )
     actor = scope.actor_for(session, user=user, item=item)
     section_title = ""
     if item.audit_id is not None and item.section_key:
         audit = session.get(Audit, item.audit_id)
         if audit is not None:
             section_title = dict(service.section_choices(session, audit=audit)).get(item.section_key, "")
-    return render(request, "recommendations/detail.html", {
-        "row": row, "item": item, "history": selectors.recommendation_history(session, recommendation_id=item.id),
-        "can_start": actor.is_owner and item.status == rules.OPEN,
-        "can_complete": actor.is_owner and item.status in (rules.OPEN, rules.IN_PROGRESS),
-        "can_verify": (not actor.is_owner) and actor.may_verify and item.status == rules.COMPLETED,
-        "owner_waits": actor.is_owner and item.status == rules.COMPLETED,
-        "can_change_due": item.status != rules.CLOSED and scope.may_change_due_date(session, user=user, item=item),
-        "section_title": section_title, "errors": errors or {}, "values": values or {}, "conflict": conflict,
-        "done": done, "audit_visible": _audit_visible(session, user, item),
-    }, status_code=status_code)
+    return render(
+        request,
+        "recommendations/detail.html",
+        {
+            "row": row,
+            "item": item,
+            "history": selectors.recommendation_history(session, recommendation_id=item.id),
+            "can_start": actor.is_owner and item.status == rules.OPEN,
+            "can_complete": actor.is_owner and item.status in (rules.OPEN, rules.IN_PROGRESS),
+            "can_verify": (not actor.is_owner) and actor.may_verify and item.status == rules.COMPLETED,
+            "owner_waits": actor.is_owner and item.status == rules.COMPLETED,
+            "can_change_due": item.status != rules.CLOSED and scope.may_change_due_date(session, user=user, item=item),
+            "section_title": section_title,
+            "errors": errors or {},
+            "values": values or {},
+            "conflict": conflict,
+            "done": done,
+            "audit_visible": _audit_visible(session, user, item),
+        },
+        status_code=status_code,
+    )
 
 
 def _audit_visible(session: Session, user: User, item: Recommendation) -> bool:
@@ -163,15 +247,20 @@ def _audit_visible(session: Session, user: User, item: Recommendation) -> bool:
     return audit is not None and audit_selectors.audit_visible_to(user, audit)
 
 
-DONE_MESSAGES = {"raised": "Recommendation raised", "start": "Marked as in progress",
-                 "complete": "Marked as completed: it now waits for verification",
-                 "close": "Verified and closed", "reopen": "Reopened: it is back with the owner",
-                 "due_date": "Due date changed"}
+DONE_MESSAGES = {
+    "raised": "Recommendation raised",
+    "start": "Marked as in progress",
+    "complete": "Marked as completed: it now waits for verification",
+    "close": "Verified and closed",
+    "reopen": "Reopened: it is back with the owner",
+    "due_date": "Due date changed",
+}
 
 
 @router.get("/recommendations/{recommendation_id}")
-def recommendation_detail(request: Request, session: SessionDep, user: Worker, recommendation_id: RowId,
-                          done: str | None = None) -> Response:
+def recommendation_detail(
+    request: Request, session: SessionDep, user: Worker, recommendation_id: RowId, done: str | None = None
+) -> Response:
     item = _item_or_404(session, user, recommendation_id)
     service.recommendation_view_record(session, item=item, viewer=user)
     return _detail_page(request, session, user, item, done=DONE_MESSAGES.get(done or ""))
@@ -183,19 +272,34 @@ def _version(form: Any) -> int | None:
 
 
 @router.post("/recommendations/{recommendation_id}/move")
-def recommendation_move(request: Request, session: SessionDep, user: Worker, recommendation_id: RowId,
-                        form: FormDep) -> Response:
+def recommendation_move(
+    request: Request, session: SessionDep, user: Worker, recommendation_id: RowId, form: FormDep
+) -> Response:
     item = _item_or_404(session, user, recommendation_id)
-    values = {name: str(form.get(name, ""))[:service.NOTE_MAX_LENGTH + 100] for name in ("evidence", "reason")}
+    values = {name: str(form.get(name, ""))[: service.NOTE_MAX_LENGTH + 100] for name in ("evidence", "reason")}
     raw = str(form.get("action", ""))
     if raw not in {a.value for a in rules.Action}:
-        return _detail_page(request, session, user, item, values=values, status_code=400,
-                            errors={"action": "Choose what to do with the recommendation"})
+        return _detail_page(
+            request,
+            session,
+            user,
+            item,
+            values=values,
+            status_code=400,
+            errors={"action": "Choose what to do with the recommendation"},
+        )
     action = rules.Action(raw)
     try:
-        service.recommendation_act(session, item=item, actor=user, action=action, version=_version(form),
-                                   settings=request.app.state.settings, evidence=values["evidence"],
-                                   reason=values["reason"])
+        service.recommendation_act(
+            session,
+            item=item,
+            actor=user,
+            action=action,
+            version=_version(form),
+            settings=request.app.state.settings,
+            evidence=values["evidence"],
+            reason=values["reason"],
+        )
     except ValidationFailed as exc:
         return _detail_page(request, session, user, item, values=values, errors=exc.errors, status_code=400)
     except Conflict as exc:
@@ -205,21 +309,35 @@ def recommendation_move(request: Request, session: SessionDep, user: Worker, rec
 
 
 @router.post("/recommendations/{recommendation_id}/due-date")
-def recommendation_due_date(request: Request, session: SessionDep, user: Worker, recommendation_id: RowId,
-                            form: FormDep) -> Response:
+def recommendation_due_date(
+    request: Request, session: SessionDep, user: Worker, recommendation_id: RowId, form: FormDep
+) -> Response:
     item = _item_or_404(session, user, recommendation_id)
-    values = {"due_reason": str(form.get("due_reason", ""))[:service.NOTE_MAX_LENGTH + 100]}
+    values = {"due_reason": str(form.get("due_reason", ""))[: service.NOTE_MAX_LENGTH + 100]}
     values.update({f"due_date-{p}": str(form.get(f"due_date-{p}", ""))[:10] for p in ("day", "month", "year")})
     raw = date_from_parts(form, "due_date")
     try:
         new_due = date.fromisoformat(raw) if raw else None
     except ValueError:
-        return _detail_page(request, session, user, item, values=values, status_code=400,
-                            errors={"due_date": "The due date must be a real date, for example 27 3 2027"})
+        return _detail_page(
+            request,
+            session,
+            user,
+            item,
+            values=values,
+            status_code=400,
+            errors={"due_date": "The due date must be a real date, for example 27 3 2027"},
+        )
     try:
-        service.recommendation_due_change(session, item=item, actor=user, due_date=new_due,
-                                          reason=values["due_reason"], version=_version(form),
-                                          settings=request.app.state.settings)
+        service.recommendation_due_change(
+            session,
+            item=item,
+            actor=user,
+            due_date=new_due,
+            reason=values["due_reason"],
+            version=_version(form),
+            settings=request.app.state.settings,
+        )
     except ValidationFailed as exc:
         errors = {("due_reason" if k == "reason" else k): v for k, v in exc.errors.items()}
         return _detail_page(request, session, user, item, values=values, errors=errors, status_code=400)
@@ -237,34 +355,56 @@ def _audit_for_raising(session: Session, user: User, audit_id: int) -> Audit:
     if audit is None or not audit_selectors.audit_visible_to(user, audit):
         raise NotFound("There is no audit with that number, or it is not one you can see.")
     if not scope.may_raise_on_audit(session, user=user, audit=audit):
-        raise PermissionDenied("Only the audit's auditor, its moderator or the QA lead can raise a recommendation "
-                               "from it.")
+        raise PermissionDenied(
+            "Only the audit's auditor, its moderator or the QA lead can raise a recommendation from it."
+        )
     return audit
 
 
-def _raise_page(request: Request, session: Session, *, audit: Audit | None, cycle: Cycle | None,
-                values: dict[str, Any], errors: dict[str, str], status_code: int = 200,
-                raised: int | None = None) -> Response:
+def _raise_page(
+    request: Request,
+    session: Session,
+    *,
+    audit: Audit | None,
+    cycle: Cycle | None,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+    raised: int | None = None,
+) -> Response:
     settings = request.app.state.settings
     context: dict[str, Any] = {
-        "raised": raised, "audit": audit, "cycle": cycle, "values": values, "errors": errors,
-        "owners": service.owner_choices(session), "themes": service.active_themes(session),
+        "raised": raised,
+        "audit": audit,
+        "cycle": cycle,
+        "values": values,
+        "errors": errors,
+        "owners": service.owner_choices(session),
+        "themes": service.active_themes(session),
         "priorities": [(p, rules.PRIORITY_LABELS[p], service.due_days(settings)[p]) for p in rules.PRIORITIES],
         "sections": service.section_choices(session, audit=audit) if audit is not None else [],
     }
     if audit is not None:
         case = session.get(Case, audit.case_id)
-        context.update(case=case, existing=selectors.recommendation_rows(
-            session, items=selectors.recommendations_for_audit(session, audit_id=audit.id), today=_today(request),
-            thresholds=_thresholds(request)))
+        context.update(
+            case=case,
+            existing=selectors.recommendation_rows(
+                session,
+                items=selectors.recommendations_for_audit(session, audit_id=audit.id),
+                today=_today(request),
+                thresholds=_thresholds(request),
+            ),
+        )
     else:
         context.update(service_areas=selectors.filter_choices(session, user=request.state.user)["service_areas"])
     return render(request, "recommendations/raise.html", context, status_code=status_code)
 
 
 def _raise_values(form: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {name: str(form.get(name, ""))[:service.TEXT_MAX_LENGTH + 100]
-                              for name in ("text", "owner_id", "priority", "section_key", "service_area_id")}
+    values: dict[str, Any] = {
+        name: str(form.get(name, ""))[: service.TEXT_MAX_LENGTH + 100]
+        for name in ("text", "owner_id", "priority", "section_key", "service_area_id")
+    }
     values.update({f"due_date-{p}": str(form.get(f"due_date-{p}", ""))[:10] for p in ("day", "month", "year")})
     values["theme_ids"] = [str(v) for v in form.getlist("theme_ids")][:50]
     return values
@@ -274,8 +414,9 @@ def _as_id(raw: str) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) <= 9 else None
 
 
-def _raise_submit(request: Request, session: Session, user: User, form: Any, *, audit: Audit | None,
-                  cycle: Cycle | None) -> Response:
+def _raise_submit(
+    request: Request, session: Session, user: User, form: Any, *, audit: Audit | None, cycle: Cycle | None
+) -> Response:
     values = _raise_values(form)
     raw_due = date_from_parts(form, "due_date")
     errors: dict[str, str] = {}
@@ -289,32 +430,43 @@ def _raise_submit(request: Request, session: Session, user: User, form: Any, *, 
         errors["theme_ids"] = "Choose themes from the list"
     try:
         item = service.recommendation_raise(
-            session, actor=user, settings=request.app.state.settings, text=values["text"],
-            owner_id=_as_id(values["owner_id"]), priority=values["priority"], due_date=due, theme_ids=theme_ids,
-            audit=audit, section_key=values["section_key"], cycle=cycle,
-            service_area_id=_as_id(values["service_area_id"]), errors=errors)
+            session,
+            actor=user,
+            settings=request.app.state.settings,
+            text=values["text"],
+            owner_id=_as_id(values["owner_id"]),
+            priority=values["priority"],
+            due_date=due,
+            theme_ids=theme_ids,
+            audit=audit,
+            section_key=values["section_key"],
+            cycle=cycle,
+            service_area_id=_as_id(values["service_area_id"]),
+            errors=errors,
+        )
     except ValidationFailed as exc:
-        return _raise_page(request, session, audit=audit, cycle=cycle, values=values, errors=exc.errors,
-                           status_code=400)
+        return _raise_page(
+            request, session, audit=audit, cycle=cycle, values=values, errors=exc.errors, status_code=400
+        )
     back = f"/audits/{audit.id}/recommendations" if audit is not None else f"/recommendations/{item.id}"
-    return RedirectResponse(f"{back}?raised={item.id}" if audit is not None else f"{back}?done=raised",
-                            status_code=303)
+    return RedirectResponse(f"{back}?raised={item.id}" if audit is not None else f"{back}?done=raised", status_code=303)
 
 
 @router.get("/audits/{audit_id}/recommendations")
-def audit_recommendations(request: Request, session: SessionDep, user: Worker, audit_id: RowId,
-                          raised: str | None = None) -> Response:
+def audit_recommendations(
+    request: Request, session: SessionDep, user: Worker, audit_id: RowId, raised: str | None = None
+) -> Response:
     audit = _audit_for_raising(session, user, audit_id)
     case = session.get(Case, audit.case_id)
     owner = service.default_owner(session, case=case) if case is not None else None
     values: dict[str, Any] = {"owner_id": str(owner.id) if owner else "", "priority": "normal", "theme_ids": []}
-    return _raise_page(request, session, audit=audit, cycle=None, values=values, errors={},
-                       raised=_as_id(raised or ""))
+    return _raise_page(request, session, audit=audit, cycle=None, values=values, errors={}, raised=_as_id(raised or ""))
 
 
 @router.post("/audits/{audit_id}/recommendations")
-def audit_recommendation_raise(request: Request, session: SessionDep, user: Worker, audit_id: RowId,
-                               form: FormDep) -> Response:
+def audit_recommendation_raise(
+    request: Request, session: SessionDep, user: Worker, audit_id: RowId, form: FormDep
+) -> Response:
     audit = _audit_for_raising(session, user, audit_id)
     return _raise_submit(request, session, user, form, audit=audit, cycle=None)
 
@@ -334,7 +486,8 @@ def cycle_recommendation_form(request: Request, session: SessionDep, _: QALead, 
 
 
 @router.post("/programme/{cycle_id}/recommendations/new")
-def cycle_recommendation_raise(request: Request, session: SessionDep, lead: QALead, cycle_id: RowId,
-                               form: FormDep) -> Response:
+def cycle_recommendation_raise(
+    request: Request, session: SessionDep, lead: QALead, cycle_id: RowId, form: FormDep
+) -> Response:
     cycle = _cycle_or_404(session, cycle_id)
     return _raise_submit(request, session, lead, form, audit=None, cycle=cycle)

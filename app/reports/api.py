@@ -52,8 +52,15 @@ from app.web.query import QueryReader
 router = APIRouter(tags=["reports"])
 
 # The API's parameter for each of the report filter's (the page's) query parameters.
-PARAMETERS = {"from": "date_from", "to": "date_to", "cycle_id": "cycle", "service_area": "service_area",
-              "team": "team", "template": "template", "case_type": "case_type"}
+PARAMETERS = {
+    "from": "date_from",
+    "to": "date_to",
+    "cycle_id": "cycle",
+    "service_area": "service_area",
+    "team": "team",
+    "template": "template",
+    "case_type": "case_type",
+}
 API_NAME = {page: api for api, page in PARAMETERS.items()}
 AREA_MESSAGE = "Service area must be a service area's number"
 
@@ -62,48 +69,94 @@ AREA_MESSAGE = "Service area must be a service area's number"
 
 
 def _tally(t: GradeTally) -> dict[str, object]:
-    return {"graded": t.graded, "ungraded": t.ungraded,
-            "grades": [GradeShare(grade=g, label=GRADE_LABELS[Grade(g)], count=t.counts[g],
-                                  share=t.counts[g] / t.graded if t.graded else None) for g in GRADES]}
+    return {
+        "graded": t.graded,
+        "ungraded": t.ungraded,
+        "grades": [
+            GradeShare(
+                grade=g,
+                label=GRADE_LABELS[Grade(g)],
+                count=t.counts[g],
+                share=t.counts[g] / t.graded if t.graded else None,
+            )
+            for g in GRADES
+        ],
+    }
 
 
 def grades_out(grades: GradeCounts) -> GradeDistributionOut:
     return GradeDistributionOut(
         **_tally(grades.overall),
         by_service_area=[GroupGradesOut(id=g.id, name=g.name, **_tally(g.grades)) for g in grades.by_service_area],
-        by_team=[GroupGradesOut(id=g.id, name=g.name, **_tally(g.grades)) for g in grades.by_team])
+        by_team=[GroupGradesOut(id=g.id, name=g.name, **_tally(g.grades)) for g in grades.by_team],
+    )
 
 
 def _rate(counts: Counts, *, frame: int | None, min_n: int) -> dict[str, object]:
     r = rate(counts.yes, counts.no, population=frame, min_n=min_n)
-    return {"yes": counts.yes, "no": counts.no, "na": counts.na, "n": r.n, "rate": r.value,
-            "interval": [r.interval.low, r.interval.high] if r.interval else None, "too_few": r.too_few,
-            "population": r.population}
+    return {
+        "yes": counts.yes,
+        "no": counts.no,
+        "na": counts.na,
+        "n": r.n,
+        "rate": r.value,
+        "interval": [r.interval.low, r.interval.high] if r.interval else None,
+        "too_few": r.too_few,
+        "population": r.population,
+    }
 
 
 def compliance_out(report: ComplianceReport, *, min_n: int) -> ComplianceOut:
     frame = report.frame_size
     return ComplianceOut(
         frame_size=frame,
-        sections=[SectionRateOut(template_key=s.template_key, section_key=s.section_key,
-                                 section_title=s.section_title, **_rate(s.counts, frame=frame, min_n=min_n))
-                  for s in report.sections],
-        questions=[QuestionRateOut(template_key=q.template_key, section_key=q.section_key,
-                                   section_title=q.section_title, question_key=q.question_key, label=q.label,
-                                   **_rate(q.counts, frame=frame, min_n=min_n)) for q in report.questions])
+        sections=[
+            SectionRateOut(
+                template_key=s.template_key,
+                section_key=s.section_key,
+                section_title=s.section_title,
+                **_rate(s.counts, frame=frame, min_n=min_n),
+            )
+            for s in report.sections
+        ],
+        questions=[
+            QuestionRateOut(
+                template_key=q.template_key,
+                section_key=q.section_key,
+                section_title=q.section_title,
+                question_key=q.question_key,
+                label=q.label,
+                **_rate(q.counts, frame=frame, min_n=min_n),
+            )
+            for q in report.questions
+        ],
+    )
 
 
 def moderation_out(m: ModerationFigures) -> ModerationOut:
     a = m.agreement
-    return ModerationOut(rounds=m.rounds, n=a.n, agreed=a.agreed, exact_agreement=a.exact_agreement,
-                         weighted_kappa=a.weighted_kappa, kappa_interval=list(a.interval) if a.interval else None,
-                         too_few=m.too_few, note=a.note, method=m.method)
+    return ModerationOut(
+        rounds=m.rounds,
+        n=a.n,
+        agreed=a.agreed,
+        exact_agreement=a.exact_agreement,
+        weighted_kappa=a.weighted_kappa,
+        kappa_interval=list(a.interval) if a.interval else None,
+        too_few=m.too_few,
+        note=a.note,
+        method=m.method,
+    )
 
 
 def recommendations_out(r: RecommendationFigures) -> RecommendationsOut:
-    return RecommendationsOut(raised=r.raised, closed=r.closed, outstanding=r.outstanding, overdue=r.overdue,
-                              median_days_to_close=r.median_days,
-                              top_themes=[ThemeOut(id=t.theme_id, name=t.name, count=t.count) for t in r.themes])
+    return RecommendationsOut(
+        raised=r.raised,
+        closed=r.closed,
+        outstanding=r.outstanding,
+        overdue=r.overdue,
+        median_days_to_close=r.median_days,
+        top_themes=[ThemeOut(id=t.theme_id, name=t.name, count=t.count) for t in r.themes],
+    )
 
 
 # --- The endpoint ---------------------------------------------------------------------------------------------
@@ -117,34 +170,58 @@ def summary_filter(params: dict[str, str | None], *, user: User, today: date) ->
     page_params = {PARAMETERS[name]: value for name, value in params.items() if value is not None}
     flt = report_filter_from_query(page_params, user=user, today=today)
     errors = dict(flt.errors)
-    other_area = (flt.area_locked and "service_area" in errors
-                  and QueryReader(page_params).row_id("service_area", AREA_MESSAGE) is not None)
+    other_area = (
+        flt.area_locked
+        and "service_area" in errors
+        and QueryReader(page_params).row_id("service_area", AREA_MESSAGE) is not None
+    )
     if other_area:
         errors.pop("service_area")
     if errors:
-        raise RequestValidationError([{"loc": ("query", API_NAME[name]), "msg": message, "type": "value_error"}
-                                      for name, message in errors.items()])
+        raise RequestValidationError(
+            [
+                {"loc": ("query", API_NAME[name]), "msg": message, "type": "value_error"}
+                for name, message in errors.items()
+            ]
+        )
     if other_area:
         raise PermissionDenied(flt.errors["service_area"])
     return flt
 
 
-@router.get("/reports/summary", response_model=ReportSummary, response_model_by_alias=True,
-            responses={403: {"description": "Not a QA lead, head of service (with an area) or viewer; or a head of "
-                                            "service asking for another service area"},
-                       404: {"description": "No cycle, service area or team with that id"},
-                       422: {"description": "A bad parameter, named in `detail[].loc`"}})
+@router.get(
+    "/reports/summary",
+    response_model=ReportSummary,
+    response_model_by_alias=True,
+    responses={
+        403: {
+            "description": "Not a QA lead, head of service (with an area) or viewer; or a head of "
+            "service asking for another service area"
+        },
+        404: {"description": "No cycle, service area or team with that id"},
+        422: {"description": "A bad parameter, named in `detail[].loc`"},
+    },
+)
 def reports_summary(
-    request: Request, session: SessionDep, user: ReportReader,
+    request: Request,
+    session: SessionDep,
+    user: ReportReader,
     cycle_id: Annotated[str | None, Query(max_length=20, description="a cycle's id")] = None,
-    date_from: Annotated[str | None, Query(alias="from", max_length=10,
-                                           description="completed on or after (YYYY-MM-DD, local); default: the "
-                                                       "first day of the month 11 months ago")] = None,
-    date_to: Annotated[str | None, Query(alias="to", max_length=10,
-                                         description="completed on or before (YYYY-MM-DD, local); default: today")]
-    = None,
-    service_area: Annotated[str | None, Query(max_length=20, description="a service area's id (a head of service: "
-                                                                         "their own only)")] = None,
+    date_from: Annotated[
+        str | None,
+        Query(
+            alias="from",
+            max_length=10,
+            description="completed on or after (YYYY-MM-DD, local); default: the first day of the month 11 months ago",
+        ),
+    ] = None,
+    date_to: Annotated[
+        str | None,
+        Query(alias="to", max_length=10, description="completed on or before (YYYY-MM-DD, local); default: today"),
+    ] = None,
+    service_area: Annotated[
+        str | None, Query(max_length=20, description="a service area's id (a head of service: their own only)")
+    ] = None,
     team: Annotated[str | None, Query(max_length=20, description="a team's id")] = None,
     template: Annotated[str | None, Query(max_length=60, description="a template's key")] = None,
     case_type: Annotated[str | None, Query(max_length=10, description="a case type")] = None,
@@ -161,19 +238,39 @@ def reports_summary(
     value that makes no sense is a 422 naming the parameter; a cycle, service area or team that does not exist,
     404."""
     settings = request.app.state.settings
-    flt = summary_filter({"cycle_id": cycle_id, "from": date_from, "to": date_to, "service_area": service_area,
-                          "team": team, "template": template, "case_type": case_type}, user=user,
-                         today=settings.today())
-    for model, value, what in ((Cycle, flt.cycle_id, "Cycle"), (ServiceArea, flt.service_area_id, "Service area"),
-                               (Team, flt.team_id, "Team")):
+    flt = summary_filter(
+        {
+            "cycle_id": cycle_id,
+            "from": date_from,
+            "to": date_to,
+            "service_area": service_area,
+            "team": team,
+            "template": template,
+            "case_type": case_type,
+        },
+        user=user,
+        today=settings.today(),
+    )
+    for model, value, what in (
+        (Cycle, flt.cycle_id, "Cycle"),
+        (ServiceArea, flt.service_area_id, "Service area"),
+        (Team, flt.team_id, "Team"),
+    ):
         if value is not None and session.get(model, value) is None:
             raise NotFound(f"{what} {value} not found")
     zone, min_n = settings.timezone, settings.report_min_n
     report = compliance(session, flt, zone)
     assert flt.date_from is not None and flt.date_to is not None  # the filter always has a period
     return ReportSummary(
-        date_from=flt.date_from, date_to=flt.date_to, cycle_id=flt.cycle_id, service_area=flt.service_area_id,
-        team=flt.team_id, template=flt.template_key, case_type=flt.case_type, min_n=min_n, audits=report.audits,
+        date_from=flt.date_from,
+        date_to=flt.date_to,
+        cycle_id=flt.cycle_id,
+        service_area=flt.service_area_id,
+        team=flt.team_id,
+        template=flt.template_key,
+        case_type=flt.case_type,
+        min_n=min_n,
+        audits=report.audits,
         grade_distribution=grades_out(grade_distribution(session, flt, zone)),
         compliance=compliance_out(report, min_n=min_n),
         moderation=moderation_out(moderation_figures(session, flt, zone, min_n=min_n)),

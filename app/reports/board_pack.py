@@ -46,8 +46,12 @@ SECTIONS_ANCHOR = "compliance-sections"  # the section chart (drawn when a secti
 SECTIONS_TOO_FEW_ANCHOR = "compliance-sections-too-few"  # what the page says instead when none has
 
 
-FIGURE_NAMES = {AT_A_GLANCE: "at a glance", GRADES_ANCHOR: "the grades of all selected audits",
-                SECTIONS_ANCHOR: "compliance by section", SECTIONS_TOO_FEW_ANCHOR: "compliance"}
+FIGURE_NAMES = {
+    AT_A_GLANCE: "at a glance",
+    GRADES_ANCHOR: "the grades of all selected audits",
+    SECTIONS_ANCHOR: "compliance by section",
+    SECTIONS_TOO_FEW_ANCHOR: "compliance",
+}
 
 
 def target_anchor(key: str) -> str:
@@ -196,16 +200,39 @@ def pack_measures(report: Report) -> list[Measure]:
     section chart, or what the page says instead when every section has too few answers) and each target's
     measured rate (its row in the targets table). A grade with a target is spoken of once, as the target."""
     targeted_grades = {t.target.grade for t in report.targets if t.target.grade}
-    measures = [Measure("grade:good_or_better", "The share of graded audits Good or better",
-                        _grade_rate(report, GOOD_OR_BETTER), GRADES_ANCHOR)]
+    measures = [
+        Measure(
+            "grade:good_or_better",
+            "The share of graded audits Good or better",
+            _grade_rate(report, GOOD_OR_BETTER),
+            GRADES_ANCHOR,
+        )
+    ]
     if "inadequate" not in targeted_grades:
-        measures.append(Measure("grade:inadequate", "The share of graded audits Inadequate",
-                                _grade_rate(report, ("inadequate",)), GRADES_ANCHOR))
+        measures.append(
+            Measure(
+                "grade:inadequate",
+                "The share of graded audits Inadequate",
+                _grade_rate(report, ("inadequate",)),
+                GRADES_ANCHOR,
+            )
+        )
     sections = SECTIONS_TOO_FEW_ANCHOR if report.section_chart.empty else SECTIONS_ANCHOR
-    measures += [Measure(f"section:{s.template_key}:{s.label}", f"Compliance in “{s.label}” ({s.template_key})",
-                         s.rate, sections) for s in report.sections]
-    measures += [Measure(f"target:{t.target.key}", f"Against the target “{t.target.label}”, {_lower_first(t.measure)}",
-                         t.measured, target_anchor(t.target.key)) for t in report.targets]
+    measures += [
+        Measure(
+            f"section:{s.template_key}:{s.label}", f"Compliance in “{s.label}” ({s.template_key})", s.rate, sections
+        )
+        for s in report.sections
+    ]
+    measures += [
+        Measure(
+            f"target:{t.target.key}",
+            f"Against the target “{t.target.label}”, {_lower_first(t.measure)}",
+            t.measured,
+            target_anchor(t.target.key),
+        )
+        for t in report.targets
+    ]
     return measures
 
 
@@ -213,8 +240,13 @@ def pack_summary(now: Report, before: Report) -> list[Statement]:
     """The written summary: how many audits, then what changed. Measures with nothing to measure this period are
     left out (there is no figure in the pack to point at)."""
     measures = [m for m in pack_measures(now) if m.rate.n > 0]
-    return summarise(audits_now=now.audits, audits_before=before.audits, audits_anchor=AT_A_GLANCE, now=measures,
-                     before=pack_measures(before))
+    return summarise(
+        audits_now=now.audits,
+        audits_before=before.audits,
+        audits_anchor=AT_A_GLANCE,
+        now=measures,
+        before=pack_measures(before),
+    )
 
 
 @dataclass(frozen=True)
@@ -257,10 +289,18 @@ def filter_names(session: Session, flt: ReportFilter) -> FilterNames:
     cycle = session.get(Cycle, flt.cycle_id) if flt.cycle_id is not None else None
     template = None
     if flt.template_key is not None:
-        template = session.execute(select(TemplateVersion.title).where(TemplateVersion.key == flt.template_key)
-                                   .order_by(TemplateVersion.version.desc()).limit(1)).scalar_one_or_none()
-    return FilterNames(area=name(ServiceArea, flt.service_area_id), team=name(Team, flt.team_id),
-                       cycle=cycle.title if cycle else None, template=template)
+        template = session.execute(
+            select(TemplateVersion.title)
+            .where(TemplateVersion.key == flt.template_key)
+            .order_by(TemplateVersion.version.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+    return FilterNames(
+        area=name(ServiceArea, flt.service_area_id),
+        team=name(Team, flt.team_id),
+        cycle=cycle.title if cycle else None,
+        template=template,
+    )
 
 
 def where_text(flt: ReportFilter, names: FilterNames) -> str:
@@ -337,9 +377,17 @@ def build_pack(session: Session, flt: ReportFilter, period: Period, *, settings:
     report = build_report(session, now_flt, settings=settings)
     before = build_report(session, within(flt, previous.first, previous.last), settings=settings)
     trend = build_report(session, within(flt, trend_start(period), period.last), settings=settings)
-    return BoardPack(period=period, previous=previous, flt=now_flt, names=filter_names(session, flt), report=report,
-                     before=before, trend=trend, summary=pack_summary(report, before),
-                     comparisons=comparisons(report, before))
+    return BoardPack(
+        period=period,
+        previous=previous,
+        flt=now_flt,
+        names=filter_names(session, flt),
+        report=report,
+        before=before,
+        trend=trend,
+        summary=pack_summary(report, before),
+        comparisons=comparisons(report, before),
+    )
 
 
 def pack_pdf(html: str) -> bytes:

@@ -67,8 +67,12 @@ GRADE_CHOICES = (*GRADES, NONE, GRADED)
 MOVES = (UP, DOWN, SAME, UNKNOWN)
 NARROWING_ORDER = ["grade", "move", "question", "answer", "month"]
 ANSWER_WORDS = {YES: "Yes", NO: "No", NA: "Not applicable"}
-MOVE_WORDS = {UP: "moved up by moderation", DOWN: "moved down by moderation", SAME: "left unchanged by moderation",
-              UNKNOWN: "moderated with no grade to compare"}
+MOVE_WORDS = {
+    UP: "moved up by moderation",
+    DOWN: "moved down by moderation",
+    SAME: "left unchanged by moderation",
+    UNKNOWN: "moderated with no grade to compare",
+}
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -92,8 +96,13 @@ class Narrowing:
 
     def query(self) -> dict[str, str]:
         """The query parameters that give this narrowing (add the filter's own: `ReportFilter.query()`)."""
-        pairs = {"grade": self.grade, "move": self.move, "question": self.question, "answer": self.answer,
-                 "month": self.month.strftime("%Y-%m") if self.month else None}
+        pairs = {
+            "grade": self.grade,
+            "move": self.move,
+            "question": self.question,
+            "answer": self.answer,
+            "month": self.month.strftime("%Y-%m") if self.month else None,
+        }
         return {k: v for k, v in pairs.items() if v}
 
 
@@ -111,8 +120,9 @@ def narrowing_from_query(params: Mapping[str, str], *, flt: ReportFilter) -> Nar
     """Read a Narrowing; a bad value is left out and named in `errors`. A month must overlap the filter's period."""
     read = QueryReader(params)
     errors = read.errors
-    grade = read.choice("grade", GRADE_CHOICES,
-                        "Grade must be one of " + ", ".join(GRADE_CHOICES) + " (none: no overall grade)")
+    grade = read.choice(
+        "grade", GRADE_CHOICES, "Grade must be one of " + ", ".join(GRADE_CHOICES) + " (none: no overall grade)"
+    )
     move = read.choice("move", MOVES, "Move must be one of " + ", ".join(MOVES))
 
     template_key = question_key = None
@@ -137,13 +147,23 @@ def narrowing_from_query(params: Mapping[str, str], *, flt: ReportFilter) -> Nar
             first = date(int(found.group(1)), int(found.group(2)), 1)
         if first is None:
             errors["month"] = "Month must be a month as YYYY-MM, for example 2026-06"
-        elif flt.date_from is not None and flt.date_to is not None and not (
-                first <= flt.date_to and month_last(first) >= flt.date_from):
-            errors["month"] = (f"Month must be within the period, {_long(flt.date_from)} to {_long(flt.date_to)}")
+        elif (
+            flt.date_from is not None
+            and flt.date_to is not None
+            and not (first <= flt.date_to and month_last(first) >= flt.date_from)
+        ):
+            errors["month"] = f"Month must be within the period, {_long(flt.date_from)} to {_long(flt.date_to)}"
         else:
             month = first
-    return Narrowing(grade=grade, move=move, template_key=template_key, question_key=question_key, answer=answer,
-                     month=month, errors=errors)
+    return Narrowing(
+        grade=grade,
+        move=move,
+        template_key=template_key,
+        question_key=question_key,
+        answer=answer,
+        month=month,
+        errors=errors,
+    )
 
 
 def _is_key(value: str) -> bool:
@@ -159,8 +179,11 @@ def narrowed_filter(flt: ReportFilter, narrowing: Narrowing) -> ReportFilter:
     if narrowing.month is None:
         return flt
     first, last = narrowing.month, month_last(narrowing.month)
-    return replace(flt, date_from=max(first, flt.date_from) if flt.date_from else first,
-                   date_to=min(last, flt.date_to) if flt.date_to else last)
+    return replace(
+        flt,
+        date_from=max(first, flt.date_from) if flt.date_from else first,
+        date_to=min(last, flt.date_to) if flt.date_to else last,
+    )
 
 
 def _rank(column: Any) -> Any:
@@ -185,15 +208,23 @@ def narrowing_conditions(narrowing: Narrowing) -> list[Any]:
         conds.append(Audit.final_grade == narrowing.grade)
     if narrowing.move is not None:
         auditor, final = _rank(Moderation.auditor_overall_grade), _rank(Audit.final_grade)
-        way = {UP: final < auditor, DOWN: final > auditor, SAME: final == auditor,
-               UNKNOWN: or_(auditor.is_(None), final.is_(None))}[narrowing.move]
+        way = {
+            UP: final < auditor,
+            DOWN: final > auditor,
+            SAME: final == auditor,
+            UNKNOWN: or_(auditor.is_(None), final.is_(None)),
+        }[narrowing.move]
         conds.append(exists().where(accepted_round(), way))
     if narrowing.template_key and narrowing.question_key:
         values = [narrowing.answer] if narrowing.answer else [YES, NO]
         conds.append(Audit.template_key == narrowing.template_key)
-        conds.append(exists().where(AuditAnswer.audit_id == Audit.id,
-                                    AuditAnswer.question_key == narrowing.question_key,
-                                    or_(*[AuditAnswer.value == _json(v) for v in values])))
+        conds.append(
+            exists().where(
+                AuditAnswer.audit_id == Audit.id,
+                AuditAnswer.question_key == narrowing.question_key,
+                or_(*[AuditAnswer.value == _json(v) for v in values]),
+            )
+        )
     return conds
 
 
@@ -235,33 +266,60 @@ def drill_rows(session: Session, audits: list[Audit], *, user: User, zone: str) 
     than the QA lead who may open audits)."""
     if not audits:
         return []
-    cases = {i: (ref, team, area) for i, ref, team, area in session.execute(
-        select(Case.id, Case.child_id, Case.team_id, Case.service_area_id)
-        .where(Case.id.in_({a.case_id for a in audits}))).all()}
+    cases = {
+        i: (ref, team, area)
+        for i, ref, team, area in session.execute(
+            select(Case.id, Case.child_id, Case.team_id, Case.service_area_id).where(
+                Case.id.in_({a.case_id for a in audits})
+            )
+        ).all()
+    }
     team_ids = {c[1] for c in cases.values() if c[1] is not None}
     area_ids = {c[2] for c in cases.values() if c[2] is not None}
     teams = dict(session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).all()) if team_ids else {}
-    areas = dict(session.execute(select(ServiceArea.id, ServiceArea.name)
-                                 .where(ServiceArea.id.in_(area_ids))).all()) if area_ids else {}
-    titles = dict(session.execute(select(TemplateVersion.id, TemplateVersion.title)
-                                  .where(TemplateVersion.id.in_({a.template_version_id for a in audits}))).all())
+    areas = (
+        dict(session.execute(select(ServiceArea.id, ServiceArea.name).where(ServiceArea.id.in_(area_ids))).all())
+        if area_ids
+        else {}
+    )
+    titles = dict(
+        session.execute(
+            select(TemplateVersion.id, TemplateVersion.title).where(
+                TemplateVersion.id.in_({a.template_version_id for a in audits})
+            )
+        ).all()
+    )
     tz = ZoneInfo(zone)
     rows = []
     for a in audits:
         ref, team_id, area_id = cases.get(a.case_id, ("", None, None))
         opens = may_open(user, a)
         assert a.id is not None and a.completed_at is not None  # completed audits only
-        rows.append(DrillRow(audit_id=a.id, template_title=titles.get(a.template_version_id, a.template_key),
-                             team=teams.get(team_id, "No team") if team_id is not None else "No team",
-                             service_area=areas.get(area_id, "No service area") if area_id is not None
-                             else "No service area",
-                             completed=a.completed_at.astimezone(tz).date(), grade=a.final_grade, may_open=opens,
-                             case_reference=ref if opens else None))
+        rows.append(
+            DrillRow(
+                audit_id=a.id,
+                template_title=titles.get(a.template_version_id, a.template_key),
+                team=teams.get(team_id, "No team") if team_id is not None else "No team",
+                service_area=areas.get(area_id, "No service area") if area_id is not None else "No service area",
+                completed=a.completed_at.astimezone(tz).date(),
+                grade=a.final_grade,
+                may_open=opens,
+                case_reference=ref if opens else None,
+            )
+        )
     return rows
 
 
-def audits_page(session: Session, flt: ReportFilter, narrowing: Narrowing, *, zone: str, user: User,
-                page: int | None = 1, page_size: int | None = PAGE_SIZE) -> Page[DrillRow]:
+def audits_page(
+    session: Session,
+    flt: ReportFilter,
+    narrowing: Narrowing,
+    *,
+    zone: str,
+    user: User,
+    page: int | None = 1,
+    page_size: int | None = PAGE_SIZE,
+) -> Page[DrillRow]:
     """One page of the audits behind the figure, most recently completed first (past the end: the last page)."""
     stmt = drill_select(flt, narrowing, zone, Audit).order_by(Audit.completed_at.desc(), Audit.id.desc())
     found = paginate(session, stmt, page=page, page_size=page_size, clamp_to_last=True)
@@ -273,8 +331,9 @@ def audits_page(session: Session, flt: ReportFilter, narrowing: Narrowing, *, zo
 
 def question_label(session: Session, template_key: str, question_key: str) -> str | None:
     """The question's label in the newest published version of the template that has it."""
-    versions = session.execute(select(TemplateVersion).where(TemplateVersion.key == template_key)
-                               .order_by(TemplateVersion.version.desc())).scalars()
+    versions = session.execute(
+        select(TemplateVersion).where(TemplateVersion.key == template_key).order_by(TemplateVersion.version.desc())
+    ).scalars()
     for version in versions:
         for section in template_definition(version).sections:
             for question in section.questions:
@@ -284,8 +343,12 @@ def question_label(session: Session, template_key: str, question_key: str) -> st
 
 
 def _template_title(session: Session, key: str) -> str:
-    title = session.execute(select(TemplateVersion.title).where(TemplateVersion.key == key)
-                            .order_by(TemplateVersion.version.desc()).limit(1)).scalar_one_or_none()
+    title = session.execute(
+        select(TemplateVersion.title)
+        .where(TemplateVersion.key == key)
+        .order_by(TemplateVersion.version.desc())
+        .limit(1)
+    ).scalar_one_or_none()
     return title or key
 
 
@@ -302,8 +365,9 @@ def describe(session: Session, flt: ReportFilter, narrowing: Narrowing) -> str:
         parts.append(MOVE_WORDS[narrowing.move])
     if narrowing.template_key and narrowing.question_key:
         label = question_label(session, narrowing.template_key, narrowing.question_key)
-        asked = (f"“{label}”" if label else f"question {narrowing.question_key}") + \
-            f" ({_template_title(session, narrowing.template_key)})"
+        asked = (
+            f"“{label}”" if label else f"question {narrowing.question_key}"
+        ) + f" ({_template_title(session, narrowing.template_key)})"
         said = f"“{ANSWER_WORDS[narrowing.answer]}”" if narrowing.answer else "yes or no"
         parts.append(f"answering {said} to {asked}")
     period = narrowed_filter(flt, narrowing)

@@ -28,17 +28,26 @@ def report_audits(request: Request, session: SessionDep, user: ReportReader, pag
     # PermissionDenied (403) for anyone but the QA lead, viewers and heads of service with an area.
     flt = report_filter(session, request.query_params, user=user, today=settings.today())
     narrowing = drill.narrowing_from_query(request.query_params, flt=flt)
-    result = drill.audits_page(session, flt, narrowing, zone=settings.timezone, user=user, page=page_number(page),
-                                page_size=drill.PAGE_SIZE)
+    result = drill.audits_page(
+        session, flt, narrowing, zone=settings.timezone, user=user, page=page_number(page), page_size=drill.PAGE_SIZE
+    )
     params = {**flt.query(), **narrowing.query()}
 
     def query(**changes: Any) -> str:
         return urlencode({**params, "page": result.page, **changes})
 
     errors = {**flt.errors, **narrowing.errors}
-    return render(request, "reports/audits.html", {
-        "result": result, "caption": drill.describe(session, flt, narrowing), "query": query,
-        "back_href": "/reports?" + urlencode(flt.query()),
-        "shows_case": any(row.may_open for row in result.items),
-        "errors": errors, "error_order": ERROR_ORDER, "error_targets": dict.fromkeys(errors, "audits-what"),
-    })
+    return render(
+        request,
+        "reports/audits.html",
+        {
+            "result": result,
+            "caption": drill.describe(session, flt, narrowing),
+            "query": query,
+            "back_href": "/reports?" + urlencode(flt.query()),
+            "shows_case": any(row.may_open for row in result.items),
+            "errors": errors,
+            "error_order": ERROR_ORDER,
+            "error_targets": dict.fromkeys(errors, "audits-what"),
+        },
+    )

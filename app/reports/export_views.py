@@ -33,9 +33,15 @@ def report_export_record(session: Session, *, user: User, table: Table, fmt: str
     after: dict[str, object] = {"table": table.key, "format": fmt, "rows": len(table.rows), "filter": flt.query()}
     if flt.area_locked:  # the query leaves out the area a head of service is kept to: record it
         after["scope_service_area"] = flt.service_area_id
-    audit_record(session, actor=user, action="report.export", entity_type="report", entity_id=table.key,
-                 summary=f"Exported the report table {table.key} as {fmt.upper()} ({len(table.rows):,} rows)",
-                 after=after)
+    audit_record(
+        session,
+        actor=user,
+        action="report.export",
+        entity_type="report",
+        entity_id=table.key,
+        summary=f"Exported the report table {table.key} as {fmt.upper()} ({len(table.rows):,} rows)",
+        after=after,
+    )
 
 
 def _export(request: Request, session: Session, user: User, key: str, fmt: str) -> Response:
@@ -47,8 +53,14 @@ def _export(request: Request, session: Session, user: User, key: str, fmt: str) 
     found = table_by_key(build_report(session, flt, settings=settings), key)
     assert found is not None
     report_export_record(session, user=user, table=found, fmt=fmt, flt=flt)
-    return table_response(fmt, name=f"report-{found.key}", title=found.title, headers=found.headers,
-                          rows=found.rows, today=settings.today())
+    return table_response(
+        fmt,
+        name=f"report-{found.key}",
+        title=found.title,
+        headers=found.headers,
+        rows=found.rows,
+        today=settings.today(),
+    )
 
 
 @router.get("/reports/tables/{table}.csv")

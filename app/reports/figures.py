@@ -107,17 +107,21 @@ class GradeCounts:
     by_team: list[GroupGrades]  # by name
 
 
-def grade_distribution(session: Session, flt: ReportFilter, zone: str, coded: CodedAudits | None = None
-                       ) -> GradeCounts:
+def grade_distribution(session: Session, flt: ReportFilter, zone: str, coded: CodedAudits | None = None) -> GradeCounts:
     """Final overall grades of the selection: in all, by service area and by team (one grouped query, or the rows
     `monthly_coded_audits` read; and names)."""
     if coded is not None and coded.facts:
         found = coded.count_by(lambda b: (b.facts[0], b.group[1], b.facts[1]))  # (area, team, grade)
         rows = [(*key, n) for key, n in found.items()]
     else:
-        rows = [tuple(r) for r in session.execute(
-            selected_audits(flt, zone, Case.service_area_id, Case.team_id, Audit.final_grade, func.count())
-            .group_by(Case.service_area_id, Case.team_id, Audit.final_grade))]
+        rows = [
+            tuple(r)
+            for r in session.execute(
+                selected_audits(
+                    flt, zone, Case.service_area_id, Case.team_id, Audit.final_grade, func.count()
+                ).group_by(Case.service_area_id, Case.team_id, Audit.final_grade)
+            )
+        ]
     by_area: dict[int | None, list[tuple[str | None, int]]] = defaultdict(list)
     by_team: dict[int | None, list[tuple[str | None, int]]] = defaultdict(list)
     for area_id, team_id, grade, n in rows:
@@ -128,7 +132,8 @@ def grade_distribution(session: Session, flt: ReportFilter, zone: str, coded: Co
     return GradeCounts(
         overall=tally((grade, n) for *_, grade, n in rows),
         by_service_area=_groups(by_area, area_names, UNKNOWN_AREA),
-        by_team=_groups(by_team, team_names, UNKNOWN_TEAM))
+        by_team=_groups(by_team, team_names, UNKNOWN_TEAM),
+    )
 
 
 def _names(session: Session, model: Any, ids: Iterable[int | None]) -> dict[int, str]:
@@ -138,10 +143,13 @@ def _names(session: Session, model: Any, ids: Iterable[int | None]) -> dict[int,
     return dict(session.execute(select(model.id, model.name).where(model.id.in_(wanted))).all())
 
 
-def _groups(pairs: dict[int | None, list[tuple[str | None, int]]], names: dict[int, str],
-            unknown: str) -> list[GroupGrades]:
-    groups = [GroupGrades(id=i, name=names.get(i, unknown) if i is not None else unknown, grades=tally(p))
-              for i, p in pairs.items()]
+def _groups(
+    pairs: dict[int | None, list[tuple[str | None, int]]], names: dict[int, str], unknown: str
+) -> list[GroupGrades]:
+    groups = [
+        GroupGrades(id=i, name=names.get(i, unknown) if i is not None else unknown, grades=tally(p))
+        for i, p in pairs.items()
+    ]
     return sorted(groups, key=lambda g: (g.id is None, g.name.casefold()))
 
 
@@ -181,8 +189,12 @@ def accepted_round() -> Any:
     """The condition on Moderation (with Audit) for the round that completed the audit: the audit's latest round,
     decided and accepted. An audit has at most one; the drill-down (app.reports.drill) uses it too."""
     later = aliased(Moderation)
-    return and_(Moderation.audit_id == Audit.id, Moderation.status == DECIDED, Moderation.decision == ACCEPT,
-                ~exists().where(later.audit_id == Moderation.audit_id, later.round > Moderation.round))
+    return and_(
+        Moderation.audit_id == Audit.id,
+        Moderation.status == DECIDED,
+        Moderation.decision == ACCEPT,
+        ~exists().where(later.audit_id == Moderation.audit_id, later.round > Moderation.round),
+    )
 
 
 def moderation_changes(session: Session, flt: ReportFilter, zone: str) -> ModerationChanges:
@@ -191,7 +203,8 @@ def moderation_changes(session: Session, flt: ReportFilter, zone: str) -> Modera
     rows = session.execute(
         selected_audits(flt, zone, Moderation.auditor_overall_grade, Audit.final_grade, func.count())
         .join(Moderation, accepted_round())
-        .group_by(Moderation.auditor_overall_grade, Audit.final_grade)).all()
+        .group_by(Moderation.auditor_overall_grade, Audit.final_grade)
+    ).all()
     found: dict[str, int] = {UP: 0, DOWN: 0, SAME: 0}
     unknown = 0
     for auditor, final, n in rows:
@@ -200,8 +213,9 @@ def moderation_changes(session: Session, flt: ReportFilter, zone: str) -> Modera
             unknown += n
         else:
             found[way] += n
-    return ModerationChanges(moderated=sum(n for *_, n in rows), unknown=unknown, **found,
-                             moves={(a, f): n for a, f, n in rows})
+    return ModerationChanges(
+        moderated=sum(n for *_, n in rows), unknown=unknown, **found, moves={(a, f): n for a, f, n in rows}
+    )
 
 
 # --- Compliance ---------------------------------------------------------------------------------------------
@@ -279,8 +293,13 @@ def compliance_questions(definitions: Iterable[TemplateDefinition]) -> dict[Ques
             for q, question in enumerate(section.questions):
                 if question.counts_for_compliance:
                     found[(definition.key, question.key)] = QuestionRef(
-                        template_key=definition.key, section_key=section.key, section_title=section.title,
-                        question_key=question.key, label=question.label, order=(definition.version, s, q))
+                        template_key=definition.key,
+                        section_key=section.key,
+                        section_title=section.title,
+                        question_key=question.key,
+                        label=question.label,
+                        order=(definition.version, s, q),
+                    )
     return found
 
 
@@ -321,24 +340,39 @@ class CodedAudits:
         return found
 
 
-def coded_audits(session: Session, flt: ReportFilter, zone: str, *groups: Any, facts: tuple[Any, ...] = ()
-                 ) -> CodedAudits:
+def coded_audits(
+    session: Session, flt: ReportFilter, zone: str, *groups: Any, facts: tuple[Any, ...] = ()
+) -> CodedAudits:
     """The selection's compliance codes grouped by the values of the `groups` column expressions (none: all in
     one group), the `facts` columns and the template version: the database concatenates each group's codes
     (string_agg / group_concat), so a year of audits comes back as a few hundred rows. An audit completed without
     a code (none should be: completion and the migration write it), or a group whose codes do not add up, has the
     selection read audit by audit instead, the missing codes worked out from the answers."""
     keys = (*groups, *facts, Audit.template_version_id)
-    rows = session.execute(selected_audits(flt, zone, *keys, func.count(), func.count(Audit.compliance_answers),
-                                           func.aggregate_strings(Audit.compliance_answers, ""))
-                           .group_by(*keys)).all()
+    rows = session.execute(
+        selected_audits(
+            flt,
+            zone,
+            *keys,
+            func.count(),
+            func.count(Audit.compliance_answers),
+            func.aggregate_strings(Audit.compliance_answers, ""),
+        ).group_by(*keys)
+    ).all()
     definitions = version_definitions(session, {row[len(keys) - 1] for row in rows})
     width = len(groups)
     code_length = {v: len(scoring_questions(d)) for v, d in definitions.items()}
     blocks = []
     for *values, version_id, audits, coded, codes in rows:
-        blocks.append(CodedBlock(group=tuple(values[:width]), facts=tuple(values[width:]), version_id=version_id,
-                                 audits=audits, codes=codes or ""))
+        blocks.append(
+            CodedBlock(
+                group=tuple(values[:width]),
+                facts=tuple(values[width:]),
+                version_id=version_id,
+                audits=audits,
+                codes=codes or "",
+            )
+        )
         if coded != audits or version_id not in code_length or len(codes or "") != code_length[version_id] * audits:
             return _coded_audit_by_audit(session, flt, zone, groups, facts, definitions)
     return CodedAudits(blocks=blocks, definitions=definitions, facts=bool(facts))
@@ -350,27 +384,45 @@ def version_definitions(session: Session, ids: Iterable[int]) -> dict[int, Templ
     return {v.id: template_definition(v) for v in versions if v.id is not None}
 
 
-def _coded_audit_by_audit(session: Session, flt: ReportFilter, zone: str, groups: tuple[Any, ...],
-                          facts: tuple[Any, ...], definitions: dict[int, TemplateDefinition]) -> CodedAudits:
+def _coded_audit_by_audit(
+    session: Session,
+    flt: ReportFilter,
+    zone: str,
+    groups: tuple[Any, ...],
+    facts: tuple[Any, ...],
+    definitions: dict[int, TemplateDefinition],
+) -> CodedAudits:
     width = len(groups)
-    rows = [(i, tuple(rest[:width]), tuple(rest[width:-2]), rest[-2], rest[-1]) for i, *rest in session.execute(
-        selected_audits(flt, zone, Audit.id, *groups, *facts, Audit.template_version_id, Audit.compliance_answers))]
+    rows = [
+        (i, tuple(rest[:width]), tuple(rest[width:-2]), rest[-2], rest[-1])
+        for i, *rest in session.execute(
+            selected_audits(flt, zone, Audit.id, *groups, *facts, Audit.template_version_id, Audit.compliance_answers)
+        )
+    ]
     missing = [(i, v) for i, _, _, v, code in rows if code is None]
     worked_out = codes_from_answers(session, missing, definitions) if missing else {}
-    return CodedAudits(blocks=[CodedBlock(group=g, facts=f, version_id=v, audits=1,
-                                          codes=code if code is not None else worked_out[i])
-                               for i, g, f, v, code in rows], definitions=definitions, facts=bool(facts))
+    return CodedAudits(
+        blocks=[
+            CodedBlock(group=g, facts=f, version_id=v, audits=1, codes=code if code is not None else worked_out[i])
+            for i, g, f, v, code in rows
+        ],
+        definitions=definitions,
+        facts=bool(facts),
+    )
 
 
-def codes_from_answers(session: Session, audits: list[tuple[int, int]],
-                        definitions: dict[int, TemplateDefinition]) -> dict[int, str]:
+def codes_from_answers(
+    session: Session, audits: list[tuple[int, int]], definitions: dict[int, TemplateDefinition]
+) -> dict[int, str]:
     """The compliance codes of (audit id, template version id) pairs, from their answers."""
     answers: dict[int, dict[str, Any]] = defaultdict(dict)
     ids = [i for i, _ in audits]
     for start in range(0, len(ids), 1000):
         for audit_id, key, value in session.execute(
-                select(AuditAnswer.audit_id, AuditAnswer.question_key, AuditAnswer.value)
-                .where(AuditAnswer.audit_id.in_(ids[start:start + 1000]))):
+            select(AuditAnswer.audit_id, AuditAnswer.question_key, AuditAnswer.value).where(
+                AuditAnswer.audit_id.in_(ids[start : start + 1000])
+            )
+        ):
             answers[audit_id][key] = value
     return {i: compliance_code(definitions[v], answers[i]) for i, v in audits}
 
@@ -407,17 +459,27 @@ def compliance(session: Session, flt: ReportFilter, zone: str, coded: CodedAudit
     for (_, t, q), c in coded.tallied.items():
         counts[(t, q)] = counts[(t, q)] + c if (t, q) in counts else c
     ordered = sorted(questions.values(), key=lambda r: (r.template_key, r.order[1:], r.order[0]))
-    per_question = [QuestionCompliance(template_key=r.template_key, section_key=r.section_key,
-                                       section_title=r.section_title, question_key=r.question_key, label=r.label,
-                                       counts=counts.get((r.template_key, r.question_key), Counts()))
-                    for r in ordered]
+    per_question = [
+        QuestionCompliance(
+            template_key=r.template_key,
+            section_key=r.section_key,
+            section_title=r.section_title,
+            question_key=r.question_key,
+            label=r.label,
+            counts=counts.get((r.template_key, r.question_key), Counts()),
+        )
+        for r in ordered
+    ]
     sections: dict[tuple[str, str], SectionCompliance] = {}
     for q in per_question:
         key = (q.template_key, q.section_key)
         before = sections.get(key)
-        sections[key] = SectionCompliance(template_key=q.template_key, section_key=q.section_key,
-                                          section_title=q.section_title,
-                                          counts=q.counts + before.counts if before else q.counts)
+        sections[key] = SectionCompliance(
+            template_key=q.template_key,
+            section_key=q.section_key,
+            section_title=q.section_title,
+            counts=q.counts + before.counts if before else q.counts,
+        )
     audits, frame = _frame(session, flt, zone, coded)
     return ComplianceReport(questions=per_question, sections=list(sections.values()), frame_size=frame, audits=audits)
 
@@ -429,8 +491,9 @@ class TeamCompliance:
     counts: Counts  # over every compliance question of the selection
 
 
-def team_compliance(session: Session, flt: ReportFilter, zone: str,
-                    coded: CodedAudits | None = None) -> list[TeamCompliance]:
+def team_compliance(
+    session: Session, flt: ReportFilter, zone: str, coded: CodedAudits | None = None
+) -> list[TeamCompliance]:
     """Compliance answers per team, over all the compliance questions (`coded`: the codes already read by
     `monthly_coded_audits`, whose groups end with the team), by name."""
     coded = coded if coded is not None else coded_audits(session, flt, zone, Case.team_id)
@@ -439,13 +502,14 @@ def team_compliance(session: Session, flt: ReportFilter, zone: str,
         team = group[-1]
         totals[team] = totals[team] + c if team in totals else c
     names = _names(session, Team, totals)
-    rows = [TeamCompliance(id=i, name=names.get(i, UNKNOWN_TEAM) if i is not None else UNKNOWN_TEAM, counts=c)
-            for i, c in totals.items()]
+    rows = [
+        TeamCompliance(id=i, name=names.get(i, UNKNOWN_TEAM) if i is not None else UNKNOWN_TEAM, counts=c)
+        for i, c in totals.items()
+    ]
     return sorted(rows, key=lambda r: (r.id is None, r.name.casefold()))
 
 
-def _frame(session: Session, flt: ReportFilter, zone: str, coded: CodedAudits | None = None
-           ) -> tuple[int, int | None]:
+def _frame(session: Session, flt: ReportFilter, zone: str, coded: CodedAudits | None = None) -> tuple[int, int | None]:
     """How many audits are selected, and the frame size of their one sample (None: several, or none)."""
     if coded is not None and coded.facts:
         by_sample = coded.count_by(lambda b: b.facts[2])
@@ -453,9 +517,16 @@ def _frame(session: Session, flt: ReportFilter, zone: str, coded: CodedAudits | 
         total, in_samples = sum(by_sample.values()), sum(by_sample[sample] for sample in samples)
         low, high = (min(samples), max(samples)) if samples else (None, None)
     else:
-        total, in_samples, low, high = session.execute(selected_audits(
-            flt, zone, func.count(), func.count(Audit.sample_id), func.min(Audit.sample_id),
-            func.max(Audit.sample_id))).one()
+        total, in_samples, low, high = session.execute(
+            selected_audits(
+                flt,
+                zone,
+                func.count(),
+                func.count(Audit.sample_id),
+                func.min(Audit.sample_id),
+                func.max(Audit.sample_id),
+            )
+        ).one()
     if not total or in_samples != total or low != high:
         return total, None
     size = session.execute(select(Sample.frame_size).where(Sample.id == low)).scalar_one_or_none()
@@ -501,8 +572,14 @@ def trend_months(flt: ReportFilter, zone: str) -> tuple[list[Month], Any]:
 def monthly_coded_audits(session: Session, flt: ReportFilter, zone: str) -> CodedAudits:
     """The selection's compliance codes grouped by (month index, team id): enough for the compliance, the trend
     and the compliance by team, read once."""
-    return coded_audits(session, flt, zone, trend_months(flt, zone)[1], Case.team_id,
-                        facts=(Case.service_area_id, Audit.final_grade, Audit.sample_id))
+    return coded_audits(
+        session,
+        flt,
+        zone,
+        trend_months(flt, zone)[1],
+        Case.team_id,
+        facts=(Case.service_area_id, Audit.final_grade, Audit.sample_id),
+    )
 
 
 def monthly_trend(session: Session, flt: ReportFilter, zone: str, coded: CodedAudits | None = None) -> Trend:
@@ -512,8 +589,12 @@ def monthly_trend(session: Session, flt: ReportFilter, zone: str, coded: CodedAu
     if coded is not None and coded.facts:
         grade_rows = [(*key, n) for key, n in coded.count_by(lambda b: (b.group[0], b.facts[1])).items()]
     else:
-        grade_rows = [tuple(r) for r in session.execute(
-            selected_audits(flt, zone, index, Audit.final_grade, func.count()).group_by(index, Audit.final_grade))]
+        grade_rows = [
+            tuple(r)
+            for r in session.execute(
+                selected_audits(flt, zone, index, Audit.final_grade, func.count()).group_by(index, Audit.final_grade)
+            )
+        ]
     coded = coded if coded is not None else coded_audits(session, flt, zone, index)  # groups start with the month
     questions = compliance_questions(coded.definitions.values())
     answers = coded.tallied

@@ -54,16 +54,23 @@ class ReportFilter:
     def query(self, **changes: Any) -> dict[str, str]:
         """The query parameters that give this filter (with `changes`), for links and exports."""
         flt = replace(self, **changes) if changes else self
-        pairs = {"date_from": flt.date_from, "date_to": flt.date_to, "cycle": flt.cycle_id,
-                 "template": flt.template_key, "service_area": None if flt.area_locked else flt.service_area_id,
-                 "team": flt.team_id, "case_type": flt.case_type}
+        pairs = {
+            "date_from": flt.date_from,
+            "date_to": flt.date_to,
+            "cycle": flt.cycle_id,
+            "template": flt.template_key,
+            "service_area": None if flt.area_locked else flt.service_area_id,
+            "team": flt.team_id,
+            "case_type": flt.case_type,
+        }
         return {k: str(v) for k, v in pairs.items() if v not in (None, "")}
 
 
 def may_view_reports(user: User) -> bool:
     """The QA lead and viewers (every area), and a head of service with a service area (theirs)."""
     return user.has_role(Role.QA_LEAD, Role.VIEWER) or (
-        user.has_role(Role.HEAD_OF_SERVICE) and user.scope_service_area_id is not None)
+        user.has_role(Role.HEAD_OF_SERVICE) and user.scope_service_area_id is not None
+    )
 
 
 def default_period(today: date) -> tuple[date, date]:
@@ -102,19 +109,28 @@ def report_filter_from_query(params: Mapping[str, str], *, user: User, today: da
         if area is not None and area != own:
             errors["service_area"] = "You can see reports for your own service area only"
         area = own
-    return ReportFilter(date_from=date_from, date_to=date_to, cycle_id=read.row_id("cycle", "Cycle must be a cycle's number"),
-                        template_key=template_key, service_area_id=area,
-                        team_id=read.row_id("team", "Team must be a team's number"), case_type=case_type,
-                        area_locked=locked, errors=errors)
+    return ReportFilter(
+        date_from=date_from,
+        date_to=date_to,
+        cycle_id=read.row_id("cycle", "Cycle must be a cycle's number"),
+        template_key=template_key,
+        service_area_id=area,
+        team_id=read.row_id("team", "Team must be a team's number"),
+        case_type=case_type,
+        area_locked=locked,
+        errors=errors,
+    )
 
 
 def with_known_ids(session: Session, flt: ReportFilter) -> ReportFilter:
     """The filter without the cycle, service area or team it names when nothing has that number, or (for a head
     of service) when the team is another area's; each dropped id is named in `errors`."""
     errors, changes = dict(flt.errors), {}
-    for attr, model, name, label in (("cycle_id", Cycle, "cycle", "cycle"),
-                                     ("service_area_id", ServiceArea, "service_area", "service area"),
-                                     ("team_id", Team, "team", "team")):
+    for attr, model, name, label in (
+        ("cycle_id", Cycle, "cycle", "cycle"),
+        ("service_area_id", ServiceArea, "service_area", "service area"),
+        ("team_id", Team, "team", "team"),
+    ):
         value = getattr(flt, attr)
         if value is None or (attr == "service_area_id" and flt.area_locked):
             continue
@@ -143,9 +159,13 @@ def report_conditions(flt: ReportFilter, zone: str) -> list[Any]:
         conds.append(Audit.completed_at >= local_day_start(flt.date_from, zone))
     if flt.date_to is not None:
         conds.append(Audit.completed_at < local_day_start(flt.date_to + timedelta(days=1), zone))
-    for column, value in ((Audit.cycle_id, flt.cycle_id), (Audit.template_key, flt.template_key),
-                          (Case.service_area_id, flt.service_area_id), (Case.team_id, flt.team_id),
-                          (Case.case_type, flt.case_type)):
+    for column, value in (
+        (Audit.cycle_id, flt.cycle_id),
+        (Audit.template_key, flt.template_key),
+        (Case.service_area_id, flt.service_area_id),
+        (Case.team_id, flt.team_id),
+        (Case.case_type, flt.case_type),
+    ):
         if value is not None:
             conds.append(column == value)
     return conds
@@ -153,5 +173,4 @@ def report_conditions(flt: ReportFilter, zone: str) -> list[Any]:
 
 def selected_audits(flt: ReportFilter, zone: str, *columns: Any) -> Any:
     """SELECT `columns` FROM audit JOIN child_case WHERE the filter: the base of every figure's query."""
-    return select(*columns).select_from(Audit).join(Case, Case.id == Audit.case_id).where(
-        *report_conditions(flt, zone))
+    return select(*columns).select_from(Audit).join(Case, Case.id == Audit.case_id).where(*report_conditions(flt, zone))

@@ -223,8 +223,9 @@ def grade_change(groups: Iterable[PairGroup]) -> GradeChange:
         found[way] += g.pairs
         key = (str(g.earlier_grade), str(g.later_grade))
         matrix[key] = matrix.get(key, 0) + g.pairs
-    return GradeChange(improved=found[UP], same=found[SAME], worse=found[DOWN], not_compared=not_compared,
-                       matrix=matrix)
+    return GradeChange(
+        improved=found[UP], same=found[SAME], worse=found[DOWN], not_compared=not_compared, matrix=matrix
+    )
 
 
 def compliance_change(groups: Iterable[PairGroup], *, min_n: int = DEFAULT_MIN_N) -> ComplianceChange:
@@ -238,8 +239,15 @@ def compliance_change(groups: Iterable[PairGroup], *, min_n: int = DEFAULT_MIN_N
         ways[g.way] += g.pairs
         before, after = before + g.before, after + g.after
     was, now = rate(before.yes, before.no, min_n=min_n), rate(after.yes, after.no, min_n=min_n)
-    return ComplianceChange(up=ways[WAY_UP], same=ways[WAY_SAME], down=ways[WAY_DOWN], not_compared=not_compared,
-                            before=was, after=now, difference=compare(now, was))
+    return ComplianceChange(
+        up=ways[WAY_UP],
+        same=ways[WAY_SAME],
+        down=ways[WAY_DOWN],
+        not_compared=not_compared,
+        before=was,
+        after=now,
+        difference=compare(now, was),
+    )
 
 
 def cycle_follow_ups(groups: Iterable[PairGroup], titles: dict[int, str]) -> list[CycleFollowUp]:
@@ -250,19 +258,28 @@ def cycle_follow_ups(groups: Iterable[PairGroup], titles: dict[int, str]) -> lis
         total = sums.setdefault(g.cycle_id, [0, 0, 0, 0])
         for i, n in enumerate((g.pairs, g.raised, g.closed_before, g.closed)):
             total[i] += n
-    found = [CycleFollowUp(cycle_id=cycle_id, title=titles.get(cycle_id, f"Cycle {cycle_id}") if cycle_id is not None
-                           else NO_CYCLE, follow_ups=pairs, raised=raised, closed_before=before,
-                           closed_later=closed - before)
-             for cycle_id, (pairs, raised, before, closed) in sums.items()]
+    found = [
+        CycleFollowUp(
+            cycle_id=cycle_id,
+            title=titles.get(cycle_id, f"Cycle {cycle_id}") if cycle_id is not None else NO_CYCLE,
+            follow_ups=pairs,
+            raised=raised,
+            closed_before=before,
+            closed_later=closed - before,
+        )
+        for cycle_id, (pairs, raised, before, closed) in sums.items()
+    ]
     return sorted(found, key=lambda c: (c.cycle_id is None, c.cycle_id or 0))
 
 
-def fold(groups: list[PairGroup], titles: dict[int, str] | None = None, *,
-         min_n: int = DEFAULT_MIN_N) -> ImpactReport:
+def fold(groups: list[PairGroup], titles: dict[int, str] | None = None, *, min_n: int = DEFAULT_MIN_N) -> ImpactReport:
     """The section from the database's groups of pairs (and the earlier cycles' titles): no database."""
-    return ImpactReport(pairs=sum(g.pairs for g in groups), grades=grade_change(groups),
-                        compliance=compliance_change(groups, min_n=min_n),
-                        cycles=cycle_follow_ups(groups, titles or {}))
+    return ImpactReport(
+        pairs=sum(g.pairs for g in groups),
+        grades=grade_change(groups),
+        compliance=compliance_change(groups, min_n=min_n),
+        cycles=cycle_follow_ups(groups, titles or {}),
+    )
 
 
 # --- Queries --------------------------------------------------------------------------------------------------------
@@ -274,19 +291,33 @@ def _followed(flt: ReportFilter, zone: str) -> Any:
     none. Materialized, so the
     correlated subquery runs once per selected audit however often the statement refers to its result."""
     earlier = aliased(Audit)
-    before = or_(earlier.completed_at < Audit.completed_at,
-                 and_(earlier.completed_at == Audit.completed_at, earlier.id < Audit.id))
-    predecessor = (select(earlier.id)
-                   .where(earlier.case_id == Audit.case_id, earlier.status == workflow.COMPLETED,
-                          earlier.completed_at.is_not(None), before)
-                   .order_by(earlier.completed_at.desc(), earlier.id.desc()).limit(1)
-                   .correlate(Audit).scalar_subquery())
+    before = or_(
+        earlier.completed_at < Audit.completed_at,
+        and_(earlier.completed_at == Audit.completed_at, earlier.id < Audit.id),
+    )
+    predecessor = (
+        select(earlier.id)
+        .where(
+            earlier.case_id == Audit.case_id,
+            earlier.status == workflow.COMPLETED,
+            earlier.completed_at.is_not(None),
+            before,
+        )
+        .order_by(earlier.completed_at.desc(), earlier.id.desc())
+        .limit(1)
+        .correlate(Audit)
+        .scalar_subquery()
+    )
     # Only a case with more than one audit can have a follow-up: counted from the case_id index alone, this spares
     # the subquery for the (usual) audits of cases audited once.
     other = aliased(Audit)
     repeated = select(other.case_id).group_by(other.case_id).having(func.count() > 1)
-    return (selected_audits(flt, zone, Audit.id.label("later_id"), predecessor.label("earlier_id"))
-            .where(Audit.case_id.in_(repeated)).cte("followed").prefix_with("MATERIALIZED"))
+    return (
+        selected_audits(flt, zone, Audit.id.label("later_id"), predecessor.label("earlier_id"))
+        .where(Audit.case_id.in_(repeated))
+        .cte("followed")
+        .prefix_with("MATERIALIZED")
+    )
 
 
 def _answered(code: Any, letter: str) -> Any:
@@ -307,21 +338,27 @@ def _pairs(followed: Any) -> Any:
     def recommendations(*conditions: Any) -> Any:
         return select(func.count()).select_from(Recommendation).where(*conditions).scalar_subquery()
 
-    return (select(earlier.final_grade.label("earlier_grade"), later.final_grade.label("later_grade"),
-                   earlier.cycle_id.label("cycle_id"),
-                   _answered(earlier.compliance_answers, CODE_YES).label("yes_was"),
-                   _answered(earlier.compliance_answers, CODE_NO).label("no_was"),
-                   _answered(later.compliance_answers, CODE_YES).label("yes_now"),
-                   _answered(later.compliance_answers, CODE_NO).label("no_now"),
-                   case((uncoded, earlier.id), else_=None).label("uncoded_earlier"),
-                   case((uncoded, later.id), else_=None).label("uncoded_later"),
-                   recommendations(raised).label("raised"),
-                   recommendations(closed, Recommendation.closed_at < later.created_at).label("closed_before"),
-                   recommendations(closed).label("closed"))
-            .select_from(followed)
-            .join(earlier, earlier.id == followed.c.earlier_id)
-            .join(later, later.id == followed.c.later_id)
-            .cte("pairs").prefix_with("MATERIALIZED"))
+    return (
+        select(
+            earlier.final_grade.label("earlier_grade"),
+            later.final_grade.label("later_grade"),
+            earlier.cycle_id.label("cycle_id"),
+            _answered(earlier.compliance_answers, CODE_YES).label("yes_was"),
+            _answered(earlier.compliance_answers, CODE_NO).label("no_was"),
+            _answered(later.compliance_answers, CODE_YES).label("yes_now"),
+            _answered(later.compliance_answers, CODE_NO).label("no_now"),
+            case((uncoded, earlier.id), else_=None).label("uncoded_earlier"),
+            case((uncoded, later.id), else_=None).label("uncoded_later"),
+            recommendations(raised).label("raised"),
+            recommendations(closed, Recommendation.closed_at < later.created_at).label("closed_before"),
+            recommendations(closed).label("closed"),
+        )
+        .select_from(followed)
+        .join(earlier, earlier.id == followed.c.earlier_id)
+        .join(later, later.id == followed.c.later_id)
+        .cte("pairs")
+        .prefix_with("MATERIALIZED")
+    )
 
 
 def _pair_statement(flt: ReportFilter, zone: str) -> Any:
@@ -330,15 +367,26 @@ def _pair_statement(flt: ReportFilter, zone: str) -> Any:
     pairs = _pairs(_followed(flt, zone))
     yes_was, no_was, yes_now, no_now = pairs.c.yes_was, pairs.c.no_was, pairs.c.yes_now, pairs.c.no_now
     n_was, n_now = yes_was + no_was, yes_now + no_now
-    way = case((or_(n_was == 0, n_now == 0), None),
-               (yes_now * n_was > yes_was * n_now, WAY_UP),
-               (yes_now * n_was < yes_was * n_now, WAY_DOWN), else_=WAY_SAME)
+    way = case(
+        (or_(n_was == 0, n_now == 0), None),
+        (yes_now * n_was > yes_was * n_now, WAY_UP),
+        (yes_now * n_was < yes_was * n_now, WAY_DOWN),
+        else_=WAY_SAME,
+    )
     moved = select(pairs, way.label("way")).subquery("moved")
     # Grouped outside the subquery: PostgreSQL would not match a CASE with bound values in GROUP BY to the select's.
-    keys = (moved.c.earlier_grade, moved.c.later_grade, moved.c.way, moved.c.cycle_id, moved.c.uncoded_earlier,
-            moved.c.uncoded_later)
-    sums = [func.sum(moved.c[name]) for name in ("yes_was", "no_was", "yes_now", "no_now", "raised",
-                                                  "closed_before", "closed")]
+    keys = (
+        moved.c.earlier_grade,
+        moved.c.later_grade,
+        moved.c.way,
+        moved.c.cycle_id,
+        moved.c.uncoded_earlier,
+        moved.c.uncoded_later,
+    )
+    sums = [
+        func.sum(moved.c[name])
+        for name in ("yes_was", "no_was", "yes_now", "no_now", "raised", "closed_before", "closed")
+    ]
     return select(*keys, func.count(), *sums).group_by(*keys)
 
 
@@ -349,9 +397,18 @@ def _pair_groups(session: Session, flt: ReportFilter, zone: str) -> list[PairGro
     rows = session.execute(_pair_statement(flt, zone)).all()
     groups, uncoded = [], []
     for e, lt, w, cycle_id, earlier_id, later_id, n, yw, nw, yn, nn, raised, before, closed in rows:
-        found = PairGroup(earlier_grade=e, later_grade=lt, way=w, pairs=n, before=Counts(yes=int(yw), no=int(nw)),
-                          after=Counts(yes=int(yn), no=int(nn)), cycle_id=cycle_id, raised=int(raised),
-                          closed_before=int(before), closed=int(closed))
+        found = PairGroup(
+            earlier_grade=e,
+            later_grade=lt,
+            way=w,
+            pairs=n,
+            before=Counts(yes=int(yw), no=int(nw)),
+            after=Counts(yes=int(yn), no=int(nn)),
+            cycle_id=cycle_id,
+            raised=int(raised),
+            closed_before=int(before),
+            closed=int(closed),
+        )
         if earlier_id is None:
             groups.append(found)
         else:
@@ -360,15 +417,17 @@ def _pair_groups(session: Session, flt: ReportFilter, zone: str) -> list[PairGro
         codes = _codes(session, {i for _, earlier_id, later_id in uncoded for i in (earlier_id, later_id)})
         for found, earlier_id, later_id in uncoded:
             before_counts, after_counts = code_counts(codes[earlier_id]), code_counts(codes[later_id])
-            groups.append(replace(found, way=way_of(before_counts, after_counts), before=before_counts,
-                                  after=after_counts))
+            groups.append(
+                replace(found, way=way_of(before_counts, after_counts), before=before_counts, after=after_counts)
+            )
     return groups
 
 
 def _codes(session: Session, ids: set[int]) -> dict[int, str]:
     """The compliance codes of these audits, worked out from their answers where the audit has none."""
-    rows = session.execute(select(Audit.id, Audit.template_version_id, Audit.compliance_answers)
-                           .where(Audit.id.in_(sorted(ids)))).all()
+    rows = session.execute(
+        select(Audit.id, Audit.template_version_id, Audit.compliance_answers).where(Audit.id.in_(sorted(ids)))
+    ).all()
     missing = [(i, v) for i, v, code in rows if code is None]
     worked_out: dict[int, str] = {}
     if missing:

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from app import clock
 from app.accounts.models import User
 from app.audit_trail.service import audit_record
 from app.db import SessionDep
-from app import clock
 from app.reports.board_pack import (
     BoardPack,
     build_pack,
@@ -46,37 +46,59 @@ def _pack(request: Request, session: Session, user: User) -> tuple[BoardPack, di
     return build_pack(session, flt, period, settings=settings), {**errors, **flt.errors}
 
 
-def _context(request: Request, pack: BoardPack, errors: dict[str, str], user: User, *,
-             standalone: bool) -> dict[str, Any]:
+def _context(
+    request: Request, pack: BoardPack, errors: dict[str, str], user: User, *, standalone: bool
+) -> dict[str, Any]:
     kept = pack.flt.query(date_from=None, date_to=None)
     reports = pack.flt.query()
     typed = {name: request.query_params.get(name, "") for name in ("month", "quarter")}
-    form = {"period": pack.period.kind,
-            "month": typed["month"] if "month" in errors else (pack.period.value if pack.period.kind == "month"
-                                                                 else ""),
-            "quarter": typed["quarter"] if "quarter" in errors else (pack.period.value
-                                                                     if pack.period.kind == "quarter" else "")}
+    form = {
+        "period": pack.period.kind,
+        "month": typed["month"] if "month" in errors else (pack.period.value if pack.period.kind == "month" else ""),
+        "quarter": typed["quarter"]
+        if "quarter" in errors
+        else (pack.period.value if pack.period.kind == "quarter" else ""),
+    }
     return {
-        "pack": pack, "report": pack.report, "errors": errors, "error_order": ERROR_ORDER, "standalone": standalone,
-        "generated_at": clock.now(), "generated_by": user.full_name, "figure_name": figure_name, "form": form,
-        "kept": kept, "pdf_href": "/reports/board-pack.pdf?" + urlencode({**pack.period.query(), **kept}),
+        "pack": pack,
+        "report": pack.report,
+        "errors": errors,
+        "error_order": ERROR_ORDER,
+        "standalone": standalone,
+        "generated_at": clock.now(),
+        "generated_by": user.full_name,
+        "figure_name": figure_name,
+        "form": form,
+        "kept": kept,
+        "pdf_href": "/reports/board-pack.pdf?" + urlencode({**pack.period.query(), **kept}),
         "reports_href": "/reports?" + urlencode(reports),
     }
 
 
 def _record(session: Session, user: User, pack: BoardPack, fmt: str) -> None:
     doing = "Downloaded the board pack as a PDF" if fmt == "pdf" else "Viewed the board pack"
-    audit_record(session, actor=user, action="report.board_pack", entity_type="report",
-                 summary=f"{doing}: {pack.period.label}, {pack.where}",
-                 after={"format": fmt, "period": pack.period.value, "filter": pack.flt.query(),
-                        "service_area": pack.flt.service_area_id})
+    audit_record(
+        session,
+        actor=user,
+        action="report.board_pack",
+        entity_type="report",
+        summary=f"{doing}: {pack.period.label}, {pack.where}",
+        after={
+            "format": fmt,
+            "period": pack.period.value,
+            "filter": pack.flt.query(),
+            "service_area": pack.flt.service_area_id,
+        },
+    )
 
 
-def _page(request: Request, session: Session, user: User, pack: BoardPack, errors: dict[str, str], *,
-          status_code: int = 200) -> Response:
+def _page(
+    request: Request, session: Session, user: User, pack: BoardPack, errors: dict[str, str], *, status_code: int = 200
+) -> Response:
     _record(session, user, pack, "html")
-    response = render(request, TEMPLATE, _context(request, pack, errors, user, standalone=False),
-                      status_code=status_code)
+    response = render(
+        request, TEMPLATE, _context(request, pack, errors, user, standalone=False), status_code=status_code
+    )
     response.headers.update(NO_STORE)
     return response
 
@@ -94,8 +116,12 @@ def board_pack_pdf(request: Request, session: SessionDep, user: ReportReader) ->
         # Not a PDF of some other period than the one asked for: the page names what was wrong.
         return _page(request, session, user, pack, errors, status_code=400)
     html = request.app.state.templates.get_template(TEMPLATE).render(
-        {**_context(request, pack, errors, user, standalone=True), "request": request})
+        {**_context(request, pack, errors, user, standalone=True), "request": request}
+    )
     pdf = pack_pdf(html)
     _record(session, user, pack, "pdf")
-    return Response(pdf, media_type="application/pdf", headers={
-        **NO_STORE, "Content-Disposition": f'attachment; filename="{pack.filename}"'})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{pack.filename}"'},
+    )

@@ -9,7 +9,7 @@ database. `filter_choices` lists what the filters form offers.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -54,8 +54,12 @@ log = logging.getLogger("caseaudit.reports")
 
 TOO_FEW = "too few to judge"
 GOOD_OR_BETTER = (Grade.OUTSTANDING.value, Grade.GOOD.value)
-GRADE_COLOURS = {Grade.OUTSTANDING.value: charts.GREEN, Grade.GOOD.value: charts.BLUE,
-                 Grade.REQUIRES_IMPROVEMENT.value: charts.YELLOW, Grade.INADEQUATE.value: charts.RED}
+GRADE_COLOURS = {
+    Grade.OUTSTANDING.value: charts.GREEN,
+    Grade.GOOD.value: charts.BLUE,
+    Grade.REQUIRES_IMPROVEMENT.value: charts.YELLOW,
+    Grade.INADEQUATE.value: charts.RED,
+}
 GRADE_KEYS = [(g, GRADE_LABELS[Grade(g)], GRADE_COLOURS[g]) for g in GRADES]
 VERDICT_TEXT = {Verdict.MET: "Met", Verdict.NOT_MET: "Not met", Verdict.CANNOT_TELL: "Cannot tell"}
 
@@ -142,8 +146,12 @@ class TargetRow:
         return rate_note(self.measured) if self.measured.n else "nothing to measure in this selection"
 
 
-DIFFERENCE_TEXT = {Difference.HIGHER: "Higher", Difference.LOWER: "Lower",
-                   Difference.NO_CLEAR_DIFFERENCE: "No clear difference", Difference.CANNOT_TELL: "Cannot tell"}
+DIFFERENCE_TEXT = {
+    Difference.HIGHER: "Higher",
+    Difference.LOWER: "Lower",
+    Difference.NO_CLEAR_DIFFERENCE: "No clear difference",
+    Difference.CANNOT_TELL: "Cannot tell",
+}
 
 
 @dataclass(frozen=True)
@@ -173,8 +181,16 @@ def team_rows(teams: list[TeamCompliance], *, min_n: int) -> tuple[TeamRow, ...]
     rows = []
     for t in teams:
         rest = Counts(total.yes - t.counts.yes, total.no - t.counts.no, total.na - t.counts.na)
-        rows.append(TeamRow(id=t.id, name=t.name, counts=t.counts, rate=rates[t.name], rank=ranks.get(t.name),
-                            against_rest=compare(rates[t.name], _rate(rest, frame=None, min_n=min_n))))
+        rows.append(
+            TeamRow(
+                id=t.id,
+                name=t.name,
+                counts=t.counts,
+                rate=rates[t.name],
+                rank=ranks.get(t.name),
+                against_rest=compare(rates[t.name], _rate(rest, frame=None, min_n=min_n)),
+            )
+        )
     return tuple(sorted(rows, key=lambda r: (r.rank is None, r.rank or 0, r.name.casefold())))
 
 
@@ -196,8 +212,12 @@ class Report:
     audits_chart: Chart
     targets: list[TargetRow]
     targets_problem: bool = False  # the targets file could not be used (the log says why)
-    agreement: ModerationFigures = ModerationFigures()  # moderators' agreement with auditors (app.reports.sections)
-    recommendations: RecommendationFigures = RecommendationFigures()  # raised, closed, outstanding... (sections)
+    agreement: ModerationFigures = field(
+        default_factory=ModerationFigures
+    )  # moderators' agreement with auditors (app.reports.sections)
+    recommendations: RecommendationFigures = field(
+        default_factory=RecommendationFigures
+    )  # raised, closed, outstanding... (sections)
     impact: ImpactReport | None = None  # cases audited more than once (app.reports.impact)
     teams: tuple[TeamRow, ...] = ()  # compliance by team, ranked, each against the other teams
 
@@ -216,19 +236,37 @@ def _rate(counts: Counts, *, frame: int | None, min_n: int) -> Rate:
 def _grade_chart(groups: list[GroupGrades], by: str) -> Chart:
     rows = [StackRow(label=g.name, segments=[Segment(k, n) for k, n in g.grades.counts.items()]) for g in groups]
     return charts.stacked_bar_chart(
-        f"Grade mix by {by}", f"The share of graded audits with each final grade, for each {by}.", rows,
-        GRADE_KEYS, label_heading=by.capitalize(), total_heading="Graded audits", id=f"grade-mix-by-{by.replace(' ', '-')}")
+        f"Grade mix by {by}",
+        f"The share of graded audits with each final grade, for each {by}.",
+        rows,
+        GRADE_KEYS,
+        label_heading=by.capitalize(),
+        total_heading="Graded audits",
+        id=f"grade-mix-by-{by.replace(' ', '-')}",
+    )
 
 
 def _section_chart(sections: list[RateRow]) -> Chart:
-    bars = [Bar(label=f"{s.label} ({s.template_key})", value=None if s.rate.too_few else s.rate.value,
-                low=None if s.rate.too_few or not s.rate.interval else s.rate.interval.low,
-                high=None if s.rate.too_few or not s.rate.interval else s.rate.interval.high,
-                note=TOO_FEW if s.rate.too_few else None) for s in sections]
-    return charts.bar_chart("Compliance by section",
-                            "The share of yes answers among yes and no answers for each section, with its 95% "
-                            "interval; sections with too few answers are not drawn.", bars, percent=True,
-                            label_heading="Section", value_heading="Compliance (95% interval)", id="compliance-sections")
+    bars = [
+        Bar(
+            label=f"{s.label} ({s.template_key})",
+            value=None if s.rate.too_few else s.rate.value,
+            low=None if s.rate.too_few or not s.rate.interval else s.rate.interval.low,
+            high=None if s.rate.too_few or not s.rate.interval else s.rate.interval.high,
+            note=TOO_FEW if s.rate.too_few else None,
+        )
+        for s in sections
+    ]
+    return charts.bar_chart(
+        "Compliance by section",
+        "The share of yes answers among yes and no answers for each section, with its 95% "
+        "interval; sections with too few answers are not drawn.",
+        bars,
+        percent=True,
+        label_heading="Section",
+        value_heading="Compliance (95% interval)",
+        id="compliance-sections",
+    )
 
 
 def _trend(trend: Trend, *, frame: int | None, min_n: int) -> list[TrendRow]:
@@ -236,22 +274,45 @@ def _trend(trend: Trend, *, frame: int | None, min_n: int) -> list[TrendRow]:
     for m in trend.months:
         good = sum(m.grades.counts[g] for g in GOOD_OR_BETTER)
         r = rate(good, m.grades.graded - good, min_n=min_n)
-        rows.append(TrendRow(label=m.month.first.strftime("%b %Y"), audits=m.audits, graded=m.grades.graded,
-                             good_or_better=good, rate=r))
+        rows.append(
+            TrendRow(
+                label=m.month.first.strftime("%b %Y"),
+                audits=m.audits,
+                graded=m.grades.graded,
+                good_or_better=good,
+                rate=r,
+            )
+        )
     return rows
 
 
 def _trend_charts(rows: list[TrendRow]) -> tuple[Chart, Chart]:
-    points = [Point(x_label=r.label, value=r.rate.value, n=r.graded,
-                    low=r.rate.interval.low if r.rate.interval else None,
-                    high=r.rate.interval.high if r.rate.interval else None) for r in rows]
-    share = charts.line_chart("Graded audits Good or better, by month",
-                              "The share of each month's graded audits graded Good or Outstanding, with its 95% "
-                              "interval, and the number of graded audits under each month.",
-                              [Series("Good or better", points)], n_heading="Graded audits", id="trend-good")
-    counts = charts.bar_chart("Completed audits by month", "How many audits were completed in each month.",
-                              [Bar(label=r.label, value=r.audits) for r in rows], label_heading="Month",
-                              value_heading="Completed audits", id="trend-audits")
+    points = [
+        Point(
+            x_label=r.label,
+            value=r.rate.value,
+            n=r.graded,
+            low=r.rate.interval.low if r.rate.interval else None,
+            high=r.rate.interval.high if r.rate.interval else None,
+        )
+        for r in rows
+    ]
+    share = charts.line_chart(
+        "Graded audits Good or better, by month",
+        "The share of each month's graded audits graded Good or Outstanding, with its 95% "
+        "interval, and the number of graded audits under each month.",
+        [Series("Good or better", points)],
+        n_heading="Graded audits",
+        id="trend-good",
+    )
+    counts = charts.bar_chart(
+        "Completed audits by month",
+        "How many audits were completed in each month.",
+        [Bar(label=r.label, value=r.audits) for r in rows],
+        label_heading="Month",
+        value_heading="Completed audits",
+        id="trend-audits",
+    )
     return share, counts
 
 
@@ -262,8 +323,11 @@ def _targets(targets: list[Target], report: ComplianceReport, grades: GradeCount
         if t.question:
             q = by_question.get((t.template_key, t.question_key))
             measured = _rate(q.counts if q else Counts(), frame=report.frame_size, min_n=min_n)
-            measure = (f"Yes answers to “{q.label}” ({t.template_key})" if q
-                       else f"Question {t.question_key} of {t.template_key}")
+            measure = (
+                f"Yes answers to “{q.label}” ({t.template_key})"
+                if q
+                else f"Question {t.question_key} of {t.template_key}"
+            )
         else:
             assert t.grade is not None
             count, graded = grades.overall.counts[t.grade], grades.overall.graded
@@ -273,25 +337,60 @@ def _targets(targets: list[Target], report: ComplianceReport, grades: GradeCount
     return found
 
 
-def assemble(flt: ReportFilter, *, grades: GradeCounts, moderation: ModerationChanges, report: ComplianceReport,
-             trend: Trend, targets: list[Target], min_n: int) -> Report:
+def assemble(
+    flt: ReportFilter,
+    *,
+    grades: GradeCounts,
+    moderation: ModerationChanges,
+    report: ComplianceReport,
+    trend: Trend,
+    targets: list[Target],
+    min_n: int,
+) -> Report:
     """The page's content from the figures: no database."""
     frame = report.frame_size
-    questions = [RateRow(template_key=q.template_key, label=q.label, section_title=q.section_title, counts=q.counts,
-                         rate=_rate(q.counts, frame=frame, min_n=min_n), question_key=q.question_key)
-                 for q in report.questions]
-    sections = [RateRow(template_key=s.template_key, label=s.section_title, counts=s.counts,
-                        rate=_rate(s.counts, frame=frame, min_n=min_n)) for s in report.sections]
+    questions = [
+        RateRow(
+            template_key=q.template_key,
+            label=q.label,
+            section_title=q.section_title,
+            counts=q.counts,
+            rate=_rate(q.counts, frame=frame, min_n=min_n),
+            question_key=q.question_key,
+        )
+        for q in report.questions
+    ]
+    sections = [
+        RateRow(
+            template_key=s.template_key,
+            label=s.section_title,
+            counts=s.counts,
+            rate=_rate(s.counts, frame=frame, min_n=min_n),
+        )
+        for s in report.sections
+    ]
     # By team when the selection is one area (or one team); otherwise by service area.
     by_team = flt.service_area_id is not None or flt.team_id is not None
     groups, by = (grades.by_team, "team") if by_team else (grades.by_service_area, "service area")
     trend_rows = _trend(trend, frame=frame, min_n=min_n)
     trend_chart, audits_chart = _trend_charts(trend_rows)
-    return Report(flt=flt, audits=report.audits, min_n=min_n, grades=grades, grade_chart=_grade_chart(groups, by),
-                  grade_chart_by=by, moderation=moderation, frame_size=frame, questions=questions,
-                  sections=sections, section_chart=_section_chart(sections), trend=trend_rows,
-                  trend_chart=trend_chart, audits_chart=audits_chart,
-                  targets=_targets(targets, report, grades, min_n=min_n))
+    return Report(
+        flt=flt,
+        audits=report.audits,
+        min_n=min_n,
+        grades=grades,
+        grade_chart=_grade_chart(groups, by),
+        grade_chart_by=by,
+        moderation=moderation,
+        frame_size=frame,
+        questions=questions,
+        sections=sections,
+        section_chart=_section_chart(sections),
+        trend=trend_rows,
+        trend_chart=trend_chart,
+        audits_chart=audits_chart,
+        targets=_targets(targets, report, grades, min_n=min_n),
+    )
 
 
 # --- Queries --------------------------------------------------------------------------------------------------
@@ -307,15 +406,23 @@ def build_report(session: Session, flt: ReportFilter, *, settings: Settings) -> 
         log.warning("report targets not shown: %s", exc)
         targets, problem = [], True
     coded = monthly_coded_audits(session, flt, zone)  # one read of the selection for grades, frame, compliance, trend
-    built = assemble(flt, grades=grade_distribution(session, flt, zone, coded),
-                     moderation=moderation_changes(session, flt, zone),
-                     report=compliance(session, flt, zone, coded), trend=monthly_trend(session, flt, zone, coded),
-                     targets=targets, min_n=settings.report_min_n)
-    return replace(built, targets_problem=problem,
-                   teams=team_rows(team_compliance(session, flt, zone, coded), min_n=settings.report_min_n),
-                   agreement=moderation_figures(session, flt, zone, min_n=settings.report_min_n),
-                   recommendations=recommendation_figures(session, flt, zone, today=settings.today()),
-                   impact=impact_report(session, flt, zone, min_n=settings.report_min_n))
+    built = assemble(
+        flt,
+        grades=grade_distribution(session, flt, zone, coded),
+        moderation=moderation_changes(session, flt, zone),
+        report=compliance(session, flt, zone, coded),
+        trend=monthly_trend(session, flt, zone, coded),
+        targets=targets,
+        min_n=settings.report_min_n,
+    )
+    return replace(
+        built,
+        targets_problem=problem,
+        teams=team_rows(team_compliance(session, flt, zone, coded), min_n=settings.report_min_n),
+        agreement=moderation_figures(session, flt, zone, min_n=settings.report_min_n),
+        recommendations=recommendation_figures(session, flt, zone, today=settings.today()),
+        impact=impact_report(session, flt, zone, min_n=settings.report_min_n),
+    )
 
 
 def filter_choices(session: Session, *, area_id: int | None) -> dict[str, Any]:
@@ -323,8 +430,9 @@ def filter_choices(session: Session, *, area_id: int | None) -> dict[str, Any]:
     teams = select(Team).order_by(Team.name)
     if area_id is not None:
         teams = teams.where(Team.service_area_id == area_id)
-    template_rows = session.execute(select(TemplateVersion.key, TemplateVersion.title)
-                                    .order_by(TemplateVersion.key, TemplateVersion.version)).all()
+    template_rows = session.execute(
+        select(TemplateVersion.key, TemplateVersion.title).order_by(TemplateVersion.key, TemplateVersion.version)
+    ).all()
     return {
         "service_areas": list(session.execute(select(ServiceArea).order_by(ServiceArea.name)).scalars()),
         "teams": list(session.execute(teams).scalars()),

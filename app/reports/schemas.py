@@ -40,8 +40,9 @@ class RateOut(BaseModel):
     rate: float | None = Field(description="yes / n, 0 to 1; null when n is 0")
     interval: list[float] | None = Field(description="95% Wilson interval [low, high]; null when n is 0")
     too_few: bool = Field(description="n is below min_n: too few to judge, never ranked")
-    population: int | None = Field(description="the sampling frame the interval was corrected for (finite "
-                                               "population correction), or null")
+    population: int | None = Field(
+        description="the sampling frame the interval was corrected for (finite population correction), or null"
+    )
 
 
 class SectionRateOut(RateOut):
@@ -56,8 +57,10 @@ class QuestionRateOut(SectionRateOut):
 
 
 class ComplianceOut(BaseModel):
-    frame_size: int | None = Field(description="when every selected audit is from one sample: its frame's size, "
-                                               "used for the finite population correction")
+    frame_size: int | None = Field(
+        description="when every selected audit is from one sample: its frame's size, "
+        "used for the finite population correction"
+    )
     sections: list[SectionRateOut]
     questions: list[QuestionRateOut]
 

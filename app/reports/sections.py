@@ -43,9 +43,11 @@ from app.reports.stats import DEFAULT_MIN_N
 TOO_FEW = "too few to judge"
 TOP_THEMES = 5
 # How the moderation agreement page explains kappa (templates/moderation/agreement.html).
-KAPPA_MEANING = ("Kappa is 1 when the two always agree and 0 when they agree no more than chance would; quadratic "
-                 "weights count a one-grade difference as a near miss and Outstanding against Inadequate as complete "
-                 "disagreement. With few pairs the interval is wide: read it as a rough guide.")
+KAPPA_MEANING = (
+    "Kappa is 1 when the two always agree and 0 when they agree no more than chance would; quadratic "
+    "weights count a one-grade difference as a near miss and Outstanding against Inadequate as complete "
+    "disagreement. With few pairs the interval is wide: read it as a rough guide."
+)
 
 
 # --- Moderation ---------------------------------------------------------------------------------------------
@@ -110,25 +112,34 @@ def moderation_figures(session: Session, flt: ReportFilter, zone: str, *, min_n:
     graded = and_(Moderation.audit_id == Audit.id, Moderation.status.in_(GRADED))
     grouped = session.execute(
         selected_audits(flt, zone, Moderation.auditor_overall_grade, Moderation.overall_grade, func.count())
-        .join(Moderation, graded).group_by(Moderation.auditor_overall_grade, Moderation.overall_grade)).all()
+        .join(Moderation, graded)
+        .group_by(Moderation.auditor_overall_grade, Moderation.overall_grade)
+    ).all()
     rounds = sum(n for *_, n in grouped)
     found = [(mine, theirs) for mine, theirs, n in grouped if is_grade(mine) and is_grade(theirs) for _ in range(n)]
     if any(mine is None for mine, _, _ in grouped):  # rounds graded before the auditor's grade was kept with them
-        older = selected_audits(flt, zone, Moderation.audit_id).join(Moderation, graded).where(
-            Moderation.auditor_overall_grade.is_(None))
+        older = (
+            selected_audits(flt, zone, Moderation.audit_id)
+            .join(Moderation, graded)
+            .where(Moderation.auditor_overall_grade.is_(None))
+        )
         pairs, _ = agreement_pairs(session, audit_ids=older)
         unsnapshotted = _unsnapshotted_rounds(session, older)
-        found += [(p.auditor_grade, p.moderator_grade) for p in pairs
-                  if p.section_key == OVERALL and p.round in unsnapshotted.get(p.audit_id, set())]
+        found += [
+            (p.auditor_grade, p.moderator_grade)
+            for p in pairs
+            if p.section_key == OVERALL and p.round in unsnapshotted.get(p.audit_id, set())
+        ]
     return ModerationFigures(agreement=agreement_of(found), rounds=rounds, min_n=min_n)
 
 
 def _unsnapshotted_rounds(session: Session, older: Any) -> dict[int, set[int]]:
     found: dict[int, set[int]] = {}
     for audit_id, number in session.execute(
-            select(Moderation.audit_id, Moderation.round).where(Moderation.audit_id.in_(older),
-                                                                Moderation.auditor_overall_grade.is_(None),
-                                                                Moderation.status.in_(GRADED))):
+        select(Moderation.audit_id, Moderation.round).where(
+            Moderation.audit_id.in_(older), Moderation.auditor_overall_grade.is_(None), Moderation.status.in_(GRADED)
+        )
+    ):
         found.setdefault(audit_id, set()).add(number)
     return found
 
@@ -205,27 +216,55 @@ def recommendation_figures(session: Session, flt: ReportFilter, zone: str, *, to
         return selectors.filter_conditions(figure_filter(base, **changes), today=today, zone=zone)
 
     closed_in = [*where(status=rules.CLOSED), *_period(Recommendation.closed_at, flt, zone)]
-    raised, closed, outstanding, overdue = (int(n) for n in session.execute(
-        select(_tally(where(**raised_in)), _tally(closed_in), _tally(where(status=OUTSTANDING)),
-               _tally(where(status=OVERDUE))).where(*where())).one())
+    raised, closed, outstanding, overdue = (
+        int(n)
+        for n in session.execute(
+            select(
+                _tally(where(**raised_in)),
+                _tally(closed_in),
+                _tally(where(status=OUTSTANDING)),
+                _tally(where(status=OVERDUE)),
+            ).where(*where())
+        ).one()
+    )
 
-    histogram = {int(days): int(n) for days, n in session.execute(
-        select(Recommendation.days_to_close, func.count()).where(*closed_in)
-        .group_by(Recommendation.days_to_close)) if days is not None}
+    histogram = {
+        int(days): int(n)
+        for days, n in session.execute(
+            select(Recommendation.days_to_close, func.count()).where(*closed_in).group_by(Recommendation.days_to_close)
+        )
+        if days is not None
+    }
 
     count = func.count().label("n")
     theme_rows = session.execute(
         select(Theme.id, Theme.name, count)
         .join(RecommendationTheme, RecommendationTheme.theme_id == Theme.id)
         .join(Recommendation, Recommendation.id == RecommendationTheme.recommendation_id)
-        .where(*where(**raised_in)).group_by(Theme.id, Theme.name)
-        .order_by(count.desc(), func.lower(Theme.name), Theme.id).limit(TOP_THEMES)).all()
-    themes = [ThemeCount(theme_id=i, name=name, count=int(n), url=list_url(base, theme_id=i, **raised_in))
-              for i, name, n in theme_rows]
+        .where(*where(**raised_in))
+        .group_by(Theme.id, Theme.name)
+        .order_by(count.desc(), func.lower(Theme.name), Theme.id)
+        .limit(TOP_THEMES)
+    ).all()
+    themes = [
+        ThemeCount(theme_id=i, name=name, count=int(n), url=list_url(base, theme_id=i, **raised_in))
+        for i, name, n in theme_rows
+    ]
 
-    urls = {RAISED: list_url(base, **raised_in), OUTSTANDING_NOW: list_url(base, status=OUTSTANDING),
-            OVERDUE_NOW: list_url(base, status=OVERDUE)}
+    urls = {
+        RAISED: list_url(base, **raised_in),
+        OUTSTANDING_NOW: list_url(base, status=OUTSTANDING),
+        OVERDUE_NOW: list_url(base, status=OVERDUE),
+    }
     unfiltered = tuple(name for name, value in (("template", flt.template_key), ("case type", flt.case_type)) if value)
-    return RecommendationFigures(raised=raised, closed=closed, outstanding=outstanding, overdue=overdue,
-                                 median_days=rules.median(histogram), themes=themes, urls=urls,
-                                 service_area_id=flt.service_area_id, unfiltered=unfiltered)
+    return RecommendationFigures(
+        raised=raised,
+        closed=closed,
+        outstanding=outstanding,
+        overdue=overdue,
+        median_days=rules.median(histogram),
+        themes=themes,
+        urls=urls,
+        service_area_id=flt.service_area_id,
+        unfiltered=unfiltered,
+    )

@@ -76,14 +76,20 @@ class Rate:
         return self.population is not None
 
 
-def rate(yes: int, no: int, *, population: int | None = None, min_n: int = DEFAULT_MIN_N,
-         confidence: float = 0.95) -> Rate:
+def rate(
+    yes: int, no: int, *, population: int | None = None, min_n: int = DEFAULT_MIN_N, confidence: float = 0.95
+) -> Rate:
     """A compliance rate (not applicable answers are left out before this: they are neither yes nor no)."""
     n = yes + no
     if population is not None and population < n:
         population = None  # a frame smaller than the answers is not this sample's frame: no correction
-    return Rate(yes=yes, n=n, interval=wilson(yes, n, population=population, confidence=confidence),
-                population=population, too_few=n < min_n)
+    return Rate(
+        yes=yes,
+        n=n,
+        interval=wilson(yes, n, population=population, confidence=confidence),
+        population=population,
+        too_few=n < min_n,
+    )
 
 
 class Difference(StrEnum):

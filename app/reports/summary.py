@@ -40,38 +40,53 @@ def measure_statement(now: Measure, before: Measure | None) -> Statement | None:
     if before is None or before.rate.n == 0:
         if now.rate.n == 0:
             return None
-        return Statement(f"{now.label}: {_describe(now.rate)} this period (no answers in the previous period to "
-                         "compare with).", now.anchor)
+        return Statement(
+            f"{now.label}: {_describe(now.rate)} this period (no answers in the previous period to compare with).",
+            now.anchor,
+        )
     difference = compare(now.rate, before.rate)
     change = f"from {_describe(before.rate)} to {_describe(now.rate)}"
     if difference is Difference.CANNOT_TELL:
-        return Statement(f"{now.label}: {change}; too few answers to tell whether it changed.", now.anchor,
-                         difference)
+        return Statement(f"{now.label}: {change}; too few answers to tell whether it changed.", now.anchor, difference)
     if difference is Difference.HIGHER:
-        return Statement(f"{now.label} rose {change}: a real change (the 95% intervals do not overlap).",
-                         now.anchor, difference)
+        return Statement(
+            f"{now.label} rose {change}: a real change (the 95% intervals do not overlap).", now.anchor, difference
+        )
     if difference is Difference.LOWER:
-        return Statement(f"{now.label} fell {change}: a real change (the 95% intervals do not overlap).",
-                         now.anchor, difference)
+        return Statement(
+            f"{now.label} fell {change}: a real change (the 95% intervals do not overlap).", now.anchor, difference
+        )
     moved = abs((now.rate.value or 0) - (before.rate.value or 0)) * 100
     if moved < NOTABLE_POINTS:
         return None
-    return Statement(f"{now.label} moved {change}, within what sampling alone could explain (the intervals "
-                     "overlap).", now.anchor, difference)
+    return Statement(
+        f"{now.label} moved {change}, within what sampling alone could explain (the intervals overlap).",
+        now.anchor,
+        difference,
+    )
 
 
 def _audits(n: int) -> str:
     return f"{n:,} audit{'' if n == 1 else 's'}"
 
 
-def summarise(*, audits_now: int, audits_before: int, audits_anchor: str, now: list[Measure],
-              before: list[Measure]) -> list[Statement]:
+def summarise(
+    *, audits_now: int, audits_before: int, audits_anchor: str, now: list[Measure], before: list[Measure]
+) -> list[Statement]:
     """The summary: how many audits, then the real changes first, then the notable ones sampling could explain,
     then those there are too few answers to judge."""
-    statements = [Statement(f"{_audits(audits_now)} completed this period ({audits_before:,} in the previous "
-                            "period).", audits_anchor)]
+    statements = [
+        Statement(
+            f"{_audits(audits_now)} completed this period ({audits_before:,} in the previous period).", audits_anchor
+        )
+    ]
     previous = {m.key: m for m in before}
     said = [s for s in (measure_statement(m, previous.get(m.key)) for m in now) if s is not None]
-    order = {Difference.HIGHER: 0, Difference.LOWER: 0, Difference.NO_CLEAR_DIFFERENCE: 1, None: 2,
-             Difference.CANNOT_TELL: 3}
+    order = {
+        Difference.HIGHER: 0,
+        Difference.LOWER: 0,
+        Difference.NO_CLEAR_DIFFERENCE: 1,
+        None: 2,
+        Difference.CANNOT_TELL: 3,
+    }
     return statements + sorted(said, key=lambda s: order[s.difference])

@@ -149,8 +149,12 @@ def moderation_changes(report: Report) -> Built:
     """Audits completed after moderation, by how the final grade compares with the auditor's (the rows sum to
     the audits moderated)."""
     m = report.moderation
-    return ("Change", "Audits"), [("Moved up", m.up), ("Moved down", m.down), ("Unchanged", m.same),
-                                  ("No grade to compare", m.unknown)]
+    return ("Change", "Audits"), [
+        ("Moved up", m.up),
+        ("Moved down", m.down),
+        ("Unchanged", m.same),
+        ("No grade to compare", m.unknown),
+    ]
 
 
 # --- Compliance -----------------------------------------------------------------------------------------------
@@ -159,8 +163,9 @@ def moderation_changes(report: Report) -> Built:
 @table("compliance-by-section", "Compliance by section")
 def compliance_by_section(report: Report) -> Built:
     headers = ("Template", "Section", *COUNT_HEADERS, *RATE_HEADERS, "Note")
-    return headers, [(s.template_key, s.label, *count_cells(s.counts), *rate_cells(s.rate), s.note)
-                     for s in report.sections]
+    return headers, [
+        (s.template_key, s.label, *count_cells(s.counts), *rate_cells(s.rate), s.note) for s in report.sections
+    ]
 
 
 @table("compliance-by-team", "Compliance by team")
@@ -168,15 +173,18 @@ def compliance_by_team(report: Report) -> Built:
     """Each team over every compliance question, ranked (a blank rank: too few to judge, never ranked), and how it
     compares with the other teams together."""
     headers = ("Rank", "Team", *COUNT_HEADERS, *RATE_HEADERS, "Against the other teams", "Note")
-    return headers, [(t.rank, t.name, *count_cells(t.counts), *rate_cells(t.rate), t.against_rest_text, t.note)
-                     for t in report.teams]
+    return headers, [
+        (t.rank, t.name, *count_cells(t.counts), *rate_cells(t.rate), t.against_rest_text, t.note) for t in report.teams
+    ]
 
 
 @table("compliance-by-question", "Compliance by question")
 def compliance_by_question(report: Report) -> Built:
     headers = ("Template", "Section", "Question", *COUNT_HEADERS, *RATE_HEADERS, "Note")
-    return headers, [(q.template_key, q.section_title, q.label, *count_cells(q.counts), *rate_cells(q.rate), q.note)
-                     for q in report.questions]
+    return headers, [
+        (q.template_key, q.section_title, q.label, *count_cells(q.counts), *rate_cells(q.rate), q.note)
+        for q in report.questions
+    ]
 
 
 # --- Moderation agreement and recommendations (app.reports.sections) -----------------------------------------
@@ -199,10 +207,28 @@ def moderation_agreement(report: Report) -> Built:
     a = ag.agreement
     low, high = a.interval or (None, None)
     note = ag.note if ag.n else NO_ROUNDS if not ag.rounds else NO_PAIRS
-    headers = ("Graded moderation rounds", "Pairs of grades", "Agreed", "Exact agreement (%)", "Weighted kappa",
-               "Kappa 95% interval low", "Kappa 95% interval high", "Note")
-    return headers, [(ag.rounds, ag.n, a.agreed, pct(a.exact_agreement), kappa_cell(a.weighted_kappa),
-                      kappa_cell(low), kappa_cell(high), note)]
+    headers = (
+        "Graded moderation rounds",
+        "Pairs of grades",
+        "Agreed",
+        "Exact agreement (%)",
+        "Weighted kappa",
+        "Kappa 95% interval low",
+        "Kappa 95% interval high",
+        "Note",
+    )
+    return headers, [
+        (
+            ag.rounds,
+            ag.n,
+            a.agreed,
+            pct(a.exact_agreement),
+            kappa_cell(a.weighted_kappa),
+            kappa_cell(low),
+            kappa_cell(high),
+            note,
+        )
+    ]
 
 
 @table("recommendations", "Recommendations")
@@ -210,9 +236,13 @@ def recommendations(report: Report) -> Built:
     """Raised and closed in the period, outstanding and overdue now, and the median days to close (blank when none
     was closed in the period), as the page lists them."""
     rec = report.recommendations
-    return ("Measure", "Value"), [("Raised in the period", rec.raised), ("Closed in the period", rec.closed),
-                                  ("Outstanding now", rec.outstanding), ("Overdue now", rec.overdue),
-                                  ("Median days to close, of those closed in the period", rec.median_days)]
+    return ("Measure", "Value"), [
+        ("Raised in the period", rec.raised),
+        ("Closed in the period", rec.closed),
+        ("Outstanding now", rec.outstanding),
+        ("Overdue now", rec.overdue),
+        ("Median days to close, of those closed in the period", rec.median_days),
+    ]
 
 
 @table("recommendation-themes", "Recommendation themes")
@@ -227,8 +257,7 @@ def recommendation_themes(report: Report) -> Built:
 @table("monthly-trend", "Good or better by month")
 def monthly_trend(report: Report) -> Built:
     headers = ("Month", "Completed audits", "Graded", "Good or better", *RATE_HEADERS, "Note")
-    return headers, [(m.label, m.audits, m.graded, m.good_or_better, *rate_cells(m.rate), m.note)
-                     for m in report.trend]
+    return headers, [(m.label, m.audits, m.graded, m.good_or_better, *rate_cells(m.rate), m.note) for m in report.trend]
 
 
 # --- Impact (app.reports.impact) -----------------------------------------------------------------------------
@@ -238,8 +267,16 @@ def monthly_trend(report: Report) -> Built:
 @table("impact-grade-change", "Impact grade change")
 def impact_grade_change(report: Report) -> Built:
     g = report.impact.grades if report.impact else None
-    rows = [] if g is None else [("Improved", g.improved), ("Same grade", g.same), ("Worse", g.worse),
-                                 ("No overall grade on one of the audits", g.not_compared)]
+    rows = (
+        []
+        if g is None
+        else [
+            ("Improved", g.improved),
+            ("Same grade", g.same),
+            ("Worse", g.worse),
+            ("No overall grade on one of the audits", g.not_compared),
+        ]
+    )
     return ("Change", "Follow-ups"), rows
 
 
@@ -247,16 +284,27 @@ def impact_grade_change(report: Report) -> Built:
 def impact_grade_moves(report: Report) -> Built:
     """Follow-ups by the grade at the earlier audit (rows) and at the follow-up (columns), best first."""
     headers = ("Earlier grade", *(f"Follow-up {GRADE_LABELS[Grade(g)]}" for g in GRADES), "All")
-    rows = [] if report.impact is None else [(GRADE_LABELS[Grade(before)], *cells, total)
-                                             for before, cells, total in report.impact.grades.rows()]
+    rows = (
+        []
+        if report.impact is None
+        else [(GRADE_LABELS[Grade(before)], *cells, total) for before, cells, total in report.impact.grades.rows()]
+    )
     return headers, rows
 
 
 @table("impact-compliance-change", "Impact compliance change")
 def impact_compliance_change(report: Report) -> Built:
     c = report.impact.compliance if report.impact else None
-    rows = [] if c is None else [("Higher", c.up), ("The same", c.same), ("Lower", c.down),
-                                 ("No compliance answers on one of the audits", c.not_compared)]
+    rows = (
+        []
+        if c is None
+        else [
+            ("Higher", c.up),
+            ("The same", c.same),
+            ("Lower", c.down),
+            ("No compliance answers on one of the audits", c.not_compared),
+        ]
+    )
     return ("Change", "Follow-ups"), rows
 
 
@@ -266,8 +314,14 @@ def impact_compliance(report: Report) -> Built:
     with its rate and 95% interval, and whether the two differ (the same words on both rows)."""
     headers = ("Audits", "Yes", "No", "n (yes + no)", *RATE_HEADERS, "Difference", "Note")
     c = report.impact.compliance if report.impact else None
-    rows = [] if c is None else [(label, r.yes, r.n - r.yes, r.n, *rate_cells(r), c.difference_text,
-                                  rate_note(r)) for label, r in (("Earlier audits", c.before), ("Follow-ups", c.after))]
+    rows = (
+        []
+        if c is None
+        else [
+            (label, r.yes, r.n - r.yes, r.n, *rate_cells(r), c.difference_text, rate_note(r))
+            for label, r in (("Earlier audits", c.before), ("Follow-ups", c.after))
+        ]
+    )
     return headers, rows
 
 
@@ -275,18 +329,46 @@ def impact_compliance(report: Report) -> Built:
 def impact_recommendations(report: Report) -> Built:
     """The earlier audits' recommendations by the earlier audit's cycle, and whether each was closed before the
     follow-up audit was started."""
-    headers = ("Cycle of the earlier audit", "Follow-up audits", "Recommendations raised",
-               "Closed before the follow-up", "Not closed before it", "Of which still outstanding")
+    headers = (
+        "Cycle of the earlier audit",
+        "Follow-up audits",
+        "Recommendations raised",
+        "Closed before the follow-up",
+        "Not closed before it",
+        "Of which still outstanding",
+    )
     cycles = report.impact.cycles if report.impact else []
-    return headers, [(c.title, c.follow_ups, c.raised, c.closed_before, c.not_closed_before, c.outstanding)
-                     for c in cycles]
+    return headers, [
+        (c.title, c.follow_ups, c.raised, c.closed_before, c.not_closed_before, c.outstanding) for c in cycles
+    ]
 
 
 @table("targets", "Targets")
 def targets(report: Report) -> Built:
-    headers = ("Target", "Source", "Measure", "Target level (%)", "Direction", "n", "Measured rate (%)",
-               "95% interval low (%)", "95% interval high (%)", "Verdict", "Note")
-    return headers, [(t.target.label, t.target.source, t.measure, pct(t.target.target),
-                      "at most" if t.target.at_most else "at least", t.measured.n, *rate_cells(t.measured),
-                      t.verdict_text, t.note) for t in report.targets]
-
+    headers = (
+        "Target",
+        "Source",
+        "Measure",
+        "Target level (%)",
+        "Direction",
+        "n",
+        "Measured rate (%)",
+        "95% interval low (%)",
+        "95% interval high (%)",
+        "Verdict",
+        "Note",
+    )
+    return headers, [
+        (
+            t.target.label,
+            t.target.source,
+            t.measure,
+            pct(t.target.target),
+            "at most" if t.target.at_most else "at least",
+            t.measured.n,
+            *rate_cells(t.measured),
+            t.verdict_text,
+            t.note,
+        )
+        for t in report.targets
+    ]

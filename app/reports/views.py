@@ -32,8 +32,16 @@ def reports_page(request: Request, session: SessionDep, user: ReportReader) -> R
     choices = filter_choices(session, area_id=flt.service_area_id)
     area = next((a for a in choices["service_areas"] if a.id == flt.service_area_id), None)
     report = build_report(session, flt, settings=settings)
-    return render(request, "reports/index.html", {
-        "report": report, "flt": flt, "area": area, **choices,
-        "errors": flt.errors, "error_order": FILTER_ORDER,
-        "raw": {name: request.query_params.get(name, "") for name in ("date_from", "date_to")},
-    })
+    return render(
+        request,
+        "reports/index.html",
+        {
+            "report": report,
+            "flt": flt,
+            "area": area,
+            **choices,
+            "errors": flt.errors,
+            "error_order": FILTER_ORDER,
+            "raw": {name: request.query_params.get(name, "") for name in ("date_from", "date_to")},
+        },
+    )

@@ -175,9 +175,7 @@ def _level(
         loads[moves[0][1]] += 1
 
 
-def propose_allocation(
-    cases: Sequence[CaseInfo], auditors: Sequence[AuditorInfo], *, seed: int
-) -> AllocationProposal:
+def propose_allocation(cases: Sequence[CaseInfo], auditors: Sequence[AuditorInfo], *, seed: int) -> AllocationProposal:
     """A conflict-free, balanced allocation the QA lead can review; the same inputs and seed give the same one."""
     case_by_id = _by_id(cases, "Case")
     pool = sorted(_by_id(auditors, "Auditor").values(), key=lambda a: a.id)

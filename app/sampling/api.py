@@ -14,8 +14,8 @@ from app.db import RowId, SessionDep
 from app.errors import NotFound, ValidationFailed
 from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut, paginate
 from app.sampling import service
-from app.sampling.methods import SamplingError, sample_size
 from app.sampling.allocation_service import allocation_confirm, allocation_propose, allocation_summary
+from app.sampling.methods import SamplingError, sample_size
 from app.sampling.models import Cycle, Sample
 from app.sampling.schemas import CycleCreate, SampleSpec
 from app.web.auth import QALead
@@ -56,18 +56,29 @@ def cycle_create(session: SessionDep, actor: QALead, data: CycleCreate) -> Cycle
 
 
 @router.get("/cycles", response_model=PageOut[CyclePublic])
-def cycles_list(session: SessionDep, _: QALead, page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
-                page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50) -> PageOut[Any]:
-    result = paginate(session, select(Cycle).order_by(Cycle.due_date.desc(), Cycle.id.desc()), page=page,
-                      page_size=page_size)
-    return PageOut(items=[CyclePublic.model_validate(c, from_attributes=True) for c in result.items],
-                   total=result.total, page=result.page, page_size=result.page_size)
+def cycles_list(
+    session: SessionDep,
+    _: QALead,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+) -> PageOut[Any]:
+    result = paginate(
+        session, select(Cycle).order_by(Cycle.due_date.desc(), Cycle.id.desc()), page=page, page_size=page_size
+    )
+    return PageOut(
+        items=[CyclePublic.model_validate(c, from_attributes=True) for c in result.items],
+        total=result.total,
+        page=result.page,
+        page_size=result.page_size,
+    )
 
 
-@router.post("/cycles/{cycle_id}/samples", status_code=201,
-             responses={200: {"description": "dry_run: the draw, not saved"}})
-def sample_create(request: Request, session: SessionDep, actor: QALead, cycle_id: RowId,
-                  spec: SampleRequest) -> JSONResponse:
+@router.post(
+    "/cycles/{cycle_id}/samples", status_code=201, responses={200: {"description": "dry_run: the draw, not saved"}}
+)
+def sample_create(
+    request: Request, session: SessionDep, actor: QALead, cycle_id: RowId, spec: SampleRequest
+) -> JSONResponse:
     """Draw a sample. Same frame + same spec + same seed -> the same case_ids; dry_run saves nothing."""
     cycle = _cycle_or_404(session, cycle_id)
     today = request.app.state.settings.today()
@@ -76,17 +87,28 @@ def sample_create(request: Request, session: SessionDep, actor: QALead, cycle_id
         draw = service.sample_draw(session, spec=plain, today=today)
         return JSONResponse({"id": None, **service.draw_summary(draw)}, status_code=200)
     sample = service.sample_create(session, cycle=cycle, spec=plain, today=today, actor=actor)
-    body = {"id": sample.id, "method": sample.method, "seed": sample.seed, "size": sample.size,
-            "frame_size": sample.frame_size, "frame_hash": sample.frame_hash, "strata": sample.strata,
-            "exclusions": sample.exclusions, "case_ids": service.sample_case_ids(session, sample=sample)}
+    body = {
+        "id": sample.id,
+        "method": sample.method,
+        "seed": sample.seed,
+        "size": sample.size,
+        "frame_size": sample.frame_size,
+        "frame_hash": sample.frame_hash,
+        "strata": sample.strata,
+        "exclusions": sample.exclusions,
+        "case_ids": service.sample_case_ids(session, sample=sample),
+    }
     return JSONResponse(body, status_code=201)
 
 
 @router.get("/sample-size")
-def sample_size_get(_: QALead, population: Annotated[int, Query(ge=0, le=100_000_000)],
-                    confidence: Annotated[float, Query(gt=0, lt=1)] = 0.95,
-                    margin: Annotated[float, Query(gt=0, lt=1)] = 0.1,
-                    expected: Annotated[float, Query(ge=0, le=1)] = 0.5) -> dict[str, int]:
+def sample_size_get(
+    _: QALead,
+    population: Annotated[int, Query(ge=0, le=100_000_000)],
+    confidence: Annotated[float, Query(gt=0, lt=1)] = 0.95,
+    margin: Annotated[float, Query(gt=0, lt=1)] = 0.1,
+    expected: Annotated[float, Query(ge=0, le=1)] = 0.5,
+) -> dict[str, int]:
     """Cases needed to estimate a compliance rate within ±margin at the confidence level (finite population)."""
     try:
         return {"n": sample_size(population, confidence=confidence, margin=margin, expected=expected)}
@@ -102,8 +124,9 @@ class AllocateRequest(BaseModel):
 
 
 @router.post("/samples/{sample_id}/allocate")
-def sample_allocate(request: Request, session: SessionDep, actor: QALead, sample_id: RowId,
-                    body: AllocateRequest) -> dict[str, Any]:
+def sample_allocate(
+    request: Request, session: SessionDep, actor: QALead, sample_id: RowId, body: AllocateRequest
+) -> dict[str, Any]:
     """Allocate the sample's cases to trained auditors without conflicts, balanced; creates the audits."""
     sample = session.get(Sample, sample_id)
     if sample is None:
@@ -113,6 +136,13 @@ def sample_allocate(request: Request, session: SessionDep, actor: QALead, sample
     if assignments is None:
         proposal = allocation_propose(session, sample=sample, today=today, auditor_ids=body.auditor_ids)
         assignments = proposal.assignments
-    audits = allocation_confirm(session, sample=sample, assignments=assignments, due_date=body.due_date, actor=actor,
-                                today=today, calendar=calendar_for(request.app.state.settings.working_days_jurisdiction))
+    audits = allocation_confirm(
+        session,
+        sample=sample,
+        assignments=assignments,
+        due_date=body.due_date,
+        actor=actor,
+        today=today,
+        calendar=calendar_for(request.app.state.settings.working_days_jurisdiction),
+    )
     return allocation_summary(audits)

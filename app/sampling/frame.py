@@ -35,9 +35,11 @@ def filter_conditions(filters: SampleFilters, today: date) -> list[ColumnElement
         found.append(Case.service_area_id.in_(filters.service_area_ids))
     if filters.legal_statuses:
         found.append(Case.legal_status.in_(filters.legal_statuses))
-    for column, least in ((Case.missing_12m, filters.missing_12m_at_least),
-                          (Case.absent_12m, filters.absent_12m_at_least),
-                          (Case.placements_12m, filters.placements_12m_at_least)):
+    for column, least in (
+        (Case.missing_12m, filters.missing_12m_at_least),
+        (Case.absent_12m, filters.absent_12m_at_least),
+        (Case.placements_12m, filters.placements_12m_at_least),
+    ):
         if least is not None:
             found.append(column >= least)
     if filters.open_longer_than_months is not None:
@@ -70,10 +72,15 @@ def id_exclusions(spec: SampleSpec, today: date) -> dict[str, Select[Any]]:
     if spec.exclude_audited_within_days:
         since = today - timedelta(days=spec.exclude_audited_within_days)
         found["audited_recently"] = select(Audit.case_id).where(
-            Audit.created_at >= datetime.combine(since, time.min, tzinfo=UTC))
+            Audit.created_at >= datetime.combine(since, time.min, tzinfo=UTC)
+        )
     if spec.exclude_in_open_sample:
-        found["in_open_sample"] = (select(SampleCase.case_id).join(Sample, Sample.id == SampleCase.sample_id)
-                                   .join(Cycle, Cycle.id == Sample.cycle_id).where(Cycle.status != "closed"))
+        found["in_open_sample"] = (
+            select(SampleCase.case_id)
+            .join(Sample, Sample.id == SampleCase.sample_id)
+            .join(Cycle, Cycle.id == Sample.cycle_id)
+            .where(Cycle.status != "closed")
+        )
     return found
 
 
@@ -87,9 +94,13 @@ def removed_by_id(session: Session, spec: SampleSpec, today: date) -> dict[str, 
     so this costs a lookup per excluded case, not a probe per case in the register.
     """
     conditions = filter_conditions(spec.filters, today)
-    return {name: {case_id: bool(closed) for case_id, closed in session.execute(
-                select(Case.id, CLOSED).where(Case.id.in_(ids), *conditions))}
-            for name, ids in id_exclusions(spec, today).items()}
+    return {
+        name: {
+            case_id: bool(closed)
+            for case_id, closed in session.execute(select(Case.id, CLOSED).where(Case.id.in_(ids), *conditions))
+        }
+        for name, ids in id_exclusions(spec, today).items()
+    }
 
 
 def stratum_column(strata_by: str | None) -> Any:
@@ -151,12 +162,18 @@ def frame_scan(spec: SampleSpec, today: date) -> Select[Any]:
 
 def frame_counts(session: Session, spec: SampleSpec, today: date) -> tuple[int, dict[str, int]]:
     """For the form: the frame size, and what every exclusion (on or off) would remove from the filtered cases."""
-    every = spec.model_copy(update={"exclude_closed": True, "exclude_in_open_sample": True,
-                                    "exclude_audited_within_days": spec.exclude_audited_within_days or 365})
+    every = spec.model_copy(
+        update={
+            "exclude_closed": True,
+            "exclude_in_open_sample": True,
+            "exclude_audited_within_days": spec.exclude_audited_within_days or 365,
+        }
+    )
     removed = removed_by_id(session, every, today)
     conditions = filter_conditions(spec.filters, today)
-    total, closed = session.execute(select(func.count(), func.count(case((CLOSED, 1))))
-                                    .where(and_(*conditions) if conditions else true())).one()
+    total, closed = session.execute(
+        select(func.count(), func.count(case((CLOSED, 1)))).where(and_(*conditions) if conditions else true())
+    ).one()
     switched_on = id_exclusions(spec, today)
     gone = {case_id: was_closed for name in switched_on for case_id, was_closed in removed[name].items()}
     size = total - (closed if spec.exclude_closed else 0)
@@ -202,6 +219,9 @@ def frame_load(session: Session, spec: SampleSpec, today: date) -> Frame:
             found.setdefault(label, []).append(ids)
     strata = {label: np.sort(np.concatenate(parts)) for label, parts in found.items()}
     case_ids = np.sort(np.concatenate(list(strata.values()))) if strata else np.array([], dtype=np.int64)
-    return Frame(case_ids=case_ids, strata=strata,
-                 exclusions=({"closed": closed} if spec.exclude_closed else {}) | {
-                     name: len(ids) for name, ids in removed.items()})
+    return Frame(
+        case_ids=case_ids,
+        strata=strata,
+        exclusions=({"closed": closed} if spec.exclude_closed else {})
+        | {name: len(ids) for name, ids in removed.items()},
+    )

@@ -116,7 +116,9 @@ class Stratum:
     sample_size: int
 
 
-def draw_stratified(frame: Mapping[int, str], n: int, seed: int, *, minimum: int = 0) -> tuple[list[int], list[Stratum]]:
+def draw_stratified(
+    frame: Mapping[int, str], n: int, seed: int, *, minimum: int = 0
+) -> tuple[list[int], list[Stratum]]:
     """A stratified sample: `frame` maps case ID -> stratum value (e.g. the team's name)."""
     by_stratum: dict[str, list[int]] = defaultdict(list)
     for case_id, value in frame.items():
@@ -124,8 +126,9 @@ def draw_stratified(frame: Mapping[int, str], n: int, seed: int, *, minimum: int
     return draw_from_strata({value: sorted(ids) for value, ids in by_stratum.items()}, n, seed, minimum=minimum)
 
 
-def draw_from_strata(strata: Mapping[str, Sequence[int] | NDArray[np.int64]], n: int, seed: int, *,
-                     minimum: int = 0) -> tuple[list[int], list[Stratum]]:
+def draw_from_strata(
+    strata: Mapping[str, Sequence[int] | NDArray[np.int64]], n: int, seed: int, *, minimum: int = 0
+) -> tuple[list[int], list[Stratum]]:
     """`draw_stratified` for a frame already split into strata, each a sorted sequence (or array) of distinct case IDs."""
     sizes = {value: len(ids) for value, ids in strata.items()}
     counts = allocate(sizes, n, minimum=minimum)
@@ -173,6 +176,4 @@ def describe_precision(n: int, population: int, *, confidence: float = 0.95) -> 
     if n >= population:
         return f"n = {n} takes every case in the frame of {population:,}: the result is exact, not an estimate"
     points = round(margin_of_error(n, population, confidence=confidence) * 100)
-    return (f"n = {n} gives ±{points} points at {confidence:.0%} for a frame of {population:,}")
-
-
+    return f"n = {n} gives ±{points} points at {confidence:.0%} for a frame of {population:,}"

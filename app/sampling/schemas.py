@@ -10,13 +10,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.cases.facts import CaseType
 
 CycleKind = Literal["dip_sample", "thematic", "deep_dive", "multi_agency"]
-CYCLE_KINDS: dict[str, str] = {"dip_sample": "Dip sample", "thematic": "Thematic", "deep_dive": "Deep dive",
-                               "multi_agency": "Multi-agency"}
+CYCLE_KINDS: dict[str, str] = {
+    "dip_sample": "Dip sample",
+    "thematic": "Thematic",
+    "deep_dive": "Deep dive",
+    "multi_agency": "Multi-agency",
+}
 Method = Literal["random", "stratified", "thematic"]
 METHODS: dict[str, str] = {"random": "Simple random", "stratified": "Stratified", "thematic": "Thematic"}
 StrataBy = Literal["team", "service_area", "case_type", "worker", "legal_status"]
-STRATA_BY: dict[str, str] = {"team": "Team", "service_area": "Service area", "case_type": "Case type",
-                             "worker": "Allocated worker", "legal_status": "Legal status"}
+STRATA_BY: dict[str, str] = {
+    "team": "Team",
+    "service_area": "Service area",
+    "case_type": "Case type",
+    "worker": "Allocated worker",
+    "legal_status": "Legal status",
+}
 MAX_SAMPLE = 5000
 
 
@@ -46,10 +55,12 @@ class SampleFilters(BaseModel):
     absent_12m_at_least: int | None = Field(default=None, ge=0, le=1000, title="absences (12 months)")
     placements_12m_at_least: int | None = Field(default=None, ge=0, le=1000, title="placements (12 months)")
     open_longer_than_months: int | None = Field(default=None, ge=0, le=600, title="open for longer than (months)")
-    visit_older_than_days: int | None = Field(default=None, ge=0, le=3650,
-                                              title="last statutory visit older than (days)")
+    visit_older_than_days: int | None = Field(
+        default=None, ge=0, le=3650, title="last statutory visit older than (days)"
+    )
     stepped_down_within_months: int | None = Field(
-        default=None, ge=1, le=120, title="stepped down from referral to early help within (months)")
+        default=None, ge=1, le=120, title="stepped down from referral to early help within (months)"
+    )
 
 
 class SampleSpec(BaseModel):
@@ -61,7 +72,8 @@ class SampleSpec(BaseModel):
     min_per_stratum: int = Field(default=0, ge=0, le=MAX_SAMPLE, title="minimum per stratum")
     filters: SampleFilters = Field(default_factory=SampleFilters)
     exclude_closed: bool = True
-    exclude_audited_within_days: int | None = Field(default=365, ge=1, le=3650,
-                                                    title="exclude cases audited within (days)")
+    exclude_audited_within_days: int | None = Field(
+        default=365, ge=1, le=3650, title="exclude cases audited within (days)"
+    )
     exclude_in_open_sample: bool = True
     seed: int | None = Field(default=None, ge=1, le=2**31 - 1, title="seed")

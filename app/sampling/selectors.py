@@ -58,14 +58,26 @@ def cycle_years(session: Session, *, today: date) -> list[int]:
 
 def cycles_for_year(session: Session, *, year: int, today: date) -> list[tuple[Cycle, Progress]]:
     """The year's cycles (by due date, soonest first), each with its progress."""
-    cycles = list(session.execute(
-        select(Cycle).where(Cycle.due_date >= date(year, 1, 1), Cycle.due_date <= date(year, 12, 31))
-        .order_by(Cycle.due_date, Cycle.id)
-    ).scalars())
+    cycles = list(
+        session.execute(
+            select(Cycle)
+            .where(Cycle.due_date >= date(year, 1, 1), Cycle.due_date <= date(year, 12, 31))
+            .order_by(Cycle.due_date, Cycle.id)
+        ).scalars()
+    )
     ids = [c.id for c in cycles]
-    progress = {row[0]: _progress(row[1:]) for row in session.execute(
-        select(Audit.cycle_id, *_progress_columns(today)).where(Audit.cycle_id.in_(ids)).group_by(Audit.cycle_id)
-    )} if ids else {}
+    progress = (
+        {
+            row[0]: _progress(row[1:])
+            for row in session.execute(
+                select(Audit.cycle_id, *_progress_columns(today))
+                .where(Audit.cycle_id.in_(ids))
+                .group_by(Audit.cycle_id)
+            )
+        }
+        if ids
+        else {}
+    )
     return [(c, progress.get(c.id, Progress())) for c in cycles]
 
 
@@ -76,12 +88,16 @@ def cycle_get(session: Session, *, cycle_id: int) -> Cycle | None:
 def cycle_progress_by_auditor(session: Session, *, cycle: Cycle, today: date) -> tuple[list[AuditorProgress], Progress]:
     """Each auditor's audits in the cycle (by name), and the totals."""
     rows = session.execute(
-        select(User.full_name, *_progress_columns(today)).join(User, User.id == Audit.auditor_id)
-        .where(Audit.cycle_id == cycle.id).group_by(User.id, User.full_name).order_by(User.full_name)
+        select(User.full_name, *_progress_columns(today))
+        .join(User, User.id == Audit.auditor_id)
+        .where(Audit.cycle_id == cycle.id)
+        .group_by(User.id, User.full_name)
+        .order_by(User.full_name)
     ).all()
     found = [AuditorProgress(name=row[0], progress=_progress(row[1:])) for row in rows]
-    total = Progress(*(sum(getattr(a.progress, f) for a in found)
-                       for f in ("allocated", "submitted", "completed", "overdue")))
+    total = Progress(
+        *(sum(getattr(a.progress, f) for a in found) for f in ("allocated", "submitted", "completed", "overdue"))
+    )
     return found, total
 
 
@@ -99,12 +115,17 @@ def cycle_overdue_audits(session: Session, *, cycle: Cycle, today: date) -> list
     """The cycle's overdue audits, grouped by auditor (by name), the longest overdue first within each."""
     rows = session.execute(
         select(Audit.id, Case.child_id, User.full_name, Audit.due_date, Audit.status)
-        .join(Case, Case.id == Audit.case_id).join(User, User.id == Audit.auditor_id)
+        .join(Case, Case.id == Audit.case_id)
+        .join(User, User.id == Audit.auditor_id)
         .where(Audit.cycle_id == cycle.id, Audit.status.in_(NOT_SUBMITTED), Audit.due_date < today)
         .order_by(User.full_name, Audit.due_date, Audit.id)
     ).all()
-    return [OverdueAudit(audit_id=r[0], child_id=r[1], auditor=r[2], due_date=r[3], days_overdue=(today - r[3]).days,
-                         status=r[4]) for r in rows]
+    return [
+        OverdueAudit(
+            audit_id=r[0], child_id=r[1], auditor=r[2], due_date=r[3], days_overdue=(today - r[3]).days, status=r[4]
+        )
+        for r in rows
+    ]
 
 
 @dataclass
@@ -118,11 +139,22 @@ class SampleOverview:
 
 def cycle_samples(session: Session, *, cycle: Cycle) -> list[SampleOverview]:
     samples = list(session.execute(select(Sample).where(Sample.cycle_id == cycle.id).order_by(Sample.id)).scalars())
-    counts = {row[0]: (int(row[1] or 0), int(row[2] or 0)) for row in session.execute(
-        select(SampleCase.sample_id, func.sum(case((SampleCase.manual_reason.is_(None), 1), else_=0)),
-               func.sum(case((SampleCase.manual_reason.is_not(None), 1), else_=0)))
-        .where(SampleCase.sample_id.in_([s.id for s in samples])).group_by(SampleCase.sample_id)
-    )} if samples else {}
+    counts = (
+        {
+            row[0]: (int(row[1] or 0), int(row[2] or 0))
+            for row in session.execute(
+                select(
+                    SampleCase.sample_id,
+                    func.sum(case((SampleCase.manual_reason.is_(None), 1), else_=0)),
+                    func.sum(case((SampleCase.manual_reason.is_not(None), 1), else_=0)),
+                )
+                .where(SampleCase.sample_id.in_([s.id for s in samples]))
+                .group_by(SampleCase.sample_id)
+            )
+        }
+        if samples
+        else {}
+    )
     return [SampleOverview(s, *counts.get(s.id, (0, 0))) for s in samples]
 
 
@@ -153,7 +185,9 @@ def cases_brief(session: Session, *, case_ids: list[int]) -> list[CaseLine]:
         return []
     rows = session.execute(
         select(Case.id, Case.child_id, Team.name, Case.case_type, Case.worker_name)
-        .outerjoin(Team, Team.id == Case.team_id).where(Case.id.in_(case_ids)).order_by(Case.child_id)
+        .outerjoin(Team, Team.id == Case.team_id)
+        .where(Case.id.in_(case_ids))
+        .order_by(Case.child_id)
     )
     return [CaseLine(id=r[0], child_id=r[1], team=r[2], case_type=_case_type_label(r[3]), worker=r[4]) for r in rows]
 
@@ -161,16 +195,37 @@ def cases_brief(session: Session, *, case_ids: list[int]) -> list[CaseLine]:
 def sample_cases(session: Session, *, sample: Sample) -> list[CaseLine]:
     """A stored sample's cases: drawn ones by child ID, then the ones added by hand."""
     rows = session.execute(
-        select(Case.id, Case.child_id, Team.name, Case.case_type, Case.worker_name, SampleCase.stratum,
-               SampleCase.manual_reason)
-        .join(SampleCase, SampleCase.case_id == Case.id).outerjoin(Team, Team.id == Case.team_id)
+        select(
+            Case.id,
+            Case.child_id,
+            Team.name,
+            Case.case_type,
+            Case.worker_name,
+            SampleCase.stratum,
+            SampleCase.manual_reason,
+        )
+        .join(SampleCase, SampleCase.case_id == Case.id)
+        .outerjoin(Team, Team.id == Case.team_id)
         .where(SampleCase.sample_id == sample.id)
         .order_by(SampleCase.manual_reason.is_not(None), Case.child_id)
     )
-    return [CaseLine(id=r[0], child_id=r[1], team=r[2], case_type=_case_type_label(r[3]), worker=r[4], stratum=r[5],
-                     manual_reason=r[6]) for r in rows]
+    return [
+        CaseLine(
+            id=r[0],
+            child_id=r[1],
+            team=r[2],
+            case_type=_case_type_label(r[3]),
+            worker=r[4],
+            stratum=r[5],
+            manual_reason=r[6],
+        )
+        for r in rows
+    ]
 
 
 def sample_audits(session: Session, *, sample: Sample) -> list[Audit]:
-    return list(session.execute(select(Audit).where(Audit.sample_id == sample.id)
-                                .order_by(Audit.auditor_id, Audit.id)).scalars())
+    return list(
+        session.execute(
+            select(Audit).where(Audit.sample_id == sample.id).order_by(Audit.auditor_id, Audit.id)
+        ).scalars()
+    )

@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from app import clock
 from app.accounts.models import User
 from app.audit_templates.selectors import template_latest
 from app.audit_trail.service import audit_record
 from app.cases.models import Case
-from app import clock
 from app.errors import Conflict, ValidationFailed
 from app.sampling.frame import frame_load
 from app.sampling.methods import SamplingError, Stratum, draw_from_strata, draw_positions, frame_hash, new_seed
@@ -38,35 +38,62 @@ def cycle_create(session: Session, *, data: CycleCreate, actor: User | None) -> 
     cycle = Cycle(**data.model_dump(), template_version=template.version, owner_id=actor.id if actor else None)
     session.add(cycle)
     session.flush()
-    audit_record(session, actor=actor, action="cycle.create", summary=f"Created the audit cycle {cycle.title}",
-                 entity_type="cycle", entity_id=cycle.id,
-                 after={"title": cycle.title, "kind": cycle.kind, "template": f"{cycle.template_key} v{cycle.template_version}",
-                        "due_date": cycle.due_date.isoformat()})
+    audit_record(
+        session,
+        actor=actor,
+        action="cycle.create",
+        summary=f"Created the audit cycle {cycle.title}",
+        entity_type="cycle",
+        entity_id=cycle.id,
+        after={
+            "title": cycle.title,
+            "kind": cycle.kind,
+            "template": f"{cycle.template_key} v{cycle.template_version}",
+            "due_date": cycle.due_date.isoformat(),
+        },
+    )
     return cycle
 
 
 def cycle_copy(session: Session, *, cycle: Cycle, actor: User | None) -> Cycle:
-    """"The same again next month": the same kind, template and theme, dates a month on, newest template version."""
+    """ "The same again next month": the same kind, template and theme, dates a month on, newest template version."""
     shift = _next_month
     title = cycle.title + " (next month)" if len(cycle.title) <= 187 else cycle.title
-    data = CycleCreate(title=title, kind=cycle.kind, template_key=cycle.template_key,  # type: ignore[arg-type]
-                       due_date=shift(cycle.due_date), start_date=shift(cycle.start_date) if cycle.start_date else None,
-                       theme=cycle.theme, moderation_rate=cycle.moderation_rate,
-                       blind_moderation=cycle.blind_moderation)
+    data = CycleCreate(
+        title=title,
+        kind=cycle.kind,
+        template_key=cycle.template_key,
+        due_date=shift(cycle.due_date),
+        start_date=shift(cycle.start_date) if cycle.start_date else None,
+        theme=cycle.theme,
+        moderation_rate=cycle.moderation_rate,
+        blind_moderation=cycle.blind_moderation,
+    )
     return cycle_create(session, data=data, actor=actor)
 
 
 def cycle_close(session: Session, *, cycle: Cycle, actor: User | None) -> Cycle:
     """Close a cycle: no more samples, and its sampled cases are free for other samples again.
     Audits already allocated carry on (they are the cycle's results)."""
-    closed = session.execute(update(Cycle).where(Cycle.id == cycle.id, Cycle.status != "closed")
-                             .values(status="closed", updated_at=clock.now(), version=Cycle.version + 1)).rowcount
+    closed = session.execute(
+        update(Cycle)
+        .where(Cycle.id == cycle.id, Cycle.status != "closed")
+        .values(status="closed", updated_at=clock.now(), version=Cycle.version + 1)
+    ).rowcount
     if closed != 1:
         raise Conflict("This cycle is already closed.")
     before = cycle.status
     session.refresh(cycle)
-    audit_record(session, actor=actor, action="cycle.close", summary=f"Closed the audit cycle {cycle.title}",
-                 entity_type="cycle", entity_id=cycle.id, before={"status": before}, after={"status": "closed"})
+    audit_record(
+        session,
+        actor=actor,
+        action="cycle.close",
+        summary=f"Closed the audit cycle {cycle.title}",
+        entity_type="cycle",
+        entity_id=cycle.id,
+        before={"status": before},
+        after={"status": "closed"},
+    )
     return cycle
 
 
@@ -110,10 +137,17 @@ def sample_draw(session: Session, *, spec: SampleSpec, today: date) -> Draw:
             case_ids, strata = [int(whole[place]) for place in draw_positions(len(whole), spec.size, seed)], []
     except SamplingError as exc:
         raise ValidationFailed({"min_per_stratum" if spec.min_per_stratum else "size": str(exc)}) from None
-    return Draw(method=method, seed=seed, size=spec.size, frame_size=frame.size,
-                frame_hash=frame_hash(frame.case_ids), case_ids=case_ids, strata=strata,
-                stratum_of={i: frame.stratum_of(i) or "" for i in case_ids} if spec.strata_by else {},
-                exclusions=frame.exclusions)
+    return Draw(
+        method=method,
+        seed=seed,
+        size=spec.size,
+        frame_size=frame.size,
+        frame_hash=frame_hash(frame.case_ids),
+        case_ids=case_ids,
+        strata=strata,
+        stratum_of={i: frame.stratum_of(i) or "" for i in case_ids} if spec.strata_by else {},
+        exclusions=frame.exclusions,
+    )
 
 
 def sample_create(session: Session, *, cycle: Cycle, spec: SampleSpec, today: date, actor: User | None) -> Sample:
@@ -121,26 +155,47 @@ def sample_create(session: Session, *, cycle: Cycle, spec: SampleSpec, today: da
     if cycle.status == "closed":
         raise Conflict("This cycle is closed, so no more samples can be drawn for it.")
     draw = sample_draw(session, spec=spec, today=today)
-    sample = Sample(cycle_id=cycle.id, method=draw.method, params=spec.model_dump(mode="json", exclude={"seed"}),
-                    seed=draw.seed, size=draw.size, frame_size=draw.frame_size, frame_hash=draw.frame_hash,
-                    strata=[{"value": s.value, "frame_size": s.frame_size, "sample_size": s.sample_size}
-                            for s in draw.strata],
-                    exclusions=draw.exclusions, created_by_id=actor.id if actor else None)
+    sample = Sample(
+        cycle_id=cycle.id,
+        method=draw.method,
+        params=spec.model_dump(mode="json", exclude={"seed"}),
+        seed=draw.seed,
+        size=draw.size,
+        frame_size=draw.frame_size,
+        frame_hash=draw.frame_hash,
+        strata=[{"value": s.value, "frame_size": s.frame_size, "sample_size": s.sample_size} for s in draw.strata],
+        exclusions=draw.exclusions,
+        created_by_id=actor.id if actor else None,
+    )
     session.add(sample)
     session.flush()
     if draw.case_ids:
-        session.execute(SampleCase.__table__.insert(), [
-            {"sample_id": sample.id, "case_id": case_id, "stratum": draw.stratum_of.get(case_id, "")[:200] or None}
-            for case_id in draw.case_ids
-        ])
+        session.execute(
+            SampleCase.__table__.insert(),
+            [
+                {"sample_id": sample.id, "case_id": case_id, "stratum": draw.stratum_of.get(case_id, "")[:200] or None}
+                for case_id in draw.case_ids
+            ],
+        )
     if cycle.status == "planned":
         session.execute(update(Cycle).where(Cycle.id == cycle.id).values(status="sampling", updated_at=clock.now()))
-    audit_record(session, actor=actor, action="sample.create",
-                 summary=f"Drew a {draw.method} sample of {len(draw.case_ids)} from {draw.frame_size} cases "
-                         f"for {cycle.title}",
-                 entity_type="sample", entity_id=sample.id,
-                 after={"cycle_id": cycle.id, "method": draw.method, "seed": draw.seed, "size": draw.size,
-                        "frame_size": draw.frame_size, "frame_hash": draw.frame_hash, "drawn": len(draw.case_ids)})
+    audit_record(
+        session,
+        actor=actor,
+        action="sample.create",
+        summary=f"Drew a {draw.method} sample of {len(draw.case_ids)} from {draw.frame_size} cases for {cycle.title}",
+        entity_type="sample",
+        entity_id=sample.id,
+        after={
+            "cycle_id": cycle.id,
+            "method": draw.method,
+            "seed": draw.seed,
+            "size": draw.size,
+            "frame_size": draw.frame_size,
+            "frame_hash": draw.frame_hash,
+            "drawn": len(draw.case_ids),
+        },
+    )
     return sample
 
 
@@ -156,29 +211,44 @@ def sample_add_case(session: Session, *, sample: Sample, child_id: str, reason: 
     if errors:
         raise ValidationFailed(errors)
     assert case is not None
-    if session.execute(select(SampleCase.id).where(SampleCase.sample_id == sample.id,
-                                                   SampleCase.case_id == case.id)).first():
+    if session.execute(
+        select(SampleCase.id).where(SampleCase.sample_id == sample.id, SampleCase.case_id == case.id)
+    ).first():
         raise ValidationFailed({"child_id": f"Child {case.child_id} is already in this sample"})
     if sample.allocated:
         raise Conflict("This sample has been allocated; add the case to a new sample instead.")
     row = SampleCase(sample_id=sample.id, case_id=case.id, manual_reason=reason[:2000])
     session.add(row)
     session.flush()
-    audit_record(session, actor=actor, action="sample.add_case",
-                 summary=f"Added child {case.child_id} to sample {sample.id} by hand", entity_type="sample",
-                 entity_id=sample.id, after={"case_id": case.id, "reason": reason[:500]})
+    audit_record(
+        session,
+        actor=actor,
+        action="sample.add_case",
+        summary=f"Added child {case.child_id} to sample {sample.id} by hand",
+        entity_type="sample",
+        entity_id=sample.id,
+        after={"case_id": case.id, "reason": reason[:500]},
+    )
     return row
 
 
 def sample_case_ids(session: Session, *, sample: Sample) -> list[int]:
-    return list(session.execute(select(SampleCase.case_id).where(SampleCase.sample_id == sample.id)
-                                .order_by(SampleCase.case_id)).scalars())
+    return list(
+        session.execute(
+            select(SampleCase.case_id).where(SampleCase.sample_id == sample.id).order_by(SampleCase.case_id)
+        ).scalars()
+    )
 
 
 def draw_summary(draw: Draw) -> dict[str, Any]:
     """The API and the page show the same facts about a draw."""
-    return {"method": draw.method, "seed": draw.seed, "size": draw.size, "frame_size": draw.frame_size,
-            "frame_hash": draw.frame_hash,
-            "strata": [{"value": s.value, "frame_size": s.frame_size, "sample_size": s.sample_size}
-                       for s in draw.strata],
-            "exclusions": draw.exclusions, "case_ids": draw.case_ids}
+    return {
+        "method": draw.method,
+        "seed": draw.seed,
+        "size": draw.size,
+        "frame_size": draw.frame_size,
+        "frame_hash": draw.frame_hash,
+        "strata": [{"value": s.value, "frame_size": s.frame_size, "sample_size": s.sample_size} for s in draw.strata],
+        "exclusions": draw.exclusions,
+        "case_ids": draw.case_ids,
+    }

@@ -32,14 +32,35 @@ router = APIRouter(tags=["programme (HTML)"])
 
 CYCLE_FIELDS = ["title", "kind", "template_key", "theme", "start_date", "due_date", "moderation_rate"]
 DATE_PARTS = ("day", "month", "year")
-EXCLUSION_LABELS = {"closed": "Closed cases", "audited_recently": "Cases audited recently",
-                    "in_open_sample": "Cases already in an open sample"}
+EXCLUSION_LABELS = {
+    "closed": "Closed cases",
+    "audited_recently": "Cases audited recently",
+    "in_open_sample": "Cases already in an open sample",
+}
 SAMPLE_LISTS = ("case_types", "team_ids")
-SAMPLE_FIELDS = ["method", "size", "strata_by", "min_per_stratum", "case_types", "team_ids", "missing_12m_at_least",
-                 "open_longer_than_months", "visit_older_than_days", "stepped_down_within_months", "exclude_closed", "exclude_audited",
-                 "audited_within_days", "exclude_in_open_sample", "seed"]
-SAMPLE_DEFAULTS: dict[str, Any] = {"exclude_closed": "yes", "exclude_audited": "yes", "audited_within_days": "365",
-                                   "exclude_in_open_sample": "yes"}
+SAMPLE_FIELDS = [
+    "method",
+    "size",
+    "strata_by",
+    "min_per_stratum",
+    "case_types",
+    "team_ids",
+    "missing_12m_at_least",
+    "open_longer_than_months",
+    "visit_older_than_days",
+    "stepped_down_within_months",
+    "exclude_closed",
+    "exclude_audited",
+    "audited_within_days",
+    "exclude_in_open_sample",
+    "seed",
+]
+SAMPLE_DEFAULTS: dict[str, Any] = {
+    "exclude_closed": "yes",
+    "exclude_audited": "yes",
+    "audited_within_days": "365",
+    "exclude_in_open_sample": "yes",
+}
 
 
 class _Fields(Protocol):
@@ -69,8 +90,16 @@ def _sample_or_404(session: Session, sample_id: int) -> Sample:
     return sample
 
 
-def _whole(values: Mapping[str, Any], name: str, label: str, low: int, high: int, errors: dict[str, str],
-           *, required: bool = False) -> int | None:
+def _whole(
+    values: Mapping[str, Any],
+    name: str,
+    label: str,
+    low: int,
+    high: int,
+    errors: dict[str, str],
+    *,
+    required: bool = False,
+) -> int | None:
     """A whole number typed into a text box, or None; a message in `errors` when it is not one in range."""
     raw = str(values.get(name) or "").strip().replace(",", "")
     if not raw:
@@ -94,18 +123,32 @@ def _whole(values: Mapping[str, Any], name: str, label: str, low: int, high: int
 def programme(request: Request, session: SessionDep, _: QALead, year: str | None = None) -> Response:
     today = _today(request)
     chosen = int(year) if year and year.isdigit() and 2000 <= int(year) <= 2100 else today.year
-    return render(request, "sampling/programme.html", {
-        "year": chosen, "years": selectors.cycle_years(session, today=today),
-        "rows": selectors.cycles_for_year(session, year=chosen, today=today), "kinds": CYCLE_KINDS,
-        "statuses": service.CYCLE_STATUSES,
-    })
+    return render(
+        request,
+        "sampling/programme.html",
+        {
+            "year": chosen,
+            "years": selectors.cycle_years(session, today=today),
+            "rows": selectors.cycles_for_year(session, year=chosen, today=today),
+            "kinds": CYCLE_KINDS,
+            "statuses": service.CYCLE_STATUSES,
+        },
+    )
 
 
 def _cycle_form(request: Request, session: Session, values: dict[str, Any], errors: dict[str, str]) -> Response:
-    return render(request, "sampling/cycle_form.html", {
-        "values": values, "errors": errors, "kinds": CYCLE_KINDS, "error_order": CYCLE_FIELDS,
-        "templates": template_selectors.template_latest_versions(session),
-    }, status_code=400 if errors else 200)
+    return render(
+        request,
+        "sampling/cycle_form.html",
+        {
+            "values": values,
+            "errors": errors,
+            "kinds": CYCLE_KINDS,
+            "error_order": CYCLE_FIELDS,
+            "templates": template_selectors.template_latest_versions(session),
+        },
+        status_code=400 if errors else 200,
+    )
 
 
 @router.get("/programme/new")
@@ -115,8 +158,9 @@ def cycle_new(request: Request, session: SessionDep, _: QALead) -> Response:
 
 @router.post("/programme/new")
 def cycle_new_submit(request: Request, session: SessionDep, lead: QALead, form: FormDep) -> Response:
-    values: dict[str, Any] = {name: str(form.get(name, "")) for name in ("title", "kind", "template_key", "theme",
-                                                                         "moderation_rate")}
+    values: dict[str, Any] = {
+        name: str(form.get(name, "")) for name in ("title", "kind", "template_key", "theme", "moderation_rate")
+    }
     for name in ("start_date", "due_date"):
         values.update({f"{name}-{p}": str(form.get(f"{name}-{p}", "")).strip() for p in DATE_PARTS})
     values["blind_moderation"] = "yes" if form.get("blind_moderation") == "yes" else ""
@@ -128,10 +172,16 @@ def cycle_new_submit(request: Request, session: SessionDep, lead: QALead, form: 
         percent = -1.0
     if not 0 <= percent <= 100:
         errors["moderation_rate"] = "Moderation rate must be a number from 0 to 100, like 10"
-    data = {"title": values["title"].strip(), "kind": values["kind"] or None, "template_key": values["template_key"],
-            "theme": values["theme"].strip(), "start_date": date_from_parts(form, "start_date"),
-            "due_date": date_from_parts(form, "due_date"), "moderation_rate": percent / 100 if not errors else 0.1,
-            "blind_moderation": bool(values["blind_moderation"])}
+    data = {
+        "title": values["title"].strip(),
+        "kind": values["kind"] or None,
+        "template_key": values["template_key"],
+        "theme": values["theme"].strip(),
+        "start_date": date_from_parts(form, "start_date"),
+        "due_date": date_from_parts(form, "due_date"),
+        "moderation_rate": percent / 100 if not errors else 0.1,
+        "blind_moderation": bool(values["blind_moderation"]),
+    }
     cycle_data, problems = validate(CycleCreate, data)
     if problems.get("template_key"):
         problems["template_key"] = "Select the template the audits will use"
@@ -151,21 +201,32 @@ def cycle_new_submit(request: Request, session: SessionDep, lead: QALead, form: 
 def cycle_detail(request: Request, session: SessionDep, _: QALead, cycle_id: RowId) -> Response:
     cycle = _cycle_or_404(session, cycle_id)
     by_auditor, total = selectors.cycle_progress_by_auditor(session, cycle=cycle, today=_today(request))
-    return render(request, "sampling/cycle.html", {
-        "cycle": cycle, "kinds": CYCLE_KINDS, "statuses": service.CYCLE_STATUSES, "methods": METHODS,
-        "strata_by": STRATA_BY, "exclusion_labels": EXCLUSION_LABELS, "by_auditor": by_auditor, "total": total,
-        "samples": selectors.cycle_samples(session, cycle=cycle),
-        "overdue": selectors.cycle_overdue_audits(session, cycle=cycle, today=_today(request)),
-        "template": template_selectors.template_version_get(session, key=cycle.template_key,
-                                                            version=cycle.template_version),
-        "owner": account_selectors.user_get(session, user_id=cycle.owner_id) if cycle.owner_id else None,
-        "flash": request.query_params,
-    })
+    return render(
+        request,
+        "sampling/cycle.html",
+        {
+            "cycle": cycle,
+            "kinds": CYCLE_KINDS,
+            "statuses": service.CYCLE_STATUSES,
+            "methods": METHODS,
+            "strata_by": STRATA_BY,
+            "exclusion_labels": EXCLUSION_LABELS,
+            "by_auditor": by_auditor,
+            "total": total,
+            "samples": selectors.cycle_samples(session, cycle=cycle),
+            "overdue": selectors.cycle_overdue_audits(session, cycle=cycle, today=_today(request)),
+            "template": template_selectors.template_version_get(
+                session, key=cycle.template_key, version=cycle.template_version
+            ),
+            "owner": account_selectors.user_get(session, user_id=cycle.owner_id) if cycle.owner_id else None,
+            "flash": request.query_params,
+        },
+    )
 
 
 @router.post("/programme/{cycle_id}/copy")
 def cycle_copy(session: SessionDep, lead: QALead, cycle_id: RowId) -> Response:
-    """"The same again next month": a new cycle, then its page."""
+    """ "The same again next month": a new cycle, then its page."""
     cycle = _cycle_or_404(session, cycle_id)
     copy = service.cycle_copy(session, cycle=cycle, actor=lead)
     return _see_other(f"/programme/{copy.id}?copied={cycle.id}")
@@ -220,19 +281,27 @@ def _sample_data(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, s
         "team_ids": [int(t) for t in values.get("team_ids") or [] if t.isdigit() and len(t) <= 9] or None,
         "missing_12m_at_least": _whole(values, "missing_12m_at_least", "Missing episodes", 0, 1000, errors),
         "open_longer_than_months": _whole(values, "open_longer_than_months", "Months open", 0, 600, errors),
-        "visit_older_than_days": _whole(values, "visit_older_than_days", "Days since the last statutory visit", 0,
-                                        3650, errors),
-        "stepped_down_within_months": _whole(values, "stepped_down_within_months", "Months since the step-down", 1,
-                                             120, errors),
+        "visit_older_than_days": _whole(
+            values, "visit_older_than_days", "Days since the last statutory visit", 0, 3650, errors
+        ),
+        "stepped_down_within_months": _whole(
+            values, "stepped_down_within_months", "Months since the step-down", 1, 120, errors
+        ),
     }
     filtered = any(v is not None for v in filters.values())
     if filtered and method and method != "thematic":
         errors["method"] = "Choose Thematic to draw from the cases the filters pick, or clear the filters"
-    days = (_whole(values, "audited_within_days", "Days since the last audit", 1, 3650, errors)
-            if values.get("exclude_audited") else None)
+    days = (
+        _whole(values, "audited_within_days", "Days since the last audit", 1, 3650, errors)
+        if values.get("exclude_audited")
+        else None
+    )
     data = {
-        "method": method or "random", "size": size or 1, "strata_by": None if method == "random" else strata_by,
-        "min_per_stratum": minimum, "filters": filters if method == "thematic" else {},
+        "method": method or "random",
+        "size": size or 1,
+        "strata_by": None if method == "random" else strata_by,
+        "min_per_stratum": minimum,
+        "filters": filters if method == "thematic" else {},
         "exclude_closed": bool(values.get("exclude_closed")),
         "exclude_audited_within_days": (days or 365) if values.get("exclude_audited") else None,
         "exclude_in_open_sample": bool(values.get("exclude_in_open_sample")),
@@ -261,22 +330,48 @@ def _frame_facts(session: Session, values: Mapping[str, Any], today: date) -> di
     return {"frame_size": frame, "precision": precision, "exclusion_counts": exclusion_counts}
 
 
-def _sample_form(request: Request, session: Session, cycle: Cycle, values: dict[str, Any], *,
-                 errors: dict[str, str] | None = None, draw: service.Draw | None = None, warning: str | None = None,
-                 status_code: int = 200) -> Response:
+def _sample_form(
+    request: Request,
+    session: Session,
+    cycle: Cycle,
+    values: dict[str, Any],
+    *,
+    errors: dict[str, str] | None = None,
+    draw: service.Draw | None = None,
+    warning: str | None = None,
+    status_code: int = 200,
+) -> Response:
     today = _today(request)
     preview = None
     if draw is not None:
-        preview = {"draw": draw, "cases": selectors.cases_brief(session, case_ids=draw.case_ids),
-                   "precision": describe_precision(len(draw.case_ids), draw.frame_size)
-                   if draw.case_ids and draw.frame_size else None,
-                   "confirm_values": {**values, "seed": str(draw.seed), "frame_hash": draw.frame_hash}}
-    return render(request, "sampling/sample_form.html", {
-        "cycle": cycle, "values": values, "errors": errors or {}, "error_order": SAMPLE_FIELDS,
-        "methods": METHODS, "strata_by": STRATA_BY, "case_types": {k.value: v for k, v in CASE_TYPE_LABELS.items()},
-        "teams": account_selectors.teams_list(session, include_inactive=False), "exclusion_labels": EXCLUSION_LABELS,
-        "preview": preview, "warning": warning, **_frame_facts(session, values, today),
-    }, status_code=status_code, block="precision")
+        preview = {
+            "draw": draw,
+            "cases": selectors.cases_brief(session, case_ids=draw.case_ids),
+            "precision": describe_precision(len(draw.case_ids), draw.frame_size)
+            if draw.case_ids and draw.frame_size
+            else None,
+            "confirm_values": {**values, "seed": str(draw.seed), "frame_hash": draw.frame_hash},
+        }
+    return render(
+        request,
+        "sampling/sample_form.html",
+        {
+            "cycle": cycle,
+            "values": values,
+            "errors": errors or {},
+            "error_order": SAMPLE_FIELDS,
+            "methods": METHODS,
+            "strata_by": STRATA_BY,
+            "case_types": {k.value: v for k, v in CASE_TYPE_LABELS.items()},
+            "teams": account_selectors.teams_list(session, include_inactive=False),
+            "exclusion_labels": EXCLUSION_LABELS,
+            "preview": preview,
+            "warning": warning,
+            **_frame_facts(session, values, today),
+        },
+        status_code=status_code,
+        block="precision",
+    )
 
 
 @router.get("/programme/{cycle_id}/samples/new")
@@ -287,8 +382,7 @@ def sample_new(request: Request, session: SessionDep, _: QALead, cycle_id: RowId
 
 
 @router.post("/programme/{cycle_id}/samples/new")
-def sample_new_submit(request: Request, session: SessionDep, lead: QALead, cycle_id: RowId,
-                      form: FormDep) -> Response:
+def sample_new_submit(request: Request, session: SessionDep, lead: QALead, cycle_id: RowId, form: FormDep) -> Response:
     """Preview (nothing stored) or confirm (stored with the previewed seed, so the previewed cases)."""
     cycle = _cycle_or_404(session, cycle_id)
     values = _sample_values(form)
@@ -303,9 +397,16 @@ def sample_new_submit(request: Request, session: SessionDep, lead: QALead, cycle
     if form.get("action") != "confirm":
         return _sample_form(request, session, cycle, values, draw=draw)
     if form.get("frame_hash") and form.get("frame_hash") != draw.frame_hash:
-        return _sample_form(request, session, cycle, values, draw=draw, status_code=409,
-                            warning="The register changed after your preview, so the cases to draw from are not the "
-                                    "same. Check this new draw, then confirm it.")
+        return _sample_form(
+            request,
+            session,
+            cycle,
+            values,
+            draw=draw,
+            status_code=409,
+            warning="The register changed after your preview, so the cases to draw from are not the "
+            "same. Check this new draw, then confirm it.",
+        )
     sample = service.sample_create(session, cycle=cycle, spec=spec, today=today, actor=lead)
     return _see_other(f"/samples/{sample.id}?created=1")
 
@@ -326,31 +427,55 @@ def _describe_settings(sample: Sample, teams_by_id: Mapping[int, str]) -> dict[s
         words.append("case type " + " or ".join(types.get(t, t) for t in filters["case_types"]))
     if filters.get("team_ids"):
         words.append("team " + " or ".join(teams_by_id.get(t, f"#{t}") for t in filters["team_ids"]))
-    for key, text in (("missing_12m_at_least", "at least {} missing episodes in 12 months"),
-                      ("absent_12m_at_least", "at least {} absences in 12 months"),
-                      ("placements_12m_at_least", "at least {} placements in 12 months"),
-                      ("open_longer_than_months", "open longer than {} months"),
-                      ("visit_older_than_days", "last statutory visit older than {} days"),
-                      ("stepped_down_within_months", "stepped down from referral to early help in the last {} months")):
+    for key, text in (
+        ("missing_12m_at_least", "at least {} missing episodes in 12 months"),
+        ("absent_12m_at_least", "at least {} absences in 12 months"),
+        ("placements_12m_at_least", "at least {} placements in 12 months"),
+        ("open_longer_than_months", "open longer than {} months"),
+        ("visit_older_than_days", "last statutory visit older than {} days"),
+        ("stepped_down_within_months", "stepped down from referral to early help in the last {} months"),
+    ):
         if filters.get(key) is not None:
             words.append(text.format(filters[key]))
-    excluded = [text for on, text in ((params.get("exclude_closed"), "closed cases"),
-                                      (params.get("exclude_audited_within_days"),
-                                       f"cases audited within {params.get('exclude_audited_within_days')} days"),
-                                      (params.get("exclude_in_open_sample"), "cases already in an open sample")) if on]
+    excluded = [
+        text
+        for on, text in (
+            (params.get("exclude_closed"), "closed cases"),
+            (
+                params.get("exclude_audited_within_days"),
+                f"cases audited within {params.get('exclude_audited_within_days')} days",
+            ),
+            (params.get("exclude_in_open_sample"), "cases already in an open sample"),
+        )
+        if on
+    ]
     return {"strata": strata, "filters": "; ".join(words) or "None", "exclusions": ", ".join(excluded) or "None"}
 
 
-def _sample_page(request: Request, session: Session, sample: Sample, *, values: dict[str, Any] | None = None,
-                 errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+def _sample_page(
+    request: Request,
+    session: Session,
+    sample: Sample,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     today = _today(request)
     cycle = _cycle_or_404(session, sample.cycle_id)
     cases = selectors.sample_cases(session, sample=sample)
     context: dict[str, Any] = {
-        "sample": sample, "cycle": cycle, "cases": cases, "methods": METHODS, "strata_by": STRATA_BY,
+        "sample": sample,
+        "cycle": cycle,
+        "cases": cases,
+        "methods": METHODS,
+        "strata_by": STRATA_BY,
         "exclusion_labels": EXCLUSION_LABELS,
         "settings": _describe_settings(sample, {t.id: t.name for t in account_selectors.teams_list(session)}),
-        "values": values or {}, "errors": errors or {}, "flash": request.query_params, "today": today,
+        "values": values or {},
+        "errors": errors or {},
+        "flash": request.query_params,
+        "today": today,
     }
     if sample.allocated:
         context["audits"] = audit_selectors.audit_rows(session, audits=selectors.sample_audits(session, sample=sample))
@@ -359,13 +484,17 @@ def _sample_page(request: Request, session: Session, sample: Sample, *, values: 
         pool = auditor_pool(session, cycle=cycle, today=today)
         assigned = {str(k): str(v) for k, v in proposal.assignments.items()}
         chosen = {c.id: (values or {}).get(f"auditor-{c.id}", assigned.get(str(c.id), "")) for c in cases}
-        context.update({
-            "proposal": proposal, "trained": [a for a in pool if a.training_current],
-            "untrained": [a for a in pool if not a.training_current], "chosen": chosen,
-            "allocatable": [c for c in cases if c.id not in proposal.unallocated],
-            "unallocated": [(c, proposal.unallocated[c.id]) for c in cases if c.id in proposal.unallocated],
-            "due": (values or {}).get("due") or {p: getattr(cycle.due_date, p) for p in DATE_PARTS},
-        })
+        context.update(
+            {
+                "proposal": proposal,
+                "trained": [a for a in pool if a.training_current],
+                "untrained": [a for a in pool if not a.training_current],
+                "chosen": chosen,
+                "allocatable": [c for c in cases if c.id not in proposal.unallocated],
+                "unallocated": [(c, proposal.unallocated[c.id]) for c in cases if c.id in proposal.unallocated],
+                "due": (values or {}).get("due") or {p: getattr(cycle.due_date, p) for p in DATE_PARTS},
+            }
+        )
     targets = {"due_date": "due_date-day", **{f"case_{c.id}": f"auditor-{c.id}" for c in cases}}
     context.update({"error_targets": targets, "error_order": ["child_id", "reason", "due_date", "assignments"]})
     return render(request, "sampling/sample.html", context, status_code=status_code)
@@ -377,22 +506,21 @@ def sample_detail(request: Request, session: SessionDep, _: QALead, sample_id: R
 
 
 @router.post("/samples/{sample_id}/cases")
-def sample_add_case(request: Request, session: SessionDep, lead: QALead, sample_id: RowId,
-                    form: FormDep) -> Response:
+def sample_add_case(request: Request, session: SessionDep, lead: QALead, sample_id: RowId, form: FormDep) -> Response:
     """A case added by hand, with the reason recorded beside it."""
     sample = _sample_or_404(session, sample_id)
     values = {name: str(form.get(name, ""))[:2000] for name in ("child_id", "reason")}
     try:
-        service.sample_add_case(session, sample=sample, child_id=values["child_id"], reason=values["reason"],
-                                actor=lead)
+        service.sample_add_case(
+            session, sample=sample, child_id=values["child_id"], reason=values["reason"], actor=lead
+        )
     except ValidationFailed as exc:
         return _sample_page(request, session, sample, values=values, errors=exc.errors, status_code=400)
     return _see_other(f"/samples/{sample.id}?added=1#cases")
 
 
 @router.post("/samples/{sample_id}/allocate")
-def sample_allocate(request: Request, session: SessionDep, lead: QALead, sample_id: RowId,
-                    form: FormDep) -> Response:
+def sample_allocate(request: Request, session: SessionDep, lead: QALead, sample_id: RowId, form: FormDep) -> Response:
     """Create the audits as reviewed; a changed row that brings a conflict back is shown against that row."""
     sample = _sample_or_404(session, sample_id)
     cases = selectors.sample_cases(session, sample=sample)
@@ -416,8 +544,15 @@ def sample_allocate(request: Request, session: SessionDep, lead: QALead, sample_
     if not errors:
         settings = request.app.state.settings
         try:
-            allocation_confirm(session, sample=sample, assignments=assignments, due_date=due, actor=lead,
-                               today=settings.today(), calendar=calendar_for(settings.working_days_jurisdiction))
+            allocation_confirm(
+                session,
+                sample=sample,
+                assignments=assignments,
+                due_date=due,
+                actor=lead,
+                today=settings.today(),
+                calendar=calendar_for(settings.working_days_jurisdiction),
+            )
         except ValidationFailed as exc:
             errors = exc.errors
     if errors:

@@ -51,9 +51,7 @@ def current_user_optional(request: Request, session: SessionDep) -> User | None:
     else:
         raw = request.cookies.get(SESSION_COOKIE)
         if raw:
-            user = token_resolve(
-                session, raw=raw, kind=SESSION, idle=timedelta(minutes=settings.session_idle_minutes)
-            )
+            user = token_resolve(session, raw=raw, kind=SESSION, idle=timedelta(minutes=settings.session_idle_minutes))
     request.state.user = user
     return user
 

@@ -70,9 +70,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
         if is_api_request(request):
-            detail = [
-                {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()
-            ]
+            detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
             return JSONResponse({"detail": detail}, status_code=422)
         fields = ", ".join(str(e["loc"][-1]) for e in exc.errors() if e.get("loc"))
         return error_page(request, 400, f"These values were not valid: {fields}.")

@@ -16,8 +16,10 @@ from fastapi.responses import Response
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-FORMATS = {"csv": "text/csv; charset=utf-8",
-           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -60,10 +62,12 @@ def _xlsx_cell(sheet: Any, value: Any) -> Any:
     return "" if value is None else value
 
 
-def table_response(fmt: str, *, name: str, title: str, headers: Sequence[str],
-                   rows: Iterable[Sequence[Any]], today: date) -> Response:
+def table_response(
+    fmt: str, *, name: str, title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], today: date
+) -> Response:
     """The download: `name`-YYYY-MM-DD.csv or .xlsx."""
     body = csv_bytes(headers, rows) if fmt == "csv" else xlsx_bytes(title, headers, rows)
     filename = f"{name}-{today.isoformat()}.{fmt}"
-    return Response(body, media_type=FORMATS[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        body, media_type=FORMATS[fmt], headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )

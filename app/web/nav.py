@@ -48,5 +48,4 @@ def nav_for(user: User | None, path: str) -> list[dict[str, object]]:
     # The most specific entry marks the section: /moderation/agreement is "Agreement", not also "Moderation".
     matches = [e.href for e in visible if (path == e.href if e.href == "/" else path.startswith(e.href))]
     section = max(matches, key=len, default=None)
-    return [{"text": e.label, "href": e.href, "active": e.href == section, "current": path == e.href}
-            for e in visible]
+    return [{"text": e.label, "href": e.href, "active": e.href == section, "current": path == e.href} for e in visible]

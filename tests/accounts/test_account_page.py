@@ -28,9 +28,15 @@ def asha(client, db) -> User:
 
 
 def change_password(client: TestClient, current: str, new: str, confirm: str | None = None):
-    return post_form(client, "/account/password", {
-        "current_password": current, "new_password": new, "confirm_password": new if confirm is None else confirm,
-    })
+    return post_form(
+        client,
+        "/account/password",
+        {
+            "current_password": current,
+            "new_password": new,
+            "confirm_password": new if confirm is None else confirm,
+        },
+    )
 
 
 def error_summary(html: str) -> list[str]:
@@ -112,7 +118,9 @@ def test_every_problem_is_listed_at_once(client, db, asha):
     response = change_password(client, "", "", confirm="")
     assert response.status_code == 400
     assert error_summary(response.text) == [
-        "Your current password is not correct", "Your new password must be 10 characters or more"]
+        "Your current password is not correct",
+        "Your new password must be 10 characters or more",
+    ]
 
 
 def test_passwords_are_never_shown_back(client, db, asha):
@@ -129,7 +137,7 @@ def test_changing_password_works_and_the_old_one_stops_working(client, db, asha)
     # Still signed in in this browser.
     assert client.get("/account", follow_redirects=False).status_code == 200
 
-    event, = password_events(db, asha)
+    (event,) = password_events(db, asha)
     assert (event.actor_id, event.actor_label) == (asha.id, "asha")
     assert event.after == {"password": "changed", "other_sessions": "ended"}
     assert NEW_PASSWORD not in str(event.after) and PASSWORD not in str(event.before)
@@ -144,8 +152,10 @@ def test_changing_password_works_and_the_old_one_stops_working(client, db, asha)
 
 def test_password_change_needs_the_csrf_token(client, db, asha):
     before = stored_hash(db, asha)
-    response = client.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+    response = client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
+    )
     assert response.status_code == 403
     assert stored_hash(db, asha) == before
 
@@ -248,8 +258,9 @@ def test_only_future_training_is_not_shown_as_expired_on_the_account_page(client
 
 def test_training_state_names_each_case():
     future = TrainingRecord(user_id=1, kind="auditor", completed_on=TODAY + timedelta(days=5))
-    lapsed = TrainingRecord(user_id=1, kind="moderator", completed_on=TODAY - timedelta(days=900),
-                            expires_on=TODAY - timedelta(days=1))
+    lapsed = TrainingRecord(
+        user_id=1, kind="moderator", completed_on=TODAY - timedelta(days=900), expires_on=TODAY - timedelta(days=1)
+    )
     status = training_status([future, lapsed], today=TODAY)
     assert status["auditor"].state == "not_started"
     assert status["moderator"].state == "expired"

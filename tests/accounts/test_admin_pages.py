@@ -75,7 +75,7 @@ def error_summary(html: str) -> list[str]:
 def results_text(html: str) -> str:
     """The text of the list of results only (not the "Signed in as" header or the filters)."""
     start = html.index('id="results"')
-    return page_text(html[start:html.index("<footer", start)])
+    return page_text(html[start : html.index("<footer", start)])
 
 
 def hidden_version(html: str) -> str:
@@ -86,8 +86,13 @@ def hidden_version(html: str) -> str:
 
 def user_form(**overrides) -> dict:
     data = {
-        "username": "asha", "full_name": "Asha Patel", "email": "asha@example.org", "roles": ["auditor"],
-        "team_id": "", "service_area": "", "password": PASSWORD,
+        "username": "asha",
+        "full_name": "Asha Patel",
+        "email": "asha@example.org",
+        "roles": ["auditor"],
+        "team_id": "",
+        "service_area": "",
+        "password": PASSWORD,
     }
     data.update(overrides)
     return data
@@ -95,9 +100,13 @@ def user_form(**overrides) -> dict:
 
 def edit_form(user: User, **overrides) -> dict:
     data = {
-        "version": str(user.version), "full_name": user.full_name, "email": user.email or "",
-        "roles": sorted(user.roles), "team_id": str(user.team_id or ""),
-        "service_area": user.service_area.name if user.service_area else "", "password": "",
+        "version": str(user.version),
+        "full_name": user.full_name,
+        "email": user.email or "",
+        "roles": sorted(user.roles),
+        "team_id": str(user.team_id or ""),
+        "service_area": user.service_area.name if user.service_area else "",
+        "password": "",
     }
     data.update(overrides)
     return data
@@ -106,7 +115,7 @@ def edit_form(user: User, **overrides) -> dict:
 def training_form(kind="auditor", completed=("27", "3", "2026"), expires=("", "", "")) -> dict:
     data = {"kind": kind}
     for name, parts in (("completed_on", completed), ("expires_on", expires)):
-        for part, value in zip(("day", "month", "year"), parts):
+        for part, value in zip(("day", "month", "year"), parts, strict=False):
             data[f"{name}-{part}"] = value
     return data
 
@@ -155,8 +164,9 @@ def test_create_user_with_roles_and_team(client, db, lead):
     assert form.status_code == 200
     assert "Safeguarding Team 2 (Safeguarding)" in page_text(form.text)
 
-    response = post_form(client, "/users/new", user_form(
-        username="  Asha.Patel ", roles=["auditor", "moderator"], team_id=str(team.id)))
+    response = post_form(
+        client, "/users/new", user_form(username="  Asha.Patel ", roles=["auditor", "moderator"], team_id=str(team.id))
+    )
     assert response.status_code == 303
     created = user_named(db, "asha.patel")
     assert created is not None, "the username is stored trimmed and in lower case"
@@ -215,8 +225,10 @@ def test_blank_username_is_refused(client, db, lead):
         ({"password": "short"}, "Password must be 10 characters or more"),
         ({"password": "x" * 201}, "Password must be 200 characters or fewer"),
         ({"email": "asha-at-example"}, "Enter an email address in the correct format, like name@example.org"),
-        ({"username": "asha patel!"},
-         "Username must be 2 to 80 characters: letters, numbers, dots, hyphens or underscores"),
+        (
+            {"username": "asha patel!"},
+            "Username must be 2 to 80 characters: letters, numbers, dots, hyphens or underscores",
+        ),
         ({"roles": ["auditor", "overlord"]}, "Select roles from the list"),
         ({"team_id": "abc"}, "Select team from the list"),
         ({"team_id": "999999"}, "Select a team from the list"),
@@ -252,8 +264,9 @@ def test_duplicate_username_is_refused_whatever_the_case(client, db, lead):
 
 def test_head_of_service_can_be_given_an_area(client, db, lead):
     make_team(db, service_area="Early Help")
-    response = post_form(client, "/users/new", user_form(username="hos", roles=["head_of_service"],
-                                                         service_area="Early Help"))
+    response = post_form(
+        client, "/users/new", user_form(username="hos", roles=["head_of_service"], service_area="Early Help")
+    )
     assert response.status_code == 303
     assert user_named(db, "hos").service_area.name == "Early Help"
 
@@ -379,8 +392,9 @@ def test_edit_with_a_stale_version_is_a_conflict_and_overwrites_nothing(client, 
     user = make_user(db, username="asha", full_name="Asha Patel", roles=(Role.AUDITOR,))
     form_version = hidden_version(client.get(f"/users/{user.id}/edit").text)
     # Someone else saves first.
-    assert post_form(client, f"/users/{user.id}/edit",
-                     edit_form(user, full_name="Asha Someone-Else")).status_code == 303
+    assert (
+        post_form(client, f"/users/{user.id}/edit", edit_form(user, full_name="Asha Someone-Else")).status_code == 303
+    )
     mine = edit_form(user, version=form_version, full_name="Asha Mine", roles=["moderator"], password=NEW_PASSWORD)
     response = post_form(client, f"/users/{user.id}/edit", mine)
     assert response.status_code == 409
@@ -421,8 +435,9 @@ def test_blank_password_on_edit_keeps_the_current_one(client, db, lead):
 
 def test_edit_with_bad_details_is_shown_again_and_saves_nothing(client, db, lead):
     user = make_user(db, username="asha", full_name="Asha Patel")
-    response = post_form(client, f"/users/{user.id}/edit",
-                         edit_form(user, full_name="", email="nope", password="short"))
+    response = post_form(
+        client, f"/users/{user.id}/edit", edit_form(user, full_name="", email="nope", password="short")
+    )
     assert response.status_code == 400
     messages = error_summary(response.text)
     assert "Enter full name" in messages
@@ -433,8 +448,9 @@ def test_edit_with_bad_details_is_shown_again_and_saves_nothing(client, db, lead
 
 
 def test_qa_lead_cannot_remove_their_own_qa_lead_role_and_nothing_else_is_saved(client, db, lead):
-    response = post_form(client, f"/users/{lead.id}/edit",
-                         edit_form(lead, full_name="Quinn Renamed", roles=["auditor"]))
+    response = post_form(
+        client, f"/users/{lead.id}/edit", edit_form(lead, full_name="Quinn Renamed", roles=["auditor"])
+    )
     assert response.status_code == 400
     assert error_summary(response.text) == ["You cannot remove the QA lead role from your own account"]
     current = user_named(db, "lead")
@@ -542,21 +558,30 @@ def test_record_training_with_day_month_year(client, db, lead):
     page = client.get(f"/users/{user.id}/training/new")
     assert "Record training for Asha Patel" in page_text(page.text)
     today = client.app.state.settings.today()
-    response = post_form(client, f"/users/{user.id}/training/new", training_form(
-        "moderator", completed=("1", "2", str(today.year - 1)), expires=("1", "2", str(today.year + 2))))
+    response = post_form(
+        client,
+        f"/users/{user.id}/training/new",
+        training_form("moderator", completed=("1", "2", str(today.year - 1)), expires=("1", "2", str(today.year + 2))),
+    )
     assert response.status_code == 303
     assert response.headers["location"] == f"/users/{user.id}?trained=1"
     record = db.execute(select(TrainingRecord).where(TrainingRecord.user_id == user.id)).scalar_one()
     assert (record.kind, record.completed_on, record.expires_on) == (
-        "moderator", date(today.year - 1, 2, 1), date(today.year + 2, 2, 1))
+        "moderator",
+        date(today.year - 1, 2, 1),
+        date(today.year + 2, 2, 1),
+    )
     assert record.recorded_by_id == lead.id
     detail = page_text(client.get(response.headers["location"]).text)
     assert "Training record added." in detail
     assert f"Moderator 1 February {today.year - 1} 1 February {today.year + 2} Current" in detail
     event = one_event(db, "training.record")
     assert (event.actor_id, event.entity_id) == (lead.id, str(user.id))
-    assert event.after == {"kind": "moderator", "completed_on": f"{today.year - 1}-02-01",
-                           "expires_on": f"{today.year + 2}-02-01"}
+    assert event.after == {
+        "kind": "moderator",
+        "completed_on": f"{today.year - 1}-02-01",
+        "expires_on": f"{today.year + 2}-02-01",
+    }
 
 
 def test_training_without_expiry_is_saved_as_no_expiry(client, db, lead):
@@ -574,10 +599,14 @@ def test_training_without_expiry_is_saved_as_no_expiry(client, db, lead):
         (training_form(completed=("", "2", "2026")), ["Date completed must be a real date"]),
         (training_form(completed=("2026", "01", "01")), ["Date completed must be a real date"]),
         (training_form(completed=("1", "3", "2026"), expires=("29", "2", "2027")), ["Expiry date must be a real date"]),
-        (training_form(completed=("1", "3", "2026"), expires=("1", "3", "2025")),
-         ["Expiry date must be after the date completed"]),
-        (training_form(completed=("1", "3", "2026"), expires=("1", "3", "2026")),
-         ["Expiry date must be after the date completed"]),
+        (
+            training_form(completed=("1", "3", "2026"), expires=("1", "3", "2025")),
+            ["Expiry date must be after the date completed"],
+        ),
+        (
+            training_form(completed=("1", "3", "2026"), expires=("1", "3", "2026")),
+            ["Expiry date must be after the date completed"],
+        ),
         (training_form(kind="", completed=("", "", "")), ["Select training from the list", "Enter date completed"]),
         (training_form(kind="juggling"), ["Select training from the list"]),
     ],
@@ -703,8 +732,12 @@ def test_create_team_in_a_new_service_area(client, db, lead):
     assert area_event.actor_id == lead.id and area_event.after == {"name": "Early Help"}
     team_event = one_event(db, "team.create")
     assert (team_event.actor_id, team_event.entity_id) == (lead.id, str(team.id))
-    assert team_event.after == {"name": "Early Help North", "service_area": "Early Help", "active": True,
-                                "manager_id": None}
+    assert team_event.after == {
+        "name": "Early Help North",
+        "service_area": "Early Help",
+        "active": True,
+        "manager_id": None,
+    }
 
 
 def test_new_team_joins_an_existing_service_area_whatever_the_case(client, db, lead):
@@ -748,28 +781,36 @@ def test_rename_a_team_and_move_it_to_a_new_area(client, db, lead):
     page = client.get(f"/teams/{team.id}/edit")
     assert page.status_code == 200
     assert 'value="Old Name"' in page.text
-    response = post_form(client, f"/teams/{team.id}/edit", {
-        "version": hidden_version(page.text), "name": "New Name", "service_area": "Children in Care", "active": "yes"})
+    response = post_form(
+        client,
+        f"/teams/{team.id}/edit",
+        {"version": hidden_version(page.text), "name": "New Name", "service_area": "Children in Care", "active": "yes"},
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/teams?updated=1"
     assert "Team updated." in page_text(client.get("/teams?updated=1").text)
     db.expire_all()
     changed = db.get(Team, team.id)
     assert (changed.name, changed.service_area.name, changed.active, changed.version) == (
-        "New Name", "Children in Care", True, 2)
+        "New Name",
+        "Children in Care",
+        True,
+        2,
+    )
     event = one_event(db, "team.update")
     assert event.actor_id == lead.id
-    assert event.before == {"name": "Old Name", "service_area": "Safeguarding", "active": True,
-                            "manager_id": None}
-    assert event.after == {"name": "New Name", "service_area": "Children in Care", "active": True,
-                           "manager_id": None}
+    assert event.before == {"name": "Old Name", "service_area": "Safeguarding", "active": True, "manager_id": None}
+    assert event.after == {"name": "New Name", "service_area": "Children in Care", "active": True, "manager_id": None}
 
 
 def test_deactivate_a_team_by_unticking_active(client, db, lead):
     team = make_team(db, name="Closing")
     page = client.get(f"/teams/{team.id}/edit")
-    response = post_form(client, f"/teams/{team.id}/edit",
-                         {"version": hidden_version(page.text), "name": "Closing", "service_area": "Safeguarding"})
+    response = post_form(
+        client,
+        f"/teams/{team.id}/edit",
+        {"version": hidden_version(page.text), "name": "Closing", "service_area": "Safeguarding"},
+    )
     assert response.status_code == 303
     db.expire_all()
     assert db.get(Team, team.id).active is False
@@ -778,18 +819,25 @@ def test_deactivate_a_team_by_unticking_active(client, db, lead):
     assert event.actor_id == lead.id and event.after["active"] is False
     # Reactivate.
     page = client.get(f"/teams/{team.id}/edit")
-    post_form(client, f"/teams/{team.id}/edit", {"version": hidden_version(page.text), "name": "Closing",
-                                                  "service_area": "Safeguarding", "active": "yes"})
+    post_form(
+        client,
+        f"/teams/{team.id}/edit",
+        {"version": hidden_version(page.text), "name": "Closing", "service_area": "Safeguarding", "active": "yes"},
+    )
     assert one_event(db, "team.reactivate").actor_id == lead.id
 
 
 def test_team_edit_with_a_stale_version_is_a_conflict(client, db, lead):
     team = make_team(db, name="Shared")
     version = hidden_version(client.get(f"/teams/{team.id}/edit").text)
-    post_form(client, f"/teams/{team.id}/edit",
-              {"version": version, "name": "Renamed First", "service_area": "Safeguarding", "active": "yes"})
-    response = post_form(client, f"/teams/{team.id}/edit",
-                         {"version": version, "name": "Renamed Second", "service_area": "Safeguarding"})
+    post_form(
+        client,
+        f"/teams/{team.id}/edit",
+        {"version": version, "name": "Renamed First", "service_area": "Safeguarding", "active": "yes"},
+    )
+    response = post_form(
+        client, f"/teams/{team.id}/edit", {"version": version, "name": "Renamed Second", "service_area": "Safeguarding"}
+    )
     assert response.status_code == 409
     assert "Someone else changed this team while you were editing it." in page_text(response.text)
     assert hidden_version(response.text) == "2"
@@ -802,9 +850,11 @@ def test_team_edit_with_a_stale_version_is_a_conflict(client, db, lead):
 def test_renaming_a_team_to_another_teams_name_is_refused(client, db, lead):
     make_team(db, name="Taken")
     team = make_team(db, name="Mine")
-    response = post_form(client, f"/teams/{team.id}/edit",
-                         {"version": str(team.version), "name": " taken ", "service_area": "Safeguarding",
-                          "active": "yes"})
+    response = post_form(
+        client,
+        f"/teams/{team.id}/edit",
+        {"version": str(team.version), "name": " taken ", "service_area": "Safeguarding", "active": "yes"},
+    )
     assert response.status_code == 400
     assert error_summary(response.text) == ["A team called taken already exists"]
     db.expire_all()
@@ -813,8 +863,11 @@ def test_renaming_a_team_to_another_teams_name_is_refused(client, db, lead):
 
 def test_team_edit_with_an_empty_name_is_refused(client, db, lead):
     team = make_team(db, name="Mine")
-    response = post_form(client, f"/teams/{team.id}/edit",
-                         {"version": str(team.version), "name": "", "service_area": "Safeguarding", "active": "yes"})
+    response = post_form(
+        client,
+        f"/teams/{team.id}/edit",
+        {"version": str(team.version), "name": "", "service_area": "Safeguarding", "active": "yes"},
+    )
     assert response.status_code == 400
     assert error_summary(response.text) == ["Enter team name"]
 

@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app import clock
 from app.accounts.auth import API, token_digest
 from app.accounts.models import AuthToken, TrainingRecord, User
 from app.accounts.roles import Role, TrainingKind
 from app.audit_trail.models import AuditEvent
-from app import clock
 from app.web.auth import SESSION_COOKIE
 from tests.factories import PASSWORD, add_training, api_headers, login, make_team, make_user
 
@@ -295,7 +295,8 @@ def test_create_user(client, db, lead_headers, lead):
 def test_create_user_with_service_area_by_name(client, db, lead_headers):
     make_team(db, service_area="Safeguarding")
     response = client.post(
-        "/api/v1/users", headers=lead_headers,
+        "/api/v1/users",
+        headers=lead_headers,
         json=_new_user(roles=["head_of_service"], service_area="  safeguarding "),
     )
     assert response.status_code == 201, response.text
@@ -368,8 +369,7 @@ def people(db, lead):
         "amy": make_user(db, username="amy", full_name="Amy Adams", roles=(Role.AUDITOR,), team=north),
         "bob": make_user(db, username="bob", full_name="Bob Brown", roles=(Role.MODERATOR,), team=north),
         "cat": make_user(db, username="cat", full_name="Cat Clark", roles=(Role.AUDITOR, Role.MODERATOR), team=south),
-        "dan": make_user(db, username="dan", full_name="Dan Dorsey", roles=(Role.AUDITOR,), team=south,
-                         active=False),
+        "dan": make_user(db, username="dan", full_name="Dan Dorsey", roles=(Role.AUDITOR,), team=south, active=False),
     }
 
 
@@ -410,19 +410,24 @@ def test_paging_by_total_visits_everyone_once(client, people, lead_headers):
     pages = -(-first["total"] // 2)
     seen = [u["username"] for u in first["items"]]
     for page in range(2, pages + 1):
-        seen += [u["username"] for u in client.get(f"/api/v1/users?page_size=2&page={page}",
-                                                   headers=lead_headers).json()["items"]]
+        seen += [
+            u["username"]
+            for u in client.get(f"/api/v1/users?page_size=2&page={page}", headers=lead_headers).json()["items"]
+        ]
     assert seen == ["amy", "bob", "cat", "dan", "lead"]
 
 
-@pytest.mark.parametrize("query, field", [
-    ("page_size=501", "page_size"),
-    ("page_size=0", "page_size"),
-    ("page=0", "page"),
-    ("page=abc", "page"),
-    ("active=perhaps", "active"),
-    ("team_id=north", "team_id"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("page_size=501", "page_size"),
+        ("page_size=0", "page_size"),
+        ("page=0", "page"),
+        ("page=abc", "page"),
+        ("active=perhaps", "active"),
+        ("team_id=north", "team_id"),
+    ],
+)
 def test_list_users_rejects_bad_paging_and_filters(client, people, lead_headers, query, field):
     response = client.get(f"/api/v1/users?{query}", headers=lead_headers)
     assert field in _fields_at_fault(response)
@@ -457,9 +462,14 @@ def _get_user(client, headers, user_id: int) -> dict:
 def test_update_with_current_version_bumps_version(client, people, lead_headers):
     amy = people["amy"]
     response = client.patch(
-        f"/api/v1/users/{amy.id}", headers=lead_headers,
-        json={"version": 1, "full_name": "Amy Adams-Smith", "roles": ["auditor", "moderator"],
-              "team_id": people["south"].id},
+        f"/api/v1/users/{amy.id}",
+        headers=lead_headers,
+        json={
+            "version": 1,
+            "full_name": "Amy Adams-Smith",
+            "roles": ["auditor", "moderator"],
+            "team_id": people["south"].id,
+        },
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -476,7 +486,8 @@ def test_update_with_stale_version_is_409_and_changes_nothing(client, people, le
     assert first.status_code == 200
     before = _get_user(client, lead_headers, amy.id)
     stale = client.patch(
-        f"/api/v1/users/{amy.id}", headers=lead_headers,
+        f"/api/v1/users/{amy.id}",
+        headers=lead_headers,
         json={"version": 1, "full_name": "Amy B", "roles": ["qa_lead"], "active": False},
     )
     assert stale.status_code == 409
@@ -533,16 +544,16 @@ def test_qa_lead_cannot_deactivate_themselves(client, people, lead_headers):
 
 def test_qa_lead_cannot_remove_their_own_qa_lead_role(client, people, lead_headers):
     lead = people["lead"]
-    response = client.patch(f"/api/v1/users/{lead.id}", headers=lead_headers,
-                            json={"version": 1, "roles": ["auditor"]})
+    response = client.patch(f"/api/v1/users/{lead.id}", headers=lead_headers, json={"version": 1, "roles": ["auditor"]})
     assert _fields_at_fault(response) == {"roles"}
     assert client.get("/api/v1/me", headers=lead_headers).json()["roles"] == ["qa_lead"]
 
 
 def test_password_change_through_the_api(client, people, lead_headers):
     amy = people["amy"]
-    response = client.patch(f"/api/v1/users/{amy.id}", headers=lead_headers,
-                            json={"version": 1, "password": "a-brand-new-password"})
+    response = client.patch(
+        f"/api/v1/users/{amy.id}", headers=lead_headers, json={"version": 1, "password": "a-brand-new-password"}
+    )
     assert response.status_code == 200
     old = client.post("/api/v1/tokens", json={"username": "amy", "password": PASSWORD})
     new = client.post("/api/v1/tokens", json={"username": "amy", "password": "a-brand-new-password"})
@@ -556,9 +567,13 @@ def test_record_training(client, db, people, lead_headers):
     amy = people["amy"]
     today = _today(client)
     response = client.post(
-        f"/api/v1/users/{amy.id}/training", headers=lead_headers,
-        json={"kind": "auditor", "completed_on": (today - timedelta(days=10)).isoformat(),
-              "expires_on": (today + timedelta(days=355)).isoformat()},
+        f"/api/v1/users/{amy.id}/training",
+        headers=lead_headers,
+        json={
+            "kind": "auditor",
+            "completed_on": (today - timedelta(days=10)).isoformat(),
+            "expires_on": (today + timedelta(days=355)).isoformat(),
+        },
     )
     assert response.status_code == 201, response.text
     body = response.json()
@@ -595,8 +610,9 @@ def test_bad_training_is_422_naming_the_field(client, db, people, lead_headers, 
 
 def test_training_for_unknown_user_is_404_json(client, db, people, lead_headers):
     before = _training_count(db)
-    response = client.post("/api/v1/users/999999/training", headers=lead_headers,
-                           json={"kind": "auditor", "completed_on": "2025-05-01"})
+    response = client.post(
+        "/api/v1/users/999999/training", headers=lead_headers, json={"kind": "auditor", "completed_on": "2025-05-01"}
+    )
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/json")
     assert response.json() == {"detail": "User 999999 not found"}
@@ -618,8 +634,9 @@ def test_only_qa_leads_manage_users(client, db, people, role):
         client.post("/api/v1/users", headers=headers, json=_new_user()),
         client.get(f"/api/v1/users/{amy.id}", headers=headers),
         client.patch(f"/api/v1/users/{amy.id}", headers=headers, json={"version": 1, "active": False}),
-        client.post(f"/api/v1/users/{amy.id}/training", headers=headers,
-                    json={"kind": "auditor", "completed_on": "2025-05-01"}),
+        client.post(
+            f"/api/v1/users/{amy.id}/training", headers=headers, json={"kind": "auditor", "completed_on": "2025-05-01"}
+        ),
     ]
     for response in calls:
         assert response.status_code == 403, (response.request.method, response.request.url, response.text)
@@ -642,8 +659,11 @@ def test_out_of_range_ids_in_paths_are_422(client, db, lead_headers, n):
             client.get(f"/api/v1/users/{n}", headers=lead_headers),
             client.patch(f"/api/v1/users/{n}", headers=lead_headers, json={"version": 1, "full_name": "X"}),
             client.get(f"/api/v1/users/{n}/training", headers=lead_headers),
-            client.post(f"/api/v1/users/{n}/training", headers=lead_headers,
-                        json={"kind": "auditor", "completed_on": "2025-05-01"}),
+            client.post(
+                f"/api/v1/users/{n}/training",
+                headers=lead_headers,
+                json={"kind": "auditor", "completed_on": "2025-05-01"},
+            ),
         ],
         "team_id": [client.patch(f"/api/v1/teams/{n}", headers=lead_headers, json={"version": 1})],
     }
@@ -652,12 +672,15 @@ def test_out_of_range_ids_in_paths_are_422(client, db, lead_headers, n):
             assert field in _fields_at_fault(response), response.request.url
 
 
-@pytest.mark.parametrize("query, field", [
-    (f"team_id={2**31}", "team_id"),
-    (f"team_id={2**63}", "team_id"),
-    (f"page={2**31}", "page"),
-    (f"page={2**63}", "page"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        (f"team_id={2**31}", "team_id"),
+        (f"team_id={2**63}", "team_id"),
+        (f"page={2**31}", "page"),
+        (f"page={2**63}", "page"),
+    ],
+)
 def test_out_of_range_list_filters_are_422(client, db, lead_headers, query, field):
     assert field in _fields_at_fault(client.get(f"/api/v1/users?{query}", headers=lead_headers))
 

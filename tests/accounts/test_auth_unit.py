@@ -8,17 +8,18 @@ from datetime import timedelta
 
 import pytest
 
+from app import clock
 from app.accounts.auth import login_throttle_minutes, token_digest
 from app.accounts.models import LoginAttempt
-from app import clock
 from app.web.csrf import csrf_token_for, new_nonce, valid_nonce
 from tests.conftest import make_test_settings
 
 ADDRESS = "203.0.113.7"
 
 
-def _attempts(db, *, username: str, count: int, minutes_ago: float = 0, succeeded: bool = False,
-              address: str = ADDRESS) -> None:
+def _attempts(
+    db, *, username: str, count: int, minutes_ago: float = 0, succeeded: bool = False, address: str = ADDRESS
+) -> None:
     when = clock.now() - timedelta(minutes=minutes_ago)
     for _ in range(count):
         db.add(LoginAttempt(username=username, client_address=address, succeeded=succeeded, created_at=when))
@@ -115,9 +116,7 @@ def test_a_success_from_an_address_does_not_reset_its_failure_count(db, settings
 
 
 def test_limits_and_window_come_from_settings(db, database_url):
-    strict = make_test_settings(
-        database_url, login_max_failures_per_username=2, login_throttle_window_minutes=60
-    )
+    strict = make_test_settings(database_url, login_max_failures_per_username=2, login_throttle_window_minutes=60)
     _attempts(db, username="asha", count=2, minutes_ago=30)
     assert _wait(db, strict) == 30
 

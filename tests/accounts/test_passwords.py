@@ -24,7 +24,10 @@ def test_production_parameters_are_argon2id_at_rfc_9106_strength(restore_test_co
         monkeypatch.delenv(name, raising=False)
     production = _settings()
     assert (production.password_time_cost, production.password_memory_kib, production.password_parallelism) == (
-        3, 65536, 4)
+        3,
+        65536,
+        4,
+    )
     passwords.passwords_configure(production)
     hashed = passwords.password_hash("correct horse battery")
     assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")

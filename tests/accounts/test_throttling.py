@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from app import clock
 from app.accounts.models import AuthToken, LoginAttempt
 from app.audit_trail.models import AuditEvent
 from app.db import get_session
-from app import clock
 from app.main import create_app
 from app.web.auth import SESSION_COOKIE
 from tests.factories import PASSWORD, login, make_user, page_text
@@ -49,8 +49,9 @@ def _assert_page_throttled(response) -> None:
     assert SESSION_COOKIE not in response.headers.get("set-cookie", "")
 
 
-def _attempts(db, *, username: str, count: int, minutes_ago: float, address: str = TESTCLIENT_ADDRESS,
-              succeeded: bool = False) -> None:
+def _attempts(
+    db, *, username: str, count: int, minutes_ago: float, address: str = TESTCLIENT_ADDRESS, succeeded: bool = False
+) -> None:
     when = clock.now() - timedelta(minutes=minutes_ago)
     for _ in range(count):
         db.add(LoginAttempt(username=username, client_address=address, succeeded=succeeded, created_at=when))
@@ -78,9 +79,12 @@ def test_sixth_page_sign_in_is_refused_even_with_the_right_password(client, db):
     assert "Wait 15 minutes" in page_text(response.text)
     assert client.get("/", follow_redirects=False).status_code == 303
     # The refusal is on the audit trail.
-    assert db.execute(
-        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "auth.login_throttled")
-    ).scalar_one() == 1
+    assert (
+        db.execute(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "auth.login_throttled")
+        ).scalar_one()
+        == 1
+    )
 
 
 def test_sixth_api_token_request_is_429_with_retry_after(client, db):
@@ -166,11 +170,14 @@ def test_twenty_failures_across_usernames_block_the_address(client, db):
 def test_a_new_app_instance_still_refuses(client, db, settings):
     make_user(db, username="asha")
     _fail(client, "asha", 5)
-    assert db.execute(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.username == "asha", LoginAttempt.succeeded.is_(False)
-        )
-    ).scalar_one() == 5
+    assert (
+        db.execute(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(LoginAttempt.username == "asha", LoginAttempt.succeeded.is_(False))
+        ).scalar_one()
+        == 5
+    )
 
     replica = create_app(settings)
     assert replica is not client.app
@@ -218,6 +225,7 @@ def test_throttled_attempts_do_not_extend_the_wait(client, db):
     _attempts(db, username="asha", count=5, minutes_ago=14)
     for _ in range(3):
         _assert_api_throttled(_token(client, "asha", WRONG), retry_after=60)
-    assert db.execute(
-        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.username == "asha")
-    ).scalar_one() == 5
+    assert (
+        db.execute(select(func.count()).select_from(LoginAttempt).where(LoginAttempt.username == "asha")).scalar_one()
+        == 5
+    )

@@ -18,33 +18,55 @@ SHIPPED = Path(__file__).parents[2] / "audit_templates"
 DIP = load_template(SHIPPED / "dip_sample.v1.yaml")
 FULL = load_template(SHIPPED / "case_file_audit.v1.yaml")
 
-CHECKLIST = ["chronology_up_to_date", "assessment_within_45_days", "oversight_last_month", "supervision_within_6_weeks",
-             "child_voice_recorded", "plan_reviewed_on_time", "seen_alone_last_visit"]
+CHECKLIST = [
+    "chronology_up_to_date",
+    "assessment_within_45_days",
+    "oversight_last_month",
+    "supervision_within_6_weeks",
+    "child_voice_recorded",
+    "plan_reviewed_on_time",
+    "seen_alone_last_visit",
+]
 
 
 def question(type_: str, **extra) -> Question:
     return Question.model_validate({"key": "q", "type": type_, "label": "Date of the last visit", **extra})
 
 
-@pytest.mark.parametrize(("type_", "value", "message"), [
-    ("yes_no_na", "maybe", 'Select Yes, No or Not applicable for "Date of the last visit"'),
-    ("grade", "satisfactory",
-     'Select Outstanding, Good, Requires improvement to be good or Inadequate for "Date of the last visit"'),
-    ("date", "26/11/2026", 'Enter a date in the form 2026-11-26 for "Date of the last visit"'),
-    ("date", "2026-02-30", 'Enter a date in the form 2026-11-26 for "Date of the last visit"'),
-    ("number", "three", 'Enter a number for "Date of the last visit"'),
-    ("number", True, 'Enter a number for "Date of the last visit"'),
-    ("text", 12, 'Enter text for "Date of the last visit"'),
-    ("text", "x" * 10_001, '"Date of the last visit" must be 10,000 characters or fewer'),
-])
+@pytest.mark.parametrize(
+    ("type_", "value", "message"),
+    [
+        ("yes_no_na", "maybe", 'Select Yes, No or Not applicable for "Date of the last visit"'),
+        (
+            "grade",
+            "satisfactory",
+            'Select Outstanding, Good, Requires improvement to be good or Inadequate for "Date of the last visit"',
+        ),
+        ("date", "26/11/2026", 'Enter a date in the form 2026-11-26 for "Date of the last visit"'),
+        ("date", "2026-02-30", 'Enter a date in the form 2026-11-26 for "Date of the last visit"'),
+        ("number", "three", 'Enter a number for "Date of the last visit"'),
+        ("number", True, 'Enter a number for "Date of the last visit"'),
+        ("text", 12, 'Enter text for "Date of the last visit"'),
+        ("text", "x" * 10_001, '"Date of the last visit" must be 10,000 characters or fewer'),
+    ],
+)
 def test_invalid_answers_say_what_to_do(type_, value, message):
     assert validate_answer(question(type_), value) == message
 
 
-@pytest.mark.parametrize(("type_", "value"), [
-    ("yes_no_na", "na"), ("grade", "requires_improvement"), ("date", "2026-11-26"), ("number", 3), ("number", 2.5),
-    ("text", "Seen alone at school."), ("date", None), ("text", "  "),
-])
+@pytest.mark.parametrize(
+    ("type_", "value"),
+    [
+        ("yes_no_na", "na"),
+        ("grade", "requires_improvement"),
+        ("date", "2026-11-26"),
+        ("number", 3),
+        ("number", 2.5),
+        ("text", "Seen alone at school."),
+        ("date", None),
+        ("text", "  "),
+    ],
+)
 def test_valid_or_empty_answers_pass(type_, value):
     assert validate_answer(question(type_), value) is None
 
@@ -82,14 +104,17 @@ def test_explanations_are_required_for_no_and_for_a_safeguarding_yes():
     errors = submission_errors(DIP, complete_dip(chronology_up_to_date="no", immediate_safeguarding_concern="yes"))
     assert errors == {
         "chronology_up_to_date__explanation": 'You answered No to "Is the chronology up to date (updated within the '
-                                              'last 3 months)?": explain why',
+        'last 3 months)?": explain why',
         "immediate_safeguarding_concern__explanation": 'You answered Yes to "Is there an immediate safeguarding '
-                                                       'concern for this child?": describe the concern, who you told '
-                                                       "and when",
+        'concern for this child?": describe the concern, who you told '
+        "and when",
     }
-    explained = complete_dip(chronology_up_to_date="no", chronology_up_to_date__explanation="Last updated 2024.",
-                             immediate_safeguarding_concern="yes",
-                             immediate_safeguarding_concern__explanation="Told K. Jones (TM) at 14:10.")
+    explained = complete_dip(
+        chronology_up_to_date="no",
+        chronology_up_to_date__explanation="Last updated 2024.",
+        immediate_safeguarding_concern="yes",
+        immediate_safeguarding_concern__explanation="Told K. Jones (TM) at 14:10.",
+    )
     assert submission_errors(DIP, explained) == {}
 
 
@@ -107,7 +132,7 @@ def test_partial_save_checks_values_given_but_not_what_is_missing():
     assert answer_errors(DIP, {"chronology_up_to_date": "yes"}) == {}
     assert answer_errors(DIP, {"chronology_up_to_date": "Y", "nope": "yes"}) == {
         "chronology_up_to_date": 'Select Yes, No or Not applicable for "Is the chronology up to date '
-                                 '(updated within the last 3 months)?"',
+        '(updated within the last 3 months)?"',
         "nope": "This template has no question 'nope'",
     }
 

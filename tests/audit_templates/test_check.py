@@ -56,20 +56,28 @@ def test_the_full_template_has_sections_a_to_l_without_moderation():
 @pytest.mark.usefixtures("in_tests_dir")
 def test_show_if_on_a_later_missing_or_impossible_answer():
     assert problems("show_if_later.yaml") == [
-        ("broken/show_if_later.yaml:14: show_if of question 'return_interview_offered' refers to 'child_missing', "
-        "which comes later"),
-        ("broken/show_if_later.yaml:23: show_if of question 'chronology_up_to_date' refers to 'chronolgy', "
-        "which is not in this template"),
-        ("broken/show_if_later.yaml:27: show_if of question 'plan_reviewed' compares 'child_missing' with 'maybe', "
-        "which is not one of its answers (yes, no, na)"),
+        (
+            "broken/show_if_later.yaml:14: show_if of question 'return_interview_offered' refers to 'child_missing', "
+            "which comes later"
+        ),
+        (
+            "broken/show_if_later.yaml:23: show_if of question 'chronology_up_to_date' refers to 'chronolgy', "
+            "which is not in this template"
+        ),
+        (
+            "broken/show_if_later.yaml:27: show_if of question 'plan_reviewed' compares 'child_missing' with 'maybe', "
+            "which is not one of its answers (yes, no, na)"
+        ),
     ]
 
 
 @pytest.mark.usefixtures("in_tests_dir")
 def test_yaml_syntax_error_names_the_line():
     assert problems("syntax_error.yaml") == [
-        ("broken/syntax_error.yaml:9: YAML syntax error: expected ',' or ']', but got '<stream end>' "
-        "(while parsing a flow sequence that starts on line 8)"),
+        (
+            "broken/syntax_error.yaml:9: YAML syntax error: expected ',' or ']', but got '<stream end>' "
+            "(while parsing a flow sequence that starts on line 8)"
+        ),
     ]
 
 
@@ -81,10 +89,14 @@ def test_unknown_missing_and_wrong_fields_point_at_their_lines():
         "broken/shape.yaml:4: kind: Input should be 'full', 'dip_sample', 'thematic' or 'multi_agency'",
         "broken/shape.yaml:9: question 'chronology': missing field 'label'",
         "broken/shape.yaml:11: question 'chronology': unknown field 'lable' (did you mean 'label'?)",
-        ("broken/shape.yaml:12: question 'Genogram': key: 'Genogram' is not a valid key: "
-        "use lower-case letters, digits and single underscores"),
-        ("broken/shape.yaml:13: question 'Genogram': type: Input should be 'yes_no_na', 'grade', 'single_choice', "
-        "'multi_choice', 'text', 'date' or 'number'"),
+        (
+            "broken/shape.yaml:12: question 'Genogram': key: 'Genogram' is not a valid key: "
+            "use lower-case letters, digits and single underscores"
+        ),
+        (
+            "broken/shape.yaml:13: question 'Genogram': type: Input should be 'yes_no_na', 'grade', 'single_choice', "
+            "'multi_choice', 'text', 'date' or 'number'"
+        ),
     ]
 
 
@@ -115,9 +127,11 @@ def test_prefill_must_name_case_facts_and_give_what_its_check_needs():
     )
     assert found[1:] == [
         "broken/prefill.yaml:17: question 'visit_timely': within_days needs 'days'",
-        ("broken/prefill.yaml:17: question 'visit_timely': prefill from 'yesterday' must be \"today\" or a date fact "
-        "(assessment_authorised, assessment_start, last_dental_check, last_health_check, last_iro_contact, "
-        "last_seen_date, last_statutory_visit, latest_review, referral_date)"),
+        (
+            "broken/prefill.yaml:17: question 'visit_timely': prefill from 'yesterday' must be \"today\" or a date fact "
+            "(assessment_authorised, assessment_start, last_dental_check, last_health_check, last_iro_contact, "
+            "last_seen_date, last_statutory_visit, latest_review, referral_date)"
+        ),
         "broken/prefill.yaml:21: question 'placements_stable': at_most needs 'value'",
         "broken/prefill.yaml:25: question 'seen_alone_text': prefill is only for yes_no_na questions",
     ]
@@ -126,8 +140,10 @@ def test_prefill_must_name_case_facts_and_give_what_its_check_needs():
 @pytest.mark.usefixtures("in_tests_dir")
 def test_overall_grade_question_and_replaces_must_point_at_this_template():
     assert problems("overall.yaml") == [
-        ("broken/overall.yaml:7: replaces maps 'chronology_on_file' to 'chronology_up_to_date', "
-        "which is not a question in this template"),
+        (
+            "broken/overall.yaml:7: replaces maps 'chronology_on_file' to 'chronology_up_to_date', "
+            "which is not a question in this template"
+        ),
         "broken/overall.yaml:9: overall grade_question 'overall_rationale' is text, not grade",
     ]
 
@@ -169,11 +185,16 @@ def minimal(version: int = 1, question: str = "chronology", check: str = '"true"
 def test_unquoted_true_and_yes_no_values(tmp_path: Path):
     path = write(tmp_path, "mini.v1.yaml", minimal(check="true"))
     assert [m.message for m in check_file(path)] == [
-        ("question 'chronology': prefill.check: Input should be 'recorded', 'true', 'within_working_days', "
-        "'within_days', 'at_most' or 'at_least' (write \"true\" in quotes)"),
+        (
+            "question 'chronology': prefill.check: Input should be 'recorded', 'true', 'within_working_days', "
+            "'within_days', 'at_most' or 'at_least' (write \"true\" in quotes)"
+        ),
     ]
     # `yes` and `no` stay strings (YAML 1.2 booleans), so conditions can be written without quotes.
-    text = minimal() + "      - key: why\n        type: text\n        label: Why?\n        show_if: {question: chronology, equals: no}\n"
+    text = (
+        minimal()
+        + "      - key: why\n        type: text\n        label: Why?\n        show_if: {question: chronology, equals: no}\n"
+    )
     assert check_file(write(tmp_path, "mini.v1.yaml", text)) == []
     assert load_template(tmp_path / "mini.v1.yaml").question("why").show_if.equals == "no"
 
@@ -181,8 +202,15 @@ def test_unquoted_true_and_yes_no_values(tmp_path: Path):
 def test_the_same_key_and_version_twice_and_replaces_checked_against_the_previous_version(tmp_path: Path):
     write(tmp_path, "mini.v1.yaml", minimal())
     write(tmp_path, "mini.v1.yml", minimal())
-    write(tmp_path, "mini.v2.yaml", minimal(version=2, question="chronology_up_to_date",
-                                            extra="replaces:\n  chronology: chronology_up_to_date\n  genogram: chronology_up_to_date\n"))
+    write(
+        tmp_path,
+        "mini.v2.yaml",
+        minimal(
+            version=2,
+            question="chronology_up_to_date",
+            extra="replaces:\n  chronology: chronology_up_to_date\n  genogram: chronology_up_to_date\n",
+        ),
+    )
     assert [str(m).removeprefix(f"{tmp_path}/") for m in check_templates(tmp_path)] == [
         "mini.v1.yml:1: the file name should be 'mini.v1.yaml' (<key>.v<version>.yaml)",
         "mini.v1.yml:1: 'mini' version 1 is also defined in mini.v1.yaml",
@@ -201,8 +229,9 @@ def test_load_refuses_a_broken_file_with_every_message(tmp_path: Path):
 
 def test_content_hash_ignores_layout_and_comments_but_not_content(tmp_path: Path):
     original = load_template(write(tmp_path, "mini.v1.yaml", minimal()))
-    reformatted = "# a comment\n" + minimal().replace("{fact: seen_alone, check: \"true\"}",
-                                                       "\n          fact: seen_alone\n          check: 'true'")
+    reformatted = "# a comment\n" + minimal().replace(
+        '{fact: seen_alone, check: "true"}', "\n          fact: seen_alone\n          check: 'true'"
+    )
     assert content_hash(load_template(write(tmp_path, "mini.v1.yaml", reformatted))) == content_hash(original)
     edited = minimal().replace("Is the chronology up to date?", "Is the chronology current?")
     assert content_hash(load_template(write(tmp_path, "mini.v1.yaml", edited))) != content_hash(original)

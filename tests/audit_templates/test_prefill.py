@@ -13,7 +13,10 @@ from app.working_days import calendar_for
 TODAY = date(2026, 11, 3)  # a Tuesday
 ENGLAND = calendar_for("england_and_wales")
 ASSESSMENT_IN_45 = {
-    "fact": "assessment_authorised", "check": "within_working_days", "from": "referral_date", "days": 45,
+    "fact": "assessment_authorised",
+    "check": "within_working_days",
+    "from": "referral_date",
+    "days": 45,
 }
 REFERRAL = date(2026, 3, 2)  # a Monday; 45 working days later (Easter and 4 May skipped) is Thursday 7 May
 

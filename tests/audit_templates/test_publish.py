@@ -69,7 +69,9 @@ def test_a_new_version_is_added_and_the_old_one_kept(db, template_dir):
     templates_publish(db, directory=template_dir)
     old = selectors.template_version_get(db, key="dip_sample", version=1)
     text = (template_dir / "dip_sample.v1.yaml").read_text().replace("version: 1", "version: 2", 1)
-    (template_dir / "dip_sample.v2.yaml").write_text(text.replace("Is the chronology up to date", "Is the chronology current", 1))
+    (template_dir / "dip_sample.v2.yaml").write_text(
+        text.replace("Is the chronology up to date", "Is the chronology current", 1)
+    )
     assert templates_publish(db, directory=template_dir).added == ["dip_sample v2"]
     latest = selectors.template_latest(db, key="dip_sample")
     assert latest is not None and latest.version == 2
@@ -104,8 +106,10 @@ def test_the_api_lists_templates_and_gives_one_definition(client, db):
     body = client.get("/api/v1/templates/dip_sample/1", headers=headers).json()
     assert set(body) >= {"key", "version", "title", "kind", "sections"}
     questions = {q["key"]: q for s in body["sections"] for q in s["questions"]}
-    assert questions["return_interview_within_72_hours"]["show_if"] == {"question": "child_missing_12m",
-                                                                        "equals": "yes"}
+    assert questions["return_interview_within_72_hours"]["show_if"] == {
+        "question": "child_missing_12m",
+        "equals": "yes",
+    }
     assert questions["assessment_within_45_days"]["prefill"]["from"] == "referral_date"
     assert client.get("/api/v1/templates/dip_sample/9", headers=headers).status_code == 404
     assert client.get("/api/v1/templates/dip_sample/99999999999", headers=headers).status_code == 422

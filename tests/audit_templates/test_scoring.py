@@ -23,8 +23,13 @@ FULL = load_template(SHIPPED / "case_file_audit.v1.yaml")
 
 
 def test_rate_is_yes_over_yes_and_no_with_na_left_out():
-    answers = {"chronology_up_to_date": "yes", "assessment_within_45_days": "no", "oversight_last_month": "yes",
-               "supervision_within_6_weeks": "na", "child_voice_recorded": "yes"}
+    answers = {
+        "chronology_up_to_date": "yes",
+        "assessment_within_45_days": "no",
+        "oversight_last_month": "yes",
+        "supervision_within_6_weeks": "na",
+        "child_voice_recorded": "yes",
+    }
     result = overall_compliance(DIP, answers)
     assert result == Compliance(yes=3, no=1, na=1)
     assert result.rate == pytest.approx(0.75)
@@ -37,8 +42,12 @@ def test_nothing_to_count_gives_no_rate():
 
 
 def test_facts_the_safeguarding_question_and_hidden_questions_do_not_count():
-    answers = {"chronology_up_to_date": "yes", "child_missing_12m": "yes", "immediate_safeguarding_concern": "yes",
-               "return_interview_within_72_hours": "no"}
+    answers = {
+        "chronology_up_to_date": "yes",
+        "child_missing_12m": "yes",
+        "immediate_safeguarding_concern": "yes",
+        "return_interview_within_72_hours": "no",
+    }
     assert overall_compliance(DIP, answers) == Compliance(yes=1, no=1)
     hidden = answers | {"child_missing_12m": "no"}
     assert overall_compliance(DIP, hidden) == Compliance(yes=1)
@@ -46,8 +55,13 @@ def test_facts_the_safeguarding_question_and_hidden_questions_do_not_count():
 
 
 def test_compliance_per_section():
-    answers = {"case_type": "cin", "chronology_up_to_date": "yes", "genogram_on_file": "no",
-               "assessment_within_45_days": "no", "permanence_plan_recorded": "no"}
+    answers = {
+        "case_type": "cin",
+        "chronology_up_to_date": "yes",
+        "genogram_on_file": "no",
+        "assessment_within_45_days": "no",
+        "permanence_plan_recorded": "no",
+    }
     by_section = section_compliance(FULL, answers)
     assert list(by_section) == [s.key for s in FULL.sections]
     assert by_section["history_chronology"].rate == 0.5
@@ -58,8 +72,13 @@ def test_compliance_per_section():
 def test_the_compliance_code_has_one_character_per_compliance_question_and_counts_as_the_rates_do():
     keys = [q.key for q in compliance_questions(DIP)]
     assert "child_missing_12m" not in keys and "immediate_safeguarding_concern" not in keys
-    answers = {"chronology_up_to_date": "yes", "assessment_within_45_days": "no", "supervision_within_6_weeks": "na",
-               "child_missing_12m": "no", "return_interview_within_72_hours": "no"}  # hidden: not missing
+    answers = {
+        "chronology_up_to_date": "yes",
+        "assessment_within_45_days": "no",
+        "supervision_within_6_weeks": "na",
+        "child_missing_12m": "no",
+        "return_interview_within_72_hours": "no",
+    }  # hidden: not missing
     code = compliance_code(DIP, answers)
     assert len(code) == len(keys)
     assert code[keys.index("chronology_up_to_date")] == "y"
@@ -88,16 +107,20 @@ def test_no_flags_when_the_overall_grade_fits_the_sections():
 
 def test_good_overall_with_an_inadequate_section_is_flagged():
     flags = overall_grade_flags(FULL, graded("good", assessment="inadequate", plan="good"))
-    assert flags[0] == ("The overall grade is Good, but D. Assessment is graded Inadequate. "
-                        "An audit with an Inadequate section is not usually Good or better overall.")
+    assert flags[0] == (
+        "The overall grade is Good, but D. Assessment is graded Inadequate. "
+        "An audit with an Inadequate section is not usually Good or better overall."
+    )
 
 
 def test_overall_far_better_than_the_worst_section_is_flagged():
     flags = overall_grade_flags(FULL, graded("outstanding", assessment="requires_improvement", plan="good"))
     assert flags == [
-        ("The overall grade (Outstanding) is 2 grades better than the lowest section grade "
-        "(Requires improvement to be good, D. Assessment). "
-        "Check the overall grade: it is usually no more than 1 grade better than the lowest section grade.")
+        (
+            "The overall grade (Outstanding) is 2 grades better than the lowest section grade "
+            "(Requires improvement to be good, D. Assessment). "
+            "Check the overall grade: it is usually no more than 1 grade better than the lowest section grade."
+        )
     ]
 
 

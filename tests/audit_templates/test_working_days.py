@@ -101,7 +101,7 @@ def test_counting_agrees_with_walking_day_by_day(calendar):
 
 def test_unknown_jurisdiction_is_refused():
     with pytest.raises(ValueError, match="Unknown jurisdiction 'scotland'"):
-        WorkingDayCalendar("scotland")  # type: ignore[arg-type]
+        WorkingDayCalendar("scotland")
 
 
 def test_calendar_for_shares_one_calendar_per_jurisdiction():

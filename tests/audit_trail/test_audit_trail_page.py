@@ -63,8 +63,16 @@ def test_only_the_qa_lead_may_see_or_check_the_trail(client, db, roles):
 
 def test_events_are_listed_newest_first_with_who_did_what(client, db, lead):
     audit_record(db, actor=lead, action="test.first", summary="The first thing")
-    audit_record(db, actor=None, action="test.second", summary="The second thing", entity_type="team", entity_id=7,
-                 before={"name": "Old"}, after={"name": "New"})
+    audit_record(
+        db,
+        actor=None,
+        action="test.second",
+        summary="The second thing",
+        entity_type="team",
+        entity_id=7,
+        before={"name": "Old"},
+        after={"name": "New"},
+    )
     response = client.get("/audit-trail")
     assert response.status_code == 200
     table = rows(response.text)
@@ -183,8 +191,10 @@ def test_verify_reports_where_the_trail_was_altered(client, db, lead):
     text_ = page_text(response.text)
     assert "The audit trail has been altered" in text_
     assert "The audit trail is intact" not in text_
-    assert (f"Problem found at event {target.seq}: event {target.seq} was changed after it was recorded. "
-            "Tell your information governance lead.") in text_
+    assert (
+        f"Problem found at event {target.seq}: event {target.seq} was changed after it was recorded. "
+        "Tell your information governance lead."
+    ) in text_
     assert f"{target.seq - 1} events before it are intact." in text_
     event = db.execute(select(AuditEvent).where(AuditEvent.action == "audit_trail.verify")).scalar_one()
     assert event.actor_id == lead.id

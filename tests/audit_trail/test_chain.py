@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 import pytest
@@ -92,8 +93,15 @@ def _record_three(db):
     actor = make_user(db, username="chain.actor")
     start_seq = _head(db)[0]
     events = [
-        audit_record(db, actor=actor, action="test.one", summary="First", entity_type="user", entity_id=actor.id,
-                     after={"on": datetime(2026, 1, 1).date()}),
+        audit_record(
+            db,
+            actor=actor,
+            action="test.one",
+            summary="First",
+            entity_type="user",
+            entity_id=actor.id,
+            after={"on": datetime(2026, 1, 1).date()},
+        ),
         audit_record(db, actor=None, action="test.two", summary="Second", before={"x": 1}, after={"x": 2}),
         audit_record(db, actor=actor, action="test.three", summary="Third", actor_label="override"),
     ]
@@ -101,12 +109,12 @@ def _record_three(db):
 
 
 def test_audit_record_appends_in_sequence_linking_each_hash_to_the_one_before(db):
-    actor, start_seq, events = _record_three(db)
+    _actor, start_seq, events = _record_three(db)
     all_events = _events(db)
     assert [e.seq for e in all_events] == list(range(1, len(all_events) + 1))
     assert [e.seq for e in events] == [start_seq + 1, start_seq + 2, start_seq + 3]
     assert all_events[0].prev_hash == GENESIS_HASH
-    for earlier, later in zip(all_events, all_events[1:]):
+    for earlier, later in itertools.pairwise(all_events):
         assert later.prev_hash == earlier.hash
     assert _head(db) == (events[-1].seq, events[-1].hash)
 
@@ -157,7 +165,7 @@ def test_the_database_refuses_to_delete_an_audit_event(db):
 
 
 def test_verify_detects_a_changed_summary(db):
-    _, _, (first, second, _) = _record_three(db)
+    _, _, (_first, second, _) = _record_three(db)
     db.flush()
     _allow_tampering(db)
     db.execute(update(AuditEvent).where(AuditEvent.id == second.id).values(summary="Something innocent"))
@@ -171,15 +179,30 @@ def test_verify_detects_a_changed_summary(db):
 
 def test_verify_detects_a_rehashed_row_because_the_next_link_breaks(db):
     """Recomputing the altered row's own hash does not help: the next event no longer follows it."""
-    _, _, (first, second, third) = _record_three(db)
+    _, _, (_first, second, third) = _record_three(db)
     db.flush()
     _allow_tampering(db)
-    fields = {k: getattr(second, k) for k in (
-        "seq", "occurred_at", "actor_id", "actor_label", "action", "entity_type", "entity_id", "before", "after",
-        "prev_hash")}
+    fields = {
+        k: getattr(second, k)
+        for k in (
+            "seq",
+            "occurred_at",
+            "actor_id",
+            "actor_label",
+            "action",
+            "entity_type",
+            "entity_id",
+            "before",
+            "after",
+            "prev_hash",
+        )
+    }
     fields["summary"] = "Something innocent"
-    db.execute(update(AuditEvent).where(AuditEvent.id == second.id)
-               .values(summary="Something innocent", hash=event_digest(**fields)))
+    db.execute(
+        update(AuditEvent)
+        .where(AuditEvent.id == second.id)
+        .values(summary="Something innocent", hash=event_digest(**fields))
+    )
     db.expire_all()
     check = audit_chain_verify(db)
     assert not check.ok
@@ -188,7 +211,7 @@ def test_verify_detects_a_rehashed_row_because_the_next_link_breaks(db):
 
 
 def test_verify_detects_a_deleted_row(db):
-    _, _, (first, second, _) = _record_three(db)
+    _, _, (_first, second, _) = _record_three(db)
     db.flush()
     _allow_tampering(db)
     db.execute(delete(AuditEvent).where(AuditEvent.id == second.id))

@@ -21,12 +21,12 @@ class People:
 
 
 @pytest.fixture
-def templates(db):  # type: ignore[no-untyped-def]
+def templates(db):
     return publish_templates(db)
 
 
 @pytest.fixture
-def people(db) -> People:  # type: ignore[no-untyped-def]
+def people(db) -> People:
     team = make_team(db)
     return People(
         lead=make_user(db, username="lead", roles=(Role.QA_LEAD,), full_name="Quinn Lead"),
@@ -36,7 +36,14 @@ def people(db) -> People:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def case(db) -> Case:  # type: ignore[no-untyped-def]
+def case(db) -> Case:
     """A case whose facts make the register suggest answers: the assessment took too long, the child was seen alone."""
-    return make_case(db, child_id="CHILD0001", referral_date=date(2026, 8, 3), assessment_authorised=date(2026, 11, 2),
-                     seen_alone=True, missing_12m=0, latest_review=date(2026, 10, 1))
+    return make_case(
+        db,
+        child_id="CHILD0001",
+        referral_date=date(2026, 8, 3),
+        assessment_authorised=date(2026, 11, 2),
+        seen_alone=True,
+        missing_12m=0,
+        latest_review=date(2026, 10, 1),
+    )

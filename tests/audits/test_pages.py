@@ -12,9 +12,16 @@ from app.audits.models import Audit, AuditAnswer
 from tests.factories import csrf_token, login, make_audit, post_form
 from tests.factories import page_text as _page_text
 
-DIP_QUESTIONS = ["chronology_up_to_date", "assessment_within_45_days", "oversight_last_month",
-                 "supervision_within_6_weeks", "child_voice_recorded", "plan_reviewed_on_time",
-                 "seen_alone_last_visit", "child_missing_12m"]
+DIP_QUESTIONS = [
+    "chronology_up_to_date",
+    "assessment_within_45_days",
+    "oversight_last_month",
+    "supervision_within_6_weeks",
+    "child_voice_recorded",
+    "plan_reviewed_on_time",
+    "seen_alone_last_visit",
+    "child_missing_12m",
+]
 
 
 def page_text(markup: str) -> str:
@@ -22,30 +29,38 @@ def page_text(markup: str) -> str:
     return html.unescape(_page_text(markup))
 
 
-def autosave(client, audit, section: str, answers: dict, *, version: int | None = None, shown=None, extra=None):  # type: ignore[no-untyped-def]
+def autosave(client, audit, section: str, answers: dict, *, version: int | None = None, shown=None, extra=None):
     """What htmx sends when an answer changes: the whole section form, with the CSRF token in a header."""
-    data: dict = {"_version": str(audit.version if version is None else version),
-                  "_shown": list(shown if shown is not None else answers)}
+    data: dict = {
+        "_version": str(audit.version if version is None else version),
+        "_shown": list(shown if shown is not None else answers),
+    }
     data.update(answers)
     data.update(extra or {})
-    return client.post(f"/audits/{audit.id}/sections/{section}/autosave", data=data,
-                       headers={"HX-Request": "true", "X-CSRF-Token": csrf_token(client)})
+    return client.post(
+        f"/audits/{audit.id}/sections/{section}/autosave",
+        data=data,
+        headers={"HX-Request": "true", "X-CSRF-Token": csrf_token(client)},
+    )
 
 
-def stored(db, audit) -> dict:  # type: ignore[no-untyped-def]
+def stored(db, audit) -> dict:
     rows = db.execute(select(AuditAnswer).where(AuditAnswer.audit_id == audit.id)).scalars()
     return {row.question_key: row.value for row in rows if row.value is not None}
 
 
 @pytest.fixture
-def audit(db, templates, people, case):  # type: ignore[no-untyped-def]
+def audit(db, templates, people, case):
     return make_audit(db, case=case, auditor=people.auditor, actor=people.lead)
 
 
-def _answer_all_dip(client, audit, **overrides):  # type: ignore[no-untyped-def]
-    answers = {key: "yes" for key in DIP_QUESTIONS} | {"child_missing_12m": "no"} | overrides
-    response = post_form(client, f"/audits/{audit.id}/sections/compliance",
-                         {**answers, "_shown": list(answers), "_version": str(audit.version)})
+def _answer_all_dip(client, audit, **overrides):
+    answers = dict.fromkeys(DIP_QUESTIONS, "yes") | {"child_missing_12m": "no"} | overrides
+    response = post_form(
+        client,
+        f"/audits/{audit.id}/sections/compliance",
+        {**answers, "_shown": list(answers), "_version": str(audit.version)},
+    )
     assert response.status_code == 303, page_text(response.text)[:500]
     return response
 
@@ -68,8 +83,10 @@ def test_template_preview_shows_the_form_with_its_rules_in_words(client, templat
     text = page_text(response.text)
     assert ("Shown when 'Has the child been missing from home or care in the last 12 months?' is Yes") in text
     assert "Shown when 'Which plan is the child on?' is answered and is not No plan" in text
-    assert ("Suggested from the register: Yes when Assessment authorised was within 45 working days of referral, "
-            "otherwise No") in text
+    assert (
+        "Suggested from the register: Yes when Assessment authorised was within 45 working days of referral, "
+        "otherwise No"
+    ) in text
     assert "Shown when 'Is the plan SMART" in text  # a generated explanation says when it appears
     # Every input is disabled: a preview saves nothing.
     inputs = re.findall(r"<(?:input|textarea)[^>]*>", response.text)
@@ -96,14 +113,26 @@ def test_qa_lead_starts_an_audit_from_the_case_page(client, db, templates, peopl
     text = page_text(form.text)
     assert "Case file audit" in text and "Asha Auditor" in text
     assert re.search(rf'<option value="{people.lead.id}" selected>Quinn Lead \(you\)', form.text)
-    response = post_form(client, f"/cases/{case.id}/audits/new",
-                         {"template_key": "dip_sample", "auditor_id": str(people.auditor.id),
-                          "due_date-day": "15", "due_date-month": "12", "due_date-year": "2026"})
+    response = post_form(
+        client,
+        f"/cases/{case.id}/audits/new",
+        {
+            "template_key": "dip_sample",
+            "auditor_id": str(people.auditor.id),
+            "due_date-day": "15",
+            "due_date-month": "12",
+            "due_date-year": "2026",
+        },
+    )
     assert response.status_code == 303
     audit = db.execute(select(Audit).where(Audit.case_id == case.id)).scalar_one()
     assert response.headers["location"] == f"/audits/{audit.id}"
     assert (audit.template_key, audit.template_version, audit.auditor_id, audit.status) == (
-        "dip_sample", 1, people.auditor.id, "allocated")
+        "dip_sample",
+        1,
+        people.auditor.id,
+        "allocated",
+    )
     assert audit.due_date.isoformat() == "2026-12-15"
     listed = page_text(client.get(f"/cases/{case.id}").text)
     assert "Dip sample compliance checklist" in listed and "Asha Auditor" in listed and "Not started" in listed
@@ -111,9 +140,17 @@ def test_qa_lead_starts_an_audit_from_the_case_page(client, db, templates, peopl
 
 def test_starting_an_audit_without_choices_shows_each_error(client, db, templates, people, case):
     login(client, "lead")
-    response = post_form(client, f"/cases/{case.id}/audits/new",
-                         {"template_key": "nope", "auditor_id": "99999", "due_date-day": "31", "due_date-month": "2",
-                          "due_date-year": "2026"})
+    response = post_form(
+        client,
+        f"/cases/{case.id}/audits/new",
+        {
+            "template_key": "nope",
+            "auditor_id": "99999",
+            "due_date-day": "31",
+            "due_date-month": "2",
+            "due_date-year": "2026",
+        },
+    )
     assert response.status_code == 400
     text = page_text(response.text)
     for message in ("Select the template", "Select the auditor", "The due date must be a real date"):
@@ -129,8 +166,9 @@ def test_starting_an_audit_needs_a_case_that_exists(client, templates, people):
 
 def test_the_start_form_refuses_a_missing_csrf_token(client, db, templates, people, case):
     login(client, "lead")
-    response = client.post(f"/cases/{case.id}/audits/new",
-                           data={"template_key": "dip_sample", "auditor_id": str(people.lead.id)})
+    response = client.post(
+        f"/cases/{case.id}/audits/new", data={"template_key": "dip_sample", "auditor_id": str(people.lead.id)}
+    )
     assert response.status_code == 403 and "could not be sent" in page_text(response.text)
     assert db.execute(select(Audit)).first() is None
 
@@ -156,8 +194,10 @@ def test_section_page_shows_each_question_and_the_registers_suggestion(client, a
     assert response.status_code == 200
     text = page_text(response.text)
     assert "Is the chronology up to date" in text
-    assert ("Suggested from the register: No — Assessment authorised 64 working days after referral: "
-            "3 Aug 2026 to 2 Nov 2026, limit 45") in text
+    assert (
+        "Suggested from the register: No — Assessment authorised 64 working days after referral: "
+        "3 Aug 2026 to 2 Nov 2026, limit 45"
+    ) in text
     assert "Suggested from the register: Yes — Child seen alone: yes in the register" in text
     # A suggestion is not an answer: nothing is chosen until the auditor chooses.
     assert not re.search(r'name="assessment_within_45_days"[^>]*checked', response.text)
@@ -175,10 +215,14 @@ def test_each_answer_is_saved_as_given_with_the_new_version(client, db, audit, p
     response = autosave(client, audit, "compliance", {"assessment_within_45_days": "yes"})
     assert response.status_code == 200
     assert "Saved" in page_text(response.text)
-    assert re.search(r'<input type="hidden" name="_version" id="audit-version" value="2" hx-swap-oob="true">',
-                     response.text)
-    row = db.execute(select(AuditAnswer).where(AuditAnswer.audit_id == audit.id,
-                                                AuditAnswer.question_key == "assessment_within_45_days")).scalar_one()
+    assert re.search(
+        r'<input type="hidden" name="_version" id="audit-version" value="2" hx-swap-oob="true">', response.text
+    )
+    row = db.execute(
+        select(AuditAnswer).where(
+            AuditAnswer.audit_id == audit.id, AuditAnswer.question_key == "assessment_within_45_days"
+        )
+    ).scalar_one()
     # The auditor's answer, with the register's suggestion recorded beside it.
     assert (row.value, row.prefill_value, row.updated_by_id) == ("yes", "no", people.auditor.id)
     assert "64 working days" in row.prefill_explanation
@@ -193,14 +237,25 @@ def test_an_answer_that_brings_up_a_question_swaps_it_in(client, db, audit, peop
     login(client, "auditor")
     response = autosave(client, audit, "compliance", {"chronology_up_to_date": "no"})
     assert response.status_code == 200
-    assert '<div id="question-chronology_up_to_date__explanation" class="app-question" hx-swap-oob="true">' in response.text
+    assert (
+        '<div id="question-chronology_up_to_date__explanation" class="app-question" hx-swap-oob="true">'
+        in response.text
+    )
     assert "Explain why the answer is No" in page_text(response.text)
     # Unchanged questions are left alone (the auditor may be in the middle of one).
     assert 'id="question-oversight_last_month"' not in response.text
     db.refresh(audit)
-    back = autosave(client, audit, "compliance", {"chronology_up_to_date": "yes"},
-                    shown=["chronology_up_to_date", "chronology_up_to_date__explanation"])
-    assert '<div id="question-chronology_up_to_date__explanation" class="app-question" hidden hx-swap-oob="true">' in back.text
+    back = autosave(
+        client,
+        audit,
+        "compliance",
+        {"chronology_up_to_date": "yes"},
+        shown=["chronology_up_to_date", "chronology_up_to_date__explanation"],
+    )
+    assert (
+        '<div id="question-chronology_up_to_date__explanation" class="app-question" hidden hx-swap-oob="true">'
+        in back.text
+    )
 
 
 def test_a_stale_save_is_refused_with_a_conflict_and_saves_nothing(client, db, audit, people):
@@ -217,8 +272,11 @@ def test_saving_the_same_answers_again_is_not_a_conflict(client, db, audit, peop
     """An autosave racing "Save and continue" sends the same answers twice on one version."""
     login(client, "auditor")
     assert autosave(client, audit, "compliance", {"chronology_up_to_date": "yes"}, version=1).status_code == 200
-    again = post_form(client, f"/audits/{audit.id}/sections/compliance",
-                      {"chronology_up_to_date": "yes", "_shown": ["chronology_up_to_date"], "_version": "1"})
+    again = post_form(
+        client,
+        f"/audits/{audit.id}/sections/compliance",
+        {"chronology_up_to_date": "yes", "_shown": ["chronology_up_to_date"], "_version": "1"},
+    )
     assert again.status_code == 303
 
 
@@ -235,16 +293,23 @@ def test_an_invalid_answer_is_refused_naming_the_question(client, db, audit, peo
 def test_a_question_the_page_did_not_show_is_not_touched(client, db, audit, people):
     login(client, "auditor")
     # Posted without its `_shown` marker (a hidden question sends nothing): ignored.
-    autosave(client, audit, "compliance", {"chronology_up_to_date": "yes", "return_interview_within_72_hours": "no"},
-             shown=["chronology_up_to_date"])
+    autosave(
+        client,
+        audit,
+        "compliance",
+        {"chronology_up_to_date": "yes", "return_interview_within_72_hours": "no"},
+        shown=["chronology_up_to_date"],
+    )
     assert stored(db, audit) == {"chronology_up_to_date": "yes"}
 
 
 def test_autosave_refuses_a_missing_csrf_token(client, db, audit, people):
     login(client, "auditor")
-    response = client.post(f"/audits/{audit.id}/sections/compliance/autosave",
-                           data={"_version": "1", "_shown": "chronology_up_to_date", "chronology_up_to_date": "yes"},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        f"/audits/{audit.id}/sections/compliance/autosave",
+        data={"_version": "1", "_shown": "chronology_up_to_date", "chronology_up_to_date": "yes"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 403
     assert stored(db, audit) == {}
 
@@ -262,17 +327,23 @@ def test_save_and_continue_goes_to_the_next_section(client, db, audit, people):
 def test_save_and_continue_shows_questions_the_answers_brought_up(client, db, audit, people):
     login(client, "auditor")
     response = _answer_all_dip(client, audit, child_missing_12m="yes")
-    assert response.headers["location"] == (
-        f"/audits/{audit.id}/sections/compliance#return_interview_within_72_hours")
+    assert response.headers["location"] == (f"/audits/{audit.id}/sections/compliance#return_interview_within_72_hours")
     page = client.get(f"/audits/{audit.id}/sections/compliance").text
     assert '<div id="question-return_interview_within_72_hours" class="app-question">' in page
 
 
 def test_save_and_continue_with_a_bad_answer_shows_an_error_summary(client, db, audit, people):
     login(client, "auditor")
-    response = post_form(client, f"/audits/{audit.id}/sections/compliance",
-                         {"chronology_up_to_date": "sometimes", "oversight_last_month": "no",
-                          "_shown": ["chronology_up_to_date", "oversight_last_month"], "_version": "1"})
+    response = post_form(
+        client,
+        f"/audits/{audit.id}/sections/compliance",
+        {
+            "chronology_up_to_date": "sometimes",
+            "oversight_last_month": "no",
+            "_shown": ["chronology_up_to_date", "oversight_last_month"],
+            "_version": "1",
+        },
+    )
     assert response.status_code == 400
     assert "There is a problem" in page_text(response.text)
     assert 'href="#chronology_up_to_date"' in response.text
@@ -294,9 +365,13 @@ def test_submit_with_missing_answers_lists_each_with_a_link_to_it(client, db, au
     text = page_text(response.text)
     assert 'You answered No to "Is the chronology up to date' in text
     assert 'Select an answer for "Is there an immediate safeguarding concern for this child?"' in text
-    assert (f'href="/audits/{audit.id}/sections/compliance?check=errors#chronology_up_to_date__explanation"'
-            in response.text)
-    assert f'href="/audits/{audit.id}/sections/safeguarding?check=errors#immediate_safeguarding_concern"' in response.text
+    assert (
+        f'href="/audits/{audit.id}/sections/compliance?check=errors#chronology_up_to_date__explanation"'
+        in response.text
+    )
+    assert (
+        f'href="/audits/{audit.id}/sections/safeguarding?check=errors#immediate_safeguarding_concern"' in response.text
+    )
     # The link's page shows that section's problems beside the questions.
     linked = client.get(f"/audits/{audit.id}/sections/compliance?check=errors")
     assert "govuk-error-summary" in linked.text and "govuk-form-group--error" in linked.text
@@ -313,9 +388,15 @@ def test_a_hidden_question_is_not_required_and_its_answer_is_kept(client, db, au
     autosave(client, audit, "compliance", {"child_missing_12m": "no"})
     db.refresh(audit)
     assert stored(db, audit)["return_interview_within_72_hours"] == "yes"  # kept, though hidden now
-    post_form(client, f"/audits/{audit.id}/sections/safeguarding",
-              {"immediate_safeguarding_concern": "no", "_shown": ["immediate_safeguarding_concern", "comments"],
-               "_version": str(audit.version)})
+    post_form(
+        client,
+        f"/audits/{audit.id}/sections/safeguarding",
+        {
+            "immediate_safeguarding_concern": "no",
+            "_shown": ["immediate_safeguarding_concern", "comments"],
+            "_version": str(audit.version),
+        },
+    )
     db.refresh(audit)
     check = page_text(client.get(f"/audits/{audit.id}/check").text)
     assert "Was a return home interview offered" not in check
@@ -330,9 +411,15 @@ def test_after_submit_the_audit_is_read_only(client, db, audit, people):
     login(client, "auditor")
     _answer_all_dip(client, audit)
     db.refresh(audit)
-    post_form(client, f"/audits/{audit.id}/sections/safeguarding",
-              {"immediate_safeguarding_concern": "no", "_shown": ["immediate_safeguarding_concern"],
-               "_version": str(audit.version)})
+    post_form(
+        client,
+        f"/audits/{audit.id}/sections/safeguarding",
+        {
+            "immediate_safeguarding_concern": "no",
+            "_shown": ["immediate_safeguarding_concern"],
+            "_version": str(audit.version),
+        },
+    )
     db.refresh(audit)
     assert post_form(client, f"/audits/{audit.id}/submit", {"_version": str(audit.version)}).status_code == 303
     overview = page_text(client.get(f"/audits/{audit.id}").text)

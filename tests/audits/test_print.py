@@ -26,18 +26,22 @@ def page_text(markup: str) -> str:
     return html.unescape(_page_text(markup))
 
 
-def events(db, action: str, audit) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+def events(db, action: str, audit) -> list[AuditEvent]:
     db.expire_all()
-    return list(db.execute(select(AuditEvent).where(AuditEvent.action == action,
-                                                    AuditEvent.entity_id == str(audit.id))).scalars())
+    return list(
+        db.execute(
+            select(AuditEvent).where(AuditEvent.action == action, AuditEvent.entity_id == str(audit.id))
+        ).scalars()
+    )
 
 
 @pytest.fixture
-def record(db, templates, people):  # type: ignore[no-untyped-def]
+def record(db, templates, people):
     """A completed, moderated case file audit with an escalation and the practitioner's reply."""
     team = make_team(db, name="Riverside CIN team")
-    case = make_case(db, child_id="PRINT0042", team=team, case_type="cp", worker_name="Wendy Worker",
-                     manager_name="Manny Manager")
+    case = make_case(
+        db, child_id="PRINT0042", team=team, case_type="cp", worker_name="Wendy Worker", manager_name="Manny Manager"
+    )
     audit = make_audit(db, case=case, auditor=people.auditor, actor=people.lead, template_key="case_file_audit")
     answers = {
         "assessment_within_45_days": "no",
@@ -53,15 +57,34 @@ def record(db, templates, people):  # type: ignore[no-untyped-def]
     db.add(audit)
     moderator = make_user(db, username="mo", roles=(Role.MODERATOR,), full_name="Mo Moderator")
     practitioner = make_user(db, username="wendy", roles=(Role.PRACTITIONER,), team=team, full_name="Wendy Worker")
-    db.add(Moderation(
-        audit_id=audit.id, round=1, reason="safeguarding", moderator_id=moderator.id, status="decided", blind=True,
-        section_grades={"assessment": "inadequate"}, overall_grade="requires_improvement",
-        agreement={"assessment": False, "overall": False}, rationale="The delay left the child at risk.",
-        learning="Weigh drift in the assessment more heavily.", decision="accept", feedback="Thank you.",
-        graded_at=GRADED, decided_at=GRADED,
-    ))
-    db.add(Escalation(audit_id=audit.id, case_id=case.id, raised_by_id=people.auditor.id,
-                      recipient_id=practitioner.id, description="Unexplained bruising seen on a visit."))
+    db.add(
+        Moderation(
+            audit_id=audit.id,
+            round=1,
+            reason="safeguarding",
+            moderator_id=moderator.id,
+            status="decided",
+            blind=True,
+            section_grades={"assessment": "inadequate"},
+            overall_grade="requires_improvement",
+            agreement={"assessment": False, "overall": False},
+            rationale="The delay left the child at risk.",
+            learning="Weigh drift in the assessment more heavily.",
+            decision="accept",
+            feedback="Thank you.",
+            graded_at=GRADED,
+            decided_at=GRADED,
+        )
+    )
+    db.add(
+        Escalation(
+            audit_id=audit.id,
+            case_id=case.id,
+            raised_by_id=people.auditor.id,
+            recipient_id=practitioner.id,
+            description="Unexplained bruising seen on a visit.",
+        )
+    )
     db.add(AuditReply(audit_id=audit.id, author_id=practitioner.id, text="The assessment is now complete."))
     db.flush()
     return {"audit": audit, "case": case, "moderator": moderator, "practitioner": practitioner}
@@ -79,12 +102,18 @@ def test_the_printable_page_shows_the_whole_record(client, db, people, record):
     text = page_text(response.text)
     # Case facts
     assert f"Audit {audit.id} of child PRINT0042" in text
-    for fact in ("Child ID PRINT0042", "Case type Child protection", "Team Riverside CIN team",
-                 "Allocated worker Wendy Worker", "Team manager Manny Manager"):
+    for fact in (
+        "Child ID PRINT0042",
+        "Case type Child protection",
+        "Team Riverside CIN team",
+        "Allocated worker Wendy Worker",
+        "Team manager Manny Manager",
+    ):
         assert fact in text
     # Answers by section, with the template's labels
-    assert ("D. Assessment Was the latest child and family assessment completed within 45 working days of "
-            "referral? No") in text
+    assert (
+        "D. Assessment Was the latest child and family assessment completed within 45 working days of referral? No"
+    ) in text
     assert "Authorised on day 61. Drift over the summer." in text
     assert "Grade for D. Assessment Requires improvement to be good" in text
     assert "Overall grade for the quality of practice with this child Good" in text
@@ -96,9 +125,12 @@ def test_the_printable_page_shows_the_whole_record(client, db, people, record):
     assert "M. Moderation Round 1 Why it was moderated Safeguarding escalation Moderator Mo Moderator" in text
     assert "D. Assessment Requires improvement to be good Inadequate Disagree" in text
     assert "Overall grade Good Requires improvement to be good Disagree" in text
-    for said in ("Rationale The delay left the child at risk.",
-                 "Learning for the auditor Weigh drift in the assessment more heavily.",
-                 "Decision Accepted: the moderated grades are final", "Feedback to the auditor Thank you."):
+    for said in (
+        "Rationale The delay left the child at risk.",
+        "Learning for the auditor Weigh drift in the assessment more heavily.",
+        "Decision Accepted: the moderated grades are final",
+        "Feedback to the auditor Thank you.",
+    ):
         assert said in text
     # Escalation and reply
     assert "Raised by Asha Auditor Sent to Wendy Worker Concern Unexplained bruising seen on a visit." in text
@@ -153,9 +185,19 @@ def test_the_pdf_holds_the_record_and_is_logged(client, db, people, record):
     reader = PdfReader(io.BytesIO(response.content))
     assert len(reader.pages) >= 2
     text = " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
-    for expected in ("PRINT0042", "Child protection", "Riverside CIN team", "Requires improvement to be good",
-                     "Inadequate", "M. Moderation", "Mo Moderator", "The delay left the child at risk.",
-                     "Unexplained bruising", "The assessment is now complete.", "Page 1 of"):
+    for expected in (
+        "PRINT0042",
+        "Child protection",
+        "Riverside CIN team",
+        "Requires improvement to be good",
+        "Inadequate",
+        "M. Moderation",
+        "Mo Moderator",
+        "The delay left the child at risk.",
+        "Unexplained bruising",
+        "The assessment is now complete.",
+        "Page 1 of",
+    ):
         assert expected in text, expected
     # No navigation or buttons in the PDF
     for chrome in ("Sign out", "Download as PDF", "Back to the audit", "Skip to main content"):
@@ -191,8 +233,9 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, record):
 def test_a_moderator_grading_blind_cannot_print_the_auditors_grades(client, db, people, record):
     audit = record["audit"]
     waiting = make_user(db, username="blind", roles=(Role.MODERATOR,), full_name="Bea Blind")
-    db.add(Moderation(audit_id=audit.id, round=2, reason="added", moderator_id=waiting.id, status="allocated",
-                      blind=True))
+    db.add(
+        Moderation(audit_id=audit.id, round=2, reason="added", moderator_id=waiting.id, status="allocated", blind=True)
+    )
     db.flush()
     login(client, "blind")
     assert client.get(f"/audits/{audit.id}/print").status_code == 404

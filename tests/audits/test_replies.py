@@ -18,9 +18,12 @@ from tests.factories import login, make_audit, make_case, make_user, post_form
 from tests.factories import page_text as _page_text
 
 ANSWERS = {
-    "chronology_up_to_date": "no", "chronology_up_to_date__explanation": "Last updated in 2024.",
-    "genogram_on_file": "yes", "history_chronology__grade": "requires_improvement",
-    "history_chronology__strengths": "A clear genogram.", "history_chronology__development": "Bring the chronology up to date.",
+    "chronology_up_to_date": "no",
+    "chronology_up_to_date__explanation": "Last updated in 2024.",
+    "genogram_on_file": "yes",
+    "history_chronology__grade": "requires_improvement",
+    "history_chronology__strengths": "A clear genogram.",
+    "history_chronology__development": "Bring the chronology up to date.",
 }
 
 
@@ -28,17 +31,17 @@ def page_text(markup: str) -> str:
     return html.unescape(_page_text(markup))
 
 
-def events(db, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+def events(db, action: str) -> list[AuditEvent]:
     return list(db.execute(select(AuditEvent).where(AuditEvent.action == action)).scalars())
 
 
 @pytest.fixture
-def worker(db):  # type: ignore[no-untyped-def]
+def worker(db):
     return make_user(db, username="worker", roles=(Role.PRACTITIONER,), full_name="Wes Worker")
 
 
 @pytest.fixture
-def audit(db, templates, people, worker):  # type: ignore[no-untyped-def]
+def audit(db, templates, people, worker):
     case = make_case(db, child_id="REPLY0001", worker_name="wes\u00a0 worker", manager_name="Maya Manager")
     audit = make_audit(db, case=case, auditor=people.auditor, actor=people.lead, template_key="case_file_audit")
     for key, value in ANSWERS.items():
@@ -47,28 +50,48 @@ def audit(db, templates, people, worker):  # type: ignore[no-untyped-def]
     return audit
 
 
-def complete(db, audit, people):  # type: ignore[no-untyped-def]
+def complete(db, audit, people):
     """Through the state machine: begun, submitted, completed (not selected for moderation) with a final grade."""
     audit_move(db, audit=audit, to="in_progress", version=audit.version, actor=people.auditor, summary="Began")
     audit_move(db, audit=audit, to="submitted", version=audit.version, actor=people.auditor, summary="Submitted")
-    audit_move(db, audit=audit, to="completed", version=audit.version, actor=None, summary="Completed",
-               final_grade="requires_improvement")
+    audit_move(
+        db,
+        audit=audit,
+        to="completed",
+        version=audit.version,
+        actor=None,
+        summary="Completed",
+        final_grade="requires_improvement",
+    )
     return audit
 
 
 # --- Who is who (pure) ---------------------------------------------------------------------------
 
 
-def _user(name: str, roles=(Role.PRACTITIONER,), active: bool = True):  # type: ignore[no-untyped-def]
+def _user(name: str, roles=(Role.PRACTITIONER,), active: bool = True):
     from app.accounts.models import User, UserRole
 
-    return User(id=1, username="u", full_name=name, password_hash="x", active=active,
-                role_rows=[UserRole(user_id=1, role=r.value) for r in roles])
+    return User(
+        id=1,
+        username="u",
+        full_name=name,
+        password_hash="x",
+        active=active,
+        role_rows=[UserRole(user_id=1, role=r.value) for r in roles],
+    )
 
 
 def test_is_case_worker_compares_names_as_the_register_writes_them():
-    case = Case(child_id="C1", source="csv", case_type="cin", status="open", facts_hash="0",
-                worker_name="Wes\u00a0 WORKER", manager_name="Maya  Manager")
+    case = Case(
+        child_id="C1",
+        source="csv",
+        case_type="cin",
+        status="open",
+        facts_hash="0",
+        worker_name="Wes\u00a0 WORKER",
+        manager_name="Maya  Manager",
+    )
     assert replies.is_case_worker(_user("wes worker"), case)
     assert not replies.is_case_worker(_user("Wes Workman"), case)
     assert not replies.is_case_worker(_user("Wes Worker", roles=(Role.AUDITOR,)), case)  # practitioner role needed
@@ -106,11 +129,18 @@ def test_the_worker_reads_the_findings_of_a_completed_audit_and_the_view_is_reco
     response = client.get(f"/audits/{audit.id}/findings")
     assert response.status_code == 200
     text = page_text(response.text)
-    for expected in ("Audit findings", "REPLY0001", "Final grade Requires improvement to be good",
-                     "B. History and chronology Requires improvement to be good", "Strengths A clear genogram.",
-                     "Areas for development Bring the chronology up to date.", "Last updated in 2024.",
-                     "Is there a genogram or ecomap showing the family and the people important to the child? Yes",
-                     "No replies yet.", "Add a reply to the findings"):
+    for expected in (
+        "Audit findings",
+        "REPLY0001",
+        "Final grade Requires improvement to be good",
+        "B. History and chronology Requires improvement to be good",
+        "Strengths A clear genogram.",
+        "Areas for development Bring the chronology up to date.",
+        "Last updated in 2024.",
+        "Is there a genogram or ecomap showing the family and the people important to the child? Yes",
+        "No replies yet.",
+        "Add a reply to the findings",
+    ):
         assert expected in text, expected
     assert 'name="chronology_up_to_date"' not in response.text  # read-only: no answer fields
     (event,) = events(db, "audit.findings_view")
@@ -158,7 +188,9 @@ def test_an_empty_or_too_long_reply_is_refused_naming_the_field(client, db, peop
 def test_a_reply_is_kept_with_the_audit_and_listed(client, db, people, worker, audit):
     complete(db, audit, people)
     login(client, "worker")
-    response = post_form(client, f"/audits/{audit.id}/replies", {"text": "The chronology was updated on 3 Dec.\nThanks."})
+    response = post_form(
+        client, f"/audits/{audit.id}/replies", {"text": "The chronology was updated on 3 Dec.\nThanks."}
+    )
     assert response.status_code == 303
     assert response.headers["location"] == f"/audits/{audit.id}/findings?replied=1#replies"
     post_form(client, f"/audits/{audit.id}/replies", {"text": "Genogram added too."})
@@ -189,4 +221,5 @@ def test_the_qa_lead_sees_an_unfinished_audits_findings_marked_as_such(client, d
     response = client.get(f"/audits/{audit.id}/findings")
     assert response.status_code == 200
     assert "not completed: the case's worker can read these findings and reply once it is completed" in page_text(
-        response.text)
+        response.text
+    )

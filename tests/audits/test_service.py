@@ -29,32 +29,43 @@ def published(db):
 
 @pytest.fixture
 def people(db):
-    return (make_user(db, username="lead", roles=(Role.QA_LEAD,)),
-            make_user(db, username="aud", roles=(Role.AUDITOR,)))
+    return (make_user(db, username="lead", roles=(Role.QA_LEAD,)), make_user(db, username="aud", roles=(Role.AUDITOR,)))
 
 
 def _start(db, people, key="dip_sample", **case_fields):
     lead, auditor = people
     case = make_case(db, **case_fields)
     template = template_selectors.template_latest(db, key=key)
-    return service.audit_start(db, case=case, template=template, auditor=auditor, actor=lead, today=TODAY,
-                               calendar=CALENDAR)
+    return service.audit_start(
+        db, case=case, template=template, auditor=auditor, actor=lead, today=TODAY, calendar=CALENDAR
+    )
 
 
 def _all_dip_sample_answers() -> dict[str, str]:
-    keys = ["chronology_up_to_date", "assessment_within_45_days", "oversight_last_month", "supervision_within_6_weeks",
-            "child_voice_recorded", "plan_reviewed_on_time", "seen_alone_last_visit", "child_missing_12m",
-            "immediate_safeguarding_concern"]
+    keys = [
+        "chronology_up_to_date",
+        "assessment_within_45_days",
+        "oversight_last_month",
+        "supervision_within_6_weeks",
+        "child_voice_recorded",
+        "plan_reviewed_on_time",
+        "seen_alone_last_visit",
+        "child_missing_12m",
+        "immediate_safeguarding_concern",
+    ]
     answers = dict.fromkeys(keys, "yes")
     answers.update(child_missing_12m="no", immediate_safeguarding_concern="no")
     return answers
 
 
 def test_an_audit_starts_on_the_latest_version_with_suggestions_from_the_register(db, people, published):
-    audit = _start(db, people, referral_date=date(2026, 3, 2), assessment_authorised=date(2026, 5, 8),
-                   seen_alone=True)
-    assert (audit.template_key, audit.template_version, audit.status, audit.version) == ("dip_sample", 1,
-                                                                                          "allocated", 1)
+    audit = _start(db, people, referral_date=date(2026, 3, 2), assessment_authorised=date(2026, 5, 8), seen_alone=True)
+    assert (audit.template_key, audit.template_version, audit.status, audit.version) == (
+        "dip_sample",
+        1,
+        "allocated",
+        1,
+    )
     rows = selectors.audit_answer_rows(db, audit=audit)
     late = rows["assessment_within_45_days"]
     assert late.value is None and late.prefill_value == "no"
@@ -96,9 +107,13 @@ def test_an_invalid_value_names_the_question_and_saves_nothing(db, people, publi
     _, auditor = people
     audit = _start(db, people)
     with pytest.raises(ValidationFailed) as refused:
-        service.audit_answers_save(db, audit=audit, version=1,
-                                   answers={"chronology_up_to_date": "yes", "child_voice_recorded": "perhaps",
-                                            "no_such_question": "yes"}, actor=auditor)
+        service.audit_answers_save(
+            db,
+            audit=audit,
+            version=1,
+            answers={"chronology_up_to_date": "yes", "child_voice_recorded": "perhaps", "no_such_question": "yes"},
+            actor=auditor,
+        )
     assert set(refused.value.errors) == {"child_voice_recorded", "no_such_question"}
     assert "child's wishes and feelings" in refused.value.errors["child_voice_recorded"]
     assert selectors.audit_answers(db, audit=audit) == {} and audit.version == 1
@@ -125,15 +140,17 @@ def test_submit_lists_every_missing_answer_and_ignores_hidden_questions(db, peop
     submitted = service.audit_submit(db, audit=audit, version=3, actor=auditor)
     assert submitted.status == "completed" and submitted.submitted_at is not None  # not picked for moderation
     with pytest.raises(Conflict, match="completed"):
-        service.audit_answers_save(db, audit=audit, version=submitted.version, answers={"comments": "late"},
-                                   actor=auditor)
+        service.audit_answers_save(
+            db, audit=audit, version=submitted.version, answers={"comments": "late"}, actor=auditor
+        )
 
 
 def test_a_conditional_question_becomes_required_when_shown(db, people, published):
     _, auditor = people
     audit = _start(db, people)
-    service.audit_answers_save(db, audit=audit, version=1,
-                               answers={**_all_dip_sample_answers(), "child_missing_12m": "yes"}, actor=auditor)
+    service.audit_answers_save(
+        db, audit=audit, version=1, answers={**_all_dip_sample_answers(), "child_missing_12m": "yes"}, actor=auditor
+    )
     with pytest.raises(ValidationFailed) as refused:
         service.audit_submit(db, audit=audit, version=2, actor=auditor)
     assert list(refused.value.errors) == ["return_interview_within_72_hours"]

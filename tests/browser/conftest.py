@@ -19,7 +19,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -105,8 +105,13 @@ def live_server(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFa
             # A year of completed audits for the reports (needs the published templates), as `caseaudit demo-data`.
             history = demo_completed_audits(session, today=today)
             assert history.audits, "the demo made no completed audits"
-            make_user(session, username=ACCOUNT_HOLDER.username, full_name=ACCOUNT_HOLDER.full_name,
-                      roles=(Role.VIEWER,), password=ACCOUNT_HOLDER.password)
+            make_user(
+                session,
+                username=ACCOUNT_HOLDER.username,
+                full_name=ACCOUNT_HOLDER.full_name,
+                roles=(Role.VIEWER,),
+                password=ACCOUNT_HOLDER.password,
+            )
             session.commit()
     finally:
         engine.dispose()
@@ -153,7 +158,7 @@ _CALL_FAILED = pytest.StashKey[bool]()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     report = yield
     if report.when == "call":
         item.stash[_CALL_FAILED] = report.failed
@@ -174,7 +179,9 @@ def _screenshot_pages(contexts: list[BrowserContext], directory: Path) -> None:
 
 @pytest.fixture
 def new_context(
-    browser: Browser, live_server: LiveServer, request: pytest.FixtureRequest,
+    browser: Browser,
+    live_server: LiveServer,
+    request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[NewContext]:
     """Open fresh browser contexts (no cookies) on the live server; all are closed after the test.

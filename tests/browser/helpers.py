@@ -44,8 +44,10 @@ _checked: set[str] = set()
 
 
 def _describe(violations: list[dict[str, Any]], page: Page) -> str:
-    lines = [f"axe-core found {len(violations)} serious or critical accessibility problem(s) on {page.url} "
-             f"(title {page.title()!r}):"]
+    lines = [
+        f"axe-core found {len(violations)} serious or critical accessibility problem(s) on {page.url} "
+        f"(title {page.title()!r}):"
+    ]
     for v in violations:
         lines.append(f"- {v['id']} [{v['impact']}]: {v['help']} ({v['helpUrl']})")
         for node in v["nodes"][:10]:

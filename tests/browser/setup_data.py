@@ -37,15 +37,28 @@ def start_dip_sample(live_server: LiveServer, *, worker_name: str, auditor_usern
             assert auditor is not None and template is not None
             order = Case.child_id.desc() if last else Case.child_id
             taken = select(Audit.case_id).where(or_(Audit.status != COMPLETED, Audit.auditor_id == auditor.id))
-            case = session.execute(
-                select(Case).where(Case.worker_name == worker_name, Case.status == "open", Case.id.not_in(taken))
-                .order_by(order).limit(1)
-            ).scalars().first()
+            case = (
+                session.execute(
+                    select(Case)
+                    .where(Case.worker_name == worker_name, Case.status == "open", Case.id.not_in(taken))
+                    .order_by(order)
+                    .limit(1)
+                )
+                .scalars()
+                .first()
+            )
             assert case is not None, f"no open case of {worker_name} free for {auditor_username} in the demo data"
             today = live_server.today()
-            audit = audit_start(session, case=case, template=template, auditor=auditor, actor=auditor, today=today,
-                                calendar=calendar_for(live_server.settings.working_days_jurisdiction),
-                                due_date=today + timedelta(days=14))
+            audit = audit_start(
+                session,
+                case=case,
+                template=template,
+                auditor=auditor,
+                actor=auditor,
+                today=today,
+                calendar=calendar_for(live_server.settings.working_days_jurisdiction),
+                due_date=today + timedelta(days=14),
+            )
             session.commit()
             assert audit.id is not None
             return Setup(audit_id=audit.id, child_id=case.child_id)

@@ -26,7 +26,7 @@ _UNANSWERED = """
 """
 
 
-def _autosaved(response) -> bool:  # type: ignore[no-untyped-def]
+def _autosaved(response) -> bool:
     return response.url.endswith("/autosave") and response.request.method == "POST"
 
 
@@ -40,8 +40,9 @@ def answer_visible_questions(page: Page, *, skip: tuple[str, ...] = ()) -> int:
     """
     answered = 0
     while True:
-        pending = [key for key in page.locator(".app-question:not([hidden])").evaluate_all(_UNANSWERED)
-                   if key not in skip]
+        pending = [
+            key for key in page.locator(".app-question:not([hidden])").evaluate_all(_UNANSWERED) if key not in skip
+        ]
         if not pending:
             return answered
         block = page.locator(f"#question-{pending[0]}")
@@ -174,7 +175,8 @@ def test_qa_lead_completes_a_full_case_file_audit(page: Page) -> None:
     page.get_by_role("button", name="Save and return to check your answers").click()
     expect(page.get_by_role("heading", name="Check your answers before submitting the audit")).to_be_visible()
     expect(page.locator(".govuk-summary-list__row", has_text="Why have you given this grade?")).to_contain_text(
-        "Strong, child-focused practice")
+        "Strong, child-focused practice"
+    )
     page.get_by_role("button", name="Submit audit").click()
     expect(page.locator(".govuk-panel")).to_contain_text("Audit submitted")
     check_accessibility(page)
@@ -187,8 +189,11 @@ def test_qa_lead_previews_a_template(page: Page) -> None:
     check_accessibility(page)
     page.get_by_role("link", name=re.compile(r"^Case file audit\s+version 1$")).click()
     expect(page.get_by_text("Shown when 'Which plan is the child on?' is Child protection plan").first).to_be_visible()
-    expect(page.get_by_role("group", name="Was the latest child and family assessment completed within 45 working days of referral?")
-           .get_by_label("Yes", exact=True)).to_be_disabled()
+    expect(
+        page.get_by_role(
+            "group", name="Was the latest child and family assessment completed within 45 working days of referral?"
+        ).get_by_label("Yes", exact=True)
+    ).to_be_disabled()
     check_accessibility(page)
 
 

@@ -24,7 +24,7 @@ QA_LEAD = next(u for u in demo_logins() if u.username == "qa.lead")
 HEAD_OF_SERVICE = next(u for u in demo_logins() if u.username == "hos")  # heads Safeguarding
 
 
-def _rows(page: Page):  # type: ignore[no-untyped-def]
+def _rows(page: Page):
     return page.locator("#results tbody tr")
 
 
@@ -65,8 +65,9 @@ def test_qa_lead_filters_searches_and_opens_a_case(page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"Child {child_id}")
     expect(page.get_by_role("heading", name="Audits of this case")).to_be_visible()
     # The demo's year of completed audits has audited many cases: either way the section says what there is.
-    expect(page.get_by_text("No audits yet").or_(
-        page.get_by_role("table", name="Audits of this case, newest first"))).to_be_visible()
+    expect(
+        page.get_by_text("No audits yet").or_(page.get_by_role("table", name="Audits of this case, newest first"))
+    ).to_be_visible()
     expect(page.get_by_text("List 8")).to_be_visible()
     check_accessibility(page)
 
@@ -81,9 +82,14 @@ def _audited_by(live_server: LiveServer, username: str) -> set[str]:
     engine = make_engine(live_server.settings.database_url)
     try:
         with Session(engine) as session:
-            return set(session.execute(
-                select(Case.child_id).join(Audit, Audit.case_id == Case.id).join(User, User.id == Audit.auditor_id)
-                .where(User.username == username)).scalars())
+            return set(
+                session.execute(
+                    select(Case.child_id)
+                    .join(Audit, Audit.case_id == Case.id)
+                    .join(User, User.id == Audit.auditor_id)
+                    .where(User.username == username)
+                ).scalars()
+            )
     finally:
         engine.dispose()
 
@@ -94,8 +100,11 @@ def test_head_of_service_sees_only_their_service_area(new_context: NewContext, l
     lead = new_context().new_page()
     sign_in(lead, QA_LEAD.username, QA_LEAD.full_name)
     lead.goto("/cases?case_type=cla")
-    elsewhere = next(row.get_by_role("link").get_attribute("href") for row in lead.locator("#results tbody tr").all()
-                     if row.locator("td").first.inner_text().strip() not in audited)
+    elsewhere = next(
+        row.get_by_role("link").get_attribute("href")
+        for row in lead.locator("#results tbody tr").all()
+        if row.locator("td").first.inner_text().strip() not in audited
+    )
     assert elsewhere and elsewhere.startswith("/cases/")
 
     page = new_context().new_page()

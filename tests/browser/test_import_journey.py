@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.demo.generator import demo_logins
-from tests.conftest import SHARED_DATA
 from tests.browser.helpers import check_accessibility, expect_error_summary, service_nav, sign_in
+from tests.conftest import SHARED_DATA
 
 pytestmark = pytest.mark.browser
 
@@ -18,10 +18,11 @@ ANNEX_A = SHARED_DATA / "annex-a-sample/Annex_A.xlsx"  # read-only; only ever ha
 CHILD_ID = "1761444"  # a looked-after child in List 8 of the sample
 
 
-def _summary_value(page: Page, key: str):  # type: ignore[no-untyped-def]
+def _summary_value(page: Page, key: str):
     """The value cell of the summary-list row whose key is exactly `key`."""
     row = page.locator(".govuk-summary-list__row").filter(
-        has=page.locator(".govuk-summary-list__key", has_text=re.compile(rf"^\s*{re.escape(key)}\s*$")))
+        has=page.locator(".govuk-summary-list__key", has_text=re.compile(rf"^\s*{re.escape(key)}\s*$"))
+    )
     return row.locator(".govuk-summary-list__value")
 
 
@@ -46,7 +47,9 @@ def test_upload_without_a_file_shows_the_error_summary(page: Page) -> None:
     expect(page.get_by_label("Ofsted Annex A workbook")).to_be_checked()  # the other answers are kept
     check_accessibility(page)
     # The summary's link takes the user to the file input.
-    page.locator(".govuk-error-summary").get_by_role("link", name="Select the extract file (or files) to upload").click()
+    page.locator(".govuk-error-summary").get_by_role(
+        "link", name="Select the extract file (or files) to upload"
+    ).click()
     expect(page.locator("#file")).to_be_focused()
 
 
@@ -117,4 +120,3 @@ def test_qa_lead_imports_the_annex_a_sample_and_finds_a_child(page: Page) -> Non
     expect(_summary_value(page, "Allocated worker")).to_have_text(re.compile(r"^\s*Eugene Swift\s*$"))
     expect(page.get_by_text("List 8")).to_be_visible()
     check_accessibility(page)
-

@@ -26,8 +26,25 @@ from tests.browser.helpers import (
 
 pytestmark = pytest.mark.browser
 
-QA_LEAD_SEES = ["Home", "Cases", "Programme", "Audits", "Moderation", "Escalations", "Recommendations", "Dashboard",
-                "Reports", "Agreement", "Imports", "Templates", "Users", "Teams", "Audit trail", "Your account", "Sign out"]
+QA_LEAD_SEES = [
+    "Home",
+    "Cases",
+    "Programme",
+    "Audits",
+    "Moderation",
+    "Escalations",
+    "Recommendations",
+    "Dashboard",
+    "Reports",
+    "Agreement",
+    "Imports",
+    "Templates",
+    "Users",
+    "Teams",
+    "Audit trail",
+    "Your account",
+    "Sign out",
+]
 QA_LEAD = next(u for u in demo_logins() if u.username == "qa.lead")
 
 
@@ -50,13 +67,17 @@ def test_each_demo_login_signs_in_sees_its_navigation_and_signs_out(page: Page, 
     if Role.QA_LEAD in demo.roles:
         expected = QA_LEAD_SEES
     else:
-        expected = ["Home", *(["Cases"] if set(CASE_READER_ROLES) & set(demo.roles) else []),
-                    *(["Audits"] if Role.AUDITOR in demo.roles else []),
-                    *(["Moderation"] if Role.MODERATOR in demo.roles else []),
-                    *(["Recommendations"] if set(RECOMMENDATION_ROLES) & set(demo.roles) else []),
-                    *(["Dashboard"] if Role.HEAD_OF_SERVICE in demo.roles else []),
-                    *(["Reports"] if {Role.HEAD_OF_SERVICE, Role.VIEWER} & set(demo.roles) else []),
-                    "Your account", "Sign out"]
+        expected = [
+            "Home",
+            *(["Cases"] if set(CASE_READER_ROLES) & set(demo.roles) else []),
+            *(["Audits"] if Role.AUDITOR in demo.roles else []),
+            *(["Moderation"] if Role.MODERATOR in demo.roles else []),
+            *(["Recommendations"] if set(RECOMMENDATION_ROLES) & set(demo.roles) else []),
+            *(["Dashboard"] if Role.HEAD_OF_SERVICE in demo.roles else []),
+            *(["Reports"] if {Role.HEAD_OF_SERVICE, Role.VIEWER} & set(demo.roles) else []),
+            "Your account",
+            "Sign out",
+        ]
     expect(service_nav(page).get_by_role("link")).to_have_text(expected)
     # The section you are in is marked for screen readers as well as visually.
     home_link = service_nav(page).get_by_role("link", name="Home")
@@ -118,8 +139,12 @@ def test_qa_lead_adds_a_team_and_a_user_records_training_then_deactivates_them(
     expect_error_summary(page)
     # Every missing field is named, in the order the fields appear on the page.
     expect(error_summary(page).get_by_role("link")).to_have_text(
-        ["Enter username", "Enter full name", "Select at least one of the roles",
-         "Password must be 10 characters or more"]
+        [
+            "Enter username",
+            "Enter full name",
+            "Select at least one of the roles",
+            "Password must be 10 characters or more",
+        ]
     )
     expect(page.locator("#full_name-error")).to_contain_text("Enter full name")
     error_summary(page).get_by_role("link", name="Select at least one of the roles").click()
@@ -209,8 +234,9 @@ def test_someone_without_the_qa_lead_role_cannot_open_users_and_a_wrong_address_
     assert response is not None and response.status == 403
     expect(page.get_by_role("heading", name="You do not have access to this page")).to_be_visible()
     expect(page.get_by_text("You need the QA lead role to do this.")).to_be_visible()
-    expect(service_nav(page).get_by_role("link")).to_have_text(["Home", "Cases", "Audits", "Recommendations", "Your account",
-                                                                   "Sign out"])
+    expect(service_nav(page).get_by_role("link")).to_have_text(
+        ["Home", "Cases", "Audits", "Recommendations", "Your account", "Sign out"]
+    )
     check_accessibility(page)
 
     response = page.goto("/no-such-page")

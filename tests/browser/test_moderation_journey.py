@@ -73,10 +73,11 @@ def _current_round(live_server: LiveServer, audit_id: int) -> tuple[int, DemoUse
         engine.dispose()
 
 
-def _summary_value(page: Page, key: str):  # type: ignore[no-untyped-def]
+def _summary_value(page: Page, key: str):
     """The value of the summary-list row whose key is exactly `key`."""
     row = page.locator(".govuk-summary-list__row").filter(
-        has=page.locator(".govuk-summary-list__key", has_text=re.compile(rf"^\s*{re.escape(key)}\s*$")))
+        has=page.locator(".govuk-summary-list__key", has_text=re.compile(rf"^\s*{re.escape(key)}\s*$"))
+    )
     return row.locator(".govuk-summary-list__value")
 
 
@@ -119,9 +120,11 @@ def _open_moderation(page: Page, setup: Setup, moderator: DemoUser, round_number
     """The moderator's queue lists the round; open its grading page."""
     service_nav(page).get_by_role("link", name="Moderation").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Moderation" if moderator.username == QA_LEAD.username else "Audits to moderate")
+        "Moderation" if moderator.username == QA_LEAD.username else "Audits to moderate"
+    )
     link = page.get_by_role(
-        "link", name=f"{setup.child_id} ({TEMPLATE_TITLE}, audit {setup.audit_id}, round {round_number})", exact=True)
+        "link", name=f"{setup.child_id} ({TEMPLATE_TITLE}, audit {setup.audit_id}, round {round_number})", exact=True
+    )
     row = page.locator("#results tbody tr").filter(has=link)
     expect(row).to_have_count(1)
     expect(row).to_contain_text(AUDITOR.full_name)
@@ -156,8 +159,9 @@ def _grade_blind(page: Page, moderator: DemoUser, grade: str) -> None:
 def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_workers_reply(
     new_context: NewContext, live_server: LiveServer
 ) -> None:
-    setup = start_dip_sample(live_server, worker_name=PRACTITIONER.full_name, auditor_username=AUDITOR.username,
-                             last=True)
+    setup = start_dip_sample(
+        live_server, worker_name=PRACTITIONER.full_name, auditor_username=AUDITOR.username, last=True
+    )
 
     # 1. Asha answers the checklist and raises a safeguarding concern.
     asha = new_context().new_page()
@@ -175,10 +179,14 @@ def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_work
     check_accessibility(asha)
     _answer(asha, CONCERN, "Yes", status=422)  # refused until the concern is described and someone named
     asha.get_by_role("button", name="Save and continue").click()
-    expect_error_summary(asha, "Describe the safeguarding concern, who you told and when",
-                         "Select who must be told about the safeguarding concern")
+    expect_error_summary(
+        asha,
+        "Describe the safeguarding concern, who you told and when",
+        "Select who must be told about the safeguarding concern",
+    )
     expect(asha.locator("#immediate_safeguarding_concern__explanation-error")).to_contain_text(
-        "Describe the safeguarding concern")
+        "Describe the safeguarding concern"
+    )
     recipient = asha.get_by_label("Who must be told")
     expect(recipient.locator("option:checked")).to_have_text("Choose a person")  # the manager is not a user
     check_accessibility(asha)
@@ -202,12 +210,17 @@ def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_work
     harriet = new_context().new_page()
     sign_in(harriet, HEAD_OF_SERVICE.username, HEAD_OF_SERVICE.full_name)
     banner = harriet.locator(".govuk-notification-banner").filter(has_text="waiting to be acknowledged")
-    escalation_link = banner.get_by_role("link", name=re.compile(
-        rf"^Child {setup.child_id}: raised by {AUDITOR.full_name} .*, for {HEAD_OF_SERVICE.full_name}$"))
+    escalation_link = banner.get_by_role(
+        "link",
+        name=re.compile(
+            rf"^Child {setup.child_id}: raised by {AUDITOR.full_name} .*, for {HEAD_OF_SERVICE.full_name}$"
+        ),
+    )
     expect(escalation_link).to_be_visible()
     escalation_link.click()
     expect(harriet.get_by_role("heading", level=1)).to_have_text(
-        f"Immediate safeguarding concern for child {setup.child_id}")
+        f"Immediate safeguarding concern for child {setup.child_id}"
+    )
     expect(harriet.locator(".govuk-inset-text")).to_contain_text("Bruising seen on the latest visit record")
     check_accessibility(harriet)
     harriet.get_by_label("Note (optional)").fill("Spoke to the team manager; a strategy discussion is booked.")
@@ -229,8 +242,11 @@ def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_work
     agree.get_by_label("Disagree", exact=True).check()
     mod.get_by_label("Return it to the auditor").check()
     mod.get_by_role("button", name="Record the moderation").click()
-    expect_error_summary(mod, "Explain why you disagree with the auditor (you disagreed on the overall grade)",
-                         "Give feedback for the auditor: what to change before they resubmit")
+    expect_error_summary(
+        mod,
+        "Explain why you disagree with the auditor (you disagreed on the overall grade)",
+        "Give feedback for the auditor: what to change before they resubmit",
+    )
     check_accessibility(mod)
     expect(agree.get_by_label("Disagree", exact=True)).to_be_checked()  # what was chosen is kept
     mod.get_by_label("Rationale").fill("Supervision is not on the file for the last 6 weeks.")
@@ -239,8 +255,7 @@ def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_work
     mod.get_by_label("Feedback for the auditor").fill("Recheck the supervision answer against the log.")
     mod.get_by_role("button", name="Record the moderation").click()
     expect(mod.get_by_role("heading", level=1)).to_have_text("Moderation")
-    expect(_summary_value(mod, "Decision").first).to_contain_text(
-        "Returned to the auditor")
+    expect(_summary_value(mod, "Decision").first).to_contain_text("Returned to the auditor")
     check_accessibility(mod)
 
     # 4. Asha reads the feedback, changes an answer and resubmits: back to the same moderator.
@@ -258,7 +273,8 @@ def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_work
     asha.get_by_role("button", name="Save and continue").click()
     expect(asha.get_by_role("heading", name="Safeguarding")).to_be_visible()
     expect(asha.locator("#question-immediate_safeguarding_concern__explanation")).to_contain_text(
-        f"acknowledged by {HEAD_OF_SERVICE.full_name}")
+        f"acknowledged by {HEAD_OF_SERVICE.full_name}"
+    )
     check_accessibility(asha)
     asha.get_by_role("button", name="Save and continue").click()
     _submit(asha, setup)
@@ -273,7 +289,8 @@ def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_work
     expect(mod.get_by_role("heading", name="Earlier rounds")).to_be_visible()
     _grade_blind(mod, moderator, "Good")
     mod.get_by_role("group", name="Do you agree with the auditor's overall grade?").get_by_label(
-        "Agree", exact=True).check()
+        "Agree", exact=True
+    ).check()
     mod.get_by_label("Rationale").fill("The supervision answer now matches the file.")
     mod.get_by_label("Accept the audit").check()
     mod.get_by_role("button", name="Record the moderation").click()
@@ -315,8 +332,13 @@ def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_work
     expect(lead.get_by_role("heading", name="Round 1", exact=True)).to_be_visible()
     expect(lead.get_by_role("heading", name="Round 2", exact=True)).to_be_visible()
     print_text = lead.locator(".app-print")
-    for text in ("Returned to the auditor for rework", "Accepted: the moderated grades are final", "Recheck the supervision answer against the log.",
-                 "Supervision is not on the file for the last 6 weeks.", "Bruising seen on the latest visit record",
-                 reply):
+    for text in (
+        "Returned to the auditor for rework",
+        "Accepted: the moderated grades are final",
+        "Recheck the supervision answer against the log.",
+        "Supervision is not on the file for the last 6 weeks.",
+        "Bruising seen on the latest visit record",
+        reply,
+    ):
         expect(print_text).to_contain_text(text)
     check_accessibility(lead)

@@ -37,8 +37,9 @@ def test_qa_lead_plans_a_cycle_draws_a_stratified_sample_and_allocates_it(
     expect(page.get_by_role("heading", name="Create an audit cycle")).to_be_visible()
     check_accessibility(page)
     page.get_by_role("button", name="Create cycle").click()
-    expect_error_summary(page, "Enter title", "Select the kind of cycle", "Select the template the audits will use",
-                         "Enter due date")
+    expect_error_summary(
+        page, "Enter title", "Select the kind of cycle", "Select the template the audits will use", "Enter due date"
+    )
     check_accessibility(page)
     page.get_by_label("Title").fill("Browser dip sample")
     page.get_by_label("Dip sample", exact=True).check()
@@ -58,7 +59,9 @@ def test_qa_lead_plans_a_cycle_draws_a_stratified_sample_and_allocates_it(
     check_accessibility(page)
     page.get_by_label("Stratified").check()
     page.get_by_label("Sample size").fill(str(SIZE))
-    expect(page.locator("#precision")).to_contain_text(re.compile(rf"n = {SIZE} gives ±\d+ points at 95% for a frame of \d+"))
+    expect(page.locator("#precision")).to_contain_text(
+        re.compile(rf"n = {SIZE} gives ±\d+ points at 95% for a frame of \d+")
+    )
     page.get_by_label("Stratify by").select_option(label="Team")
     page.get_by_label("Minimum per stratum (optional)").fill("2")
     # Leaving the field updates the precision (htmx): let that land before pressing the button below it.
@@ -119,8 +122,9 @@ def test_qa_lead_plans_a_cycle_draws_a_stratified_sample_and_allocates_it(
 
     # The cycle shows the audits by auditor.
     page.get_by_role("link", name="Back to the cycle").click()
-    expect(page.get_by_role("table", name="Audits in this cycle by auditor").get_by_role("row", name=re.compile("Total"))
-           ).to_contain_text(str(SIZE))
+    expect(
+        page.get_by_role("table", name="Audits in this cycle by auditor").get_by_role("row", name=re.compile("Total"))
+    ).to_contain_text(str(SIZE))
     check_accessibility(page)
 
     # Asha signs in and finds the audit in "My audits", with its due date.
@@ -141,7 +145,9 @@ def test_qa_lead_copies_a_cycle_for_next_month_and_closes_the_copy(page: Page, l
     page.goto("/programme/new")
     page.get_by_label("Title").fill("Thematic: missing children")
     page.get_by_label("Thematic", exact=True).check()
-    page.get_by_label("Template").select_option(label="Thematic audit: missing children and return home interviews (version 1)")
+    page.get_by_label("Template").select_option(
+        label="Thematic audit: missing children and return home interviews (version 1)"
+    )
     due_group = page.get_by_role("group", name="Due date")
     due_group.get_by_label("Day").fill(str(due.day))
     due_group.get_by_label("Month").fill(str(due.month))

@@ -68,8 +68,9 @@ def _raise(page: Page, text: str, priority: str, *, theme: str | None = None) ->
 def test_recommendations_from_raising_to_verified_closure_and_export(
     new_context: NewContext, live_server: LiveServer
 ) -> None:
-    setup = start_dip_sample(live_server, worker_name=PRACTITIONER.full_name, auditor_username=AUDITOR.username,
-                             last=False)
+    setup = start_dip_sample(
+        live_server, worker_name=PRACTITIONER.full_name, auditor_username=AUDITOR.username, last=False
+    )
 
     # 0. Harriet's dashboard before anything happens.
     hos = new_context().new_page()
@@ -140,11 +141,14 @@ def test_recommendations_from_raising_to_verified_closure_and_export(
     with hos.expect_download() as download:
         hos.get_by_role("link", name="CSV file of these recommendations").click()
     assert re.fullmatch(r"recommendations-\d{4}-\d{2}-\d{2}\.csv", download.value.suggested_filename)
-    rows = {int(r["Number"]): r for r in csv.DictReader(io.StringIO(
-        download.value.path().read_text(encoding="utf-8-sig")))}
+    rows = {
+        int(r["Number"]): r for r in csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8-sig")))
+    }
     assert rows[first]["Status"] == "Closed" and rows[first]["Evidence"] == EVIDENCE
     assert rows[second]["Priority"] == "Urgent" and rows[second]["Child"] == setup.child_id
     # Her area only, and what she raised or owns elsewhere (she audits too, and raised some in the demo's year).
-    assert all(r["Service area"] == "Safeguarding" or HEAD_OF_SERVICE.full_name in (r["Raised by"], r["Owner"])
-               for r in rows.values())
+    assert all(
+        r["Service area"] == "Safeguarding" or HEAD_OF_SERVICE.full_name in (r["Raised by"], r["Owner"])
+        for r in rows.values()
+    )
     assert any(r["Service area"] == "Safeguarding" for r in rows.values())

@@ -74,12 +74,21 @@ class CycleFigures:
 def _case_file_audit_cycle(live_server: LiveServer, month: date) -> CycleFigures:
     """The demo's quarterly case file audit cycle that `month` is in, counted from its audits' rows."""
     with _database(live_server) as session:
-        cycle = session.execute(select(Cycle).where(
-            Cycle.template_key == "case_file_audit", Cycle.start_date <= month, Cycle.due_date >= month)
-        ).scalars().first()
+        cycle = (
+            session.execute(
+                select(Cycle).where(
+                    Cycle.template_key == "case_file_audit", Cycle.start_date <= month, Cycle.due_date >= month
+                )
+            )
+            .scalars()
+            .first()
+        )
         assert cycle is not None and cycle.id is not None, f"no case file audit cycle in the demo for {month:%B %Y}"
-        rows = session.execute(select(Audit.id, Audit.completed_at, Audit.final_grade).where(
-            Audit.cycle_id == cycle.id, Audit.status == "completed")).all()
+        rows = session.execute(
+            select(Audit.id, Audit.completed_at, Audit.final_grade).where(
+                Audit.cycle_id == cycle.id, Audit.status == "completed"
+            )
+        ).all()
     by_month: Counter[date] = Counter()
     by_grade: dict[str, list[int]] = {}
     for audit_id, completed_at, grade in rows:
@@ -89,10 +98,11 @@ def _case_file_audit_cycle(live_server: LiveServer, month: date) -> CycleFigures
     return CycleFigures(id=cycle.id, title=cycle.title, audits=len(rows), by_month=by_month, by_grade=by_grade)
 
 
-def _glance(page: Page, key: str):  # type: ignore[no-untyped-def]
+def _glance(page: Page, key: str):
     """The value of a row of the "At a glance" summary card."""
     row = page.locator(".govuk-summary-list__row").filter(
-        has=page.locator(".govuk-summary-list__key", has_text=re.compile(rf"^\s*{re.escape(key)}\s*$")))
+        has=page.locator(".govuk-summary-list__key", has_text=re.compile(rf"^\s*{re.escape(key)}\s*$"))
+    )
     return row.locator(".govuk-summary-list__value")
 
 
@@ -103,8 +113,9 @@ def _drill_rows(page: Page) -> list[tuple[int, bool, str]]:
         number = row.locator("th")
         digits = re.search(r"\d+", number.inner_text())
         assert digits, number.inner_text()
-        found.append((int(digits.group()), number.get_by_role("link").count() == 1,
-                      row.locator("td").last.inner_text().strip()))
+        found.append(
+            (int(digits.group()), number.get_by_role("link").count() == 1, row.locator("td").last.inner_text().strip())
+        )
     return found
 
 
@@ -162,7 +173,8 @@ def test_qa_lead_filters_to_a_cycle_follows_a_figure_to_its_audits_and_downloads
     page.get_by_text("Table of the data: Completed audits by month", exact=True).click()
     expect(table).to_be_visible()
     month_row = table.locator("tbody tr").filter(
-        has=page.locator("th", has_text=re.compile(rf"^\s*{last_month:%b %Y}\s*$")))
+        has=page.locator("th", has_text=re.compile(rf"^\s*{last_month:%b %Y}\s*$"))
+    )
     expect(month_row.locator("td")).to_have_text([str(cycle.by_month[last_month])])
     counts = [int(text.replace(",", "")) for text in table.locator("tbody td").all_inner_texts()]
     assert sum(counts) == cycle.audits
@@ -172,8 +184,9 @@ def test_qa_lead_filters_to_a_cycle_follows_a_figure_to_its_audits_and_downloads
     grade = max((g for g in cycle.by_grade if g != "none"), key=lambda g: len(cycle.by_grade[g]))
     label, expected = GRADE_LABELS[Grade(grade)], sorted(cycle.by_grade[grade])
     assert len(expected) <= PAGE_SIZE  # one page of them
-    link = page.locator("#grades-overall").get_by_role("link", name=f"{len(expected)} audits graded {label}",
-                                                         exact=True)
+    link = page.locator("#grades-overall").get_by_role(
+        "link", name=f"{len(expected)} audits graded {label}", exact=True
+    )
     expect(link).to_be_visible()
     link.click()
     expect(page).to_have_url(re.compile(r"/reports/audits\?"))
@@ -205,12 +218,16 @@ def test_qa_lead_filters_to_a_cycle_follows_a_figure_to_its_audits_and_downloads
     expect(page).to_have_url(re.compile(rf"/reports/board-pack\?.*\bcycle={cycle.id}\b"))
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"Board pack: {last_month:%B %Y}")
     now, before = cycle.by_month[last_month], cycle.by_month[month_before]
-    glance = page.locator("#at-a-glance").get_by_role("row").filter(
-        has=page.get_by_role("rowheader", name="Completed audits", exact=True))
+    glance = (
+        page.locator("#at-a-glance")
+        .get_by_role("row")
+        .filter(has=page.get_by_role("rowheader", name="Completed audits", exact=True))
+    )
     expect(glance.locator("td")).to_have_text([f"{before:,}", f"{now:,}"])
     first = page.locator("#summary-statements li").first
-    expect(first).to_contain_text(f"{now:,} audit{'s' if now != 1 else ''} completed this period "
-                                  f"({before:,} in the previous period).")
+    expect(first).to_contain_text(
+        f"{now:,} audit{'s' if now != 1 else ''} completed this period ({before:,} in the previous period)."
+    )
     check_accessibility(page)
     first.get_by_role("link", name="at a glance").click()
     expect(page).to_have_url(re.compile(r"/reports/board-pack\?.*#at-a-glance$"))
@@ -236,11 +253,21 @@ def test_head_of_service_sees_their_area_and_a_figures_audits_linked_only_where_
     new_context: NewContext, live_server: LiveServer
 ) -> None:
     with _database(live_server) as session:
-        own_teams = set(session.execute(select(Team.name).join(ServiceArea, ServiceArea.id == Team.service_area_id)
-                                        .where(ServiceArea.name == HOS_AREA)).scalars())
+        own_teams = set(
+            session.execute(
+                select(Team.name)
+                .join(ServiceArea, ServiceArea.id == Team.service_area_id)
+                .where(ServiceArea.name == HOS_AREA)
+            ).scalars()
+        )
         # Harriet audits too: the audits that are hers she may open, and only those.
-        hers = set(session.execute(select(Audit.id).join(User, User.id == Audit.auditor_id)
-                                   .where(User.username == HEAD_OF_SERVICE.username)).scalars())
+        hers = set(
+            session.execute(
+                select(Audit.id)
+                .join(User, User.id == Audit.auditor_id)
+                .where(User.username == HEAD_OF_SERVICE.username)
+            ).scalars()
+        )
     assert own_teams
     page = new_context().new_page()
     sign_in(page, HEAD_OF_SERVICE.username, HEAD_OF_SERVICE.full_name)
@@ -262,8 +289,9 @@ def test_head_of_service_sees_their_area_and_a_figures_audits_linked_only_where_
     named[name].click()
     expect(page.get_by_role("heading", name="Audits behind a figure")).to_be_visible()
     expect(page.locator("#audits-what")).to_contain_text(HOS_AREA)
-    expect(page.locator("#audits-count")).to_have_text(f"{n} audit{'s' if n != 1 else ''}, most recently completed "
-                                                       "first")
+    expect(page.locator("#audits-count")).to_have_text(
+        f"{n} audit{'s' if n != 1 else ''}, most recently completed first"
+    )
     listed = _drill_rows(page)
     assert len(listed) == n and {shown for _, _, shown in listed} == {label}
     assert [linked for _, linked, _ in listed] == [number in hers for number, _, _ in listed]

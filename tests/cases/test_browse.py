@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -15,38 +15,73 @@ from app.db import MAX_ROW_ID
 from tests.factories import login, make_case, make_team, make_user, page_text
 
 
-def _today(client) -> date:  # type: ignore[no-untyped-def]
+def _today(client) -> date:
     return client.app.state.settings.today()
 
 
 @pytest.fixture
-def lead(client, db):  # type: ignore[no-untyped-def]
+def lead(client, db):
     user = make_user(db, username="lead", roles=(Role.QA_LEAD,))
     assert login(client, "lead").status_code == 303
     return user
 
 
 @pytest.fixture
-def register(db):  # type: ignore[no-untyped-def]
+def register(db):
     north = make_team(db, name="North Team", service_area="Safeguarding")
     care = make_team(db, name="Care Team", service_area="Children in Care")
     return {
-        "north": north, "care": care,
-        "a": make_case(db, child_id="AB1001", case_type="cp", team=north, worker_name="Ann Lee",
-                       start_date=date(2025, 3, 1), last_statutory_visit=date(2026, 1, 5), birth_year=2019,
-                       birth_month=6),
-        "b": make_case(db, child_id="AB1002", case_type="cla", team=care, worker_name="Bo Kay",
-                       start_date=date(2024, 7, 9), last_statutory_visit=None, missing_12m=3, absent_12m=0,
-                       birth_year=2011, birth_month=2),
-        "c": make_case(db, child_id="ZX2000", case_type="cin", team=north, worker_name="Ann Lee",
-                       start_date=date(2023, 1, 2), last_statutory_visit=date(2025, 12, 1), absent_12m=2,
-                       birth_year=2008, birth_month=12),
-        "closed": make_case(db, child_id="AB0999", case_type="cin", team=north, status="closed",
-                            start_date=date(2022, 1, 1), end_date=date(2022, 6, 1)),
+        "north": north,
+        "care": care,
+        "a": make_case(
+            db,
+            child_id="AB1001",
+            case_type="cp",
+            team=north,
+            worker_name="Ann Lee",
+            start_date=date(2025, 3, 1),
+            last_statutory_visit=date(2026, 1, 5),
+            birth_year=2019,
+            birth_month=6,
+        ),
+        "b": make_case(
+            db,
+            child_id="AB1002",
+            case_type="cla",
+            team=care,
+            worker_name="Bo Kay",
+            start_date=date(2024, 7, 9),
+            last_statutory_visit=None,
+            missing_12m=3,
+            absent_12m=0,
+            birth_year=2011,
+            birth_month=2,
+        ),
+        "c": make_case(
+            db,
+            child_id="ZX2000",
+            case_type="cin",
+            team=north,
+            worker_name="Ann Lee",
+            start_date=date(2023, 1, 2),
+            last_statutory_visit=date(2025, 12, 1),
+            absent_12m=2,
+            birth_year=2008,
+            birth_month=12,
+        ),
+        "closed": make_case(
+            db,
+            child_id="AB0999",
+            case_type="cin",
+            team=north,
+            status="closed",
+            start_date=date(2022, 1, 1),
+            end_date=date(2022, 6, 1),
+        ),
     }
 
 
-def _ids_on(response) -> list[str]:  # type: ignore[no-untyped-def]
+def _ids_on(response) -> list[str]:
     text = page_text(response.text)
     return [cid for cid in ("AB0999", "AB1001", "AB1002", "ZX2000") if cid in text]
 
@@ -103,9 +138,14 @@ def test_age_bands_count_from_month_and_year_of_birth(db):
     assert selectors.age_on(2016, None, today) == 10
     assert selectors.age_on(None, 3, today) is None
     lead = make_user(db, roles=(Role.QA_LEAD,))
-    ages = {4: make_case(db, birth_year=2022, birth_month=1), 5: make_case(db, birth_year=2021, birth_month=6),
-            9: make_case(db, birth_year=2016, birth_month=7), 17: make_case(db, birth_year=2008, birth_month=12),
-            18: make_case(db, birth_year=2008, birth_month=6), 21: make_case(db, birth_year=2005, birth_month=1)}
+    ages = {
+        4: make_case(db, birth_year=2022, birth_month=1),
+        5: make_case(db, birth_year=2021, birth_month=6),
+        9: make_case(db, birth_year=2016, birth_month=7),
+        17: make_case(db, birth_year=2008, birth_month=12),
+        18: make_case(db, birth_year=2008, birth_month=6),
+        21: make_case(db, birth_year=2005, birth_month=1),
+    }
     make_case(db, birth_year=None)  # unknown age: in no band
 
     def band(name: str) -> set[int]:
@@ -197,20 +237,52 @@ def test_list_logs_no_views(client, lead, register, db):
 
 def test_detail_shows_the_facts_and_where_they_came_from(client, lead, db, register):
     case = make_case(
-        db, child_id="DT0001", case_type="cla", team=register["care"], worker_name="Bo Kay", manager_name="Di Ray",
-        start_date=date(2024, 11, 26), last_statutory_visit=date(2026, 11, 2), latest_review=date(2026, 10, 1),
-        birth_year=2012, birth_month=3, gender="Female", legal_status="C2", missing_12m=2,
-        return_interview_offered=True, source="annex_a", source_lists=["List 6", "List 8"],
-        involvements={"List 6": {"start": "2024-01-05", "end": "2024-11-25"},
-                      "List 8": {"start": "2024-11-26", "end": None}},
+        db,
+        child_id="DT0001",
+        case_type="cla",
+        team=register["care"],
+        worker_name="Bo Kay",
+        manager_name="Di Ray",
+        start_date=date(2024, 11, 26),
+        last_statutory_visit=date(2026, 11, 2),
+        latest_review=date(2026, 10, 1),
+        birth_year=2012,
+        birth_month=3,
+        gender="Female",
+        legal_status="C2",
+        missing_12m=2,
+        return_interview_offered=True,
+        source="annex_a",
+        source_lists=["List 6", "List 8"],
+        involvements={
+            "List 6": {"start": "2024-01-05", "end": "2024-11-25"},
+            "List 8": {"start": "2024-11-26", "end": None},
+        },
     )
     response = client.get(f"/cases/{case.id}")
     assert response.status_code == 200
     text = page_text(response.text)
-    for expected in ("Child DT0001", "Child looked after", "Care Team", "Children in Care", "Bo Kay", "Di Ray",
-                     "26 November 2024", "2 November 2026", "1 October 2026", "March 2012", "Female", "C2",
-                     "List 6", "5 January 2024", "25 November 2024", "List 8", "Still open",
-                     "Audits of this case", "No audits yet"):
+    for expected in (
+        "Child DT0001",
+        "Child looked after",
+        "Care Team",
+        "Children in Care",
+        "Bo Kay",
+        "Di Ray",
+        "26 November 2024",
+        "2 November 2026",
+        "1 October 2026",
+        "March 2012",
+        "Female",
+        "C2",
+        "List 6",
+        "5 January 2024",
+        "25 November 2024",
+        "List 8",
+        "Still open",
+        "Audits of this case",
+        "No audits yet",
+    ):
         assert expected in text, expected
     assert "Open in the case management system" not in text  # no template configured
 

@@ -29,7 +29,12 @@ def test_good_rows_become_facts_with_either_date_style():
     assert _errors(result) == []
     assert result.rows_read == 2
     first, second = result.rows
-    assert (first.child_id, first.case_type, first.start_date, first.end_date) == ("C1", CaseType.CLA, date(2024, 2, 1), None)
+    assert (first.child_id, first.case_type, first.start_date, first.end_date) == (
+        "C1",
+        CaseType.CLA,
+        date(2024, 2, 1),
+        None,
+    )
     assert first.team_name == "North Team"
     assert first.facts["last_statutory_visit"] == date(2025, 5, 1)
     assert first.facts["child_seen"] is True and first.facts["missing_12m"] == 2
@@ -61,8 +66,9 @@ def test_bad_date_and_impossible_date():
 
 def test_duplicate_child_and_case_type_points_at_the_first_row():
     errors = _errors(_read("C1,cla,open,,,,,,,,", "C2,cla,open,,,,,,,,", "C1,cla,open,,,,,,,,"))
-    assert errors == [(4, "child_id", "C1",
-                       "Child C1 already has a cla row (row 2); give each child one row per case type")]
+    assert errors == [
+        (4, "child_id", "C1", "Child C1 already has a cla row (row 2); give each child one row per case type")
+    ]
 
 
 def test_end_before_start():

@@ -14,22 +14,36 @@ from tests.factories import api_headers, make_case, make_team, make_user
 
 
 @pytest.fixture
-def setup(client, db):  # type: ignore[no-untyped-def]
+def setup(client, db):
     make_user(db, username="lead", roles=(Role.QA_LEAD,))
     north = make_team(db, name="North Team", service_area="Safeguarding")
     care = make_team(db, name="Care Team", service_area="Children in Care")
     cases = {
-        "a": make_case(db, child_id="AB1001", case_type="cp", team=north, worker_name="Ann Lee",
-                       start_date=date(2025, 3, 1), missing_12m=0),
-        "b": make_case(db, child_id="AB1002", case_type="cla", team=care, worker_name="Bo Kay",
-                       start_date=date(2024, 7, 9), missing_12m=2, involvements={"List 8": {"start": "2024-07-09",
-                                                                                          "end": None}}),
+        "a": make_case(
+            db,
+            child_id="AB1001",
+            case_type="cp",
+            team=north,
+            worker_name="Ann Lee",
+            start_date=date(2025, 3, 1),
+            missing_12m=0,
+        ),
+        "b": make_case(
+            db,
+            child_id="AB1002",
+            case_type="cla",
+            team=care,
+            worker_name="Bo Kay",
+            start_date=date(2024, 7, 9),
+            missing_12m=2,
+            involvements={"List 8": {"start": "2024-07-09", "end": None}},
+        ),
         "closed": make_case(db, child_id="AB0999", team=north, status="closed", end_date=date(2022, 6, 1)),
     }
     return {"headers": api_headers(client, "lead"), "north": north, "care": care, **cases}
 
 
-def _ids(response) -> list[str]:  # type: ignore[no-untyped-def]
+def _ids(response) -> list[str]:
     assert response.status_code == 200, response.text
     return [item["child_id"] for item in response.json()["items"]]
 

@@ -21,14 +21,23 @@ from app.cases.cleaning import (
 
 
 def test_headers_match_despite_case_spaces_quotes_and_drift():
-    headers = ["Child Unique ID ", "AGE OF CHILD (YEARS)", "Number of Episodes the Child has been \u2018Missing\u2019 from their Placement"]
-    found = match_headers(headers, {
-        "child_id": ("Child Unique ID",),
-        "age": ("Age", "Age of Child (Years)"),
-        "missing": ("Number of Episodes the Child has been 'Missing' from their Placement in the last 12 months",
-                    "Number of Episodes the Child has been 'Missing' from their Placement"),
-        "team": ("Allocated Team",),
-    })
+    headers = [
+        "Child Unique ID ",
+        "AGE OF CHILD (YEARS)",
+        "Number of Episodes the Child has been \u2018Missing\u2019 from their Placement",
+    ]
+    found = match_headers(
+        headers,
+        {
+            "child_id": ("Child Unique ID",),
+            "age": ("Age", "Age of Child (Years)"),
+            "missing": (
+                "Number of Episodes the Child has been 'Missing' from their Placement in the last 12 months",
+                "Number of Episodes the Child has been 'Missing' from their Placement",
+            ),
+            "team": ("Allocated Team",),
+        },
+    )
     assert found == {"child_id": 0, "age": 1, "missing": 2}
     assert normalise_header("  Date of  Birth\u00a0") == "date of birth"
 
@@ -49,7 +58,7 @@ def test_list_prefixes_and_codes():
 
 
 def test_spreadsheet_debris_becomes_blank_with_a_note():
-    assert clean_text("#N/A") .value is None and "#N/A" in clean_text("#N/A").note
+    assert clean_text("#N/A").value is None and "#N/A" in clean_text("#N/A").note
     formula = clean_text("=H2+5")
     assert formula.value is None and "formula" in formula.note
     assert clean_text("  Dustin\u00a0Hazlett ").value == "Dustin Hazlett"
@@ -78,7 +87,9 @@ def test_dates_in_every_shape_a_file_uses(raw, expected):
     assert parse_date(raw) == expected
 
 
-@pytest.mark.parametrize(("raw", "message"), [("31/02/2020", "not a real date"), ("next week", "dd/mm/yyyy"), ("nope", "dd/mm/yyyy")])
+@pytest.mark.parametrize(
+    ("raw", "message"), [("31/02/2020", "not a real date"), ("next week", "dd/mm/yyyy"), ("nope", "dd/mm/yyyy")]
+)
 def test_bad_dates_say_what_is_wrong(raw, message):
     with pytest.raises(CellProblem, match=message):
         parse_date(raw)

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from app import clock
 from app.cases import import_jobs, service
 from app.cases.import_jobs import import_job, is_stopped, percent_done, progress_writer
 from app.cases.models import Case, CaseImport
@@ -14,13 +15,13 @@ from app.cases.readers import UploadedFile
 from app.cases.service import CHECKING, READING, WRITING
 from app.cli import alembic_upgrade
 from app.db import make_engine
-from app import clock
 from tests.conftest import fresh_database_url
 
 
 def _import(db, **values) -> CaseImport:
-    case_import = CaseImport(**{"format": "csv", "mode": "all_or_nothing", "status": "importing",
-                                "progress_at": clock.now(), **values})
+    case_import = CaseImport(
+        **{"format": "csv", "mode": "all_or_nothing", "status": "importing", "progress_at": clock.now(), **values}
+    )
     db.add(case_import)
     db.flush()
     return case_import
@@ -86,11 +87,17 @@ def test_the_job_runs_on_its_own_connections_and_records_each_phase(pytestconfig
     engine = make_engine(fresh_database_url(pytestconfig, tmp_path, "import_job"))
     alembic_upgrade(engine.url.render_as_string(hide_password=False))
     try:
+
         def new_session() -> Session:
             return Session(engine, expire_on_commit=False)
 
-        files = [UploadedFile("r.csv", b"child_id,case_type,status,start_date,team\nA1,cin,open,01/01/2025,Team X\n"
-                                       b"A2,cp,open,02/01/2025,Team X\n")]
+        files = [
+            UploadedFile(
+                "r.csv",
+                b"child_id,case_type,status,start_date,team\nA1,cin,open,01/01/2025,Team X\n"
+                b"A2,cp,open,02/01/2025,Team X\n",
+            )
+        ]
         with new_session() as session:
             case_import = service.import_prepare(session, files=files, format="csv", actor=None, today=date(2025, 6, 1))
             service.import_queue(session, case_import=case_import)
@@ -98,7 +105,7 @@ def test_the_job_runs_on_its_own_connections_and_records_each_phase(pytestconfig
         phases: list[str] = []
         writer = import_jobs.progress_writer
 
-        def recording_writer(make_session, import_id):  # type: ignore[no-untyped-def]
+        def recording_writer(make_session, import_id):
             report = writer(make_session, import_id)
 
             def record(phase: str, done: int = 0, total: int = 0, *, writing: bool = False) -> None:

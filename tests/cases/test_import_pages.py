@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app import clock
 from app.accounts.roles import Role
 from app.cases import service
 from app.cases.models import Case, CaseImport
 from app.cases.service import READING, WRITING
-from app import clock
 from tests.conftest import SHARED_DATA
 from tests.factories import csrf_token, login, make_user, page_text
 
@@ -28,9 +28,16 @@ def lead_browser(client, db):
 
 
 def upload(client, content: bytes, name: str, fields: dict | None = None):
-    data = {"format": "csv", "mode": "all_or_nothing", "full": "yes", "csrf_token": csrf_token(client), **(fields or {})}
-    return client.post("/imports/new", data=data, files=[("file", (name, content, "application/octet-stream"))],
-                       follow_redirects=False)
+    data = {
+        "format": "csv",
+        "mode": "all_or_nothing",
+        "full": "yes",
+        "csrf_token": csrf_token(client),
+        **(fields or {}),
+    }
+    return client.post(
+        "/imports/new", data=data, files=[("file", (name, content, "application/octet-stream"))], follow_redirects=False
+    )
 
 
 def case_count(db) -> int:
@@ -52,15 +59,17 @@ def test_empty_list_then_upload_preview_confirm_with_the_annex_a_sample(lead_bro
     assert "Confirm import" in preview
     assert case_count(db) == 0
 
-    confirm = lead_browser.post(f"{preview_url}/confirm", data={"csrf_token": csrf_token(lead_browser)},
-                                follow_redirects=False)
+    confirm = lead_browser.post(
+        f"{preview_url}/confirm", data={"csrf_token": csrf_token(lead_browser)}, follow_redirects=False
+    )
     assert confirm.status_code == 303
     done = page_text(lead_browser.get(confirm.headers["location"]).text)
     assert "Extract imported" in done and f"{match.group(1)} created" in done
     assert case_count(db) == int(match.group(1))
     # A second click shows the result and writes nothing more.
-    again = lead_browser.post(f"{preview_url}/confirm", data={"csrf_token": csrf_token(lead_browser)},
-                              follow_redirects=False)
+    again = lead_browser.post(
+        f"{preview_url}/confirm", data={"csrf_token": csrf_token(lead_browser)}, follow_redirects=False
+    )
     assert again.status_code == 303 and case_count(db) == int(match.group(1))
     listing = page_text(lead_browser.get("/imports").text)
     assert "Annex_A.xlsx" in listing and "Imported" in listing
@@ -69,7 +78,9 @@ def test_empty_list_then_upload_preview_confirm_with_the_annex_a_sample(lead_bro
 def test_confirm_queues_the_import_and_the_page_follows_its_progress(lead_browser, db):
     response = upload(lead_browser, f"{HEADER}\nA1,cin,open,01/01/2025,Team X\n".encode(), "r.csv")
     url = response.headers["location"]
-    confirmed = lead_browser.post(f"{url}/confirm", headers={"HX-Request": "true", "X-CSRF-Token": csrf_token(lead_browser)})
+    confirmed = lead_browser.post(
+        f"{url}/confirm", headers={"HX-Request": "true", "X-CSRF-Token": csrf_token(lead_browser)}
+    )
     # The import runs after the response in the app; the test client runs it in line (tests/conftest.py).
     assert confirmed.status_code == 200 and confirmed.headers["HX-Redirect"] == url
     assert case_count(db) == 1
@@ -118,8 +129,9 @@ def test_a_running_import_cannot_be_tried_again(lead_browser, db):
     assert case_import.status == "importing"
 
 
-def test_an_import_that_fails_unexpectedly_writes_nothing_and_logs_no_personal_data(lead_browser, db, monkeypatch,
-                                                                                     caplog):
+def test_an_import_that_fails_unexpectedly_writes_nothing_and_logs_no_personal_data(
+    lead_browser, db, monkeypatch, caplog
+):
     def broken(*args, **kwargs):
         raise RuntimeError("child A1 could not be written")
 
@@ -147,13 +159,16 @@ def test_a_rejected_extract_shows_the_errors_and_no_confirm_button(lead_browser,
     assert "This extract cannot be imported" in text and "Nothing has been imported" in text
     assert "bad.csv 2 start_date 45/01/2025" in text and "The child ID is missing" in text
     assert "Confirm import" not in text and 'href="/imports/new"' in page.text
-    refused = lead_browser.post(response.headers["location"] + "/confirm", data={"csrf_token": csrf_token(lead_browser)})
+    refused = lead_browser.post(
+        response.headers["location"] + "/confirm", data={"csrf_token": csrf_token(lead_browser)}
+    )
     assert refused.status_code == 422 and case_count(db) == 0
 
 
 def test_no_file_and_no_format_re_render_the_form_with_an_error_summary(lead_browser, db):
-    response = lead_browser.post("/imports/new", data={"mode": "all_or_nothing", "csrf_token": csrf_token(lead_browser)},
-                                 follow_redirects=False)
+    response = lead_browser.post(
+        "/imports/new", data={"mode": "all_or_nothing", "csrf_token": csrf_token(lead_browser)}, follow_redirects=False
+    )
     assert response.status_code == 400
     text = page_text(response.text)
     assert "There is a problem" in text
@@ -163,9 +178,12 @@ def test_no_file_and_no_format_re_render_the_form_with_an_error_summary(lead_bro
 
 
 def test_upload_without_a_csrf_token_is_refused(lead_browser, db):
-    response = lead_browser.post("/imports/new", data={"format": "csv"},
-                                 files=[("file", ("r.csv", f"{HEADER}\nA1,cin,open,,\n".encode(), "text/csv"))],
-                                 follow_redirects=False)
+    response = lead_browser.post(
+        "/imports/new",
+        data={"format": "csv"},
+        files=[("file", ("r.csv", f"{HEADER}\nA1,cin,open,,\n".encode(), "text/csv"))],
+        follow_redirects=False,
+    )
     assert response.status_code == 403 and "could not be sent" in page_text(response.text)
     assert db.execute(select(func.count()).select_from(CaseImport)).scalar_one() == 0
 

@@ -116,8 +116,16 @@ def test_all_or_nothing_with_one_bad_row_writes_nothing(db, lead):
     bad = "A4,cla,open,32/01/2024,,2016,1,North Team,,"
     result = run(db, csv_file(GOOD[0].replace("01/05/2025", "02/05/2025"), bad, "A5,cin,open,,,,,,,"), lead)
     assert result.status == "rejected" and result.rejected == 1
-    assert result.errors == [{"sheet": "register.csv", "row": 3, "column": "start_date", "value": "32/01/2024",
-                              "message": "'32/01/2024' is not a real date", "severity": "error"}]
+    assert result.errors == [
+        {
+            "sheet": "register.csv",
+            "row": 3,
+            "column": "start_date",
+            "value": "32/01/2024",
+            "message": "'32/01/2024' is not a real date",
+            "severity": "error",
+        }
+    ]
     assert {k: (c.version, c.status, c.last_statutory_visit) for k, c in cases(db).items()} == before
     assert count(db, Case) == 3 and count(db, AuditEvent) == events
 
@@ -133,7 +141,9 @@ def test_unknown_team_is_listed_in_the_preview_and_created_under_unassigned(db, 
     row = "B1,cin,open,01/01/2025,,2012,1,  east   locality  ,,"
     same_team = "B2,cin,open,01/01/2025,,2013,1,East Locality,,"
     known_team = "B3,cin,open,01/01/2025,,2013,1,north team,,"
-    preview = service.import_prepare(db, files=csv_file(row, same_team, known_team), format="csv", actor=lead, today=TODAY)
+    preview = service.import_prepare(
+        db, files=csv_file(row, same_team, known_team), format="csv", actor=lead, today=TODAY
+    )
     assert preview.new_teams == ["east locality"]
     assert db.execute(select(Team).where(func.lower(Team.name) == "east locality")).scalar_one_or_none() is None
     result = service.import_commit(db, case_import=preview, actor=lead, today=TODAY)

@@ -16,20 +16,41 @@ from app.cases.readers.annex_a import list_number, read
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "annex-a-sample" / "Annex_A.xlsx"
 TODAY = date(2021, 6, 1)
 
-L8_HEADERS = ["Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age", "Date Started to be Looked After",
-              "Child's Legal Status", "Child's Category of Need", "Number of Placements in the Last 12 months",
-              "Date Ceased to be Looked After",
-              "Number of Episodes the Child has been \u2018Missing\u2019 from their Placement in the last 12 months",
-              "Number of Episodes the Child has been \u2018Absent\u2019 from their Placement in the last 12 months",
-              "Allocated Team", "Allocated Worker"]
+L8_HEADERS = [
+    "Child Unique ID",
+    "Gender",
+    "Ethnicity",
+    "Date of Birth",
+    "Age",
+    "Date Started to be Looked After",
+    "Child's Legal Status",
+    "Child's Category of Need",
+    "Number of Placements in the Last 12 months",
+    "Date Ceased to be Looked After",
+    "Number of Episodes the Child has been \u2018Missing\u2019 from their Placement in the last 12 months",
+    "Number of Episodes the Child has been \u2018Absent\u2019 from their Placement in the last 12 months",
+    "Allocated Team",
+    "Allocated Worker",
+]
 
 
 def _good_l8(child_id="100", **changes):
-    row = {"Child Unique ID": child_id, "Gender": "a) Male", "Ethnicity": "a) WBRI",
-           "Date of Birth": datetime(2010, 4, 5), "Age": 11.2, "Date Started to be Looked After": datetime(2019, 1, 2),
-           "Child's Legal Status": "C2: FCO", "Child's Category of Need": "N1 - Abuse or Neglect",
-           "Number of Placements in the Last 12 months": 2, "Date Ceased to be Looked After": None,
-           L8_HEADERS[10]: 1, L8_HEADERS[11]: 0, "Allocated Team": "CiC Team", "Allocated Worker": "Ann Smith"}
+    row = {
+        "Child Unique ID": child_id,
+        "Gender": "a) Male",
+        "Ethnicity": "a) WBRI",
+        "Date of Birth": datetime(2010, 4, 5),
+        "Age": 11.2,
+        "Date Started to be Looked After": datetime(2019, 1, 2),
+        "Child's Legal Status": "C2: FCO",
+        "Child's Category of Need": "N1 - Abuse or Neglect",
+        "Number of Placements in the Last 12 months": 2,
+        "Date Ceased to be Looked After": None,
+        L8_HEADERS[10]: 1,
+        L8_HEADERS[11]: 0,
+        "Allocated Team": "CiC Team",
+        "Allocated Worker": "Ann Smith",
+    }
     row.update(changes)
     return row
 
@@ -121,7 +142,9 @@ def test_sample_other_lists(sample):
     rows = {(r.list_key, r.child_id): r for r in sample.rows}
     referral = rows["List 3", "6537810"]
     assert referral.facts["worker_name"] == "Dustin Hazlett"  # non-breaking space folded
-    assert referral.facts["referral_date"] == date(2020, 9, 16) and referral.team_name == "Multi Agency Safeguarding Hub"
+    assert (
+        referral.facts["referral_date"] == date(2020, 9, 16) and referral.team_name == "Multi Agency Safeguarding Hub"
+    )
     assessment = rows["List 4", "10692868"]
     assert assessment.facts["child_seen"] is True and assessment.facts["disability"] is False
     assert assessment.end_date == assessment.facts["assessment_authorised"] == date(2021, 2, 8)
@@ -140,12 +163,22 @@ def test_sample_primary_need_from_another_code_list_is_a_warning(sample):
 
 
 def test_child_in_cin_and_cla_lists_merges_to_one_cla_case():
-    result = read_one({
-        "List 6": (["Child Unique ID", "CIN Start Date", "Primary Need Code", "CIN Closure Date", "Allocated Team"],
-                   [{"Child Unique ID": "77", "CIN Start Date": datetime(2018, 1, 1),
-                     "Primary Need Code": "N2 - Child's disability", "Allocated Team": "CIN Team"}]),
-        "List 8": (L8_HEADERS, [_good_l8("77")]),
-    })
+    result = read_one(
+        {
+            "List 6": (
+                ["Child Unique ID", "CIN Start Date", "Primary Need Code", "CIN Closure Date", "Allocated Team"],
+                [
+                    {
+                        "Child Unique ID": "77",
+                        "CIN Start Date": datetime(2018, 1, 1),
+                        "Primary Need Code": "N2 - Child's disability",
+                        "Allocated Team": "CIN Team",
+                    }
+                ],
+            ),
+            "List 8": (L8_HEADERS, [_good_l8("77")]),
+        }
+    )
     assert errors(result) == []
     case = merge_rows(r for r in result.rows if r.child_id == "77")
     assert case.case_type == CaseType.CLA and case.status == "open"
@@ -156,8 +189,18 @@ def test_child_in_cin_and_cla_lists_merges_to_one_cla_case():
 # ---------------------------------------------------------------- sheets and headers
 
 
-@pytest.mark.parametrize(("title", "number"), [("List 8", 8), ("L8", 8), ("List 8 - Children in care", 8),
-                                               ("list8", 8), ("LIST 10", 10), ("Cover", None), ("Lookups", None)])
+@pytest.mark.parametrize(
+    ("title", "number"),
+    [
+        ("List 8", 8),
+        ("L8", 8),
+        ("List 8 - Children in care", 8),
+        ("list8", 8),
+        ("LIST 10", 10),
+        ("Cover", None),
+        ("Lookups", None),
+    ],
+)
 def test_sheet_names_matched_tolerantly(title, number):
     assert list_number(title) == number
 
@@ -169,19 +212,31 @@ def test_sheet_named_l8_and_unknown_sheet_warned():
 
 
 def test_list_1_and_11_ignored():
-    result = read_one({"List 1": (["Child Unique ID", "Date of Contact"], [{"Child Unique ID": "1"}]),
-                       "List 11": (["Individual adopter identifier"], [{"Individual adopter identifier": "2"}])})
+    result = read_one(
+        {
+            "List 1": (["Child Unique ID", "Date of Contact"], [{"Child Unique ID": "1"}]),
+            "List 11": (["Individual adopter identifier"], [{"Individual adopter identifier": "2"}]),
+        }
+    )
     assert result.rows == [] and result.problems == [] and result.rows_read == 0
 
 
 def test_header_drift_curly_quotes_and_age_of_child():
-    headers = ["Child ID ", "GENDER", "Ethnicity", "Age of Child (Years)", "Date Started to be Looked After",
-               "Child's Legal Status",
-               "Number of Episodes the Child has been \u2018Missing\u2019 from their Placement in the last 12 months",
-               "Number of Episodes the Child has been \u2018Absent\u2019 from their Placement in the last 12 months",
-               "Was the child offered a Return Interview after their last missing episode (Y/N)?",
-               "Did the child accept a Return Interview after their last missing episode (Y/N)?"]
-    row = dict(zip(headers, ["9", "b) Female", "k) APKN", 14, "01/02/2020", "V2", 3, 1, "a) Yes", "b) No"]))
+    headers = [
+        "Child ID ",
+        "GENDER",
+        "Ethnicity",
+        "Age of Child (Years)",
+        "Date Started to be Looked After",
+        "Child's Legal Status",
+        "Number of Episodes the Child has been \u2018Missing\u2019 from their Placement in the last 12 months",
+        "Number of Episodes the Child has been \u2018Absent\u2019 from their Placement in the last 12 months",
+        "Was the child offered a Return Interview after their last missing episode (Y/N)?",
+        "Did the child accept a Return Interview after their last missing episode (Y/N)?",
+    ]
+    row = dict(
+        zip(headers, ["9", "b) Female", "k) APKN", 14, "01/02/2020", "V2", 3, 1, "a) Yes", "b) No"], strict=False)
+    )
     result = read_one({"List 8": (headers, [row])})
     assert errors(result) == []
     facts = result.rows[0].facts
@@ -193,8 +248,16 @@ def test_header_drift_curly_quotes_and_age_of_child():
 
 
 def test_dates_as_excel_serials_and_text_and_non_breaking_spaces():
-    rows = [_good_l8("1", **{"Date Started to be Looked After": 43831, "Date of Birth": "05/04/2010",
-                             "Allocated Worker": "\u00a0Ann\u00a0\u00a0Smith\u00a0"})]
+    rows = [
+        _good_l8(
+            "1",
+            **{
+                "Date Started to be Looked After": 43831,
+                "Date of Birth": "05/04/2010",
+                "Allocated Worker": "\u00a0Ann\u00a0\u00a0Smith\u00a0",
+            },
+        )
+    ]
     result = read_one({"List 8": (L8_HEADERS, rows)})
     assert errors(result) == []
     row = result.rows[0]
@@ -228,30 +291,48 @@ def test_duplicate_child_id_within_a_list():
 
 
 def test_same_child_in_two_lists_is_not_a_duplicate():
-    cp = (["Child Unique ID", "Child Protection Plan Start Date"],
-          [{"Child Unique ID": "5", "Child Protection Plan Start Date": datetime(2020, 1, 1)}])
+    cp = (
+        ["Child Unique ID", "Child Protection Plan Start Date"],
+        [{"Child Unique ID": "5", "Child Protection Plan Start Date": datetime(2020, 1, 1)}],
+    )
     result = read_one({"List 7": cp, "List 8": (L8_HEADERS, [_good_l8("5")])})
     assert errors(result) == [] and len(result.rows) == 2
 
 
 def test_bad_date_text():
-    result = read_one({"List 8": (L8_HEADERS, [_good_l8("1", **{"Date Started to be Looked After": "31/02/2020"}),
-                                               _good_l8("2", **{"Date Ceased to be Looked After": "next week"})])})
+    result = read_one(
+        {
+            "List 8": (
+                L8_HEADERS,
+                [
+                    _good_l8("1", **{"Date Started to be Looked After": "31/02/2020"}),
+                    _good_l8("2", **{"Date Ceased to be Looked After": "next week"}),
+                ],
+            )
+        }
+    )
     found = errors(result)
     assert [(p.row, p.column, p.value) for p in found] == [
-        (2, "Date Started to be Looked After", "31/02/2020"), (3, "Date Ceased to be Looked After", "next week")]
+        (2, "Date Started to be Looked After", "31/02/2020"),
+        (3, "Date Ceased to be Looked After", "next week"),
+    ]
     assert "not a real date" in found[0].message and "dd/mm/yyyy" in found[1].message
     assert result.rows == []
 
 
 def test_future_date_of_birth():
-    problem = _only_error(read_one({"List 8": (L8_HEADERS, [_good_l8("1", **{"Date of Birth": datetime(2022, 1, 1)})])}))
+    problem = _only_error(
+        read_one({"List 8": (L8_HEADERS, [_good_l8("1", **{"Date of Birth": datetime(2022, 1, 1)})])})
+    )
     assert problem.column == "Date of Birth" and problem.value == "01/01/2022" and "future" in problem.message
 
 
 def test_end_before_start():
-    problem = _only_error(read_one({"List 8": (L8_HEADERS, [
-        _good_l8("1", **{"Date Ceased to be Looked After": datetime(2018, 12, 31)})])}))
+    problem = _only_error(
+        read_one(
+            {"List 8": (L8_HEADERS, [_good_l8("1", **{"Date Ceased to be Looked After": datetime(2018, 12, 31)})])}
+        )
+    )
     assert problem.column == "Date Ceased to be Looked After" and "before the start date" in problem.message
 
 
@@ -268,10 +349,13 @@ def test_sheet_without_child_id_column():
     assert _only_error(result).column == "Child Unique ID"
 
 
-@pytest.mark.parametrize(("header", "value", "fragment"), [
-    ("Child's Legal Status", "X9: Made up", "legal status code"),
-    ("Child's Category of Need", "N12", "primary need code"),
-])
+@pytest.mark.parametrize(
+    ("header", "value", "fragment"),
+    [
+        ("Child's Legal Status", "X9: Made up", "legal status code"),
+        ("Child's Category of Need", "N12", "primary need code"),
+    ],
+)
 def test_unknown_code_where_a_code_list_is_defined(header, value, fragment):
     problem = _only_error(read_one({"List 8": (L8_HEADERS, [_good_l8("1", **{header: value})])}))
     assert problem.column == header and problem.value == value and fragment in problem.message
@@ -284,20 +368,47 @@ def test_unknown_gender_and_ethnicity_kept_as_given():
 
 
 def test_bad_yes_no_and_count():
-    headers = L8_HEADERS + ["Does the Child have a Disability"]
-    result = read_one({"List 8": (headers, [_good_l8("1", **{"Does the Child have a Disability": "maybe",
-                                                              "Number of Placements in the Last 12 months": "two"})])})
-    assert {p.column for p in errors(result)} == {"Does the Child have a Disability",
-                                                   "Number of Placements in the Last 12 months"}
+    headers = [*L8_HEADERS, "Does the Child have a Disability"]
+    result = read_one(
+        {
+            "List 8": (
+                headers,
+                [
+                    _good_l8(
+                        "1",
+                        **{
+                            "Does the Child have a Disability": "maybe",
+                            "Number of Placements in the Last 12 months": "two",
+                        },
+                    )
+                ],
+            )
+        }
+    )
+    assert {p.column for p in errors(result)} == {
+        "Does the Child have a Disability",
+        "Number of Placements in the Last 12 months",
+    }
 
 
 def test_na_blank_and_formula_cells_are_warnings_not_errors():
-    rows = [_good_l8("1", **{"Allocated Team": "#N/A", "Date Ceased to be Looked After": "=F2+5",
-                             "Child's Legal Status": "", "Date of Birth": None})]
+    rows = [
+        _good_l8(
+            "1",
+            **{
+                "Allocated Team": "#N/A",
+                "Date Ceased to be Looked After": "=F2+5",
+                "Child's Legal Status": "",
+                "Date of Birth": None,
+            },
+        )
+    ]
     result = read_one({"List 8": (L8_HEADERS, rows)})
     assert errors(result) == []
     assert {(p.row, p.column, p.value) for p in warnings(result)} == {
-        (2, "Allocated Team", "#N/A"), (2, "Date Ceased to be Looked After", "=F2+5")}
+        (2, "Allocated Team", "#N/A"),
+        (2, "Date Ceased to be Looked After", "=F2+5"),
+    }
     row = result.rows[0]
     assert row.team_name is None and row.end_date is None and "legal_status" not in row.facts
     assert row.facts["age_at_extract"] == 11  # no date of birth: the age is kept instead
@@ -310,8 +421,14 @@ def test_blank_rows_skipped_and_not_counted():
 
 def test_referral_nfa_closes_the_referral():
     headers = ["Child Unique ID", "Date of Referral", "Referral NFA?"]
-    result = read_one({"List 3": (headers, [{"Child Unique ID": "1", "Date of Referral": datetime(2020, 9, 1),
-                                             "Referral NFA?": "Yes"}])})
+    result = read_one(
+        {
+            "List 3": (
+                headers,
+                [{"Child Unique ID": "1", "Date of Referral": datetime(2020, 9, 1), "Referral NFA?": "Yes"}],
+            )
+        }
+    )
     assert result.rows[0].end_date == date(2020, 9, 1)
 
 

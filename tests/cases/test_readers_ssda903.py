@@ -15,15 +15,19 @@ DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "ssda903-fake"
 TODAY = date(2025, 1, 1)
 
 HEADER = "CHILD,SEX,DOB,ETHNIC,UPN\n1,1,05/04/2010,WBRI,X1\n2,2,06/07/2012,a) APKN,X2\n"
-EPISODES = ("CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC,HOME_POST,PL_POST\n"
-            "1,01/01/2016,S,V2,N1,U1,PR1,01/06/2017,X1,AB1 2CD,EF3 4GH\n"
-            "1,01/06/2017,P,C2,N1,U4,PR1,01/03/2018,X1,,\n"
-            "1,01/03/2018,L,E1,N2,U4,PR1,,,,\n"
-            "2,01/02/2015,S,C1,N4,U1,PR1,01/03/2015,E3,,\n"
-            "2,10/10/2017,S,V2,N5,K2,PR1,31/03/2018,E4,,\n")
+EPISODES = (
+    "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC,HOME_POST,PL_POST\n"
+    "1,01/01/2016,S,V2,N1,U1,PR1,01/06/2017,X1,AB1 2CD,EF3 4GH\n"
+    "1,01/06/2017,P,C2,N1,U4,PR1,01/03/2018,X1,,\n"
+    "1,01/03/2018,L,E1,N2,U4,PR1,,,,\n"
+    "2,01/02/2015,S,C1,N4,U1,PR1,01/03/2015,E3,,\n"
+    "2,10/10/2017,S,V2,N5,K2,PR1,31/03/2018,E4,,\n"
+)
 REVIEWS = "CHILD,DOB,REVIEW,REVIEW_CODE\n1,05/04/2010,01/02/2018,PN1\n1,05/04/2010,01/08/2017,PN1\n"
-MISSING = ("CHILD,DOB,MISSING,MIS_START,MIS_END\n1,05/04/2010,M,01/01/2018,02/01/2018\n"
-           "1,05/04/2010,M,01/01/2016,02/01/2016\n1,05/04/2010,A,01/02/2018,01/02/2018\n")
+MISSING = (
+    "CHILD,DOB,MISSING,MIS_START,MIS_END\n1,05/04/2010,M,01/01/2018,02/01/2018\n"
+    "1,05/04/2010,M,01/01/2016,02/01/2016\n1,05/04/2010,A,01/02/2018,01/02/2018\n"
+)
 
 
 def files(**tables: str) -> list[UploadedFile]:
@@ -114,8 +118,10 @@ def test_files_identified_by_columns_not_name():
 
 
 def test_bom_and_crlf():
-    uploads = [UploadedFile("header.csv", b"\xef\xbb\xbf" + HEADER.replace("\n", "\r\n").encode()),
-               UploadedFile("episodes.csv", EPISODES.encode())]
+    uploads = [
+        UploadedFile("header.csv", b"\xef\xbb\xbf" + HEADER.replace("\n", "\r\n").encode()),
+        UploadedFile("episodes.csv", EPISODES.encode()),
+    ]
     assert errors(read(uploads, today=TODAY)) == []
 
 
@@ -168,8 +174,11 @@ def test_future_date_of_birth():
 
 
 def test_end_before_start():
-    problem = only_error(read_set(episodes=EPISODES.replace("01/02/2015,S,C1,N4,U1,PR1,01/03/2015",
-                                                            "01/02/2015,S,C1,N4,U1,PR1,01/01/2015")))
+    problem = only_error(
+        read_set(
+            episodes=EPISODES.replace("01/02/2015,S,C1,N4,U1,PR1,01/03/2015", "01/02/2015,S,C1,N4,U1,PR1,01/01/2015")
+        )
+    )
     assert (problem.row, problem.column, problem.value) == (5, "DEC", "01/01/2015") and "before" in problem.message
 
 
@@ -190,6 +199,6 @@ def test_missing_required_column():
 
 
 def test_other_tables_ignored_with_a_warning():
-    result = read(files() + [UploadedFile("ad1.csv", b"CHILD,DATE_INT\n1,01/01/2018\n")], today=TODAY)
+    result = read([*files(), UploadedFile("ad1.csv", b"CHILD,DATE_INT\n1,01/01/2018\n")], today=TODAY)
     assert errors(result) == []
     assert any(p.sheet == "ad1.csv" and p.severity == "warning" for p in result.problems)

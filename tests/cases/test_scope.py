@@ -7,39 +7,42 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from app.accounts import service as account_service
 from app.accounts.roles import Role
+from app.accounts.schemas import UserUpdate
 from app.audit_templates.selectors import template_latest
 from app.audit_templates.service import templates_publish
 from app.audit_trail.models import AuditEvent
 from app.audits.service import audit_start
 from app.cases import selectors
 from app.cases.scope import case_scope_filter
-from app.accounts import service as account_service
-from app.accounts.schemas import UserUpdate
 from app.working_days import calendar_for
 from tests.factories import api_headers, login, make_case, make_team, make_user, page_text
 
 
 @pytest.fixture
-def areas(db):  # type: ignore[no-untyped-def]
+def areas(db):
     safeguarding = make_team(db, name="Safeguarding One", service_area="Safeguarding")
     care = make_team(db, name="Care One", service_area="Children in Care")
     return {
-        "safeguarding": safeguarding, "care": care,
+        "safeguarding": safeguarding,
+        "care": care,
         "mine": make_case(db, child_id="MINE0001", team=safeguarding),
         "theirs": make_case(db, child_id="THEIRS01", team=care),
         "nowhere": make_case(db, child_id="NOAREA01"),
     }
 
 
-def _head_of_service(db, area: str, username: str = "hos"):  # type: ignore[no-untyped-def]
+def _head_of_service(db, area: str, username: str = "hos"):
     user = make_user(db, username=username, roles=(Role.HEAD_OF_SERVICE,))
-    return account_service.user_update(db, user=user, data=UserUpdate(version=user.version, service_area=area),
-                                       actor=None)
+    return account_service.user_update(
+        db, user=user, data=UserUpdate(version=user.version, service_area=area), actor=None
+    )
 
 
-def _visible(db, user) -> set[str]:  # type: ignore[no-untyped-def]
+def _visible(db, user) -> set[str]:
     from datetime import date
+
     page = selectors.cases_page(db, user=user, today=date(2026, 11, 26), status="all", page_size=500)
     return {case.child_id for case in page.items}
 
@@ -70,8 +73,11 @@ def test_head_of_service_cannot_list_or_open_a_case_outside_their_area(client, d
     assert listed.status_code == 200
     assert "MINE0001" in listed.text and "THEIRS01" not in listed.text and "NOAREA01" not in listed.text
     # Even asked for by filter or search, it is not there.
-    for params in ({"q": "THEIRS01"}, {"team_id": areas["care"].id},
-                   {"service_area_id": areas["care"].service_area_id}):
+    for params in (
+        {"q": "THEIRS01"},
+        {"team_id": areas["care"].id},
+        {"service_area_id": areas["care"].service_area_id},
+    ):
         response = client.get("/cases", params=params)
         assert "No cases found" in page_text(response.text) and 'href="/cases/' not in response.text
     # The filters offer only their own area and its teams.
@@ -114,8 +120,15 @@ def test_an_auditor_sees_only_the_cases_allocated_to_them(client, db, areas):
     templates_publish(db)
     lead = make_user(db, username="lead", roles=(Role.QA_LEAD,))
     auditor = make_user(db, username="aud", roles=(Role.AUDITOR,), team=areas["care"])
-    audit_start(db, case=areas["theirs"], template=template_latest(db, key="dip_sample"), auditor=auditor,
-                actor=lead, today=date(2026, 11, 26), calendar=calendar_for("england_and_wales"))
+    audit_start(
+        db,
+        case=areas["theirs"],
+        template=template_latest(db, key="dip_sample"),
+        auditor=auditor,
+        actor=lead,
+        today=date(2026, 11, 26),
+        calendar=calendar_for("england_and_wales"),
+    )
     assert _visible(db, auditor) == {"THEIRS01"}
     login(client, "aud")
     assert client.get(f"/cases/{areas['theirs'].id}").status_code == 200

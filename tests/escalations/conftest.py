@@ -28,7 +28,7 @@ class People:
 
 
 @pytest.fixture
-def people(db) -> People:  # type: ignore[no-untyped-def]
+def people(db) -> People:
     team = make_team(db)
     return People(
         lead=make_user(db, username="lead", roles=(Role.QA_LEAD,), full_name="Quinn Lead"),
@@ -40,12 +40,12 @@ def people(db) -> People:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def case(db) -> Case:  # type: ignore[no-untyped-def]
+def case(db) -> Case:
     # The register's spelling differs from the user's (non-breaking and doubled spaces, case): still the same person.
     return make_case(db, child_id="CHILD0042", manager_name="maya\u00a0 MANAGER", worker_name="Wes Worker")
 
 
 @pytest.fixture
-def audit(db, people, case):  # type: ignore[no-untyped-def]
+def audit(db, people, case):
     publish_templates(db)
     return make_audit(db, case=case, auditor=people.auditor, actor=people.lead)

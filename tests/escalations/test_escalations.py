@@ -34,35 +34,36 @@ def page_text(markup: str) -> str:
     return html.unescape(_page_text(markup))
 
 
-def escalations(db, audit) -> list[Escalation]:  # type: ignore[no-untyped-def]
+def escalations(db, audit) -> list[Escalation]:
     db.expire_all()
     return selectors.escalations_for_audit(db, audit_id=audit.id)
 
 
-def reload(db, escalation: Escalation) -> Escalation:  # type: ignore[no-untyped-def]
+def reload(db, escalation: Escalation) -> Escalation:
     db.expire_all()
     found = db.get(Escalation, escalation.id)
     assert found is not None
     return found
 
 
-def stored(db, audit) -> dict:  # type: ignore[no-untyped-def]
+def stored(db, audit) -> dict:
     rows = db.execute(select(AuditAnswer).where(AuditAnswer.audit_id == audit.id)).scalars()
     return {row.question_key: row.value for row in rows if row.value is not None}
 
 
-def events(db, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+def events(db, action: str) -> list[AuditEvent]:
     return list(db.execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).scalars())
 
 
-def put_answers(client, audit, headers, answers: dict, **extra):  # type: ignore[no-untyped-def]
+def put_answers(client, audit, headers, answers: dict, **extra):
     version = client.get(f"/api/v1/audits/{audit.id}", headers=headers).json()["version"]
-    return client.put(f"/api/v1/audits/{audit.id}/answers", headers=headers,
-                      json={"version": version, "answers": answers, **extra})
+    return client.put(
+        f"/api/v1/audits/{audit.id}/answers", headers=headers, json={"version": version, "answers": answers, **extra}
+    )
 
 
-def save_section(client, db, audit, answers: dict, *, recipient: str | None = None):  # type: ignore[no-untyped-def]
-    """"Save and continue" on the safeguarding section, as a browser without JavaScript sends it."""
+def save_section(client, db, audit, answers: dict, *, recipient: str | None = None):
+    """ "Save and continue" on the safeguarding section, as a browser without JavaScript sends it."""
     db.refresh(audit)
     data = {**answers, "_shown": list(answers), "_version": str(audit.version)}
     if recipient is not None:
@@ -70,7 +71,7 @@ def save_section(client, db, audit, answers: dict, *, recipient: str | None = No
     return post_form(client, f"/audits/{audit.id}/sections/safeguarding", data)
 
 
-def raise_by_api(client, audit, headers=None, **extra):  # type: ignore[no-untyped-def]
+def raise_by_api(client, audit, headers=None, **extra):
     headers = headers or api_headers(client, "auditor")
     response = put_answers(client, audit, headers, {SAFEGUARDING: "yes", EXPLANATION: CONCERN}, **extra)
     assert response.status_code == 200, response.text
@@ -98,14 +99,18 @@ def test_api_yes_without_a_recipient_is_refused_when_the_team_manager_is_not_a_u
     headers = api_headers(client, "auditor")
     response = put_answers(client, audit, headers, {SAFEGUARDING: "yes", EXPLANATION: CONCERN})
     assert response.status_code == 422
-    assert response.json()["errors"] == {"escalation_recipient_id": "Select who must be told about the safeguarding concern"}
+    assert response.json()["errors"] == {
+        "escalation_recipient_id": "Select who must be told about the safeguarding concern"
+    }
     # Someone who may not be told (an auditor only) is refused by name too; nothing is saved either way.
-    wrong = put_answers(client, audit, headers, {SAFEGUARDING: "yes", EXPLANATION: CONCERN},
-                        escalation_recipient_id=people.auditor.id)
+    wrong = put_answers(
+        client, audit, headers, {SAFEGUARDING: "yes", EXPLANATION: CONCERN}, escalation_recipient_id=people.auditor.id
+    )
     assert wrong.status_code == 422 and "escalation_recipient_id" in wrong.json()["errors"]
     assert stored(db, audit) == {} and escalations(db, audit) == []
-    chosen = put_answers(client, audit, headers, {SAFEGUARDING: "yes", EXPLANATION: CONCERN},
-                         escalation_recipient_id=people.hos.id)
+    chosen = put_answers(
+        client, audit, headers, {SAFEGUARDING: "yes", EXPLANATION: CONCERN}, escalation_recipient_id=people.hos.id
+    )
     assert chosen.status_code == 200, chosen.text
     (escalation,) = escalations(db, audit)
     assert escalation.recipient_id == people.hos.id
@@ -129,8 +134,13 @@ def test_saving_again_never_duplicates_and_a_new_description_updates_only_the_de
     raise_by_api(client, audit, headers)
     assert put_answers(client, audit, headers, {"chronology_up_to_date": "yes"}).status_code == 200
     raise_by_api(client, audit, headers)  # the same Yes sent again
-    changed = put_answers(client, audit, headers, {EXPLANATION: "Told Maya Manager at 14:10 and 16:00."},
-                          escalation_recipient_id=people.hos.id)
+    changed = put_answers(
+        client,
+        audit,
+        headers,
+        {EXPLANATION: "Told Maya Manager at 14:10 and 16:00."},
+        escalation_recipient_id=people.hos.id,
+    )
     assert changed.status_code == 200
     (escalation,) = escalations(db, audit)
     assert escalation.description == "Told Maya Manager at 14:10 and 16:00."
@@ -181,7 +191,9 @@ def test_form_yes_without_a_description_shows_the_error_summary_and_saves_nothin
     # The description box and "Who must be told" are on the page, the team manager chosen, the answers kept.
     assert f'name="{EXPLANATION}"' in response.text
     assert "Who must be told" in text
-    assert re.search(rf'<option value="{people.manager.id}" selected>Maya Manager \(team manager\)</option>', response.text)
+    assert re.search(
+        rf'<option value="{people.manager.id}" selected>Maya Manager \(team manager\)</option>', response.text
+    )
     assert re.search(r'value="yes" checked', response.text)
     assert "Some comment" in response.text
     assert stored(db, audit) == {} and escalations(db, audit) == []
@@ -189,8 +201,9 @@ def test_form_yes_without_a_description_shows_the_error_summary_and_saves_nothin
 
 def test_form_yes_with_a_description_raises_to_the_team_manager(client, db, people, audit):
     login(client, "auditor")
-    response = save_section(client, db, audit, {SAFEGUARDING: "yes", EXPLANATION: CONCERN},
-                            recipient=str(people.manager.id))
+    response = save_section(
+        client, db, audit, {SAFEGUARDING: "yes", EXPLANATION: CONCERN}, recipient=str(people.manager.id)
+    )
     assert response.status_code == 303, page_text(response.text)[:600]
     (escalation,) = escalations(db, audit)
     assert escalation.recipient_id == people.manager.id
@@ -216,8 +229,9 @@ def test_form_without_a_team_manager_makes_the_auditor_choose(client, db, people
     assert "Asha Auditor" not in text.replace("Signed in as Asha Auditor", "")
     assert CONCERN.splitlines()[0] in response.text  # what was typed is kept
     assert stored(db, audit) == {}
-    response = save_section(client, db, audit, {SAFEGUARDING: "yes", EXPLANATION: CONCERN},
-                            recipient=str(people.hos.id))
+    response = save_section(
+        client, db, audit, {SAFEGUARDING: "yes", EXPLANATION: CONCERN}, recipient=str(people.hos.id)
+    )
     assert response.status_code == 303
     (escalation,) = escalations(db, audit)
     assert escalation.recipient_id == people.hos.id
@@ -226,16 +240,28 @@ def test_form_without_a_team_manager_makes_the_auditor_choose(client, db, people
 def test_autosave_shows_the_description_and_recipient_then_raises(client, db, people, audit):
     login(client, "auditor")
     headers = {"HX-Request": "true", "X-CSRF-Token": csrf_token(client)}
-    first = client.post(f"/audits/{audit.id}/sections/safeguarding/autosave", headers=headers,
-                        data={"_version": "1", "_shown": [SAFEGUARDING, "comments"], SAFEGUARDING: "yes"})
+    first = client.post(
+        f"/audits/{audit.id}/sections/safeguarding/autosave",
+        headers=headers,
+        data={"_version": "1", "_shown": [SAFEGUARDING, "comments"], SAFEGUARDING: "yes"},
+    )
     assert first.status_code == 422
     assert "Not saved: Describe the safeguarding concern, who you told and when" in page_text(first.text)
     assert f'id="question-{EXPLANATION}" class="app-question" hx-swap-oob="true"' in first.text
     assert 'name="_escalation_recipient_id"' in first.text
     assert stored(db, audit) == {} and escalations(db, audit) == []
-    second = client.post(f"/audits/{audit.id}/sections/safeguarding/autosave", headers=headers, data={
-        "_version": "1", "_shown": [SAFEGUARDING, EXPLANATION, "comments"], SAFEGUARDING: "yes",
-        EXPLANATION: CONCERN, "_escalation_recipient_id": str(people.manager.id), "_errored": EXPLANATION})
+    second = client.post(
+        f"/audits/{audit.id}/sections/safeguarding/autosave",
+        headers=headers,
+        data={
+            "_version": "1",
+            "_shown": [SAFEGUARDING, EXPLANATION, "comments"],
+            SAFEGUARDING: "yes",
+            EXPLANATION: CONCERN,
+            "_escalation_recipient_id": str(people.manager.id),
+            "_errored": EXPLANATION,
+        },
+    )
     assert second.status_code == 200, page_text(second.text)
     assert "Escalated to Maya Manager" in page_text(second.text)
     (escalation,) = escalations(db, audit)
@@ -247,13 +273,13 @@ def test_autosave_shows_the_description_and_recipient_then_raises(client, db, pe
 
 
 @pytest.fixture
-def raised(client, db, audit) -> Escalation:  # type: ignore[no-untyped-def]
+def raised(client, db, audit) -> Escalation:
     raise_by_api(client, audit)
     (escalation,) = escalations(db, audit)
     return escalation
 
 
-def _banner(client) -> str:  # type: ignore[no-untyped-def]
+def _banner(client) -> str:
     text = page_text(client.get("/").text)
     match = re.search(r"Important (.*?) Case file audit Welcome", text)
     return match.group(1) if match else ""
@@ -267,7 +293,7 @@ def test_banner_on_the_recipients_and_qa_leads_home_pages_until_acknowledged(cli
         assert "1 safeguarding escalation waiting to be acknowledged" in banner, username
         assert "Child CHILD0042: raised by Asha Auditor" in banner
         assert f'href="/escalations/{raised.id}"' in home.text
-        assert 'govuk-notification-banner' in home.text and 'govuk-notification-banner--success' not in home.text
+        assert "govuk-notification-banner" in home.text and "govuk-notification-banner--success" not in home.text
     for username in ("other", "hos", "auditor"):
         login(client, username)
         assert _banner(client) == "", username
@@ -284,9 +310,16 @@ def test_escalation_page_shows_the_concern_and_records_the_view(client, db, peop
     response = client.get(f"/escalations/{raised.id}")
     assert response.status_code == 200
     text = page_text(response.text)
-    for expected in ("CHILD0042", "Dip sample compliance checklist, audit", "Asha Auditor", "Maya Manager",
-                     "Bruising seen on the file photo.", "Told Maya Manager by phone at 14:10.",
-                     "Waiting for acknowledgement", "Acknowledge"):
+    for expected in (
+        "CHILD0042",
+        "Dip sample compliance checklist, audit",
+        "Asha Auditor",
+        "Maya Manager",
+        "Bruising seen on the file photo.",
+        "Told Maya Manager by phone at 14:10.",
+        "Waiting for acknowledgement",
+        "Acknowledge",
+    ):
         assert expected in text, expected
     assert "Bruising seen on the file photo.<br>Told" in response.text  # line breaks kept
     (event,) = events(db, "escalation.view")
@@ -346,10 +379,17 @@ def test_qa_lead_list_filters_pages_and_says_when_empty(client, db, people, audi
     assert "No safeguarding escalations have been raised." in empty
     cases = [make_case(db, child_id=f"LIST{n:04d}") for n in range(27)]
     for n, case in enumerate(cases):
-        db.add(Escalation(audit_id=audit.id, case_id=case.id, raised_by_id=people.auditor.id,
-                          recipient_id=people.manager.id, description="x",
-                          acknowledged_by_id=people.lead.id if n < 2 else None,
-                          acknowledged_at=audit.created_at if n < 2 else None))
+        db.add(
+            Escalation(
+                audit_id=audit.id,
+                case_id=case.id,
+                raised_by_id=people.auditor.id,
+                recipient_id=people.manager.id,
+                description="x",
+                acknowledged_by_id=people.lead.id if n < 2 else None,
+                acknowledged_at=audit.created_at if n < 2 else None,
+            )
+        )
     db.flush()
     first = page_text(client.get("/escalations").text)
     assert "Showing 1 to 25 of 27 escalations" in first

@@ -4,7 +4,7 @@ submitted through the real services (so selection runs as it does for a user).""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -43,8 +43,9 @@ class ModWorld:
     cycle: Cycle
 
 
-def complete_answers(definition: Any, *, overall: str = "good", section: str = "good",
-                     sections: dict[str, str] | None = None) -> dict[str, Any]:
+def complete_answers(
+    definition: Any, *, overall: str = "good", section: str = "good", sections: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Answers that submit: every required visible question filled, grades as asked, no safeguarding concern."""
     answers: dict[str, Any] = {}
     safeguarding = definition.safeguarding_question
@@ -80,11 +81,19 @@ def complete_answers(definition: Any, *, overall: str = "good", section: str = "
     return answers
 
 
-def new_audit(db, w: ModWorld, *, template_key: str = "case_file_audit", cycle: Cycle | None = None,  # type: ignore[no-untyped-def]
-              in_cycle: bool = True, **case_fields: Any) -> Audit:
+def new_audit(
+    db,
+    w: ModWorld,
+    *,
+    template_key: str = "case_file_audit",
+    cycle: Cycle | None = None,
+    in_cycle: bool = True,
+    **case_fields: Any,
+) -> Audit:
     case_fields.setdefault("team", w.north)
-    audit = make_audit(db, case=make_case(db, **case_fields), auditor=w.auditor, actor=w.lead,
-                       template_key=template_key)
+    audit = make_audit(
+        db, case=make_case(db, **case_fields), auditor=w.auditor, actor=w.lead, template_key=template_key
+    )
     if in_cycle:
         audit.cycle_id = (cycle or w.cycle).id
         db.add(audit)
@@ -92,30 +101,35 @@ def new_audit(db, w: ModWorld, *, template_key: str = "case_file_audit", cycle: 
     return audit
 
 
-def fill(db, audit: Audit, actor: User, **grades: Any) -> Audit:  # type: ignore[no-untyped-def]
+def fill(db, audit: Audit, actor: User, **grades: Any) -> Audit:
     _, definition = audit_selectors.audit_template(db, audit)
     answers = complete_answers(definition, **grades)
     audit_service.audit_answers_save(db, audit=audit, version=audit.version, answers=answers, actor=actor)
     return audit
 
 
-def submit(db, audit: Audit, actor: User, **grades: Any) -> Audit:  # type: ignore[no-untyped-def]
+def submit(db, audit: Audit, actor: User, **grades: Any) -> Audit:
     """Fill in and submit as the auditor: moderation selection runs as part of the submission."""
     fill(db, audit, actor, **grades)
     audit_service.audit_submit(db, audit=audit, version=audit.version, actor=actor)
     return audit
 
 
-def escalate(db, audit: Audit, w: ModWorld) -> Escalation:  # type: ignore[no-untyped-def]
-    row = Escalation(audit_id=audit.id, case_id=audit.case_id, raised_by_id=w.auditor.id, recipient_id=w.lead.id,
-                     description="Child at risk tonight")
+def escalate(db, audit: Audit, w: ModWorld) -> Escalation:
+    row = Escalation(
+        audit_id=audit.id,
+        case_id=audit.case_id,
+        raised_by_id=w.auditor.id,
+        recipient_id=w.lead.id,
+        description="Child at risk tonight",
+    )
     db.add(row)
     db.flush()
     return row
 
 
 @pytest.fixture
-def mw(db) -> ModWorld:  # type: ignore[no-untyped-def]
+def mw(db) -> ModWorld:
     publish_templates(db)
     north, south, east = make_team(db, name="North Team"), make_team(db, name="South Team"), make_team(db, name="East")
     lead = make_user(db, username="lead", roles=(Role.QA_LEAD,), full_name="Quinn Lead")
@@ -124,8 +138,15 @@ def mw(db) -> ModWorld:  # type: ignore[no-untyped-def]
     maxi = make_user(db, username="max", roles=(Role.MODERATOR, Role.AUDITOR), team=east, full_name="Max Marsh")
     for person in (mona, maxi):
         add_training(db, person, TrainingKind.MODERATOR, *CURRENT)
-    cycle = Cycle(title="Winter deep dive", kind="deep_dive", template_key="case_file_audit", template_version=1,
-                  due_date=TODAY + timedelta(days=30), moderation_rate=0.0, blind_moderation=True)
+    cycle = Cycle(
+        title="Winter deep dive",
+        kind="deep_dive",
+        template_key="case_file_audit",
+        template_version=1,
+        due_date=TODAY + timedelta(days=30),
+        moderation_rate=0.0,
+        blind_moderation=True,
+    )
     db.add(cycle)
     db.flush()
     return ModWorld(lead=lead, auditor=auditor, mona=mona, max=maxi, north=north, south=south, cycle=cycle)

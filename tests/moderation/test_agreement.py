@@ -159,7 +159,10 @@ def test_each_always_giving_one_different_grade_is_no_better_than_chance():
 
 def test_values_that_are_not_grades_are_left_out():
     assert cross_table([(G, G), ("excellent", G), (G, None), (I, O)]) == [
-        [0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0],
+        [0, 0, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 0, 0],
+        [1, 0, 0, 0],
     ]
     assert agreement_of([(G, G), ("", G)]).n == 1
 

@@ -43,16 +43,26 @@ class World:
     december: Cycle
 
 
-def _cycle(db, title: str, due: date) -> Cycle:  # type: ignore[no-untyped-def]
+def _cycle(db, title: str, due: date) -> Cycle:
     cycle = Cycle(title=title, kind="deep_dive", template_key="case_file_audit", template_version=1, due_date=due)
     db.add(cycle)
     db.flush()
     return cycle
 
 
-def moderated(db, world: World, *, auditor: User, cycle: Cycle, overall: tuple[str, str],  # type: ignore[no-untyped-def]
-              assessment: tuple[str, str] | None = None, status: str = "decided", graded_at: datetime = NOVEMBER,
-              template_key: str = "case_file_audit", agree_overall: bool | None = None) -> Audit:
+def moderated(
+    db,
+    world: World,
+    *,
+    auditor: User,
+    cycle: Cycle,
+    overall: tuple[str, str],
+    assessment: tuple[str, str] | None = None,
+    status: str = "decided",
+    graded_at: datetime = NOVEMBER,
+    template_key: str = "case_file_audit",
+    agree_overall: bool | None = None,
+) -> Audit:
     """An audit with the auditor's grades as answers and one moderation round with the moderator's grades."""
     audit = make_audit(db, case=make_case(db), auditor=auditor, actor=world.lead, template_key=template_key)
     audit.cycle_id = cycle.id
@@ -69,19 +79,26 @@ def moderated(db, world: World, *, auditor: User, cycle: Cycle, overall: tuple[s
     if template_key == "case_file_audit":
         for key, value in answers.items():
             db.add(AuditAnswer(audit_id=audit.id, question_key=key, value=value))
-    db.add(Moderation(
-        audit_id=audit.id, round=1, reason="random", moderator_id=world.moderator.id, status=status,
-        section_grades=section_grades, overall_grade=None if status == "allocated" else theirs,
-        agreement={} if status == "allocated" else agreement,
-        graded_at=None if status == "allocated" else graded_at,
-        decision="accept" if status == "decided" else None,
-    ))
+    db.add(
+        Moderation(
+            audit_id=audit.id,
+            round=1,
+            reason="random",
+            moderator_id=world.moderator.id,
+            status=status,
+            section_grades=section_grades,
+            overall_grade=None if status == "allocated" else theirs,
+            agreement={} if status == "allocated" else agreement,
+            graded_at=None if status == "allocated" else graded_at,
+            decision="accept" if status == "decided" else None,
+        )
+    )
     db.flush()
     return audit
 
 
 @pytest.fixture
-def world(db) -> World:  # type: ignore[no-untyped-def]
+def world(db) -> World:
     publish_templates(db)
     return World(
         lead=make_user(db, username="lead", roles=(Role.QA_LEAD,), full_name="Quinn Lead"),
@@ -94,23 +111,37 @@ def world(db) -> World:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def moderations(db, world):  # type: ignore[no-untyped-def]
+def moderations(db, world):
     for overall, assessment in zip(ASHA_NOV, ASHA_ASSESSMENT, strict=True):
         moderated(db, world, auditor=world.asha, cycle=world.november, overall=overall, assessment=assessment)
     for i, (overall, assessment) in enumerate(zip(BEN_NOV, BEN_ASSESSMENT, strict=True)):
         # one of Ben's rounds is graded but not yet decided: it counts all the same
-        moderated(db, world, auditor=world.ben, cycle=world.november, overall=overall, assessment=assessment,
-                  status="graded" if i == 0 else "decided")
+        moderated(
+            db,
+            world,
+            auditor=world.ben,
+            cycle=world.november,
+            overall=overall,
+            assessment=assessment,
+            status="graded" if i == 0 else "decided",
+        )
     for overall in ASHA_DEC:
         moderated(db, world, auditor=world.asha, cycle=world.december, overall=overall, graded_at=DECEMBER)
     # Not pairs: a round still waiting for the moderator's grades, and a dip sample (no grades at all).
     moderated(db, world, auditor=world.ben, cycle=world.november, overall=(O, I), status="allocated")
-    moderated(db, world, auditor=world.ben, cycle=world.december, overall=(G, G), template_key="dip_sample",
-              graded_at=DECEMBER)
+    moderated(
+        db,
+        world,
+        auditor=world.ben,
+        cycle=world.december,
+        overall=(G, G),
+        template_key="dip_sample",
+        graded_at=DECEMBER,
+    )
     return world
 
 
-def _get_api(client, params: str = "", user: str = "lead"):  # type: ignore[no-untyped-def]
+def _get_api(client, params: str = "", user: str = "lead"):
     return client.get(f"/api/v1/moderation/agreement{params}", headers=api_headers(client, user))
 
 
@@ -145,7 +176,8 @@ def test_api_figures_for_one_cycle(client, moderations):
     assert sections["assessment"]["exact_agreement"] == pytest.approx(0.8)
     assert sections["assessment"]["grade_question"] == "assessment__grade"
     assert sections["assessment"]["weighted_kappa"] == pytest.approx(
-        agreement_of(ASHA_ASSESSMENT + BEN_ASSESSMENT).weighted_kappa)
+        agreement_of(ASHA_ASSESSMENT + BEN_ASSESSMENT).weighted_kappa
+    )
 
     # Most disagreement: the overall grade (4 of 10 differ) before the assessment section (2 of 10).
     ranked = [(s["section_key"], s["disagreements"], s["n"]) for s in body["most_disagreement"]]
@@ -165,7 +197,8 @@ def test_api_every_cycle_and_a_period(client, moderations):
     december = _get_api(client, "?from=2026-12-01&to=2026-12-31").json()
     assert december["n"] == 2 and december["from"] == "2026-12-01"
     assert [(a["name"], a["n"], a["status"], a["flagged"]) for a in december["by_auditor"]] == [
-        ("Asha Auditor", 2, "too_few", False)]
+        ("Asha Auditor", 2, "too_few", False)
+    ]
     assert _get_api(client, "?to=2026-11-30").json()["n"] == 10
 
 
@@ -181,8 +214,16 @@ def test_api_cycle_with_nothing_moderated_says_so(client, moderations, db):
 def test_api_refuses_bad_parameters_without_a_500(client, moderations):
     assert _get_api(client, "?cycle_id=999999").status_code == 404
     assert _get_api(client, "?cycle_id=999999").json() == {"detail": "Cycle 999999 not found"}
-    for bad in ("?cycle_id=abc", "?cycle_id=0", "?cycle_id=99999999999", "?from=2026-13-01", "?to=yesterday",
-                "?from=2026-12-02&to=2026-12-01", "?to=9999-12-31", "?from=0001-01-01"):
+    for bad in (
+        "?cycle_id=abc",
+        "?cycle_id=0",
+        "?cycle_id=99999999999",
+        "?from=2026-13-01",
+        "?to=yesterday",
+        "?from=2026-12-02&to=2026-12-01",
+        "?to=9999-12-31",
+        "?from=0001-01-01",
+    ):
         response = _get_api(client, bad)
         assert response.status_code == 422, (bad, response.text)
         assert "detail" in response.json()
@@ -210,8 +251,10 @@ def test_page_shows_the_figures_and_flags_the_auditor(client, moderations):
     assert f"10 60% (6 of 10) {kappa.weighted_kappa:.2f} {low:.2f} to {high:.2f}" in text
     assert "Moderation agreement" in text and "in November deep dive" in text
     ben = agreement_of(BEN_NOV)
-    assert (f"Ben Brown 5 20% {ben.weighted_kappa:.2f} ({ben.interval[0]:.2f} to {ben.interval[1]:.2f}) "
-            "Low agreement: consider refresher training") in text
+    assert (
+        f"Ben Brown 5 20% {ben.weighted_kappa:.2f} ({ben.interval[0]:.2f} to {ben.interval[1]:.2f}) "
+        "Low agreement: consider refresher training"
+    ) in text
     assert "Asha Auditor 5 100% 1.00 (1.00 to 1.00) No concern" in text
     assert "D. Assessment 10 80%" in text
     assert "Overall grade overall_grade 4 of 10 40% 4 D. Assessment assessment__grade 2 of 10 20% 2" in text

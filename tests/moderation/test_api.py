@@ -12,7 +12,7 @@ from tests.moderation.conftest import new_audit, submit
 
 
 @pytest.fixture
-def moderated(db, mw):  # type: ignore[no-untyped-def]
+def moderated(db, mw):
     """An Inadequate audit (sections Outstanding) of a South Team case: moderated blind by Max."""
     audit = submit(db, new_audit(db, mw, team=mw.south), mw.auditor, overall="inadequate", section="outstanding")
     _, definition = audit_selectors.audit_template(db, audit)
@@ -22,9 +22,14 @@ def moderated(db, mw):  # type: ignore[no-untyped-def]
     return audit, sections, grade_keys
 
 
-def _body(audit, **fields):  # type: ignore[no-untyped-def]
-    body = {"version": audit.version, "overall_grade": "inadequate", "agree": True, "rationale": "",
-            "decision": "accept"}
+def _body(audit, **fields):
+    body = {
+        "version": audit.version,
+        "overall_grade": "inadequate",
+        "agree": True,
+        "rationale": "",
+        "decision": "accept",
+    }
     body.update(fields)
     return body
 
@@ -35,8 +40,9 @@ def test_blind_moderator_gets_the_audit_without_the_auditors_grades_until_graded
     blind = client.get(f"/api/v1/audits/{audit.id}", headers=max_headers)
     assert blind.status_code == 200
     answers = blind.json()["answers"]
-    assert not grade_keys & set(answers) and any(v.startswith("Evidence for") for v in answers.values()
-                                                  if isinstance(v, str))
+    assert not grade_keys & set(answers) and any(
+        v.startswith("Evidence for") for v in answers.values() if isinstance(v, str)
+    )
     # Mona (moderator role only) has no part in this audit: 404.
     assert client.get(f"/api/v1/audits/{audit.id}", headers=api_headers(client, "mona")).status_code == 404
     # The QA lead and the auditor always see the grades.
@@ -48,8 +54,15 @@ def test_blind_moderator_gets_the_audit_without_the_auditors_grades_until_graded
     assert "outstanding" not in str(rounds) and rounds["rounds"][0]["status"] == "allocated"
     # Once Max has graded (on the page), the grades are there.
     round_ = selectors.latest_round(db, audit_id=audit.id)
-    service.moderation_grade(db, moderation=round_, audit=audit, section_grades=dict.fromkeys(sections, "good"),
-                             overall_grade="good", version=round_.version, actor=mw.max)
+    service.moderation_grade(
+        db,
+        moderation=round_,
+        audit=audit,
+        section_grades=dict.fromkeys(sections, "good"),
+        overall_grade="good",
+        version=round_.version,
+        actor=mw.max,
+    )
     after = client.get(f"/api/v1/audits/{audit.id}", headers=max_headers).json()["answers"]
     assert grade_keys <= set(after)
 
@@ -57,13 +70,25 @@ def test_blind_moderator_gets_the_audit_without_the_auditors_grades_until_graded
 def test_accept_in_one_call_records_grades_agreement_and_the_final_grade(client, db, mw, moderated):
     audit, sections, _ = moderated
     headers = api_headers(client, "max")
-    response = client.post(f"/api/v1/audits/{audit.id}/moderation", headers=headers,
-                           json=_body(audit, answers={sections[0]: "good"}, agree=True,
-                                      rationale="First section over-graded", learning="Evidence impact"))
+    response = client.post(
+        f"/api/v1/audits/{audit.id}/moderation",
+        headers=headers,
+        json=_body(
+            audit,
+            answers={sections[0]: "good"},
+            agree=True,
+            rationale="First section over-graded",
+            learning="Evidence impact",
+        ),
+    )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert (body["status"], body["decision"], body["overall_grade"], body["round"]) == ("decided", "accept",
-                                                                                        "inadequate", 1)
+    assert (body["status"], body["decision"], body["overall_grade"], body["round"]) == (
+        "decided",
+        "accept",
+        "inadequate",
+        1,
+    )
     # Sections left out take the auditor's grade (agree); a different grade disagrees; overall is `agree`.
     assert body["section_grades"] == {**dict.fromkeys(sections, "outstanding"), sections[0]: "good"}
     assert body["agreement"] == {**dict.fromkeys(sections, True), sections[0]: False, "overall": True}
@@ -85,11 +110,14 @@ def test_errors_name_the_fields_and_save_nothing(client, db, mw, moderated):
     assert [e["loc"] for e in no_rationale.json()["detail"]] == [["body", "rationale"]]
     no_feedback = client.post(url, headers=headers, json=_body(audit, decision="return"))
     assert no_feedback.status_code == 422 and no_feedback.json()["detail"][0]["loc"] == ["body", "feedback"]
-    bad_section = client.post(url, headers=headers, json=_body(audit, answers={"nonsense": "good",
-                                                                               sections[0]: "brilliant"}))
+    bad_section = client.post(
+        url, headers=headers, json=_body(audit, answers={"nonsense": "good", sections[0]: "brilliant"})
+    )
     assert bad_section.status_code == 422
-    assert {tuple(e["loc"]) for e in bad_section.json()["detail"]} == {("body", "answers.nonsense"),
-                                                                      ("body", f"answers.{sections[0]}")}
+    assert {tuple(e["loc"]) for e in bad_section.json()["detail"]} == {
+        ("body", "answers.nonsense"),
+        ("body", f"answers.{sections[0]}"),
+    }
     bad_grade = client.post(url, headers=headers, json=_body(audit, overall_grade="brilliant"))
     assert bad_grade.status_code == 422 and bad_grade.json()["detail"][0]["loc"][-1] == "overall_grade"
     nul = client.post(url, headers=headers, json=_body(audit, agree=False, rationale="bad\x00text"))
@@ -114,12 +142,12 @@ def test_stale_version_wrong_user_and_illegal_state_are_refused(client, db, mw, 
     # An audit that is not in moderation: nothing to decide.
     done = submit(db, new_audit(db, mw, team=mw.south), mw.auditor, overall="good")
     assert done.status == "completed"
-    illegal = client.post(f"/api/v1/audits/{done.id}/moderation", headers=api_headers(client, "lead"),
-                          json=_body(done))
+    illegal = client.post(f"/api/v1/audits/{done.id}/moderation", headers=api_headers(client, "lead"), json=_body(done))
     assert illegal.status_code == 403  # the role check comes first
     make_user(db, username="leadmod2", roles=(Role.QA_LEAD, Role.MODERATOR))
-    not_in_moderation = client.post(f"/api/v1/audits/{done.id}/moderation", headers=api_headers(client, "leadmod2"),
-                                    json=_body(done))
+    not_in_moderation = client.post(
+        f"/api/v1/audits/{done.id}/moderation", headers=api_headers(client, "leadmod2"), json=_body(done)
+    )
     assert not_in_moderation.status_code == 409 and "not in moderation" in not_in_moderation.json()["detail"]
     db.refresh(audit)
     assert audit.status == "in_moderation"
@@ -127,13 +155,24 @@ def test_stale_version_wrong_user_and_illegal_state_are_refused(client, db, mw, 
 
 def test_return_through_the_api_then_resubmission_starts_round_two(client, db, mw, moderated):
     audit, _, _ = moderated
-    response = client.post(f"/api/v1/audits/{audit.id}/moderation", headers=api_headers(client, "max"),
-                           json=_body(audit, agree=False, rationale="Too generous", decision="return",
-                                      overall_grade="requires_improvement", feedback="Look again at drift"))
+    response = client.post(
+        f"/api/v1/audits/{audit.id}/moderation",
+        headers=api_headers(client, "max"),
+        json=_body(
+            audit,
+            agree=False,
+            rationale="Too generous",
+            decision="return",
+            overall_grade="requires_improvement",
+            feedback="Look again at drift",
+        ),
+    )
     assert response.status_code == 200 and response.json()["decision"] == "return"
     db.refresh(audit)
     assert audit.status == "returned"
     submit(db, audit, mw.auditor, overall="requires_improvement", section="good")
     rounds = client.get(f"/api/v1/audits/{audit.id}/moderation", headers=api_headers(client, "lead")).json()["rounds"]
-    assert [(r["round"], r["reason"], r["status"]) for r in rounds] == [(1, "inadequate", "decided"),
-                                                                         (2, "resubmitted", "allocated")]
+    assert [(r["round"], r["reason"], r["status"]) for r in rounds] == [
+        (1, "inadequate", "decided"),
+        (2, "resubmitted", "allocated"),
+    ]

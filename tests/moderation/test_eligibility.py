@@ -11,11 +11,17 @@ from app.moderation.eligibility import (
     why_nobody,
 )
 
-PARTIES = AuditParties(audit_id=10, auditor_id=1, case_team_id=5, case_team_name="North Team",
-                       worker_name="Sam  Social\u00a0Worker", manager_name="Tess Manager")
+PARTIES = AuditParties(
+    audit_id=10,
+    auditor_id=1,
+    case_team_id=5,
+    case_team_name="North Team",
+    worker_name="Sam  Social\u00a0Worker",
+    manager_name="Tess Manager",
+)
 
 
-def mod(id: int, name: str = "", **fields) -> ModeratorInfo:  # type: ignore[no-untyped-def]
+def mod(id: int, name: str = "", **fields) -> ModeratorInfo:
     return ModeratorInfo(id=id, name=name or f"Moderator {id}", team_id=fields.pop("team_id", 9), **fields)
 
 
@@ -45,8 +51,9 @@ def test_ties_are_broken_reproducibly_and_spread_over_audits():
     pool = [mod(i) for i in range(2, 8)]
     first = choose_moderator(pool, PARTIES, round=1)
     assert choose_moderator(list(reversed(pool)), PARTIES, round=1) == first  # order of the pool does not matter
-    chosen = {choose_moderator(pool, AuditParties(audit_id=a, auditor_id=1, case_team_id=5), round=1).id
-              for a in range(1, 40)}
+    chosen = {
+        choose_moderator(pool, AuditParties(audit_id=a, auditor_id=1, case_team_id=5), round=1).id for a in range(1, 40)
+    }
     assert len(chosen) > 2  # ties do not always land on the same person
 
 
@@ -58,8 +65,11 @@ def test_a_preferred_moderator_is_kept_only_while_eligible():
 
 
 def test_nobody_eligible_gives_none_and_each_candidates_reason():
-    pool = [mod(1, "Asha Auditor"), mod(2, "Nia North", team_id=5),
-            mod(3, "Old Hand", training_current=False, training_note="moderator training expired on 1 Jan 2026")]
+    pool = [
+        mod(1, "Asha Auditor"),
+        mod(2, "Nia North", team_id=5),
+        mod(3, "Old Hand", training_current=False, training_note="moderator training expired on 1 Jan 2026"),
+    ]
     assert choose_moderator(pool, PARTIES, round=1) is None
     assert why_nobody(pool, PARTIES) == [
         ("Asha Auditor", ["is the auditor"]),

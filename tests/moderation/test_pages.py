@@ -25,7 +25,7 @@ def page_text(markup: str) -> str:
 
 
 @pytest.fixture
-def moderated(db, mw):  # type: ignore[no-untyped-def]
+def moderated(db, mw):
     """An Inadequate audit of a South Team case: Mona (in that team) may not moderate it, so Max does, blind.
     The auditor graded every section Outstanding and the audit Inadequate; the text answers are "Evidence for …"."""
     audit = submit(db, new_audit(db, mw, team=mw.south), mw.auditor, overall="inadequate", section="outstanding")
@@ -36,15 +36,23 @@ def moderated(db, mw):  # type: ignore[no-untyped-def]
     return audit, round_, sections
 
 
-def _grades_form(sections, round_, section="good", overall="requires_improvement", **extra):  # type: ignore[no-untyped-def]
-    return {"_version": str(round_.version), **{f"grade_{s.key}": section for s in sections},
-            "overall_grade": overall, **extra}
+def _grades_form(sections, round_, section="good", overall="requires_improvement", **extra):
+    return {
+        "_version": str(round_.version),
+        **{f"grade_{s.key}": section for s in sections},
+        "overall_grade": overall,
+        **extra,
+    }
 
 
-def _decide_form(sections, round_, *, agree=True, **extra):  # type: ignore[no-untyped-def]
+def _decide_form(sections, round_, *, agree=True, **extra):
     answer = "agree" if agree else "disagree"
-    return {"_version": str(round_.version), **{f"agree_{s.key}": answer for s in sections}, "agree_overall": answer,
-            **extra}
+    return {
+        "_version": str(round_.version),
+        **{f"agree_{s.key}": answer for s in sections},
+        "agree_overall": answer,
+        **extra,
+    }
 
 
 def test_blind_grading_shows_the_facts_and_answers_but_not_the_auditors_grades(client, db, mw, moderated):
@@ -57,7 +65,7 @@ def test_blind_grading_shows_the_facts_and_answers_but_not_the_auditors_grades(c
     assert "Evidence for" in text  # the auditor's non-grade answers
     assert f"Your grade for {sections[0].title}" in text
     assert AUDITOR_OVERALL_LABEL not in text and "Grade for " not in text and "Auditor's grade" not in text
-    assert 'checked' not in response.text  # nothing chosen for the moderator
+    assert "checked" not in response.text  # nothing chosen for the moderator
     # Nor can the audit's own pages, which show every answer, be reached until the moderator has graded.
     assert client.get(f"/audits/{audit.id}").status_code == 404
     assert client.get(f"/audits/{audit.id}/check").status_code == 404
@@ -82,14 +90,24 @@ def test_grade_compare_and_accept(client, db, mw, moderated):
     assert "Different" in compare  # every row differs, said in words
     # Disagreeing without a rationale: the error names the field.
     db.refresh(round_)
-    no_reason = post_form(client, f"/audits/{audit.id}/moderation/decide",
-                          _decide_form(sections, round_, agree=False, decision="accept"))
+    no_reason = post_form(
+        client, f"/audits/{audit.id}/moderation/decide", _decide_form(sections, round_, agree=False, decision="accept")
+    )
     assert no_reason.status_code == 400
     assert "Explain why you disagree with the auditor" in page_text(no_reason.text)
     assert 'href="#rationale"' in no_reason.text
-    accepted = post_form(client, f"/audits/{audit.id}/moderation/decide",
-                         _decide_form(sections, round_, agree=False, decision="accept",
-                                      rationale="Sections over-graded", learning="Check the chronology"))
+    accepted = post_form(
+        client,
+        f"/audits/{audit.id}/moderation/decide",
+        _decide_form(
+            sections,
+            round_,
+            agree=False,
+            decision="accept",
+            rationale="Sections over-graded",
+            learning="Check the chronology",
+        ),
+    )
     assert accepted.status_code == 303
     db.refresh(audit)
     db.refresh(round_)
@@ -98,8 +116,11 @@ def test_grade_compare_and_accept(client, db, mw, moderated):
     summary = page_text(client.get(f"/audits/{audit.id}/moderation").text)
     assert "Accepted" in summary and "Sections over-graded" in summary
     # Deciding again is refused with a message, not a change.
-    again = post_form(client, f"/audits/{audit.id}/moderation/decide",
-                      _decide_form(sections, round_, decision="return", feedback="More"))
+    again = post_form(
+        client,
+        f"/audits/{audit.id}/moderation/decide",
+        _decide_form(sections, round_, decision="return", feedback="More"),
+    )
     assert again.status_code == 409 and "already been decided" in page_text(again.text)
 
 
@@ -108,13 +129,25 @@ def test_return_feedback_reaches_the_auditor_who_resubmits_for_a_second_round(cl
     login(client, "max")
     post_form(client, f"/audits/{audit.id}/moderation/grade", _grades_form(sections, round_))
     db.refresh(round_)
-    no_feedback = post_form(client, f"/audits/{audit.id}/moderation/decide",
-                            _decide_form(sections, round_, agree=False, decision="return", rationale="Too generous"))
+    no_feedback = post_form(
+        client,
+        f"/audits/{audit.id}/moderation/decide",
+        _decide_form(sections, round_, agree=False, decision="return", rationale="Too generous"),
+    )
     assert no_feedback.status_code == 400 and "Give feedback for the auditor" in page_text(no_feedback.text)
-    returned = post_form(client, f"/audits/{audit.id}/moderation/decide",
-                         _decide_form(sections, round_, agree=False, decision="return", rationale="Too generous",
-                                      feedback="Regrade the sections against the evidence",
-                                      learning="Outstanding needs impact for the child"))
+    returned = post_form(
+        client,
+        f"/audits/{audit.id}/moderation/decide",
+        _decide_form(
+            sections,
+            round_,
+            agree=False,
+            decision="return",
+            rationale="Too generous",
+            feedback="Regrade the sections against the evidence",
+            learning="Outstanding needs impact for the child",
+        ),
+    )
     assert returned.status_code == 303
     db.refresh(audit)
     assert audit.status == "returned"
@@ -132,8 +165,12 @@ def test_return_feedback_reaches_the_auditor_who_resubmits_for_a_second_round(cl
     submit(db, audit, mw.auditor, overall="requires_improvement", section="good")
     assert audit.status == "in_moderation"
     second = selectors.latest_round(db, audit_id=audit.id)
-    assert (second.round, second.reason, second.moderator_id, second.status) == (2, "resubmitted", mw.max.id,
-                                                                                 "allocated")
+    assert (second.round, second.reason, second.moderator_id, second.status) == (
+        2,
+        "resubmitted",
+        mw.max.id,
+        "allocated",
+    )
     login(client, "max")
     page = page_text(client.get(f"/audits/{audit.id}/moderation").text)
     assert "Grade this audit" in page and "Earlier rounds" in page
@@ -157,7 +194,9 @@ def test_only_the_rounds_moderator_may_grade_or_decide(client, db, mw, moderated
 def test_a_stale_form_gets_a_friendly_conflict_and_overwrites_nothing(client, db, mw, moderated):
     audit, round_, sections = moderated
     login(client, "max")
-    stale = post_form(client, f"/audits/{audit.id}/moderation/grade", {**_grades_form(sections, round_), "_version": "99"})
+    stale = post_form(
+        client, f"/audits/{audit.id}/moderation/grade", {**_grades_form(sections, round_), "_version": "99"}
+    )
     assert stale.status_code == 409
     assert "Nothing you just sent was saved" in page_text(stale.text)
     db.refresh(round_)
@@ -168,14 +207,17 @@ def test_forms_without_the_csrf_token_are_refused(client, db, mw, moderated):
     audit, round_, sections = moderated
     login(client, "max")
     for path in ("grade", "decide"):
-        response = client.post(f"/audits/{audit.id}/moderation/{path}", data=_grades_form(sections, round_),
-                               follow_redirects=False)
+        response = client.post(
+            f"/audits/{audit.id}/moderation/{path}", data=_grades_form(sections, round_), follow_redirects=False
+        )
         assert response.status_code == 403 and "could not be sent" in page_text(response.text)
     login(client, "lead")
     for path in ("reassign", "add"):
-        response = client.post(f"/audits/{audit.id}/moderation/{path}",
-                               data={"_version": "1", "moderator_id": str(mw.mona.id), "reason": "x"},
-                               follow_redirects=False)
+        response = client.post(
+            f"/audits/{audit.id}/moderation/{path}",
+            data={"_version": "1", "moderator_id": str(mw.mona.id), "reason": "x"},
+            follow_redirects=False,
+        )
         assert response.status_code == 403 and "could not be sent" in page_text(response.text)
     db.refresh(round_)
     assert (round_.status, round_.moderator_id) == ("allocated", mw.max.id)
@@ -193,9 +235,14 @@ def test_non_blind_cycles_show_both_gradings_on_one_page(client, db, mw):
     text = page_text(client.get(f"/audits/{audit.id}/moderation").text)
     assert "Moderate this audit" in text and "The auditor's grade: Outstanding" in text
     assert "The auditor's overall grade: Inadequate" in text
-    done = post_form(client, f"/audits/{audit.id}/moderation/decide",
-                     {**_grades_form(sections, round_, section="outstanding", overall="inadequate"),
-                      **_decide_form(sections, round_, decision="accept")})
+    done = post_form(
+        client,
+        f"/audits/{audit.id}/moderation/decide",
+        {
+            **_grades_form(sections, round_, section="outstanding", overall="inadequate"),
+            **_decide_form(sections, round_, decision="accept"),
+        },
+    )
     assert done.status_code == 303
     db.refresh(audit)
     assert (audit.status, audit.final_grade) == ("completed", "inadequate")
@@ -238,14 +285,23 @@ def test_the_qa_lead_sees_unallocated_rounds_first_with_the_reasons_and_can_allo
     # The lead fixes Mona's training and allocates, with a reason; a missing reason is named.
     add_training(db, mw.mona, TrainingKind.MODERATOR, *CURRENT)
     round_ = selectors.latest_round(db, audit_id=stuck.id)
-    no_reason = post_form(client, f"/audits/{stuck.id}/moderation/reassign",
-                          {"_version": str(round_.version), "moderator_id": str(mw.mona.id), "reason": ""})
+    no_reason = post_form(
+        client,
+        f"/audits/{stuck.id}/moderation/reassign",
+        {"_version": str(round_.version), "moderator_id": str(mw.mona.id), "reason": ""},
+    )
     assert no_reason.status_code == 400 and "Give the reason for reassigning" in page_text(no_reason.text)
-    refused = post_form(client, f"/audits/{stuck.id}/moderation/reassign",
-                        {"_version": str(round_.version), "moderator_id": str(mw.max.id), "reason": "Only one left"})
+    refused = post_form(
+        client,
+        f"/audits/{stuck.id}/moderation/reassign",
+        {"_version": str(round_.version), "moderator_id": str(mw.max.id), "reason": "Only one left"},
+    )
     assert refused.status_code == 400 and "is the case's allocated worker" in page_text(refused.text)
-    done = post_form(client, f"/audits/{stuck.id}/moderation/reassign",
-                     {"_version": str(round_.version), "moderator_id": str(mw.mona.id), "reason": "Training renewed"})
+    done = post_form(
+        client,
+        f"/audits/{stuck.id}/moderation/reassign",
+        {"_version": str(round_.version), "moderator_id": str(mw.mona.id), "reason": "Training renewed"},
+    )
     assert done.status_code == 303
     db.refresh(round_)
     assert round_.moderator_id == mw.mona.id

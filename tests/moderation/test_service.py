@@ -18,7 +18,7 @@ from tests.factories import add_training, make_team, make_user
 from tests.moderation.conftest import TODAY, escalate, fill, new_audit, submit
 
 
-def _events(db, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+def _events(db, action: str) -> list[AuditEvent]:
     return list(db.execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).scalars())
 
 
@@ -85,8 +85,10 @@ def test_conflicts_are_refused_in_allocation(db, mw):
     round_ = selectors.latest_round(db, audit_id=audit.id)
     assert round_.moderator_id is None and audit.status == "in_moderation"
     reasons = dict(selectors.why_no_moderator(db, audit=audit, today=TODAY))
-    assert reasons == {"Max Marsh": ["is the case's allocated worker"],
-                       "Mona Moderator": ["works in the case's team (South Team)"]}
+    assert reasons == {
+        "Max Marsh": ["is the case's allocated worker"],
+        "Mona Moderator": ["works in the case's team (South Team)"],
+    }
     assert selectors.unallocated_count(db) == 1
 
 
@@ -112,25 +114,54 @@ def test_reassigning_checks_eligibility_needs_a_reason_and_is_recorded(db, mw):
     round_ = selectors.latest_round(db, audit_id=audit.id)
     other = mw.max if round_.moderator_id == mw.mona.id else mw.mona
     with pytest.raises(ValidationFailed) as missing:
-        service.moderation_reassign(db, moderation=round_, moderator_id=other.id, reason="  ", version=round_.version,
-                                    actor=mw.lead, today=TODAY)
+        service.moderation_reassign(
+            db,
+            moderation=round_,
+            moderator_id=other.id,
+            reason="  ",
+            version=round_.version,
+            actor=mw.lead,
+            today=TODAY,
+        )
     assert set(missing.value.errors) == {"reason"}
     with pytest.raises(ValidationFailed) as conflict:
-        service.moderation_reassign(db, moderation=round_, moderator_id=mw.auditor.id, reason="Leave",
-                                    version=round_.version, actor=mw.lead, today=TODAY)
+        service.moderation_reassign(
+            db,
+            moderation=round_,
+            moderator_id=mw.auditor.id,
+            reason="Leave",
+            version=round_.version,
+            actor=mw.lead,
+            today=TODAY,
+        )
     assert "is the auditor" in conflict.value.errors["moderator_id"]
     assert "does not have the moderator role" in conflict.value.errors["moderator_id"]
     with pytest.raises(PermissionDenied):
-        service.moderation_reassign(db, moderation=round_, moderator_id=other.id, reason="Leave",
-                                    version=round_.version, actor=mw.mona, today=TODAY)
-    service.moderation_reassign(db, moderation=round_, moderator_id=other.id, reason="On leave until March",
-                                version=round_.version, actor=mw.lead, today=TODAY)
+        service.moderation_reassign(
+            db,
+            moderation=round_,
+            moderator_id=other.id,
+            reason="Leave",
+            version=round_.version,
+            actor=mw.mona,
+            today=TODAY,
+        )
+    service.moderation_reassign(
+        db,
+        moderation=round_,
+        moderator_id=other.id,
+        reason="On leave until March",
+        version=round_.version,
+        actor=mw.lead,
+        today=TODAY,
+    )
     assert round_.moderator_id == other.id and round_.version == 2
     (event,) = _events(db, "moderation.reassign")
     assert event.after["reason"] == "On leave until March" and event.after["moderator_id"] == other.id
     with pytest.raises(Conflict):  # the form was read before the reassignment
-        service.moderation_reassign(db, moderation=round_, moderator_id=mw.lead.id, reason="x", version=1,
-                                    actor=mw.lead, today=TODAY)
+        service.moderation_reassign(
+            db, moderation=round_, moderator_id=mw.lead.id, reason="x", version=1, actor=mw.lead, today=TODAY
+        )
 
 
 def test_the_qa_lead_adds_a_completed_audit_and_accepting_it_changes_the_final_grade(db, mw):
@@ -144,12 +175,27 @@ def test_the_qa_lead_adds_a_completed_audit_and_accepting_it_changes_the_final_g
         service.moderation_add(db, audit=audit, version=audit.version, actor=mw.lead, today=TODAY)
     moderator = db.get(type(mw.lead), round_.moderator_id)
     sections = _sections(db, audit)
-    service.moderation_grade(db, moderation=round_, audit=audit, section_grades=dict.fromkeys(sections, "good"),
-                             overall_grade="requires_improvement", version=round_.version, actor=moderator)
-    service.moderation_decide(db, moderation=round_, audit=audit, agreement={**dict.fromkeys(sections, True),
-                                                                              "overall": False},
-                              rationale="Drift not weighed", learning="", decision="accept", feedback="",
-                              version=round_.version, actor=moderator)
+    service.moderation_grade(
+        db,
+        moderation=round_,
+        audit=audit,
+        section_grades=dict.fromkeys(sections, "good"),
+        overall_grade="requires_improvement",
+        version=round_.version,
+        actor=moderator,
+    )
+    service.moderation_decide(
+        db,
+        moderation=round_,
+        audit=audit,
+        agreement={**dict.fromkeys(sections, True), "overall": False},
+        rationale="Drift not weighed",
+        learning="",
+        decision="accept",
+        feedback="",
+        version=round_.version,
+        actor=moderator,
+    )
     assert (audit.status, audit.final_grade) == ("completed", "requires_improvement")
     # The auditor's answers are untouched.
     _, definition = audit_selectors.audit_template(db, audit)
@@ -165,12 +211,12 @@ def test_only_submitted_or_completed_audits_can_be_added(db, mw):
 # --- Grading and deciding ----------------------------------------------------------------------------------------
 
 
-def _sections(db, audit) -> list[str]:  # type: ignore[no-untyped-def]
+def _sections(db, audit) -> list[str]:
     _, definition = audit_selectors.audit_template(db, audit)
     return [s.key for s in service.sections_to_grade(definition, audit_selectors.audit_answers(db, audit=audit))]
 
 
-def _moderated(db, mw, **grades):  # type: ignore[no-untyped-def]
+def _moderated(db, mw, **grades):
     audit = submit(db, new_audit(db, mw), mw.auditor, overall="inadequate", **grades)
     round_ = selectors.latest_round(db, audit_id=audit.id)
     return audit, round_, db.get(type(mw.lead), round_.moderator_id)
@@ -180,40 +226,105 @@ def test_grading_needs_every_section_and_the_overall_grade_and_only_the_moderato
     audit, round_, moderator = _moderated(db, mw)
     sections = _sections(db, audit)
     with pytest.raises(ValidationFailed) as exc:
-        service.moderation_grade(db, moderation=round_, audit=audit, section_grades={sections[0]: "good"},
-                                 overall_grade=None, version=round_.version, actor=moderator)
+        service.moderation_grade(
+            db,
+            moderation=round_,
+            audit=audit,
+            section_grades={sections[0]: "good"},
+            overall_grade=None,
+            version=round_.version,
+            actor=moderator,
+        )
     assert f"grade_{sections[1]}" in exc.value.errors and "overall_grade" in exc.value.errors
     assert f"grade_{sections[0]}" not in exc.value.errors
     other = mw.max if moderator.id == mw.mona.id else mw.mona
     for intruder in (other, mw.lead):
         with pytest.raises(PermissionDenied):
-            service.moderation_grade(db, moderation=round_, audit=audit, section_grades={}, overall_grade="good",
-                                     version=round_.version, actor=intruder)
+            service.moderation_grade(
+                db,
+                moderation=round_,
+                audit=audit,
+                section_grades={},
+                overall_grade="good",
+                version=round_.version,
+                actor=intruder,
+            )
     with pytest.raises(Conflict):  # blind: no decision before grading
-        service.moderation_decide(db, moderation=round_, audit=audit, agreement={"overall": True}, rationale="",
-                                  learning="", decision="accept", feedback="", version=round_.version, actor=moderator)
-    service.moderation_grade(db, moderation=round_, audit=audit, section_grades=dict.fromkeys(sections, "good"),
-                             overall_grade="inadequate", version=round_.version, actor=moderator)
+        service.moderation_decide(
+            db,
+            moderation=round_,
+            audit=audit,
+            agreement={"overall": True},
+            rationale="",
+            learning="",
+            decision="accept",
+            feedback="",
+            version=round_.version,
+            actor=moderator,
+        )
+    service.moderation_grade(
+        db,
+        moderation=round_,
+        audit=audit,
+        section_grades=dict.fromkeys(sections, "good"),
+        overall_grade="inadequate",
+        version=round_.version,
+        actor=moderator,
+    )
     assert (round_.status, round_.overall_grade) == ("graded", "inadequate") and round_.graded_at is not None
     with pytest.raises(Conflict):  # grades cannot change once the auditor's are shown
-        service.moderation_grade(db, moderation=round_, audit=audit, section_grades=dict.fromkeys(sections, "good"),
-                                 overall_grade="good", version=round_.version, actor=moderator)
+        service.moderation_grade(
+            db,
+            moderation=round_,
+            audit=audit,
+            section_grades=dict.fromkeys(sections, "good"),
+            overall_grade="good",
+            version=round_.version,
+            actor=moderator,
+        )
 
 
 def test_disagreeing_needs_a_rationale_and_returning_needs_feedback(db, mw):
     audit, round_, moderator = _moderated(db, mw)
     sections = _sections(db, audit)
-    service.moderation_grade(db, moderation=round_, audit=audit, section_grades=dict.fromkeys(sections, "good"),
-                             overall_grade="requires_improvement", version=round_.version, actor=moderator)
+    service.moderation_grade(
+        db,
+        moderation=round_,
+        audit=audit,
+        section_grades=dict.fromkeys(sections, "good"),
+        overall_grade="requires_improvement",
+        version=round_.version,
+        actor=moderator,
+    )
     agreement = {**dict.fromkeys(sections, True), sections[0]: False, "overall": False}
     with pytest.raises(ValidationFailed) as exc:
-        service.moderation_decide(db, moderation=round_, audit=audit, agreement=agreement, rationale=" ",
-                                  learning="", decision="return", feedback="", version=round_.version, actor=moderator)
+        service.moderation_decide(
+            db,
+            moderation=round_,
+            audit=audit,
+            agreement=agreement,
+            rationale=" ",
+            learning="",
+            decision="return",
+            feedback="",
+            version=round_.version,
+            actor=moderator,
+        )
     assert set(exc.value.errors) == {"rationale", "feedback"}
     assert "the overall grade" in exc.value.errors["rationale"]
     with pytest.raises(ValidationFailed) as missing:
-        service.moderation_decide(db, moderation=round_, audit=audit, agreement={"overall": True}, rationale="",
-                                  learning="", decision=None, feedback="", version=round_.version, actor=moderator)
+        service.moderation_decide(
+            db,
+            moderation=round_,
+            audit=audit,
+            agreement={"overall": True},
+            rationale="",
+            learning="",
+            decision=None,
+            feedback="",
+            version=round_.version,
+            actor=moderator,
+        )
     assert f"agree_{sections[0]}" in missing.value.errors and "decision" in missing.value.errors
     assert round_.status == "graded" and audit.status == "in_moderation"  # nothing saved
 
@@ -221,17 +332,42 @@ def test_disagreeing_needs_a_rationale_and_returning_needs_feedback(db, mw):
 def test_return_then_resubmit_goes_back_to_the_same_moderator_in_a_new_round(db, mw):
     audit, round_, moderator = _moderated(db, mw)
     sections = _sections(db, audit)
-    service.moderation_grade(db, moderation=round_, audit=audit, section_grades=dict.fromkeys(sections, "good"),
-                             overall_grade="requires_improvement", version=round_.version, actor=moderator)
-    service.moderation_decide(db, moderation=round_, audit=audit,
-                              agreement={**dict.fromkeys(sections, False), "overall": False},
-                              rationale="Graded too harshly", learning="Weigh the strengths",
-                              decision="return", feedback="Regrade sections", version=round_.version, actor=moderator)
+    service.moderation_grade(
+        db,
+        moderation=round_,
+        audit=audit,
+        section_grades=dict.fromkeys(sections, "good"),
+        overall_grade="requires_improvement",
+        version=round_.version,
+        actor=moderator,
+    )
+    service.moderation_decide(
+        db,
+        moderation=round_,
+        audit=audit,
+        agreement={**dict.fromkeys(sections, False), "overall": False},
+        rationale="Graded too harshly",
+        learning="Weigh the strengths",
+        decision="return",
+        feedback="Regrade sections",
+        version=round_.version,
+        actor=moderator,
+    )
     assert (audit.status, round_.status, round_.decision) == ("returned", "decided", "return")
     assert round_.agreement == {**dict.fromkeys(sections, False), "overall": False}
     with pytest.raises(Conflict):  # deciding the round twice
-        service.moderation_decide(db, moderation=round_, audit=audit, agreement={}, rationale="x", learning="",
-                                  decision="accept", feedback="", version=round_.version, actor=moderator)
+        service.moderation_decide(
+            db,
+            moderation=round_,
+            audit=audit,
+            agreement={},
+            rationale="x",
+            learning="",
+            decision="accept",
+            feedback="",
+            version=round_.version,
+            actor=moderator,
+        )
     # The auditor edits and resubmits with a better grade: it goes back all the same.
     submit(db, audit, mw.auditor, overall="requires_improvement")
     assert audit.status == "in_moderation"
@@ -245,8 +381,15 @@ def test_a_stale_round_version_is_refused_and_nothing_is_overwritten(db, mw):
     sections = _sections(db, audit)
     grades = dict.fromkeys(sections, "good")
     with pytest.raises(Conflict):
-        service.moderation_grade(db, moderation=round_, audit=audit, section_grades=grades, overall_grade="good",
-                                 version=round_.version + 5, actor=moderator)
+        service.moderation_grade(
+            db,
+            moderation=round_,
+            audit=audit,
+            section_grades=grades,
+            overall_grade="good",
+            version=round_.version + 5,
+            actor=moderator,
+        )
     assert round_.status == "allocated" and round_.section_grades == {}
 
 
@@ -257,10 +400,20 @@ def test_open_rounds_take_grades_and_decision_together(db, mw):
     audit, round_, moderator = _moderated(db, mw)
     assert round_.blind is False
     sections = _sections(db, audit)
-    service.moderation_decide(db, moderation=round_, audit=audit,
-                              agreement={**dict.fromkeys(sections, True), "overall": True}, rationale="", learning="",
-                              decision="accept", feedback="", version=round_.version, actor=moderator,
-                              section_grades=dict.fromkeys(sections, "good"), overall_grade="inadequate")
+    service.moderation_decide(
+        db,
+        moderation=round_,
+        audit=audit,
+        agreement={**dict.fromkeys(sections, True), "overall": True},
+        rationale="",
+        learning="",
+        decision="accept",
+        feedback="",
+        version=round_.version,
+        actor=moderator,
+        section_grades=dict.fromkeys(sections, "good"),
+        overall_grade="inadequate",
+    )
     assert (round_.status, round_.overall_grade, audit.final_grade) == ("decided", "inadequate", "inadequate")
     assert round_.graded_at is not None and round_.decided_at is not None
 
@@ -273,11 +426,28 @@ def test_templates_without_an_overall_grade_are_still_graded_overall_by_the_mode
     round_ = service.moderation_add(db, audit=audit, version=audit.version, actor=mw.lead, today=TODAY)
     moderator = db.get(type(mw.lead), round_.moderator_id)
     assert _sections(db, audit) == []
-    service.moderation_grade(db, moderation=round_, audit=audit, section_grades={}, overall_grade="good",
-                             version=round_.version, actor=moderator)
+    service.moderation_grade(
+        db,
+        moderation=round_,
+        audit=audit,
+        section_grades={},
+        overall_grade="good",
+        version=round_.version,
+        actor=moderator,
+    )
     values = {"overall": False}
-    service.moderation_decide(db, moderation=round_, audit=audit, agreement=values, rationale="No grade given",
-                              learning="", decision="accept", feedback="", version=round_.version, actor=moderator)
+    service.moderation_decide(
+        db,
+        moderation=round_,
+        audit=audit,
+        agreement=values,
+        rationale="No grade given",
+        learning="",
+        decision="accept",
+        feedback="",
+        version=round_.version,
+        actor=moderator,
+    )
     assert audit.final_grade == "good"
 
 
@@ -288,8 +458,15 @@ def test_the_moderators_grades_are_hidden_only_while_blind_and_ungraded(db, mw):
     assert not selectors.grades_hidden_from(db, user=mw.auditor, audit=audit)
     # Until they have graded, the audit's own pages (which show grades) are closed to the moderator.
     assert not audit_selectors.audit_visible_to(moderator, audit)
-    service.moderation_grade(db, moderation=round_, audit=audit, section_grades=dict.fromkeys(_sections(db, audit), "good"),
-                             overall_grade="good", version=round_.version, actor=moderator)
+    service.moderation_grade(
+        db,
+        moderation=round_,
+        audit=audit,
+        section_grades=dict.fromkeys(_sections(db, audit), "good"),
+        overall_grade="good",
+        version=round_.version,
+        actor=moderator,
+    )
     assert not selectors.grades_hidden_from(db, user=moderator, audit=audit)
     assert audit_selectors.audit_visible_to(moderator, audit)
 
@@ -297,13 +474,31 @@ def test_the_moderators_grades_are_hidden_only_while_blind_and_ungraded(db, mw):
 def test_reassigning_a_graded_round_lets_the_new_moderator_grade_afresh(db, mw):
     audit, round_, moderator = _moderated(db, mw)
     sections = _sections(db, audit)
-    service.moderation_grade(db, moderation=round_, audit=audit, section_grades=dict.fromkeys(sections, "good"),
-                             overall_grade="good", version=round_.version, actor=moderator)
+    service.moderation_grade(
+        db,
+        moderation=round_,
+        audit=audit,
+        section_grades=dict.fromkeys(sections, "good"),
+        overall_grade="good",
+        version=round_.version,
+        actor=moderator,
+    )
     other = mw.max if moderator.id == mw.mona.id else mw.mona
-    service.moderation_reassign(db, moderation=round_, moderator_id=other.id, reason="Moderator left",
-                                version=round_.version, actor=mw.lead, today=TODAY)
+    service.moderation_reassign(
+        db,
+        moderation=round_,
+        moderator_id=other.id,
+        reason="Moderator left",
+        version=round_.version,
+        actor=mw.lead,
+        today=TODAY,
+    )
     assert (round_.status, round_.section_grades, round_.overall_grade, round_.moderator_id) == (
-        "allocated", {}, None, other.id)
+        "allocated",
+        {},
+        None,
+        other.id,
+    )
     (event,) = _events(db, "moderation.reassign")
     assert event.before["overall_grade"] == "good"  # the old grades stay on the record
     assert selectors.grades_hidden_from(db, user=other, audit=audit)

@@ -50,10 +50,12 @@ def world(db: Session) -> World:
     owner = make_user(db, username="owner", roles=(Role.PRACTITIONER,), team=team, full_name="Wes Worker")
     manager = make_user(db, username="manager", roles=(Role.PRACTITIONER,), team=team, full_name="Maya Manager")
     hos = make_user(db, username="hos", roles=(Role.HEAD_OF_SERVICE,), team=team, full_name="Hana Head")
-    other_hos = make_user(db, username="otherhos", roles=(Role.HEAD_OF_SERVICE,), team=other_team,
-                          full_name="Olu Other")
-    bystander = make_user(db, username="bystander", roles=(Role.PRACTITIONER,), team=other_team,
-                          full_name="Bea Bystander")
+    other_hos = make_user(
+        db, username="otherhos", roles=(Role.HEAD_OF_SERVICE,), team=other_team, full_name="Olu Other"
+    )
+    bystander = make_user(
+        db, username="bystander", roles=(Role.PRACTITIONER,), team=other_team, full_name="Bea Bystander"
+    )
     viewer = make_user(db, username="viewer", roles=(Role.VIEWER,), full_name="Vic Viewer")
     team.manager_id = manager.id
     db.add(team)
@@ -61,29 +63,61 @@ def world(db: Session) -> World:
     case = make_case(db, team=team, child_id="CHILD0001", worker_name="Wes Worker", manager_name="Maya Manager")
     other_case = make_case(db, team=other_team, child_id="CHILD0002", worker_name="Bea Bystander")
     audit = make_audit(db, case=case, auditor=auditor, actor=lead)
-    return World(lead=lead, auditor=auditor, owner=owner, manager=manager, hos=hos, other_hos=other_hos,
-                 bystander=bystander, viewer=viewer, team=team, other_team=other_team, case=case,
-                 other_case=other_case, audit=audit)
+    return World(
+        lead=lead,
+        auditor=auditor,
+        owner=owner,
+        manager=manager,
+        hos=hos,
+        other_hos=other_hos,
+        bystander=bystander,
+        viewer=viewer,
+        team=team,
+        other_team=other_team,
+        case=case,
+        other_case=other_case,
+        audit=audit,
+    )
 
 
-def make_item(db: Session, world: World, *, case: Case | None = None, owner: User | None = None,
-              status: str = "open", due_date: date = date(2026, 12, 24), priority: str = "normal",
-              raised_at: datetime = datetime(2026, 11, 1, 12, 0, tzinfo=UTC), closed_at: datetime | None = None,
-              theme_ids: tuple[int, ...] = (), **fields: Any) -> Recommendation:
+def make_item(
+    db: Session,
+    world: World,
+    *,
+    case: Case | None = None,
+    owner: User | None = None,
+    status: str = "open",
+    due_date: date = date(2026, 12, 24),
+    priority: str = "normal",
+    raised_at: datetime = datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
+    closed_at: datetime | None = None,
+    theme_ids: tuple[int, ...] = (),
+    **fields: Any,
+) -> Recommendation:
     """A recommendation row written directly (as if raised and moved on), on `case` (default world.case)."""
     case = case or world.case
     days = None
     if status == "closed":
         closed_at = closed_at or NOW
         days = (closed_at.date() - raised_at.date()).days
-    values: dict[str, Any] = dict(
-        text="Update the chronology", audit_id=world.audit.id if case is world.case else None, case_id=case.id,
-        cycle_id=None, owner_id=(owner or world.owner).id, team_id=case.team_id,
-        service_area_id=case.service_area_id, priority=priority, due_date=due_date, status=status,
-        raised_by_id=world.auditor.id, raised_at=raised_at, closed_at=closed_at, days_to_close=days,
-        evidence="Done" if status in ("completed", "closed") else "",
-        closed_by_id=world.hos.id if status == "closed" else None,
-    )
+    values: dict[str, Any] = {
+        "text": "Update the chronology",
+        "audit_id": world.audit.id if case is world.case else None,
+        "case_id": case.id,
+        "cycle_id": None,
+        "owner_id": (owner or world.owner).id,
+        "team_id": case.team_id,
+        "service_area_id": case.service_area_id,
+        "priority": priority,
+        "due_date": due_date,
+        "status": status,
+        "raised_by_id": world.auditor.id,
+        "raised_at": raised_at,
+        "closed_at": closed_at,
+        "days_to_close": days,
+        "evidence": "Done" if status in ("completed", "closed") else "",
+        "closed_by_id": world.hos.id if status == "closed" else None,
+    }
     values.update(fields)
     item = Recommendation(**values)
     db.add(item)

@@ -18,12 +18,12 @@ URL = "/api/v1/recommendations"
 
 
 @pytest.fixture
-def today(settings) -> date:  # type: ignore[no-untyped-def]
+def today(settings) -> date:
     return settings.today()  # the API counts "overdue" from the real local date
 
 
 @pytest.fixture
-def as_(client, world):  # type: ignore[no-untyped-def]
+def as_(client, world):
     """Bearer headers by username, fetched once each."""
     cache: dict[str, dict[str, str]] = {}
 
@@ -36,24 +36,24 @@ def as_(client, world):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def item(db, world, today):  # type: ignore[no-untyped-def]
+def item(db, world, today):
     return make_item(db, world, due_date=today + timedelta(days=20))
 
 
-def _theme_id(db, name: str) -> int:  # type: ignore[no-untyped-def]
+def _theme_id(db, name: str) -> int:
     return db.execute(select(Theme.id).where(Theme.name == name)).scalar_one()
 
 
-def _patch(client, headers, item_id, **body):  # type: ignore[no-untyped-def]
+def _patch(client, headers, item_id, **body):
     return client.patch(f"{URL}/{item_id}", headers=headers, json=body)
 
 
-def _fields(response) -> list[str]:  # type: ignore[no-untyped-def]
+def _fields(response) -> list[str]:
     assert response.status_code == 422, response.text
     return [entry["loc"][-1] for entry in response.json()["detail"]]
 
 
-def _events(db, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+def _events(db, action: str) -> list[AuditEvent]:
     return list(db.execute(select(AuditEvent).where(AuditEvent.action == action)).scalars())
 
 
@@ -62,9 +62,16 @@ def _events(db, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def
 
 def test_raise_from_an_audit_defaults_the_owner_to_the_case_worker(client, db, world, as_, today):
     chronology = _theme_id(db, "Chronology")
-    response = client.post(f"/api/v1/audits/{world.audit.id}/recommendations", headers=as_("auditor"),
-                           json={"text": "Bring the chronology up to date", "priority": "high",
-                                 "theme_ids": [chronology], "section_key": "compliance"})
+    response = client.post(
+        f"/api/v1/audits/{world.audit.id}/recommendations",
+        headers=as_("auditor"),
+        json={
+            "text": "Bring the chronology up to date",
+            "priority": "high",
+            "theme_ids": [chronology],
+            "section_key": "compliance",
+        },
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["owner"] == {"id": world.owner.id, "name": "Wes Worker"}
@@ -83,12 +90,18 @@ def test_raise_with_no_default_owner_is_a_422_naming_owner_id(client, db, world,
     lonely_team = make_team(db, name="No manager team", service_area="Safeguarding")
     case = make_case(db, team=lonely_team, worker_name="Nobody With An Account")
     audit = make_audit(db, case=case, auditor=world.auditor, actor=world.lead)
-    response = client.post(f"/api/v1/audits/{audit.id}/recommendations", headers=as_("auditor"),
-                           json={"text": "Record the child's views", "priority": "normal"})
+    response = client.post(
+        f"/api/v1/audits/{audit.id}/recommendations",
+        headers=as_("auditor"),
+        json={"text": "Record the child's views", "priority": "normal"},
+    )
     assert _fields(response) == ["owner_id"]
     assert "give owner_id" in response.json()["detail"][0]["msg"]
-    named = client.post(f"/api/v1/audits/{audit.id}/recommendations", headers=as_("auditor"),
-                        json={"text": "Record the child's views", "priority": "normal", "owner_id": world.hos.id})
+    named = client.post(
+        f"/api/v1/audits/{audit.id}/recommendations",
+        headers=as_("auditor"),
+        json={"text": "Record the child's views", "priority": "normal", "owner_id": world.hos.id},
+    )
     assert named.status_code == 201 and named.json()["owner"]["id"] == world.hos.id
 
 
@@ -103,12 +116,21 @@ def test_raise_on_an_audit_you_cannot_see_is_404_and_without_the_role_403(client
 
 
 def test_thematic_raise_by_the_qa_lead(client, db, world, as_):
-    cycle = Cycle(title="Missing children thematic", kind="thematic", template_key="dip_sample", template_version=1,
-                  due_date=date(2027, 3, 31))
+    cycle = Cycle(
+        title="Missing children thematic",
+        kind="thematic",
+        template_key="dip_sample",
+        template_version=1,
+        due_date=date(2027, 3, 31),
+    )
     db.add(cycle)
     db.flush()
-    body = {"text": "Return home interviews within 72 hours", "priority": "urgent", "owner_id": world.hos.id,
-            "service_area_id": world.team.service_area_id}
+    body = {
+        "text": "Return home interviews within 72 hours",
+        "priority": "urgent",
+        "owner_id": world.hos.id,
+        "service_area_id": world.team.service_area_id,
+    }
     url = f"/api/v1/cycles/{cycle.id}/recommendations"
     response = client.post(url, headers=as_("lead"), json=body)
     assert response.status_code == 201, response.text
@@ -118,7 +140,8 @@ def test_thematic_raise_by_the_qa_lead(client, db, world, as_):
     assert client.post(url, headers=as_("auditor"), json=body).status_code == 403
     assert client.post("/api/v1/cycles/999999/recommendations", headers=as_("lead"), json=body).status_code == 404
     assert _fields(client.post(url, headers=as_("lead"), json={**body, "service_area_id": 999999})) == [
-        "service_area_id"]
+        "service_area_id"
+    ]
     assert _fields(client.post(url, headers=as_("lead"), json={**body, "owner_id": None})) == ["owner_id"]
 
 
@@ -129,8 +152,14 @@ def test_open_to_closed_through_the_api(client, db, world, as_, item):
     started = _patch(client, as_("owner"), item.id, version=1, status="in_progress")
     assert started.status_code == 200, started.text
     assert (started.json()["status"], started.json()["version"]) == ("in_progress", 2)
-    completed = _patch(client, as_("owner"), item.id, version=2, status="completed",
-                       evidence="Chronology updated and checked in supervision")
+    completed = _patch(
+        client,
+        as_("owner"),
+        item.id,
+        version=2,
+        status="completed",
+        evidence="Chronology updated and checked in supervision",
+    )
     assert completed.status_code == 200, completed.text
     body = completed.json()
     assert body["status"] == "completed" and body["completed_at"] is not None
@@ -177,11 +206,9 @@ def test_an_illegal_move_is_a_409(client, db, world, as_, item):
 
 def test_completing_needs_evidence(client, db, world, as_, item):
     assert _fields(_patch(client, as_("owner"), item.id, version=1, status="completed")) == ["evidence"]
-    assert _fields(_patch(client, as_("owner"), item.id, version=1, status="completed", evidence="  ")) == [
-        "evidence"]
+    assert _fields(_patch(client, as_("owner"), item.id, version=1, status="completed", evidence="  ")) == ["evidence"]
     # Evidence with any other move would be lost: refused rather than dropped.
-    assert _fields(_patch(client, as_("owner"), item.id, version=1, status="in_progress", evidence="x")) == [
-        "evidence"]
+    assert _fields(_patch(client, as_("owner"), item.id, version=1, status="in_progress", evidence="x")) == ["evidence"]
 
 
 def test_the_version_is_required_and_something_must_change(client, db, world, as_, item):
@@ -189,30 +216,36 @@ def test_the_version_is_required_and_something_must_change(client, db, world, as
     assert _fields(_patch(client, as_("owner"), item.id, version=1)) == ["status"]
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"version": 1, "status": "done"}, "status"),
-    ({"version": "one", "status": "in_progress"}, "version"),
-    ({"version": 99999999999, "status": "in_progress"}, "version"),
-    ({"version": 1, "due_date": "2026-02-30", "due_date_reason": "x"}, "due_date"),
-    ({"version": 1, "status": "in_progress", "colour": "red"}, "colour"),
-    ({"version": 1, "status": "completed", "evidence": ["a list"]}, "evidence"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"version": 1, "status": "done"}, "status"),
+        ({"version": "one", "status": "in_progress"}, "version"),
+        ({"version": 99999999999, "status": "in_progress"}, "version"),
+        ({"version": 1, "due_date": "2026-02-30", "due_date_reason": "x"}, "due_date"),
+        ({"version": 1, "status": "in_progress", "colour": "red"}, "colour"),
+        ({"version": 1, "status": "completed", "evidence": ["a list"]}, "evidence"),
+    ],
+)
 def test_bad_patch_values_are_422s_naming_the_field(client, db, world, as_, item, body, field):
     assert _fields(client.patch(f"{URL}/{item.id}", headers=as_("owner"), json=body)) == [field]
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"priority": "asap"}, "priority"),
-    ({"owner_id": "abc"}, "owner_id"),
-    ({"owner_id": 2**40}, "owner_id"),
-    ({"theme_ids": ["x"]}, 0),
-    ({"theme_ids": [2**40]}, 0),
-    ({"due_date": "tomorrow"}, "due_date"),
-    ({"text": ["not", "text"]}, "text"),
-    ({"text": ""}, "text"),
-    ({"theme_ids": [999999]}, "theme_ids"),
-    ({"section_key": "no_such_section"}, "section_key"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"priority": "asap"}, "priority"),
+        ({"owner_id": "abc"}, "owner_id"),
+        ({"owner_id": 2**40}, "owner_id"),
+        ({"theme_ids": ["x"]}, 0),
+        ({"theme_ids": [2**40]}, 0),
+        ({"due_date": "tomorrow"}, "due_date"),
+        ({"text": ["not", "text"]}, "text"),
+        ({"text": ""}, "text"),
+        ({"theme_ids": [999999]}, "theme_ids"),
+        ({"section_key": "no_such_section"}, "section_key"),
+    ],
+)
 def test_bad_raise_values_are_422s_naming_the_field(client, db, world, as_, change, field):
     body = {"text": "Update the chronology", "priority": "normal", "owner_id": world.owner.id, **change}
     response = client.post(f"/api/v1/audits/{world.audit.id}/recommendations", headers=as_("auditor"), json=body)
@@ -250,8 +283,14 @@ def test_nul_characters_are_stripped_not_stored(client, db, world, as_, item):
 
 def test_two_due_date_changes_leave_two_history_entries(client, db, world, as_, item, today):
     first, second = today + timedelta(days=40), today + timedelta(days=60)
-    one = _patch(client, as_("hos"), item.id, version=1, due_date=first.isoformat(),
-                 due_date_reason="Waiting for the family court report")
+    one = _patch(
+        client,
+        as_("hos"),
+        item.id,
+        version=1,
+        due_date=first.isoformat(),
+        due_date_reason="Waiting for the family court report",
+    )
     assert one.status_code == 200, one.text
     two = _patch(client, as_("manager"), item.id, version=2, due_date=second.isoformat(), reason="Worker on leave")
     assert two.status_code == 200, two.text
@@ -273,14 +312,23 @@ def test_due_date_and_status_together_are_all_or_nothing(client, db, world, as_,
     item = make_item(db, world, status="completed", due_date=today + timedelta(days=5))
     new = (today + timedelta(days=30)).isoformat()
     # The due date would change, but the owner may not close: nothing is saved.
-    refused = _patch(client, as_("hos"), item.id, version=1, due_date=new, due_date_reason="More time",
-                     status="in_progress")
+    refused = _patch(
+        client, as_("hos"), item.id, version=1, due_date=new, due_date_reason="More time", status="in_progress"
+    )
     assert _fields(refused) == ["reason"]
     after = client.get(f"{URL}/{item.id}", headers=as_("hos")).json()
     assert (after["version"], after["due_date"], after["status"]) == (1, item.due_date.isoformat(), "completed")
     assert [h["action"] for h in after["history"]] == []
-    both = _patch(client, as_("hos"), item.id, version=1, due_date=new, due_date_reason="More time",
-                  status="reopened", reason="The plan was not updated")
+    both = _patch(
+        client,
+        as_("hos"),
+        item.id,
+        version=1,
+        due_date=new,
+        due_date_reason="More time",
+        status="reopened",
+        reason="The plan was not updated",
+    )
     assert both.status_code == 200, both.text
     body = both.json()
     assert (body["version"], body["due_date"], body["status"]) == (3, new, "in_progress")
@@ -312,8 +360,20 @@ def test_list_filters_and_pages(client, db, world, as_, today):
     assert first["days_overdue"] == 20 and first["escalation_level"] == "team_manager"
 
 
-@pytest.mark.parametrize("query", ["status=late", "team=abc", "theme=-1", "priority=asap", "owner=you",
-                                   "raised_from=2026-02-30", "raised_within=5", "sort=name", "cycle=0"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "status=late",
+        "team=abc",
+        "theme=-1",
+        "priority=asap",
+        "owner=you",
+        "raised_from=2026-02-30",
+        "raised_within=5",
+        "sort=name",
+        "cycle=0",
+    ],
+)
 def test_bad_filter_values_are_422s_naming_the_parameter(client, world, as_, query):
     response = client.get(f"{URL}?{query}", headers=as_("lead"))
     assert response.status_code == 422
@@ -327,7 +387,11 @@ def test_a_head_of_service_never_sees_another_areas_items(client, db, world, as_
     hos = as_("hos")
     assert [i["id"] for i in client.get(URL, headers=hos).json()["items"]] == [ours.id]
     assert client.get(f"{URL}?service_area={other_area}", headers=hos).json() == {
-        "items": [], "total": 0, "page": 1, "page_size": 50}
+        "items": [],
+        "total": 0,
+        "page": 1,
+        "page_size": 50,
+    }
     assert client.get(f"{URL}?team={world.other_team.id}", headers=hos).json()["total"] == 0
     assert client.get(f"{URL}/{theirs.id}", headers=hos).status_code == 404
     assert _patch(client, hos, theirs.id, version=1, status="closed").status_code == 404

@@ -21,11 +21,11 @@ from tests.recommendations.conftest import make_item
 URL = "/recommendations/dashboard"
 
 
-def text(response) -> str:  # type: ignore[no-untyped-def]
+def text(response) -> str:
     return html.unescape(page_text(response.text))
 
 
-def links(response) -> list[tuple[str, dict[str, str]]]:  # type: ignore[no-untyped-def]
+def links(response) -> list[tuple[str, dict[str, str]]]:
     """(path, query) of every link on the page."""
     found = []
     for href in re.findall(r'href="([^"]+)"', response.text):
@@ -34,7 +34,7 @@ def links(response) -> list[tuple[str, dict[str, str]]]:  # type: ignore[no-unty
     return found
 
 
-def link_texts(response, path: str = "/recommendations", **query: str) -> list[str]:  # type: ignore[no-untyped-def]
+def link_texts(response, path: str = "/recommendations", **query: str) -> list[str]:
     """The text of every link to `path` with exactly `query`."""
     pattern = re.compile(r'<a [^>]*href="([^"]+)"[^>]*>(.*?)</a>', re.DOTALL)
     found = []
@@ -45,20 +45,20 @@ def link_texts(response, path: str = "/recommendations", **query: str) -> list[s
     return found
 
 
-def figure(response, **query: str) -> str:  # type: ignore[no-untyped-def]
+def figure(response, **query: str) -> str:
     """The number shown by the links to the list with exactly `query` (the same wherever it appears)."""
-    numbers = {re.search(r"[\d,]+", t).group() for t in link_texts(response, **query)}  # type: ignore[union-attr]
+    numbers = {re.search(r"[\d,]+", t).group() for t in link_texts(response, **query)}
     assert len(numbers) == 1, (query, numbers)
     return numbers.pop()
 
 
 @pytest.fixture
-def today(app):  # type: ignore[no-untyped-def]
+def today(app):
     return app.state.settings.today()
 
 
 @pytest.fixture
-def items(db, world, today):  # type: ignore[no-untyped-def]
+def items(db, world, today):
     """Safeguarding: 3 outstanding in Team 1 (one 45 days overdue, one completed) and one closed; Children in
     Care: 2 outstanding, one 100 days overdue."""
     return {
@@ -66,10 +66,12 @@ def items(db, world, today):  # type: ignore[no-untyped-def]
         "open": make_item(db, world, status="in_progress", due_date=today + timedelta(days=10)),
         "completed": make_item(db, world, status="completed", due_date=today + timedelta(days=3)),
         "closed": make_item(db, world, status="closed", due_date=today - timedelta(days=5)),
-        "other_overdue": make_item(db, world, case=world.other_case, owner=world.bystander, status="open",
-                                   due_date=today - timedelta(days=100)),
-        "other_open": make_item(db, world, case=world.other_case, owner=world.bystander, status="open",
-                                due_date=today + timedelta(days=20)),
+        "other_overdue": make_item(
+            db, world, case=world.other_case, owner=world.bystander, status="open", due_date=today - timedelta(days=100)
+        ),
+        "other_open": make_item(
+            db, world, case=world.other_case, owner=world.bystander, status="open", due_date=today + timedelta(days=20)
+        ),
     }
 
 
@@ -157,9 +159,11 @@ def test_every_figure_links_to_its_list_with_the_area_and_filters(client, db, wo
     assert figure(response, raised_within="12", status="closed", **base) == "1"
     assert figure(response, closed_within="3", **base) == "1"
     assert link_texts(response, "/recommendations.csv", status="outstanding", **base) == [
-        "CSV file of the outstanding recommendations"]
+        "CSV file of the outstanding recommendations"
+    ]
     assert link_texts(response, "/recommendations.xlsx", status="outstanding", **base) == [
-        "Excel file of the outstanding recommendations"]
+        "Excel file of the outstanding recommendations"
+    ]
     assert link_texts(response, f"/recommendations/{items['overdue'].id}") == [f"Recommendation {items['overdue'].id}"]
 
 
@@ -167,7 +171,7 @@ def test_the_oldest_overdue_show_owner_and_escalation_and_no_child_id(client, db
     login(client, "hos")
     response = client.get(URL)
     page = text(response)
-    oldest = page[page.index("Oldest overdue"):page.index("Awaiting verification", page.index("Oldest overdue"))]
+    oldest = page[page.index("Oldest overdue") : page.index("Awaiting verification", page.index("Oldest overdue"))]
     assert f"Recommendation {items['overdue'].id} Wes Worker Safeguarding Team 1 Normal" in oldest
     assert "45 Head of service" in oldest
     assert world.case.child_id not in response.text and world.other_case.child_id not in response.text
@@ -192,13 +196,20 @@ def test_with_nothing_outstanding_the_page_says_so(client, db, world):
 def test_the_ageing_bars_are_as_long_as_their_share_and_the_counts_say_it(client, world, items):
     login(client, "hos")
     response = client.get(URL)
-    table = response.text[response.text.index('id="ageing"'):]
-    table = table[:table.index("</table>")]
-    rows = re.findall(r'<th scope="row"[^>]*>(.*?)</th>.*?>(\d+)<span.*?<svg aria-hidden="true"[^>]*>\s*<rect width="([\d.]+)%"',
-                      table, re.DOTALL)
+    table = response.text[response.text.index('id="ageing"') :]
+    table = table[: table.index("</table>")]
+    rows = re.findall(
+        r'<th scope="row"[^>]*>(.*?)</th>.*?>(\d+)<span.*?<svg aria-hidden="true"[^>]*>\s*<rect width="([\d.]+)%"',
+        table,
+        re.DOTALL,
+    )
     assert [(html.unescape(label), count, width) for label, count, width in rows] == [
-        ("Not yet due", "2", "100.0"), ("0–30 days overdue", "0", "0.0"), ("31–60 days overdue", "1", "50.0"),
-        ("61–90 days overdue", "0", "0.0"), ("More than 90 days overdue", "0", "0.0")]
+        ("Not yet due", "2", "100.0"),
+        ("0–30 days overdue", "0", "0.0"),
+        ("31–60 days overdue", "1", "50.0"),
+        ("61–90 days overdue", "0", "0.0"),
+        ("More than 90 days overdue", "0", "0.0"),
+    ]
 
 
 def test_a_second_team_in_the_area_gets_its_own_line(client, db, world, items):
@@ -206,6 +217,7 @@ def test_a_second_team_in_the_area_gets_its_own_line(client, db, world, items):
     make_item(db, world, case=make_case(db, team=second, child_id="CHILD0003"), status="completed")
     login(client, "hos")
     response = client.get(URL)
-    assert figure(response, status="outstanding", service_area=str(world.team.service_area_id),
-                  team=str(second.id)) == "1"
+    assert (
+        figure(response, status="outstanding", service_area=str(world.team.service_area_id), team=str(second.id)) == "1"
+    )
     assert 'value="' + str(second.id) + '"' in response.text  # offered in the team filter

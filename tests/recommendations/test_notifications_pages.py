@@ -18,17 +18,23 @@ from tests.factories import login, page_text, post_form
 from tests.recommendations.conftest import NOW, TODAY, make_item
 
 
-def notify(db: Session, user, item, *, kind: str = "overdue", day: date = TODAY, message: str | None = None,
-           read: bool = False) -> Notification:
-    row = Notification(user_id=user.id, recommendation_id=item.id, kind=kind, day=day,
-                       message=message or f"Recommendation {item.id}: {kind} on {day.isoformat()}.",
-                       read_at=datetime(2026, 11, 26, 9, 0, tzinfo=UTC) if read else None)
+def notify(
+    db: Session, user, item, *, kind: str = "overdue", day: date = TODAY, message: str | None = None, read: bool = False
+) -> Notification:
+    row = Notification(
+        user_id=user.id,
+        recommendation_id=item.id,
+        kind=kind,
+        day=day,
+        message=message or f"Recommendation {item.id}: {kind} on {day.isoformat()}.",
+        read_at=datetime(2026, 11, 26, 9, 0, tzinfo=UTC) if read else None,
+    )
     db.add(row)
     db.flush()
     return row
 
 
-def text_of(response) -> str:  # type: ignore[no-untyped-def]
+def text_of(response) -> str:
     return html.unescape(page_text(response.text))
 
 
@@ -47,8 +53,9 @@ def rows(db: Session, world):
     return {
         "old_unread": notify(db, world.owner, item, day=TODAY - timedelta(days=2), message="Old unread one."),
         "new_unread": notify(db, world.owner, other_item, day=TODAY, message="New unread one."),
-        "newest_read": notify(db, world.owner, third_item, day=TODAY, kind="due_tomorrow", message="Newest read one.",
-                              read=True),
+        "newest_read": notify(
+            db, world.owner, third_item, day=TODAY, kind="due_tomorrow", message="Newest read one.", read=True
+        ),
         "managers": notify(db, world.manager, item, kind="escalated", message="The manager's one."),
         "item": item,
     }
@@ -160,5 +167,6 @@ def test_after_several_days_of_reminders_each_item_is_listed_once_as_it_stands(c
     assert text.count(f"Recommendation {overdue.id}:") == 1 and f"Recommendation {closing.id}:" not in text
     # Due tomorrow became overdue (unread again, dated the day it changed); the other is still read, as it was.
     assert text.index(f"Recommendation {due.id}: overdue since 27 November 2026") < text.index(
-        f"Recommendation {overdue.id}: overdue since 23 November 2026")
+        f"Recommendation {overdue.id}: overdue since 23 November 2026"
+    )
     assert "28 November 2026" in text and "26 November 2026" in text

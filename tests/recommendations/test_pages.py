@@ -18,13 +18,17 @@ from tests.factories import login, page_text, post_form
 from tests.recommendations.conftest import make_item
 
 
-def _theme_id(db, name):  # type: ignore[no-untyped-def]
+def _theme_id(db, name):
     return db.execute(select(Theme.id).where(Theme.name == name)).scalar_one()
 
 
-def _raise_form(world, **fields):  # type: ignore[no-untyped-def]
-    data = {"text": "Bring the chronology up to date", "owner_id": str(world.owner.id), "priority": "high",
-            "section_key": "compliance"}
+def _raise_form(world, **fields):
+    data = {
+        "text": "Bring the chronology up to date",
+        "owner_id": str(world.owner.id),
+        "priority": "high",
+        "section_key": "compliance",
+    }
     data.update(fields)
     return data
 
@@ -36,12 +40,22 @@ def test_auditor_raises_two_from_the_audit_and_sees_them_listed(client, db, worl
     text = page_text(page.text)
     assert "No recommendations have been raised from this audit yet" in text
     assert f'<option value="{world.owner.id}" selected' in page.text  # the case worker by default
-    first = post_form(client, f"/audits/{world.audit.id}/recommendations",
-                      _raise_form(world, theme_ids=str(_theme_id(db, "Chronology"))))
+    first = post_form(
+        client,
+        f"/audits/{world.audit.id}/recommendations",
+        _raise_form(world, theme_ids=str(_theme_id(db, "Chronology"))),
+    )
     assert first.status_code == 303
-    second = post_form(client, f"/audits/{world.audit.id}/recommendations",
-                       _raise_form(world, text="Record the child's wishes", priority="urgent",
-                                   **{"due_date-day": "1", "due_date-month": "12", "due_date-year": "2099"}))
+    second = post_form(
+        client,
+        f"/audits/{world.audit.id}/recommendations",
+        _raise_form(
+            world,
+            text="Record the child's wishes",
+            priority="urgent",
+            **{"due_date-day": "1", "due_date-month": "12", "due_date-year": "2099"},
+        ),
+    )
     assert second.status_code == 303
     page = client.get(second.headers["location"])
     text = page_text(page.text)
@@ -52,13 +66,27 @@ def test_auditor_raises_two_from_the_audit_and_sees_them_listed(client, db, worl
 
 def test_raising_names_every_problem_and_keeps_what_was_typed(client, world):
     login(client, "auditor")
-    response = post_form(client, f"/audits/{world.audit.id}/recommendations",
-                         {"text": "Keep this text", "owner_id": "", "priority": "",
-                          "due_date-day": "31", "due_date-month": "2", "due_date-year": "2027", "theme_ids": "x"})
+    response = post_form(
+        client,
+        f"/audits/{world.audit.id}/recommendations",
+        {
+            "text": "Keep this text",
+            "owner_id": "",
+            "priority": "",
+            "due_date-day": "31",
+            "due_date-month": "2",
+            "due_date-year": "2027",
+            "theme_ids": "x",
+        },
+    )
     assert response.status_code == 400
     text = page_text(response.text)
-    for message in ("Choose who owns the recommendation", "Choose the priority", "must be a real date",
-                    "Choose themes from the list"):
+    for message in (
+        "Choose who owns the recommendation",
+        "Choose the priority",
+        "must be a real date",
+        "Choose themes from the list",
+    ):
         assert message in text
     assert "Keep this text" in response.text
 
@@ -77,8 +105,11 @@ def test_owner_completes_with_evidence_and_hos_verifies(client, db, world):
     assert "Record your progress" in page.text and "Verify it" not in page.text
     missing = post_form(client, f"/recommendations/{item.id}/move", {"action": "complete", "version": "1"})
     assert missing.status_code == 400 and "Describe what was done" in page_text(missing.text)
-    done = post_form(client, f"/recommendations/{item.id}/move",
-                     {"action": "complete", "version": "1", "evidence": "Chronology updated on 20 November"})
+    done = post_form(
+        client,
+        f"/recommendations/{item.id}/move",
+        {"action": "complete", "version": "1", "evidence": "Chronology updated on 20 November"},
+    )
     assert done.status_code == 303
     page = client.get(done.headers["location"])
     assert "waits for verification" in page_text(page.text) and "Verify it" not in page.text
@@ -96,8 +127,11 @@ def test_reopen_needs_a_reason(client, db, world):
     login(client, "hos")
     response = post_form(client, f"/recommendations/{item.id}/move", {"action": "reopen", "version": "1"})
     assert response.status_code == 400 and "Give the reason for reopening it" in page_text(response.text)
-    response = post_form(client, f"/recommendations/{item.id}/move",
-                         {"action": "reopen", "version": "1", "reason": "No evidence of the visit"})
+    response = post_form(
+        client,
+        f"/recommendations/{item.id}/move",
+        {"action": "reopen", "version": "1", "reason": "No evidence of the visit"},
+    )
     assert response.status_code == 303
     page = page_text(client.get(f"/recommendations/{item.id}").text)
     assert "Reopened" in page and "No evidence of the visit" in page
@@ -107,8 +141,9 @@ def test_a_stale_form_gets_a_friendly_conflict_and_changes_nothing(client, db, w
     item = make_item(db, world, status="completed")
     login(client, "hos")
     assert post_form(client, f"/recommendations/{item.id}/move", {"action": "close", "version": "1"}).status_code == 303
-    again = post_form(client, f"/recommendations/{item.id}/move",
-                      {"action": "reopen", "version": "1", "reason": "Second thoughts"})
+    again = post_form(
+        client, f"/recommendations/{item.id}/move", {"action": "reopen", "version": "1", "reason": "Second thoughts"}
+    )
     assert again.status_code == 409 and "changed since you opened it" in page_text(again.text)
     db.refresh(item)
     assert item.status == "closed"
@@ -151,7 +186,9 @@ def test_list_is_scoped_and_filtered(client, db, world):
     login(client, "hos")
     text = page_text(client.get("/recommendations").text)
     assert "Ours overdue" in text and "Ours later" in text and "Theirs" not in text
-    text = page_text(client.get(f"/recommendations?status=overdue&service_area={world.other_team.service_area_id}").text)
+    text = page_text(
+        client.get(f"/recommendations?status=overdue&service_area={world.other_team.service_area_id}").text
+    )
     assert "No recommendations match these filters" in text
     text = page_text(client.get("/recommendations?status=overdue").text)
     assert "Ours overdue" in text and "Ours later" not in text and "56 days overdue" in text
@@ -161,7 +198,7 @@ def test_list_is_scoped_and_filtered(client, db, world):
 
 
 def test_exports_are_scoped_recorded_and_match_the_list(client, db, world):
-    make_item(db, world, text="=HYPERLINK(\"x\") ours", theme_ids=(_theme_id(db, "Chronology"),))
+    make_item(db, world, text='=HYPERLINK("x") ours', theme_ids=(_theme_id(db, "Chronology"),))
     make_item(db, world, case=world.other_case, owner=world.bystander, text="Theirs")
     login(client, "hos")
     csv_response = client.get("/recommendations.csv?status=outstanding")
@@ -191,8 +228,14 @@ def test_my_actions_groups_by_urgency_and_lists_what_waits_for_verification(clie
     make_item(db, world, text="Somebody else's", owner=world.manager)
     login(client, "owner")
     text = page_text(client.get("/recommendations/mine").text)
-    assert text.index("Overdue (1)") < text.index("Late one") < text.index("Due in the next 7 days (1)") \
-        < text.index("Soon one") < text.index("Due later (1)") < text.index("Later one")
+    assert (
+        text.index("Overdue (1)")
+        < text.index("Late one")
+        < text.index("Due in the next 7 days (1)")
+        < text.index("Soon one")
+        < text.index("Due later (1)")
+        < text.index("Later one")
+    )
     assert "Somebody else's" not in text
     make_item(db, world, status="completed", text="Done by worker")
     login(client, "auditor")
@@ -201,16 +244,25 @@ def test_my_actions_groups_by_urgency_and_lists_what_waits_for_verification(clie
 
 
 def test_qa_lead_raises_a_thematic_recommendation(client, db, world):
-    cycle = Cycle(title="Neglect thematic", kind="thematic", template_key="dip_sample", template_version=1,
-                  due_date=date(2027, 1, 31), owner_id=world.lead.id)
+    cycle = Cycle(
+        title="Neglect thematic",
+        kind="thematic",
+        template_key="dip_sample",
+        template_version=1,
+        due_date=date(2027, 1, 31),
+        owner_id=world.lead.id,
+    )
     db.add(cycle)
     db.flush()
     login(client, "auditor")
     assert client.get(f"/programme/{cycle.id}/recommendations/new").status_code == 403
     login(client, "lead")
     assert client.get(f"/programme/{cycle.id}/recommendations/new").status_code == 200
-    response = post_form(client, f"/programme/{cycle.id}/recommendations/new",
-                         {"text": "Refresh neglect training", "owner_id": str(world.hos.id), "priority": "normal"})
+    response = post_form(
+        client,
+        f"/programme/{cycle.id}/recommendations/new",
+        {"text": "Refresh neglect training", "owner_id": str(world.hos.id), "priority": "normal"},
+    )
     assert response.status_code == 303
     page = page_text(client.get(response.headers["location"]).text)
     assert "A thematic finding of Neglect thematic" in page and "Recommendation raised" in page
@@ -232,8 +284,15 @@ def test_home_page_links_unread_reminders(client, db, world):
     from app.recommendations.models import Notification
 
     item = make_item(db, world)
-    db.add(Notification(user_id=world.owner.id, recommendation_id=item.id, kind="overdue",
-                        message="Recommendation is overdue", day=date(2026, 11, 26)))
+    db.add(
+        Notification(
+            user_id=world.owner.id,
+            recommendation_id=item.id,
+            kind="overdue",
+            message="Recommendation is overdue",
+            day=date(2026, 11, 26),
+        )
+    )
     db.flush()
     login(client, "owner")
     page = client.get("/")

@@ -51,17 +51,28 @@ def days(n: int) -> date:
 # --- Choosing the section (pure) ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("ahead", "kind"), [
-    (-40, OVERDUE), (-1, OVERDUE), (0, None), (1, DUE_TOMORROW), (2, DUE_SOON), (7, DUE_SOON), (8, None),
-])
+@pytest.mark.parametrize(
+    ("ahead", "kind"),
+    [
+        (-40, OVERDUE),
+        (-1, OVERDUE),
+        (0, None),
+        (1, DUE_TOMORROW),
+        (2, DUE_SOON),
+        (7, DUE_SOON),
+        (8, None),
+    ],
+)
 def test_owner_kind(ahead, kind):
     assert reminders.owner_kind(days(ahead), TODAY) == kind
 
 
-def item(number: int, due: date, *, owner: int = 1, team: int | None = 10, area: int | None = 100,
-         status: str = "open") -> Item:
-    return Item(id=number, owner_id=owner, team_id=team, service_area_id=area, due_date=due, priority="high",
-                status=status)
+def item(
+    number: int, due: date, *, owner: int = 1, team: int | None = 10, area: int | None = 100, status: str = "open"
+) -> Item:
+    return Item(
+        id=number, owner_id=owner, team_id=team, service_area_id=area, due_date=due, priority="high", status=status
+    )
 
 
 def compose(*items: Item, today: date = TODAY) -> dict[int, list[Line]]:
@@ -73,9 +84,17 @@ def ids(lines: list[Line], kind: str) -> list[int]:
     return [line.item.id for line in lines if line.kind == kind]
 
 
-@pytest.mark.parametrize(("overdue", "manager", "heads"), [
-    (1, False, False), (13, False, False), (14, True, False), (29, True, False), (30, True, True), (60, True, True),
-])
+@pytest.mark.parametrize(
+    ("overdue", "manager", "heads"),
+    [
+        (1, False, False),
+        (13, False, False),
+        (14, True, False),
+        (29, True, False),
+        (30, True, True),
+        (60, True, True),
+    ],
+)
 def test_escalation_recipients_at_the_thresholds(overdue, manager, heads):
     digests = compose(item(7, days(-overdue)))
     assert ids(digests[1], OVERDUE) == [7]
@@ -106,19 +125,27 @@ def test_no_team_manager_or_area_means_no_escalation_recipient():
 def test_sections_are_ordered_and_sorted_by_due_date():
     digests = compose(item(5, days(6)), item(4, days(2)), item(3, days(1)), item(2, days(-3)), item(1, days(-9)))
     assert [(line.kind, line.item.id) for line in digests[1]] == [
-        (OVERDUE, 1), (OVERDUE, 2), (DUE_TOMORROW, 3), (DUE_SOON, 4), (DUE_SOON, 5)]
+        (OVERDUE, 1),
+        (OVERDUE, 2),
+        (DUE_TOMORROW, 3),
+        (DUE_SOON, 4),
+        (DUE_SOON, 5),
+    ]
 
 
 def test_the_wording_says_numbers_dates_and_priority_only():
     lines = compose(item(12, days(-1), status="completed"), item(13, days(3)))[1]
-    assert reminders.line_facts(lines[0]) == ("due 25 November 2026, high priority, 1 day overdue, "
-                                              "completed, awaiting verification")
-    assert reminders.notification_message(lines[1]) == ("Recommendation 13: due in the next 7 days, "
-                                                       "due 29 November 2026, high priority.")
+    assert reminders.line_facts(lines[0]) == (
+        "due 25 November 2026, high priority, 1 day overdue, completed, awaiting verification"
+    )
+    assert reminders.notification_message(lines[1]) == (
+        "Recommendation 13: due in the next 7 days, due 29 November 2026, high priority."
+    )
     assert reminders.digest_subject(lines) == "Recommendations to follow up: 1 overdue, 1 due in the next 7 days"
     assert reminders.digest_log_line("w.worker", lines, day=TODAY, base_url="https://audit.example/") == (
         "Reminder digest for w.worker on 2026-11-26: overdue: https://audit.example/recommendations/12 "
-        "(due 2026-11-25); due in the next 7 days: https://audit.example/recommendations/13 (due 2026-11-29)")
+        "(due 2026-11-25); due in the next 7 days: https://audit.example/recommendations/13 (due 2026-11-29)"
+    )
 
 
 def messages(digests: dict[int, list[Line]]) -> dict[int, list[str]]:
@@ -128,30 +155,51 @@ def messages(digests: dict[int, list[Line]]) -> dict[int, list[str]]:
 def test_notification_messages_say_the_state_in_words_that_do_not_change_from_day_to_day():
     overdue = item(7, days(-20), status="completed")
     assert messages(compose(overdue)) == {
-        1: [("Recommendation 7: overdue since 6 November 2026, high priority, escalated to team manager, "
-             "completed, awaiting verification.")],
-        2: [("Recommendation 7: escalated to you (team manager): overdue since 6 November 2026, high priority, "
-             "completed, awaiting verification.")],
+        1: [
+            (
+                "Recommendation 7: overdue since 6 November 2026, high priority, escalated to team manager, "
+                "completed, awaiting verification."
+            )
+        ],
+        2: [
+            (
+                "Recommendation 7: escalated to you (team manager): overdue since 6 November 2026, high priority, "
+                "completed, awaiting verification."
+            )
+        ],
     }
     # The next days, until the next threshold, say exactly the same.
     for later in range(1, 10):
         assert messages(compose(overdue, today=days(later))) == messages(compose(overdue))
     assert messages(compose(item(8, days(1))))[1] == [
-        "Recommendation 8: due tomorrow, due 27 November 2026, high priority."]
+        "Recommendation 8: due tomorrow, due 27 November 2026, high priority."
+    ]
 
 
 def test_escalated_messages_say_as_whom_it_came_and_how_far_it_has_gone():
     at_head = compose(item(7, days(-30)))
-    assert messages(at_head)[2] == [("Recommendation 7: escalated to you (team manager): overdue since 27 October "
-                                     "2026, high priority, escalated to head of service.")]
-    assert messages(at_head)[3] == messages(at_head)[4] == [
-        "Recommendation 7: escalated to you (head of service): overdue since 27 October 2026, high priority."]
+    assert messages(at_head)[2] == [
+        (
+            "Recommendation 7: escalated to you (team manager): overdue since 27 October "
+            "2026, high priority, escalated to head of service."
+        )
+    ]
+    assert (
+        messages(at_head)[3]
+        == messages(at_head)[4]
+        == ["Recommendation 7: escalated to you (head of service): overdue since 27 October 2026, high priority."]
+    )
     at_director = compose(item(8, days(-60)))
-    assert messages(at_director)[3] == [("Recommendation 8: escalated to you (head of service): overdue since "
-                                         "27 September 2026, high priority, escalated to director.")]
+    assert messages(at_director)[3] == [
+        (
+            "Recommendation 8: escalated to you (head of service): overdue since "
+            "27 September 2026, high priority, escalated to director."
+        )
+    ]
     # A head of service who also manages the team hears it as head of service.
-    both = reminders.digests_compose([item(9, days(-30))], today=TODAY, limits=LIMITS, team_managers={10: 3},
-                                     heads={100: {3}})
+    both = reminders.digests_compose(
+        [item(9, days(-30))], today=TODAY, limits=LIMITS, team_managers={10: 3}, heads={100: {3}}
+    )
     assert "escalated to you (head of service): " in reminders.notification_message(both[3][0])
 
 
@@ -214,22 +262,27 @@ def test_each_person_gets_one_digest_with_their_items_in_the_right_sections(db, 
     assert (report.sent, report.failed, report.logged) == (4, 0, 0)
     assert report.skipped == 1  # the bystander has no email address
     mails = by_recipient(smtp_server)
-    assert sorted(mails) == ["hos@council.example", "manager@council.example", "otherhos@council.example",
-                             "owner@council.example"]
+    assert sorted(mails) == [
+        "hos@council.example",
+        "manager@council.example",
+        "otherhos@council.example",
+        "owner@council.example",
+    ]
     owner = mails["owner@council.example"]
     assert sections(owner.body) == {
-        "Overdue": [items["overdue30"], items["overdue29"], items["overdue14"], items["overdue13"],
-                    items["overdue5"]],
+        "Overdue": [items["overdue30"], items["overdue29"], items["overdue14"], items["overdue13"], items["overdue5"]],
         "Due tomorrow": [items["tomorrow"]],
         "Due in the next 7 days": [items["soon2"], items["soon7"]],
     }
-    assert owner.message["Subject"] == ("Recommendations to follow up: 5 overdue, 1 due tomorrow, "
-                                        "2 due in the next 7 days")
+    assert owner.message["Subject"] == (
+        "Recommendations to follow up: 5 overdue, 1 due tomorrow, 2 due in the next 7 days"
+    )
     assert f"https://audit.example/recommendations/{items['tomorrow']}" in owner.body
     assert "urgent priority" in owner.body and "Sign in to see the details." in owner.body
     # 14 days overdue reaches the team manager, 13 does not; 30 reaches the head of service, 29 does not.
     assert sections(mails["manager@council.example"].body) == {
-        "Escalated to you": [items["overdue30"], items["overdue29"], items["overdue14"]]}
+        "Escalated to you": [items["overdue30"], items["overdue29"], items["overdue14"]]
+    }
     assert sections(mails["hos@council.example"].body) == {"Escalated to you": [items["overdue30"]]}
     assert sections(mails["otherhos@council.example"].body) == {"Escalated to you": [items["other"]]}
     assert mails["hos@council.example"].message["Subject"] == "Recommendations to follow up: 1 escalated to you"
@@ -246,8 +299,9 @@ def notifications(db: Session) -> dict[tuple[int, int], Notification]:
 def test_the_same_items_become_notifications_once(db, smtp_server, database_url, items, world):
     settings = smtp_server.settings(database_url)
     first = run(db, settings)
-    rows = db.execute(select(Notification.user_id, Notification.recommendation_id, Notification.kind,
-                             Notification.day)).all()
+    rows = db.execute(
+        select(Notification.user_id, Notification.recommendation_id, Notification.kind, Notification.day)
+    ).all()
     assert first.notifications == len(rows) == 8 + 3 + 1 + 1 + 1  # owner, manager, hos, other hos, bystander
     assert (world.manager.id, items["overdue14"], ESCALATED, TODAY) in rows
     assert (world.owner.id, items["tomorrow"], DUE_TOMORROW, TODAY) in rows
@@ -261,11 +315,13 @@ def test_the_same_items_become_notifications_once(db, smtp_server, database_url,
     assert len(smtp_server.received) == 4  # nothing new
     assert db.execute(select(ReminderDigest.status)).scalars().all() == ["sent"] * 4
     assert {key: (row.id, row.created_at) for key, row in notifications(db).items()} == {
-        key: (row.id, row.created_at) for key, row in before.items()}
+        key: (row.id, row.created_at) for key, row in before.items()
+    }
 
 
-def test_the_next_day_adds_rows_only_for_new_items_and_rewrites_only_the_changed_ones(db, smtp_server, database_url,
-                                                                                     items, world):
+def test_the_next_day_adds_rows_only_for_new_items_and_rewrites_only_the_changed_ones(
+    db, smtp_server, database_url, items, world
+):
     settings = smtp_server.settings(database_url)
     run(db, settings)
     for user in (world.owner, world.manager, world.hos):
@@ -278,11 +334,19 @@ def test_the_next_day_adds_rows_only_for_new_items_and_rewrites_only_the_changed
     after = notifications(db)
     owner, manager, hos = world.owner.id, world.manager.id, world.hos.id
     # New: soon8 is now 7 days ahead, "today" is overdue, overdue13 reached the manager, overdue29 the head.
-    assert set(after) - set(before) == {(owner, items["soon8"]), (owner, items["today"]),
-                                        (manager, items["overdue13"]), (hos, items["overdue29"])}
+    assert set(after) - set(before) == {
+        (owner, items["soon8"]),
+        (owner, items["today"]),
+        (manager, items["overdue13"]),
+        (hos, items["overdue29"]),
+    }
     # Changed: soon2 is due tomorrow; overdue13 escalated to the manager, overdue29 to the head of service.
-    changed = {(owner, items["soon2"]), (owner, items["overdue13"]), (owner, items["overdue29"]),
-               (manager, items["overdue29"])}
+    changed = {
+        (owner, items["soon2"]),
+        (owner, items["overdue13"]),
+        (owner, items["overdue29"]),
+        (manager, items["overdue29"]),
+    }
     assert (tomorrow.notifications, tomorrow.notifications_updated, tomorrow.notifications_removed) == (4, 4, 0)
     assert set(before) <= set(after)
     for key, row in after.items():
@@ -291,12 +355,14 @@ def test_the_next_day_adds_rows_only_for_new_items_and_rewrites_only_the_changed
         elif key in before:  # still overdue (or still due soon): the same row, still read, not repeated
             assert row.id == before[key].id and row.message == before[key].message, key
             assert (row.day, row.read_at is None) == (TODAY, before[key].read_at is None), key
-    assert after[(owner, items["overdue5"])].message == (f"Recommendation {items['overdue5']}: overdue since "
-                                                         "21 November 2026, normal priority.")
+    assert after[(owner, items["overdue5"])].message == (
+        f"Recommendation {items['overdue5']}: overdue since 21 November 2026, normal priority."
+    )
     assert after[(owner, items["overdue5"])].read_at is not None
     assert after[(owner, items["soon2"])].kind == DUE_TOMORROW
-    assert after[(manager, items["overdue29"])].message.endswith("escalated to head of service, completed, "
-                                                                 "awaiting verification.")
+    assert after[(manager, items["overdue29"])].message.endswith(
+        "escalated to head of service, completed, awaiting verification."
+    )
     # Due today: in no section, but the owner keeps yesterday's "due tomorrow", as it was.
     assert after[(owner, items["tomorrow"])].kind == DUE_TOMORROW
     assert after[(owner, items["tomorrow"])].read_at is not None
@@ -319,7 +385,12 @@ def test_a_change_of_kind_rewrites_the_row_and_makes_it_unread(db, database_url,
     after = notifications(db)[(owner, due.id)]
     assert (report.notifications, report.notifications_updated) == (0, 1)
     assert (after.id, after.kind, after.read_at, after.day, after.created_at) == (
-        row.id, OVERDUE, None, days(2), NOW + timedelta(days=2))
+        row.id,
+        OVERDUE,
+        None,
+        days(2),
+        NOW + timedelta(days=2),
+    )
     assert after.message == f"Recommendation {due.id}: overdue since 27 November 2026, normal priority."
 
 
@@ -348,8 +419,11 @@ def test_a_closed_item_loses_its_notifications_on_the_next_run(db, database_url,
     staying = make_item(db, with_emails, due_date=days(-5))
     assert run(db, settings).notifications == 3 + 1 + 2 + 1  # closing: owner, manager and head of service
 
-    db.execute(update(Recommendation).where(Recommendation.id == closing.id)
-               .values(status=rules.CLOSED, closed_at=NOW + timedelta(hours=1)))
+    db.execute(
+        update(Recommendation)
+        .where(Recommendation.id == closing.id)
+        .values(status=rules.CLOSED, closed_at=NOW + timedelta(hours=1))
+    )
     db.execute(update(Recommendation).where(Recommendation.id == postponed.id).values(due_date=days(30)))
     db.execute(update(Recommendation).where(Recommendation.id == made_due_today.id).values(due_date=TODAY))
     report = run(db, settings, now=NOW + timedelta(hours=2))
@@ -372,8 +446,13 @@ def test_a_failed_send_is_marked_and_the_next_run_that_day_retries_it(db, smtp_s
 
     smtp_server.inbox.refuse = None
     retried = run(db, settings, now=NOW + timedelta(hours=1))
-    assert (retried.sent, retried.failed, retried.already_sent, retried.notifications,
-            retried.notifications_updated) == (4, 0, 0, 0, 0)
+    assert (
+        retried.sent,
+        retried.failed,
+        retried.already_sent,
+        retried.notifications,
+        retried.notifications_updated,
+    ) == (4, 0, 0, 0, 0)
     assert len(smtp_server.received) == 4
     assert db.execute(select(ReminderDigest.status)).scalars().all() == ["sent"] * 4
 
@@ -421,15 +500,17 @@ def test_the_day_is_the_local_one(db, smtp_server, database_url, with_emails):
     assert db.execute(select(ReminderDigest.day)).scalar_one() == date(2026, 7, 1)
 
     # The same moment on a server configured for UTC is still 30 June.
-    in_utc = run(db, smtp_server.settings(database_url, timezone="UTC"),
-                 now=datetime(2026, 6, 30, 23, 30, tzinfo=UTC))
+    in_utc = run(db, smtp_server.settings(database_url, timezone="UTC"), now=datetime(2026, 6, 30, 23, 30, tzinfo=UTC))
     assert in_utc.day == date(2026, 6, 30)
-    assert sections(smtp_server.received[-1].body) == {"Due tomorrow": [due_that_day.id],
-                                                       "Due in the next 7 days": [tomorrow.id]}
+    assert sections(smtp_server.received[-1].body) == {
+        "Due tomorrow": [due_that_day.id],
+        "Due in the next 7 days": [tomorrow.id],
+    }
 
 
-def test_a_row_deleted_alongside_the_run_before_its_update_does_not_fail_it(db, database_url, with_emails, world,
-                                                                            monkeypatch):
+def test_a_row_deleted_alongside_the_run_before_its_update_does_not_fail_it(
+    db, database_url, with_emails, world, monkeypatch
+):
     settings = make_test_settings(database_url)
     moving = make_item(db, with_emails, due_date=days(2))
     run(db, settings)
@@ -459,11 +540,14 @@ def test_the_number_of_queries_does_not_grow_with_the_items(db, database_url, wi
     def second_day(start: int, n: int) -> reminders.RemindersReport:
         first = TODAY + timedelta(days=start)
         closing = [make_item(db, with_emails, due_date=first - timedelta(days=1 + k % 5)) for k in range(n)]
-        for k in range(n):
+        for _ in range(n):
             make_item(db, with_emails, due_date=first + timedelta(days=2))  # due soon, then due tomorrow
         run(db, settings, now=NOW + timedelta(days=start))
-        db.execute(update(Recommendation).where(Recommendation.id.in_([row.id for row in closing]))
-                   .values(status=rules.CLOSED, closed_at=NOW + timedelta(days=start, hours=1)))
+        db.execute(
+            update(Recommendation)
+            .where(Recommendation.id.in_([row.id for row in closing]))
+            .values(status=rules.CLOSED, closed_at=NOW + timedelta(days=start, hours=1))
+        )
         for k in range(n):
             make_item(db, with_emails, due_date=first - timedelta(days=k % 5))  # new overdue ones
         statements.clear()
@@ -478,8 +562,11 @@ def test_the_number_of_queries_does_not_grow_with_the_items(db, database_url, wi
     many_report = second_day(2, 60)
     many = list(statements)
     assert (few_report.notifications, few_report.notifications_updated, few_report.notifications_removed) == (2, 2, 2)
-    assert (many_report.notifications, many_report.notifications_updated,
-            many_report.notifications_removed) >= (60, 60, 60)
+    assert (many_report.notifications, many_report.notifications_updated, many_report.notifications_removed) >= (
+        60,
+        60,
+        60,
+    )
     assert len(many) == len(few), (few, many)
     assert len(few) < 20, few
     # The notifications' writes: one INSERT, one UPDATE and one DELETE (each a single executemany).
@@ -490,15 +577,18 @@ def test_the_number_of_queries_does_not_grow_with_the_items(db, database_url, wi
 # --- The command ---------------------------------------------------------------------------------------------
 
 
-def test_the_command_sends_prints_a_summary_and_fails_when_a_send_fails(cli_db, smtp_server, monkeypatch):  # noqa: F811
+def test_the_command_sends_prints_a_summary_and_fails_when_a_send_fails(cli_db, smtp_server, monkeypatch):
     alembic_upgrade(cli_db)
     engine = make_engine(cli_db)
     try:
         with Session(engine) as session:
             owner = make_user(session, username="w.worker", roles=(Role.PRACTITIONER,))
             owner.email = "w.worker@council.example"
-            session.add(Recommendation(text=TEXT, owner_id=owner.id, raised_by_id=owner.id, priority="high",
-                                       due_date=date(2026, 11, 27)))
+            session.add(
+                Recommendation(
+                    text=TEXT, owner_id=owner.id, raised_by_id=owner.id, priority="high", due_date=date(2026, 11, 27)
+                )
+            )
             session.commit()
     finally:
         engine.dispose()
@@ -509,8 +599,10 @@ def test_the_command_sends_prints_a_summary_and_fails_when_a_send_fails(cli_db, 
 
     result = CliRunner().invoke(cli, ["reminders", "--date", "2026-11-26"])
     assert result.exit_code == 0, result.output
-    assert ("Reminders for 2026-11-26: 1 sent, 0 logged, 0 skipped (no email address), 0 failed, 0 already sent "
-            "today; 1 notifications added, 0 updated, 0 removed.") in result.output
+    assert (
+        "Reminders for 2026-11-26: 1 sent, 0 logged, 0 skipped (no email address), 0 failed, 0 already sent "
+        "today; 1 notifications added, 0 updated, 0 removed."
+    ) in result.output
     (received,) = smtp_server.received
     assert received.recipients == ["w.worker@council.example"]
     assert "Due tomorrow (1)" in received.body

@@ -71,35 +71,52 @@ def test_completing_needs_evidence_and_reopening_needs_a_reason():
     assert "reason" in refused.value.errors
 
 
-@pytest.mark.parametrize(("today", "days", "bucket"), [
-    (date(2026, 11, 25), -1, "not_due"),
-    (date(2026, 11, 26), 0, "not_due"),  # due today: not overdue yet
-    (date(2026, 11, 27), 1, "0-30"),
-    (date(2026, 12, 26), 30, "0-30"),
-    (date(2026, 12, 27), 31, "31-60"),
-    (date(2027, 1, 25), 60, "31-60"),
-    (date(2027, 1, 26), 61, "61-90"),
-    (date(2027, 2, 24), 90, "61-90"),
-    (date(2027, 2, 25), 91, "90+"),
-])
+@pytest.mark.parametrize(
+    ("today", "days", "bucket"),
+    [
+        (date(2026, 11, 25), -1, "not_due"),
+        (date(2026, 11, 26), 0, "not_due"),  # due today: not overdue yet
+        (date(2026, 11, 27), 1, "0-30"),
+        (date(2026, 12, 26), 30, "0-30"),
+        (date(2026, 12, 27), 31, "31-60"),
+        (date(2027, 1, 25), 60, "31-60"),
+        (date(2027, 1, 26), 61, "61-90"),
+        (date(2027, 2, 24), 90, "61-90"),
+        (date(2027, 2, 25), 91, "90+"),
+    ],
+)
 def test_overdue_days_and_ageing_buckets_at_their_boundaries(today, days, bucket):
     due = date(2026, 11, 26)
     assert days_overdue(due, today) == days
     assert ageing_bucket(due, today) == bucket
 
 
-@pytest.mark.parametrize(("days", "level"), [
-    (-3, None), (0, None), (1, Level.OWNER), (13, Level.OWNER), (14, Level.TEAM_MANAGER), (29, Level.TEAM_MANAGER),
-    (30, Level.HEAD_OF_SERVICE), (59, Level.HEAD_OF_SERVICE), (60, Level.DIRECTOR), (400, Level.DIRECTOR),
-])
+@pytest.mark.parametrize(
+    ("days", "level"),
+    [
+        (-3, None),
+        (0, None),
+        (1, Level.OWNER),
+        (13, Level.OWNER),
+        (14, Level.TEAM_MANAGER),
+        (29, Level.TEAM_MANAGER),
+        (30, Level.HEAD_OF_SERVICE),
+        (59, Level.HEAD_OF_SERVICE),
+        (60, Level.DIRECTOR),
+        (400, Level.DIRECTOR),
+    ],
+)
 def test_escalation_levels_change_on_the_threshold_day(days, level):
     assert escalation_level(days) == level
 
 
 def test_thresholds_are_configurable_and_must_be_in_order():
     quick = Thresholds(team_manager=1, head_of_service=2, director=3)
-    assert [escalation_level(d, quick) for d in (1, 2, 3)] == [Level.TEAM_MANAGER, Level.HEAD_OF_SERVICE,
-                                                                 Level.DIRECTOR]
+    assert [escalation_level(d, quick) for d in (1, 2, 3)] == [
+        Level.TEAM_MANAGER,
+        Level.HEAD_OF_SERVICE,
+        Level.DIRECTOR,
+    ]
     with pytest.raises(ValueError, match="in order"):
         Thresholds(team_manager=30, head_of_service=14, director=60)
 
@@ -129,13 +146,16 @@ def test_default_due_dates_follow_the_priority():
 # --- Periods and medians ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("day", "months", "expected"), [
-    (date(2026, 11, 26), 3, date(2026, 8, 26)),
-    (date(2026, 11, 26), 12, date(2025, 11, 26)),
-    (date(2026, 5, 31), 3, date(2026, 2, 28)),  # February is shorter
-    (date(2028, 5, 31), 3, date(2028, 2, 29)),  # a leap year
-    (date(2026, 2, 15), 3, date(2025, 11, 15)),  # across the new year
-])
+@pytest.mark.parametrize(
+    ("day", "months", "expected"),
+    [
+        (date(2026, 11, 26), 3, date(2026, 8, 26)),
+        (date(2026, 11, 26), 12, date(2025, 11, 26)),
+        (date(2026, 5, 31), 3, date(2026, 2, 28)),  # February is shorter
+        (date(2028, 5, 31), 3, date(2028, 2, 29)),  # a leap year
+        (date(2026, 2, 15), 3, date(2025, 11, 15)),  # across the new year
+    ],
+)
 def test_months_before_counts_calendar_months(day, months, expected):
     assert rules.months_before(day, months) == expected
 
@@ -145,13 +165,16 @@ def test_local_day_start_is_local_midnight():
     assert start.astimezone(UTC) == datetime(2026, 6, 30, 23, 0, tzinfo=UTC)  # BST
 
 
-@pytest.mark.parametrize(("counts", "expected"), [
-    ({}, None),
-    ({5: 1}, 5.0),
-    ({1: 1, 3: 1}, 2.0),
-    ({1: 2, 10: 1}, 1.0),
-    ({0: 1, 4: 2, 9: 1}, 4.0),
-    ({2: 1, 7: 1, 8: 1, 30: 1}, 7.5),
-])
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        ({}, None),
+        ({5: 1}, 5.0),
+        ({1: 1, 3: 1}, 2.0),
+        ({1: 2, 10: 1}, 1.0),
+        ({0: 1, 4: 2, 9: 1}, 4.0),
+        ({2: 1, 7: 1, 8: 1, 30: 1}, 7.5),
+    ],
+)
 def test_median_of_a_histogram(counts, expected):
     assert rules.median(counts) == expected

@@ -34,24 +34,24 @@ def _utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-def _theme(db, name: str) -> Theme:  # type: ignore[no-untyped-def]
+def _theme(db, name: str) -> Theme:
     return db.execute(select(Theme).where(Theme.name == name)).scalar_one()
 
 
-def _events(db, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+def _events(db, action: str) -> list[AuditEvent]:
     return list(db.execute(select(AuditEvent).where(AuditEvent.action == action)).scalars())
 
 
-def _report(db, user, **kwargs):  # type: ignore[no-untyped-def]
+def _report(db, user, **kwargs):
     values = {"months": 12, "service_area_id": None, "cycle_id": None, "today": TODAY, "zone": ZONE, **kwargs}
     return themes.themes_report(db, user=user, **values)
 
 
-def _line(report, name: str):  # type: ignore[no-untyped-def]
+def _line(report, name: str):
     return next(line for line in report.lines if line.theme.name == name)
 
 
-def _month(report, first: date) -> int:  # type: ignore[no-untyped-def]
+def _month(report, first: date) -> int:
     return next(i for i, m in enumerate(report.months) if m.first == first)
 
 
@@ -61,18 +61,24 @@ def _month(report, first: date) -> int:  # type: ignore[no-untyped-def]
 def test_last_months_are_calendar_months_ending_with_this_one():
     months = themes.last_months(date(2026, 11, 26), 12)
     assert [m.first for m in months][:3] == [date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1)]
-    assert (months[2].last, months[-1].first, months[-1].last) == (date(2026, 2, 28), date(2026, 11, 1),
-                                                                   date(2026, 11, 30))
+    assert (months[2].last, months[-1].first, months[-1].last) == (
+        date(2026, 2, 28),
+        date(2026, 11, 1),
+        date(2026, 11, 30),
+    )
     assert len(themes.last_months(date(2026, 1, 31), 24)) == 24
     assert themes.last_months(date(2026, 1, 31), 24)[0].first == date(2024, 2, 1)
 
 
-@pytest.mark.parametrize(("name", "problem"), [
-    ("", "Enter a name for the theme"),
-    ("x" * 81, "80 characters or fewer"),
-    ("chronology", "There is already a theme called “Chronology”"),
-    ("CHILD'S VOICE", "already a theme called “Child's voice”"),
-])
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("", "Enter a name for the theme"),
+        ("x" * 81, "80 characters or fewer"),
+        ("chronology", "There is already a theme called “Chronology”"),
+        ("CHILD'S VOICE", "already a theme called “Child's voice”"),
+    ],
+)
 def test_a_theme_name_must_be_given_short_and_new(name, problem):
     assert problem in themes.name_problem(name, {"Chronology": True, "Child's voice": True})
     assert themes.name_problem("x" * 80, {"Chronology": True}) is None
@@ -94,7 +100,7 @@ def test_months_from_the_query():
 
 
 @pytest.fixture
-def tagged(db, world):  # type: ignore[no-untyped-def]
+def tagged(db, world):
     """Chronology: 5 in the window (1 closed), 1 just before it; Child's voice: 1 (also tagged Chronology);
     another area's item under Planning."""
     chronology, voice, planning = (_theme(db, n).id for n in ("Chronology", "Child's voice", "Planning"))
@@ -108,8 +114,14 @@ def tagged(db, world):  # type: ignore[no-untyped-def]
         "first": make_item(db, world, raised_at=_utc(2025, 12, 1, 0, 0), theme_ids=(chronology,)),
         "before": make_item(db, world, raised_at=_utc(2025, 11, 30, 23, 59), theme_ids=(chronology,)),
         "untagged": make_item(db, world, raised_at=_utc(2026, 11, 2, 12)),
-        "other_area": make_item(db, world, case=world.other_case, owner=world.bystander,
-                                raised_at=_utc(2026, 10, 5, 12), theme_ids=(planning,)),
+        "other_area": make_item(
+            db,
+            world,
+            case=world.other_case,
+            owner=world.bystander,
+            raised_at=_utc(2026, 10, 5, 12),
+            theme_ids=(planning,),
+        ),
     }
     items["second_nov"] = make_item(db, world, raised_at=_utc(2026, 11, 3, 9), theme_ids=(chronology,))
     return items
@@ -147,27 +159,47 @@ def test_every_figure_agrees_with_the_list_it_links_to(db, world, tagged):
     assert checked == 3 * 14
     june = _line(report, "Chronology").cells[_month(report, date(2026, 6, 1))]
     assert dict(parse_qsl(urlsplit(june.url).query)) == {
-        "theme": str(_theme(db, "Chronology").id), "raised_from": "2026-06-01", "raised_to": "2026-06-30"}
+        "theme": str(_theme(db, "Chronology").id),
+        "raised_from": "2026-06-01",
+        "raised_to": "2026-06-30",
+    }
 
 
 def test_a_shorter_period_and_a_cycle(db, world, tagged):
     six = _report(db, world.lead, months=6)
     assert six.months[0].first == date(2026, 6, 1)
     assert _line(six, "Chronology").total.count == 3  # June and the two in November
-    cycle = Cycle(title="Chronology thematic", kind="thematic", template_key="dip_sample", template_version=1,
-                  due_date=date(2026, 12, 31))
+    cycle = Cycle(
+        title="Chronology thematic",
+        kind="thematic",
+        template_key="dip_sample",
+        template_version=1,
+        due_date=date(2026, 12, 31),
+    )
     db.add(cycle)
     db.flush()
     chronology = _theme(db, "Chronology").id
-    make_item(db, world, case=world.other_case, audit_id=None, cycle_id=cycle.id, raised_at=_utc(2026, 9, 1, 9),
-              theme_ids=(chronology,))
+    make_item(
+        db,
+        world,
+        case=world.other_case,
+        audit_id=None,
+        cycle_id=cycle.id,
+        raised_at=_utc(2026, 9, 1, 9),
+        theme_ids=(chronology,),
+    )
     by_cycle = _report(db, world.lead, cycle_id=cycle.id)
     assert [(line.theme.name, line.total.count) for line in by_cycle.lines] == [("Chronology", 1)]
 
 
 def test_where_they_came_from(db, world, tagged):
-    cycle = Cycle(title="Autumn dip sample", kind="dip_sample", template_key="dip_sample", template_version=1,
-                  due_date=date(2026, 12, 31))
+    cycle = Cycle(
+        title="Autumn dip sample",
+        kind="dip_sample",
+        template_key="dip_sample",
+        template_version=1,
+        due_date=date(2026, 12, 31),
+    )
     db.add(cycle)
     db.flush()
     chronology = _theme(db, "Chronology").id
@@ -195,7 +227,7 @@ def test_the_figures_come_from_a_fixed_number_of_queries(db, world, tagged, engi
 
     statements: list[str] = []
 
-    def count(*_args):  # type: ignore[no-untyped-def]
+    def count(*_args):
         statements.append("x")
 
     event.listen(engine, "before_cursor_execute", count)
@@ -220,12 +252,18 @@ def test_the_figures_come_from_a_fixed_number_of_queries(db, world, tagged, engi
 
 
 @pytest.fixture
-def recent(db, world, settings):  # type: ignore[no-untyped-def]
+def recent(db, world, settings):
     """Items raised today (local noon), so the page, which counts back from the real date, shows them."""
     noon = datetime.combine(settings.today(), time(12), tzinfo=ZoneInfo(settings.timezone))
     ours = make_item(db, world, raised_at=noon, theme_ids=(_theme(db, "Chronology").id,))
-    theirs = make_item(db, world, case=world.other_case, owner=world.bystander, raised_at=noon,
-                       theme_ids=(_theme(db, "Family network").id,))
+    theirs = make_item(
+        db,
+        world,
+        case=world.other_case,
+        owner=world.bystander,
+        raised_at=noon,
+        theme_ids=(_theme(db, "Family network").id,),
+    )
     return ours, theirs
 
 
@@ -238,7 +276,7 @@ def test_the_qa_lead_sees_every_area_with_links_and_a_chart(client, db, world, r
     assert "Chronology 1" in text and "Family network 1" in text  # the chart's description carries its data
     assert f"/recommendations?theme={_theme(db, 'Chronology').id}" in response.text
     assert f'href="/audits/{world.audit.id}"' in response.text
-    assert "<title id=\"theme-chart-title\">" in response.text and "<desc id=\"theme-chart-desc\">" in response.text
+    assert '<title id="theme-chart-title">' in response.text and '<desc id="theme-chart-desc">' in response.text
     assert "Add, retire or restore learning themes" in text
 
 
@@ -296,11 +334,14 @@ def test_the_qa_lead_adds_a_theme(client, db, world):
     assert "Theme “Education and health” added." in page
 
 
-@pytest.mark.parametrize(("name", "message"), [
-    ("CHRONOLOGY", "There is already a theme called “Chronology”"),
-    ("", "Enter a name for the theme"),
-    ("y" * 81, "80 characters or fewer"),
-])
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("CHRONOLOGY", "There is already a theme called “Chronology”"),
+        ("", "Enter a name for the theme"),
+        ("y" * 81, "80 characters or fewer"),
+    ],
+)
 def test_a_bad_theme_name_is_refused_naming_the_field(client, db, world, name, message):
     login(client, "lead")
     before = len(themes.theme_uses(db))
@@ -336,8 +377,11 @@ def test_retire_after_confirming_then_restore(client, db, world):
     (event,) = _events(db, "theme.retire")
     assert (event.actor_id, event.entity_id, event.after) == (world.lead.id, str(chronology.id), {"active": False})
     # ...and is refused for new recommendations.
-    raised = client.post(f"/api/v1/audits/{world.audit.id}/recommendations", headers=api_headers(client, "auditor"),
-                         json={"text": "Update it", "priority": "normal", "theme_ids": [chronology.id]})
+    raised = client.post(
+        f"/api/v1/audits/{world.audit.id}/recommendations",
+        headers=api_headers(client, "auditor"),
+        json={"text": "Update it", "priority": "normal", "theme_ids": [chronology.id]},
+    )
     assert raised.status_code == 422 and raised.json()["detail"][0]["loc"] == ["body", "theme_ids"]
 
     assert "Restore “Chronology”?" in page_text(client.get(f"{MANAGE}?confirm={chronology.id}").text)

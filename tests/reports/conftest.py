@@ -65,13 +65,26 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def completed_audit(db, *, auditor: User, team: Team, template: str, case_type: str, answers: dict[str, Any],  # type: ignore[no-untyped-def]
-                    completed_at: datetime | None, final_grade: str | None = None, status: str = "completed",
-                    cycle: Cycle | None = None, sample: Sample | None = None, coded: bool = True) -> Audit:
+def completed_audit(
+    db,
+    *,
+    auditor: User,
+    team: Team,
+    template: str,
+    case_type: str,
+    answers: dict[str, Any],
+    completed_at: datetime | None,
+    final_grade: str | None = None,
+    status: str = "completed",
+    cycle: Cycle | None = None,
+    sample: Sample | None = None,
+    coded: bool = True,
+) -> Audit:
     """An audit started and answered through the services, then set completed at `completed_at`, with its
     compliance code as completion writes it (`coded=False`: without, as if completed before codes existed)."""
-    audit = make_audit(db, case=make_case(db, team=team, case_type=case_type), auditor=auditor,
-                       template_key=template, today=TODAY)
+    audit = make_audit(
+        db, case=make_case(db, team=team, case_type=case_type), auditor=auditor, template_key=template, today=TODAY
+    )
     if answers:
         audit_service.audit_answers_save(db, audit=audit, version=audit.version, answers=answers, actor=auditor)
     audit.status, audit.completed_at, audit.final_grade = status, completed_at, final_grade
@@ -84,19 +97,35 @@ def completed_audit(db, *, auditor: User, team: Team, template: str, case_type: 
     return audit
 
 
-def moderated(db, audit: Audit, *, auditor_grade: str | None, moderator: User, round: int = 1,  # type: ignore[no-untyped-def]
-              decision: str = "accept", moderator_grade: str | None = None) -> Moderation:
+def moderated(
+    db,
+    audit: Audit,
+    *,
+    auditor_grade: str | None,
+    moderator: User,
+    round: int = 1,
+    decision: str = "accept",
+    moderator_grade: str | None = None,
+) -> Moderation:
     """A decided moderation round; an accepted one gave the audit its final grade."""
-    row = Moderation(audit_id=audit.id, round=round, reason="random", moderator_id=moderator.id, status="decided",
-                     overall_grade=moderator_grade or audit.final_grade, auditor_overall_grade=auditor_grade,
-                     decision=decision, agreement={"overall": auditor_grade == (moderator_grade or audit.final_grade)})
+    row = Moderation(
+        audit_id=audit.id,
+        round=round,
+        reason="random",
+        moderator_id=moderator.id,
+        status="decided",
+        overall_grade=moderator_grade or audit.final_grade,
+        auditor_overall_grade=auditor_grade,
+        decision=decision,
+        agreement={"overall": auditor_grade == (moderator_grade or audit.final_grade)},
+    )
     db.add(row)
     db.flush()
     return row
 
 
 @pytest.fixture
-def rw(db) -> ReportWorld:  # type: ignore[no-untyped-def]
+def rw(db) -> ReportWorld:
     publish_templates(db)
     north = make_team(db, name="North", service_area="Safeguarding")
     south = make_team(db, name="South", service_area="Safeguarding")
@@ -108,47 +137,133 @@ def rw(db) -> ReportWorld:  # type: ignore[no-untyped-def]
     db.add(hos)
     auditor = make_user(db, username="rauditor", roles=(Role.AUDITOR,), team=north)
     moderator = make_user(db, username="rmoderator", roles=(Role.MODERATOR,), team=south)
-    cycle_a = Cycle(title="Spring deep dive", kind="deep_dive", template_key=CFA, template_version=1,
-                    due_date=date(2026, 6, 30), moderation_rate=0.0)
-    cycle_b = Cycle(title="May dip sample", kind="dip_sample", template_key=DIP, template_version=1,
-                    due_date=date(2026, 6, 30), moderation_rate=0.0)
+    cycle_a = Cycle(
+        title="Spring deep dive",
+        kind="deep_dive",
+        template_key=CFA,
+        template_version=1,
+        due_date=date(2026, 6, 30),
+        moderation_rate=0.0,
+    )
+    cycle_b = Cycle(
+        title="May dip sample",
+        kind="dip_sample",
+        template_key=DIP,
+        template_version=1,
+        due_date=date(2026, 6, 30),
+        moderation_rate=0.0,
+    )
     db.add_all([cycle_a, cycle_b])
     db.flush()
     sample = Sample(cycle_id=cycle_a.id, method="random", seed=1, size=3, frame_size=FRAME_SIZE, frame_hash="0" * 64)
     db.add(sample)
     db.flush()
 
-    def audit(template: str, team: Team, case_type: str, completed: str | None, grade: str | None,
-              answers: dict[str, Any], **more: Any) -> Audit:
-        return completed_audit(db, auditor=auditor, team=team, template=template, case_type=case_type,
-                               answers=answers, completed_at=at(completed) if completed else None,
-                               final_grade=grade, **more)
+    def audit(
+        template: str,
+        team: Team,
+        case_type: str,
+        completed: str | None,
+        grade: str | None,
+        answers: dict[str, Any],
+        **more: Any,
+    ) -> Audit:
+        return completed_audit(
+            db,
+            auditor=auditor,
+            team=team,
+            template=template,
+            case_type=case_type,
+            answers=answers,
+            completed_at=at(completed) if completed else None,
+            final_grade=grade,
+            **more,
+        )
 
     # Not counted for compliance: child_missing_12m (scored: false) and the safeguarding question.
     facts = {"child_missing_12m": "yes", "immediate_safeguarding_concern": "no"}
     audits = {
-        "a1": audit(CFA, north, "cin", "2026-03-10 12:00", "good", {"chronology_up_to_date": "yes",
-                    "genogram_on_file": "yes", **facts}, cycle=cycle_a, sample=sample),
-        "a2": audit(CFA, north, "cp", "2026-04-05 09:00", "requires_improvement", {
-                    "chronology_up_to_date": "no", "genogram_on_file": "yes"}, cycle=cycle_a, sample=sample),
-        "a3": audit(CFA, south, "cin", "2026-05-31 23:30", "outstanding", {"chronology_up_to_date": "yes",
-                    "genogram_on_file": "no", **facts}, cycle=cycle_a, sample=sample),
-        "a4": audit(CFA, care, "cla", "2026-05-20 10:00", "inadequate", {"chronology_up_to_date": "na"},
-                    cycle=cycle_b),
-        "a5": audit(DIP, north, "cin", "2026-05-31 22:30", None, {"chronology_up_to_date": "no",
-                    "oversight_last_month": "na", **facts}, cycle=cycle_b),
-        "a6": audit(DIP, care, "cla", "2026-06-02 08:00", None, {"chronology_up_to_date": "yes",
-                    "oversight_last_month": "yes"}, coded=False),  # the reports work its code out from its answers
-        "a7": audit(CFA, north, "cin", None, None, {"chronology_up_to_date": "yes"}, status="submitted",
-                    cycle=cycle_a, sample=sample),
+        "a1": audit(
+            CFA,
+            north,
+            "cin",
+            "2026-03-10 12:00",
+            "good",
+            {"chronology_up_to_date": "yes", "genogram_on_file": "yes", **facts},
+            cycle=cycle_a,
+            sample=sample,
+        ),
+        "a2": audit(
+            CFA,
+            north,
+            "cp",
+            "2026-04-05 09:00",
+            "requires_improvement",
+            {"chronology_up_to_date": "no", "genogram_on_file": "yes"},
+            cycle=cycle_a,
+            sample=sample,
+        ),
+        "a3": audit(
+            CFA,
+            south,
+            "cin",
+            "2026-05-31 23:30",
+            "outstanding",
+            {"chronology_up_to_date": "yes", "genogram_on_file": "no", **facts},
+            cycle=cycle_a,
+            sample=sample,
+        ),
+        "a4": audit(CFA, care, "cla", "2026-05-20 10:00", "inadequate", {"chronology_up_to_date": "na"}, cycle=cycle_b),
+        "a5": audit(
+            DIP,
+            north,
+            "cin",
+            "2026-05-31 22:30",
+            None,
+            {"chronology_up_to_date": "no", "oversight_last_month": "na", **facts},
+            cycle=cycle_b,
+        ),
+        "a6": audit(
+            DIP,
+            care,
+            "cla",
+            "2026-06-02 08:00",
+            None,
+            {"chronology_up_to_date": "yes", "oversight_last_month": "yes"},
+            coded=False,
+        ),  # the reports work its code out from its answers
+        "a7": audit(
+            CFA,
+            north,
+            "cin",
+            None,
+            None,
+            {"chronology_up_to_date": "yes"},
+            status="submitted",
+            cycle=cycle_a,
+            sample=sample,
+        ),
         "a8": audit(CFA, north, "cin", "2025-01-10 12:00", "good", {"chronology_up_to_date": "no"}),
     }
-    moderated(db, audits["a2"], auditor_grade="good", moderator_grade="inadequate", decision="return",
-              moderator=moderator)
+    moderated(
+        db, audits["a2"], auditor_grade="good", moderator_grade="inadequate", decision="return", moderator=moderator
+    )
     moderated(db, audits["a2"], auditor_grade="good", round=2, moderator=moderator)
     moderated(db, audits["a3"], auditor_grade="good", moderator=moderator)
-    moderated(db, audits["a4"], auditor_grade="inadequate", moderator_grade="requires_improvement",
-              moderator=moderator)  # accepted, then added to moderation again by the QA lead:
+    moderated(
+        db, audits["a4"], auditor_grade="inadequate", moderator_grade="requires_improvement", moderator=moderator
+    )  # accepted, then added to moderation again by the QA lead:
     moderated(db, audits["a4"], auditor_grade="inadequate", round=2, moderator=moderator)
-    return ReportWorld(lead=lead, viewer=viewer, hos=hos, auditor=auditor, north=north, south=south, care=care,
-                       cycle_a=cycle_a, cycle_b=cycle_b, sample=sample, audits=audits)
+    return ReportWorld(
+        lead=lead,
+        viewer=viewer,
+        hos=hos,
+        auditor=auditor,
+        north=north,
+        south=south,
+        care=care,
+        cycle_a=cycle_a,
+        cycle_b=cycle_b,
+        sample=sample,
+        audits=audits,
+    )

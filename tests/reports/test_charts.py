@@ -261,7 +261,7 @@ def months(values, n=None, low=None, high=None):
     labels = ["Apr 2025", "May 2025", "Jun 2025", "Jul 2025", "Aug 2025", "Sep 2025"]
     return [
         Point(label, value, low=(low or {}).get(i), high=(high or {}).get(i), n=(n or {}).get(i))
-        for i, (label, value) in enumerate(zip(labels, values))
+        for i, (label, value) in enumerate(zip(labels, values, strict=False))
     ]
 
 
@@ -445,7 +445,7 @@ def test_every_kind_of_chart_renders_without_inline_styles_and_ids_resolve(rende
             "Trend", "Trend", [Series("All", months([0.5, 0.6], n={0: 3}, low={0: 0.4, 1: 0.5}, high={0: 0.6, 1: 0.7}))]
         ),
     ]
-    for chart, drawn in zip(charts, ["rect", "circle"]):
+    for chart, drawn in zip(charts, ["rect", "circle"], strict=False):
         html = render(chart)
         parsed = Parsed(html)
         for element_id in parsed.all("svg")[0]["aria-labelledby"].split():

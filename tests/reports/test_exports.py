@@ -27,37 +27,48 @@ from tests.reports.test_sections import rec  # noqa: F401 - the recommendations'
 PERIOD = {"date_from": "2026-01-01", "date_to": "2026-06-30"}
 
 
-def download(client, user, key: str, fmt: str = "csv", **params: str):  # type: ignore[no-untyped-def]
+def download(client, user, key: str, fmt: str = "csv", **params: str):
     login(client, user.username)
     return client.get(f"/reports/tables/{key}.{fmt}", params={**PERIOD, **params})
 
 
-def csv_rows(response) -> list[list[str]]:  # type: ignore[no-untyped-def]
+def csv_rows(response) -> list[list[str]]:
     text = response.content.decode("utf-8")
     assert text.startswith("\ufeff")
     return list(csv.reader(io.StringIO(text[1:])))
 
 
-def xlsx_rows(response) -> tuple[str, list[tuple]]:  # type: ignore[no-untyped-def]
+def xlsx_rows(response) -> tuple[str, list[tuple]]:
     sheet = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True).active
     return sheet.title, list(sheet.iter_rows(values_only=True))
 
 
-def events(db) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
-    return list(db.execute(select(AuditEvent).where(AuditEvent.action == "report.export")
-                           .order_by(AuditEvent.seq)).scalars())
+def events(db) -> list[AuditEvent]:
+    return list(
+        db.execute(select(AuditEvent).where(AuditEvent.action == "report.export").order_by(AuditEvent.seq)).scalars()
+    )
 
 
 GRADES_BY_TEAM = [
-    ["Team", "Outstanding", "Outstanding (%)", "Good", "Good (%)", "Requires improvement to be good",
-     "Requires improvement to be good (%)", "Inadequate", "Inadequate (%)", "No overall grade"],
+    [
+        "Team",
+        "Outstanding",
+        "Outstanding (%)",
+        "Good",
+        "Good (%)",
+        "Requires improvement to be good",
+        "Requires improvement to be good (%)",
+        "Inadequate",
+        "Inadequate (%)",
+        "No overall grade",
+    ],
     ["Care", "0", "0.0", "0", "0.0", "0", "0.0", "1", "100.0", "1"],
     ["North", "0", "0.0", "1", "50.0", "1", "50.0", "0", "0.0", "1"],
     ["South", "1", "100.0", "0", "0.0", "0", "0.0", "0", "0.0", "0"],
 ]
 
 
-def test_csv_has_the_hand_counted_rows_and_a_dated_name(client, db, rw):  # type: ignore[no-untyped-def]
+def test_csv_has_the_hand_counted_rows_and_a_dated_name(client, db, rw):
     response = download(client, rw.lead, "grades-by-team")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
@@ -66,32 +77,53 @@ def test_csv_has_the_hand_counted_rows_and_a_dated_name(client, db, rw):  # type
     assert csv_rows(response) == GRADES_BY_TEAM
 
 
-def test_xlsx_has_the_same_rows_as_numbers(client, db, rw):  # type: ignore[no-untyped-def]
+def test_xlsx_has_the_same_rows_as_numbers(client, db, rw):
     response = download(client, rw.lead, "grades-by-team", "xlsx")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    assert response.headers["content-disposition"].endswith('-grades-by-team-' +
-                                                            client.app.state.settings.today().isoformat() + '.xlsx"')
+    assert response.headers["content-disposition"].endswith(
+        "-grades-by-team-" + client.app.state.settings.today().isoformat() + '.xlsx"'
+    )
     title, rows = xlsx_rows(response)
     assert title == "Grades by team"
-    assert rows == [tuple(GRADES_BY_TEAM[0]), ("Care", 0, 0, 0, 0, 0, 0, 1, 100, 1),
-                    ("North", 0, 0, 1, 50, 1, 50, 0, 0, 1), ("South", 1, 100, 0, 0, 0, 0, 0, 0, 0)]
+    assert rows == [
+        tuple(GRADES_BY_TEAM[0]),
+        ("Care", 0, 0, 0, 0, 0, 0, 1, 100, 1),
+        ("North", 0, 0, 1, 50, 1, 50, 0, 0, 1),
+        ("South", 1, 100, 0, 0, 0, 0, 0, 0, 0),
+    ]
     assert all(isinstance(v, int | float) for row in rows[1:] for v in row[1:])  # numbers a spreadsheet can sum
 
 
-def test_blank_rates_are_blank_cells(client, db, rw):  # type: ignore[no-untyped-def]
+def test_blank_rates_are_blank_cells(client, db, rw):
     response = download(client, rw.lead, "monthly-trend", "xlsx")
     _, rows = xlsx_rows(response)
-    assert rows[0] == ("Month", "Completed audits", "Graded", "Good or better", "Rate (%)", "95% interval low (%)",
-                       "95% interval high (%)", "Note")
+    assert rows[0] == (
+        "Month",
+        "Completed audits",
+        "Graded",
+        "Good or better",
+        "Rate (%)",
+        "95% interval low (%)",
+        "95% interval high (%)",
+        "Note",
+    )
     january, march = rows[1], rows[3]
     assert january == ("Jan 2026", 0, 0, 0, None, None, None, "no graded audits")
     assert march[:5] == ("Mar 2026", 1, 1, 1, 100) and march[-1] == "too few to judge"
-    assert csv_rows(download(client, rw.lead, "monthly-trend"))[1] == ["Jan 2026", "0", "0", "0", "", "", "",
-                                                                      "no graded audits"]
+    assert csv_rows(download(client, rw.lead, "monthly-trend"))[1] == [
+        "Jan 2026",
+        "0",
+        "0",
+        "0",
+        "",
+        "",
+        "",
+        "no graded audits",
+    ]
 
 
-def world_for(request, key: str) -> None:  # type: ignore[no-untyped-def]
+def world_for(request, key: str) -> None:
     """The recommendations and follow-up audits beside `rw`, for the tables that would have no rows without them."""
     if key.startswith("impact-"):
         request.getfixturevalue("iw")
@@ -100,7 +132,7 @@ def world_for(request, key: str) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("key", list(TABLES))
-def test_every_table_downloads_in_both_formats_with_the_same_rows(client, db, rw, key, request):  # type: ignore[no-untyped-def]
+def test_every_table_downloads_in_both_formats_with_the_same_rows(client, db, rw, key, request):
     world_for(request, key)
     as_csv, as_xlsx = download(client, rw.lead, key), download(client, rw.lead, key, "xlsx")
     assert as_csv.status_code == 200 and as_xlsx.status_code == 200
@@ -128,7 +160,7 @@ def shown_table(page: str, table_id: str) -> str:
     return page_text(found.group(0))
 
 
-def test_csv_matches_the_page(client, db, rw):  # type: ignore[no-untyped-def]
+def test_csv_matches_the_page(client, db, rw):
     """The page shows "1 (50%)"; the download the same count and percentage as numbers."""
     login(client, rw.lead.username)
     page = client.get("/reports", params=PERIOD).text
@@ -143,8 +175,14 @@ def test_csv_matches_the_page(client, db, rw):  # type: ignore[no-untyped-def]
 
 
 IMPACT_RECOMMENDATIONS = [
-    ["Cycle of the earlier audit", "Follow-up audits", "Recommendations raised", "Closed before the follow-up",
-     "Not closed before it", "Of which still outstanding"],
+    [
+        "Cycle of the earlier audit",
+        "Follow-up audits",
+        "Recommendations raised",
+        "Closed before the follow-up",
+        "Not closed before it",
+        "Of which still outstanding",
+    ],
     ["Spring deep dive", "3", "4", "2", "2", "1"],
     ["May dip sample", "1", "1", "0", "1", "1"],
     ["Summer follow-up", "1", "1", "0", "1", "0"],
@@ -153,13 +191,15 @@ IMPACT_RECOMMENDATIONS = [
 
 
 @pytest.mark.usefixtures("iw")
-def test_impact_recommendations_round_trip_as_on_the_page(client, db, rw):  # type: ignore[no-untyped-def]
+def test_impact_recommendations_round_trip_as_on_the_page(client, db, rw):
     as_csv = download(client, rw.lead, "impact-recommendations")
     assert as_csv.status_code == 200 and csv_rows(as_csv) == IMPACT_RECOMMENDATIONS
     title, rows = xlsx_rows(download(client, rw.lead, "impact-recommendations", "xlsx"))
     assert title == "Impact recommendations"
-    assert rows == [tuple(IMPACT_RECOMMENDATIONS[0]), *[(name, *map(int, cells))
-                                                       for name, *cells in IMPACT_RECOMMENDATIONS[1:]]]
+    assert rows == [
+        tuple(IMPACT_RECOMMENDATIONS[0]),
+        *[(name, *map(int, cells)) for name, *cells in IMPACT_RECOMMENDATIONS[1:]],
+    ]
     shown = shown_table(client.get("/reports", params=PERIOD).text, "impact-recommendations")
     for row in IMPACT_RECOMMENDATIONS[1:]:
         assert " ".join(row) in shown
@@ -168,10 +208,15 @@ def test_impact_recommendations_round_trip_as_on_the_page(client, db, rw):  # ty
     assert [row[0] for row in mine[1:]] == ["Spring deep dive", "Summer follow-up", NO_CYCLE]
 
 
-def test_moderation_agreement_round_trip(client, db, rw):  # type: ignore[no-untyped-def]
+def test_moderation_agreement_round_trip(client, db, rw):
     as_csv = csv_rows(download(client, rw.lead, "moderation-agreement"))
-    assert as_csv[0][:5] == ["Graded moderation rounds", "Pairs of grades", "Agreed", "Exact agreement (%)",
-                             "Weighted kappa"]
+    assert as_csv[0][:5] == [
+        "Graded moderation rounds",
+        "Pairs of grades",
+        "Agreed",
+        "Exact agreement (%)",
+        "Weighted kappa",
+    ]
     assert as_csv[1][:5] == ["5", "5", "1", "20.0", "0.364"] and as_csv[1][-1] == "too few to judge"
     _, rows = xlsx_rows(download(client, rw.lead, "moderation-agreement", "xlsx"))
     assert rows[1][:5] == (5, 5, 1, 20, 0.364) and all(isinstance(v, float) for v in rows[1][5:7])
@@ -180,7 +225,7 @@ def test_moderation_agreement_round_trip(client, db, rw):  # type: ignore[no-unt
 
 
 @pytest.mark.usefixtures("iw", "rec")
-def test_every_table_on_the_page_has_its_download_links(client, db, rw):  # type: ignore[no-untyped-def]
+def test_every_table_on_the_page_has_its_download_links(client, db, rw):
     login(client, rw.lead.username)
     page = client.get("/reports", params={**PERIOD, "case_type": "cin"}).text
     for key in TABLES:
@@ -194,14 +239,18 @@ def test_every_table_on_the_page_has_its_download_links(client, db, rw):  # type
     assert not missing, f"download links to tables with no builder in app/reports/tables.py: {sorted(missing)}"
 
 
-def test_each_download_is_in_the_trail_with_who_and_what(client, db, rw):  # type: ignore[no-untyped-def]
+def test_each_download_is_in_the_trail_with_who_and_what(client, db, rw):
     assert download(client, rw.lead, "grades-by-team", case_type="cin").status_code == 200
     assert download(client, rw.viewer, "targets", "xlsx").status_code == 200
     lead_event, viewer_event = events(db)
     assert (lead_event.actor_id, lead_event.actor_label) == (rw.lead.id, rw.lead.username)
     assert (lead_event.entity_type, lead_event.entity_id) == ("report", "grades-by-team")
-    assert lead_event.after == {"table": "grades-by-team", "format": "csv", "rows": 2,  # North and South (cin)
-                                "filter": {**PERIOD, "case_type": "cin"}}
+    assert lead_event.after == {
+        "table": "grades-by-team",
+        "format": "csv",
+        "rows": 2,  # North and South (cin)
+        "filter": {**PERIOD, "case_type": "cin"},
+    }
     assert lead_event.summary == "Exported the report table grades-by-team as CSV (2 rows)"
     assert viewer_event.actor_id == rw.viewer.id
     assert viewer_event.after["table"] == "targets" and viewer_event.after["format"] == "xlsx"
@@ -211,7 +260,7 @@ def test_each_download_is_in_the_trail_with_who_and_what(client, db, rw):  # typ
         assert "North" not in text and "Safeguarding" not in text and rw.lead.full_name not in text
 
 
-def test_head_of_service_downloads_only_their_area(client, db, rw):  # type: ignore[no-untyped-def]
+def test_head_of_service_downloads_only_their_area(client, db, rw):
     # asking for another area is not obeyed: the head of service stays in Safeguarding
     by_area = download(client, rw.hos, "grades-by-service-area", service_area=str(rw.care.service_area_id))
     assert by_area.status_code == 200
@@ -226,13 +275,13 @@ def test_head_of_service_downloads_only_their_area(client, db, rw):  # type: ign
     assert "service_area" not in first.after["filter"]
 
 
-def test_viewer_may_download(client, db, rw):  # type: ignore[no-untyped-def]
+def test_viewer_may_download(client, db, rw):
     response = download(client, rw.viewer, "compliance-by-question")
     assert response.status_code == 200 and len(csv_rows(response)) > 1
 
 
 @pytest.mark.parametrize("role", [Role.AUDITOR, Role.PRACTITIONER])
-def test_others_may_not_download(client, db, rw, role):  # type: ignore[no-untyped-def]
+def test_others_may_not_download(client, db, rw, role):
     user = make_user(db, username=f"dl_{role.value}", roles=(role,))
     for fmt in ("csv", "xlsx"):
         response = download(client, user, "grades-overall", fmt)
@@ -241,22 +290,30 @@ def test_others_may_not_download(client, db, rw, role):  # type: ignore[no-untyp
     assert events(db) == []
 
 
-def test_head_of_service_without_an_area_may_not_download(client, db, rw):  # type: ignore[no-untyped-def]
+def test_head_of_service_without_an_area_may_not_download(client, db, rw):
     user = make_user(db, username="dl_hos_no_area", roles=(Role.HEAD_OF_SERVICE,))
     response = download(client, user, "grades-overall")
     assert response.status_code == 403 and events(db) == []
 
 
-def test_signed_out_is_sent_to_sign_in(client, rw):  # type: ignore[no-untyped-def]
+def test_signed_out_is_sent_to_sign_in(client, rw):
     response = client.get("/reports/tables/grades-overall.csv", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login?next=/reports/tables/")
 
 
-@pytest.mark.parametrize("path", ["/reports/tables/no-such-table.csv", "/reports/tables/GRADES-OVERALL.xlsx",
-                                  "/reports/tables/grades-overall.pdf", "/reports/tables/grades-overall",
-                                  "/reports/tables/%2e%2e%2fgrades-overall.csv", "/reports/tables/.csv",
-                                  "/reports/tables/grades-overall.csv.xlsx"])
-def test_unknown_table_or_format_is_a_friendly_404(client, db, rw, path):  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/reports/tables/no-such-table.csv",
+        "/reports/tables/GRADES-OVERALL.xlsx",
+        "/reports/tables/grades-overall.pdf",
+        "/reports/tables/grades-overall",
+        "/reports/tables/%2e%2e%2fgrades-overall.csv",
+        "/reports/tables/.csv",
+        "/reports/tables/grades-overall.csv.xlsx",
+    ],
+)
+def test_unknown_table_or_format_is_a_friendly_404(client, db, rw, path):
     login(client, rw.lead.username)
     response = client.get(path)
     assert response.status_code == 404
@@ -264,14 +321,14 @@ def test_unknown_table_or_format_is_a_friendly_404(client, db, rw, path):  # typ
     assert events(db) == []
 
 
-def test_bad_filter_values_do_not_break_a_download(client, db, rw):  # type: ignore[no-untyped-def]
+def test_bad_filter_values_do_not_break_a_download(client, db, rw):
     response = download(client, rw.lead, "grades-overall", case_type="martian", date_from="2026-13-01", team="x")
     assert response.status_code == 200
     used = events(db)[0].after["filter"]
     assert "case_type" not in used and "team" not in used and used["date_from"] != "2026-13-01"
 
 
-def test_an_empty_selection_downloads_the_headers(client, db, rw):  # type: ignore[no-untyped-def]
+def test_an_empty_selection_downloads_the_headers(client, db, rw):
     response = download(client, rw.lead, "compliance-by-question", date_from="2020-01-01", date_to="2020-12-31")
     assert response.status_code == 200 and len(csv_rows(response)) == 1
     assert events(db)[0].after["rows"] == 0
@@ -280,19 +337,20 @@ def test_an_empty_selection_downloads_the_headers(client, db, rw):  # type: igno
 # --- The download links --------------------------------------------------------------------------------------
 
 
-def render_downloads(client, key: str, flt, title=None) -> str:  # type: ignore[no-untyped-def]
+def render_downloads(client, key: str, flt, title=None) -> str:
     env = client.app.state.templates.env
     source = '{% from "reports/_downloads.html" import downloads %}{{ downloads(key, flt, title) }}'
     return env.from_string(source).render(key=key, flt=flt, title=title)
 
 
-def test_download_links_keep_the_filter_and_name_the_table(client, db, rw):  # type: ignore[no-untyped-def]
-    flt = report_filter_from_query({**PERIOD, "case_type": "cin", "team": str(rw.north.id)}, user=rw.lead,
-                                   today=TODAY)
+def test_download_links_keep_the_filter_and_name_the_table(client, db, rw):
+    flt = report_filter_from_query({**PERIOD, "case_type": "cin", "team": str(rw.north.id)}, user=rw.lead, today=TODAY)
     markup = render_downloads(client, "grades-by-team", flt)
     text = page_text(markup).replace(" ,", ",")
-    assert "Download this table: CSV file of the grades by team table, Excel (XLSX) workbook of the grades by team " \
-           "table" in text
+    assert (
+        "Download this table: CSV file of the grades by team table, Excel (XLSX) workbook of the grades by team "
+        "table" in text
+    )
     assert 'class="govuk-visually-hidden"' in markup
     hrefs = [html.unescape(h) for h in re.findall(r'href="([^"]+)"', markup)]
     query = f"date_from=2026-01-01&date_to=2026-06-30&team={rw.north.id}&case_type=cin"
@@ -302,11 +360,12 @@ def test_download_links_keep_the_filter_and_name_the_table(client, db, rw):  # t
     for href in hrefs:
         assert client.get(href).status_code == 200
     assert [e.after["filter"] for e in events(db)] == [flt.query(), flt.query()]
-    assert "Compliance by question table" in page_text(render_downloads(client, "compliance-by-question", flt,
-                                                                        "Compliance by question"))
+    assert "Compliance by question table" in page_text(
+        render_downloads(client, "compliance-by-question", flt, "Compliance by question")
+    )
 
 
-def test_every_table_has_working_download_links(client, db, rw):  # type: ignore[no-untyped-def]
+def test_every_table_has_working_download_links(client, db, rw):
     flt = report_filter_from_query({}, user=rw.hos, today=TODAY)
     login(client, rw.hos.username)
     for key in TABLES:

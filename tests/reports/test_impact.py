@@ -73,9 +73,18 @@ class ImpactWorld:
     recommendations: dict[str, Recommendation]
 
 
-def follow_up(db, rw: ReportWorld, earlier: Audit, *, template: str,  # type: ignore[no-untyped-def]
-              started: str, completed: str, grade: str | None, answers: dict[str, str],
-              cycle: Cycle | None = None) -> Audit:
+def follow_up(
+    db,
+    rw: ReportWorld,
+    earlier: Audit,
+    *,
+    template: str,
+    started: str,
+    completed: str,
+    grade: str | None,
+    answers: dict[str, str],
+    cycle: Cycle | None = None,
+) -> Audit:
     """A later audit of `earlier`'s case, started and answered through the services, then completed as a row."""
     case = db.get(Case, earlier.case_id)
     audit = make_audit(db, case=case, auditor=rw.auditor, template_key=template, today=TODAY)
@@ -89,43 +98,123 @@ def follow_up(db, rw: ReportWorld, earlier: Audit, *, template: str,  # type: ig
     return audit
 
 
-def recommendation(db, rw: ReportWorld, audit: Audit | None, *, status: str = "open",  # type: ignore[no-untyped-def]
-                   closed: str | None = None, cycle: Cycle | None = None) -> Recommendation:
-    item = Recommendation(text="Update the chronology", audit_id=audit.id if audit else None,
-                          case_id=audit.case_id if audit else None, cycle_id=cycle.id if cycle else None,
-                          owner_id=rw.auditor.id, priority="medium", due_date=date(2026, 7, 1), status=status,
-                          raised_by_id=rw.lead.id, raised_at=at("2026-03-01 12:00"),
-                          evidence="Done" if status in ("completed", "closed") else "",
-                          closed_at=at(closed) if closed else None,
-                          closed_by_id=rw.lead.id if status == "closed" else None)
+def recommendation(
+    db,
+    rw: ReportWorld,
+    audit: Audit | None,
+    *,
+    status: str = "open",
+    closed: str | None = None,
+    cycle: Cycle | None = None,
+) -> Recommendation:
+    item = Recommendation(
+        text="Update the chronology",
+        audit_id=audit.id if audit else None,
+        case_id=audit.case_id if audit else None,
+        cycle_id=cycle.id if cycle else None,
+        owner_id=rw.auditor.id,
+        priority="medium",
+        due_date=date(2026, 7, 1),
+        status=status,
+        raised_by_id=rw.lead.id,
+        raised_at=at("2026-03-01 12:00"),
+        evidence="Done" if status in ("completed", "closed") else "",
+        closed_at=at(closed) if closed else None,
+        closed_by_id=rw.lead.id if status == "closed" else None,
+    )
     db.add(item)
     db.flush()
     return item
 
 
 @pytest.fixture
-def iw(db, rw) -> ImpactWorld:  # type: ignore[no-untyped-def]
-    cycle_c = Cycle(title="Summer follow-up", kind="deep_dive", template_key=CFA, template_version=1,
-                    due_date=date(2026, 7, 31), moderation_rate=0.0)
+def iw(db, rw) -> ImpactWorld:
+    cycle_c = Cycle(
+        title="Summer follow-up",
+        kind="deep_dive",
+        template_key=CFA,
+        template_version=1,
+        due_date=date(2026, 7, 31),
+        moderation_rate=0.0,
+    )
     db.add(cycle_c)
     db.flush()
     a = rw.audits
     both = {"chronology_up_to_date": "yes", "genogram_on_file": "yes"}
-    f1 = follow_up(db, rw, a["a1"], template=CFA, started="2026-06-01 09:00", completed="2026-06-05 12:00",
-                   grade="outstanding", answers=both, cycle=cycle_c)
-    f2 = follow_up(db, rw, a["a2"], template=CFA, started="2026-06-01 09:00", completed="2026-06-06 12:00",
-                   grade="good", answers=both, cycle=cycle_c)
-    f3 = follow_up(db, rw, a["a3"], template=CFA, started="2026-06-02 09:00", completed="2026-06-08 12:00",
-                   grade="outstanding", answers={"chronology_up_to_date": "yes", "genogram_on_file": "no"},
-                   cycle=cycle_c)
-    f4 = follow_up(db, rw, a["a4"], template=CFA, started="2026-06-01 09:00", completed="2026-06-07 12:00",
-                   grade=RI, answers={"chronology_up_to_date": "yes"}, cycle=cycle_c)
-    f5 = follow_up(db, rw, a["a8"], template=CFA, started="2026-06-01 09:00", completed="2026-06-09 12:00",
-                   grade="inadequate", answers={"chronology_up_to_date": "yes"})
-    f6 = follow_up(db, rw, f1, template=DIP, started="2026-06-09 09:00", completed="2026-06-10 12:00",
-                   grade=None, answers={"chronology_up_to_date": "no", "oversight_last_month": "yes"})
-    f7 = follow_up(db, rw, a["a7"], template=CFA, started="2026-06-01 09:00", completed="2026-06-11 12:00",
-                   grade="good", answers={"chronology_up_to_date": "yes"})
+    f1 = follow_up(
+        db,
+        rw,
+        a["a1"],
+        template=CFA,
+        started="2026-06-01 09:00",
+        completed="2026-06-05 12:00",
+        grade="outstanding",
+        answers=both,
+        cycle=cycle_c,
+    )
+    f2 = follow_up(
+        db,
+        rw,
+        a["a2"],
+        template=CFA,
+        started="2026-06-01 09:00",
+        completed="2026-06-06 12:00",
+        grade="good",
+        answers=both,
+        cycle=cycle_c,
+    )
+    f3 = follow_up(
+        db,
+        rw,
+        a["a3"],
+        template=CFA,
+        started="2026-06-02 09:00",
+        completed="2026-06-08 12:00",
+        grade="outstanding",
+        answers={"chronology_up_to_date": "yes", "genogram_on_file": "no"},
+        cycle=cycle_c,
+    )
+    f4 = follow_up(
+        db,
+        rw,
+        a["a4"],
+        template=CFA,
+        started="2026-06-01 09:00",
+        completed="2026-06-07 12:00",
+        grade=RI,
+        answers={"chronology_up_to_date": "yes"},
+        cycle=cycle_c,
+    )
+    f5 = follow_up(
+        db,
+        rw,
+        a["a8"],
+        template=CFA,
+        started="2026-06-01 09:00",
+        completed="2026-06-09 12:00",
+        grade="inadequate",
+        answers={"chronology_up_to_date": "yes"},
+    )
+    f6 = follow_up(
+        db,
+        rw,
+        f1,
+        template=DIP,
+        started="2026-06-09 09:00",
+        completed="2026-06-10 12:00",
+        grade=None,
+        answers={"chronology_up_to_date": "no", "oversight_last_month": "yes"},
+    )
+    f7 = follow_up(
+        db,
+        rw,
+        a["a7"],
+        template=CFA,
+        started="2026-06-01 09:00",
+        completed="2026-06-11 12:00",
+        grade="good",
+        answers={"chronology_up_to_date": "yes"},
+    )
     recs = {
         "r1": recommendation(db, rw, a["a1"], status="closed", closed="2026-05-01 12:00"),
         "r2": recommendation(db, rw, a["a1"], status="closed", closed="2026-06-03 12:00"),
@@ -141,23 +230,36 @@ def iw(db, rw) -> ImpactWorld:  # type: ignore[no-untyped-def]
     return ImpactWorld(rw=rw, cycle_c=cycle_c, audits=audits, recommendations=recs)
 
 
-def impact_for(db, user, **params: str):  # type: ignore[no-untyped-def]
+def impact_for(db, user, **params: str):
     return impact_report(db, report_filter_from_query(params, user=user, today=TODAY), ZONE)
 
 
-def cycles(report) -> list[tuple[str, int, int, int, int, int]]:  # type: ignore[no-untyped-def]
+def cycles(report) -> list[tuple[str, int, int, int, int, int]]:
     """(title, follow-ups, raised, closed before, not closed before, still outstanding) per earlier cycle."""
-    return [(c.title, c.follow_ups, c.raised, c.closed_before, c.not_closed_before, c.outstanding)
-            for c in report.cycles]
+    return [
+        (c.title, c.follow_ups, c.raised, c.closed_before, c.not_closed_before, c.outstanding) for c in report.cycles
+    ]
 
 
 # --- Folding (pure) ---------------------------------------------------------------------------------------------
 
 
-def group(before_grade, after_grade, way, pairs=1, before=(0, 0),  # type: ignore[no-untyped-def]
-          after=(0, 0)) -> PairGroup:
-    return PairGroup(earlier_grade=before_grade, later_grade=after_grade, way=way, pairs=pairs,
-                     before=Counts(*before), after=Counts(*after))
+def group(
+    before_grade,
+    after_grade,
+    way,
+    pairs=1,
+    before=(0, 0),
+    after=(0, 0),
+) -> PairGroup:
+    return PairGroup(
+        earlier_grade=before_grade,
+        later_grade=after_grade,
+        way=way,
+        pairs=pairs,
+        before=Counts(*before),
+        after=Counts(*after),
+    )
 
 
 def test_a_pairs_compliance_move_compares_the_two_rates_exactly():
@@ -170,9 +272,17 @@ def test_a_pairs_compliance_move_compares_the_two_rates_exactly():
 
 
 def test_grade_change_counts_moves_on_the_scale_and_leaves_out_ungraded_pairs():
-    found = grade_change([group("good", "outstanding", None, 2), group(RI, "good", None),
-                          group("good", "good", None, 3), group("outstanding", "inadequate", None),
-                          group("good", None, None, 4), group(None, None, None), group("good", "excellent", None)])
+    found = grade_change(
+        [
+            group("good", "outstanding", None, 2),
+            group(RI, "good", None),
+            group("good", "good", None, 3),
+            group("outstanding", "inadequate", None),
+            group("good", None, None, 4),
+            group(None, None, None),
+            group("good", "excellent", None),
+        ]
+    )
     assert (found.improved, found.same, found.worse, found.not_compared, found.compared) == (3, 3, 1, 6, 7)
     assert found.cell("good", "outstanding") == 2 and found.cell("outstanding", "good") == 0
     assert found.rows()[1] == ("good", [2, 3, 0, 0], 5)  # earlier Good: 2 to Outstanding, 3 stayed Good
@@ -180,10 +290,14 @@ def test_grade_change_counts_moves_on_the_scale_and_leaves_out_ungraded_pairs():
 
 
 def test_compliance_change_pools_only_the_pairs_with_a_rate_on_both_sides():
-    found = compliance_change([group(None, None, WAY_UP, 3, before=(30, 30), after=(50, 10)),
-                               group(None, None, WAY_SAME, 1, before=(5, 5), after=(5, 5)),
-                               group(None, None, WAY_DOWN, 1, before=(5, 0), after=(4, 1)),
-                               group(None, None, None, 2, before=(0, 0), after=(9, 0))])
+    found = compliance_change(
+        [
+            group(None, None, WAY_UP, 3, before=(30, 30), after=(50, 10)),
+            group(None, None, WAY_SAME, 1, before=(5, 5), after=(5, 5)),
+            group(None, None, WAY_DOWN, 1, before=(5, 0), after=(4, 1)),
+            group(None, None, None, 2, before=(0, 0), after=(9, 0)),
+        ]
+    )
     assert (found.up, found.same, found.down, found.not_compared, found.compared) == (3, 1, 1, 2, 5)
     assert (found.before.yes, found.before.n, found.after.yes, found.after.n) == (40, 75, 59, 75)
     assert found.before == rate(40, 35) and found.after == rate(59, 16)
@@ -193,19 +307,34 @@ def test_compliance_change_pools_only_the_pairs_with_a_rate_on_both_sides():
     assert close.difference is Difference.NO_CLEAR_DIFFERENCE
     few = compliance_change([group(None, None, WAY_UP, 1, before=(1, 1), after=(2, 0))])
     assert few.difference is Difference.CANNOT_TELL and few.before.too_few
-    assert compliance_change([group(None, None, WAY_UP, 1, before=(1, 1), after=(2, 0))], min_n=2).difference \
+    assert (
+        compliance_change([group(None, None, WAY_UP, 1, before=(1, 1), after=(2, 0))], min_n=2).difference
         is Difference.NO_CLEAR_DIFFERENCE
+    )
 
 
 def test_cycles_fold_with_titles_oldest_cycle_first_and_no_cycle_last():
-    def at_cycle(cycle_id, pairs, raised, before, closed):  # type: ignore[no-untyped-def]
-        return PairGroup(earlier_grade="good", later_grade="good", way=WAY_SAME, pairs=pairs, before=Counts(1, 1),
-                         after=Counts(1, 1), cycle_id=cycle_id, raised=raised, closed_before=before, closed=closed)
+    def at_cycle(cycle_id, pairs, raised, before, closed):
+        return PairGroup(
+            earlier_grade="good",
+            later_grade="good",
+            way=WAY_SAME,
+            pairs=pairs,
+            before=Counts(1, 1),
+            after=Counts(1, 1),
+            cycle_id=cycle_id,
+            raised=raised,
+            closed_before=before,
+            closed=closed,
+        )
 
     groups = [at_cycle(None, 2, 3, 1, 2), at_cycle(7, 1, 0, 0, 0), at_cycle(3, 3, 4, 2, 3), at_cycle(3, 1, 1, 0, 1)]
     found = cycle_follow_ups(groups, {3: "Spring", 7: "Summer"})
-    assert found == [CycleFollowUp(3, "Spring", 4, 5, 2, 2), CycleFollowUp(7, "Summer", 1, 0, 0, 0),
-                     CycleFollowUp(None, NO_CYCLE, 2, 3, 1, 1)]
+    assert found == [
+        CycleFollowUp(3, "Spring", 4, 5, 2, 2),
+        CycleFollowUp(7, "Summer", 1, 0, 0, 0),
+        CycleFollowUp(None, NO_CYCLE, 2, 3, 1, 1),
+    ]
     assert (found[0].not_closed_before, found[0].outstanding) == (3, 1)
     assert cycle_follow_ups([at_cycle(9, 1, 0, 0, 0)], {})[0].title == "Cycle 9"  # no title found
     report = fold(groups, {3: "Spring", 7: "Summer"})
@@ -217,15 +346,20 @@ def test_cycles_fold_with_titles_oldest_cycle_first_and_no_cycle_last():
 # --- Against the hand-built world --------------------------------------------------------------------------------
 
 
-def test_follow_up_pairs_for_the_qa_lead(db, iw):  # type: ignore[no-untyped-def]
+def test_follow_up_pairs_for_the_qa_lead(db, iw):
     found = impact_for(db, iw.rw.lead)
     # f1..f6 each follow an earlier completed audit of their case (a8's, in 2025, before the period, still
     # counts); f7 follows a7, which was never completed; a1..a6 have no earlier audit.
     assert found.pairs == 6
     g = found.grades
     assert (g.improved, g.same, g.worse, g.not_compared) == (3, 1, 1, 1)
-    assert g.matrix == {("good", "outstanding"): 1, (RI, "good"): 1, ("outstanding", "outstanding"): 1,
-                        ("inadequate", RI): 1, ("good", "inadequate"): 1}
+    assert g.matrix == {
+        ("good", "outstanding"): 1,
+        (RI, "good"): 1,
+        ("outstanding", "outstanding"): 1,
+        ("inadequate", RI): 1,
+        ("good", "inadequate"): 1,
+    }
     c = found.compliance
     assert (c.up, c.same, c.down, c.not_compared) == (2, 2, 1, 1)
     # Earlier: a1 2/2, a2 1/2, a3 1/2, a8 0/1, f1 2/2; follow-ups: f1 2/2, f2 2/2, f3 1/2, f5 1/1, f6 1/2.
@@ -239,7 +373,7 @@ def test_follow_up_pairs_for_the_qa_lead(db, iw):  # type: ignore[no-untyped-def
     ]
 
 
-def test_a_head_of_service_never_sees_another_areas_follow_ups(db, iw):  # type: ignore[no-untyped-def]
+def test_a_head_of_service_never_sees_another_areas_follow_ups(db, iw):
     found = impact_for(db, iw.rw.hos, service_area=str(iw.rw.care.service_area_id))
     # Safeguarding only: a4 -> f4 (Children in care) is left out, whatever the head of service asks for.
     assert found.pairs == 5
@@ -248,7 +382,7 @@ def test_a_head_of_service_never_sees_another_areas_follow_ups(db, iw):  # type:
     assert [c[0] for c in cycles(found)] == ["Spring deep dive", "Summer follow-up", NO_CYCLE]
 
 
-def test_filters_narrow_the_follow_ups_not_their_earlier_audits(db, iw):  # type: ignore[no-untyped-def]
+def test_filters_narrow_the_follow_ups_not_their_earlier_audits(db, iw):
     in_c = impact_for(db, iw.rw.lead, cycle=str(iw.cycle_c.id))  # f1..f4; their earlier audits are in A and B
     assert in_c.pairs == 4
     assert (in_c.grades.improved, in_c.grades.same, in_c.grades.worse) == (3, 1, 0)
@@ -265,19 +399,19 @@ def test_filters_narrow_the_follow_ups_not_their_earlier_audits(db, iw):  # type
     assert none.empty and none.cycles == [] and none.compliance.before.n == 0
 
 
-def test_the_latest_earlier_audit_is_the_one_compared(db, iw):  # type: ignore[no-untyped-def]
+def test_the_latest_earlier_audit_is_the_one_compared(db, iw):
     """a1 -> f1 -> f6: f6 is compared with f1, not a1; an audit completed after the follow-up is not its predecessor."""
-    zone_flt = report_filter_from_query({"template": DIP, "date_from": "2026-06-10", "date_to": "2026-06-10"},
-                                        user=iw.rw.lead, today=TODAY)
+    zone_flt = report_filter_from_query(
+        {"template": DIP, "date_from": "2026-06-10", "date_to": "2026-06-10"}, user=iw.rw.lead, today=TODAY
+    )
     followed = _followed(zone_flt, ZONE)
     rows = db.execute(followed.select()).all()
     assert [(row.later_id, row.earlier_id) for row in rows] == [(iw.audits["f6"].id, iw.audits["f1"].id)]
-    first = report_filter_from_query({"date_from": "2026-03-10", "date_to": "2026-03-10"}, user=iw.rw.lead,
-                                     today=TODAY)
+    first = report_filter_from_query({"date_from": "2026-03-10", "date_to": "2026-03-10"}, user=iw.rw.lead, today=TODAY)
     assert [tuple(r) for r in db.execute(_followed(first, ZONE).select()).all()] == [(iw.audits["a1"].id, None)]
 
 
-def test_an_audit_without_a_compliance_code_has_it_worked_out_from_its_answers(db, iw):  # type: ignore[no-untyped-def]
+def test_an_audit_without_a_compliance_code_has_it_worked_out_from_its_answers(db, iw):
     f2 = iw.audits["f2"]
     f2.compliance_answers = None  # as if completed before codes were written
     db.add(f2)
@@ -289,7 +423,7 @@ def test_an_audit_without_a_compliance_code_has_it_worked_out_from_its_answers(d
     assert (found.grades.improved, found.grades.same, found.grades.worse) == (3, 1, 1)
 
 
-def test_the_statement_compiles_for_postgresql(iw):  # type: ignore[no-untyped-def]
+def test_the_statement_compiles_for_postgresql(iw):
     """The SQLite run executes it; PostgreSQL gets the same portable SQL (MATERIALIZED needs PostgreSQL 12)."""
     flt = report_filter_from_query({}, user=iw.rw.lead, today=TODAY)
     sql = str(_pair_statement(flt, ZONE).compile(dialect=postgresql.dialect()))
@@ -310,7 +444,7 @@ def table(html: str, table_id: str) -> str:
     return text_of(found.group(0))
 
 
-def test_the_page_shows_the_impact_section(client, iw):  # type: ignore[no-untyped-def]
+def test_the_page_shows_the_impact_section(client, iw):
     login(client, iw.rw.lead.username)
     response = client.get("/reports", params={"date_from": "2026-01-01", "date_to": "2026-06-30"})
     assert response.status_code == 200
@@ -330,7 +464,7 @@ def test_the_page_shows_the_impact_section(client, iw):  # type: ignore[no-untyp
     assert " None " not in text_of(section) and "Undefined" not in section
 
 
-def test_the_page_says_when_no_case_was_audited_before(client, iw):  # type: ignore[no-untyped-def]
+def test_the_page_says_when_no_case_was_audited_before(client, iw):
     login(client, iw.rw.lead.username)
     response = client.get("/reports", params={"date_from": "2026-01-01", "date_to": "2026-05-31"})
     assert response.status_code == 200

@@ -27,12 +27,12 @@ def table(html: str, table_id: str) -> str:
     return text_of(found.group(0))
 
 
-def get(client, user, **params):  # type: ignore[no-untyped-def]
+def get(client, user, **params):
     login(client, user.username)
     return client.get("/reports", params={**PERIOD, **params})
 
 
-def test_qa_lead_sees_the_hand_counted_figures(client, rw):  # type: ignore[no-untyped-def]
+def test_qa_lead_sees_the_hand_counted_figures(client, rw):
     response = get(client, rw.lead)
     assert response.status_code == 200
     page = text_of(response.text)
@@ -41,7 +41,8 @@ def test_qa_lead_sees_the_hand_counted_figures(client, rw):  # type: ignore[no-u
     # a1 good, a2 RI, a3 outstanding, a4 inadequate; a5 and a6 (dip sample) have no overall grade
     assert table(response.text, "grades-overall") == (
         "All selected audits Selection Outstanding Good Requires improvement to be good Inadequate No overall grade "
-        "All 1 (25%) 1 (25%) 1 (25%) 1 (25%) 2")
+        "All 1 (25%) 1 (25%) 1 (25%) 1 (25%) 2"
+    )
     by_area = table(response.text, "grades-by-area")
     assert "Children in care 0 (0%) 0 (0%) 0 (0%) 1 (100%) 1" in by_area
     assert "Safeguarding 1 (33%) 1 (33%) 1 (33%) 0 (0%) 1" in by_area
@@ -55,8 +56,11 @@ def test_qa_lead_sees_the_hand_counted_figures(client, rw):  # type: ignore[no-u
     questions = table(response.text, "compliance-questions")
     chronology = rate(2, 1)
     low, high = round(chronology.interval.low * 100), round(chronology.interval.high * 100)
-    assert re.search(rf"Is there a chronology on file[^|]*?case_file_audit: B\. History and chronology 2 1 1 67% "
-                     rf"{low}%–{high}% too few to judge", questions)
+    assert re.search(
+        rf"Is there a chronology on file[^|]*?case_file_audit: B\. History and chronology 2 1 1 67% "
+        rf"{low}%–{high}% too few to judge",
+        questions,
+    )
     assert "corrected for a frame" not in page  # several samples and none: no correction
     # trend: March to June, one graded audit in each of March, April, June (a3 is June in London), one in May
     trend = table(response.text, "trend-table")
@@ -68,14 +72,14 @@ def test_qa_lead_sees_the_hand_counted_figures(client, rw):  # type: ignore[no-u
     assert re.search(r"Graded audits graded Inadequate 4 25% \d+%–\d+% Cannot tell too few to judge", targets)
 
 
-def test_one_sample_is_corrected_for_its_frame(client, rw):  # type: ignore[no-untyped-def]
+def test_one_sample_is_corrected_for_its_frame(client, rw):
     response = get(client, rw.lead, cycle=str(rw.cycle_a.id))
     page = text_of(response.text)
     assert "Completed audits 3" in page
     assert f"corrected for a frame of {FRAME_SIZE}" in page
 
 
-def test_too_few_to_judge_is_never_drawn_as_a_bar(client, rw):  # type: ignore[no-untyped-def]
+def test_too_few_to_judge_is_never_drawn_as_a_bar(client, rw):
     response = get(client, rw.lead)
     assert 'id="compliance-sections"' not in response.text  # every section has n < 10: no bars at all
     assert "too few to judge, so no section is drawn" in text_of(response.text)
@@ -91,7 +95,7 @@ def test_section_chart_leaves_too_few_out_of_the_bars():
     assert chart.table.rows[1][1].text == "No data"
 
 
-def test_head_of_service_sees_their_own_area_only(client, rw):  # type: ignore[no-untyped-def]
+def test_head_of_service_sees_their_own_area_only(client, rw):
     response = get(client, rw.hos)
     assert response.status_code == 200
     page = text_of(response.text)
@@ -101,7 +105,7 @@ def test_head_of_service_sees_their_own_area_only(client, rw):  # type: ignore[n
     assert 'id="grades-by-team"' in response.text
 
 
-def test_head_of_service_asking_for_another_area_is_told_and_kept_to_theirs(client, rw):  # type: ignore[no-untyped-def]
+def test_head_of_service_asking_for_another_area_is_told_and_kept_to_theirs(client, rw):
     response = get(client, rw.hos, service_area=str(rw.care.service_area_id))
     assert response.status_code == 200
     page = text_of(response.text)
@@ -109,20 +113,20 @@ def test_head_of_service_asking_for_another_area_is_told_and_kept_to_theirs(clie
     assert "Completed audits 4" in page and "Children in care" not in table(response.text, "grades-by-area")
 
 
-def test_viewer_may_see_reports(client, rw):  # type: ignore[no-untyped-def]
+def test_viewer_may_see_reports(client, rw):
     response = get(client, rw.viewer)
     assert response.status_code == 200 and "Completed audits 6" in text_of(response.text)
 
 
 @pytest.mark.parametrize("role", [Role.PRACTITIONER, Role.AUDITOR])
-def test_others_are_refused(client, db, rw, role):  # type: ignore[no-untyped-def]
+def test_others_are_refused(client, db, rw, role):
     user = make_user(db, username=f"other_{role.value}", roles=(role,))
     response = get(client, user)
     assert response.status_code == 403
     assert "Completed audits" not in response.text
 
 
-def test_bad_filter_value_is_named(client, rw):  # type: ignore[no-untyped-def]
+def test_bad_filter_value_is_named(client, rw):
     response = get(client, rw.lead, case_type="bogus", date_from="2026-13-01")
     page = text_of(response.text)
     assert response.status_code == 200 and "There is a problem" in page
@@ -131,15 +135,20 @@ def test_bad_filter_value_is_named(client, rw):  # type: ignore[no-untyped-def]
     assert "Error: Reports" in response.text
 
 
-def test_empty_state_when_nothing_matches(client, rw):  # type: ignore[no-untyped-def]
+def test_empty_state_when_nothing_matches(client, rw):
     response = get(client, rw.lead, date_from="2020-01-01", date_to="2020-12-31")
     page = text_of(response.text)
     assert response.status_code == 200
     assert "No completed audits match these filters" in page and "Compliance" not in page
 
 
-def test_an_unusable_targets_file_leaves_the_targets_out_not_the_report(client, rw, monkeypatch, tmp_path,  # type: ignore[no-untyped-def]
-                                                                         caplog):
+def test_an_unusable_targets_file_leaves_the_targets_out_not_the_report(
+    client,
+    rw,
+    monkeypatch,
+    tmp_path,
+    caplog,
+):
     broken = tmp_path / "targets.yaml"
     broken.write_text("targets: [")
     monkeypatch.setattr(client.app.state.settings, "report_targets_file", broken)
@@ -149,7 +158,7 @@ def test_an_unusable_targets_file_leaves_the_targets_out_not_the_report(client, 
     assert any("report targets not shown" in r.getMessage() for r in caplog.records)
 
 
-def test_an_id_that_names_nothing_is_named_and_left_out(client, rw):  # type: ignore[no-untyped-def]
+def test_an_id_that_names_nothing_is_named_and_left_out(client, rw):
     response = get(client, rw.lead, team="99999", cycle="88888", service_area="77777")
     assert response.status_code == 200
     page = text_of(response.text)
@@ -158,7 +167,7 @@ def test_an_id_that_names_nothing_is_named_and_left_out(client, rw):  # type: ig
     assert "Completed audits 6" in page  # the rest of the filter still applies
 
 
-def test_a_head_of_service_naming_another_areas_team_sees_their_own_area(client, rw):  # type: ignore[no-untyped-def]
+def test_a_head_of_service_naming_another_areas_team_sees_their_own_area(client, rw):
     response = get(client, rw.hos, team=str(rw.care.id))
     assert "You can see your own service area&#39;s teams only" in response.text
     assert "Care" not in table(response.text, "grades-by-team")

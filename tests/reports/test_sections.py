@@ -59,7 +59,7 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def period_filter(**fields) -> ReportFilter:  # type: ignore[no-untyped-def]
+def period_filter(**fields) -> ReportFilter:
     return ReportFilter(date_from=date(2026, 1, 1), date_to=date(2026, 6, 30), **fields)
 
 
@@ -79,11 +79,11 @@ class RecWorld:
 
 
 @pytest.fixture
-def rec(db, rw) -> RecWorld:  # type: ignore[no-untyped-def]
+def rec(db, rw) -> RecWorld:
     return recommendations_world(db, rw)
 
 
-def recommendations_world(db, rw: ReportWorld) -> RecWorld:  # type: ignore[no-untyped-def]
+def recommendations_world(db, rw: ReportWorld) -> RecWorld:
     """The recommendations of the table above, with themes A to G, beside `rw`."""
     themes = {k: Theme(name=f"Report theme {k}") for k in "ABCDEFG"}
     db.add_all(themes.values())
@@ -91,14 +91,32 @@ def recommendations_world(db, rw: ReportWorld) -> RecWorld:  # type: ignore[no-u
     teams = {"north": rw.north, "south": rw.south, "care": rw.care, None: None}
     cycles = {"A": rw.cycle_a, "B": rw.cycle_b, None: None}
 
-    def item(team: str | None, cycle: str | None, raised: str, status: str = "open", due: date = NOT_DUE,
-             closed: str | None = None, days: int | None = None, tags: str = "") -> Recommendation:
+    def item(
+        team: str | None,
+        cycle: str | None,
+        raised: str,
+        status: str = "open",
+        due: date = NOT_DUE,
+        closed: str | None = None,
+        days: int | None = None,
+        tags: str = "",
+    ) -> Recommendation:
         t, c = teams[team], cycles[cycle]
-        row = Recommendation(text="Do better", owner_id=rw.auditor.id, raised_by_id=rw.lead.id, priority="normal",
-                             team_id=t.id if t else None, service_area_id=t.service_area_id if t else None,
-                             cycle_id=c.id if c else None, due_date=due, status=status, raised_at=at(raised),
-                             closed_at=at(closed) if closed else None, closed_by_id=rw.lead.id if closed else None,
-                             days_to_close=days)
+        row = Recommendation(
+            text="Do better",
+            owner_id=rw.auditor.id,
+            raised_by_id=rw.lead.id,
+            priority="normal",
+            team_id=t.id if t else None,
+            service_area_id=t.service_area_id if t else None,
+            cycle_id=c.id if c else None,
+            due_date=due,
+            status=status,
+            raised_at=at(raised),
+            closed_at=at(closed) if closed else None,
+            closed_by_id=rw.lead.id if closed else None,
+            days_to_close=days,
+        )
         db.add(row)
         db.flush()
         db.add_all([RecommendationTheme(recommendation_id=row.id, theme_id=themes[k].id) for k in tags])
@@ -120,7 +138,7 @@ def recommendations_world(db, rw: ReportWorld) -> RecWorld:  # type: ignore[no-u
     return RecWorld(rw=rw, items=items, themes=themes)
 
 
-def figures(db, flt: ReportFilter) -> RecommendationFigures:  # type: ignore[no-untyped-def]
+def figures(db, flt: ReportFilter) -> RecommendationFigures:
     return recommendation_figures(db, flt, ZONE, today=TODAY)
 
 
@@ -135,7 +153,7 @@ def themes(r: RecommendationFigures) -> list[tuple[str, int]]:
 # --- Moderation -----------------------------------------------------------------------------------------------
 
 
-def test_agreement_over_every_moderated_round_of_the_selection(db, rw):  # type: ignore[no-untyped-def]
+def test_agreement_over_every_moderated_round_of_the_selection(db, rw):
     m = moderation_figures(db, period_filter(), ZONE, min_n=10)
     assert (m.rounds, m.n, m.agreement.agreed) == (5, 5, 1)  # only a4 round 2 agrees
     assert m.agreement.exact_agreement == pytest.approx(0.2)
@@ -147,12 +165,12 @@ def test_agreement_over_every_moderated_round_of_the_selection(db, rw):  # type:
     assert m.too_few and m.note == "too few to judge"  # 5 pairs < 10
 
 
-def test_agreement_is_judged_from_the_minimum_n(db, rw):  # type: ignore[no-untyped-def]
+def test_agreement_is_judged_from_the_minimum_n(db, rw):
     m = moderation_figures(db, period_filter(), ZONE, min_n=5)
     assert not m.too_few and m.note == ""
 
 
-def test_agreement_follows_the_filter(db, rw):  # type: ignore[no-untyped-def]
+def test_agreement_follows_the_filter(db, rw):
     # Safeguarding: a2's two rounds and a3, every auditor's grade good: no exact agreement, kappa 0.
     area = moderation_figures(db, period_filter(service_area_id=rw.north.service_area_id), ZONE, min_n=10)
     assert (area.rounds, area.n, area.agreement.agreed) == (3, 3, 0)
@@ -161,8 +179,7 @@ def test_agreement_follows_the_filter(db, rw):  # type: ignore[no-untyped-def]
     cycle = moderation_figures(db, period_filter(cycle_id=rw.cycle_b.id), ZONE, min_n=10)
     assert (cycle.rounds, cycle.n, cycle.agreement.agreed) == (2, 2, 1)
     # June only (a3 was completed on 1 June in London): one pair
-    june = moderation_figures(db, ReportFilter(date_from=date(2026, 6, 1), date_to=date(2026, 6, 30)), ZONE,
-                              min_n=10)
+    june = moderation_figures(db, ReportFilter(date_from=date(2026, 6, 1), date_to=date(2026, 6, 30)), ZONE, min_n=10)
     assert (june.rounds, june.n) == (1, 1)
     # the team North: a2 only
     assert moderation_figures(db, period_filter(team_id=rw.north.id), ZONE, min_n=10).n == 2
@@ -170,7 +187,7 @@ def test_agreement_follows_the_filter(db, rw):  # type: ignore[no-untyped-def]
     assert moderation_figures(db, period_filter(case_type="cla"), ZONE, min_n=10).n == 2
 
 
-def test_no_moderated_audits_in_the_selection(db, rw):  # type: ignore[no-untyped-def]
+def test_no_moderated_audits_in_the_selection(db, rw):
     m = moderation_figures(db, period_filter(template_key=DIP), ZONE, min_n=10)
     assert (m.rounds, m.n, m.agreement.exact_agreement, m.agreement.weighted_kappa) == (0, 0, None, None)
     assert m.agreement.note == NO_PAIRS and m.note == ""  # the page says so in its own words
@@ -178,18 +195,19 @@ def test_no_moderated_audits_in_the_selection(db, rw):  # type: ignore[no-untype
     assert ModerationFigures().n == 0  # the Report's default
 
 
-def test_head_of_service_agreement_never_counts_another_area(db, rw):  # type: ignore[no-untyped-def]
-    flt = report_filter_from_query({**PERIOD, "service_area": str(rw.care.service_area_id)}, user=rw.hos,
-                                   today=TODAY)
+def test_head_of_service_agreement_never_counts_another_area(db, rw):
+    flt = report_filter_from_query({**PERIOD, "service_area": str(rw.care.service_area_id)}, user=rw.hos, today=TODAY)
     assert flt.service_area_id == rw.north.service_area_id
     m = moderation_figures(db, flt, ZONE, min_n=10)
     assert (m.rounds, m.n) == (3, 3)  # a4 (Children in care) is never counted
 
 
-def test_agreement_pairs_takes_a_set_of_audits_and_keeps_its_other_filters(db, rw):  # type: ignore[no-untyped-def]
+def test_agreement_pairs_takes_a_set_of_audits_and_keeps_its_other_filters(db, rw):
     pairs, rounds = agreement_pairs(db, audit_ids=[rw.audits["a2"].id])
     assert rounds == 2 and [(p.auditor_grade, p.moderator_grade) for p in pairs if p.section_key == OVERALL] == [
-        ("good", "inadequate"), ("good", "requires_improvement")]
+        ("good", "inadequate"),
+        ("good", "requires_improvement"),
+    ]
     _, everything = agreement_pairs(db)
     assert everything == 5
     _, in_cycle_a = agreement_pairs(db, audit_ids=[rw.audits["a2"].id, rw.audits["a4"].id], cycle_id=rw.cycle_a.id)
@@ -200,7 +218,7 @@ def test_agreement_pairs_takes_a_set_of_audits_and_keeps_its_other_filters(db, r
 # --- Recommendations ------------------------------------------------------------------------------------------
 
 
-def test_recommendation_figures_for_every_area(db, rec):  # type: ignore[no-untyped-def]
+def test_recommendation_figures_for_every_area(db, rec):
     r = figures(db, period_filter())
     # raised in the period: r1 r2 r3 r4 r6 r9 r10 (r5, r8 before; r7 is 1 July in London)
     # closed in the period: r1 (10 days) r2 (20) r5 (65); r8 before, r10 on 1 July in London
@@ -211,7 +229,7 @@ def test_recommendation_figures_for_every_area(db, rec):  # type: ignore[no-unty
     assert r.median_text == "20 days" and r.unfiltered == ()
 
 
-def test_recommendation_figures_for_an_area_team_and_cycle(db, rec):  # type: ignore[no-untyped-def]
+def test_recommendation_figures_for_an_area_team_and_cycle(db, rec):
     area = figures(db, period_filter(service_area_id=rec.safeguarding))
     # r1 r2 r3 r4 r10 raised; r1 r2 r5 closed; r3 r4 outstanding; r3 overdue
     assert counts(area) == (5, 3, 2, 1, 20.0)
@@ -226,26 +244,26 @@ def test_recommendation_figures_for_an_area_team_and_cycle(db, rec):  # type: ig
     assert counts(in_care) == (1, 0, 2, 1, None)  # r6 raised (1 June); r6 r7 outstanding
 
 
-def test_template_and_case_type_do_not_narrow_recommendations(db, rec):  # type: ignore[no-untyped-def]
+def test_template_and_case_type_do_not_narrow_recommendations(db, rec):
     r = figures(db, period_filter(template_key=CFA, case_type="cin"))
     assert counts(r) == (7, 3, 5, 3, 20.0)
     assert r.unfiltered == ("template", "case type")
 
 
-def test_the_period_is_local_dates(db, rec):  # type: ignore[no-untyped-def]
+def test_the_period_is_local_dates(db, rec):
     july = figures(db, ReportFilter(date_from=date(2026, 7, 1), date_to=date(2026, 7, 31)))
     assert (july.raised, july.closed, july.median_days) == (1, 1, 30.0)  # r7 raised, r10 closed, on 1 July
     june = figures(db, ReportFilter(date_from=date(2026, 6, 1), date_to=date(2026, 6, 30)))
     assert (june.raised, june.closed) == (2, 0)  # r6 (1 June in London) and r10
 
 
-def test_overdue_is_counted_from_today(db, rec):  # type: ignore[no-untyped-def]
+def test_overdue_is_counted_from_today(db, rec):
     assert recommendation_figures(db, period_filter(), ZONE, today=date(2019, 12, 31)).overdue == 0
     assert recommendation_figures(db, period_filter(), ZONE, today=date(2020, 1, 1)).overdue == 0  # due today
     assert recommendation_figures(db, period_filter(), ZONE, today=date(2020, 1, 2)).overdue == 3
 
 
-def test_head_of_service_recommendations_never_include_another_area(db, rec):  # type: ignore[no-untyped-def]
+def test_head_of_service_recommendations_never_include_another_area(db, rec):
     flt = report_filter_from_query({**PERIOD, "service_area": str(rec.in_care)}, user=rec.rw.hos, today=TODAY)
     r = figures(db, flt)
     assert counts(r) == (5, 3, 2, 1, 20.0)  # Safeguarding's; never r6, r7 (Children in care) nor r9 (no area)
@@ -253,11 +271,12 @@ def test_head_of_service_recommendations_never_include_another_area(db, rec):  #
     assert r.service_area_id == rec.safeguarding
 
 
-def test_links_give_the_list_the_same_filter(db, rec):  # type: ignore[no-untyped-def]
+def test_links_give_the_list_the_same_filter(db, rec):
     r = figures(db, period_filter(service_area_id=rec.safeguarding, cycle_id=rec.rw.cycle_a.id))
     area, cycle = rec.safeguarding, rec.rw.cycle_a.id
-    assert r.urls["raised"] == (f"/recommendations?service_area={area}&cycle={cycle}&raised_from=2026-01-01"
-                                f"&raised_to=2026-06-30")
+    assert r.urls["raised"] == (
+        f"/recommendations?service_area={area}&cycle={cycle}&raised_from=2026-01-01&raised_to=2026-06-30"
+    )
     assert r.urls["outstanding"] == f"/recommendations?status=outstanding&service_area={area}&cycle={cycle}"
     assert r.urls["overdue"] == f"/recommendations?status=overdue&service_area={area}&cycle={cycle}"
     assert "closed" not in r.urls  # the list has no "closed in a period" filter
@@ -265,7 +284,7 @@ def test_links_give_the_list_the_same_filter(db, rec):  # type: ignore[no-untype
     assert f"theme={rec.themes['A'].id}" in theme_a.url and "raised_from=2026-01-01" in theme_a.url
 
 
-def test_who_may_follow_the_links(db, rec):  # type: ignore[no-untyped-def]
+def test_who_may_follow_the_links(db, rec):
     rw = rec.rw
     assert may_follow_recommendations(rw.lead, service_area_id=None)
     assert may_follow_recommendations(rw.hos, service_area_id=rec.safeguarding)
@@ -274,7 +293,7 @@ def test_who_may_follow_the_links(db, rec):  # type: ignore[no-untyped-def]
     assert not RecommendationFigures().linked_for(None)
 
 
-def _api_total(client, headers, url: str) -> int:  # type: ignore[no-untyped-def]
+def _api_total(client, headers, url: str) -> int:
     params = dict(parse_qsl(urlsplit(url).query))
     response = client.get("/api/v1/recommendations", headers=headers, params=params)
     assert response.status_code == 200, response.text
@@ -282,7 +301,7 @@ def _api_total(client, headers, url: str) -> int:  # type: ignore[no-untyped-def
 
 
 @pytest.mark.parametrize("who", ["lead", "hos"])
-def test_each_figure_matches_the_list_behind_its_link(client, db, rec, settings, who):  # type: ignore[no-untyped-def]
+def test_each_figure_matches_the_list_behind_its_link(client, db, rec, settings, who):
     user = getattr(rec.rw, who)
     flt = report_filter_from_query(PERIOD, user=user, today=TODAY)
     r = recommendation_figures(db, flt, settings.timezone, today=settings.today())
@@ -303,17 +322,17 @@ def text_of(html: str) -> str:
 
 def section(html: str, start: str, end: str | None) -> str:
     begin = html.index(f'id="{start}"')
-    return html[begin:html.index(f'id="{end}"', begin)] if end else html[begin:]
+    return html[begin : html.index(f'id="{end}"', begin)] if end else html[begin:]
 
 
-def page(client, user, **params):  # type: ignore[no-untyped-def]
+def page(client, user, **params):
     login(client, user.username)
     response = client.get("/reports", params={**PERIOD, **params})
     assert response.status_code == 200, response.text
     return response.text
 
 
-def test_qa_lead_sees_both_sections_with_links(client, rec):  # type: ignore[no-untyped-def]
+def test_qa_lead_sees_both_sections_with_links(client, rec):
     html = page(client, rec.rw.lead)
     moderation = text_of(section(html, "moderation-agreement", "recommendations"))
     assert "Pairs of grades Exact agreement Weighted kappa 95% interval Note 5 20% (1 of 5) 0.36" in moderation
@@ -330,7 +349,7 @@ def test_qa_lead_sees_both_sections_with_links(client, rec):  # type: ignore[no-
     assert "Report theme A 3" in words and "Report theme F" not in words
 
 
-def test_viewer_sees_the_numbers_without_links(client, rec):  # type: ignore[no-untyped-def]
+def test_viewer_sees_the_numbers_without_links(client, rec):
     recs = section(page(client, rec.rw.viewer), "recommendations", None)
     assert "/recommendations?" not in recs
     words = text_of(recs)
@@ -338,7 +357,7 @@ def test_viewer_sees_the_numbers_without_links(client, rec):  # type: ignore[no-
     assert "Report theme A 3" in words
 
 
-def test_head_of_service_sees_their_area_with_links_to_it(client, rec):  # type: ignore[no-untyped-def]
+def test_head_of_service_sees_their_area_with_links_to_it(client, rec):
     html = page(client, rec.rw.hos)
     recs = section(html, "recommendations", None)
     assert f'href="/recommendations?status=outstanding&amp;service_area={rec.safeguarding}"' in recs
@@ -347,10 +366,9 @@ def test_head_of_service_sees_their_area_with_links_to_it(client, rec):  # type:
     assert "3 0% (0 of 3) 0.00" in moderation
 
 
-def test_no_moderation_in_the_selection_is_said(client, rec):  # type: ignore[no-untyped-def]
+def test_no_moderation_in_the_selection_is_said(client, rec):
     html = page(client, rec.rw.lead, template=DIP)
     moderation = text_of(section(html, "moderation-agreement", "recommendations"))
     assert "None of these audits has been graded by a moderator" in moderation
     words = text_of(section(html, "recommendations", None))
     assert "The template filter does not narrow them: a recommendation has no template." in words
-

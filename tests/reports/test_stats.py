@@ -13,20 +13,23 @@ from app.reports.stats import (
     against_target,
     compare,
     finite_population_factor,
-    rate,
     ranked,
+    rate,
     wilson,
     z_for,
 )
 
 
-@pytest.mark.parametrize(("x", "n", "low", "high"), [
-    (8, 10, 0.4902, 0.9433),  # Wilson's example values, as statsmodels' proportion_confint(method="wilson") gives
-    (0, 10, 0.0, 0.2775),
-    (10, 10, 0.7225, 1.0),
-    (50, 100, 0.4038, 0.5962),
-    (1, 3, 0.0615, 0.7923),
-])
+@pytest.mark.parametrize(
+    ("x", "n", "low", "high"),
+    [
+        (8, 10, 0.4902, 0.9433),  # Wilson's example values, as statsmodels' proportion_confint(method="wilson") gives
+        (0, 10, 0.0, 0.2775),
+        (10, 10, 0.7225, 1.0),
+        (50, 100, 0.4038, 0.5962),
+        (1, 3, 0.0615, 0.7923),
+    ],
+)
 def test_wilson_interval_known_values(x, n, low, high):
     interval = wilson(x, n)
     assert interval is not None
@@ -82,14 +85,17 @@ def test_a_difference_is_claimed_only_when_the_intervals_do_not_overlap():
     assert compare(rate(9, 0), rate(0, 20)) is Difference.CANNOT_TELL
 
 
-@pytest.mark.parametrize(("yes", "no", "target", "at_most", "verdict"), [
-    (198, 2, 0.90, False, Verdict.MET),  # 99% of 200: the whole interval is above 90%
-    (60, 40, 0.90, False, Verdict.NOT_MET),  # 60% of 100: all below
-    (18, 2, 0.90, False, Verdict.CANNOT_TELL),  # 90% of 20: the interval straddles it
-    (2, 98, 0.10, True, Verdict.MET),  # "no more than 10% Inadequate": 2% of 100
-    (30, 70, 0.10, True, Verdict.NOT_MET),
-    (9, 0, 0.50, False, Verdict.CANNOT_TELL),  # too few to judge
-])
+@pytest.mark.parametrize(
+    ("yes", "no", "target", "at_most", "verdict"),
+    [
+        (198, 2, 0.90, False, Verdict.MET),  # 99% of 200: the whole interval is above 90%
+        (60, 40, 0.90, False, Verdict.NOT_MET),  # 60% of 100: all below
+        (18, 2, 0.90, False, Verdict.CANNOT_TELL),  # 90% of 20: the interval straddles it
+        (2, 98, 0.10, True, Verdict.MET),  # "no more than 10% Inadequate": 2% of 100
+        (30, 70, 0.10, True, Verdict.NOT_MET),
+        (9, 0, 0.50, False, Verdict.CANNOT_TELL),  # too few to judge
+    ],
+)
 def test_targets(yes, no, target, at_most, verdict):
     assert against_target(rate(yes, no), target, at_most=at_most) is verdict
 

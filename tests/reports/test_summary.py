@@ -8,15 +8,16 @@ from app.reports.stats import Difference, rate
 from app.reports.summary import Measure, measure_statement, summarise
 
 
-def _m(key, yes, no, label=None):  # type: ignore[no-untyped-def]
+def _m(key, yes, no, label=None):
     return Measure(key=key, label=label or key.title(), rate=rate(yes, no), anchor=f"fig-{key}")
 
 
 def test_a_real_rise_is_claimed_with_both_figures():
     s = measure_statement(_m("oversight", 90, 10, "Management oversight"), _m("oversight", 50, 50))
     assert s is not None and s.difference is Difference.HIGHER and s.anchor == "fig-oversight"
-    assert s.text == ("Management oversight rose from 50% of 100 to 90% of 100: a real change (the 95% intervals "
-                      "do not overlap).")
+    assert s.text == (
+        "Management oversight rose from 50% of 100 to 90% of 100: a real change (the 95% intervals do not overlap)."
+    )
 
 
 def test_a_fall_within_sampling_error_is_not_called_a_fall():

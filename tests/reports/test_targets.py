@@ -14,7 +14,10 @@ def test_the_shipped_targets_load_with_their_sources():
     assert set(targets) == {"assessments_in_timescale", "return_interviews_72h", "inadequate_at_most_10"}
     interviews = targets["return_interviews_72h"]
     assert (interviews.template_key, interviews.question_key, interviews.target) == (
-        "dip_sample", "return_interview_within_72_hours", 0.75)
+        "dip_sample",
+        "return_interview_within_72_hours",
+        0.75,
+    )
     assert "72 hours" in interviews.source
     assert targets["inadequate_at_most_10"].grade == "inadequate" and targets["inadequate_at_most_10"].at_most
 
@@ -26,14 +29,20 @@ def test_judging_at_least_and_at_most():
     assert targets["inadequate_at_most_10"].judge(rate(30, 70)) is Verdict.NOT_MET
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("targets:\n  - key: a\n    label: A\n    source: S\n    target: 0.5\n", "give either"),
-    ("targets:\n  - key: a\n    label: A\n    source: S\n    grade: poor\n    target: 0.5\n", "targets.0.grade"),
-    ("targets:\n  - key: a\n    label: A\n    source: S\n    grade: good\n    target: 90\n", "targets.0.target"),
-    ("targets:\n  - {key: a, label: A, source: S, grade: good, target: 0.5}\n"
-     "  - {key: a, label: B, source: S, grade: good, target: 0.5}\n", "repeated: a"),
-    ("targets: [", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("targets:\n  - key: a\n    label: A\n    source: S\n    target: 0.5\n", "give either"),
+        ("targets:\n  - key: a\n    label: A\n    source: S\n    grade: poor\n    target: 0.5\n", "targets.0.grade"),
+        ("targets:\n  - key: a\n    label: A\n    source: S\n    grade: good\n    target: 90\n", "targets.0.target"),
+        (
+            "targets:\n  - {key: a, label: A, source: S, grade: good, target: 0.5}\n"
+            "  - {key: a, label: B, source: S, grade: good, target: 0.5}\n",
+            "repeated: a",
+        ),
+        ("targets: [", "not valid YAML"),
+    ],
+)
 def test_a_bad_file_is_refused_naming_what_is_wrong(tmp_path, text, message):
     path = tmp_path / "targets.yaml"
     path.write_text(text)

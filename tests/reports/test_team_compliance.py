@@ -15,20 +15,23 @@ from tests.reports.conftest import ZONE
 from tests.reports.test_figures import flt_for
 
 
-def test_team_compliance_counts_every_compliance_answer_of_each_team(db, rw):  # type: ignore[no-untyped-def]
+def test_team_compliance_counts_every_compliance_answer_of_each_team(db, rw):
     # North: a1 yes yes, a2 no yes, a5 no + N/A; South: a3 yes no; Care: a4 N/A, a6 yes yes (its code worked out
     # from its answers). Facts and the safeguarding question do not count; a7 and a8 are not in the selection.
     found = team_compliance(db, flt_for(rw.lead), ZONE)
     assert [(t.name, t.counts) for t in found] == [
-        ("Care", Counts(yes=2, no=0, na=1)), ("North", Counts(yes=3, no=2, na=1)), ("South", Counts(yes=1, no=1))]
+        ("Care", Counts(yes=2, no=0, na=1)),
+        ("North", Counts(yes=3, no=2, na=1)),
+        ("South", Counts(yes=1, no=1)),
+    ]
 
 
-def test_the_codes_read_once_for_the_page_give_the_same_teams(db, rw):  # type: ignore[no-untyped-def]
+def test_the_codes_read_once_for_the_page_give_the_same_teams(db, rw):
     flt = flt_for(rw.lead)
     assert team_compliance(db, flt, ZONE, monthly_coded_audits(db, flt, ZONE)) == team_compliance(db, flt, ZONE)
 
 
-def test_a_head_of_service_sees_only_their_areas_teams(db, rw):  # type: ignore[no-untyped-def]
+def test_a_head_of_service_sees_only_their_areas_teams(db, rw):
     assert [t.name for t in team_compliance(db, flt_for(rw.hos), ZONE)] == ["North", "South"]
 
 
@@ -37,8 +40,7 @@ def team(name: str, yes: int, no: int) -> TeamCompliance:
 
 
 def test_teams_are_ranked_and_compared_with_the_rest_only_when_the_intervals_do_not_overlap():
-    rows = team_rows([team("Low", 50, 50), team("High", 95, 5), team("Middle", 70, 30), team("Tiny", 4, 1)],
-                     min_n=10)
+    rows = team_rows([team("Low", 50, 50), team("High", 95, 5), team("Middle", 70, 30), team("Tiny", 4, 1)], min_n=10)
     assert [(r.name, r.rank) for r in rows] == [("High", 1), ("Middle", 2), ("Low", 3), ("Tiny", None)]
     by_name = {r.name: r for r in rows}
     # High 95% [89-98%] against the rest 124/185 = 67%: higher. Low 50% against the rest 169/205: lower.
@@ -56,7 +58,7 @@ def test_a_lone_team_cannot_be_compared_with_anyone():
     assert row.rank == 1 and row.against_rest is Difference.CANNOT_TELL
 
 
-def test_the_reports_page_shows_the_teams_unranked_when_each_has_too_few(client, rw):  # type: ignore[no-untyped-def]
+def test_the_reports_page_shows_the_teams_unranked_when_each_has_too_few(client, rw):
     from tests.reports.test_pages import get, table
 
     response = get(client, rw.lead)
@@ -65,7 +67,7 @@ def test_the_reports_page_shows_the_teams_unranked_when_each_has_too_few(client,
     assert "Cannot tell" in teams and "too few to judge" in teams
 
 
-def test_the_single_read_gives_the_same_figures_as_the_grouped_queries(db, rw):  # type: ignore[no-untyped-def]
+def test_the_single_read_gives_the_same_figures_as_the_grouped_queries(db, rw):
     from app.reports.figures import compliance, grade_distribution, monthly_trend
 
     for user in (rw.lead, rw.hos):
@@ -75,18 +77,26 @@ def test_the_single_read_gives_the_same_figures_as_the_grouped_queries(db, rw): 
             assert grade_distribution(db, flt, ZONE, coded) == grade_distribution(db, flt, ZONE)
             assert compliance(db, flt, ZONE, coded) == compliance(db, flt, ZONE)
             assert monthly_trend(db, flt, ZONE, coded) == monthly_trend(db, flt, ZONE)
-    assert compliance(db, flt_for(rw.lead, cycle=str(rw.cycle_a.id)), ZONE,
-                      monthly_coded_audits(db, flt_for(rw.lead, cycle=str(rw.cycle_a.id)), ZONE)).frame_size == 400
+    assert (
+        compliance(
+            db,
+            flt_for(rw.lead, cycle=str(rw.cycle_a.id)),
+            ZONE,
+            monthly_coded_audits(db, flt_for(rw.lead, cycle=str(rw.cycle_a.id)), ZONE),
+        ).frame_size
+        == 400
+    )
 
 
-def test_the_concatenated_codes_count_as_the_audits_one_by_one(db, rw):  # type: ignore[no-untyped-def]
+def test_the_concatenated_codes_count_as_the_audits_one_by_one(db, rw):
     from app.reports.figures import _coded_audit_by_audit, coded_audits, trend_months
 
     flt = flt_for(rw.lead, cycle=str(rw.cycle_a.id))  # a1 to a3: all with codes, so the database concatenates
     month = trend_months(flt, ZONE)[1]
     grouped = coded_audits(db, flt, ZONE, month)
-    assert sum(b.audits for b in grouped.blocks) == 3 and any(b.audits > 1 or len(grouped.blocks) == 3
-                                                               for b in grouped.blocks)
+    assert sum(b.audits for b in grouped.blocks) == 3 and any(
+        b.audits > 1 or len(grouped.blocks) == 3 for b in grouped.blocks
+    )
     one_by_one = _coded_audit_by_audit(db, flt, ZONE, (month,), (), grouped.definitions)
     assert [b.audits for b in one_by_one.blocks] == [1, 1, 1]
     assert grouped.tallied == one_by_one.tallied

@@ -22,8 +22,16 @@ def headers(client, db):
 
 
 def _cycle(client, headers) -> dict:
-    response = client.post("/api/v1/cycles", headers=headers, json={
-        "title": "January dip sample", "kind": "dip_sample", "template_key": "dip_sample", "due_date": "2027-01-31"})
+    response = client.post(
+        "/api/v1/cycles",
+        headers=headers,
+        json={
+            "title": "January dip sample",
+            "kind": "dip_sample",
+            "template_key": "dip_sample",
+            "due_date": "2027-01-31",
+        },
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -36,8 +44,11 @@ def test_a_cycle_is_created_and_listed(client, headers):
 
 
 def test_bad_cycle_input_names_the_field(client, headers):
-    response = client.post("/api/v1/cycles", headers=headers, json={
-        "title": "", "kind": "weekly", "template_key": "dip_sample", "due_date": "someday"})
+    response = client.post(
+        "/api/v1/cycles",
+        headers=headers,
+        json={"title": "", "kind": "weekly", "template_key": "dip_sample", "due_date": "someday"},
+    )
     assert response.status_code == 422
     fields = {error["loc"][-1] for error in response.json()["detail"]}
     assert {"title", "kind", "due_date"} <= fields
@@ -59,15 +70,28 @@ def test_a_dry_run_then_the_same_seed_stores_exactly_the_preview(client, db, hea
 
 def test_a_stratified_sample_reports_its_strata(client, headers):
     cycle = _cycle(client, headers)
-    response = client.post(f"/api/v1/cycles/{cycle['id']}/samples", headers=headers, json={
-        "method": "stratified", "size": 5, "strata_by": "team", "min_per_stratum": 1, "seed": 77, "dry_run": True})
+    response = client.post(
+        f"/api/v1/cycles/{cycle['id']}/samples",
+        headers=headers,
+        json={
+            "method": "stratified",
+            "size": 5,
+            "strata_by": "team",
+            "min_per_stratum": 1,
+            "seed": 77,
+            "dry_run": True,
+        },
+    )
     assert response.json()["strata"] == [{"value": "Team A", "frame_size": 60, "sample_size": 5}]
 
 
 def test_impossible_minima_are_a_422_with_the_reason(client, headers):
     cycle = _cycle(client, headers)
-    response = client.post(f"/api/v1/cycles/{cycle['id']}/samples", headers=headers, json={
-        "method": "stratified", "size": 1, "strata_by": "case_type", "min_per_stratum": 2, "dry_run": True})
+    response = client.post(
+        f"/api/v1/cycles/{cycle['id']}/samples",
+        headers=headers,
+        json={"method": "stratified", "size": 1, "strata_by": "case_type", "min_per_stratum": 2, "dry_run": True},
+    )
     assert response.status_code == 422 and "more than the sample size of 1" in response.text
 
 

@@ -111,7 +111,10 @@ def test_stratified_draw_reports_each_stratum():
     frame = {i: f"Team {i % 3}" for i in range(90)}
     ids, strata = draw_stratified(frame, 9, seed=42, minimum=2)
     assert len(ids) == 9 and [(s.value, s.frame_size, s.sample_size) for s in strata] == [
-        ("Team 0", 30, 3), ("Team 1", 30, 3), ("Team 2", 30, 3)]
+        ("Team 0", 30, 3),
+        ("Team 1", 30, 3),
+        ("Team 2", 30, 3),
+    ]
     assert all(frame[i] in {"Team 0", "Team 1", "Team 2"} for i in ids)
     assert draw_stratified(frame, 9, seed=42, minimum=2)[0] == ids
 
@@ -135,5 +138,7 @@ def test_sample_size_with_the_finite_population_correction():
 
 def test_precision_is_described_in_words():
     assert describe_precision(40, 312) == "n = 40 gives ±14 points at 95% for a frame of 312"
-    assert describe_precision(10, 5) == "n = 10 takes every case in the frame of 5: the result is exact, not an estimate"
+    assert (
+        describe_precision(10, 5) == "n = 10 takes every case in the frame of 5: the result is exact, not an estimate"
+    )
     assert margin_of_error(312, 312) == 0

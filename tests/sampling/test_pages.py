@@ -16,21 +16,30 @@ from app.cases.models import Case
 from app.sampling import service
 from app.sampling.models import Cycle, Sample, SampleCase
 from app.sampling.schemas import CycleCreate, SampleSpec
-from tests.factories import add_training, csrf_token, login, make_audit, make_case, make_team, make_user, post_form
+from tests.factories import (
+    add_training,
+    csrf_token,
+    login,
+    make_audit,
+    make_case,
+    make_team,
+    make_user,
+    post_form,
+    publish_templates,
+)
 from tests.factories import page_text as _page_text
-from tests.factories import publish_templates
 
 
 def page_text(markup: str) -> str:
     return html.unescape(_page_text(markup))
 
 
-def count(db, model) -> int:  # type: ignore[no-untyped-def]
+def count(db, model) -> int:
     return db.execute(select(func.count()).select_from(model)).scalar_one()
 
 
 @pytest.fixture
-def world(db, client):  # type: ignore[no-untyped-def]
+def world(db, client):
     publish_templates(db)
     today = client.app.state.settings.today()
     lead = make_user(db, username="lead", roles=(Role.QA_LEAD,), full_name="Quinn Lead")
@@ -39,34 +48,62 @@ def world(db, client):  # type: ignore[no-untyped-def]
     ben = make_user(db, username="ben", full_name="Ben Bright", roles=(Role.AUDITOR,), team=south)
     for auditor in (ana, ben):
         add_training(db, auditor, TrainingKind.AUDITOR, today - timedelta(days=30), today + timedelta(days=700))
-    cases = [make_case(db, child_id=f"PG{i:03d}", team=north if i < 8 else south, case_type="cp" if i % 2 else "cin")
-             for i in range(12)]
+    cases = [
+        make_case(db, child_id=f"PG{i:03d}", team=north if i < 8 else south, case_type="cp" if i % 2 else "cin")
+        for i in range(12)
+    ]
     make_case(db, child_id="PGCLOSED", team=north, status="closed")
-    cycle = service.cycle_create(db, data=CycleCreate(title="December dip", kind="dip_sample",
-                                                      template_key="dip_sample", due_date=today + timedelta(days=30)),
-                                 actor=lead)
-    return {"today": today, "lead": lead, "ana": ana, "ben": ben, "north": north, "south": south, "cases": cases,
-            "cycle": cycle}
+    cycle = service.cycle_create(
+        db,
+        data=CycleCreate(
+            title="December dip", kind="dip_sample", template_key="dip_sample", due_date=today + timedelta(days=30)
+        ),
+        actor=lead,
+    )
+    return {
+        "today": today,
+        "lead": lead,
+        "ana": ana,
+        "ben": ben,
+        "north": north,
+        "south": south,
+        "cases": cases,
+        "cycle": cycle,
+    }
 
 
 def _sample_form(**overrides: object) -> dict[str, object]:
-    form: dict[str, object] = {"_sent": "1", "method": "stratified", "size": "6", "strata_by": "team",
-                               "min_per_stratum": "2", "exclude_closed": "yes", "exclude_audited": "yes",
-                               "audited_within_days": "365", "exclude_in_open_sample": "yes", "action": "preview"}
+    form: dict[str, object] = {
+        "_sent": "1",
+        "method": "stratified",
+        "size": "6",
+        "strata_by": "team",
+        "min_per_stratum": "2",
+        "exclude_closed": "yes",
+        "exclude_audited": "yes",
+        "audited_within_days": "365",
+        "exclude_in_open_sample": "yes",
+        "action": "preview",
+    }
     form.update(overrides)
     return form
 
 
-def _stored_sample(db, world, size: int = 6):  # type: ignore[no-untyped-def]
-    return service.sample_create(db, cycle=world["cycle"], spec=SampleSpec(method="random", size=size, seed=7),
-                                 today=world["today"], actor=world["lead"])
+def _stored_sample(db, world, size: int = 6):
+    return service.sample_create(
+        db,
+        cycle=world["cycle"],
+        spec=SampleSpec(method="random", size=size, seed=7),
+        today=world["today"],
+        actor=world["lead"],
+    )
 
 
 # --- Programme and cycles --------------------------------------------------------------------------
 
 
 @pytest.fixture(params=[date(2026, 1, 2), date(2026, 6, 15), date(2026, 12, 6), date(2026, 12, 31)], ids=str)
-def programme_day(request, set_clock):  # type: ignore[no-untyped-def]
+def programme_day(request, set_clock):
     """The day the QA lead looks: early and late in the year (a cycle due in 30 days may fall in the next one)."""
     set_clock(datetime.combine(request.param, time(12), tzinfo=UTC))
     return request.param
@@ -80,8 +117,18 @@ def test_programme_lists_the_years_cycles_with_progress(programme_day, client, d
     late = world["today"] - timedelta(days=1)
     template = template_latest(db, key="dip_sample")
     for case_id in case_ids:
-        db.add(Audit(case_id=case_id, cycle_id=world["cycle"].id, sample_id=sample.id, template_version_id=template.id,
-                     template_key="dip_sample", template_version=1, auditor_id=world["ana"].id, due_date=late))
+        db.add(
+            Audit(
+                case_id=case_id,
+                cycle_id=world["cycle"].id,
+                sample_id=sample.id,
+                template_version_id=template.id,
+                template_key="dip_sample",
+                template_version=1,
+                auditor_id=world["ana"].id,
+                due_date=late,
+            )
+        )
     db.flush()
     due_year = world["cycle"].due_date.year
     this_year = page_text(client.get("/programme").text)
@@ -99,14 +146,26 @@ def test_programme_lists_the_years_cycles_with_progress(programme_day, client, d
 def test_creating_a_cycle_names_every_missing_field_and_keeps_what_was_typed(client, db, world):
     login(client, "lead")
     assert "Create an audit cycle" in page_text(client.get("/programme/new").text)
-    response = post_form(client, "/programme/new", {"title": "Missing children", "moderation_rate": "lots",
-                                                    "due_date-day": "31", "due_date-month": "2",
-                                                    "due_date-year": "2027"})
+    response = post_form(
+        client,
+        "/programme/new",
+        {
+            "title": "Missing children",
+            "moderation_rate": "lots",
+            "due_date-day": "31",
+            "due_date-month": "2",
+            "due_date-year": "2027",
+        },
+    )
     assert response.status_code == 400
     text = page_text(response.text)
     assert "There is a problem" in text
-    for message in ("Select the kind of cycle", "Select the template the audits will use",
-                    "Due date must be a real date", "Moderation rate must be a number from 0 to 100"):
+    for message in (
+        "Select the kind of cycle",
+        "Select the template the audits will use",
+        "Due date must be a real date",
+        "Moderation rate must be a number from 0 to 100",
+    ):
         assert message in text
     assert 'value="Missing children"' in response.text
     assert 'href="#due_date-day"' in response.text
@@ -115,9 +174,20 @@ def test_creating_a_cycle_names_every_missing_field_and_keeps_what_was_typed(cli
 
 def test_creating_a_cycle_pins_the_template_version_and_shows_it(client, db, world):
     login(client, "lead")
-    response = post_form(client, "/programme/new", {
-        "title": "Missing children thematic", "kind": "thematic", "template_key": "dip_sample", "theme": "Return interviews",
-        "due_date-day": "30", "due_date-month": "6", "due_date-year": "2027", "moderation_rate": "20"})
+    response = post_form(
+        client,
+        "/programme/new",
+        {
+            "title": "Missing children thematic",
+            "kind": "thematic",
+            "template_key": "dip_sample",
+            "theme": "Return interviews",
+            "due_date-day": "30",
+            "due_date-month": "6",
+            "due_date-year": "2027",
+            "moderation_rate": "20",
+        },
+    )
     assert response.status_code == 303
     cycle = db.execute(select(Cycle).where(Cycle.title == "Missing children thematic")).scalar_one()
     assert (cycle.kind, cycle.template_version, cycle.moderation_rate) == ("thematic", 1, 0.2)
@@ -132,9 +202,19 @@ def test_moderation_is_blind_first_unless_the_qa_lead_switches_it_off(client, db
     login(client, "lead")
     form = client.get("/programme/new").text
     assert re.search(r'name="blind_moderation"[^>]*value="yes"[^>]*checked', form)  # ticked by default
-    response = post_form(client, "/programme/new", {
-        "title": "Blind cycle", "kind": "dip_sample", "template_key": "dip_sample", "blind_moderation": "yes",
-        "due_date-day": "30", "due_date-month": "6", "due_date-year": "2027"})
+    response = post_form(
+        client,
+        "/programme/new",
+        {
+            "title": "Blind cycle",
+            "kind": "dip_sample",
+            "template_key": "dip_sample",
+            "blind_moderation": "yes",
+            "due_date-day": "30",
+            "due_date-month": "6",
+            "due_date-year": "2027",
+        },
+    )
     assert response.status_code == 303
     cycle = db.execute(select(Cycle).where(Cycle.title == "Blind cycle")).scalar_one()
     assert cycle.blind_moderation is True
@@ -145,10 +225,21 @@ def test_moderation_is_blind_first_unless_the_qa_lead_switches_it_off(client, db
 
 def test_due_date_before_the_start_is_refused_on_the_form(client, db, world):
     login(client, "lead")
-    response = post_form(client, "/programme/new", {
-        "title": "Backwards", "kind": "deep_dive", "template_key": "dip_sample",
-        "start_date-day": "2", "start_date-month": "6", "start_date-year": "2027",
-        "due_date-day": "1", "due_date-month": "6", "due_date-year": "2027"})
+    response = post_form(
+        client,
+        "/programme/new",
+        {
+            "title": "Backwards",
+            "kind": "deep_dive",
+            "template_key": "dip_sample",
+            "start_date-day": "2",
+            "start_date-month": "6",
+            "start_date-year": "2027",
+            "due_date-day": "1",
+            "due_date-month": "6",
+            "due_date-year": "2027",
+        },
+    )
     assert response.status_code == 400
     assert "The due date must be on or after the start date" in page_text(response.text)
 
@@ -166,8 +257,9 @@ def test_copy_as_next_month_creates_a_cycle_a_month_on(client, db, world):
 def test_closing_a_cycle_asks_first_then_frees_its_cases_for_other_samples(client, db, world):
     login(client, "lead")
     cycle = world["cycle"]
-    service.sample_create(db, cycle=cycle, spec=SampleSpec(method="random", size=5, seed=1),
-                          today=date(2026, 11, 26), actor=world["lead"])
+    service.sample_create(
+        db, cycle=cycle, spec=SampleSpec(method="random", size=5, seed=1), today=date(2026, 11, 26), actor=world["lead"]
+    )
     before = service.sample_draw(db, spec=SampleSpec(method="random", size=5, seed=1), today=date(2026, 11, 26))
     assert before.exclusions["in_open_sample"] == 5
     ask = client.get(f"/programme/{cycle.id}/close")
@@ -226,8 +318,13 @@ def test_preview_stores_nothing_and_confirm_stores_the_previewed_cases(client, d
     assert confirm.status_code == 303
     sample = db.execute(select(Sample)).scalar_one()
     assert confirm.headers["location"].startswith(f"/samples/{sample.id}")
-    stored = sorted(db.execute(select(Case.child_id).join(SampleCase, SampleCase.case_id == Case.id)
-                               .where(SampleCase.sample_id == sample.id)).scalars())
+    stored = sorted(
+        db.execute(
+            select(Case.child_id)
+            .join(SampleCase, SampleCase.case_id == Case.id)
+            .where(SampleCase.sample_id == sample.id)
+        ).scalars()
+    )
     assert stored == previewed
     assert (sample.seed, sample.frame_hash, sample.frame_size) == (int(seed), frame_hash, 12)
     markup = client.get(confirm.headers["location"]).text
@@ -245,17 +342,23 @@ def test_a_changed_frame_after_the_preview_is_shown_not_stored(client, db, world
     assert count(db, Sample) == 0
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"size": "3", "min_per_stratum": "2", "method": "stratified"}, "minimum"),
-    ({"method": "", "size": ""}, "Select how to draw the sample"),
-    ({"size": "lots"}, "Sample size must be a whole number"),
-    ({"size": "0"}, "Sample size must be between 1 and 5,000"),
-    ({"strata_by": ""}, "Choose what to stratify by"),
-    ({"method": "random", "missing_12m_at_least": "2"}, "Choose Thematic"),
-    ({"seed": "99999999999"}, "Seed must be"),
-    ({"audited_within_days": "0"}, "Days since the last audit must be between 1 and 3,650"),
-    ({"method": "thematic", "stepped_down_within_months": "0"}, "Months since the step-down must be between 1 and 120"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"size": "3", "min_per_stratum": "2", "method": "stratified"}, "minimum"),
+        ({"method": "", "size": ""}, "Select how to draw the sample"),
+        ({"size": "lots"}, "Sample size must be a whole number"),
+        ({"size": "0"}, "Sample size must be between 1 and 5,000"),
+        ({"strata_by": ""}, "Choose what to stratify by"),
+        ({"method": "random", "missing_12m_at_least": "2"}, "Choose Thematic"),
+        ({"seed": "99999999999"}, "Seed must be"),
+        ({"audited_within_days": "0"}, "Days since the last audit must be between 1 and 3,650"),
+        (
+            {"method": "thematic", "stepped_down_within_months": "0"},
+            "Months since the step-down must be between 1 and 120",
+        ),
+    ],
+)
 def test_sample_errors_are_shown_and_nothing_typed_is_lost(client, db, world, changes, message):
     login(client, "lead")
     form = _sample_form(**changes, case_types=["cp"])
@@ -272,8 +375,18 @@ def test_sample_errors_are_shown_and_nothing_typed_is_lost(client, db, world, ch
 def test_a_thematic_sample_draws_only_from_the_filtered_cases(client, db, world):
     login(client, "lead")
     url = f"/programme/{world['cycle'].id}/samples/new"
-    response = post_form(client, url, _sample_form(method="thematic", strata_by="", min_per_stratum="", size="50",
-                                                   case_types=["cp"], team_ids=[str(world["north"].id)]))
+    response = post_form(
+        client,
+        url,
+        _sample_form(
+            method="thematic",
+            strata_by="",
+            min_per_stratum="",
+            size="50",
+            case_types=["cp"],
+            team_ids=[str(world["north"].id)],
+        ),
+    )
     assert response.status_code == 200
     text = page_text(response.text)
     assert "Preview: 4 cases from 4" in text  # PG001, 3, 5, 7: CP in the north team, all of them
@@ -282,13 +395,27 @@ def test_a_thematic_sample_draws_only_from_the_filtered_cases(client, db, world)
 def test_a_thematic_sample_of_step_downs_to_early_help(client, db, world):
     today = world["today"]
     weeks_ago = (today - timedelta(days=20)).isoformat()
-    stepped = make_case(db, child_id="PGSTEP", team=world["north"], case_type="early_help",
-                        involvements={"List 3": {"start": weeks_ago, "end": weeks_ago},
-                                      "List 2": {"start": weeks_ago, "end": None}})
+    stepped = make_case(
+        db,
+        child_id="PGSTEP",
+        team=world["north"],
+        case_type="early_help",
+        involvements={"List 3": {"start": weeks_ago, "end": weeks_ago}, "List 2": {"start": weeks_ago, "end": None}},
+    )
     login(client, "lead")
-    response = post_form(client, f"/programme/{world['cycle'].id}/samples/new",
-                         _sample_form(method="thematic", strata_by="", min_per_stratum="", size="5",
-                                      stepped_down_within_months="3", action="confirm", seed="11"))
+    response = post_form(
+        client,
+        f"/programme/{world['cycle'].id}/samples/new",
+        _sample_form(
+            method="thematic",
+            strata_by="",
+            min_per_stratum="",
+            size="5",
+            stepped_down_within_months="3",
+            action="confirm",
+            seed="11",
+        ),
+    )
     assert response.status_code == 303
     sample = db.execute(select(Sample)).scalar_one()
     assert service.sample_case_ids(db, sample=sample) == [stepped.id]
@@ -322,8 +449,9 @@ def test_adding_a_case_by_hand_needs_a_reason(client, db, world):
 def _allocation_form(page: str) -> dict[str, str]:
     """The allocation as proposed: each select's chosen auditor, and the due date."""
     form = {}
-    for name, body in re.findall(r'<select class="govuk-select[^"]*" id="(auditor-\d+)" name="auditor-\d+"[^>]*>(.*?)</select>',
-                                 page, flags=re.S):
+    for name, body in re.findall(
+        r'<select class="govuk-select[^"]*" id="(auditor-\d+)" name="auditor-\d+"[^>]*>(.*?)</select>', page, flags=re.S
+    ):
         chosen = re.search(r'<option value="(\d*)" selected', body)
         form[name] = chosen.group(1) if chosen else ""
     for part, value in re.findall(r'name="due_date-(day|month|year)"[^>]*value="(\d+)"', page):
@@ -339,8 +467,11 @@ def test_the_allocation_review_proposes_confirms_and_lists_the_audits(client, db
     assert len([k for k in form if k.startswith("auditor-")]) == 6
     assert all(form[k] for k in form if k.startswith("auditor-"))
     assert "Ana Able (" in page and "in this cycle)" in page
-    response = post_form(client, f"/samples/{sample.id}/allocate", {**form, "due_date-day": "1",
-                                                                    "due_date-month": "3", "due_date-year": "2027"})
+    response = post_form(
+        client,
+        f"/samples/{sample.id}/allocate",
+        {**form, "due_date-day": "1", "due_date-month": "3", "due_date-year": "2027"},
+    )
     assert response.status_code == 303, page_text(response.text)[:500]
     audits = db.execute(select(Audit).where(Audit.sample_id == sample.id)).scalars().all()
     assert len(audits) == 6 and {a.due_date for a in audits} == {date(2027, 3, 1)}
@@ -357,8 +488,7 @@ def test_a_changed_allocation_is_checked_again_and_the_row_is_named(client, db, 
     login(client, "lead")
     sample = _stored_sample(db, world)
     form = _allocation_form(client.get(f"/samples/{sample.id}").text)
-    north_case = next(c for c in world["cases"] if c.team_id == world["north"].id
-                      and f"auditor-{c.id}" in form)
+    north_case = next(c for c in world["cases"] if c.team_id == world["north"].id and f"auditor-{c.id}" in form)
     form[f"auditor-{north_case.id}"] = str(world["ana"].id)  # Ana is in the north team: a conflict
     response = post_form(client, f"/samples/{sample.id}/allocate", form)
     assert response.status_code == 400
@@ -368,8 +498,9 @@ def test_a_changed_allocation_is_checked_again_and_the_row_is_named(client, db, 
     assert f'id="auditor-{north_case.id}-error"' in response.text
     assert count(db, Audit) == 0
     # What was chosen is kept for correcting.
-    assert re.search(rf'id="auditor-{north_case.id}".*?<option value="{world["ana"].id}" selected', response.text,
-                     flags=re.S)
+    assert re.search(
+        rf'id="auditor-{north_case.id}".*?<option value="{world["ana"].id}" selected', response.text, flags=re.S
+    )
 
 
 def test_nothing_chosen_or_junk_is_refused_politely(client, db, world):
@@ -378,7 +509,7 @@ def test_nothing_chosen_or_junk_is_refused_politely(client, db, world):
     form = {k: "" for k in _allocation_form(client.get(f"/samples/{sample.id}").text) if k.startswith("auditor-")}
     response = post_form(client, f"/samples/{sample.id}/allocate", form)
     assert response.status_code == 400 and "Choose an auditor for at least one case" in page_text(response.text)
-    junk = post_form(client, f"/samples/{sample.id}/allocate", {k: "x" for k in form} | {"due_date-day": "99"})
+    junk = post_form(client, f"/samples/{sample.id}/allocate", dict.fromkeys(form, "x") | {"due_date-day": "99"})
     assert junk.status_code == 400 and "select an auditor from the list" in page_text(junk.text)
     assert "The due date must be a real date" in page_text(junk.text)
     assert count(db, Audit) == 0
@@ -401,8 +532,13 @@ def test_expired_training_is_not_offered_and_says_why(client, db, world):
 def test_not_a_qa_lead_is_refused(client, db, world, username):
     sample = _stored_sample(db, world, size=2)
     login(client, username)
-    for url in ("/programme", "/programme/new", f"/programme/{world['cycle'].id}",
-                f"/programme/{world['cycle'].id}/samples/new", f"/samples/{sample.id}"):
+    for url in (
+        "/programme",
+        "/programme/new",
+        f"/programme/{world['cycle'].id}",
+        f"/programme/{world['cycle'].id}/samples/new",
+        f"/samples/{sample.id}",
+    ):
         assert client.get(url).status_code == 403, url
     assert post_form(client, f"/programme/{world['cycle'].id}/samples/new", _sample_form()).status_code == 403
     assert count(db, Audit) == 0
@@ -421,10 +557,14 @@ def test_a_form_without_its_csrf_token_is_refused(client, db, world):
 
 def test_the_cycle_page_lists_overdue_audits_by_auditor(client, db, world):
     today = world["today"]
-    late, on_time, done = (make_audit(db, case=world["cases"][i], auditor=world["ana"], actor=world["lead"])
-                           for i in range(3))
-    for audit, due, status in ((late, today - timedelta(days=4), "in_progress"), (on_time, today, "allocated"),
-                               (done, today - timedelta(days=9), "submitted")):
+    late, on_time, done = (
+        make_audit(db, case=world["cases"][i], auditor=world["ana"], actor=world["lead"]) for i in range(3)
+    )
+    for audit, due, status in (
+        (late, today - timedelta(days=4), "in_progress"),
+        (on_time, today, "allocated"),
+        (done, today - timedelta(days=9), "submitted"),
+    ):
         audit.cycle_id, audit.due_date, audit.status = world["cycle"].id, due, status
         db.add(audit)
     db.flush()

@@ -28,16 +28,24 @@ def lead(db):
 
 @pytest.fixture
 def cycle(db, lead):
-    return service.cycle_create(db, data=CycleCreate(title="December dip sample", kind="dip_sample",
-                                                     template_key="dip_sample", due_date=date(2026, 12, 31)),
-                                actor=lead)
+    return service.cycle_create(
+        db,
+        data=CycleCreate(
+            title="December dip sample", kind="dip_sample", template_key="dip_sample", due_date=date(2026, 12, 31)
+        ),
+        actor=lead,
+    )
 
 
 @pytest.fixture
 def teams(db):
     one, two = make_team(db, name="Team One"), make_team(db, name="Team Two")
-    cases = [make_case(db, team=one if i < 30 else two, child_id=f"S{i:04d}",
-                       case_type="cp" if i % 2 else "cin", missing_12m=i % 4) for i in range(40)]
+    cases = [
+        make_case(
+            db, team=one if i < 30 else two, child_id=f"S{i:04d}", case_type="cp" if i % 2 else "cin", missing_12m=i % 4
+        )
+        for i in range(40)
+    ]
     return one, two, cases
 
 
@@ -48,12 +56,22 @@ def test_a_cycle_pins_the_newest_template_version_and_is_recorded(db, cycle):
 
 def test_a_cycle_needs_a_published_template_and_sensible_dates(db, lead):
     with pytest.raises(ValidationFailed) as refused:
-        service.cycle_create(db, data=CycleCreate(title="X", kind="thematic", template_key="nope",
-                                                  due_date=TODAY), actor=lead)
+        service.cycle_create(
+            db, data=CycleCreate(title="X", kind="thematic", template_key="nope", due_date=TODAY), actor=lead
+        )
     assert refused.value.errors == {"template_key": "There is no published template called 'nope'"}
     with pytest.raises(ValidationFailed, match="on or after the start date"):
-        service.cycle_create(db, data=CycleCreate(title="X", kind="thematic", template_key="dip_sample",
-                                                  due_date=TODAY, start_date=TODAY + timedelta(days=1)), actor=lead)
+        service.cycle_create(
+            db,
+            data=CycleCreate(
+                title="X",
+                kind="thematic",
+                template_key="dip_sample",
+                due_date=TODAY,
+                start_date=TODAY + timedelta(days=1),
+            ),
+            actor=lead,
+        )
 
 
 def test_copying_a_cycle_moves_it_a_month_on(db, cycle, lead):
@@ -77,8 +95,9 @@ def test_cases_in_an_open_sample_are_excluded_next_time_and_counted(db, cycle, l
     service.sample_create(db, cycle=cycle, spec=SampleSpec(method="random", size=10, seed=1), today=TODAY, actor=lead)
     again = service.sample_draw(db, spec=SampleSpec(method="random", size=10, seed=1), today=TODAY)
     assert again.frame_size == 30 and again.exclusions["in_open_sample"] == 10
-    switched_off = service.sample_draw(db, spec=SampleSpec(method="random", size=10, seed=1,
-                                                           exclude_in_open_sample=False), today=TODAY)
+    switched_off = service.sample_draw(
+        db, spec=SampleSpec(method="random", size=10, seed=1, exclude_in_open_sample=False), today=TODAY
+    )
     assert switched_off.frame_size == 40 and "in_open_sample" not in switched_off.exclusions
 
 
@@ -95,7 +114,7 @@ def test_closed_and_recently_audited_cases_are_excluded_with_counts(db, lead, te
 def test_the_database_draw_is_the_pure_draw_of_the_same_frame(db, cycle, lead, teams):
     """The frame comes from SQL as one string per stratum, parsed into arrays: it must be the frame the pure
     functions define, down to the hash, with a stratum for cases with no team and each exclusion counted."""
-    one, two, cases = teams
+    one, _two, cases = teams
     loose = [make_case(db, child_id=f"LOOSE{i}") for i in range(3)]  # no team
     cases[2].status = "closed"
     db.add(cases[2])
@@ -112,16 +131,26 @@ def test_the_database_draw_is_the_pure_draw_of_the_same_frame(db, cycle, lead, t
     assert draw.frame_hash == frame_hash(expected) and draw.frame_size == len(expected) == 40
     assert draw.exclusions == {"closed": 1, "audited_recently": 2, "in_open_sample": 1}
     assert {draw.stratum_of[i] for i in draw.case_ids} <= {"Team One", "Team Two", "(none)"}
-    everything = service.sample_draw(db, spec=SampleSpec(method="random", size=5, seed=1, exclude_closed=False,
-                                                         exclude_audited_within_days=None,
-                                                         exclude_in_open_sample=False), today=TODAY)
+    everything = service.sample_draw(
+        db,
+        spec=SampleSpec(
+            method="random",
+            size=5,
+            seed=1,
+            exclude_closed=False,
+            exclude_audited_within_days=None,
+            exclude_in_open_sample=False,
+        ),
+        today=TODAY,
+    )
     assert everything.frame_size == 43 and everything.exclusions == {}
     assert everything.case_ids == draw_random([c.id for c in cases + loose], 5, 1)
 
 
 def test_stratified_by_team_with_a_minimum(db, lead, teams):
-    draw = service.sample_draw(db, spec=SampleSpec(method="stratified", size=8, strata_by="team", min_per_stratum=3,
-                                                   seed=9), today=TODAY)
+    draw = service.sample_draw(
+        db, spec=SampleSpec(method="stratified", size=8, strata_by="team", min_per_stratum=3, seed=9), today=TODAY
+    )
     assert [(s.value, s.frame_size, s.sample_size) for s in draw.strata] == [("Team One", 30, 5), ("Team Two", 10, 3)]
     assert len(draw.case_ids) == 8
 
@@ -131,8 +160,9 @@ def test_stratified_needs_something_to_stratify_by_and_minima_that_fit(db, lead,
         service.sample_draw(db, spec=SampleSpec(method="stratified", size=8), today=TODAY)
     assert "strata_by" in refused.value.errors
     with pytest.raises(ValidationFailed) as refused:
-        service.sample_draw(db, spec=SampleSpec(method="stratified", size=3, strata_by="team", min_per_stratum=2),
-                            today=TODAY)
+        service.sample_draw(
+            db, spec=SampleSpec(method="stratified", size=3, strata_by="team", min_per_stratum=2), today=TODAY
+        )
     assert "more than the sample size of 3" in refused.value.errors["min_per_stratum"]
 
 
@@ -146,8 +176,12 @@ def test_a_thematic_frame_uses_the_filters(db, lead, teams):
 
 def test_stepped_down_from_referral_to_early_help_within_the_months_given(db, lead):
     def case(child_id, **lists):
-        return make_case(db, child_id=child_id, case_type="early_help", involvements={
-            key.replace("_", " ").title(): {"start": start, "end": None} for key, start in lists.items()})
+        return make_case(
+            db,
+            child_id=child_id,
+            case_type="early_help",
+            involvements={key.replace("_", " ").title(): {"start": start, "end": None} for key, start in lists.items()},
+        )
 
     recent = case("STEP1", list_3="2026-09-01", list_2="2026-09-10")  # referral, then early help in September
     case("STEP2", list_3="2026-05-01", list_2="2026-05-10")  # stepped down, but six months ago
@@ -160,8 +194,9 @@ def test_stepped_down_from_referral_to_early_help_within_the_months_given(db, le
 
 
 def test_a_case_added_by_hand_needs_a_reason_and_is_recorded_as_such(db, cycle, lead, teams):
-    sample = service.sample_create(db, cycle=cycle, spec=SampleSpec(method="random", size=2, seed=5), today=TODAY,
-                                   actor=lead)
+    sample = service.sample_create(
+        db, cycle=cycle, spec=SampleSpec(method="random", size=2, seed=5), today=TODAY, actor=lead
+    )
     with pytest.raises(ValidationFailed) as refused:
         service.sample_add_case(db, sample=sample, child_id="S0007", reason="  ", actor=lead)
     assert refused.value.errors == {"reason": "Give the reason for adding this case by hand"}
@@ -169,8 +204,9 @@ def test_a_case_added_by_hand_needs_a_reason_and_is_recorded_as_such(db, cycle, 
         service.sample_add_case(db, sample=sample, child_id="NOPE", reason="Complaint", actor=lead)
     drawn = set(service.sample_case_ids(db, sample=sample))
     extra = next(c for c in teams[2] if c.id not in drawn)
-    row = service.sample_add_case(db, sample=sample, child_id=extra.child_id, reason="Complaint from the family",
-                                  actor=lead)
+    row = service.sample_add_case(
+        db, sample=sample, child_id=extra.child_id, reason="Complaint from the family", actor=lead
+    )
     assert row.manual_reason == "Complaint from the family"
     with pytest.raises(ValidationFailed, match="already in this sample"):
         service.sample_add_case(db, sample=sample, child_id=extra.child_id, reason="Again", actor=lead)
@@ -183,5 +219,6 @@ def test_closing_a_cycle_is_recorded_and_stops_new_samples(db, cycle, lead, team
     with pytest.raises(Conflict, match="already closed"):
         service.cycle_close(db, cycle=cycle, actor=lead)
     with pytest.raises(Conflict, match="closed"):
-        service.sample_create(db, cycle=cycle, spec=SampleSpec(method="random", size=2, seed=1), today=TODAY,
-                              actor=lead)
+        service.sample_create(
+            db, cycle=cycle, spec=SampleSpec(method="random", size=2, seed=1), today=TODAY, actor=lead
+        )

@@ -46,6 +46,7 @@ class Reader(Protocol):
 
     def __call__(self, files: list[UploadedFile], *, today: date) -> ReadResult: ...
 
+
 # format -> module (inside this package) exposing `read(files, *, today) -> ReadResult`
 _MODULES = {"annex_a": "annex_a", "ssda903": "ssda903", "csv": "canonical_csv"}
 

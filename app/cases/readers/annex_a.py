@@ -55,8 +55,15 @@ LEGAL_STATUS_CODES = frozenset({"C1", "C2", "D1", "E1", "J1", "J2", "J3", "L1", 
 PRIMARY_NEED_CODES = frozenset(f"N{i}" for i in range(10))
 ABUSE_CODES = {"neglect": "NEG", "physical": "PHY", "sexual": "SAB", "emotional": "EMO", "multiple": "MUL"}
 # Column sizes of the Case table: longer text is cut with a warning rather than failing the write.
-TEXT_LIMITS = {"gender": 40, "ethnicity": 40, "category_of_abuse": 60, "permanence_plan": 120,
-               "worker_name": 120, "manager_name": 120, "team_name": 120}
+TEXT_LIMITS = {
+    "gender": 40,
+    "ethnicity": 40,
+    "category_of_abuse": 60,
+    "permanence_plan": 120,
+    "worker_name": 120,
+    "manager_name": 120,
+    "team_name": 120,
+}
 WARNINGS_PER_COLUMN = 50  # further debris warnings in one column are summed up in one line
 HEADER_SEARCH_ROWS = 10
 
@@ -74,19 +81,51 @@ class Column:
         return self.aliases[0]
 
 
-CHILD_ID = Column("_child_id", "id", ("Child Unique ID", "Child ID", "Unique Child ID", "Child Unique Identifier",
-                                      "Child Identifier", "Unique ID", "Child Reference", "Person ID", "ID"))
+CHILD_ID = Column(
+    "_child_id",
+    "id",
+    (
+        "Child Unique ID",
+        "Child ID",
+        "Unique Child ID",
+        "Child Unique Identifier",
+        "Child Identifier",
+        "Unique ID",
+        "Child Reference",
+        "Person ID",
+        "ID",
+    ),
+)
 COMMON = (
     CHILD_ID,
     Column("gender", "gender", ("Gender", "Sex")),
     Column("ethnicity", "ethnicity", ("Ethnicity", "Ethnic Origin", "Ethnicity Code")),
     Column("_dob", "dob", ("Date of Birth", "DOB", "Child Date of Birth", "Birth Date")),
     Column("_age", "age", ("Age", "Age of Child (Years)", "Age of Child", "Age (Years)", "Age in Years")),
-    Column("disability", "bool", ("Does the Child have a Disability", "Does the Child have a Disability?",
-                                  "Disability", "Disabled", "Child has a Disability")),
+    Column(
+        "disability",
+        "bool",
+        (
+            "Does the Child have a Disability",
+            "Does the Child have a Disability?",
+            "Disability",
+            "Disabled",
+            "Child has a Disability",
+        ),
+    ),
     Column("team_name", "name", ("Allocated Team", "Team", "Allocated Team Name", "Team Name")),
-    Column("worker_name", "name", ("Allocated Worker", "Worker", "Allocated Social Worker", "Allocated Worker Name",
-                                   "Social Worker", "Key Worker")),
+    Column(
+        "worker_name",
+        "name",
+        (
+            "Allocated Worker",
+            "Worker",
+            "Allocated Social Worker",
+            "Allocated Worker Name",
+            "Social Worker",
+            "Key Worker",
+        ),
+    ),
     Column("manager_name", "name", ("Team Manager", "Allocated Team Manager", "Manager")),
 )
 
@@ -109,124 +148,386 @@ class ListSpec:
         return tuple(c for c in self.columns if c.key == "_child_id" or (self.start and c.key == self.start))
 
 
-def _list(number: int, case_type: CaseType, *columns: Column, start: str | None = None,
-          end: str | None = None) -> ListSpec:
+def _list(
+    number: int, case_type: CaseType, *columns: Column, start: str | None = None, end: str | None = None
+) -> ListSpec:
     return ListSpec(number, case_type, COMMON + columns, start, end)
 
 
-LISTS: dict[int, ListSpec] = {spec.number: spec for spec in (
-    _list(2, CaseType.EARLY_HELP,
-          Column("_start", "date", ("Assessment start date", "Early Help Assessment Start Date", "Early Help Start Date",
-                                    "Start Date of Early Help", "Date Early Help Started", "Start Date")),
-          Column("_end", "date", ("Assessment completion date", "Early Help Assessment Completion Date",
-                                  "Early Help End Date", "Early Help Completion Date", "Date Early Help Ended",
-                                  "End Date", "Completion Date")),
-          start="_start", end="_end"),
-    _list(3, CaseType.REFERRAL,
-          Column("referral_date", "date", ("Date of Referral", "Referral Date", "Referral Start Date")),
-          Column("_nfa", "bool", ("Referral NFA?", "Referral NFA", "Referral No Further Action",
-                                  "Was the Referral NFA")),
-          start="referral_date"),
-    _list(4, CaseType.ASSESSMENT,
-          Column("assessment_start", "date", ("Continuous Assessment Start Date", "Assessment Start Date",
-                                              "Date Assessment Started", "Single Assessment Start Date")),
-          Column("child_seen", "bool", ("Child Seen During Continuous Assessment", "Child Seen During Assessment",
-                                        "Was the Child Seen", "Child Seen")),
-          Column("assessment_authorised", "date", ("Continuous Assessment Date of Authorisation",
-                                                   "Assessment Date of Authorisation", "Date of Authorisation",
-                                                   "Assessment Authorisation Date", "Date Assessment Authorised",
-                                                   "Assessment Completion Date")),
-          start="assessment_start", end="assessment_authorised"),
-    _list(5, CaseType.ASSESSMENT,
-          Column("_start", "date", ("Strategy discussion initiating Section 47 Enquiry Start Date",
-                                    "Section 47 Enquiry Start Date", "Date of Strategy Discussion",
-                                    "S47 Start Date", "Section 47 Start Date", "Start Date of Section 47 Enquiry")),
-          Column("_end", "date", ("Date of Initial Child Protection Conference", "Date of ICPC", "ICPC Date")),
-          start="_start", end="_end"),
-    _list(6, CaseType.CIN,
-          Column("_start", "date", ("CIN Start Date", "Child in Need Start Date", "Start Date of CIN Episode",
-                                    "CIN Episode Start Date")),
-          Column("primary_need", "primary_need", ("Primary Need Code", "Primary Need", "CIN Primary Need Code",
-                                                  "Category of Need", "Child's Category of Need")),
-          Column("last_seen_date", "date", ("Date Child Was Last Seen", "Date Child Last Seen", "Date Last Seen",
-                                            "Last Seen Date")),
-          Column("_end", "date", ("CIN Closure Date", "CIN End Date", "Child in Need Closure Date",
-                                  "Date CIN Closed", "Closure Date")),
-          start="_start", end="_end"),
-    _list(7, CaseType.CP,
-          Column("_start", "date", ("Child Protection Plan Start Date", "CP Plan Start Date", "Plan Start Date",
-                                    "Start Date of CP Plan", "Start Date of Child Protection Plan")),
-          Column("_initial_abuse", "abuse", ("Initial Category of Abuse", "Initial Category")),
-          Column("category_of_abuse", "abuse", ("Latest Category of Abuse", "Latest Category", "Category of Abuse")),
-          Column("last_statutory_visit", "date", ("Date of the Last Statutory Visit", "Date of Last Statutory Visit",
-                                                  "Last Statutory Visit", "Date of Last Visit")),
-          Column("seen_alone", "bool", ("Was the Child Seen Alone?", "Was the Child Seen Alone", "Child Seen Alone",
-                                        "Seen Alone")),
-          Column("latest_review", "date", ("Date of latest review conference", "Date of Latest Review Conference",
-                                           "Latest Review Conference", "Date of Last Review Conference",
-                                           "Latest Review Conference Date")),
-          Column("_end", "date", ("Child Protection Plan End Date", "CP Plan End Date", "Plan End Date",
-                                  "End Date of CP Plan", "End Date of Child Protection Plan")),
-          start="_start", end="_end"),
-    _list(8, CaseType.CLA,
-          Column("_start", "date", ("Date Started to be Looked After", "Date Started to be Looked After (Current Period)",
-                                    "Date Started Looked After", "Date Became Looked After",
-                                    "Start Date of Current Period of Care", "Date Entered Care")),
-          Column("primary_need", "primary_need", ("Child's Category of Need", "Childs Category of Need",
-                                                  "Category of Need", "Primary Need Code", "Primary Need")),
-          Column("legal_status", "legal_status", ("Child's Legal Status", "Childs Legal Status", "Legal Status",
-                                                  "Current Legal Status")),
-          Column("latest_review", "date", ("Date of Latest Statutory Review", "Date of Latest Review",
-                                           "Latest Statutory Review", "Date of Last Statutory Review",
-                                           "Date of Last LAC Review", "Date of Latest CLA Review")),
-          Column("last_statutory_visit", "date", ("Date of Last Social Work Visit", "Date of Last Statutory Visit",
-                                                  "Last Social Work Visit", "Date of Last Visit")),
-          Column("permanence_plan", "text", ("What is the permanence plan for this child?", "Permanence Plan",
-                                             "What is the permanence plan for this child")),
-          Column("last_iro_contact", "date", ("Date of Last IRO Visit / Contact to the Child",
-                                              "Date of Last IRO Visit", "Date of Last IRO Contact",
-                                              "Last IRO Contact", "Date of Last IRO Visit/Contact")),
-          Column("last_health_check", "date", ("Date of Last Health Assessment", "Date of Last Health Check",
-                                               "Last Health Assessment", "Date of Latest Health Assessment")),
-          Column("last_dental_check", "date", ("Date of Last Dental Check", "Last Dental Check",
-                                               "Date of Latest Dental Check")),
-          Column("placements_12m", "count", ("Number of Placements in the Last 12 months",
-                                             "Number of Placements in Last 12 Months",
-                                             "Placements in the Last 12 Months", "Number of Placements")),
-          Column("_end", "date", ("Date Ceased to be Looked After", "Date Ceased Looked After", "Date Ceased",
-                                  "Date Left Care", "End Date of Period of Care")),
-          Column("missing_12m", "count", (
-              "Number of Episodes the Child has been 'Missing' from their Placement in the last 12 months",
-              "Number of Episodes the Child has been Missing from their Placement in the last 12 months",
-              "Number of Missing Episodes in the Last 12 Months", "Number of Missing Episodes",
-              "Number of Episodes the Child has been 'Missing' from their Placement")),
-          Column("absent_12m", "count", (
-              "Number of Episodes the Child has been 'Absent' from their Placement in the last 12 months",
-              "Number of Episodes the Child has been Absent from their Placement in the last 12 months",
-              "Number of Absences in the Last 12 Months", "Number of Absent Episodes",
-              "Number of Episodes the Child has been 'Absent' from their Placement")),
-          Column("return_interview_offered", "bool", (
-              "Was the child offered a Return Interview after their last missing episode (Y/N)?",
-              "Was the child offered a Return Interview after their last missing episode",
-              "Return Interview Offered", "Was the child offered a Return Interview")),
-          Column("return_interview_accepted", "bool", (
-              "Did the child accept a Return Interview after their last missing episode (Y/N)?",
-              "Did the child accept a Return Interview after their last missing episode",
-              "Return Interview Accepted", "Did the child accept a Return Interview")),
-          start="_start", end="_end"),
-    _list(9, CaseType.CARE_LEAVER),
-    _list(10, CaseType.ADOPTION,
-          Column("_entered_care", "date", ("Date the Child Entered Care", "Date Child Entered Care",
-                                           "Date Entered Care")),
-          Column("_start", "date", ("Date of Decision that Child Should be Placed for Adoption",
-                                    "Date of Decision that the Child Should be Placed for Adoption",
-                                    "Date of ADM Decision", "Date of Agency Decision")),
-          Column("_end", "date", ("Date of Adoption Order", "Adoption Order Date")),
-          Column("_stopped", "date", ("Date of Decision that Child Should No Longer be Placed for Adoption",
-                                      "Date of Decision that the Child Should No Longer be Placed for Adoption",
-                                      "Date Decision Reversed")),
-          start="_start", end="_end"),
-)}
+LISTS: dict[int, ListSpec] = {
+    spec.number: spec
+    for spec in (
+        _list(
+            2,
+            CaseType.EARLY_HELP,
+            Column(
+                "_start",
+                "date",
+                (
+                    "Assessment start date",
+                    "Early Help Assessment Start Date",
+                    "Early Help Start Date",
+                    "Start Date of Early Help",
+                    "Date Early Help Started",
+                    "Start Date",
+                ),
+            ),
+            Column(
+                "_end",
+                "date",
+                (
+                    "Assessment completion date",
+                    "Early Help Assessment Completion Date",
+                    "Early Help End Date",
+                    "Early Help Completion Date",
+                    "Date Early Help Ended",
+                    "End Date",
+                    "Completion Date",
+                ),
+            ),
+            start="_start",
+            end="_end",
+        ),
+        _list(
+            3,
+            CaseType.REFERRAL,
+            Column("referral_date", "date", ("Date of Referral", "Referral Date", "Referral Start Date")),
+            Column(
+                "_nfa", "bool", ("Referral NFA?", "Referral NFA", "Referral No Further Action", "Was the Referral NFA")
+            ),
+            start="referral_date",
+        ),
+        _list(
+            4,
+            CaseType.ASSESSMENT,
+            Column(
+                "assessment_start",
+                "date",
+                (
+                    "Continuous Assessment Start Date",
+                    "Assessment Start Date",
+                    "Date Assessment Started",
+                    "Single Assessment Start Date",
+                ),
+            ),
+            Column(
+                "child_seen",
+                "bool",
+                (
+                    "Child Seen During Continuous Assessment",
+                    "Child Seen During Assessment",
+                    "Was the Child Seen",
+                    "Child Seen",
+                ),
+            ),
+            Column(
+                "assessment_authorised",
+                "date",
+                (
+                    "Continuous Assessment Date of Authorisation",
+                    "Assessment Date of Authorisation",
+                    "Date of Authorisation",
+                    "Assessment Authorisation Date",
+                    "Date Assessment Authorised",
+                    "Assessment Completion Date",
+                ),
+            ),
+            start="assessment_start",
+            end="assessment_authorised",
+        ),
+        _list(
+            5,
+            CaseType.ASSESSMENT,
+            Column(
+                "_start",
+                "date",
+                (
+                    "Strategy discussion initiating Section 47 Enquiry Start Date",
+                    "Section 47 Enquiry Start Date",
+                    "Date of Strategy Discussion",
+                    "S47 Start Date",
+                    "Section 47 Start Date",
+                    "Start Date of Section 47 Enquiry",
+                ),
+            ),
+            Column("_end", "date", ("Date of Initial Child Protection Conference", "Date of ICPC", "ICPC Date")),
+            start="_start",
+            end="_end",
+        ),
+        _list(
+            6,
+            CaseType.CIN,
+            Column(
+                "_start",
+                "date",
+                ("CIN Start Date", "Child in Need Start Date", "Start Date of CIN Episode", "CIN Episode Start Date"),
+            ),
+            Column(
+                "primary_need",
+                "primary_need",
+                (
+                    "Primary Need Code",
+                    "Primary Need",
+                    "CIN Primary Need Code",
+                    "Category of Need",
+                    "Child's Category of Need",
+                ),
+            ),
+            Column(
+                "last_seen_date",
+                "date",
+                ("Date Child Was Last Seen", "Date Child Last Seen", "Date Last Seen", "Last Seen Date"),
+            ),
+            Column(
+                "_end",
+                "date",
+                ("CIN Closure Date", "CIN End Date", "Child in Need Closure Date", "Date CIN Closed", "Closure Date"),
+            ),
+            start="_start",
+            end="_end",
+        ),
+        _list(
+            7,
+            CaseType.CP,
+            Column(
+                "_start",
+                "date",
+                (
+                    "Child Protection Plan Start Date",
+                    "CP Plan Start Date",
+                    "Plan Start Date",
+                    "Start Date of CP Plan",
+                    "Start Date of Child Protection Plan",
+                ),
+            ),
+            Column("_initial_abuse", "abuse", ("Initial Category of Abuse", "Initial Category")),
+            Column("category_of_abuse", "abuse", ("Latest Category of Abuse", "Latest Category", "Category of Abuse")),
+            Column(
+                "last_statutory_visit",
+                "date",
+                (
+                    "Date of the Last Statutory Visit",
+                    "Date of Last Statutory Visit",
+                    "Last Statutory Visit",
+                    "Date of Last Visit",
+                ),
+            ),
+            Column(
+                "seen_alone",
+                "bool",
+                ("Was the Child Seen Alone?", "Was the Child Seen Alone", "Child Seen Alone", "Seen Alone"),
+            ),
+            Column(
+                "latest_review",
+                "date",
+                (
+                    "Date of latest review conference",
+                    "Date of Latest Review Conference",
+                    "Latest Review Conference",
+                    "Date of Last Review Conference",
+                    "Latest Review Conference Date",
+                ),
+            ),
+            Column(
+                "_end",
+                "date",
+                (
+                    "Child Protection Plan End Date",
+                    "CP Plan End Date",
+                    "Plan End Date",
+                    "End Date of CP Plan",
+                    "End Date of Child Protection Plan",
+                ),
+            ),
+            start="_start",
+            end="_end",
+        ),
+        _list(
+            8,
+            CaseType.CLA,
+            Column(
+                "_start",
+                "date",
+                (
+                    "Date Started to be Looked After",
+                    "Date Started to be Looked After (Current Period)",
+                    "Date Started Looked After",
+                    "Date Became Looked After",
+                    "Start Date of Current Period of Care",
+                    "Date Entered Care",
+                ),
+            ),
+            Column(
+                "primary_need",
+                "primary_need",
+                (
+                    "Child's Category of Need",
+                    "Childs Category of Need",
+                    "Category of Need",
+                    "Primary Need Code",
+                    "Primary Need",
+                ),
+            ),
+            Column(
+                "legal_status",
+                "legal_status",
+                ("Child's Legal Status", "Childs Legal Status", "Legal Status", "Current Legal Status"),
+            ),
+            Column(
+                "latest_review",
+                "date",
+                (
+                    "Date of Latest Statutory Review",
+                    "Date of Latest Review",
+                    "Latest Statutory Review",
+                    "Date of Last Statutory Review",
+                    "Date of Last LAC Review",
+                    "Date of Latest CLA Review",
+                ),
+            ),
+            Column(
+                "last_statutory_visit",
+                "date",
+                (
+                    "Date of Last Social Work Visit",
+                    "Date of Last Statutory Visit",
+                    "Last Social Work Visit",
+                    "Date of Last Visit",
+                ),
+            ),
+            Column(
+                "permanence_plan",
+                "text",
+                (
+                    "What is the permanence plan for this child?",
+                    "Permanence Plan",
+                    "What is the permanence plan for this child",
+                ),
+            ),
+            Column(
+                "last_iro_contact",
+                "date",
+                (
+                    "Date of Last IRO Visit / Contact to the Child",
+                    "Date of Last IRO Visit",
+                    "Date of Last IRO Contact",
+                    "Last IRO Contact",
+                    "Date of Last IRO Visit/Contact",
+                ),
+            ),
+            Column(
+                "last_health_check",
+                "date",
+                (
+                    "Date of Last Health Assessment",
+                    "Date of Last Health Check",
+                    "Last Health Assessment",
+                    "Date of Latest Health Assessment",
+                ),
+            ),
+            Column(
+                "last_dental_check",
+                "date",
+                ("Date of Last Dental Check", "Last Dental Check", "Date of Latest Dental Check"),
+            ),
+            Column(
+                "placements_12m",
+                "count",
+                (
+                    "Number of Placements in the Last 12 months",
+                    "Number of Placements in Last 12 Months",
+                    "Placements in the Last 12 Months",
+                    "Number of Placements",
+                ),
+            ),
+            Column(
+                "_end",
+                "date",
+                (
+                    "Date Ceased to be Looked After",
+                    "Date Ceased Looked After",
+                    "Date Ceased",
+                    "Date Left Care",
+                    "End Date of Period of Care",
+                ),
+            ),
+            Column(
+                "missing_12m",
+                "count",
+                (
+                    "Number of Episodes the Child has been 'Missing' from their Placement in the last 12 months",
+                    "Number of Episodes the Child has been Missing from their Placement in the last 12 months",
+                    "Number of Missing Episodes in the Last 12 Months",
+                    "Number of Missing Episodes",
+                    "Number of Episodes the Child has been 'Missing' from their Placement",
+                ),
+            ),
+            Column(
+                "absent_12m",
+                "count",
+                (
+                    "Number of Episodes the Child has been 'Absent' from their Placement in the last 12 months",
+                    "Number of Episodes the Child has been Absent from their Placement in the last 12 months",
+                    "Number of Absences in the Last 12 Months",
+                    "Number of Absent Episodes",
+                    "Number of Episodes the Child has been 'Absent' from their Placement",
+                ),
+            ),
+            Column(
+                "return_interview_offered",
+                "bool",
+                (
+                    "Was the child offered a Return Interview after their last missing episode (Y/N)?",
+                    "Was the child offered a Return Interview after their last missing episode",
+                    "Return Interview Offered",
+                    "Was the child offered a Return Interview",
+                ),
+            ),
+            Column(
+                "return_interview_accepted",
+                "bool",
+                (
+                    "Did the child accept a Return Interview after their last missing episode (Y/N)?",
+                    "Did the child accept a Return Interview after their last missing episode",
+                    "Return Interview Accepted",
+                    "Did the child accept a Return Interview",
+                ),
+            ),
+            start="_start",
+            end="_end",
+        ),
+        _list(9, CaseType.CARE_LEAVER),
+        _list(
+            10,
+            CaseType.ADOPTION,
+            Column(
+                "_entered_care", "date", ("Date the Child Entered Care", "Date Child Entered Care", "Date Entered Care")
+            ),
+            Column(
+                "_start",
+                "date",
+                (
+                    "Date of Decision that Child Should be Placed for Adoption",
+                    "Date of Decision that the Child Should be Placed for Adoption",
+                    "Date of ADM Decision",
+                    "Date of Agency Decision",
+                ),
+            ),
+            Column("_end", "date", ("Date of Adoption Order", "Adoption Order Date")),
+            Column(
+                "_stopped",
+                "date",
+                (
+                    "Date of Decision that Child Should No Longer be Placed for Adoption",
+                    "Date of Decision that the Child Should No Longer be Placed for Adoption",
+                    "Date Decision Reversed",
+                ),
+            ),
+            start="_start",
+            end="_end",
+        ),
+    )
+}
 IGNORED_LISTS = frozenset({1, 11})
 _SHEET_NUMBER = re.compile(r"\b(?:list|l)\s*(\d{1,2})\b")
 _ETHNIC_CODE = re.compile(r"^([A-Z]{4})(?:\s*(?::|-|–)\s*.*)?$")
@@ -250,9 +551,12 @@ def read(files: list[UploadedFile], *, today: date) -> ReadResult:
         prefix = f"{upload.name}: " if len(files) > 1 else ""
         try:
             workbook = load_workbook(io.BytesIO(upload.content), read_only=True, data_only=False)
-        except Exception:  # noqa: BLE001 - any failure to open is the same message to the user
-            result.problems.append(Problem(upload.name, None, None, None,
-                                           f"{upload.name} could not be opened as an Excel workbook (.xlsx)."))
+        except Exception:
+            result.problems.append(
+                Problem(
+                    upload.name, None, None, None, f"{upload.name} could not be opened as an Excel workbook (.xlsx)."
+                )
+            )
             continue
         try:
             seen: dict[int, str] = {}
@@ -261,14 +565,28 @@ def read(files: list[UploadedFile], *, today: date) -> ReadResult:
                 if number in IGNORED_LISTS:
                     continue
                 if number not in LISTS:
-                    result.problems.append(Problem(prefix + sheet.title, None, None, None,
-                                                   f"Sheet '{sheet.title}' is not one of Annex A lists 2–10; ignored.",
-                                                   "warning"))
+                    result.problems.append(
+                        Problem(
+                            prefix + sheet.title,
+                            None,
+                            None,
+                            None,
+                            f"Sheet '{sheet.title}' is not one of Annex A lists 2–10; ignored.",
+                            "warning",
+                        )
+                    )
                     continue
                 if number in seen:
-                    result.problems.append(Problem(prefix + sheet.title, None, None, None,
-                                                   f"Sheet '{sheet.title}' is a second List {number} "
-                                                   f"(after '{seen[number]}'); ignored.", "warning"))
+                    result.problems.append(
+                        Problem(
+                            prefix + sheet.title,
+                            None,
+                            None,
+                            None,
+                            f"Sheet '{sheet.title}' is a second List {number} (after '{seen[number]}'); ignored.",
+                            "warning",
+                        )
+                    )
                     continue
                 seen[number] = sheet.title
                 _read_sheet(sheet.iter_rows(values_only=True), LISTS[number], prefix + sheet.title, today, result)
@@ -294,9 +612,15 @@ def _read_sheet(rows_iter, spec: ListSpec, sheet: str, today: date, result: Read
     missing = [c for c in spec.required if c.key not in found]
     if missing:
         for column in missing:
-            result.problems.append(Problem(
-                sheet, header_row or 1, column.expected, None,
-                f"{spec.key} has no '{column.expected}' column, which it needs; the list was not read."))
+            result.problems.append(
+                Problem(
+                    sheet,
+                    header_row or 1,
+                    column.expected,
+                    None,
+                    f"{spec.key} has no '{column.expected}' column, which it needs; the list was not read.",
+                )
+            )
         return
     reader = _SheetReader(spec, sheet, headers, found, today, result)
     for number, values in enumerate(rows_iter, start=header_row + 1):
@@ -305,12 +629,14 @@ def _read_sheet(rows_iter, spec: ListSpec, sheet: str, today: date, result: Read
 
 
 class _SheetReader:
-    def __init__(self, spec: ListSpec, sheet: str, headers: list[Any], found: dict[str, int], today: date,
-                 result: ReadResult) -> None:
+    def __init__(
+        self, spec: ListSpec, sheet: str, headers: list[Any], found: dict[str, int], today: date, result: ReadResult
+    ) -> None:
         self.spec, self.sheet, self.today, self.result = spec, sheet, today, result
         self.columns = [(c, found[c.key]) for c in spec.columns if c.key in found]
-        self.headers = {c.key: (str(headers[i]).strip() if headers[i] is not None else c.expected)
-                        for c, i in self.columns}
+        self.headers = {
+            c.key: (str(headers[i]).strip() if headers[i] is not None else c.expected) for c, i in self.columns
+        }
         self.first_row: dict[str, int] = {}
         self.warning_counts: dict[str, int] = defaultdict(int)
         self.errors = 0
@@ -318,21 +644,30 @@ class _SheetReader:
     # problems
     def _error(self, row: int, key: str | None, value: Any, message: str) -> None:
         self.errors += 1
-        self.result.problems.append(Problem(self.sheet, row, self.headers.get(key) if key else None,
-                                            _show(value), message))
+        self.result.problems.append(
+            Problem(self.sheet, row, self.headers.get(key) if key else None, _show(value), message)
+        )
 
     def _warn(self, row: int, key: str, value: Any, message: str) -> None:
         self.warning_counts[key] += 1
         if self.warning_counts[key] <= WARNINGS_PER_COLUMN:
-            self.result.problems.append(Problem(self.sheet, row, self.headers.get(key), _show(value), message,
-                                                "warning"))
+            self.result.problems.append(
+                Problem(self.sheet, row, self.headers.get(key), _show(value), message, "warning")
+            )
 
     def finish(self) -> None:
         for key, count in self.warning_counts.items():
             if count > WARNINGS_PER_COLUMN:
-                self.result.problems.append(Problem(
-                    self.sheet, None, self.headers.get(key), None,
-                    f"{count - WARNINGS_PER_COLUMN} more cells in this column were treated as blank.", "warning"))
+                self.result.problems.append(
+                    Problem(
+                        self.sheet,
+                        None,
+                        self.headers.get(key),
+                        None,
+                        f"{count - WARNINGS_PER_COLUMN} more cells in this column were treated as blank.",
+                        "warning",
+                    )
+                )
 
     # rows
     def row(self, number: int, values: tuple[Any, ...]) -> None:
@@ -348,8 +683,12 @@ class _SheetReader:
         if child_id is None:
             self._error(number, "_child_id", raw["_child_id"], "The child ID is missing, so this row cannot be read.")
         elif child_id in self.first_row:
-            self._error(number, "_child_id", raw["_child_id"],
-                        f"Child {child_id} appears twice in {self.spec.key} (also on row {self.first_row[child_id]}).")
+            self._error(
+                number,
+                "_child_id",
+                raw["_child_id"],
+                f"Child {child_id} appears twice in {self.spec.key} (also on row {self.first_row[child_id]}).",
+            )
         else:
             self.first_row[child_id] = number
         row = self._row_facts(number, child_id, parsed)
@@ -378,16 +717,24 @@ class _SheetReader:
             end = end or parsed.get("_stopped")
         if start and end and end < start:
             end_key = spec.end if parsed.get(spec.end) == end else "_stopped"
-            self._error(number, end_key, end,
-                        f"The end date {end:%d/%m/%Y} is before the start date {start:%d/%m/%Y}.")
+            self._error(number, end_key, end, f"The end date {end:%d/%m/%Y} is before the start date {start:%d/%m/%Y}.")
         team = parsed.pop("team_name", None)
         for key, value in parsed.items():
             if not key.startswith("_") and value is not None:
                 facts[key] = value
         if child_id is None:
             return None
-        return RowFacts(child_id=child_id, list_key=spec.key, case_type=spec.case_type, sheet=self.sheet, row=number,
-                        start_date=start, end_date=end, team_name=team, facts=facts)
+        return RowFacts(
+            child_id=child_id,
+            list_key=spec.key,
+            case_type=spec.case_type,
+            sheet=self.sheet,
+            row=number,
+            start_date=start,
+            end_date=end,
+            team_name=team,
+            facts=facts,
+        )
 
     # cells
     def _cell(self, number: int, column: Column, raw: Any) -> Any:
@@ -408,8 +755,9 @@ class _SheetReader:
             if kind == "age":
                 return _parse_age(raw)
         except CellProblem as exc:
-            what = {"date": "date", "dob": "date of birth", "bool": "Yes/No answer", "count": "number",
-                    "age": "age"}[kind]
+            what = {"date": "date", "dob": "date of birth", "bool": "Yes/No answer", "count": "number", "age": "age"}[
+                kind
+            ]
             self._error(number, key, raw, f"Not a valid {what}: {exc}.")
             return None
         text = clean_text(raw).value
@@ -446,8 +794,9 @@ class _SheetReader:
         if kind == "legal_status":
             if code in LEGAL_STATUS_CODES:
                 return code
-            self._error(number, key, raw, f"'{text}' is not a legal status code "
-                                          f"({', '.join(sorted(LEGAL_STATUS_CODES))}).")
+            self._error(
+                number, key, raw, f"'{text}' is not a legal status code ({', '.join(sorted(LEGAL_STATUS_CODES))})."
+            )
             return None
         if kind == "primary_need":
             if code in PRIMARY_NEED_CODES:

@@ -45,21 +45,40 @@ ALIASES: dict[str, tuple[str, ...]] = {
 
 # Column widths in the database: a longer value is reported, never sent to the database.
 MAX_LENGTH = {
-    "child_id": 40, "team": 120, "gender": 40, "ethnicity": 40, "legal_status": 10, "primary_need": 10,
-    "category_of_abuse": 60, "worker_name": 120, "manager_name": 120, "permanence_plan": 120,
+    "child_id": 40,
+    "team": 120,
+    "gender": 40,
+    "ethnicity": 40,
+    "legal_status": 10,
+    "primary_need": 10,
+    "category_of_abuse": 60,
+    "worker_name": 120,
+    "manager_name": 120,
+    "permanence_plan": 120,
 }
 CODED = {"legal_status", "primary_need"}  # `E1: Placement order` -> `E1`
 PERSON = {"worker_name", "manager_name"}
 
 _CASE_TYPE_ALIASES = {
-    "early help": CaseType.EARLY_HELP, "eh": CaseType.EARLY_HELP,
-    "contact": CaseType.REFERRAL, "referral": CaseType.REFERRAL,
-    "assessment": CaseType.ASSESSMENT, "single assessment": CaseType.ASSESSMENT,
-    "cin": CaseType.CIN, "child in need": CaseType.CIN,
-    "cp": CaseType.CP, "cpp": CaseType.CP, "child protection": CaseType.CP,
-    "cla": CaseType.CLA, "lac": CaseType.CLA, "looked after": CaseType.CLA, "child looked after": CaseType.CLA,
-    "looked after child": CaseType.CLA, "children looked after": CaseType.CLA,
-    "care leaver": CaseType.CARE_LEAVER, "care leavers": CaseType.CARE_LEAVER,
+    "early help": CaseType.EARLY_HELP,
+    "eh": CaseType.EARLY_HELP,
+    "contact": CaseType.REFERRAL,
+    "referral": CaseType.REFERRAL,
+    "assessment": CaseType.ASSESSMENT,
+    "single assessment": CaseType.ASSESSMENT,
+    "cin": CaseType.CIN,
+    "child in need": CaseType.CIN,
+    "cp": CaseType.CP,
+    "cpp": CaseType.CP,
+    "child protection": CaseType.CP,
+    "cla": CaseType.CLA,
+    "lac": CaseType.CLA,
+    "looked after": CaseType.CLA,
+    "child looked after": CaseType.CLA,
+    "looked after child": CaseType.CLA,
+    "children looked after": CaseType.CLA,
+    "care leaver": CaseType.CARE_LEAVER,
+    "care leavers": CaseType.CARE_LEAVER,
     "adoption": CaseType.ADOPTION,
 }
 CASE_TYPE_CHOICES = ", ".join(kind.value for kind in CaseType)
@@ -100,8 +119,15 @@ def read(files: list[UploadedFile], *, today: date) -> ReadResult:
     for upload in files:
         text = _decode(upload.content)
         if text is None:
-            problems.append(Problem(upload.name, None, None, None,
-                                    "This file is not a CSV file. Save the extract as CSV (comma separated) and upload that."))
+            problems.append(
+                Problem(
+                    upload.name,
+                    None,
+                    None,
+                    None,
+                    "This file is not a CSV file. Save the extract as CSV (comma separated) and upload that.",
+                )
+            )
             continue
         reader = csv.reader(io.StringIO(text, newline=""))
         try:
@@ -115,15 +141,24 @@ def read(files: list[UploadedFile], *, today: date) -> ReadResult:
         columns = match_headers(list(headers), ALIASES)
         missing = [name for name in REQUIRED if name not in columns]
         for name in missing:
-            problems.append(Problem(upload.name, 1, name, None,
-                                    f"The column {name} is missing. The header row must name it."))
+            problems.append(
+                Problem(upload.name, 1, name, None, f"The column {name} is missing. The header row must name it.")
+            )
         if missing:
             continue
         used = set(columns.values())
         for index, header in enumerate(headers):
             if index not in used and header.strip():
-                problems.append(Problem(upload.name, 1, header.strip(), None,
-                                        f"The column {header.strip()} is not used", severity="warning"))
+                problems.append(
+                    Problem(
+                        upload.name,
+                        1,
+                        header.strip(),
+                        None,
+                        f"The column {header.strip()} is not used",
+                        severity="warning",
+                    )
+                )
         line = 1
         try:
             for line, record in enumerate(reader, start=2):
@@ -245,15 +280,24 @@ def _read_row(
         if key in seen:
             first_sheet, first_line = seen[key]
             where = f"row {first_line}" if first_sheet == sheet else f"{first_sheet} row {first_line}"
-            problem("child_id", child_id,
-                    f"Child {child_id} already has a {case_type.value} row ({where}); give each child one row per case type")
+            problem(
+                "child_id",
+                child_id,
+                f"Child {child_id} already has a {case_type.value} row ({where}); give each child one row per case type",
+            )
         else:
             seen[key] = (sheet, line)
     problems.extend(errors)
     if errors or child_id is None or case_type is None:
         return None
     return RowFacts(
-        child_id=child_id, list_key=f"{LIST_PREFIX}:{case_type.value}", case_type=case_type, sheet=sheet, row=line,
-        start_date=start, end_date=end, team_name=team,
+        child_id=child_id,
+        list_key=f"{LIST_PREFIX}:{case_type.value}",
+        case_type=case_type,
+        sheet=sheet,
+        row=line,
+        start_date=start,
+        end_date=end,
+        team_name=team,
         facts={k: v for k, v in facts.items() if v is not None},
     )

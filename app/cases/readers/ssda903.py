@@ -46,16 +46,35 @@ SEX_CODES = {"1": "Male", "2": "Female"}
 MISSING_CODES = {"M": "missing_12m", "A": "absent_12m"}
 # Tables: the columns they must have (to be recognised) and the aliases of the columns read.
 TABLES: dict[str, dict[str, tuple[str, ...]]] = {
-    "header": {"CHILD": ("CHILD", "CHILD_ID"), "SEX": ("SEX", "GENDER"), "DOB": ("DOB",),
-               "ETHNIC": ("ETHNIC", "ETHNICITY")},
-    "episodes": {"CHILD": ("CHILD", "CHILD_ID"), "DECOM": ("DECOM",), "RNE": ("RNE",), "LS": ("LS",),
-                 "CIN": ("CIN",), "PLACE": ("PLACE",), "DEC": ("DEC",)},
+    "header": {
+        "CHILD": ("CHILD", "CHILD_ID"),
+        "SEX": ("SEX", "GENDER"),
+        "DOB": ("DOB",),
+        "ETHNIC": ("ETHNIC", "ETHNICITY"),
+    },
+    "episodes": {
+        "CHILD": ("CHILD", "CHILD_ID"),
+        "DECOM": ("DECOM",),
+        "RNE": ("RNE",),
+        "LS": ("LS",),
+        "CIN": ("CIN",),
+        "PLACE": ("PLACE",),
+        "DEC": ("DEC",),
+    },
     "reviews": {"CHILD": ("CHILD", "CHILD_ID"), "REVIEW": ("REVIEW", "REVIEW_DATE")},
-    "missing": {"CHILD": ("CHILD", "CHILD_ID"), "MISSING": ("MISSING",), "MIS_START": ("MIS_START",),
-                "MIS_END": ("MIS_END",)},
+    "missing": {
+        "CHILD": ("CHILD", "CHILD_ID"),
+        "MISSING": ("MISSING",),
+        "MIS_START": ("MIS_START",),
+        "MIS_END": ("MIS_END",),
+    },
 }
-REQUIRED = {"header": ("CHILD", "SEX", "DOB", "ETHNIC"), "episodes": ("CHILD", "DECOM", "LS", "DEC"),
-            "reviews": ("CHILD", "REVIEW"), "missing": ("CHILD", "MISSING", "MIS_START")}
+REQUIRED = {
+    "header": ("CHILD", "SEX", "DOB", "ETHNIC"),
+    "episodes": ("CHILD", "DECOM", "LS", "DEC"),
+    "reviews": ("CHILD", "REVIEW"),
+    "missing": ("CHILD", "MISSING", "MIS_START"),
+}
 _NAME_HINTS = {"header": "header", "episodes": "episodes", "reviews": "reviews", "missing": "missing"}
 
 
@@ -98,9 +117,15 @@ def read(files: list[UploadedFile], *, today: date) -> ReadResult:
     problems = state.result.problems
     for kind in ("header", "episodes"):
         if kind not in state.tables and kind not in state.unreadable:
-            problems.append(Problem(kind, None, None, None,
-                                    f"No {kind} table (e.g. {kind}.csv) was uploaded; an SSDA903 import needs "
-                                    f"header and episodes."))
+            problems.append(
+                Problem(
+                    kind,
+                    None,
+                    None,
+                    None,
+                    f"No {kind} table (e.g. {kind}.csv) was uploaded; an SSDA903 import needs header and episodes.",
+                )
+            )
     if "header" in state.tables and "episodes" in state.tables:
         _build_rows(state)
     return state.result
@@ -112,9 +137,8 @@ def _kind_of(name: str, headers: list[str]) -> tuple[str | None, dict[str, int]]
     stem = re.sub(r"\.[^.]*$", "", name.rsplit("/", 1)[-1]).lower()
     for kind, aliases in TABLES.items():
         found = match_headers(list(headers), aliases)
-        if all(col in found for col in REQUIRED[kind]):
-            if best[0] is None or _NAME_HINTS[kind] in stem:
-                best = (kind, found)
+        if all(col in found for col in REQUIRED[kind]) and (best[0] is None or _NAME_HINTS[kind] in stem):
+            best = (kind, found)
     return best
 
 
@@ -122,8 +146,9 @@ def _decode(upload: UploadedFile, state: _Return) -> str | None:
     try:
         return upload.content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        state.result.problems.append(Problem(upload.name, None, None, None,
-                                             f"{upload.name} is not UTF-8 text; read as Windows-1252.", "warning"))
+        state.result.problems.append(
+            Problem(upload.name, None, None, None, f"{upload.name} is not UTF-8 text; read as Windows-1252.", "warning")
+        )
         return upload.content.decode("cp1252", errors="replace")
 
 
@@ -142,22 +167,44 @@ def _read_file(upload: UploadedFile, state: _Return) -> None:
         if hint:
             absent = [c for c in REQUIRED[hint] if c not in match_headers(headers, TABLES[hint])]
             state.unreadable.add(hint)
-            problems.append(Problem(upload.name, 1, absent[0], None,
-                                    f"{upload.name} looks like the {hint} table but has no "
-                                    f"{', '.join(absent)} column; it was not read."))
+            problems.append(
+                Problem(
+                    upload.name,
+                    1,
+                    absent[0],
+                    None,
+                    f"{upload.name} looks like the {hint} table but has no "
+                    f"{', '.join(absent)} column; it was not read.",
+                )
+            )
         else:
-            problems.append(Problem(upload.name, None, None, None,
-                                    f"{upload.name} is not a table this import uses (header, episodes, reviews, "
-                                    f"missing); ignored.", "warning"))
+            problems.append(
+                Problem(
+                    upload.name,
+                    None,
+                    None,
+                    None,
+                    f"{upload.name} is not a table this import uses (header, episodes, reviews, missing); ignored.",
+                    "warning",
+                )
+            )
         return
     if kind in state.tables:
-        problems.append(Problem(upload.name, None, None, None,
-                                f"{upload.name} is a second {kind} table (after {state.tables[kind]}); ignored.",
-                                "warning"))
+        problems.append(
+            Problem(
+                upload.name,
+                None,
+                None,
+                None,
+                f"{upload.name} is a second {kind} table (after {state.tables[kind]}); ignored.",
+                "warning",
+            )
+        )
         return
     state.tables[kind] = upload.name
-    handler = {"header": _header_line, "episodes": _episode_line, "reviews": _review_line,
-               "missing": _missing_line}[kind]
+    handler = {"header": _header_line, "episodes": _episode_line, "reviews": _review_line, "missing": _missing_line}[
+        kind
+    ]
     for line, values in enumerate(reader, start=2):
         cells = {key: (values[i] if i < len(values) else None) for key, i in found.items()}
         if all(clean_text(v).value is None for v in values):
@@ -169,8 +216,9 @@ def _read_file(upload: UploadedFile, state: _Return) -> None:
 class _Line:
     """One CSV line: cleaned cells and problems located at file, line and column."""
 
-    def __init__(self, name: str, line: int, cells: dict[str, Any], headers: list[str], found: dict[str, int],
-                 state: _Return) -> None:
+    def __init__(
+        self, name: str, line: int, cells: dict[str, Any], headers: list[str], found: dict[str, int], state: _Return
+    ) -> None:
         self.name, self.line, self.cells, self.state = name, line, cells, state
         self.headers = {key: headers[i].strip() for key, i in found.items()}
         self.failed = False
@@ -187,8 +235,9 @@ class _Line:
 
     def error(self, key: str, message: str) -> None:
         self.failed = True
-        self.state.result.problems.append(Problem(self.name, self.line, self.headers.get(key, key),
-                                                  self.cells.get(key), message))
+        self.state.result.problems.append(
+            Problem(self.name, self.line, self.headers.get(key, key), self.cells.get(key), message)
+        )
 
     def text(self, key: str) -> str | None:
         return clean_text(self.cells.get(key)).value
@@ -206,8 +255,10 @@ class _Line:
 
 def _header_line(line: _Line, state: _Return) -> None:
     if line.child in state.children:
-        line.error("CHILD", f"Child {line.child} appears twice in the header table "
-                            f"(also on line {state.children[line.child][0]}).")
+        line.error(
+            "CHILD",
+            f"Child {line.child} appears twice in the header table (also on line {state.children[line.child][0]}).",
+        )
         return
     facts: dict[str, Any] = {}
     dob = line.date("DOB")
@@ -239,12 +290,14 @@ def _episode_line(line: _Line, state: _Return) -> None:
         return
     for other in state.episodes[line.child]:
         if other.start == start:
-            line.error("DECOM", f"Child {line.child} has two episodes starting {start:%d/%m/%Y} "
-                                f"(also on line {other.line}).")
+            line.error(
+                "DECOM", f"Child {line.child} has two episodes starting {start:%d/%m/%Y} (also on line {other.line})."
+            )
             return
     state.seen(start, end)
-    state.episodes[line.child].append(_Episode(line.line, start, end, (line.text("RNE") or "").upper() or None,
-                                               legal, need))
+    state.episodes[line.child].append(
+        _Episode(line.line, start, end, (line.text("RNE") or "").upper() or None, legal, need)
+    )
 
 
 def _review_line(line: _Line, state: _Return) -> None:
@@ -287,8 +340,15 @@ def _build_rows(state: _Return) -> None:
     for child, episodes in state.episodes.items():
         episodes.sort(key=lambda e: e.start)
         if child not in state.children:
-            problems.append(Problem(episodes_file, episodes[0].line, "CHILD", child,
-                                    f"Child {child} has episodes but is not in the header table."))
+            problems.append(
+                Problem(
+                    episodes_file,
+                    episodes[0].line,
+                    "CHILD",
+                    child,
+                    f"Child {child} has episodes but is not in the header table.",
+                )
+            )
             continue
         if child in state.bad_children:
             continue
@@ -309,22 +369,56 @@ def _build_rows(state: _Return) -> None:
             facts["latest_review"] = state.reviews[child]
         if "missing" in state.tables:
             for code, key in MISSING_CODES.items():
-                facts[key] = sum(1 for c, start in state.missing.get(child, ())
-                                 if c == code and window_start < start <= reference)
-        state.result.rows.append(RowFacts(
-            child_id=child, list_key="episodes", case_type=CaseType.CLA, sheet=episodes_file, row=latest.line,
-            start_date=run_start, end_date=latest.end, facts=facts))
+                facts[key] = sum(
+                    1 for c, start in state.missing.get(child, ()) if c == code and window_start < start <= reference
+                )
+        state.result.rows.append(
+            RowFacts(
+                child_id=child,
+                list_key="episodes",
+                case_type=CaseType.CLA,
+                sheet=episodes_file,
+                row=latest.line,
+                start_date=run_start,
+                end_date=latest.end,
+                facts=facts,
+            )
+        )
     if state.future_reviews:
-        problems.append(Problem(state.tables["reviews"], None, "REVIEW", None,
-                                f"{state.future_reviews} review dates are after today; they were ignored.", "warning"))
+        problems.append(
+            Problem(
+                state.tables["reviews"],
+                None,
+                "REVIEW",
+                None,
+                f"{state.future_reviews} review dates are after today; they were ignored.",
+                "warning",
+            )
+        )
     no_episodes = [c for c in state.children if c not in state.episodes]
     if no_episodes:
-        problems.append(Problem(state.tables["header"], state.children[no_episodes[0]][0], "CHILD", no_episodes[0],
-                                f"{len(no_episodes)} children in the header table have no episodes, so they are "
-                                f"not cases (first: {no_episodes[0]}).", "warning"))
+        problems.append(
+            Problem(
+                state.tables["header"],
+                state.children[no_episodes[0]][0],
+                "CHILD",
+                no_episodes[0],
+                f"{len(no_episodes)} children in the header table have no episodes, so they are "
+                f"not cases (first: {no_episodes[0]}).",
+                "warning",
+            )
+        )
     for kind, table in (("reviews", state.reviews), ("missing", state.missing)):
         orphans = [c for c in table if c not in state.episodes]
         if orphans:
-            problems.append(Problem(state.tables[kind], None, "CHILD", orphans[0],
-                                    f"{len(orphans)} children in the {kind} table have no episodes; their "
-                                    f"rows were ignored (first: {orphans[0]}).", "warning"))
+            problems.append(
+                Problem(
+                    state.tables[kind],
+                    None,
+                    "CHILD",
+                    orphans[0],
+                    f"{len(orphans)} children in the {kind} table have no episodes; their "
+                    f"rows were ignored (first: {orphans[0]}).",
+                    "warning",
+                )
+            )
