@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
+from app.numbers import MAX_ROW_ID  # re-exported: row ids are 32-bit in PostgreSQL
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -25,11 +27,6 @@ NAMING_CONVENTION = {
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
-
-
-# Row ids are 32-bit integers in PostgreSQL: a larger number from a URL or a body is bad input,
-# never something to send to the database.
-MAX_ROW_ID = 2**31 - 1
 
 
 # A row id in an API path: out of range is a 422 naming the parameter.
@@ -123,15 +120,19 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def make_engine(database_url: str) -> Engine:
-    """An engine for the URL, with SQLite made safe for a threaded web server."""
+    """An engine for the URL, with SQLite made safe for a threaded web server.
+
+    Bound values never appear in errors or logs (hide_parameters): they include password hashes, child IDs and
+    names, and a database error is logged with its statement.
+    """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -14,8 +14,10 @@ from fastapi.staticfiles import StaticFiles
 from app.accounts.passwords import passwords_configure
 from app.config import PROJECT_DIR, Settings, get_settings
 from app.db import make_engine
+from app.log_config import configure_logging
 from app.web.csrf import CSRF_COOKIE, new_nonce, valid_nonce, verify_csrf
 from app.web.errors import install_error_handlers
+from app.web.input_guard import reject_unstorable_text
 from app.web.templating import make_templates
 
 STATIC_DIR = PROJECT_DIR / "app" / "static"
@@ -44,6 +46,10 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/static/"):
+            # Pages, exports and the API carry children's and staff's data: never kept by a browser or a proxy
+            # (a shared computer's back button, a disk cache). Only the static assets may be cached.
+            headers["Cache-Control"] = "no-store"
         if not request.url.path.startswith("/docs"):
             headers.setdefault(
                 "Content-Security-Policy",
@@ -150,6 +156,7 @@ def _install_routes(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for these settings (the environment's by default)."""
     settings = settings or get_settings()
+    configure_logging()  # in every process: with --workers N each worker builds its own app
     app = FastAPI(
         title="Case file audit",
         version="0.1.0",
@@ -157,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         description="JSON API for case file audit. Authenticate with POST /api/v1/tokens, then send "
         "`Authorization: Bearer <token>`.",
+        dependencies=[Depends(reject_unstorable_text)],  # before any route reads its input (app.web.input_guard)
     )
     app.state.settings = settings
     passwords_configure(settings)

@@ -10,6 +10,8 @@ from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlmodel import Session
 
+from app.numbers import digits
+
 T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50
@@ -71,4 +73,4 @@ def paginate(
 
 def page_number(raw: str | None) -> int:
     """The page a `?page=` asks for: its number, or 1 for anything that is not a sensible page number."""
-    return int(raw) if raw and raw.isdigit() and len(raw) <= 7 else 1
+    return int(raw) if raw and digits(raw) and len(raw) <= 7 else 1

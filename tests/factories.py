@@ -15,6 +15,7 @@ from app.accounts.models import Team, User
 from app.accounts.passwords import password_hash
 from app.accounts.roles import Role, TrainingKind
 from app.accounts.schemas import TeamCreate, TrainingCreate, UserCreate
+from app.web.auth import SESSION_COOKIE
 from app.web.csrf import CSRF_COOKIE, csrf_token_for
 
 PASSWORD = "correct-horse-battery"
@@ -75,7 +76,7 @@ def csrf_token(client: TestClient) -> str:
         client.get("/login")
         nonce = client.cookies.get(CSRF_COOKIE)
     assert nonce, "no CSRF cookie was set"
-    return csrf_token_for(nonce, client.app.state.settings.secret_key)
+    return csrf_token_for(nonce, client.app.state.settings.secret_key, client.cookies.get(SESSION_COOKIE))
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD, *, follow: bool = False):

@@ -56,3 +56,71 @@ def test_pages_with_huge_numbers_are_not_found_or_refused(lead, url):
 def test_changes_to_huge_numbers_are_not_found_or_refused(lead, url):
     response = lead.post(url, data={"csrf_token": csrf_token(lead)})
     assert response.status_code in (400, 404, 422), (url, response.status_code)
+
+
+SUPERSCRIPT_ONE = "¹"  # str.isdigit() says yes, int() says no
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/programme?year={SUPERSCRIPT_ONE}",
+        "/programme?year=२०२६",  # Devanagari digits
+        f"/cases?page={SUPERSCRIPT_ONE}",
+        f"/cases?team={SUPERSCRIPT_ONE}",
+        f"/audits?page={SUPERSCRIPT_ONE}",
+        f"/users?team={SUPERSCRIPT_ONE}",
+        f"/moderation?cycle={SUPERSCRIPT_ONE}",
+        f"/moderation/agreement?cycle_id={SUPERSCRIPT_ONE}",
+        f"/recommendations?page={SUPERSCRIPT_ONE}",
+        f"/recommendations?owner={SUPERSCRIPT_ONE}",
+    ],
+)
+def test_digits_from_other_scripts_are_not_numbers(lead, url):
+    response = lead.get(url)
+    assert response.status_code in (200, 400, 404, 422), (url, response.status_code)
+
+
+def test_ids_too_big_for_the_database_inside_lists_are_a_422_naming_the_field(client, db):
+    from tests.factories import api_headers
+
+    make_user(db, username="qa", roles=(Role.QA_LEAD,))
+    headers = api_headers(client, "qa")
+    response = client.post(
+        "/api/v1/cycles",
+        json={
+            "title": "Thematic",
+            "kind": "thematic",
+            "template_key": "dip_sample",
+            "due_date": "2027-01-31",
+            "filters": {"team_ids": [1, 2**40], "service_area_ids": [2**31]},
+        },
+        headers=headers,
+    )
+    assert response.status_code == 422, response.text
+    assert response.status_code < 500
+    response = client.post("/api/v1/samples/1/allocate", json={"auditor_ids": [99999999999]}, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-2:] == ["auditor_ids", 0]
+
+
+@pytest.mark.parametrize("margin", ["5e-324", "0.0009", "0", "1"])
+def test_a_vanishing_margin_is_refused_naming_it(client, db, margin):
+    from tests.factories import api_headers
+
+    make_user(db, username="qa", roles=(Role.QA_LEAD,))
+    response = client.get(
+        "/api/v1/sample-size", params={"population": 500, "margin": margin}, headers=api_headers(client, "qa")
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "margin"]
+
+
+def test_the_smallest_margin_allowed_still_gives_an_answer(client, db):
+    from tests.factories import api_headers
+
+    make_user(db, username="qa", roles=(Role.QA_LEAD,))
+    response = client.get(
+        "/api/v1/sample-size", params={"population": 500, "margin": "0.001"}, headers=api_headers(client, "qa")
+    )
+    assert response.status_code == 200 and response.json() == {"n": 500}

@@ -115,3 +115,53 @@ def test_upgrade_starts_the_chain_and_makes_the_trail_append_only(alembic_config
                 connection.execute(text("TRUNCATE audit_event"))
     with migrations_engine.connect() as connection:
         assert connection.execute(text("SELECT summary FROM audit_event")).scalar_one() == "x"
+
+
+def test_cases_left_in_a_moved_teams_old_area_are_put_back_in_the_teams_area(alembic_config, migrations_engine):
+    """Before app.flows.teams, moving a team left its cases in the old service area; the migration repairs them."""
+    from sqlmodel import Session
+
+    from app.accounts.models import ServiceArea, Team
+    from app.cases.models import Case
+
+    with migrations_engine.begin() as connection:
+        alembic_config.attributes["connection"] = connection
+        command.upgrade(alembic_config, "head")
+    with Session(migrations_engine) as session:
+        old, new = ServiceArea(name="Safeguarding"), ServiceArea(name="Children in Care")
+        session.add_all([old, new])
+        session.flush()
+        team = Team(name="Moved team", service_area_id=new.id)
+        session.add(team)
+        session.flush()
+        left_behind = Case(
+            child_id="LEFT0001",
+            source="csv",
+            source_lists=["csv"],
+            case_type="cin",
+            status="open",
+            facts_hash="0" * 64,
+            team_id=team.id,
+            service_area_id=old.id,
+        )
+        no_team = Case(
+            child_id="NOTEAM01",
+            source="csv",
+            source_lists=["csv"],
+            case_type="cin",
+            status="open",
+            facts_hash="1" * 64,
+            service_area_id=old.id,
+        )
+        session.add_all([left_behind, no_team])
+        session.commit()
+        ids = (left_behind.id, no_team.id, old.id, new.id)
+
+    with migrations_engine.begin() as connection:
+        alembic_config.attributes["connection"] = connection
+        command.downgrade(alembic_config, "3b8e1f0c2d47")
+        command.upgrade(alembic_config, "head")
+    with migrations_engine.connect() as connection:
+        areas = dict(connection.execute(text("SELECT id, service_area_id FROM child_case")).all())
+    left_id, no_team_id, old_id, new_id = ids
+    assert areas == {left_id: new_id, no_team_id: old_id}  # a case with no team keeps the area it has

@@ -430,6 +430,8 @@ def test_allowed_roles_do_reach_every_guarded_page(client, db, world):
         response = _call(client, endpoint, url, headers=headers) if endpoint.is_api else _call(browser, endpoint, url)
         if response.status_code != 200:
             failures.append(f"{endpoint}: {response.status_code}")
+        elif response.headers.get("cache-control") != "no-store":  # pages, exports and the API carry personal data
+            failures.append(f"{endpoint}: Cache-Control {response.headers.get('cache-control')!r}")
     assert failures == []
 
 
@@ -485,6 +487,28 @@ def test_csrf_token_without_its_cookie_is_refused(client, db, world):
     assert _state_diff(before, _database_state(db)) == []
 
 
+def test_a_csrf_token_works_only_in_its_own_sign_in_session(client, db, world):
+    """Same browser cookie, another session (or none): the token of one session is refused in the other."""
+    lead = _browser(client.app, "lead")
+    nonce, session_one = lead.cookies.get(CSRF_COOKIE), lead.cookies.get(SESSION_COOKIE)
+    token_one = csrf_token(lead)
+    login(lead, "lead")  # a second sign-in: a new session and a new nonce
+    assert lead.cookies.get(SESSION_COOKIE) != session_one
+    assert lead.cookies.get(CSRF_COOKIE) != nonce, "signing in gives the browser a new CSRF nonce"
+    lead.cookies.set(CSRF_COOKIE, nonce)  # even with the old nonce put back, the old session's token is refused
+    before = _database_state(db)
+    response = lead.post(
+        "/teams", data={"name": "New team", "service_area": "Area", "csrf_token": token_one}, follow_redirects=False
+    )
+    assert response.status_code == 403 and CSRF_MESSAGE in page_text(response.text)
+    signed_out = csrf_token_for(nonce, client.app.state.settings.secret_key)  # the token a signed-out page had
+    response = lead.post(
+        "/teams", data={"name": "New team", "service_area": "Area", "csrf_token": signed_out}, follow_redirects=False
+    )
+    assert response.status_code == 403
+    assert _state_diff(before, _database_state(db)) == []
+
+
 def test_the_change_detector_sees_an_accepted_form(client, db, world):
     """Control for the CSRF walk: the same kind of form, with its token, does change the database."""
     lead = _browser(client.app, "lead")
@@ -524,6 +548,12 @@ def test_public_pages_show_no_data_to_anonymous_visitors(client, db, world):
     assert client.get("/docs").status_code == 200
     assert client.get("/static/app.css").status_code == 200
     assert _state_diff(before, _database_state(db)) == []
+
+
+def test_static_assets_may_be_cached_but_nothing_else(client):
+    assert client.get("/static/vendor/govuk-frontend/govuk-frontend.min.css").headers.get("cache-control") is None
+    for path in ("/login", "/healthz", "/no-such-page", "/api/v1/cases"):
+        assert client.get(path).headers["cache-control"] == "no-store", path
 
 
 def test_static_files_do_not_serve_the_source(client):

@@ -26,6 +26,7 @@ from app.accounts.schemas import (
 )
 from app.db import MAX_ROW_ID, RowId, SessionDep
 from app.errors import NotFound
+from app.flows import teams as teams_flow
 from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut
 from app.web.auth import CurrentUser, QALead, bearer_token
 
@@ -151,4 +152,4 @@ def team_update(session: SessionDep, actor: QALead, team_id: RowId, body: TeamUp
     team = selectors.team_get(session, team_id=team_id)
     if team is None:
         raise NotFound(f"Team {team_id} not found")
-    return selectors.team_public(service.team_update(session, team=team, data=body, actor=actor))
+    return selectors.team_public(teams_flow.team_change(session, team=team, data=body, actor=actor))

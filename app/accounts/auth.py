@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from app import clock
@@ -85,9 +85,25 @@ def login_throttle_minutes(session: Session, *, username: str, address: str, set
     return wait
 
 
+# Namespace of the PostgreSQL advisory locks that make a sign-in's count-and-check atomic (any fixed number).
+_SIGN_IN_LOCKS = 0x5157
+
+
+def _serialise_attempts(session: Session, *, username: str, address: str) -> None:
+    """Concurrent sign-ins for one username or one address take turns until each has recorded its attempt, so
+    simultaneous guesses cannot all pass the count before any is written. SQLite's transactions already take the
+    write lock at BEGIN (app.db); on PostgreSQL an advisory lock per username and per address does it, always in
+    that order (no deadlock), released when the request's transaction ends."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in (f"username:{username}", f"address:{address}"):
+        session.execute(text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"), {"ns": _SIGN_IN_LOCKS, "key": key})
+
+
 def sign_in(session: Session, *, username: str, password: str, address: str, settings: Settings) -> SignIn:
     """Check credentials under throttling, recording the attempt and an audit event either way."""
     username = normalise_username(username)[:80]
+    _serialise_attempts(session, username=username, address=address)
     wait = login_throttle_minutes(session, username=username, address=address, settings=settings)
     if wait:
         audit_record(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import update
@@ -72,9 +73,19 @@ def team_create(session: Session, *, data: TeamCreate, actor: User | None) -> Te
     return team
 
 
-def team_update(session: Session, *, team: Team, data: TeamUpdate, actor: User | None) -> Team:
+# Moves what belongs to a team (its cases, its recommendations) to the team's new service area and says how many
+# of each it moved: supplied by app.flows.teams, which knows those areas (this package does not).
+AreaFollower = Callable[[Session, Team], dict[str, int]]
+
+
+def team_update(
+    session: Session, *, team: Team, data: TeamUpdate, actor: User | None, follow_area: AreaFollower | None = None
+) -> Team:
+    """Change a team. When its service area changes, `follow_area` moves what belongs to it in the same transaction,
+    and the move is recorded as one event ("team.move") with the counts."""
     _check_version(team, data.version, "team")
     before = _team_summary(team)
+    old_area_id = team.service_area_id
     if data.name is not None and data.name != team.name:
         existing = selectors.team_by_name(session, name=data.name)
         if existing and existing.id != team.id:
@@ -95,14 +106,22 @@ def team_update(session: Session, *, team: Team, data: TeamUpdate, actor: User |
     session.flush()
     session.refresh(team)
     after = _team_summary(team)
-    action = "team.update"
+    action, summary = "team.update", f"Team {team.name} changed"
     if before["active"] != after["active"]:
         action = "team.deactivate" if not team.active else "team.reactivate"
+    if team.service_area_id != old_area_id:
+        moved = follow_area(session, team) if follow_area is not None else {}
+        after.update(moved)
+        action = "team.move"
+        counts = ", ".join(f"{count} {what.replace('_', ' ')}" for what, count in moved.items())
+        summary = f"Team {team.name} moved from {before['service_area']} to {after['service_area']}" + (
+            f" with {counts}" if counts else ""
+        )
     audit_record(
         session,
         actor=actor,
         action=action,
-        summary=f"Team {team.name} changed",
+        summary=summary,
         entity_type="team",
         entity_id=team.id,
         before=before,

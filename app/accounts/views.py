@@ -18,7 +18,10 @@ from app.accounts.schemas import TeamCreate, TeamUpdate, TrainingCreate, UserCre
 from app.audit_trail.service import audit_record
 from app.db import SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.flows import teams as teams_flow
+from app.numbers import digits
 from app.web.auth import SESSION_COOKIE, CurrentUser, OptionalUser, QALead
+from app.web.csrf import CSRF_COOKIE, new_nonce
 from app.web.forms import FormDep, date_from_parts, validate
 from app.web.templating import render
 
@@ -84,6 +87,10 @@ def login_submit(request: Request, session: SessionDep, form: FormDep) -> Respon
                 secure=settings.secure_cookies,
                 max_age=settings.session_lifetime_minutes * 60,
                 path="/",
+            )
+            # A new CSRF nonce with the new session: nothing from before sign-in can be replayed after it.
+            response.set_cookie(
+                CSRF_COOKIE, new_nonce(), httponly=True, samesite="lax", secure=settings.secure_cookies, path="/"
             )
             return response
         if outcome.result is SignInResult.THROTTLED:
@@ -198,7 +205,7 @@ def users_list(
     status: str = "active",
     page: int = 1,
 ) -> Response:
-    team = int(team_id) if team_id and team_id.isdigit() else None
+    team = int(team_id) if team_id and digits(team_id) else None
     active = {"active": True, "deactivated": False}.get(status)
     result = selectors.users_page(
         session, q=q, role=role or None, team_id=team, active=active, page=page, page_size=25, clamp_to_last=True
@@ -343,7 +350,7 @@ def user_status_change(request: Request, session: SessionDep, actor: QALead, use
         service.user_update(
             session,
             user=user,
-            data=UserUpdate(version=int(version) if version.isdigit() else -1, active=not user.active),
+            data=UserUpdate(version=int(version) if digits(version) else -1, active=not user.active),
             actor=actor,
         )
     except ValidationFailed as exc:
@@ -451,7 +458,7 @@ def team_update(request: Request, session: SessionDep, actor: QALead, team_id: i
     conflict = None
     if data is not None:
         try:
-            service.team_update(session, team=team, data=data, actor=actor)
+            teams_flow.team_change(session, team=team, data=data, actor=actor)
         except ValidationFailed as exc:
             errors = exc.errors
         except Conflict as exc:

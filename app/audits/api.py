@@ -16,6 +16,7 @@ from app.audits.schemas import AnswersSave, AuditPublic, AuditSubmit, AuditSumma
 from app.db import RowId, SessionDep
 from app.errors import NotFound, ValidationFailed
 from app.moderation import selectors as moderation_selectors
+from app.numbers import digits
 from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut
 from app.web.auth import RoleGuard
 
@@ -87,7 +88,7 @@ def audits_list(
     if assignee == "me":
         auditor_id = user.id
     elif assignee:
-        if not assignee.isdigit():
+        if not digits(assignee):
             raise ValidationFailed({"assignee": 'Give "me" or a user id'})
         auditor_id = int(assignee)
     result = selectors.audits_page(

@@ -26,6 +26,7 @@ from app.audits import service
 from app.audits.models import Audit
 from app.audits.selectors import audit_answers
 from app.errors import Conflict, ValidationFailed
+from app.numbers import digits
 from app.web.forms import date_from_parts
 
 FIELD_VERSION = "_version"
@@ -190,7 +191,7 @@ def same_answer(first: Any, second: Any) -> bool:
 
 def posted_version(form: FormData) -> int:
     text = _text(form.get(FIELD_VERSION)).strip()
-    return int(text) if text.isdigit() and len(text) <= 9 else 0
+    return int(text) if digits(text) and len(text) <= 9 else 0
 
 
 def form_errors(

@@ -32,6 +32,7 @@ from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.escalations import selectors as escalation_selectors
 from app.moderation import selectors as moderation_selectors
+from app.numbers import digits
 from app.pagination import page_number
 from app.recommendations.selectors import recommendation_summary
 from app.web.auth import QALead, RoleGuard
@@ -133,7 +134,7 @@ def audits_list(
 
 
 def _case_or_404(session: Session, user: User, case_id: str) -> Case:
-    number = int(case_id) if case_id.isdigit() and len(case_id) <= 10 else None
+    number = int(case_id) if digits(case_id) and len(case_id) <= 10 else None
     case = case_selectors.case_get(session, user=user, case_id=number) if number is not None else None
     if case is None:
         raise NotFound("There is no case with that number.")

@@ -23,6 +23,7 @@ from app.audits.workflow_service import (
 from app.cases.models import Case
 from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.numbers import digits
 from app.web.auth import QALead
 from app.web.forms import FormDep, date_from_parts
 from app.web.templating import render
@@ -42,7 +43,7 @@ def _audit_or_404(session: Session, audit_id: int) -> Audit:
 
 def _version(form: Any) -> int:
     raw = str(form.get("version", ""))
-    return int(raw) if raw.isdigit() and len(raw) <= 9 else -1
+    return int(raw) if digits(raw) and len(raw) <= 9 else -1
 
 
 def _common(session: Session, audit: Audit) -> dict[str, Any]:
@@ -95,7 +96,7 @@ def reallocate_submit(request: Request, session: SessionDep, lead: QALead, audit
     audit = _audit_or_404(session, audit_id)
     values = {name: str(form.get(name, ""))[:2100] for name in ("auditor_id", "reason", "version")}
     raw = values["auditor_id"]
-    auditor_id = int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    auditor_id = int(raw) if digits(raw) and len(raw) <= 9 else None
     try:
         audit_reallocate(
             session,

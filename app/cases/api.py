@@ -15,6 +15,7 @@ from app.cases.schemas import CasePublic
 from app.cases.scope import CASE_READER_ROLES
 from app.db import MAX_ROW_ID, SessionDep
 from app.errors import NotFound, ValidationFailed
+from app.numbers import digits
 from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut
 from app.web.auth import RoleGuard
 
@@ -31,7 +32,7 @@ def _id_or_name(value: str | None, *, field: str, by_name) -> int | None:
     if value is None or not value.strip():
         return None
     value = value.strip()
-    if value.isdigit():
+    if digits(value):
         number = int(value) if len(value) <= 10 else NO_MATCH
         return number if 1 <= number <= MAX_ROW_ID else NO_MATCH
     row = by_name(value)

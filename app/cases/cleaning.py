@@ -10,6 +10,8 @@ import unicodedata
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
+from app.numbers import digits
+
 MISSING_MARKERS = frozenset({"", "#n/a", "n/a", "#na", "#value!", "#ref!", "#div/0!", "#name?", "null", "none", "-"})
 _EXCEL_EPOCH = date(1899, 12, 30)
 # "a) Male", "k) APKN", "q) 6: Police" -> the text after the list letter.
@@ -69,22 +71,26 @@ def match_headers(headers: list[object], aliases: dict[str, tuple[str, ...]]) ->
     return found
 
 
-def clean_text(raw: object) -> Cell:
-    """Trim spaces (non-breaking too); spreadsheet debris (#N/A, formulas) becomes missing with a note."""
+def clean_text(raw: object, *, formulas: bool = True) -> Cell:
+    """Trim spaces (non-breaking too); spreadsheet debris (#N/A, formulas) becomes missing with a note.
+
+    `formulas=False` for text files (CSV), where a value starting with "=" is text someone typed, not a formula:
+    it is kept as it is (exports neutralise it, so it never runs as a formula in a spreadsheet).
+    """
     if raw is None:
         return Cell(None)
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     if isinstance(raw, str) and _is_tidy(raw):
         # The hot path for big extracts: most cells need no cleaning at all.
-        if len(raw) > _MARKER_LENGTH and raw[0] != "=":
+        if len(raw) > _MARKER_LENGTH and (raw[0] != "=" or not formulas):
             return Cell(raw)
         text = raw
     else:
         text = " ".join(str(raw).replace("\u00a0", " ").split())
     if text.lower() in MISSING_MARKERS:
         return Cell(None, None if not text else f"'{text}' treated as blank")
-    if text.startswith("="):
+    if formulas and text.startswith("="):
         return Cell(None, f"formula {text} treated as blank (save the workbook with values)")
     return Cell(text)
 
@@ -173,7 +179,7 @@ def parse_count(raw: object) -> int | None:
         if not raw.is_integer():
             raise CellProblem(f"{raw} is not a whole number")
         value = int(raw)
-    elif isinstance(raw, str) and raw.isascii() and raw.isdigit():
+    elif isinstance(raw, str) and raw.isascii() and digits(raw):
         value = int(raw)  # the hot path
     else:
         cell = clean_text(raw)

@@ -17,6 +17,7 @@ from app.cases.facts import CASE_TYPE_LABELS
 from app.cases.scope import CASE_READER_ROLES, scope_service_area_ids
 from app.db import SessionDep
 from app.errors import NotFound
+from app.numbers import digits
 from app.web.auth import RoleGuard
 from app.web.templating import render
 
@@ -29,7 +30,7 @@ NOT_FOUND = "There is no case with that number, or it is not one you can see."
 
 def _int_or_none(value: str | None) -> int | None:
     value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) <= 12 else None
+    return int(value) if digits(value) and len(value) <= 12 else None
 
 
 @router.get("/cases")

@@ -18,6 +18,7 @@ from app.audits.replies import is_case_manager
 from app.cases.models import Case
 from app.db import valid_row_id
 from app.escalations.models import Escalation
+from app.numbers import digits
 from app.pagination import Page, paginate
 
 # Who an auditor may name when the case's team manager is not a user (or someone else must be told).
@@ -233,4 +234,4 @@ def parse_recipient_id(text: object) -> int | None:
     if not isinstance(text, str) or not text.strip():
         return None
     cleaned = text.strip()
-    return int(cleaned) if cleaned.isdigit() and len(cleaned) <= 9 else 0
+    return int(cleaned) if digits(cleaned) and len(cleaned) <= 9 else 0

@@ -9,6 +9,7 @@ from app.db import SessionDep, valid_row_id
 from app.errors import NotFound
 from app.moderation.agreement import METHOD
 from app.moderation.agreement_service import agreement_cycles, agreement_report
+from app.numbers import digits
 from app.web.auth import QALead
 from app.web.templating import render
 
@@ -20,7 +21,7 @@ def agreement_page(request: Request, session: SessionDep, _: QALead, cycle_id: s
     cycles = agreement_cycles(session)
     cycle = None
     if cycle_id:  # an empty choice means every cycle
-        number = int(cycle_id) if cycle_id.isdigit() and len(cycle_id) <= 10 else None
+        number = int(cycle_id) if digits(cycle_id) and len(cycle_id) <= 10 else None
         cycle = next((c for c in cycles if c.id == number), None) if valid_row_id(number) else None
         if cycle is None:
             raise NotFound("There is no audit cycle with that number.")

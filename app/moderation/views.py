@@ -24,6 +24,7 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.moderation import selection, selectors, service
 from app.moderation.eligibility import ineligibility_reasons
 from app.moderation.models import Moderation
+from app.numbers import digits
 from app.pagination import page_number
 from app.web.auth import QALead, RoleGuard
 from app.web.forms import FormDep
@@ -66,7 +67,7 @@ def _text(form: Any, name: str) -> str:
 
 def _version(form: Any) -> int:
     text = _text(form, "_version").strip()
-    return int(text) if text.isdigit() and len(text) <= 9 else 0
+    return int(text) if digits(text) and len(text) <= 9 else 0
 
 
 # --- The queue ------------------------------------------------------------------------------------------------
@@ -85,7 +86,7 @@ def moderation_list(
     sees_all = user.has_role(Role.QA_LEAD)
     status = status if status in selectors.FILTER_LABELS else None
     cycles = selectors.cycles_with_moderation(session)
-    cycle_id = int(cycle) if cycle and cycle.isdigit() and any(str(c.id) == cycle for c in cycles) else None
+    cycle_id = int(cycle) if cycle and digits(cycle) and any(str(c.id) == cycle for c in cycles) else None
     number = page_number(page)
     result = selectors.rounds_page(
         session, user=user, status=status, cycle_id=cycle_id, page=number, page_size=PAGE_SIZE, clamp_to_last=True
@@ -376,7 +377,7 @@ def moderation_reassign(
     audit = _audit_or_404(session, lead, audit_id)
     current = _current_or_conflict(session, audit)
     raw = _text(form, "moderator_id").strip()
-    moderator_id = int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    moderator_id = int(raw) if digits(raw) and len(raw) <= 9 else None
     values = {"moderator_id": raw, "reason": _text(form, "reason")}
     try:
         with session.begin_nested():

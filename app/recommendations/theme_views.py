@@ -15,6 +15,7 @@ from app.accounts.models import User
 from app.accounts.roles import Role
 from app.db import SessionDep
 from app.errors import NotFound, PermissionDenied, ValidationFailed
+from app.numbers import digits
 from app.recommendations import dashboard, scope, selectors, themes
 from app.recommendations.models import Theme
 from app.web.auth import QALead, RoleGuard
@@ -83,7 +84,7 @@ def themes_page(request: Request, session: SessionDep, user: ThemeViewer) -> Res
 
 def _theme_or_none(session: Session, value: Any) -> Theme | None:
     text = str(value or "").strip()
-    return themes.theme_get(session, theme_id=int(text)) if text.isdigit() and len(text) <= 10 else None
+    return themes.theme_get(session, theme_id=int(text)) if digits(text) and len(text) <= 10 else None
 
 
 def _theme_or_404(session: Session, value: Any) -> Theme:

@@ -18,6 +18,7 @@ from app.audits.models import Audit
 from app.cases.models import Case
 from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.numbers import digits
 from app.pagination import page_number
 from app.recommendations import rules, scope, selectors, service
 from app.recommendations.models import Recommendation
@@ -268,7 +269,7 @@ def recommendation_detail(
 
 def _version(form: Any) -> int | None:
     raw = str(form.get("version", ""))
-    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    return int(raw) if digits(raw) and len(raw) <= 9 else None
 
 
 @router.post("/recommendations/{recommendation_id}/move")
@@ -411,7 +412,7 @@ def _raise_values(form: Any) -> dict[str, Any]:
 
 
 def _as_id(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    return int(raw) if digits(raw) and len(raw) <= 9 else None
 
 
 def _raise_submit(
@@ -425,7 +426,7 @@ def _raise_submit(
         due = date.fromisoformat(raw_due) if raw_due else None
     except ValueError:
         errors["due_date"] = "The due date must be a real date, for example 27 3 2027"
-    theme_ids = [int(v) for v in values["theme_ids"] if v.isdigit() and len(v) <= 9]
+    theme_ids = [int(v) for v in values["theme_ids"] if digits(v) and len(v) <= 9]
     if len(theme_ids) != len(values["theme_ids"]):
         errors["theme_ids"] = "Choose themes from the list"
     try:

@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from app.db import RowId, SessionDep
 from app.errors import NotFound, ValidationFailed
+from app.numbers import IdValue
 from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut, paginate
 from app.sampling import service
 from app.sampling.allocation_service import allocation_confirm, allocation_propose, allocation_summary
-from app.sampling.methods import SamplingError, sample_size
+from app.sampling.methods import MIN_MARGIN, SamplingError, sample_size
 from app.sampling.models import Cycle, Sample
 from app.sampling.schemas import CycleCreate, SampleSpec
 from app.web.auth import QALead
@@ -106,7 +107,7 @@ def sample_size_get(
     _: QALead,
     population: Annotated[int, Query(ge=0, le=100_000_000)],
     confidence: Annotated[float, Query(gt=0, lt=1)] = 0.95,
-    margin: Annotated[float, Query(gt=0, lt=1)] = 0.1,
+    margin: Annotated[float, Query(ge=MIN_MARGIN, lt=1)] = 0.1,
     expected: Annotated[float, Query(ge=0, le=1)] = 0.5,
 ) -> dict[str, int]:
     """Cases needed to estimate a compliance rate within ±margin at the confidence level (finite population)."""
@@ -117,10 +118,10 @@ def sample_size_get(
 
 
 class AllocateRequest(BaseModel):
-    auditor_ids: list[int] | None = None
+    auditor_ids: list[IdValue] | None = None
     due_date: date | None = None
     # case id -> auditor id, to change the proposal (omitted: the proposal as it stands)
-    assignments: dict[int, int] | None = None
+    assignments: dict[IdValue, IdValue] | None = None
 
 
 @router.post("/samples/{sample_id}/allocate")

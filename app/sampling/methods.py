@@ -147,13 +147,17 @@ def _z(confidence: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
+# ±0.1 points: a finer margin asks for the whole frame anyway, and a vanishing one would divide by zero.
+MIN_MARGIN = 0.001
+
+
 def sample_size(population: int, *, confidence: float = 0.95, margin: float = 0.1, expected: float = 0.5) -> int:
     """Cases needed to estimate a compliance rate within ±`margin` at `confidence`, for a frame of `population`
     (finite population correction). `expected` is the rate you expect; 0.5 is the cautious choice."""
     if population < 0:
         raise SamplingError("The population cannot be negative")
-    if not 0 < margin < 1:
-        raise SamplingError("The margin of error must be between 0 and 1, e.g. 0.1 for ±10 points")
+    if not MIN_MARGIN <= margin < 1:
+        raise SamplingError("The margin of error must be from 0.001 to under 1, e.g. 0.1 for ±10 points")
     if not 0 <= expected <= 1:
         raise SamplingError("The expected rate must be between 0 and 1")
     if population == 0:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.cases.facts import CaseType
+from app.numbers import IdValue
 
 CycleKind = Literal["dip_sample", "thematic", "deep_dive", "multi_agency"]
 CYCLE_KINDS: dict[str, str] = {
@@ -48,8 +49,8 @@ class SampleFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     case_types: list[CaseType] | None = Field(default=None, title="case types")
-    team_ids: list[int] | None = Field(default=None, title="teams")
-    service_area_ids: list[int] | None = Field(default=None, title="service areas")
+    team_ids: list[IdValue] | None = Field(default=None, title="teams")
+    service_area_ids: list[IdValue] | None = Field(default=None, title="service areas")
     legal_statuses: list[str] | None = Field(default=None, title="legal statuses")
     missing_12m_at_least: int | None = Field(default=None, ge=0, le=1000, title="missing episodes (12 months)")
     absent_12m_at_least: int | None = Field(default=None, ge=0, le=1000, title="absences (12 months)")

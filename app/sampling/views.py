@@ -17,6 +17,7 @@ from app.audits import selectors as audit_selectors
 from app.cases.facts import CASE_TYPE_LABELS
 from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.numbers import digits
 from app.sampling import selectors, service
 from app.sampling.allocation_service import allocation_confirm, allocation_propose, auditor_pool
 from app.sampling.frame import frame_counts
@@ -122,7 +123,7 @@ def _whole(
 @router.get("/programme")
 def programme(request: Request, session: SessionDep, _: QALead, year: str | None = None) -> Response:
     today = _today(request)
-    chosen = int(year) if year and year.isdigit() and 2000 <= int(year) <= 2100 else today.year
+    chosen = int(year) if year and digits(year) and 2000 <= int(year) <= 2100 else today.year
     return render(
         request,
         "sampling/programme.html",
@@ -278,7 +279,7 @@ def _sample_data(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, s
     minimum = _whole(values, "min_per_stratum", "Minimum per stratum", 0, MAX_SAMPLE, errors) or 0
     filters: dict[str, Any] = {
         "case_types": [t for t in values.get("case_types") or [] if t in {k.value for k in CASE_TYPE_LABELS}] or None,
-        "team_ids": [int(t) for t in values.get("team_ids") or [] if t.isdigit() and len(t) <= 9] or None,
+        "team_ids": [int(t) for t in values.get("team_ids") or [] if digits(t) and len(t) <= 9] or None,
         "missing_12m_at_least": _whole(values, "missing_12m_at_least", "Missing episodes", 0, 1000, errors),
         "open_longer_than_months": _whole(values, "open_longer_than_months", "Months open", 0, 600, errors),
         "visit_older_than_days": _whole(
@@ -530,7 +531,7 @@ def sample_allocate(request: Request, session: SessionDep, lead: QALead, sample_
     assignments: dict[int, int] = {}
     for case in cases:
         chosen = values[f"auditor-{case.id}"]
-        if chosen.isdigit() and len(chosen) <= 9:
+        if digits(chosen) and len(chosen) <= 9:
             assignments[case.id] = int(chosen)
         elif chosen:
             errors[f"case_{case.id}"] = f"Child {case.child_id}: select an auditor from the list"

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from app.db import valid_row_id
+from app.numbers import digits
 
 # Dates outside these are bad input (and would overflow the time-zone arithmetic).
 EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9998, 12, 31)
@@ -39,7 +40,7 @@ class QueryReader:
             return None
         if me is not None and value == "me":
             return me
-        found = int(value) if value.isdigit() and len(value) <= 12 and valid_row_id(int(value)) else None
+        found = int(value) if digits(value) and len(value) <= 12 and valid_row_id(int(value)) else None
         if found is None:
             self.errors[name] = message
         return found

@@ -797,10 +797,18 @@ def test_rename_a_team_and_move_it_to_a_new_area(client, db, lead):
         True,
         2,
     )
-    event = one_event(db, "team.update")
+    event = one_event(db, "team.move")  # a move of area is one recorded change, with what moved along
     assert event.actor_id == lead.id
+    assert event.summary == "Team New Name moved from Safeguarding to Children in Care with 0 cases, 0 recommendations"
     assert event.before == {"name": "Old Name", "service_area": "Safeguarding", "active": True, "manager_id": None}
-    assert event.after == {"name": "New Name", "service_area": "Children in Care", "active": True, "manager_id": None}
+    assert event.after == {
+        "name": "New Name",
+        "service_area": "Children in Care",
+        "active": True,
+        "manager_id": None,
+        "cases": 0,
+        "recommendations": 0,
+    }
 
 
 def test_deactivate_a_team_by_unticking_active(client, db, lead):

@@ -229,3 +229,47 @@ def test_throttled_attempts_do_not_extend_the_wait(client, db):
         db.execute(select(func.count()).select_from(LoginAttempt).where(LoginAttempt.username == "asha")).scalar_one()
         == 5
     )
+
+
+def test_simultaneous_guesses_cannot_beat_the_limit(pytestconfig, tmp_path):
+    """60 wrong passwords for one username at once: only the limit (5) are checked, every other one is refused.
+
+    Each guess runs in its own thread, connection and transaction, as concurrent requests do, against a database
+    of its own (the attempts and audit events are committed). Password checks are made slow enough (argon2 with
+    more memory) that every guess would pass an unguarded count before the first one is written.
+    """
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlmodel import Session
+
+    from app.accounts.auth import SignInResult, sign_in
+    from app.accounts.passwords import passwords_configure
+    from app.cli import alembic_upgrade
+    from app.db import make_engine
+    from tests.conftest import fresh_database_url, make_test_settings
+
+    url = fresh_database_url(pytestconfig, tmp_path, "throttle_race")
+    alembic_upgrade(url)
+    settings = make_test_settings(url)
+    slow = make_test_settings(url, password_time_cost=2, password_memory_kib=16384, password_parallelism=1)
+    engine = make_engine(url)
+    start = threading.Barrier(12)
+
+    def guess(number: int) -> SignInResult:
+        with Session(engine) as session:
+            if number < 12:  # the first dozen set off together
+                start.wait(timeout=30)
+            result = sign_in(session, username="asha", password=WRONG, address="203.0.113.9", settings=settings)
+            session.commit()
+            return result.result
+
+    passwords_configure(slow)
+    try:
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            results = list(pool.map(guess, range(60)))
+    finally:
+        passwords_configure(settings)
+        engine.dispose()
+    assert results.count(SignInResult.INVALID) == settings.login_max_failures_per_username
+    assert results.count(SignInResult.THROTTLED) == 60 - settings.login_max_failures_per_username

@@ -117,3 +117,12 @@ def test_unused_columns_and_spreadsheet_debris_are_warnings():
     assert ("postcode", "The column postcode is not used") in warnings
     assert any(column == "birth_year" and "treated as blank" in message for column, message in warnings)
     assert len(result.rows) == 1
+
+
+def test_a_team_that_starts_with_an_equals_sign_is_kept_as_text_not_blanked():
+    # In a CSV file "=..." is what someone typed, not a formula: blanking it would leave the case without a team
+    # and so without a service area. Exports neutralise it, so it never runs as a formula in a spreadsheet.
+    result = _read("C2,cla,open,01/02/2024,,2015,3,=Team North,,,")
+    assert _errors(result) == []
+    assert [p for p in result.problems if p.column == "team"] == []
+    assert result.rows[0].team_name == "=Team North"

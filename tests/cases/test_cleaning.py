@@ -61,6 +61,9 @@ def test_spreadsheet_debris_becomes_blank_with_a_note():
     assert clean_text("#N/A").value is None and "#N/A" in clean_text("#N/A").note
     formula = clean_text("=H2+5")
     assert formula.value is None and "formula" in formula.note
+    # In a text file the same characters are text: kept, with no note (short values take the careful path).
+    assert tuple(clean_text("=H2+5", formulas=False)) == ("=H2+5", None)
+    assert clean_text("=X", formulas=False).value == "=X"
     assert clean_text("  Dustin\u00a0Hazlett ").value == "Dustin Hazlett"
     assert clean_text(None).value is None and clean_text(None).note is None
     assert clean_text(12.0).value == "12"

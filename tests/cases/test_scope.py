@@ -156,3 +156,57 @@ def test_anonymous_is_sent_to_sign_in(client, areas):
     response = client.get(f"/cases/{areas['mine'].id}", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login?next=/cases/")
     assert client.get("/api/v1/cases").status_code == 401
+
+
+def test_moving_a_team_to_another_area_moves_its_cases_and_recommendations_with_it(client, db, areas):
+    """The old head of service stops seeing the team's children and the new one sees all of them, at once."""
+    from app.accounts.models import Team
+    from app.recommendations.models import Recommendation
+
+    lead = make_user(db, username="lead", roles=(Role.QA_LEAD,))
+    old_hos = _head_of_service(db, "Safeguarding", username="old.hos")
+    new_hos = _head_of_service(db, "Children in Care", username="new.hos")
+    closed = make_case(db, child_id="MINE0002", team=areas["safeguarding"], status="closed")
+    recommendation = Recommendation(
+        text="Chronology",
+        priority="normal",
+        status="open",
+        due_date=date(2027, 1, 31),
+        team_id=areas["safeguarding"].id,
+        service_area_id=areas["safeguarding"].service_area_id,
+        case_id=areas["mine"].id,
+        owner_id=lead.id,
+        raised_by_id=lead.id,
+    )
+    db.add(recommendation)
+    db.flush()
+    assert {"MINE0001", "MINE0002"} <= _visible(db, old_hos)
+
+    team = db.get(Team, areas["safeguarding"].id)
+    response = client.patch(
+        f"/api/v1/teams/{team.id}",
+        json={"version": team.version, "service_area": "Children in Care"},
+        headers=api_headers(client, "lead"),
+    )
+    assert response.status_code == 200, response.text
+    db.expire_all()
+    assert _visible(db, old_hos) == set()
+    assert {"MINE0001", "MINE0002", "THEIRS01"} <= _visible(db, new_hos)
+    care_area = db.get(Team, areas["care"].id).service_area_id
+    assert db.get(Recommendation, recommendation.id).service_area_id == care_area
+    assert db.get(type(closed), closed.id).service_area_id == care_area
+
+    event = db.execute(select(AuditEvent).where(AuditEvent.action == "team.move")).scalars().one()
+    assert event.actor_id == lead.id
+    assert (
+        event.summary
+        == "Team Safeguarding One moved from Safeguarding to Children in Care with 2 cases, 1 recommendations"
+    )
+    assert (event.before["service_area"], event.after["service_area"]) == ("Safeguarding", "Children in Care")
+    assert (event.after["cases"], event.after["recommendations"]) == (2, 1)
+
+    # The old head of service is refused the moved child's page; the new one may open it.
+    login(client, "old.hos")
+    assert client.get(f"/cases/{areas['mine'].id}").status_code == 404
+    login(client, "new.hos")
+    assert client.get(f"/cases/{areas['mine'].id}").status_code == 200

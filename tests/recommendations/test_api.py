@@ -273,9 +273,12 @@ def test_junk_never_gives_a_500(client, db, world, as_, item):
         assert "detail" in response.json() or "items" in response.json()
 
 
-def test_nul_characters_are_stripped_not_stored(client, db, world, as_, item):
+def test_nul_characters_are_refused_naming_the_field_not_stored(client, db, world, as_, item):
+    # The same rule as every other text (app.web.input_guard): refused, never silently changed.
     response = _patch(client, as_("owner"), item.id, version=1, status="completed", evidence="Done\x00 and checked")
-    assert response.status_code == 200 and response.json()["evidence"] == "Done and checked"
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "evidence"]
+    db.refresh(item)
+    assert item.status != "completed" and item.version == 1
 
 
 # --- Due dates ---------------------------------------------------------------------------------------

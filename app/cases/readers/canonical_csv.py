@@ -193,7 +193,7 @@ def _read_row(
         target.append(Problem(sheet, line, name, None if value is None else str(value), message, severity))
 
     def text(name: str) -> str | None:
-        cell = clean_text(raw(name))
+        cell = clean_text(raw(name), formulas=False)
         if cell.note:
             problem(name, raw(name), cell.note, "warning")
         value = cell.value

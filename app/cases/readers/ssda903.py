@@ -240,7 +240,7 @@ class _Line:
         )
 
     def text(self, key: str) -> str | None:
-        return clean_text(self.cells.get(key)).value
+        return clean_text(self.cells.get(key), formulas=False).value
 
     def date(self, key: str, *, required: bool = False) -> date | None:
         try:
