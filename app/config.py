@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = 20
     login_throttle_window_minutes: int = 15
 
+    # The largest request body accepted (an uploaded extract, most of all), in MB; bigger ones are refused with 413
+    # before they are read
+    max_upload_mb: int = Field(default=50, ge=1, le=2000)
+
     # The case management system's record for a child, e.g. https://mosaic.example/person/{child_id}
     case_system_url_template: str | None = None
 

@@ -15,6 +15,7 @@ from app.accounts.passwords import passwords_configure
 from app.config import PROJECT_DIR, Settings, get_settings
 from app.db import make_engine
 from app.log_config import configure_logging
+from app.web.body_limit import BodySizeLimit
 from app.web.csrf import CSRF_COOKIE, new_nonce, valid_nonce, verify_csrf
 from app.web.errors import install_error_handlers
 from app.web.input_guard import reject_unstorable_text
@@ -174,5 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
     _install_middleware(app, settings)
+    # Outermost: an oversized body is refused before any other layer reads it.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_mb * 1024 * 1024)
     _install_routes(app)
     return app

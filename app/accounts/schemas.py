@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, Va
 from app.accounts.passwords import MIN_PASSWORD_LENGTH
 from app.accounts.roles import Role, TrainingKind
 from app.db import MAX_ROW_ID
+from app.input_types import DateValue, StrictFlag
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,79}")
 
@@ -73,14 +74,14 @@ class UserUpdate(BaseModel):
     roles: list[Role] | None = Field(default=None, title="roles", min_length=1)
     team_id: int | None = Field(default=None, title="team", ge=1, le=MAX_ROW_ID)
     service_area: OptionalText = Field(default=None, title="service area", max_length=120)
-    active: bool | None = None
+    active: StrictFlag | None = None
     password: str | None = Field(default=None, title="password", min_length=MIN_PASSWORD_LENGTH, max_length=200)
 
 
 class TrainingCreate(BaseModel):
     kind: TrainingKind = Field(title="training")
-    completed_on: date = Field(title="date completed")
-    expires_on: date | None = Field(default=None, title="expiry date")
+    completed_on: DateValue = Field(title="date completed")
+    expires_on: DateValue | None = Field(default=None, title="expiry date")
 
     @field_validator("expires_on")
     @classmethod
@@ -100,7 +101,7 @@ class TeamUpdate(BaseModel):
     version: int
     name: TidyText | None = Field(default=None, title="team name", min_length=1, max_length=120)
     service_area: TidyText | None = Field(default=None, title="service area", min_length=1, max_length=120)
-    active: bool | None = None
+    active: StrictFlag | None = None
     # The team manager's user id (recommendations escalate to them); sent as null, it clears the manager.
     manager_id: int | None = Field(default=None, title="team manager", ge=1, le=2**31 - 1)
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.db import MAX_ROW_ID
+from app.input_types import StrictFlag
 from app.moderation.models import Moderation
 
 GradeValue = Literal["outstanding", "good", "requires_improvement", "inadequate"]
@@ -28,7 +29,7 @@ class ModerationDecision(BaseModel):
         default=None, max_length=100, description="section key -> the moderator's grade for that section"
     )
     overall_grade: GradeValue
-    agree: bool
+    agree: StrictFlag
     rationale: str = Field(default="", max_length=10_000)
     decision: Literal["accept", "return"]
     learning: str = Field(default="", max_length=10_000)

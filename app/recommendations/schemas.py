@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.db import MAX_ROW_ID
+from app.input_types import DateValue
 from app.recommendations import rules
 from app.recommendations.selectors import (
     STATUS_FILTERS,
@@ -31,7 +32,7 @@ class RecommendationCreate(BaseModel):
     owner_id: RowIdField | None = Field(
         default=None, description="who must do it; from an audit, defaults to the case's worker (or its team manager)"
     )
-    due_date: date | None = None
+    due_date: DateValue | None = None
     priority: Priority
     theme_ids: list[RowIdField] = Field(default=[], max_length=100)
 
@@ -68,7 +69,7 @@ class RecommendationUpdate(BaseModel):
         max_length=NOTE_LIMIT,
         description="why it is reopened (and the due date's reason if `due_date_reason` is absent)",
     )
-    due_date: date | None = None
+    due_date: DateValue | None = None
     due_date_reason: str | None = Field(
         default=None, max_length=NOTE_LIMIT, description="why the due date changes (required with `due_date`)"
     )

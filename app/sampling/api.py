@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.db import RowId, SessionDep
 from app.errors import NotFound, ValidationFailed
+from app.input_types import DateValue, StrictFlag
 from app.numbers import IdValue
 from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut, paginate
 from app.sampling import service
@@ -41,7 +42,7 @@ class CyclePublic(BaseModel):
 
 
 class SampleRequest(SampleSpec):
-    dry_run: bool = False
+    dry_run: StrictFlag = False
 
 
 def _cycle_or_404(session: SessionDep, cycle_id: int) -> Cycle:
@@ -119,7 +120,7 @@ def sample_size_get(
 
 class AllocateRequest(BaseModel):
     auditor_ids: list[IdValue] | None = None
-    due_date: date | None = None
+    due_date: DateValue | None = None
     # case id -> auditor id, to change the proposal (omitted: the proposal as it stands)
     assignments: dict[IdValue, IdValue] | None = None
 

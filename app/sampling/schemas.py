@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.cases.facts import CaseType
+from app.input_types import DateValue
 from app.numbers import IdValue
 
 CycleKind = Literal["dip_sample", "thematic", "deep_dive", "multi_agency"]
@@ -36,7 +37,7 @@ class CycleCreate(BaseModel):
     title: str = Field(title="title", min_length=1, max_length=200)
     kind: CycleKind = Field(title="kind of cycle")
     template_key: str = Field(title="template", min_length=1, max_length=60)
-    due_date: date = Field(title="due date")
+    due_date: DateValue = Field(title="due date")
     start_date: date | None = Field(default=None, title="start date")
     theme: str = Field(default="", title="theme or rationale", max_length=2000)
     moderation_rate: float = Field(default=0.1, title="moderation rate", ge=0, le=1)

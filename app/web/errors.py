@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from app.errors import DomainError, ValidationFailed
 from app.web.auth import NotAuthenticated, is_api_request
@@ -74,6 +75,11 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": detail}, status_code=422)
         fields = ", ".join(str(e["loc"][-1]) for e in exc.errors() if e.get("loc"))
         return error_page(request, 400, f"These values were not valid: {fields}.")
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # Nobody is listening (or app.web.body_limit stopped an oversized upload and answers 413 itself).
+        return Response(status_code=400)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

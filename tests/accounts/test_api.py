@@ -700,3 +700,20 @@ def test_out_of_range_team_id_in_a_body_is_422(client, db, lead, lead_headers, n
     assert _user_count(db) == before
     response = client.patch(f"/api/v1/users/{lead.id}", headers=lead_headers, json={"version": 1, "team_id": n})
     assert _fields_at_fault(response) == {"team_id"}
+
+
+@pytest.mark.parametrize(("field", "value"), [("active", 0), ("active", "no"), ("active", 1)])
+def test_yes_no_fields_take_only_true_or_false(client, db, lead_headers, field, value):
+    user = make_user(db, username="asha")
+    response = client.patch(f"/api/v1/users/{user.id}", json={"version": 1, field: value}, headers=lead_headers)
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] == field
+    db.refresh(user)
+    assert user.active is True
+
+
+@pytest.mark.parametrize("field", ["completed_on", "expires_on"])
+def test_training_dates_given_as_numbers_are_refused(client, db, lead_headers, field):
+    user = make_user(db, username="asha")
+    body = {"kind": "auditor", "completed_on": "2026-01-05", "expires_on": "2027-01-05", field: 0}
+    response = client.post(f"/api/v1/users/{user.id}/training", json=body, headers=lead_headers)
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] == field

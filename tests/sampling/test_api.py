@@ -111,3 +111,25 @@ def test_only_the_qa_lead_runs_the_programme(client, db, headers):
     auditor = api_headers(client, "aud")
     assert client.get("/api/v1/cycles", headers=auditor).status_code == 403
     assert client.post("/api/v1/cycles", headers=auditor, json={}).status_code == 403
+
+
+@pytest.mark.parametrize("dry_run", [0, 1, "yes", "false", None])
+def test_dry_run_takes_only_true_or_false_so_a_preview_is_never_saved_by_mistake(client, db, headers, dry_run):
+    cycle = _cycle(client, headers)
+    response = client.post(
+        f"/api/v1/cycles/{cycle['id']}/samples",
+        headers=headers,
+        json={"method": "random", "size": 5, "dry_run": dry_run},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == "dry_run"
+    assert db.execute(select(func.count()).select_from(Sample)).scalar_one() == 0
+
+
+def test_a_due_date_given_as_a_number_is_refused(client, headers):
+    response = client.post(
+        "/api/v1/cycles",
+        headers=headers,
+        json={"title": "Dip", "kind": "dip_sample", "template_key": "dip_sample", "due_date": 0},
+    )
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] == "due_date"

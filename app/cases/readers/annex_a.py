@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -542,6 +543,36 @@ def list_number(sheet_title: str) -> int | None:
 # ---------------------------------------------------------------- reading
 
 
+# A workbook is a zip of XML. Before anything is unpacked, its members are checked against these, so a small file
+# that unpacks to gigabytes (a "zip bomb") is refused instead of filling the worker's memory. A real Annex A of
+# 50 MB unpacks to a few hundred MB at ratios of 5-30; openpyxl reads the sheets as streams but holds the shared
+# strings in memory, hence their tighter limit. (openpyxl parses the XML with defusedxml: no entity expansion.)
+MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+MAX_SHARED_STRINGS_BYTES = 200 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 200
+
+
+def workbook_safety_problem(content: bytes) -> str | None:
+    """Why this .xlsx must not be opened (too big or too compressed once unpacked), or None if it may be."""
+    try:
+        members = zipfile.ZipFile(io.BytesIO(content)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return None  # not a zip: openpyxl says it cannot be opened
+    total = 0
+    for member in members:
+        total += member.file_size
+        ratio = member.file_size / max(member.compress_size, 1)
+        too_big = total > MAX_UNPACKED_BYTES or (
+            member.filename.endswith("sharedStrings.xml") and member.file_size > MAX_SHARED_STRINGS_BYTES
+        )
+        if too_big or (member.file_size > 1024 * 1024 and ratio > MAX_COMPRESSION_RATIO):
+            return (
+                "unpacks to far more data than a real Annex A workbook (it may be damaged or made to exhaust the "
+                "server), so it was not opened. Save it again from Excel, or export the lists as CSV."
+            )
+    return None
+
+
 def read(files: list[UploadedFile], *, today: date) -> ReadResult:
     """Read one or more Annex A workbooks into row facts and problems."""
     from openpyxl import load_workbook
@@ -549,6 +580,10 @@ def read(files: list[UploadedFile], *, today: date) -> ReadResult:
     result = ReadResult(rows=[], problems=[], rows_read=0)
     for upload in files:
         prefix = f"{upload.name}: " if len(files) > 1 else ""
+        unsafe = workbook_safety_problem(upload.content)
+        if unsafe:
+            result.problems.append(Problem(upload.name, None, None, None, f"{upload.name} {unsafe}"))
+            continue
         try:
             workbook = load_workbook(io.BytesIO(upload.content), read_only=True, data_only=False)
         except Exception:
