@@ -52,6 +52,11 @@ def clock_set(instant: datetime | None, *, running: bool = True) -> None:
     _set = _SetClock(instant=instant.astimezone(UTC), running=running, started=time.monotonic())
 
 
+def clock_snapshot() -> tuple[datetime, bool] | None:
+    """The set clock as it reads now (and whether it runs), to set the same in another process; None: the system's."""
+    return None if _set is None else (_set.now(), _set.running)
+
+
 @contextmanager
 def clock_at(instant: datetime, *, running: bool = False) -> Iterator[None]:
     """The clock at `instant` inside the block (standing still unless running=True), as it was after."""

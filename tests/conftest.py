@@ -25,7 +25,7 @@ from app.cli import alembic_upgrade
 from app.config import Settings
 from app.db import SessionMaker, get_session, get_session_maker, make_engine
 from app.main import create_app
-from app.web.jobs import get_run_later, run_now
+from app.web.jobs import get_run_later, get_run_now
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -215,7 +215,7 @@ def client(app, db: Session) -> Iterator[TestClient]:
 
     app.dependency_overrides[get_session] = _session
     app.dependency_overrides[get_session_maker] = _session_maker
-    app.dependency_overrides[get_run_later] = lambda: run_now
+    app.dependency_overrides[get_run_later] = get_run_now
     with TestClient(app, base_url="http://testserver") as test_client:
         yield test_client
     app.dependency_overrides.pop(get_session, None)

@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from app.cases import import_jobs, import_selectors, service
 from app.cases.models import CaseImport
 from app.cases.readers import UploadedFile
-from app.db import SessionDep, SessionMakerDep
+from app.db import SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.web.auth import QALead
 from app.web.forms import FormDep
@@ -132,12 +132,11 @@ def import_progress(request: Request, session: SessionDep, _: QALead, import_id:
 def import_confirm(
     request: Request,
     session: SessionDep,
-    new_session: SessionMakerDep,
     actor: QALead,
     run_later: RunLaterDep,
     import_id: int,
 ) -> Response:
-    """Queue the import and return at once; it runs after the response and the page shows its progress."""
+    """Queue the import and return at once; it runs in a process of its own and the page shows its progress."""
     case_import = _import_or_404(session, import_id)
     if case_import.status == "previewed":
         try:
@@ -147,7 +146,6 @@ def import_confirm(
         else:
             run_later(
                 import_jobs.import_job,
-                new_session,
                 import_id=case_import.id,
                 actor_id=actor.id,
                 today=request.app.state.settings.today(),
