@@ -83,6 +83,7 @@ def _install_routes(app: FastAPI) -> None:
     from app.cases import api as cases_api
     from app.cases import import_api as case_import_api
     from app.cases import import_views as case_import_views
+    from app.cases import people_views as case_people_views
     from app.cases import views as cases_views
     from app.escalations import views as escalations_views
     from app.health import api as health_api
@@ -109,6 +110,7 @@ def _install_routes(app: FastAPI) -> None:
         audit_trail_views,
         cases_views,
         case_import_views,
+        case_people_views,
         templates_views,
         audits_views,
         audit_workflow_views,

@@ -4,7 +4,7 @@ from app.accounts.models import AuthToken, LoginAttempt, ServiceArea, Team, Trai
 from app.audit_templates.models import TemplateVersion
 from app.audit_trail.models import AuditChainHead, AuditEvent
 from app.audits.models import Audit, AuditAnswer, AuditDueChange, AuditReply
-from app.cases.models import Case, CaseImport, CaseImportFile
+from app.cases.models import Case, CaseImport, CaseImportFile, WorkerLink
 from app.escalations.models import Escalation
 from app.moderation.models import Moderation
 from app.recommendations.models import (
@@ -46,4 +46,5 @@ __all__ = [
     "TrainingRecord",
     "User",
     "UserRole",
+    "WorkerLink",
 ]

@@ -126,11 +126,42 @@ def make_case(db: Session, **fields):
     }
     if team is not None:
         values.update(team_id=team.id, service_area_id=team.service_area_id)
+    worker, manager = fields.pop("worker", None), fields.pop("manager", None)
+    if worker is not None:  # the QA lead has mapped this case's worker to the account (app.cases.people)
+        values["worker_name"] = fields.pop("worker_name", worker.full_name)
+        if team is None and not fields.get("worker_id"):
+            values["worker_id"] = f"CMS-{worker.id}"
     values.update(fields)
     case = Case(**values)
     db.add(case)
     db.flush()
+    if worker is not None or manager is not None:
+        map_people(db, case, worker=worker, manager=manager)
     return case
+
+
+def map_people(db: Session, case, *, worker=None, manager=None) -> None:
+    """Link the case's worker (by the QA lead's mapping) and its team manager (the team's manager) to accounts."""
+    from app.accounts.models import Team
+    from app.cases.models import WorkerLink
+    from app.cases.people import people_resolve, worker_key
+
+    if worker is not None:
+        key = worker_key(case.worker_id, case.team_id, case.worker_name)
+        assert key, "a mapped worker needs a worker id, or a name and a team"
+        db.add(WorkerLink(link_key=key, user_id=worker.id))
+        db.flush()
+    if manager is not None and case.team_id is not None:
+        team = db.get(Team, case.team_id)
+        team.manager_id = manager.id
+        db.add(team)
+        db.flush()
+    people_resolve(db)
+    if manager is not None and case.team_id is None:
+        case.manager_user_id = manager.id
+        db.add(case)
+        db.flush()
+    db.refresh(case)
 
 
 def publish_templates(db: Session):

@@ -60,6 +60,7 @@ FACT_LABELS: dict[str, str] = {
     "primary_need": "Primary need",
     "category_of_abuse": "Category of abuse",
     "worker_name": "Allocated worker",
+    "worker_id": "Allocated worker's ID",
     "manager_name": "Team manager",
     "referral_date": "Referral",
     "assessment_start": "Assessment started",

@@ -1,14 +1,14 @@
 """The allocated worker's reply to a completed audit, and who a case's worker and team manager are.
 
-The register holds the worker's and the manager's names, not user accounts, so a person is matched by
-name, compared as `app.sampling.allocation` compares them (spaces folded, case ignored). The pure
-functions at the top take no session and are shared: escalations use `is_case_manager` to find the
-default recipient, and the findings page uses `is_case_worker` to decide who may read and reply.
+A person is linked to a case by identity, never by name: the case's `worker_user_id` and `manager_user_id`
+(kept by app.cases.people from the QA lead's mapping and the team's manager). The pure functions at the top take
+no session and are shared: escalations use `is_case_manager` to find the default recipient, and the findings page
+uses `is_case_worker` to decide who may read and reply.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app.accounts.models import User
@@ -28,19 +28,26 @@ REPLY_FIELD = "text"
 
 
 def same_person(first: str | None, second: str | None) -> bool:
-    """Two names for the same person: non-breaking and repeated spaces folded, case ignored; blank never matches."""
+    """Two names for the same person: non-breaking and repeated spaces folded, case ignored; blank never matches.
+
+    Only ever used to exclude (an auditor or moderator who might be the worker), never to grant access."""
     a, b = normalise_person_name(first), normalise_person_name(second)
     return a is not None and b is not None and a.casefold() == b.casefold()
 
 
 def is_case_worker(user: User, case: Case) -> bool:
-    """The case's allocated worker: an active user with the practitioner role whose name is the case's worker."""
-    return bool(user.active) and user.has_role(Role.PRACTITIONER) and same_person(user.full_name, case.worker_name)
+    """The case's allocated worker: the active practitioner account the worker is mapped to."""
+    return (
+        bool(user.active)
+        and user.id is not None
+        and case.worker_user_id == user.id
+        and user.has_role(Role.PRACTITIONER)
+    )
 
 
 def is_case_manager(user: User, case: Case) -> bool:
-    """The case's team manager: an active user whose name is the case's manager (any role)."""
-    return bool(user.active) and same_person(user.full_name, case.manager_name)
+    """The case's team manager: the active account set as the manager of the case's team."""
+    return bool(user.active) and user.id is not None and case.manager_user_id == user.id
 
 
 def findings_visible_to(user: User, audit: Audit, case: Case) -> bool:
@@ -76,27 +83,16 @@ def replies_for(session: Session, *, audit_id: int) -> list[AuditReply]:
 
 def completed_audits_for_worker(session: Session, *, user: User, limit: int = 50) -> list[tuple[Audit, Case]]:
     """Completed audits of the cases whose allocated worker is `user`, newest first (for their home page)."""
-    name = normalise_person_name(user.full_name)
-    if not user.active or not user.has_role(Role.PRACTITIONER) or name is None:
+    if not user.active or not user.has_role(Role.PRACTITIONER):
         return []
-    # Narrowed in SQL by each word of the name (the register's spacing may differ), confirmed exactly below.
-    # lower() on both sides, so each database folds the two the same way.
-    words = [
-        func.lower(Case.worker_name).like(func.lower(literal(f"%{_like_escape(w)}%")), escape="\\")
-        for w in name.split()
-    ]
     stmt = (
         select(Audit, Case)
         .join(Case, Case.id == Audit.case_id)
-        .where(Audit.status == COMPLETED, *words)
+        .where(Audit.status == COMPLETED, Case.worker_user_id == user.id)
         .order_by(Audit.completed_at.desc(), Audit.id.desc())
         .limit(limit)
     )
     return [(audit, case) for audit, case in session.execute(stmt).all() if is_case_worker(user, case)]
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 # --- Writes ----------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ FACT_FIELDS: dict[str, type] = {
     "primary_need": str,
     "category_of_abuse": str,
     "worker_name": str,
+    "worker_id": str,
     "manager_name": str,
     "referral_date": date,
     "assessment_start": date,

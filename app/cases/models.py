@@ -43,6 +43,12 @@ class Case(SQLModel, table=True):
     team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     worker_name: str | None = Field(default=None, max_length=120, index=True)
     manager_name: str | None = Field(default=None, max_length=120)
+    # The case management system's identifier of the allocated worker, where the extract has one.
+    worker_id: str | None = Field(default=None, max_length=60)
+    # Who the worker and the team manager are, by identity (app.cases.people keeps these): the worker's account
+    # from the QA lead's mapping (WorkerLink), the manager from the team's manager. Never matched by name alone.
+    worker_user_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    manager_user_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
     status: str = Field(default="open", max_length=10)
     start_date: date | None = None
     end_date: date | None = None
@@ -112,3 +118,19 @@ class CaseImportFile(SQLModel, table=True):
     name: str = Field(max_length=255)
     sha256: str = Field(max_length=64)
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class WorkerLink(SQLModel, table=True):
+    """The QA lead's mapping of a worker in the register to a user account.
+
+    `link_key` is the worker as the register knows them: "id:<worker id>" where the extract carries the case
+    system's identifier, or "name:<team id>:<name, case folded>" (a name means one person only within one team).
+    """
+
+    __tablename__ = "worker_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    link_key: str = Field(max_length=200, unique=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))

@@ -32,6 +32,7 @@ from app.accounts.schemas import TeamCreate, normalise_name
 from app.audit_trail.service import audit_record
 from app.cases.facts import FACT_FIELDS, CaseFacts, Problem, RowFacts, merge_rows
 from app.cases.models import Case, CaseImport, CaseImportFile
+from app.cases.people import people_resolve
 from app.cases.readers import ReadResult, UploadedFile, get_reader
 from app.db import bulk_insert, refresh_statistics
 from app.errors import Conflict, DomainError, ValidationFailed
@@ -503,6 +504,7 @@ def import_write(
 
     if len(plan.creates) + len(plan.updates) >= ANALYZE_AFTER:
         refresh_statistics(session.connection(), CASE_TABLE)
+    people_resolve(session)  # the imported cases' worker and manager accounts, by identity (app.cases.people)
     # The files hold child-level data; once imported they are not kept (names and SHA-256 stay on the record).
     session.execute(delete(CaseImportFile).where(CaseImportFile.import_id == case_import.id))
     case_import.status = "committed"

@@ -26,6 +26,7 @@ from app.accounts.roles import Role
 from app.accounts.schemas import TeamCreate
 from app.cases.facts import CaseType
 from app.cases.models import Case
+from app.cases.people import links_from_names
 from app.db import bulk_insert, refresh_statistics
 from app.demo.generator import DEMO_TEAMS, DEMO_USERS
 
@@ -362,4 +363,5 @@ def demo_cases_load(session: Session, *, n: int, today: date, seed: int = 2026) 
         bulk_insert(session.connection(), Case.__table__, chunk)
         loaded += len(chunk)
     refresh_statistics(session.connection(), Case.__table__)
+    links_from_names(session)  # each demo worker mapped to the one practitioner of that name in their team
     return loaded

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app.accounts import selectors as account_selectors
 from app.accounts.models import Team
 from app.cases.models import Case
+from app.cases.people import people_resolve
 from app.recommendations import rules
 from app.recommendations.models import Recommendation, RecommendationEvent, RecommendationTheme, Theme
 from app.recommendations.service import default_owner
@@ -49,6 +50,8 @@ def demo_recommendations_load(session: Session, *, today: date, n: int = 120, se
         if team is not None and manager is not None:
             team.manager_id = manager.id
             session.add(team)
+    session.flush()
+    people_resolve(session)  # the cases' managers follow their teams'
     raisers = [
         u
         for u in (
@@ -60,7 +63,11 @@ def demo_recommendations_load(session: Session, *, today: date, n: int = 120, se
     if not raisers:
         return 0
     rng = random.Random(seed)
-    cases = list(session.execute(select(Case).where(Case.status == "open").order_by(Case.child_id)).scalars())
+    cases = list(
+        session.execute(
+            select(Case).where(Case.status == "open").order_by(Case.child_id).execution_options(populate_existing=True)
+        ).scalars()
+    )
     rng.shuffle(cases)
     # The demo practitioner's own cases come first, so "My actions" has something in each group.
     cases.sort(key=lambda c: c.worker_name != "Priya Shah")

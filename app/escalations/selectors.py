@@ -127,26 +127,32 @@ def escalation_rows(session: Session, *, escalations: list[Escalation]) -> list[
 # --- Who must be told ------------------------------------------------------------------------
 
 
-def _active_users(session: Session) -> list[User]:
-    stmt = select(User).where(User.active.is_(True)).order_by(func.lower(User.full_name), User.id)
-    return list(session.execute(stmt).unique().scalars())
-
-
 def default_recipient(session: Session, *, case: Case) -> User | None:
-    """The case's team manager: the one active user whose name is the case's manager name (None if none or several)."""
-    if not case.manager_name:
+    """The case's team manager, by identity (the account set as its team's manager), if active; never by name."""
+    if case.manager_user_id is None:
         return None
-    found = [user for user in _active_users(session) if is_case_manager(user, case)]
-    return found[0] if len(found) == 1 else None
+    user = session.get(User, case.manager_user_id)
+    return user if user is not None and is_case_manager(user, case) else None
+
+
+def may_be_told(user: User, case: Case) -> bool:
+    """Someone the auditor may name: a QA lead, or a practitioner or head of service in the case's service area.
+
+    Never anyone outside the case's area, and nobody but a QA lead for a case with no area."""
+    if not user.active or not user.has_role(*RECIPIENT_ROLES):
+        return False
+    if user.has_role(Role.QA_LEAD):
+        return True
+    return case.service_area_id is not None and user.scope_service_area_id == case.service_area_id
 
 
 def recipient_choices(session: Session, *, case: Case) -> list[User]:
-    """Who an auditor may name: active practitioners, heads of service and QA leads, and the case's team manager."""
+    """Who an auditor may name (`may_be_told`), and the case's team manager."""
     with_role = select(UserRole.user_id).where(UserRole.role.in_([r.value for r in RECIPIENT_ROLES]))
     stmt = (
         select(User).where(User.active.is_(True), User.id.in_(with_role)).order_by(func.lower(User.full_name), User.id)
     )
-    users = list(session.execute(stmt).unique().scalars())
+    users = [user for user in session.execute(stmt).unique().scalars() if may_be_told(user, case)]
     manager = default_recipient(session, case=case)
     if manager is not None and all(u.id != manager.id for u in users):
         users = sorted([*users, manager], key=lambda u: (u.full_name.lower(), u.id))

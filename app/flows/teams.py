@@ -10,12 +10,16 @@ from app.accounts import service as account_service
 from app.accounts.models import Team, User
 from app.accounts.schemas import TeamUpdate
 from app.cases.models import Case
+from app.cases.people import people_resolve
 from app.recommendations.models import Recommendation
 
 
 def team_change(session: Session, *, team: Team, data: TeamUpdate, actor: User | None) -> Team:
-    """Change a team (the accounts rules); a move of service area takes its cases and recommendations along."""
-    return account_service.team_update(session, team=team, data=data, actor=actor, follow_area=_follow_area)
+    """Change a team (the accounts rules); a move of service area takes its cases and recommendations along, and
+    a new manager becomes the manager of its cases."""
+    changed = account_service.team_update(session, team=team, data=data, actor=actor, follow_area=_follow_area)
+    people_resolve(session)
+    return changed
 
 
 def _follow_area(session: Session, team: Team) -> dict[str, int]:

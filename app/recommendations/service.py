@@ -63,20 +63,13 @@ def _active_users(session: Session) -> list[User]:
 
 
 def default_owner(session: Session, *, case: Case) -> User | None:
-    """The case's worker when they have an account, else its team's manager (the team's named manager, or the
-    one user whose name is the case's manager name)."""
-    users = _active_users(session)
-    workers = [u for u in users if is_case_worker(u, case)]
-    if len(workers) == 1:
-        return workers[0]
-    if case.team_id is not None:
-        team = session.get(Team, case.team_id)
-        if team is not None and team.manager_id is not None:
-            manager = session.get(User, team.manager_id)
-            if manager is not None and manager.active:
-                return manager
-    managers = [u for u in users if is_case_manager(u, case)]
-    return managers[0] if len(managers) == 1 else None
+    """The case's worker when they are mapped to an account, else its team's manager (both by identity, never by
+    name: app.cases.people)."""
+    for user_id, is_theirs in ((case.worker_user_id, is_case_worker), (case.manager_user_id, is_case_manager)):
+        user = session.get(User, user_id) if user_id is not None else None
+        if user is not None and is_theirs(user, case):
+            return user
+    return None
 
 
 def owner_choices(session: Session) -> list[User]:

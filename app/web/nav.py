@@ -31,6 +31,7 @@ NAV_ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Reports", "/reports", frozenset({Role.QA_LEAD, Role.HEAD_OF_SERVICE, Role.VIEWER})),
     NavEntry("Agreement", "/moderation/agreement", frozenset({Role.QA_LEAD})),
     NavEntry("Imports", "/imports", frozenset({Role.QA_LEAD})),
+    NavEntry("Workers", "/workers", frozenset({Role.QA_LEAD})),
     NavEntry("Templates", "/templates", frozenset({Role.QA_LEAD})),
     NavEntry("Users", "/users", frozenset({Role.QA_LEAD})),
     NavEntry("Teams", "/teams", frozenset({Role.QA_LEAD})),

@@ -42,7 +42,9 @@ def worker(db):
 
 @pytest.fixture
 def audit(db, templates, people, worker):
-    case = make_case(db, child_id="REPLY0001", worker_name="wes\u00a0 worker", manager_name="Maya Manager")
+    case = make_case(
+        db, child_id="REPLY0001", worker_name="wes\u00a0 worker", worker=worker, manager_name="Maya Manager"
+    )
     audit = make_audit(db, case=case, auditor=people.auditor, actor=people.lead, template_key="case_file_audit")
     for key, value in ANSWERS.items():
         db.add(AuditAnswer(audit_id=audit.id, question_key=key, value=value))
@@ -69,37 +71,43 @@ def complete(db, audit, people):
 # --- Who is who (pure) ---------------------------------------------------------------------------
 
 
-def _user(name: str, roles=(Role.PRACTITIONER,), active: bool = True):
+def _user(name: str, roles=(Role.PRACTITIONER,), active: bool = True, user_id: int = 1):
     from app.accounts.models import User, UserRole
 
     return User(
-        id=1,
+        id=user_id,
         username="u",
         full_name=name,
         password_hash="x",
         active=active,
-        role_rows=[UserRole(user_id=1, role=r.value) for r in roles],
+        role_rows=[UserRole(user_id=user_id, role=r.value) for r in roles],
     )
 
 
-def test_is_case_worker_compares_names_as_the_register_writes_them():
+def test_the_worker_and_the_manager_are_the_linked_accounts_never_a_name():
     case = Case(
         child_id="C1",
         source="csv",
         case_type="cin",
         status="open",
         facts_hash="0",
-        worker_name="Wes\u00a0 WORKER",
-        manager_name="Maya  Manager",
+        worker_name="Wes Worker",
+        manager_name="Maya Manager",
+        worker_user_id=1,
+        manager_user_id=2,
     )
-    assert replies.is_case_worker(_user("wes worker"), case)
-    assert not replies.is_case_worker(_user("Wes Workman"), case)
+    assert replies.is_case_worker(_user("Wes Worker"), case)
+    assert replies.is_case_worker(_user("Somebody Else Entirely"), case)  # the account, whatever its name
+    assert not replies.is_case_worker(_user("Wes Worker", user_id=7), case)  # the same name is not the person
     assert not replies.is_case_worker(_user("Wes Worker", roles=(Role.AUDITOR,)), case)  # practitioner role needed
     assert not replies.is_case_worker(_user("Wes Worker", active=False), case)
-    assert replies.is_case_manager(_user("maya manager", roles=(Role.AUDITOR,)), case)  # any role
-    assert not replies.is_case_manager(_user("Maya Manager", active=False), case)
-    blank = Case(child_id="C2", source="csv", case_type="cin", status="open", facts_hash="1", worker_name=None)
-    assert not replies.is_case_worker(_user(" "), blank)
+    assert replies.is_case_manager(_user("Maya Manager", roles=(Role.AUDITOR,), user_id=2), case)  # any role
+    assert not replies.is_case_manager(_user("Maya Manager", user_id=3), case)
+    assert not replies.is_case_manager(_user("Maya Manager", active=False, user_id=2), case)
+    unmapped = Case(
+        child_id="C2", source="csv", case_type="cin", status="open", facts_hash="1", worker_name="Wes Worker"
+    )
+    assert not replies.is_case_worker(_user("Wes Worker"), unmapped)
     assert not replies.same_person(None, None) and not replies.same_person("", " ")
 
 

@@ -38,6 +38,7 @@ QA_LEAD_SEES = [
     "Reports",
     "Agreement",
     "Imports",
+    "Workers",
     "Templates",
     "Users",
     "Teams",
@@ -242,6 +243,33 @@ def test_someone_without_the_qa_lead_role_cannot_open_users_and_a_wrong_address_
     response = page.goto("/no-such-page")
     assert response is not None and response.status == 404
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    check_accessibility(page)
+
+
+def test_qa_lead_maps_a_worker_in_the_register_to_an_account_and_removes_it(page: Page) -> None:
+    sign_in(page, QA_LEAD.username, QA_LEAD.full_name)
+    service_nav(page).get_by_role("link", name="Workers").click()
+    expect(page.get_by_role("heading", name="Workers")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"with no account yet"))).to_be_visible()
+    check_accessibility(page)
+
+    first = page.locator("tbody tr").first
+    worker = first.locator("td").first.inner_text().splitlines()[0]
+    first.get_by_role("button", name=f"Map {worker}").click()
+    expect_error_summary(page, "Choose the worker's account from the list of active practitioners")
+    check_accessibility(page)
+    row = page.locator("tbody tr").filter(has_text=worker).first
+    row.get_by_label(f"Account for {worker}").select_option(label="Priya Shah (practitioner)")
+    row.get_by_role("button", name=f"Map {worker}").click()
+    expect(success_banner(page)).to_contain_text("Worker mapped")
+    check_accessibility(page)
+
+    page.get_by_role("link", name="Mapped", exact=True).click()
+    mapped = page.locator("tbody tr").filter(has_text=worker).filter(has_text="Priya Shah")
+    expect(mapped).to_have_count(1)
+    mapped.get_by_role("button", name=f"Remove the mapping of {worker}").click()
+    expect(success_banner(page)).to_contain_text("Mapping removed")
+    expect(page.locator("tbody tr").filter(has_text=worker).filter(has_text="Priya Shah")).to_have_count(0)
     check_accessibility(page)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from app.accounts.models import User
+from app.accounts.models import Team, User
 from app.accounts.roles import Role
 from app.cases.models import Case
 from tests.factories import (
@@ -22,27 +22,40 @@ from tests.factories import (
 class People:
     lead: User
     auditor: User
-    manager: User  # the case's team manager (a user whose name is the case's manager name)
-    other: User  # a practitioner with nothing to do with the case
-    hos: User  # a head of service: someone the auditor may choose instead
+    manager: User  # the case's team manager (the account set as the manager of the case's team)
+    other: User  # a practitioner in the case's area with nothing to do with the case
+    hos: User  # the head of service of the case's area: someone the auditor may choose instead
+    team: Team  # the case's team, in Safeguarding
 
 
 @pytest.fixture
 def people(db) -> People:
-    team = make_team(db)
+    team = make_team(db, name="Safeguarding Team 1", service_area="Safeguarding")
+    hos = make_user(db, username="hos", roles=(Role.HEAD_OF_SERVICE,), full_name="Hana Head")
+    hos.service_area_id = team.service_area_id
+    db.add(hos)
+    db.flush()
     return People(
         lead=make_user(db, username="lead", roles=(Role.QA_LEAD,), full_name="Quinn Lead"),
         auditor=make_user(db, username="auditor", roles=(Role.AUDITOR,), full_name="Asha Auditor"),
         manager=make_user(db, username="manager", roles=(Role.PRACTITIONER,), team=team, full_name="Maya Manager"),
         other=make_user(db, username="other", roles=(Role.PRACTITIONER,), team=team, full_name="Otto Other"),
-        hos=make_user(db, username="hos", roles=(Role.HEAD_OF_SERVICE,), full_name="Hana Head"),
+        hos=hos,
+        team=team,
     )
 
 
 @pytest.fixture
-def case(db) -> Case:
-    # The register's spelling differs from the user's (non-breaking and doubled spaces, case): still the same person.
-    return make_case(db, child_id="CHILD0042", manager_name="maya\u00a0 MANAGER", worker_name="Wes Worker")
+def case(db, people) -> Case:
+    # The register's spelling of the manager's name does not matter: the team's manager is who is told.
+    return make_case(
+        db,
+        child_id="CHILD0042",
+        team=people.team,
+        manager=people.manager,
+        manager_name="maya\u00a0 MANAGER",
+        worker_name="Wes Worker",
+    )
 
 
 @pytest.fixture

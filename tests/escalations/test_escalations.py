@@ -20,6 +20,7 @@ from tests.factories import (
     login,
     make_audit,
     make_case,
+    make_team,
     make_user,
     post_form,
 )
@@ -94,7 +95,12 @@ def test_api_yes_without_a_description_is_refused_naming_the_field_and_saves_not
 
 
 def test_api_yes_without_a_recipient_is_refused_when_the_team_manager_is_not_a_user(client, db, people, audit):
-    case = make_case(db, child_id="NOMGR001", manager_name="Nobody We Know")
+    case = make_case(
+        db,
+        child_id="NOMGR001",
+        team=make_team(db, name="No manager", service_area="Safeguarding"),
+        manager_name="Nobody We Know",
+    )
     audit = make_audit(db, case=case, auditor=people.auditor, actor=people.lead)
     headers = api_headers(client, "auditor")
     response = put_answers(client, audit, headers, {SAFEGUARDING: "yes", EXPLANATION: CONCERN})
@@ -214,7 +220,9 @@ def test_form_yes_with_a_description_raises_to_the_team_manager(client, db, peop
 
 
 def test_form_without_a_team_manager_makes_the_auditor_choose(client, db, people, audit):
-    case = make_case(db, child_id="NOMGR002", manager_name=None)
+    case = make_case(
+        db, child_id="NOMGR002", team=make_team(db, name="No manager", service_area="Safeguarding"), manager_name=None
+    )
     audit = make_audit(db, case=case, auditor=people.auditor, actor=people.lead)
     login(client, "auditor")
     response = save_section(client, db, audit, {SAFEGUARDING: "yes", EXPLANATION: CONCERN}, recipient="")
@@ -419,11 +427,31 @@ def test_open_escalations_for_and_escalations_for_audit(db, people, raised, audi
     assert [e.id for e in selectors.escalations_for_audit(db, audit_id=audit.id)] == [raised.id]
 
 
-def test_the_default_recipient_is_the_one_active_user_named_as_manager(db, people, case):
+def test_the_default_recipient_is_the_team_manager_by_identity_never_a_namesake(db, people, case):
     assert selectors.default_recipient(db, case=case).id == people.manager.id
-    # Two active users with that name: nobody is assumed, the auditor chooses.
-    make_user(db, username="manager2", roles=(Role.PRACTITIONER,), full_name="Maya Manager")
-    assert selectors.default_recipient(db, case=case) is None
+    # A practitioner in another area given the same name is neither the default nor a choice.
+    elsewhere = make_team(db, name="Front Door 1", service_area="Front Door & MASH")
+    namesake = make_user(db, username="manager2", roles=(Role.PRACTITIONER,), team=elsewhere, full_name="Maya Manager")
+    assert selectors.default_recipient(db, case=case).id == people.manager.id
+    assert namesake.id not in [u.id for u in selectors.recipient_choices(db, case=case)]
+
+
+def test_without_a_team_manager_only_people_in_the_cases_area_or_a_qa_lead_may_be_told(db, people):
+    lonely = make_team(db, name="No manager yet", service_area="Safeguarding")
+    case = make_case(db, child_id="NOMGR003", team=lonely, manager_name="Maya Manager")
+    assert selectors.default_recipient(db, case=case) is None  # a name in the register is never enough
+    elsewhere = make_team(db, name="Children in Care 1", service_area="Children in Care")
+    outsider = make_user(db, username="outsider", roles=(Role.PRACTITIONER,), team=elsewhere, full_name="Olive Out")
+    other_hos = make_user(db, username="hos2", roles=(Role.HEAD_OF_SERVICE,), full_name="Hugo Elsewhere")
+    other_hos.service_area_id = elsewhere.service_area_id
+    db.add(other_hos)
+    db.flush()
+    chosen = {u.username for u in selectors.recipient_choices(db, case=case)}
+    assert chosen == {"lead", "hos", "manager", "other"}
+    user, problem = selectors.recipient_resolve(db, case=case, recipient_id=outsider.id)
+    assert user is None and "from the list" in problem
+    no_area = make_case(db, child_id="NOAREA01")
+    assert {u.username for u in selectors.recipient_choices(db, case=no_area)} == {"lead"}
 
 
 def test_an_inactive_team_manager_is_not_the_default(db, people, case):

@@ -60,7 +60,7 @@ def world(db: Session) -> World:
     team.manager_id = manager.id
     db.add(team)
     db.flush()
-    case = make_case(db, team=team, child_id="CHILD0001", worker_name="Wes Worker", manager_name="Maya Manager")
+    case = make_case(db, team=team, child_id="CHILD0001", worker=owner, manager_name="Maya Manager")
     other_case = make_case(db, team=other_team, child_id="CHILD0002", worker_name="Bea Bystander")
     audit = make_audit(db, case=case, auditor=auditor, actor=lead)
     return World(

@@ -8,12 +8,15 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from app.accounts.roles import Role
 from app.audit_trail.models import AuditEvent
+from app.cases.people import people_resolve
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.recommendations import scope, selectors, service
 from app.recommendations.models import Theme
 from app.recommendations.rules import Action
 from app.sampling.models import Cycle
+from tests.factories import make_user
 from tests.recommendations.conftest import NOW, TODAY, make_item
 
 
@@ -54,9 +57,16 @@ def test_raised_from_an_audit_takes_case_team_area_and_a_due_date_from_priority(
 
 def test_default_owner_is_the_case_worker_then_the_team_manager(db, world):
     assert service.default_owner(db, case=world.case).id == world.owner.id
-    world.case.worker_name = "Someone Without An Account"
+    world.case.worker_name = "Someone Without An Account"  # a new worker in the next import, not yet mapped
     db.flush()
+    people_resolve(db)
+    db.refresh(world.case)
     assert service.default_owner(db, case=world.case).id == world.manager.id
+    namesake = make_user(
+        db, username="wes2", roles=(Role.PRACTITIONER,), team=world.other_team, full_name="Someone Without An Account"
+    )
+    assert service.default_owner(db, case=world.case).id == world.manager.id  # a name is never enough
+    assert namesake.id != world.manager.id
 
 
 def test_every_problem_is_named_by_field(db, world, settings):

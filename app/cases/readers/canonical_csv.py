@@ -41,6 +41,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "team": ("team", "team name", "team_name"),
     **{name: (name, name.replace("_", " ")) for name in FACT_FIELDS if name != "age_at_extract"},
     "age_at_extract": ("age_at_extract", "age at extract", "age"),
+    "worker_id": ("worker_id", "worker id", "worker ref", "worker reference", "allocated worker id"),
 }
 
 # Column widths in the database: a longer value is reported, never sent to the database.
@@ -53,6 +54,7 @@ MAX_LENGTH = {
     "primary_need": 10,
     "category_of_abuse": 60,
     "worker_name": 120,
+    "worker_id": 60,
     "manager_name": 120,
     "permanence_plan": 120,
 }
