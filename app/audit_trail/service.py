@@ -144,3 +144,27 @@ def audit_chain_verify(session: Session) -> ChainCheck:
     if head is None or tuple(head) != (checked, expected_prev):
         return ChainCheck(False, checked, "the newest events were removed (the chain head does not match)", checked + 1)
     return ChainCheck(True, checked)
+
+
+def audit_read(
+    session: Session, *, actor: User | None, action: str, summary: str, entity_type: str, entity_id: object
+) -> AuditEvent:
+    """Record that someone read one record with personal data in it (a page, an API fetch, an export)."""
+    return audit_record(
+        session, actor=actor, action=action, summary=summary, entity_type=entity_type, entity_id=entity_id
+    )
+
+
+def audit_bulk_read(
+    session: Session, *, actor: User | None, action: str, what: str, count: int, filters: dict[str, Any]
+) -> AuditEvent:
+    """Record one read of many records at once (a list page, a search, an export) as a single event: how many were
+    shown and the filter that chose them (a search for a child ID included), never the records themselves."""
+    shown = {name: value for name, value in filters.items() if value not in (None, "", [], ())}
+    return audit_record(
+        session,
+        actor=actor,
+        action=action,
+        summary=f"Listed {count} {what}",
+        after={"count": count, "filter": shown},
+    )

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from app.accounts.roles import Role
+from app.audit_trail.service import audit_read
 from app.audits import selectors, service
 from app.audits.models import Audit
 from app.audits.schemas import AnswersSave, AuditPublic, AuditSubmit, AuditSummary, audit_public, audit_summary
@@ -111,6 +112,14 @@ def audit_get(session: SessionDep, user: AuditReader, audit_id: RowId) -> AuditP
         selectors.audit_visible_to(user, audit) or moderation_selectors.moderates(session, user=user, audit_id=audit_id)
     ):
         raise NotFound(f"Audit {audit_id} not found")
+    audit_read(
+        session,
+        actor=user,
+        action="audit.view",
+        summary=f"Viewed audit {audit.id}",
+        entity_type="audit",
+        entity_id=audit.id,
+    )
     return _public(session, audit, user)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from app.accounts import selectors as account_selectors
 from app.accounts.models import User
-from app.audit_trail.service import audit_record
+from app.audit_trail.service import audit_bulk_read, audit_record
 from app.cases import selectors
 from app.cases.facts import CaseType
 from app.cases.schemas import CasePublic
@@ -87,6 +87,24 @@ def cases_list(
         order=order,
         page=page,
         page_size=page_size,
+    )
+    audit_bulk_read(
+        session,
+        actor=user,
+        action="case.list",
+        what="cases",
+        count=len(result.items),
+        filters={
+            "q": q,
+            "status": status,
+            "case_type": case_type.value if case_type else None,
+            "team": team,
+            "service_area": service_area,
+            "worker": worker,
+            "age_band": age_band,
+            "flag": list(flag),
+            "page": result.page,
+        },
     )
     teams = selectors.teams_by_id(session)
     areas = selectors.service_areas_by_id(session)

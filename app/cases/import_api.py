@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
+from app.audit_trail.service import audit_read
 from app.cases import import_selectors, service
 from app.cases.import_schemas import ImportPublic, import_public
 from app.cases.readers import UploadedFile
@@ -62,8 +63,16 @@ def imports_list(
 
 
 @router.get("/imports/{import_id}", response_model=ImportPublic)
-def import_get(session: SessionDep, _: QALead, import_id: RowId) -> ImportPublic:
+def import_get(session: SessionDep, actor: QALead, import_id: RowId) -> ImportPublic:
     case_import = import_selectors.import_get(session, import_id=import_id)
     if case_import is None:
         raise NotFound(f"Import {import_id} not found")
+    audit_read(
+        session,
+        actor=actor,
+        action="import.view",
+        summary=f"Viewed import {case_import.id} (its rows' problems quote the extract)",
+        entity_type="case_import",
+        entity_id=case_import.id,
+    )
     return import_public(case_import)

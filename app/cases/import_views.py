@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from app.audit_trail.service import audit_read
 from app.cases import import_jobs, import_selectors, service
 from app.cases.models import CaseImport
 from app.cases.readers import UploadedFile
@@ -112,8 +113,16 @@ def _detail_context(session: SessionDep, case_import: CaseImport) -> dict[str, A
 
 
 @router.get("/imports/{import_id}")
-def import_detail(request: Request, session: SessionDep, _: QALead, import_id: int) -> Response:
+def import_detail(request: Request, session: SessionDep, actor: QALead, import_id: int) -> Response:
     case_import = _import_or_404(session, import_id)
+    audit_read(
+        session,
+        actor=actor,
+        action="import.view",
+        summary=f"Viewed import {case_import.id} (its rows' problems quote the extract)",
+        entity_type="case_import",
+        entity_id=case_import.id,
+    )
     return render(request, "cases/imports_detail.html", _detail_context(session, case_import))
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from app.accounts.models import User
 from app.accounts.roles import Role
-from app.audit_trail.service import audit_record
+from app.audit_trail.service import audit_bulk_read, audit_record
 from app.audits import selectors as audit_selectors
 from app.cases import selectors
 from app.cases.facts import CASE_TYPE_LABELS
@@ -87,6 +87,14 @@ def cases_list(
         "sort": sort,
         "order": order,
     }
+    audit_bulk_read(
+        session,
+        actor=user,
+        action="case.list",
+        what="cases",
+        count=len(result.items),
+        filters={**filters, "page": result.page},
+    )
 
     def query(**changes: object) -> str:
         values = {**filters, **changes}

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from app.accounts.roles import Role
+from app.audit_trail.service import audit_read
 from app.audits import selectors as audit_selectors
 from app.audits.models import Audit
 from app.db import RowId, SessionDep
@@ -46,6 +47,14 @@ def moderation_get(session: SessionDep, user: ModerationReader, audit_id: RowId)
     auditor's grades are in the audit's answers)."""
     audit = _audit_or_404(session, user, audit_id)
     assert audit.id is not None
+    audit_read(
+        session,
+        actor=user,
+        action="moderation.view",
+        summary=f"Viewed the moderation of audit {audit.id}",
+        entity_type="audit",
+        entity_id=audit.id,
+    )
     return ModerationRounds(
         audit_id=audit.id,
         audit_status=audit.status,

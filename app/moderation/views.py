@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audit_templates.describe import answer_text
+from app.audit_trail.service import audit_read
 from app.audits import form as audit_form
 from app.audits import selectors as audit_selectors
 from app.audits import workflow
@@ -276,6 +277,14 @@ def _moderation_page(
 @router.get("/audits/{audit_id}/moderation")
 def moderation_audit(request: Request, session: SessionDep, user: ModerationReader, audit_id: RowId) -> Response:
     audit = _audit_or_404(session, user, audit_id)
+    audit_read(
+        session,
+        actor=user,
+        action="moderation.view",
+        summary=f"Viewed the moderation of audit {audit.id}",
+        entity_type="audit",
+        entity_id=audit.id,
+    )
     return _moderation_page(request, session, user, audit)
 
 

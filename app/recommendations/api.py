@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from app.accounts.roles import Role
+from app.audit_trail.service import audit_bulk_read
 from app.audits import selectors as audit_selectors
 from app.audits.models import Audit
 from app.cases.models import Case
@@ -169,6 +170,14 @@ def recommendations_list(
     )
     rows = selectors.recommendation_rows(
         session, items=result.items, today=today, thresholds=service.thresholds(settings)
+    )
+    audit_bulk_read(
+        session,
+        actor=user,
+        action="recommendation.list",
+        what="recommendations",
+        count=len(rows),
+        filters={**query.params(), "page": result.page},
     )
     return PageOut(
         items=[recommendation_public(row) for row in rows],

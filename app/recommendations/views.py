@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from app.accounts.models import User
+from app.audit_trail.service import audit_bulk_read
 from app.audits import selectors as audit_selectors
 from app.audits.models import Audit
 from app.cases.models import Case
@@ -88,6 +89,14 @@ def recommendations_list(request: Request, session: SessionDep, user: Worker, pa
     )
     rows = selectors.recommendation_rows(session, items=result.items, today=today, thresholds=_thresholds(request))
     params = flt.query()
+    audit_bulk_read(
+        session,
+        actor=user,
+        action="recommendation.list",
+        what="recommendations",
+        count=len(rows),
+        filters={**params, "page": result.page},
+    )
 
     def query(**changes: Any) -> str:
         return urlencode({**params, "page": result.page, **changes})
@@ -165,6 +174,14 @@ def my_actions(request: Request, session: SessionDep, user: Worker) -> Response:
         session, items=selectors.my_actions(session, user=user), today=today, thresholds=thresholds
     )
     awaiting = selectors.awaiting_verification_by(session, user=user, limit=50)
+    audit_bulk_read(
+        session,
+        actor=user,
+        action="recommendation.list",
+        what="recommendations (my actions)",
+        count=len(rows) + len(awaiting),
+        filters={"list": "mine"},
+    )
     return render(
         request,
         "recommendations/mine.html",

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 
 from app.accounts.models import ServiceArea, Team, User
 from app.audit_templates.schema import GRADE_LABELS, Grade
+from app.audit_trail.service import audit_bulk_read
 from app.db import SessionDep
 from app.errors import NotFound, PermissionDenied
 from app.reports.figures import (
@@ -261,6 +262,22 @@ def reports_summary(
     zone, min_n = settings.timezone, settings.report_min_n
     report = compliance(session, flt, zone)
     assert flt.date_from is not None and flt.date_to is not None  # the filter always has a period
+    audit_bulk_read(
+        session,
+        actor=user,
+        action="report.read",
+        what="completed audits' figures",
+        count=report.audits,
+        filters={
+            "cycle_id": flt.cycle_id,
+            "from": flt.date_from.isoformat(),
+            "to": flt.date_to.isoformat(),
+            "service_area": flt.service_area_id,
+            "team": flt.team_id,
+            "template": flt.template_key,
+            "case_type": flt.case_type,
+        },
+    )
     return ReportSummary(
         date_from=flt.date_from,
         date_to=flt.date_to,

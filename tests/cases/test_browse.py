@@ -229,10 +229,15 @@ def test_htmx_request_gets_only_the_results(client, lead, register):
     assert response.headers["Vary"] == "HX-Request"
 
 
-def test_list_logs_no_views(client, lead, register, db):
+def test_a_list_or_a_search_is_one_event_with_the_count_and_the_filter(client, lead, register, db):
     before = db.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
-    client.get("/cases", params={"status": "all"})
-    assert db.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == before
+    page = client.get("/cases", params={"status": "all", "q": "DT"})
+    assert page.status_code == 200
+    events = db.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()[before:]
+    (event,) = events
+    assert event.action == "case.list" and event.actor_id == lead.id
+    assert event.after["filter"]["q"] == "DT" and event.after["filter"]["status"] == "all"
+    assert event.summary == f"Listed {event.after['count']} cases"  # how many, never which children
 
 
 def test_detail_shows_the_facts_and_where_they_came_from(client, lead, db, register):
