@@ -44,9 +44,11 @@ def _session() -> Iterator[Session]:
     """A session that commits on success; errors are printed as messages, not tracebacks."""
     import app.models  # noqa: F401  (every table: foreign keys between areas resolve, as in the web app)
     from app.accounts.passwords import passwords_configure
+    from app.audit_trail.service import audit_trail_configure
 
     settings = get_settings()
     passwords_configure(settings)
+    audit_trail_configure(settings)
     engine = make_engine(settings.database_url)
     try:
         with Session(engine) as session:
@@ -337,17 +339,36 @@ def serve(
 
 @trail_cli.command("verify")
 def audit_trail_verify() -> None:
-    """Check the audit trail's hash chain; exits 1 if any event was altered or removed."""
+    """Check the audit trail's hash chain, its seals and the signed checkpoints; exits 1 if anything was altered,
+    removed or re-sealed."""
     from app.audit_trail.service import audit_chain_verify
 
     with _session() as session:
-        check = audit_chain_verify(session)
+        check = audit_chain_verify(session, checkpoint_dir=get_settings().audit_trail_checkpoint_dir)
     if check.ok:
-        typer.echo(f"Audit trail intact: {check.checked} events checked.")
+        extra = (
+            f", {check.checkpoints} checkpoint{'s' if check.checkpoints != 1 else ''} matched"
+            if check.checkpoints
+            else "; no signed checkpoints yet (run `caseaudit audit-trail checkpoint` daily)"
+        )
+        if check.unsealed:
+            extra += f", {check.unsealed} from before seals"
+        typer.echo(f"Audit trail intact: {check.checked} events checked{extra}.")
     else:
         _fail(
             f"Audit trail BROKEN at event {check.first_bad_seq}: {check.problem}. {check.checked} events before it are intact."
         )
+
+
+@trail_cli.command("checkpoint")
+def audit_trail_checkpoint() -> None:
+    """Append a signed checkpoint of the chain (its newest event) to AUDIT_TRAIL_CHECKPOINT_DIR; run it daily."""
+    from app.audit_trail.service import audit_checkpoint_write
+
+    directory = get_settings().audit_trail_checkpoint_dir
+    with _session() as session:
+        point = audit_checkpoint_write(session, directory=directory)
+    typer.echo(f"Checkpoint at event {point.seq} written to {directory}.")
 
 
 @cli.command("reminders")

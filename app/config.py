@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     # before they are read
     max_upload_mb: int = Field(default=50, ge=1, le=2000)
 
+    # The audit trail's seal: each event is sealed with an HMAC under this key (default: derived from SECRET_KEY),
+    # which the database never holds; signed checkpoints of the chain are appended to files in the directory
+    # (somewhere the database's users cannot rewrite), which `caseaudit audit-trail verify` checks
+    audit_trail_key: str | None = None
+    audit_trail_checkpoint_dir: Path = VAR_DIR / "audit-trail-checkpoints"
+
     # The case management system's record for a child, e.g. https://mosaic.example/person/{child_id}
     case_system_url_template: str | None = None
 

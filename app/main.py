@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.accounts.passwords import passwords_configure
+from app.audit_trail.service import audit_trail_configure
 from app.config import PROJECT_DIR, Settings, get_settings
 from app.db import make_engine
 from app.log_config import configure_logging
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     passwords_configure(settings)
+    audit_trail_configure(settings)
     app.state.engine = make_engine(settings.database_url)
     app.state.templates = make_templates(settings)
     app.mount("/assets", StaticFiles(directory=STATIC_DIR / "vendor" / "govuk-frontend" / "assets"), name="assets")

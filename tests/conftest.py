@@ -9,6 +9,7 @@ run with a message; with CI=true it fails.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from sqlmodel import Session
 
 from app import clock
 from app.accounts.passwords import passwords_configure
+from app.audit_trail.service import audit_trail_configure
 from app.cli import alembic_upgrade
 from app.config import Settings
 from app.db import SessionMaker, get_session, get_session_maker, make_engine
@@ -39,6 +41,9 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 # Cheap argon2 in tests, for this process and every process it starts (the CLI, the browser tests' server);
 # tests/accounts/test_passwords.py checks the production parameters.
+# The audit trail's seal key in every test (the same secret as make_test_settings).
+_TEST_SEAL_SETTINGS = Settings(environment="test", secret_key="test-secret-key-not-for-production")
+
 CHEAP_PASSWORD_COST = {"PASSWORD_TIME_COST": "1", "PASSWORD_MEMORY_KIB": "8", "PASSWORD_PARALLELISM": "1"}
 for _name, _value in CHEAP_PASSWORD_COST.items():
     os.environ.setdefault(_name, _value)
@@ -55,6 +60,7 @@ def _postgres_url() -> str:
 def pytest_configure(config: pytest.Config) -> None:
     clock.clock_set(TEST_NOW)
     passwords_configure(Settings(environment="test", secret_key="test-secret-key-not-for-production"))
+    audit_trail_configure(_TEST_SEAL_SETTINGS)
     if not config.getoption("--postgres"):
         return
     url = _postgres_url()
@@ -133,6 +139,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def make_test_settings(database_url: str, **overrides: object) -> Settings:
+    # Checkpoints of this test database's audit trail only: never the developer's var/ directory.
+    overrides.setdefault("audit_trail_checkpoint_dir", Path(tempfile.mkdtemp(prefix="caseaudit-checkpoints-")))
     return Settings(
         environment="test",
         database_url=database_url,
@@ -143,10 +151,12 @@ def make_test_settings(database_url: str, **overrides: object) -> Settings:
 
 @pytest.fixture(autouse=True)
 def _clock_back_to_test_now() -> Iterator[None]:
-    """Every test starts at TEST_NOW, whatever the test before it did to the clock."""
+    """Every test starts at TEST_NOW, whatever the test before it did to the clock, and seals the audit trail with
+    the test settings' key, whatever the CLI tests' settings did to it."""
     clock.clock_set(TEST_NOW)
     yield
     clock.clock_set(TEST_NOW)
+    audit_trail_configure(_TEST_SEAL_SETTINGS)
 
 
 @pytest.fixture

@@ -265,7 +265,25 @@ def test_demo_data_if_empty_on_a_database_with_other_users_prints_no_demo_logins
 def test_audit_trail_verify_passes_on_an_intact_trail(upgraded):
     ok("teams", "create", "--name", "MASH", "--service-area", "Front Door")
     output = ok("audit-trail", "verify")
-    assert "Audit trail intact: 2 events checked." in output
+    assert "Audit trail intact: 2 events checked; no signed checkpoints yet" in output
+
+
+def test_a_checkpoint_is_written_outside_the_database_and_verify_checks_it(upgraded, engine, tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDIT_TRAIL_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
+    get_settings.cache_clear()
+    ok("teams", "create", "--name", "MASH", "--service-area", "Front Door")
+    assert "Checkpoint at event 2 written to" in ok("audit-trail", "checkpoint")
+    assert "Audit trail intact: 2 events checked, 1 checkpoint matched." in ok("audit-trail", "verify")
+    with engine.begin() as connection:  # cut the newest event and wind the head back to the one before, exactly
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only"))
+        else:
+            connection.execute(text("DROP TRIGGER audit_event_no_delete"))
+        first_hash = connection.execute(text("SELECT hash FROM audit_event WHERE seq = 1")).scalar_one()
+        connection.execute(text("DELETE FROM audit_event WHERE seq = 2"))
+        connection.execute(text("UPDATE audit_chain_head SET last_seq = 1, last_hash = :h"), {"h": first_hash})
+    output = failed("audit-trail", "verify")
+    assert "the newest events were removed: the checkpoint of" in plain(output) and "reached event 2" in output
 
 
 def test_audit_trail_verify_fails_after_tampering(upgraded, engine):

@@ -97,7 +97,10 @@ def _serialise_attempts(session: Session, *, username: str, address: str) -> Non
     if session.get_bind().dialect.name != "postgresql":
         return
     for key in (f"username:{username}", f"address:{address}"):
-        session.execute(text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"), {"ns": _SIGN_IN_LOCKS, "key": key})
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:ns, hashtext(current_schema() || :key))"),
+            {"ns": _SIGN_IN_LOCKS, "key": f":{key}"},
+        )
 
 
 def sign_in(session: Session, *, username: str, password: str, address: str, settings: Settings) -> SignIn:

@@ -31,6 +31,9 @@ class AuditEvent(SQLModel, table=True):
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # HMAC of `hash` with a key the database does not hold (app.audit_trail.service): someone who can rewrite the
+    # table, and so re-hash every event, still cannot re-seal them. Null only for events from before seals.
+    seal: str | None = Field(default=None, max_length=64)
 
 
 class AuditChainHead(SQLModel, table=True):

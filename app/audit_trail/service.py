@@ -1,11 +1,23 @@
-"""Appending to the audit trail and checking that nobody has altered it."""
+"""Appending to the audit trail and checking that nobody has altered it.
+
+Three layers, each catching what the one before cannot:
+- the hash chain: every event's hash covers the event and the hash before it, so changing or removing one breaks
+  the chain (and the database refuses UPDATE and DELETE on the table);
+- the seal: each event's hash is also signed with an HMAC under a key the database never holds (AUDIT_TRAIL_KEY,
+  or one derived from SECRET_KEY), so a superuser who rewrites the table and re-hashes every event cannot re-seal
+  them;
+- checkpoints: `caseaudit audit-trail checkpoint` appends a signed (sequence number, hash) to a file outside the
+  database (AUDIT_TRAIL_CHECKPOINT_DIR), so cutting off the newest events and rewinding the chain head is caught.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -16,9 +28,37 @@ from app.audit_trail.models import AuditChainHead, AuditEvent
 
 if TYPE_CHECKING:
     from app.accounts.models import User
+    from app.config import Settings
 
 GENESIS_HASH = "0" * 64
 SYSTEM_ACTOR = "system"
+CHECKPOINT_FILE = "checkpoints.jsonl"
+
+_seal_key: bytes | None = None
+
+
+def audit_trail_configure(settings: Settings) -> None:
+    """Seal events with this service's key: AUDIT_TRAIL_KEY, or one derived from SECRET_KEY (never stored)."""
+    global _seal_key
+    if settings.audit_trail_key:
+        _seal_key = settings.audit_trail_key.encode()
+    else:
+        secret = (settings.secret_key or "").encode()
+        _seal_key = hmac.new(secret, b"case-file-audit: audit trail seal", hashlib.sha256).digest()
+
+
+def _key() -> bytes:
+    if _seal_key is None:
+        from app.config import get_settings
+
+        audit_trail_configure(get_settings())
+    assert _seal_key is not None
+    return _seal_key
+
+
+def seal_of(text: str) -> str:
+    """The HMAC that proves this service wrote `text` (an event's hash, a checkpoint line)."""
+    return hmac.new(_key(), text.encode(), hashlib.sha256).hexdigest()
 
 
 def _jsonable(value: Any) -> Any:
@@ -93,7 +133,7 @@ def audit_record(
         "prev_hash": prev_hash,
     }
     digest = event_digest(**fields)
-    event = AuditEvent(**fields, hash=digest)
+    event = AuditEvent(**fields, hash=digest, seal=seal_of(digest))
     session.add(event)
     session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=digest))
     session.flush()
@@ -106,6 +146,8 @@ class ChainCheck:
     checked: int
     problem: str | None = None
     first_bad_seq: int | None = None
+    unsealed: int = 0  # events from before seals (upgraded installations)
+    checkpoints: int = 0  # signed checkpoints that matched
 
 
 def _event_fields(event: AuditEvent) -> dict[str, Any]:
@@ -124,11 +166,57 @@ def _event_fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def audit_chain_verify(session: Session) -> ChainCheck:
-    """Walk the whole chain; report the first event that was altered, removed or inserted."""
+@dataclass(frozen=True)
+class Checkpoint:
+    seq: int
+    hash: str
+    at: str
+
+
+def _checkpoint_line(seq: int, digest: str, at: str) -> str:
+    return json.dumps({"seq": seq, "hash": digest, "at": at}, sort_keys=True, separators=(",", ":"))
+
+
+def audit_checkpoint_write(session: Session, *, directory: Path) -> Checkpoint:
+    """Append a signed checkpoint of the chain as it stands (its newest event) to the checkpoint file."""
+    seq, digest = session.execute(select(AuditChainHead.last_seq, AuditChainHead.last_hash)).one()
+    at = clock.now().isoformat(timespec="seconds")
+    line = _checkpoint_line(seq, digest, at)
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / CHECKPOINT_FILE).open("a", encoding="utf-8") as out:
+        out.write(json.dumps({"checkpoint": line, "seal": seal_of(line)}, separators=(",", ":")) + "\n")
+    return Checkpoint(seq=seq, hash=digest, at=at)
+
+
+def _read_checkpoints(directory: Path | None) -> tuple[dict[int, Checkpoint], str | None]:
+    """The signed checkpoints by sequence number, or the problem with the file (a line altered or not signed)."""
+    path = directory / CHECKPOINT_FILE if directory is not None else None
+    if path is None or not path.exists():
+        return {}, None
+    found: dict[int, Checkpoint] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            record = json.loads(raw)
+            line, seal = record["checkpoint"], record["seal"]
+            data = json.loads(line)
+            checkpoint = Checkpoint(seq=int(data["seq"]), hash=str(data["hash"]), at=str(data["at"]))
+        except (ValueError, KeyError, TypeError):
+            return {}, f"checkpoint line {number} cannot be read"
+        if not hmac.compare_digest(seal, seal_of(line)):
+            return {}, f"checkpoint line {number} was not signed with this service's key (altered or forged)"
+        found[checkpoint.seq] = checkpoint
+    return found, None
+
+
+def audit_chain_verify(session: Session, *, checkpoint_dir: Path | None = None) -> ChainCheck:
+    """Walk the whole chain; report the first event that was altered, removed, inserted or re-sealed, and any
+    checkpoint that the chain no longer reaches or agrees with."""
+    checkpoints, unreadable = _read_checkpoints(checkpoint_dir)
+    if unreadable:
+        return ChainCheck(False, 0, unreadable, None)
     expected_prev = GENESIS_HASH
     expected_seq = 1
-    checked = 0
+    checked = unsealed = matched = 0
     rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)).scalars()
     for event in rows:
         if event.seq != expected_seq:
@@ -137,13 +225,37 @@ def audit_chain_verify(session: Session) -> ChainCheck:
             return ChainCheck(False, checked, f"event {event.seq} does not follow the event before it", event.seq)
         if event_digest(**_event_fields(event)) != event.hash:
             return ChainCheck(False, checked, f"event {event.seq} was changed after it was recorded", event.seq)
+        if event.seal is None:
+            if checked > unsealed:  # an unsealed event after sealed ones: its seal was removed
+                return ChainCheck(False, checked, f"event {event.seq} has lost its seal", event.seq)
+            unsealed += 1
+        elif not hmac.compare_digest(event.seal, seal_of(event.hash)):
+            return ChainCheck(
+                False, checked, f"event {event.seq} was re-written: its seal is not this service's", event.seq
+            )
+        point = checkpoints.get(event.seq)
+        if point is not None:
+            if point.hash != event.hash:
+                return ChainCheck(
+                    False, checked, f"event {event.seq} differs from the checkpoint of {point.at}", event.seq
+                )
+            matched += 1
         expected_prev = event.hash
         expected_seq += 1
         checked += 1
+    beyond = [p for seq, p in checkpoints.items() if seq > checked]
+    if beyond:
+        point = max(beyond, key=lambda p: p.seq)
+        return ChainCheck(
+            False,
+            checked,
+            f"the newest events were removed: the checkpoint of {point.at} reached event {point.seq}",
+            checked + 1,
+        )
     head = session.execute(select(AuditChainHead.last_seq, AuditChainHead.last_hash)).one_or_none()
     if head is None or tuple(head) != (checked, expected_prev):
         return ChainCheck(False, checked, "the newest events were removed (the chain head does not match)", checked + 1)
-    return ChainCheck(True, checked)
+    return ChainCheck(True, checked, unsealed=unsealed, checkpoints=matched)
 
 
 def audit_read(

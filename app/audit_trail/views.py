@@ -79,7 +79,7 @@ def audit_trail(
 
 @router.post("/audit-trail/verify")
 def audit_trail_verify(request: Request, session: SessionDep, actor: QALead) -> Response:
-    check = audit_chain_verify(session)
+    check = audit_chain_verify(session, checkpoint_dir=request.app.state.settings.audit_trail_checkpoint_dir)
     audit_record(
         session,
         actor=actor,

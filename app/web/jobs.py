@@ -21,6 +21,7 @@ from fastapi import BackgroundTasks, Depends, Request
 from sqlmodel import Session
 
 from app import clock
+from app.config import Settings
 from app.db import SessionMaker, SessionMakerDep, make_engine
 
 Job = Callable[..., None]  # job(new_session, **kwargs)
@@ -30,27 +31,30 @@ _SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of
 
 
 def job_process_main(
-    database_url: str, module: str, name: str, kwargs: dict[str, Any], clock_now: tuple[datetime, bool] | None = None
+    settings: Settings, module: str, name: str, kwargs: dict[str, Any], clock_now: tuple[datetime, bool] | None = None
 ) -> None:
-    """The job process: the same clock as the process that started it, its own engine and sessions, then the job."""
+    """The job process: the app's settings (its database, its audit-trail seal) and the clock of the process that
+    started it, its own engine and sessions, then the job."""
+    from app.audit_trail.service import audit_trail_configure
     from app.log_config import configure_logging
 
     configure_logging()
+    audit_trail_configure(settings)
     if clock_now is not None:
         clock.clock_set(clock_now[0], running=clock_now[1])
     job = getattr(importlib.import_module(module), name)
-    engine = make_engine(database_url)
+    engine = make_engine(settings.database_url)
     try:
         job(lambda: Session(engine, expire_on_commit=False), **kwargs)
     finally:
         engine.dispose()
 
 
-def start_job_process(database_url: str, job: Job, kwargs: dict[str, Any]) -> multiprocessing.process.BaseProcess:
+def start_job_process(settings: Settings, job: Job, kwargs: dict[str, Any]) -> multiprocessing.process.BaseProcess:
     multiprocessing.active_children()  # reap jobs that have finished
     process = _SPAWN.Process(
         target=job_process_main,
-        args=(database_url, job.__module__, job.__qualname__, kwargs, clock.clock_snapshot()),
+        args=(settings, job.__module__, job.__qualname__, kwargs, clock.clock_snapshot()),
         name="caseaudit-job",
     )
     process.start()
@@ -58,10 +62,10 @@ def start_job_process(database_url: str, job: Job, kwargs: dict[str, Any]) -> mu
 
 
 def get_run_later(request: Request, background: BackgroundTasks) -> RunLater:
-    database_url = request.app.state.settings.database_url
+    settings = request.app.state.settings
 
     def run_later(job: Job, /, **kwargs: Any) -> None:
-        background.add_task(start_job_process, database_url, job, kwargs)
+        background.add_task(start_job_process, settings, job, kwargs)
 
     return run_later
 

@@ -10,7 +10,14 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DatabaseError
 
 from app.audit_trail.models import AuditChainHead, AuditEvent
-from app.audit_trail.service import GENESIS_HASH, audit_chain_verify, audit_record, event_digest
+from app.audit_trail.service import (
+    CHECKPOINT_FILE,
+    GENESIS_HASH,
+    audit_chain_verify,
+    audit_checkpoint_write,
+    audit_record,
+    event_digest,
+)
 from tests.factories import make_user
 
 # --- event_digest: pure ----------------------------------------------------------------------
@@ -177,27 +184,30 @@ def test_verify_detects_a_changed_summary(db):
     assert check.checked == second.seq - 1
 
 
-def test_verify_detects_a_rehashed_row_because_the_next_link_breaks(db):
-    """Recomputing the altered row's own hash does not help: the next event no longer follows it."""
-    _, _, (_first, second, third) = _record_three(db)
+def _fields(event: AuditEvent) -> dict:
+    keys = (
+        "seq",
+        "occurred_at",
+        "actor_id",
+        "actor_label",
+        "action",
+        "entity_type",
+        "entity_id",
+        "summary",
+        "before",
+        "after",
+        "prev_hash",
+    )
+    return {k: getattr(event, k) for k in keys}
+
+
+def test_verify_detects_a_rehashed_row_by_its_seal(db):
+    """Recomputing the altered row's own hash does not help: its seal, made with a key the database does not
+    hold, no longer matches."""
+    _, _, (_first, second, _third) = _record_three(db)
     db.flush()
     _allow_tampering(db)
-    fields = {
-        k: getattr(second, k)
-        for k in (
-            "seq",
-            "occurred_at",
-            "actor_id",
-            "actor_label",
-            "action",
-            "entity_type",
-            "entity_id",
-            "before",
-            "after",
-            "prev_hash",
-        )
-    }
-    fields["summary"] = "Something innocent"
+    fields = {**_fields(second), "summary": "Something innocent"}
     db.execute(
         update(AuditEvent)
         .where(AuditEvent.id == second.id)
@@ -206,8 +216,70 @@ def test_verify_detects_a_rehashed_row_because_the_next_link_breaks(db):
     db.expire_all()
     check = audit_chain_verify(db)
     assert not check.ok
-    assert check.first_bad_seq == third.seq
-    assert check.problem == f"event {third.seq} does not follow the event before it"
+    assert check.first_bad_seq == second.seq
+    assert check.problem == f"event {second.seq} was re-written: its seal is not this service's"
+
+
+def test_a_superuser_who_rehashes_the_whole_chain_is_still_caught(db):
+    """Change one event, then re-hash it and every event after it and move the head: the chain is consistent
+    again, but without the key the seals cannot be remade (and copying the old seals does not fit)."""
+    _, _, (_first, second, _third) = _record_three(db)
+    db.flush()
+    _allow_tampering(db)
+    events = db.execute(select(AuditEvent).where(AuditEvent.seq >= second.seq).order_by(AuditEvent.seq)).scalars()
+    prev = second.prev_hash
+    for event in list(events):
+        fields = {**_fields(event), "prev_hash": prev}
+        if event.id == second.id:
+            fields["summary"] = "Something innocent"
+        digest = event_digest(**fields)
+        db.execute(
+            update(AuditEvent)
+            .where(AuditEvent.id == event.id)
+            .values(summary=fields["summary"], prev_hash=prev, hash=digest)
+        )
+        prev = digest
+    db.execute(update(AuditChainHead).values(last_hash=prev))
+    db.expire_all()
+    check = audit_chain_verify(db)
+    assert not check.ok and check.first_bad_seq == second.seq and "seal" in check.problem
+
+
+def test_removing_a_seal_is_caught(db):
+    _, _, (_first, second, _third) = _record_three(db)
+    db.flush()
+    _allow_tampering(db)
+    db.execute(update(AuditEvent).where(AuditEvent.id == second.id).values(seal=None))
+    db.expire_all()
+    check = audit_chain_verify(db)
+    assert not check.ok and check.problem == f"event {second.seq} has lost its seal"
+
+
+def test_a_cut_tail_with_the_head_wound_back_correctly_is_caught_by_a_checkpoint(db, tmp_path):
+    """Delete the newest event and set the head to the event before it, exactly: the chain alone looks intact,
+    but the signed checkpoint written outside the database remembers the event that is gone."""
+    _, _, (_first, second, third) = _record_three(db)
+    db.flush()
+    point = audit_checkpoint_write(db, directory=tmp_path)
+    assert point.seq == third.seq
+    assert audit_chain_verify(db, checkpoint_dir=tmp_path).checkpoints == 1
+    _allow_tampering(db)
+    db.execute(delete(AuditEvent).where(AuditEvent.id == third.id))
+    db.execute(update(AuditChainHead).values(last_seq=second.seq, last_hash=second.hash))
+    db.expire_all()
+    assert audit_chain_verify(db).ok  # without the checkpoint nothing looks wrong
+    check = audit_chain_verify(db, checkpoint_dir=tmp_path)
+    assert not check.ok and f"reached event {third.seq}" in check.problem
+
+
+def test_an_altered_or_forged_checkpoint_file_is_refused(db, tmp_path):
+    _record_three(db)
+    db.flush()
+    audit_checkpoint_write(db, directory=tmp_path)
+    path = tmp_path / CHECKPOINT_FILE
+    path.write_text(path.read_text().replace('\\"seq\\":', '\\"seq\\":1'), encoding="utf-8")
+    check = audit_chain_verify(db, checkpoint_dir=tmp_path)
+    assert not check.ok and "checkpoint line 1" in check.problem
 
 
 def test_verify_detects_a_deleted_row(db):
