@@ -39,8 +39,8 @@ def test_a_database_error_names_the_statement_but_never_the_values(engine, caplo
                 try:
                     connection.execute(insert, values)  # the same username again
                 except IntegrityError:
-                    # What uvicorn does with an exception that escapes the app.
-                    logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+                    # What uvicorn does with an exception that escapes the app (its loggers propagate to the root).
+                    logging.getLogger("caseaudit.errors").exception("Exception in ASGI application")
                 connection.rollback()
     finally:
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
