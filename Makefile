@@ -24,7 +24,7 @@ AXE_CORE_VERSION := 4.11.4
 SWAGGER_UI_VERSION := 5.32.0
 VENDOR := app/static/vendor
 
-.PHONY: install lock lint run test test-sqlite test-postgres bench assets clean
+.PHONY: install lock lint run test test-sqlite test-postgres security bench assets clean
 
 install: $(STAMP)
 
@@ -63,6 +63,11 @@ test-sqlite: install
 # Runs when PostgreSQL answers; in CI (CI=true) it must.
 test-postgres: install
 	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(PYTEST) --postgres $(PYTEST_ARGS)
+
+# Fuzz every API operation and HTML form with schemathesis on PostgreSQL for SECURITY_SECONDS; fails on any 5xx.
+SECURITY_SECONDS ?= 120
+security: install
+	LOG_LEVEL=WARNING SECURITY_SECONDS=$(SECURITY_SECONDS) TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m tests.security_fuzz
 
 bench: install
 	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(BIN)/python $$b || exit 1; done || echo "No benchmarks yet."
