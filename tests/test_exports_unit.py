@@ -31,3 +31,12 @@ def test_xlsx_keeps_formula_text_as_text():
     assert [c.value for c in sheet[1]] == ["Number", "What", "Due"]
     cell = sheet["B2"]
     assert cell.value == "=1+1" and cell.data_type == "s"
+
+
+def test_control_characters_already_stored_do_not_break_a_workbook():
+    from openpyxl import load_workbook
+
+    content = xlsx_bytes("Recommendations", ["Text"], [["Bell\x07 and NUL\x00 here"], ["=1+1"]])
+    sheet = load_workbook(io.BytesIO(content)).active
+    assert sheet["A2"].value == "Bell\ufffd and NUL\ufffd here"
+    assert sheet["A3"].value == "=1+1" and sheet["A3"].data_type == "s"

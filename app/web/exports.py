@@ -15,6 +15,7 @@ from typing import Any
 from fastapi.responses import Response
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -55,6 +56,10 @@ def xlsx_bytes(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]
 def _xlsx_cell(sheet: Any, value: Any) -> Any:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)  # Excel has no time zones: the caller gives local times
+    if isinstance(value, str):
+        # Text stored before the input rule (app.web.input_guard) may hold control characters, which a workbook
+        # cannot contain: shown as U+FFFD rather than breaking the export for everyone.
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     if isinstance(value, str) and value.startswith("="):
         cell = WriteOnlyCell(sheet, value=value)
         cell.data_type = "s"  # text, never a formula
