@@ -20,6 +20,7 @@ from app.web.body_limit import BodySizeLimit
 from app.web.csrf import CSRF_COOKIE, new_nonce, valid_nonce, verify_csrf
 from app.web.errors import install_error_handlers
 from app.web.input_guard import reject_unstorable_text
+from app.web.openapi_responses import document_responses
 from app.web.templating import make_templates
 
 STATIC_DIR = PROJECT_DIR / "app" / "static"
@@ -182,4 +183,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost: an oversized body is refused before any other layer reads it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_mb * 1024 * 1024)
     _install_routes(app)
+    document_responses(app)  # the error responses each API operation really gives, in /openapi.json
     return app

@@ -5,7 +5,7 @@ The walk reads the routes from the app itself, so a route added later without a 
 
 Since FastAPI 0.137, `app.routes` holds one opaque `_IncludedRouter` per `include_router`
 instead of the routes themselves; iterating `app.routes` for `APIRoute`s would see almost
-nothing and pass vacuously. `_endpoints` flattens through `fastapi.routing.iter_route_contexts`
+nothing and pass vacuously. `_endpoints` flattens through `app.web.routes.flat_routes` (`iter_route_contexts`)
 (falling back to `app.routes` on older versions), and `test_the_walk_sees_every_area` makes
 sure the enumeration can never quietly go empty.
 """
@@ -34,6 +34,7 @@ from app.sampling.schemas import CycleCreate, SampleSpec
 from app.sampling.service import cycle_create, sample_create
 from app.web.auth import SESSION_COOKIE, RoleGuard
 from app.web.csrf import CSRF_COOKIE, csrf_token_for, new_nonce, verify_csrf
+from app.web.routes import dependency_calls, flat_routes
 from tests.factories import (
     api_headers,
     csrf_token,
@@ -45,11 +46,6 @@ from tests.factories import (
     page_text,
     publish_templates,
 )
-
-try:  # FastAPI >= 0.137
-    from fastapi.routing import iter_route_contexts
-except ImportError:  # pragma: no cover - older FastAPI flattened included routers into app.routes
-    iter_route_contexts = None
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_MESSAGE = "could not be sent"
@@ -108,10 +104,7 @@ class Endpoint:
 
 
 def _flat_routes(app: FastAPI) -> Iterator[Any]:
-    if iter_route_contexts is None:  # pragma: no cover
-        yield from app.routes
-        return
-    yield from iter_route_contexts(app.routes)
+    yield from flat_routes(app)
 
 
 def _endpoints(app: FastAPI) -> list[Endpoint]:
@@ -134,9 +127,7 @@ def _other_routes(app: FastAPI) -> set[tuple[str, type]]:
 
 
 def _calls(dependant: Dependant) -> Iterator[Any]:
-    for sub in dependant.dependencies:
-        yield sub.call
-        yield from _calls(sub)
+    yield from dependency_calls(dependant)
 
 
 def _guards(endpoint: Endpoint) -> list[RoleGuard]:
