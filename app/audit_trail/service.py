@@ -258,10 +258,18 @@ def audit_chain_verify(session: Session, *, checkpoint_dir: Path | None = None) 
     return ChainCheck(True, checked, unsealed=unsealed, checkpoints=matched)
 
 
-def audit_read(
-    session: Session, *, actor: User | None, action: str, summary: str, entity_type: str, entity_id: object
-) -> AuditEvent:
+# What a read of one record says in the trail (ids only: never a child's or a person's details).
+READ_SUMMARIES = {
+    "audit.view": "Viewed audit {id}",
+    "audit.section_view": "Viewed audit {id}, a section",
+    "moderation.view": "Viewed the moderation of audit {id}",
+    "import.view": "Viewed import {id} (its rows' problems quote the extract)",
+}
+
+
+def audit_read(session: Session, *, actor: User | None, action: str, entity_type: str, entity_id: object) -> AuditEvent:
     """Record that someone read one record with personal data in it (a page, an API fetch, an export)."""
+    summary = READ_SUMMARIES[action].format(id=entity_id)
     return audit_record(
         session, actor=actor, action=action, summary=summary, entity_type=entity_type, entity_id=entity_id
     )

@@ -112,14 +112,7 @@ def audit_get(session: SessionDep, user: AuditReader, audit_id: RowId) -> AuditP
         selectors.audit_visible_to(user, audit) or moderation_selectors.moderates(session, user=user, audit_id=audit_id)
     ):
         raise NotFound(f"Audit {audit_id} not found")
-    audit_read(
-        session,
-        actor=user,
-        action="audit.view",
-        summary=f"Viewed audit {audit.id}",
-        entity_type="audit",
-        entity_id=audit.id,
-    )
+    audit_read(session, actor=user, action="audit.view", entity_type="audit", entity_id=audit.id)
     return _public(session, audit, user)
 
 

@@ -216,14 +216,7 @@ def audit_start_submit(request: Request, session: SessionDep, lead: QALead, case
 @router.get("/audits/{audit_id}")
 def audit_overview(request: Request, session: SessionDep, user: AuditUser, audit_id: RowId) -> Response:
     audit = _audit_or_404(session, user, audit_id)
-    audit_read(
-        session,
-        actor=user,
-        action="audit.view",
-        summary=f"Viewed audit {audit.id}",
-        entity_type="audit",
-        entity_id=audit.id,
-    )
+    audit_read(session, actor=user, action="audit.view", entity_type="audit", entity_id=audit.id)
     ctx = _audit_context(request, session, user, audit)
     answers = selectors.audit_answers(session, audit=audit)
     ctx["progress"] = audit_form.sections_progress(ctx["definition"], answers)
@@ -289,14 +282,7 @@ def audit_section(
     audit = _audit_or_404(session, user, audit_id)
     _, definition = selectors.audit_template(session, audit)
     section = _section_or_404(definition, section_key)
-    audit_read(
-        session,
-        actor=user,
-        action="audit.section_view",
-        summary=f"Viewed audit {audit.id}, section {section.key}",
-        entity_type="audit",
-        entity_id=audit.id,
-    )
+    audit_read(session, actor=user, action="audit.section_view", entity_type="audit", entity_id=audit.id)
     answers = selectors.audit_answers(session, audit=audit)
     errors: dict[str, str] = {}
     if check == "errors" and selectors.audit_editable_by(user, audit):

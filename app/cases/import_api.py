@@ -67,12 +67,5 @@ def import_get(session: SessionDep, actor: QALead, import_id: RowId) -> ImportPu
     case_import = import_selectors.import_get(session, import_id=import_id)
     if case_import is None:
         raise NotFound(f"Import {import_id} not found")
-    audit_read(
-        session,
-        actor=actor,
-        action="import.view",
-        summary=f"Viewed import {case_import.id} (its rows' problems quote the extract)",
-        entity_type="case_import",
-        entity_id=case_import.id,
-    )
+    audit_read(session, actor=actor, action="import.view", entity_type="case_import", entity_id=case_import.id)
     return import_public(case_import)

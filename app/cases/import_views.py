@@ -115,14 +115,7 @@ def _detail_context(session: SessionDep, case_import: CaseImport) -> dict[str, A
 @router.get("/imports/{import_id}")
 def import_detail(request: Request, session: SessionDep, actor: QALead, import_id: int) -> Response:
     case_import = _import_or_404(session, import_id)
-    audit_read(
-        session,
-        actor=actor,
-        action="import.view",
-        summary=f"Viewed import {case_import.id} (its rows' problems quote the extract)",
-        entity_type="case_import",
-        entity_id=case_import.id,
-    )
+    audit_read(session, actor=actor, action="import.view", entity_type="case_import", entity_id=case_import.id)
     return render(request, "cases/imports_detail.html", _detail_context(session, case_import))
 
 

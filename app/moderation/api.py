@@ -47,14 +47,7 @@ def moderation_get(session: SessionDep, user: ModerationReader, audit_id: RowId)
     auditor's grades are in the audit's answers)."""
     audit = _audit_or_404(session, user, audit_id)
     assert audit.id is not None
-    audit_read(
-        session,
-        actor=user,
-        action="moderation.view",
-        summary=f"Viewed the moderation of audit {audit.id}",
-        entity_type="audit",
-        entity_id=audit.id,
-    )
+    audit_read(session, actor=user, action="moderation.view", entity_type="audit", entity_id=audit.id)
     return ModerationRounds(
         audit_id=audit.id,
         audit_status=audit.status,

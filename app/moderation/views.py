@@ -277,14 +277,7 @@ def _moderation_page(
 @router.get("/audits/{audit_id}/moderation")
 def moderation_audit(request: Request, session: SessionDep, user: ModerationReader, audit_id: RowId) -> Response:
     audit = _audit_or_404(session, user, audit_id)
-    audit_read(
-        session,
-        actor=user,
-        action="moderation.view",
-        summary=f"Viewed the moderation of audit {audit.id}",
-        entity_type="audit",
-        entity_id=audit.id,
-    )
+    audit_read(session, actor=user, action="moderation.view", entity_type="audit", entity_id=audit.id)
     return _moderation_page(request, session, user, audit)
 
 
