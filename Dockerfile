@@ -27,7 +27,7 @@ COPY migrations ./migrations
 COPY templates ./templates
 COPY audit_templates ./audit_templates
 COPY alembic.ini ./
-RUN uv sync --locked --no-dev && mkdir -p var && chown caseaudit var
+RUN uv sync --locked --no-dev && mkdir -p var /srv/checkpoints && chown caseaudit var /srv/checkpoints
 
 USER caseaudit
 EXPOSE 8000
