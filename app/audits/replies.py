@@ -16,7 +16,6 @@ from app.accounts.roles import Role
 from app.audit_trail.service import audit_record
 from app.audits.models import Audit, AuditReply
 from app.audits.workflow import COMPLETED
-from app.cases.cleaning import normalise_person_name
 from app.cases.models import Case
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 
@@ -25,14 +24,6 @@ REPLY_FIELD = "text"
 
 
 # --- Pure: who is who ------------------------------------------------------------------------
-
-
-def same_person(first: str | None, second: str | None) -> bool:
-    """Two names for the same person: non-breaking and repeated spaces folded, case ignored; blank never matches.
-
-    Only ever used to exclude (an auditor or moderator who might be the worker), never to grant access."""
-    a, b = normalise_person_name(first), normalise_person_name(second)
-    return a is not None and b is not None and a.casefold() == b.casefold()
 
 
 def is_case_worker(user: User, case: Case) -> bool:

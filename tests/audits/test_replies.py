@@ -108,7 +108,6 @@ def test_the_worker_and_the_manager_are_the_linked_accounts_never_a_name():
         child_id="C2", source="csv", case_type="cin", status="open", facts_hash="1", worker_name="Wes Worker"
     )
     assert not replies.is_case_worker(_user("Wes Worker"), unmapped)
-    assert not replies.same_person(None, None) and not replies.same_person("", " ")
 
 
 def test_reply_text_rules():
