@@ -44,7 +44,7 @@ def _session() -> Iterator[Session]:
     """A session that commits on success; errors are printed as messages, not tracebacks."""
     import app.models  # noqa: F401  (every table: foreign keys between areas resolve, as in the web app)
     from app.accounts.passwords import passwords_configure
-    from app.audit_trail.service import audit_trail_configure
+    from app.audit_trail.service import audit_trail_configure, commit_and_link
 
     settings = get_settings()
     passwords_configure(settings)
@@ -54,7 +54,7 @@ def _session() -> Iterator[Session]:
         with Session(engine) as session:
             try:
                 yield session
-                session.commit()
+                commit_and_link(session)
             except DomainError as exc:
                 session.rollback()
                 _fail(f"Error: {exc.message}")
@@ -341,9 +341,10 @@ def serve(
 def audit_trail_verify() -> None:
     """Check the audit trail's hash chain, its seals and the signed checkpoints; exits 1 if anything was altered,
     removed or re-sealed."""
-    from app.audit_trail.service import audit_chain_verify
+    from app.audit_trail.service import audit_chain_link, audit_chain_verify
 
     with _session() as session:
+        audit_chain_link(session)  # events committed but not linked yet (a process stopped before linking), first
         check = audit_chain_verify(session, checkpoint_dir=get_settings().audit_trail_checkpoint_dir)
     if check.ok:
         extra = (

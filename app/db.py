@@ -136,10 +136,14 @@ def make_engine(database_url: str) -> Engine:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request, committed once after the view returns; rolled back on error."""
+    """One session per request, committed once after the view returns; rolled back on error. Audit-trail events
+    it recorded are then linked into the chain in a short transaction of their own (app.audit_trail.service), so
+    no request holds the chain for its whole length."""
+    from app.audit_trail.service import commit_and_link
+
     with Session(request.app.state.engine) as session:
         yield session
-        session.commit()
+        commit_and_link(session)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -22,7 +22,8 @@ from sqlmodel import Session
 
 from app import clock
 from app.accounts.passwords import passwords_configure
-from app.audit_trail.service import audit_trail_configure
+from app.audit_trail.service import PENDING as AUDIT_PENDING
+from app.audit_trail.service import audit_chain_link, audit_trail_configure
 from app.cli import alembic_upgrade
 from app.config import Settings
 from app.db import SessionMaker, get_session, get_session_maker, make_engine
@@ -210,6 +211,7 @@ def client(app, db: Session) -> Iterator[TestClient]:
     def _session() -> Iterator[Session]:
         # Each request in a savepoint of its own: like a real request, nothing it did survives an error.
         request_savepoint = db.begin_nested()
+        db.info.pop(AUDIT_PENDING, None)  # link only what this request records, as a request's own session does
         db.expire_all()  # like a new request's session: nothing read earlier (by the test or the last request) is trusted
         try:
             yield db
@@ -217,6 +219,8 @@ def client(app, db: Session) -> Iterator[TestClient]:
             request_savepoint.rollback()
             raise
         request_savepoint.commit()
+        if db.info.pop(AUDIT_PENDING, False):  # as get_session does after its commit
+            audit_chain_link(db)
 
     def _session_maker() -> SessionMaker:
         # Background work (a confirmed import) gets sessions on the test's connection too: savepoints.

@@ -19,7 +19,9 @@ class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
 
     id: int | None = Field(default=None, primary_key=True)
-    seq: int = Field(unique=True)
+    # The event's place in the chain, given after its transaction commits (app.audit_trail.service); empty until
+    # then, like prev_hash, hash and seal.
+    seq: int | None = Field(default=None, unique=True)
     occurred_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
     actor_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
     actor_label: str = Field(max_length=120)
@@ -29,8 +31,8 @@ class AuditEvent(SQLModel, table=True):
     summary: str = Field(max_length=500)
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
-    prev_hash: str = Field(max_length=64)
-    hash: str = Field(max_length=64)
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
     # HMAC of `hash` with a key the database does not hold (app.audit_trail.service): someone who can rewrite the
     # table, and so re-hash every event, still cannot re-seal them. Null only for events from before seals.
     seal: str | None = Field(default=None, max_length=64)

@@ -26,8 +26,8 @@ def audit_events_page(
     page_size: int | None = 50,
     clamp_to_last: bool = False,
 ) -> Page[AuditEvent]:
-    """Events newest first, filtered; dates are whole local days."""
-    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc())
+    """Events newest first (as recorded: the chain follows the same order), filtered; dates are whole local days."""
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
     if action:
         stmt = stmt.where(AuditEvent.action == action)
     if actor:

@@ -1,5 +1,10 @@
 """Appending to the audit trail and checking that nobody has altered it.
 
+Recording an event takes no lock: it is written with the request's other changes but without its place in the
+chain; once the request has committed, a short step (`audit_chain_link`, called by `commit_and_link`) gives the
+committed events their places in the order they were recorded, holding the chain head only for that step. An event
+not yet linked (its request still finishing) is counted by `verify`, never skipped silently.
+
 Three layers, each catching what the one before cannot:
 - the hash chain: every event's hash covers the event and the hash before it, so changing or removing one breaks
   the chain (and the database refuses UPDATE and DELETE on the table);
@@ -20,8 +25,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlalchemy import func, select, update
+from sqlmodel import Session, col
 
 from app import clock
 from app.audit_trail.models import AuditChainHead, AuditEvent
@@ -100,6 +105,9 @@ def event_digest(
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+PENDING = "audit_trail_pending"  # session.info key: this session recorded events still to be linked
+
+
 def audit_record(
     session: Session,
     *,
@@ -112,32 +120,72 @@ def audit_record(
     after: dict[str, Any] | None = None,
     actor_label: str | None = None,
 ) -> AuditEvent:
-    """Append one event. Updating the chain head first serialises concurrent appends on every database."""
-    seq, prev_hash = session.execute(
+    """Record one event, in this session's transaction, without taking any lock: its place in the chain (seq,
+    hashes, seal) is given by `audit_chain_link` once the transaction has committed."""
+    event = AuditEvent(
+        occurred_at=clock.now(),
+        actor_id=actor.id if actor else None,
+        actor_label=actor_label or (actor.username if actor else SYSTEM_ACTOR),
+        action=action,
+        entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id),
+        summary=summary[:500],
+        before=_jsonable(before),
+        after=_jsonable(after),
+    )
+    session.add(event)
+    session.flush()
+    session.info[PENDING] = True
+    return event
+
+
+def audit_chain_link(session: Session) -> int:
+    """Give every event without a place in the chain its place, in the order they were recorded: the events other
+    transactions have committed, and this one's own. Holds the chain head only for this step (call it in a short
+    transaction of its own after a commit: `commit_and_link`). Returns how many were linked."""
+    if session.execute(select(AuditEvent.id).where(col(AuditEvent.hash).is_(None)).limit(1)).first() is None:
+        return 0
+    seq, prev_hash = session.execute(  # the head's row lock: linkers take turns
         update(AuditChainHead)
         .where(AuditChainHead.id == 1)
-        .values(last_seq=AuditChainHead.last_seq + 1)
+        .values(last_seq=AuditChainHead.last_seq)
         .returning(AuditChainHead.last_seq, AuditChainHead.last_hash)
     ).one()
-    fields: dict[str, Any] = {
-        "seq": seq,
-        "occurred_at": clock.now(),
-        "actor_id": actor.id if actor else None,
-        "actor_label": actor_label or (actor.username if actor else SYSTEM_ACTOR),
-        "action": action,
-        "entity_type": entity_type,
-        "entity_id": None if entity_id is None else str(entity_id),
-        "summary": summary[:500],
-        "before": _jsonable(before),
-        "after": _jsonable(after),
-        "prev_hash": prev_hash,
-    }
-    digest = event_digest(**fields)
-    event = AuditEvent(**fields, hash=digest, seal=seal_of(digest))
-    session.add(event)
-    session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=digest))
+    pending = session.execute(
+        select(AuditEvent)
+        .where(col(AuditEvent.hash).is_(None))
+        .order_by(AuditEvent.id)
+        .execution_options(populate_existing=True)
+    ).scalars()
+    linked = 0
+    for event in list(pending):
+        seq += 1
+        event.seq, event.prev_hash = seq, prev_hash
+        digest = event_digest(**_event_fields(event))
+        event.hash, event.seal = digest, seal_of(digest)
+        session.add(event)
+        prev_hash = digest
+        linked += 1
     session.flush()
-    return event
+    session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(last_seq=seq, last_hash=prev_hash))
+    session.flush()
+    return linked
+
+
+def commit_and_link(session: Session) -> None:
+    """Commit the session, and give the events it recorded their place in the chain.
+
+    On PostgreSQL the linking is a short transaction of its own after the commit, so a request never holds the
+    chain head while it works. SQLite's transactions already hold the database's one write lock from their start
+    (BEGIN IMMEDIATE, app.db), so there the events are linked just before the commit, in the same transaction."""
+    pending = session.info.pop(PENDING, False)
+    if pending and session.get_bind().dialect.name == "sqlite":
+        audit_chain_link(session)
+        pending = False
+    session.commit()
+    if pending:
+        audit_chain_link(session)
+        session.commit()
 
 
 @dataclass(frozen=True)
@@ -148,6 +196,7 @@ class ChainCheck:
     first_bad_seq: int | None = None
     unsealed: int = 0  # events from before seals (upgraded installations)
     checkpoints: int = 0  # signed checkpoints that matched
+    pending: int = 0  # events recorded but not linked into the chain yet (their transaction is linking them)
 
 
 def _event_fields(event: AuditEvent) -> dict[str, Any]:
@@ -217,7 +266,15 @@ def audit_chain_verify(session: Session, *, checkpoint_dir: Path | None = None) 
     expected_prev = GENESIS_HASH
     expected_seq = 1
     checked = unsealed = matched = 0
-    rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)).scalars()
+    pending = session.execute(
+        select(func.count()).select_from(AuditEvent).where(col(AuditEvent.hash).is_(None))
+    ).scalar_one()
+    rows = session.execute(
+        select(AuditEvent)
+        .where(col(AuditEvent.hash).is_not(None))
+        .order_by(AuditEvent.seq)
+        .execution_options(yield_per=1000)
+    ).scalars()
     for event in rows:
         if event.seq != expected_seq:
             return ChainCheck(False, checked, f"event {expected_seq} is missing (found {event.seq} next)", expected_seq)
@@ -255,7 +312,7 @@ def audit_chain_verify(session: Session, *, checkpoint_dir: Path | None = None) 
     head = session.execute(select(AuditChainHead.last_seq, AuditChainHead.last_hash)).one_or_none()
     if head is None or tuple(head) != (checked, expected_prev):
         return ChainCheck(False, checked, "the newest events were removed (the chain head does not match)", checked + 1)
-    return ChainCheck(True, checked, unsealed=unsealed, checkpoints=matched)
+    return ChainCheck(True, checked, unsealed=unsealed, checkpoints=matched, pending=pending)
 
 
 # What a read of one record says in the trail (ids only: never a child's or a person's details).

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.audit_trail import selectors
-from app.audit_trail.service import audit_chain_verify, audit_record
+from app.audit_trail.service import audit_chain_link, audit_chain_verify, audit_record
 from app.db import SessionDep
 from app.web.auth import QALead
 from app.web.templating import render
@@ -79,6 +79,7 @@ def audit_trail(
 
 @router.post("/audit-trail/verify")
 def audit_trail_verify(request: Request, session: SessionDep, actor: QALead) -> Response:
+    audit_chain_link(session)  # events other requests have committed but not linked yet, first
     check = audit_chain_verify(session, checkpoint_dir=request.app.state.settings.audit_trail_checkpoint_dir)
     audit_record(
         session,

@@ -35,7 +35,7 @@ def job_process_main(
 ) -> None:
     """The job process: the app's settings (its database, its audit-trail seal) and the clock of the process that
     started it, its own engine and sessions, then the job."""
-    from app.audit_trail.service import audit_trail_configure
+    from app.audit_trail.service import audit_chain_link, audit_trail_configure
     from app.log_config import configure_logging
 
     configure_logging()
@@ -46,6 +46,9 @@ def job_process_main(
     engine = make_engine(settings.database_url)
     try:
         job(lambda: Session(engine, expire_on_commit=False), **kwargs)
+        with Session(engine) as session:  # the job's audit-trail events, into the chain
+            audit_chain_link(session)
+            session.commit()
     finally:
         engine.dispose()
 

@@ -43,7 +43,7 @@ def lead(client, db) -> User:
 
 def events(db, action: str, *, include_system: bool = False) -> list[AuditEvent]:
     """Events of one kind; by default not those the test factories record as "system"."""
-    stmt = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+    stmt = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
     if not include_system:
         stmt = stmt.where(AuditEvent.actor_label != "system")
     return list(db.execute(stmt).scalars())

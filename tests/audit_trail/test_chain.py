@@ -13,6 +13,7 @@ from app.audit_trail.models import AuditChainHead, AuditEvent
 from app.audit_trail.service import (
     CHECKPOINT_FILE,
     GENESIS_HASH,
+    audit_chain_link,
     audit_chain_verify,
     audit_checkpoint_write,
     audit_record,
@@ -98,6 +99,7 @@ def _allow_tampering(db) -> None:
 
 def _record_three(db):
     actor = make_user(db, username="chain.actor")
+    audit_chain_link(db)  # the user's own creation, into the chain first
     start_seq = _head(db)[0]
     events = [
         audit_record(
@@ -112,6 +114,8 @@ def _record_three(db):
         audit_record(db, actor=None, action="test.two", summary="Second", before={"x": 1}, after={"x": 2}),
         audit_record(db, actor=actor, action="test.three", summary="Third", actor_label="override"),
     ]
+    assert all(e.seq is None and e.hash is None for e in events)  # recorded without taking the chain
+    assert audit_chain_link(db) == 3
     return actor, start_seq, events
 
 
@@ -327,3 +331,61 @@ def test_tampering_is_rolled_back_with_the_test(db):
             db.execute(update(AuditEvent).where(AuditEvent.id == event.id).values(summary="x"))
     db.expire_all()
     assert audit_chain_verify(db).ok
+
+
+def test_an_unlinked_events_content_cannot_change_only_its_place_be_given(db):
+    event = audit_record(db, actor=None, action="test.pending", summary="As recorded")
+    db.flush()
+    with pytest.raises(DatabaseError, match="append-only"):
+        with db.begin_nested():
+            db.execute(update(AuditEvent).where(AuditEvent.id == event.id).values(summary="Rewritten", hash="a" * 64))
+    with pytest.raises(DatabaseError, match="append-only"):
+        with db.begin_nested():
+            db.execute(delete(AuditEvent).where(AuditEvent.id == event.id))
+    audit_chain_link(db)  # filling in its place is the one change allowed
+    db.refresh(event)
+    assert event.seq is not None and event.seal is not None and audit_chain_verify(db).ok
+
+
+def test_recording_takes_no_lock_so_a_long_transaction_does_not_hold_up_others(pytestconfig, tmp_path):
+    """One transaction records an event and stays open (a slow request); another records, commits and links at
+    once instead of waiting for the first to finish. Both end up in the chain, in the order they committed."""
+    import threading
+
+    from sqlmodel import Session
+
+    from app.cli import alembic_upgrade
+    from app.db import make_engine
+    from tests.conftest import fresh_database_url
+
+    if not pytestconfig.getoption("--postgres"):
+        pytest.skip("SQLite runs one writing transaction at a time whatever the trail does (BEGIN IMMEDIATE)")
+    url = fresh_database_url(pytestconfig, tmp_path, "trail_lock")
+    alembic_upgrade(url)
+    engine = make_engine(url)
+    try:
+        slow = Session(engine)
+        audit_record(slow, actor=None, action="test.slow", summary="A long request")
+        done = threading.Event()
+
+        def quick() -> None:
+            with Session(engine) as session:
+                audit_record(session, actor=None, action="test.quick", summary="A short request")
+                session.commit()
+                audit_chain_link(session)
+                session.commit()
+            done.set()
+
+        thread = threading.Thread(target=quick)
+        thread.start()
+        assert done.wait(timeout=20), "the short request waited for the long one"
+        slow.commit()
+        audit_chain_link(slow)
+        slow.commit()
+        thread.join()
+        with Session(engine) as session:
+            chain = [e.action for e in session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()]
+            assert chain == ["test.quick", "test.slow"] and audit_chain_verify(session).ok
+        slow.close()
+    finally:
+        engine.dispose()

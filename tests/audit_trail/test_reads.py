@@ -22,11 +22,11 @@ def world(db):
 
 
 def _new_events(db, since: int) -> list[AuditEvent]:
-    return list(db.execute(select(AuditEvent).where(AuditEvent.seq > since).order_by(AuditEvent.seq)).scalars())
+    return list(db.execute(select(AuditEvent).where(AuditEvent.id > since).order_by(AuditEvent.id)).scalars())
 
 
-def _last_seq(db) -> int:
-    return max([0, *db.execute(select(AuditEvent.seq)).scalars()])
+def _last_seq(db) -> int:  # the newest event's id (events are numbered as recorded)
+    return max([0, *db.execute(select(AuditEvent.id)).scalars()])
 
 
 @pytest.mark.parametrize(

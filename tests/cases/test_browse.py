@@ -233,7 +233,7 @@ def test_a_list_or_a_search_is_one_event_with_the_count_and_the_filter(client, l
     before = db.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
     page = client.get("/cases", params={"status": "all", "q": "DT"})
     assert page.status_code == 200
-    events = db.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()[before:]
+    events = db.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()[before:]
     (event,) = events
     assert event.action == "case.list" and event.actor_id == lead.id
     assert event.after["filter"]["q"] == "DT" and event.after["filter"]["status"] == "all"

@@ -53,7 +53,7 @@ def stored(db, audit) -> dict:
 
 
 def events(db, action: str) -> list[AuditEvent]:
-    return list(db.execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).scalars())
+    return list(db.execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).scalars())
 
 
 def put_answers(client, audit, headers, answers: dict, **extra):

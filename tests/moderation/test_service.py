@@ -19,7 +19,7 @@ from tests.moderation.conftest import TODAY, escalate, fill, new_audit, submit
 
 
 def _events(db, action: str) -> list[AuditEvent]:
-    return list(db.execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).scalars())
+    return list(db.execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).scalars())
 
 
 # --- Selection on submit -----------------------------------------------------------------------------------

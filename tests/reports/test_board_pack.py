@@ -272,9 +272,7 @@ def test_file_name_and_description():
 def events(db) -> list[AuditEvent]:
     db.expire_all()
     return list(
-        db.execute(
-            select(AuditEvent).where(AuditEvent.action == "report.board_pack").order_by(AuditEvent.seq)
-        ).scalars()
+        db.execute(select(AuditEvent).where(AuditEvent.action == "report.board_pack").order_by(AuditEvent.id)).scalars()
     )
 
 

@@ -45,7 +45,7 @@ def xlsx_rows(response) -> tuple[str, list[tuple]]:
 
 def events(db) -> list[AuditEvent]:
     return list(
-        db.execute(select(AuditEvent).where(AuditEvent.action == "report.export").order_by(AuditEvent.seq)).scalars()
+        db.execute(select(AuditEvent).where(AuditEvent.action == "report.export").order_by(AuditEvent.id)).scalars()
     )
 
 
