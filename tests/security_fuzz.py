@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -204,12 +205,21 @@ def main() -> int:
         admin.dispose()
     statuses = counter.statuses
     total, server_errors = sum(statuses.values()), sum(n for code, n in statuses.items() if code >= 500)
+    failed = []
     for result, (_, checks, _) in zip(results, runs, strict=True):
-        lines = [line.strip() for line in result.stdout.splitlines() if "generated" in line or "Tested:" in line]
+        lines = [
+            line.strip() for line in result.stdout.splitlines() if re.match(r"^\s*(Tested: \d+|\d+ generated)", line)
+        ]
         print(f"{checks}: " + "; ".join(lines))
+        if "Failures:" in result.stdout:
+            failed.append(result)  # a check failed: a 5xx, or a status the OpenAPI document does not list
+        elif result.returncode != 0:
+            # schemathesis stopped on an error of its own (its generator or its reporting), not a finding about
+            # the app: say so; the app's own count of 5xx below is what decides.
+            print(f"schemathesis ended with an error of its own (exit {result.returncode}); its last lines:")
+            print("\n".join(result.stdout.splitlines()[-8:])[-2000:])
     print(f"{total} requests in {took:.0f} s; responses by status: {dict(sorted(statuses.items()))}")
     print(f"{server_errors} responses 5xx")
-    failed = [result for result in results if result.returncode != 0]
     for result in failed:
         print(result.stdout[-6000:])
     if server_errors or failed:
