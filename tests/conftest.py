@@ -40,14 +40,16 @@ TEST_NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 # The shared sample data sits beside the checkout (../shared/data).
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
+TEST_SECRET_KEY = "test-secret-key-not-for-production"
+
 # Cheap argon2 in tests, for this process and every process it starts (the CLI, the browser tests' server);
 # tests/accounts/test_passwords.py checks the production parameters.
-# The audit trail's seal key in every test (the same secret as make_test_settings).
-_TEST_SEAL_SETTINGS = Settings(environment="test", secret_key="test-secret-key-not-for-production")
-
 CHEAP_PASSWORD_COST = {"PASSWORD_TIME_COST": "1", "PASSWORD_MEMORY_KIB": "8", "PASSWORD_PARALLELISM": "1"}
 for _name, _value in CHEAP_PASSWORD_COST.items():
     os.environ.setdefault(_name, _value)
+
+# The settings every test starts from (make_test_settings adds a database): passwords and the audit trail's seal.
+_TEST_SEAL_SETTINGS = Settings(environment="test", secret_key=TEST_SECRET_KEY)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,7 +62,7 @@ def _postgres_url() -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     clock.clock_set(TEST_NOW)
-    passwords_configure(Settings(environment="test", secret_key="test-secret-key-not-for-production"))
+    passwords_configure(_TEST_SEAL_SETTINGS)
     audit_trail_configure(_TEST_SEAL_SETTINGS)
     if not config.getoption("--postgres"):
         return
@@ -145,7 +147,7 @@ def make_test_settings(database_url: str, **overrides: object) -> Settings:
     return Settings(
         environment="test",
         database_url=database_url,
-        secret_key="test-secret-key-not-for-production",
+        secret_key=TEST_SECRET_KEY,
         **overrides,
     )
 

@@ -24,7 +24,6 @@ from app.web.templating import render
 router = APIRouter(tags=["printable audits (HTML, PDF)"])
 
 NOT_FOUND = "There is no audit with that number, or it is not one you can see."
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
@@ -40,9 +39,7 @@ def audit_print(request: Request, session: SessionDep, user: CurrentUser, audit_
     audit = _audit_or_404(session, user, audit_id)
     printout = printable_audit(session, audit=audit, today=request.app.state.settings.today())
     printable_record(session, user=user, audit=audit, case=printout.case, pdf=False)
-    response = render(request, "audits/print.html", {"p": printout, "standalone": False, "printed_at": clock.now()})
-    response.headers.update(NO_STORE)
-    return response
+    return render(request, "audits/print.html", {"p": printout, "standalone": False, "printed_at": clock.now()})
 
 
 @router.get("/audits/{audit_id}/print.pdf")
@@ -58,8 +55,5 @@ def audit_print_pdf(request: Request, session: SessionDep, user: CurrentUser, au
     return Response(
         pdf,
         media_type="application/pdf",
-        headers={
-            **NO_STORE,
-            "Content-Disposition": f'attachment; filename="{filename}"',
-        },
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -140,21 +140,27 @@ def practitioners(session: Session) -> list[Candidate]:
 # --- Writes -----------------------------------------------------------------------------------
 
 
-def people_resolve(session: Session) -> None:
-    """Set every case's worker and manager accounts from the mapping and the teams' managers (one pass)."""
+def people_resolve(session: Session, *, team_id: int | None = None, worker_id: str | None = None) -> None:
+    """Set cases' worker and manager accounts from the mapping and the teams' managers (one pass): every case, or
+    only one team's (a team or a name mapping changed), or only one worker ID's (an ID mapping changed)."""
+    narrow = []
+    if team_id is not None:
+        narrow.append(col(Case.team_id) == team_id)
+    if worker_id is not None:
+        narrow.append(col(Case.worker_id) == worker_id)
     links = {link.link_key: link.user_id for link in session.execute(select(WorkerLink)).scalars()}
     combos = session.execute(
-        select(Case.worker_id, Case.team_id, Case.worker_name, Case.worker_user_id).distinct()
+        select(Case.worker_id, Case.team_id, Case.worker_name, Case.worker_user_id).where(*narrow).distinct()
     ).all()
-    for worker_id, team_id, name, current in combos:
-        target = links.get(worker_key(worker_id, team_id, name) or "")
+    for combo_worker_id, combo_team_id, name, current in combos:
+        target = links.get(worker_key(combo_worker_id, combo_team_id, name) or "")
         if target == current:
             continue
         session.execute(
             update(Case)
             .where(
-                col(Case.worker_id).is_not_distinct_from(worker_id),
-                col(Case.team_id).is_not_distinct_from(team_id),
+                col(Case.worker_id).is_not_distinct_from(combo_worker_id),
+                col(Case.team_id).is_not_distinct_from(combo_team_id),
                 col(Case.worker_name).is_not_distinct_from(name),
             )
             .values(worker_user_id=target)
@@ -163,10 +169,22 @@ def people_resolve(session: Session) -> None:
     manager = select(Team.manager_id).where(Team.id == Case.team_id).scalar_subquery()
     session.execute(
         update(Case)
-        .where(col(Case.manager_user_id).is_distinct_from(manager))
+        .where(col(Case.manager_user_id).is_distinct_from(manager), *narrow)
         .values(manager_user_id=manager)
         .execution_options(synchronize_session=False)
     )
+
+
+def _key_scope(key: str) -> tuple[int | None, str | None] | None:
+    """The cases a mapping key can reach, as people_resolve's (team_id, worker_id): one team's names, or one worker
+    ID; None for a key that is not one this service makes."""
+    kind, _, rest = key.partition(":")
+    if kind == "id" and rest:
+        return None, rest
+    team, _, name = rest.partition(":")
+    if kind == "name" and team.isascii() and team.isdigit() and name:
+        return int(team), None
+    return None
 
 
 def worker_link_set(session: Session, *, key: str, user_id: int, actor: User | None) -> WorkerLink:
@@ -174,7 +192,8 @@ def worker_link_set(session: Session, *, key: str, user_id: int, actor: User | N
     user = session.get(User, user_id)
     if user is None or not user.active or not user.has_role(Role.PRACTITIONER):
         raise ValidationFailed({"user_id": "Choose the worker's account from the list of active practitioners"})
-    if not key.startswith(("id:", "name:")) or len(key) > 200:
+    scope = _key_scope(key)
+    if scope is None or len(key) > 200:
         raise NotFound("There is no such worker in the register.")
     link = session.execute(select(WorkerLink).where(WorkerLink.link_key == key)).scalar_one_or_none()
     before = {"user_id": link.user_id} if link else None
@@ -184,7 +203,7 @@ def worker_link_set(session: Session, *, key: str, user_id: int, actor: User | N
         link.user_id = user_id
     session.add(link)
     session.flush()
-    people_resolve(session)
+    people_resolve(session, team_id=scope[0], worker_id=scope[1])
     audit_record(
         session,
         actor=actor,
@@ -207,7 +226,8 @@ def worker_link_remove(session: Session, *, key: str, actor: User | None) -> Non
     link_id = link.id
     session.delete(link)
     session.flush()
-    people_resolve(session)
+    team_id, worker_id = _key_scope(key) or (None, None)
+    people_resolve(session, team_id=team_id, worker_id=worker_id)
     audit_record(
         session,
         actor=actor,

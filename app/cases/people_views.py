@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.cases import people
 from app.db import SessionDep
-from app.errors import NotFound, ValidationFailed
+from app.errors import ValidationFailed
 from app.numbers import parse_int
 from app.pagination import Page, page_number
 from app.web.auth import QALead
@@ -83,8 +83,6 @@ def worker_map(request: Request, session: SessionDep, actor: QALead, form: FormD
         shown = [w.key for w in context["result"].items]  # type: ignore[attr-defined]
         context["failed_index"] = shown.index(key) + 1 if key in shown else None
         return render(request, "cases/workers.html", context, status_code=400)
-    except NotFound as exc:
-        raise NotFound(exc.message) from None
     return RedirectResponse(f"/workers?{urlencode({'state': state, 'mapped': 1})}", status_code=303)
 
 

@@ -18,7 +18,7 @@ def team_change(session: Session, *, team: Team, data: TeamUpdate, actor: User |
     """Change a team (the accounts rules); a move of service area takes its cases and recommendations along, and
     a new manager becomes the manager of its cases."""
     changed = account_service.team_update(session, team=team, data=data, actor=actor, follow_area=_follow_area)
-    people_resolve(session)
+    people_resolve(session, team_id=changed.id)
     return changed
 
 

@@ -29,7 +29,6 @@ from app.web.templating import render
 router = APIRouter(tags=["reports (HTML, PDF)"])
 # Heads of service also need a service area: the filter refuses one without (403).
 
-NO_STORE = {"Cache-Control": "no-store"}
 ERROR_ORDER = ["period", "month", "quarter", "cycle", "template", "service_area", "team", "case_type"]
 TEMPLATE = "reports/board_pack.html"
 # The pack's period replaces the reports page's dates.
@@ -96,11 +95,7 @@ def _page(
     request: Request, session: Session, user: User, pack: BoardPack, errors: dict[str, str], *, status_code: int = 200
 ) -> Response:
     _record(session, user, pack, "html")
-    response = render(
-        request, TEMPLATE, _context(request, pack, errors, user, standalone=False), status_code=status_code
-    )
-    response.headers.update(NO_STORE)
-    return response
+    return render(request, TEMPLATE, _context(request, pack, errors, user, standalone=False), status_code=status_code)
 
 
 @router.get("/reports/board-pack")
@@ -123,5 +118,5 @@ def board_pack_pdf(request: Request, session: SessionDep, user: ReportReader) ->
     return Response(
         pdf,
         media_type="application/pdf",
-        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{pack.filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{pack.filename}"'},
     )

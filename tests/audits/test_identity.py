@@ -122,3 +122,11 @@ def test_only_the_qa_lead_sees_the_workers_page(client, db, world):
     assert client.get("/workers").status_code == 403
     assert post_form(client, "/workers/map", {"key": "x", "user_id": "1"}).status_code == 403
     assert csrf_token(client)
+
+
+def test_a_mapping_for_a_worker_the_register_cannot_have_is_not_found(client, db, world):
+    login(client, "lead")
+    for key in ("name:x:Sam Worker", "name:1:", "id:", "nonsense"):
+        response = post_form(client, "/workers/map", {"key": key, "user_id": str(world["sam"].id)})
+        assert response.status_code == 404, key
+    assert db.execute(select(WorkerLink)).first() is None
