@@ -19,6 +19,14 @@ def user_get(session: Session, *, user_id: int) -> User | None:
     return session.get(User, user_id) if valid_row_id(user_id) else None
 
 
+def user_names(session: Session, *, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """Full names by user id, in one query (ids that are None or unknown are left out)."""
+    wanted = {i for i in user_ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(User.id, User.full_name).where(User.id.in_(wanted))).tuples().all())
+
+
 def user_by_username(session: Session, *, username: str) -> User | None:
     return session.execute(select(User).where(User.username == username)).unique().scalar_one_or_none()
 

@@ -22,6 +22,21 @@ def has_answer(value: Any) -> bool:
     return value is not None and value != []
 
 
+def _comparable(value: Any) -> Any:
+    if not has_answer(value):
+        return None
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return sorted(map(str, value))
+    return value
+
+
+def same_answer(first: Any, second: Any) -> bool:
+    """True when two answers say the same (blank equals none, surrounding spaces and choice order do not count)."""
+    return bool(_comparable(first) == _comparable(second))
+
+
 def condition_holds(condition: Condition, answers: Mapping[str, Any]) -> bool:
     """True when the answers meet the condition."""
     if condition.all is not None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
+from app.accounts import selectors as account_selectors
 from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audit_trail.service import audit_read
@@ -119,10 +120,20 @@ def audit_get(session: SessionDep, user: AuditReader, audit_id: RowId) -> AuditP
 @router.put(
     "/audits/{audit_id}/answers",
     response_model=AuditPublic,
-    responses={403: {}, 404: {}, 409: {"description": "Stale version, or the audit is submitted"}, **_ERRORS},
+    responses={
+        403: {},
+        404: {},
+        409: {
+            "description": "Nothing saved: one of these questions was changed by someone else since `version` "
+            "(`conflicts` lists each: question, yours, saved, changed_by, changed_at), or the audit is submitted"
+        },
+        **_ERRORS,
+    },
 )
 def audit_answers_put(session: SessionDep, user: AuditUser, audit_id: RowId, body: AnswersSave) -> Any:
-    """Save some answers (a partial save is normal); nothing is saved unless every answer sent is valid."""
+    """Save the answers that changed, with the version they were based on (a partial save is normal); nothing is
+    saved unless every answer sent is valid. Saves of different questions never conflict; a safeguarding Yes without
+    its description or recipient is kept as a draft and escalated once complete."""
     audit = _audit_or_404(session, user, audit_id)
     try:
         if problems := _answer_problems(body.answers):
@@ -137,7 +148,32 @@ def audit_answers_put(session: SessionDep, user: AuditUser, audit_id: RowId, bod
         )
     except ValidationFailed as exc:
         return _unprocessable(exc)
+    except service.AnswersConflict as exc:
+        return _conflicting(session, exc)
     return _public(session, audit)
+
+
+def _conflicting(session: Session, exc: service.AnswersConflict) -> JSONResponse:
+    """409 naming each question someone else changed since the save's version: yours, the saved answer, who, when."""
+    names = account_selectors.user_names(session, user_ids={d.changed_by_id for d in exc.differences})
+    return JSONResponse(
+        status_code=409,
+        content={
+            "detail": exc.message,
+            "version": exc.version,
+            "conflicts": [
+                {
+                    "question": d.key,
+                    "yours": d.yours,
+                    "saved": d.saved,
+                    "changed_by": names.get(d.changed_by_id) if d.changed_by_id is not None else None,
+                    "changed_at": d.changed_at.isoformat(),
+                    "changed_in_version": d.changed_version,
+                }
+                for d in exc.differences
+            ],
+        },
+    )
 
 
 @router.post(

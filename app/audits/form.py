@@ -10,9 +10,11 @@ Field names that are not question keys start with "_": question keys start with 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -20,11 +22,12 @@ from starlette.datastructures import FormData
 
 from app.accounts.models import User
 from app.audit_templates.answers import answer_errors
-from app.audit_templates.conditions import has_answer, visible_questions
+from app.audit_templates.conditions import has_answer, same_answer, visible_questions
+from app.audit_templates.describe import answer_text
 from app.audit_templates.schema import Question, QuestionType, Section, TemplateDefinition
 from app.audits import service
 from app.audits.models import Audit
-from app.audits.selectors import audit_answers
+from app.audits.selectors import audit_answer_rows
 from app.errors import Conflict, ValidationFailed
 from app.numbers import digits
 from app.web.forms import date_from_parts
@@ -32,6 +35,11 @@ from app.web.forms import date_from_parts
 FIELD_VERSION = "_version"
 FIELD_SHOWN = "_shown"
 FIELD_ERRORED = "_errored"
+FIELD_WAS = "_was-"  # + question key: the answer the page showed, as JSON
+FIELD_BASE = "_base-"  # + question key: the audit version that answer was read at
+FIELD_SINCE = "_since"  # the oldest version anything on the page was read at (autosave: what to bring it up to date)
+FIELD_CONFLICT = "_conflict"  # question keys whose difference the page still shows (a refused save, without JS)
+FIELD_TAKE, FIELD_KEEP = "_take", "_keep"  # resolving one difference without JavaScript: the saved answer, or mine
 DATE_PARTS = ("day", "month", "year")
 MAX_NUMBER_LENGTH = 20
 
@@ -175,23 +183,51 @@ def read_posted(questions: Iterable[Question], form: FormData) -> Posted:
     return posted
 
 
-def _comparable(value: Any) -> Any:
-    if not has_answer(value):
-        return None
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, list):
-        return sorted(map(str, value))
-    return value
-
-
-def same_answer(first: Any, second: Any) -> bool:
-    return _comparable(first) == _comparable(second)
+def _version_number(text: Any, default: int) -> int:
+    cleaned = _text(text).strip()
+    return int(cleaned) if digits(cleaned) and len(cleaned) <= 9 else default
 
 
 def posted_version(form: FormData) -> int:
-    text = _text(form.get(FIELD_VERSION)).strip()
-    return int(text) if digits(text) and len(text) <= 9 else 0
+    return _version_number(form.get(FIELD_VERSION), 0)
+
+
+def _original(text: str) -> tuple[bool, Any]:
+    try:
+        return True, json.loads(text)
+    except ValueError:
+        return False, None
+
+
+@dataclass
+class FormState:
+    """What the page knew of each question: the answer it showed (`was`, sent back as JSON in `_was-<key>`) and the
+    audit version that answer was read at (`base`, `_base-<key>`). A save changes only what the auditor changed
+    from what they were shown, and is judged against the version they were shown it at."""
+
+    was: dict[str, Any]
+    base: dict[str, int]
+    default_base: int
+
+    def base_of(self, key: str) -> int:
+        return self.base.get(key, self.default_base)
+
+
+def state_fresh(answers: Mapping[str, Any], version: int) -> FormState:
+    """The state of a page drawn now: every question as stored, at the audit's version."""
+    return FormState(was=dict(answers), base={}, default_base=version)
+
+
+def read_state(form: FormData, keys: Iterable[str]) -> FormState:
+    version = posted_version(form)
+    state = FormState(was={}, base={}, default_base=version)
+    for key in keys:
+        if (text := form.get(f"{FIELD_WAS}{key}")) is not None:
+            known, value = _original(_text(text))
+            if known:
+                state.was[key] = value
+        state.base[key] = _version_number(form.get(f"{FIELD_BASE}{key}"), version)
+    return state
 
 
 def form_errors(
@@ -220,11 +256,14 @@ class SectionSave:
     answers: dict[str, Any]  # stored answers afterwards
     shown_before: set[str]  # question keys visible before the save (as the page was drawn)
     shown_after: set[str]
-    values: dict[str, Any]  # what to show in each box: stored answers, with rejected input as typed
+    values: dict[str, Any]  # what to show in each box: stored answers, with rejected or refused input as typed
+    state: FormState  # what the page knows of each question afterwards
     errors: dict[str, str] = field(default_factory=dict)
     saved: list[str] = field(default_factory=list)  # keys whose answer changed
     skipped: list[str] = field(default_factory=list)  # unfinished dates left for later
     conflict: str | None = None
+    differences: list[service.AnswerDifference] = field(default_factory=list)  # a refused save: yours vs saved
+    learned: list[str] = field(default_factory=list)  # keys changed by others since the page last heard
     posted_keys: set[str] = field(default_factory=set)
 
 
@@ -239,38 +278,53 @@ def section_save(
     final: bool,
     escalation_recipient_id: int | None = None,
 ) -> SectionSave:
-    """Save what changed on a posted section page; invalid answers are kept back (with messages), the rest saved."""
-    stored = audit_answers(session, audit=audit)
+    """Save what the auditor changed on a posted section page (against what the page showed them); invalid answers
+    are kept back (with messages), the rest saved. A question someone else changed since the page read it refuses
+    the save, which then lists each difference (`differences`) and keeps what the auditor typed."""
+    rows = audit_answer_rows(session, audit=audit)
+    stored = {k: r.value for k, r in rows.items() if r.value is not None}
     shown_keys = {_text(v) for v in form.getlist(FIELD_SHOWN)}
     questions = [q for q in section.form_questions if q.key in shown_keys]
     posted = read_posted(questions, form)
-    changed = {k: v for k, v in posted.values.items() if not same_answer(v, stored.get(k))}
+    state = read_state(form, posted.values)
+    since = _version_number(form.get(FIELD_SINCE), state.default_base)
+    touched = {
+        k: v for k, v in posted.values.items() if not same_answer(v, state.was[k] if k in state.was else stored.get(k))
+    }
+    changed = {k: v for k, v in touched.items() if not same_answer(v, stored.get(k))}
     errors = form_errors(definition, changed, posted.incomplete & set(changed), final=final)
     skipped = sorted(k for k in posted.incomplete & set(changed) if k not in errors)
     to_save = {k: v for k, v in changed.items() if k not in errors and k not in skipped}
     conflict = None
+    differences: list[service.AnswerDifference] = []
     refused: dict[str, Any] = {}
-    if to_save:
+    if to_save or escalation_recipient_id is not None:
         try:
             service.audit_answers_save(
                 session,
                 audit=audit,
-                version=posted_version(form),
+                version=state.default_base,
+                based_on={k: state.base_of(k) for k in to_save},
                 answers=to_save,
                 actor=actor,
                 escalation_recipient_id=escalation_recipient_id,
             )
-        except ValidationFailed as exc:  # a safeguarding Yes without a description or a recipient saves nothing
+        except ValidationFailed as exc:  # a safeguarding recipient who may not be told: nothing saved
             errors.update(exc.errors)
             refused, to_save = to_save, {}
+        except service.AnswersConflict as exc:
+            conflict, differences = exc.message, exc.differences
+            refused, to_save = to_save, {}
         except Conflict as exc:
-            session.refresh(audit)
-            fresh = audit_answers(session, audit=audit)
-            # The same answers already stored (an autosave that beat the Save button) are no conflict.
-            if any(not same_answer(v, fresh.get(k)) for k, v in to_save.items()):
-                conflict = exc.message
-            to_save = {}
-    after = audit_answers(session, audit=audit)
+            conflict = exc.message
+            refused, to_save = to_save, {}
+    after_rows = audit_answer_rows(session, audit=audit)
+    after = {k: r.value for k, r in after_rows.items() if r.value is not None}
+    learned = sorted(
+        k
+        for k, r in after_rows.items()
+        if r.changed_version > since and k not in to_save and k in {q.key for q in section.form_questions}
+    )
     values = dict(after)
     for key in errors.keys() | set(skipped) | set(refused):
         values[key] = changed.get(key)
@@ -280,9 +334,114 @@ def section_save(
         shown_before=visible_keys(definition, stored),
         shown_after=visible_keys(definition, {**after, **refused}),
         values=values,
+        state=_state_after(state, after, audit.version, kept=set(changed) - set(to_save), differences=differences),
         errors=errors,
         saved=sorted(to_save),
         skipped=skipped,
         conflict=conflict,
+        differences=differences,
+        learned=learned,
         posted_keys=set(posted.values),
     )
+
+
+def _state_after(
+    state: FormState,
+    after: Mapping[str, Any],
+    version: int,
+    *,
+    kept: set[str],
+    differences: list[service.AnswerDifference],
+) -> FormState:
+    """What the page knows once this response is drawn. A question it redraws from the store is known at `version`;
+    one whose typing it keeps (refused or invalid) keeps what it was shown; a difference it lists counts the saved
+    answer as shown (so sending the form again keeps the auditor's)."""
+    fresh = FormState(was=dict(after), base={}, default_base=version)
+    for key in kept:
+        fresh.was[key] = state.was.get(key, after.get(key))
+        fresh.base[key] = state.base_of(key)
+    for difference in differences:
+        fresh.was[difference.key] = difference.saved
+        fresh.base[difference.key] = version
+    return fresh
+
+
+# --- A refused save: the differences, and resolving them without JavaScript ---------------------
+
+
+@dataclass(frozen=True)
+class DifferenceView:
+    """One difference of a refused save as the page lists it."""
+
+    question: Question
+    yours: Any
+    saved: Any
+    yours_text: str
+    saved_text: str
+    changed_by_name: str
+    changed_at: datetime
+
+
+def difference_views(
+    definition: TemplateDefinition, differences: Iterable[service.AnswerDifference], names: Mapping[int, str]
+) -> list[DifferenceView]:
+    found = []
+    for d in differences:
+        question = definition.question(d.key)
+        if question is None:
+            continue
+        found.append(
+            DifferenceView(
+                question=question,
+                yours=d.yours,
+                saved=d.saved,
+                yours_text=answer_text(question, d.yours),
+                saved_text=answer_text(question, d.saved),
+                changed_by_name=names.get(d.changed_by_id, "") if d.changed_by_id is not None else "",
+                changed_at=d.changed_at,
+            )
+        )
+    return found
+
+
+@dataclass
+class Resolution:
+    """The page again after the auditor kept or took one answer of a refused save (nothing is saved until they
+    press "Save and continue")."""
+
+    values: dict[str, Any]
+    state: FormState
+    differences: list[service.AnswerDifference]
+
+
+def read_resolution(session: Session, *, audit: Audit, section: Section, form: FormData) -> Resolution | None:
+    """A post that pressed "Keep my answer" or "Use the saved answer" (`_keep`/`_take`), else None. The form keeps
+    everything typed; a taken answer is replaced by the saved one; the other differences stay listed."""
+    keep, take = _text(form.get(FIELD_KEEP)), _text(form.get(FIELD_TAKE))
+    if not keep and not take:
+        return None
+    rows = audit_answer_rows(session, audit=audit)
+    shown_keys = {_text(v) for v in form.getlist(FIELD_SHOWN)}
+    posted = read_posted([q for q in section.form_questions if q.key in shown_keys], form)
+    state = read_state(form, posted.values)
+    values = {k: r.value for k, r in rows.items() if r.value is not None}
+    values.update(posted.values)
+    if take in posted.values:
+        saved = rows[take].value if take in rows else None
+        values[take] = saved
+        state.was[take] = saved
+        state.base[take] = audit.version
+    remaining = dict.fromkeys(_text(k) for k in form.getlist(FIELD_CONFLICT))
+    differences = [
+        service.AnswerDifference(
+            key=key,
+            yours=posted.values[key],
+            saved=rows[key].value,
+            changed_by_id=rows[key].updated_by_id,
+            changed_at=rows[key].updated_at,
+            changed_version=rows[key].changed_version,
+        )
+        for key in remaining
+        if key not in (keep, take) and key in posted.values and key in rows
+    ]
+    return Resolution(values=values, state=state, differences=differences)

@@ -42,6 +42,8 @@ class Audit(SQLModel, table=True):
     # (app.audit_templates.scoring.compliance_code), read by the reports instead of every answer row.
     compliance_answers: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     version: int = Field(default=1)  # optimistic locking: every save must name the version it read
+    # Whom the auditor chose to tell about a safeguarding concern that is started but not yet complete.
+    safeguarding_recipient_id: int | None = Field(default=None, foreign_key="app_user.id")
 
 
 class AuditAnswer(SQLModel, table=True):
@@ -58,6 +60,9 @@ class AuditAnswer(SQLModel, table=True):
     prefill_explanation: str | None = Field(default=None, max_length=500)
     updated_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     updated_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
+    # The audit version the save that last changed this answer produced: a save based on an older version that
+    # touches this question is refused (someone else changed it since).
+    changed_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class AuditDueChange(SQLModel, table=True):

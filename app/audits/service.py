@@ -8,7 +8,9 @@ the auditor answered.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,7 +19,7 @@ from sqlmodel import Session
 from app import clock
 from app.accounts.models import User
 from app.audit_templates.answers import answer_errors, submission_errors
-from app.audit_templates.conditions import has_answer
+from app.audit_templates.conditions import has_answer, same_answer
 from app.audit_templates.models import TemplateVersion
 from app.audit_templates.prefill import format_date, prefill_suggest
 from app.audit_templates.scoring import compliance_code
@@ -173,6 +175,32 @@ def _claim_version(session: Session, audit: Audit, version: int, **values: Any) 
     session.refresh(audit)
 
 
+@dataclass(frozen=True)
+class AnswerDifference:
+    """A question this save would change that someone else changed since the save's version: theirs is kept."""
+
+    key: str
+    yours: Any
+    saved: Any
+    changed_by_id: int | None
+    changed_at: datetime
+    changed_version: int
+
+
+class AnswersConflict(Conflict):
+    """A save refused (nothing stored) because some of its questions were changed since the version it was based on."""
+
+    def __init__(self, differences: list[AnswerDifference], version: int) -> None:
+        count = len(differences)
+        super().__init__(
+            f"Not saved: {'an answer' if count == 1 else f'{count} answers'} you changed "
+            f"{'was' if count == 1 else 'were'} also changed by someone else (or in another tab) since you opened "
+            "this page. Check each one and keep yours or use the saved one."
+        )
+        self.differences = differences
+        self.version = version
+
+
 def audit_answers_save(
     session: Session,
     *,
@@ -181,29 +209,29 @@ def audit_answers_save(
     answers: dict[str, Any],
     actor: User,
     escalation_recipient_id: int | None = None,
+    based_on: Mapping[str, int] | None = None,
 ) -> Audit:
-    """Save some answers (a partial save is normal). An empty value clears an answer. Invalid values are
-    refused, naming the question; nothing is saved unless everything sent is valid. A safeguarding Yes
-    raises an escalation now (to `escalation_recipient_id`, else the case's team manager)."""
+    """Save the answers that changed (a partial save is normal; an empty value clears an answer).
+
+    `version` is the audit version the answers were based on (`based_on` may give an older one per question). The
+    save is refused with an AnswersConflict, storing nothing, when any question in it was changed by someone else
+    since its version; saves that touch different questions all succeed, each moving the audit's version on. An
+    answer the same as the stored one is no change (and no conflict). Invalid values are refused, naming the
+    question. A safeguarding Yes is kept even while its description or recipient is missing (a draft concern) and
+    escalated in the save that completes it."""
+    # The audit row is locked (PostgreSQL; SQLite transactions already hold the write lock) before anything is
+    # compared, so two saves of one question at once are judged one after the other.
+    session.refresh(audit, with_for_update=True)
     audit_check_editable(audit, actor)
     definition = template_definition(_version_of(session, audit))
     errors = answer_errors(definition, answers)
     if errors:
         raise ValidationFailed(errors)
-    # Checked before anything is stored: a Yes without a description or someone to tell saves nothing.
-    safeguarding = escalation_service.escalation_prepare(
-        session, audit=audit, definition=definition, answers=answers, recipient_id=escalation_recipient_id
-    )
-    if audit.status == workflow.IN_PROGRESS:
-        _claim_version(session, audit, version)
-    else:
-        audit_move(
-            session,
-            audit=audit,
-            to=workflow.IN_PROGRESS,
-            version=version,
-            actor=actor,
-            summary=f"{'Began' if audit.status == workflow.ALLOCATED else 'Reworking'} audit {audit.id}",
+    bases = {key: (based_on or {}).get(key, version) for key in answers}
+    if any(base > audit.version for base in bases.values()) or version > audit.version:
+        raise Conflict(
+            f"This audit has no version {max([version, *bases.values()])}: it is at version {audit.version}. "
+            "Reload it and try again."
         )
     rows = {
         row.question_key: row
@@ -211,17 +239,52 @@ def audit_answers_save(
             select(AuditAnswer).where(AuditAnswer.audit_id == audit.id, AuditAnswer.question_key.in_(list(answers)))
         ).scalars()
     }
+    changes = {
+        key: _normalise(value)
+        for key, value in answers.items()
+        if not same_answer(value, rows[key].value if key in rows else None)
+    }
+    differences = [
+        AnswerDifference(
+            key=key,
+            yours=value,
+            saved=rows[key].value,
+            changed_by_id=rows[key].updated_by_id,
+            changed_at=rows[key].updated_at,
+            changed_version=rows[key].changed_version,
+        )
+        for key, value in changes.items()
+        if key in rows and rows[key].changed_version > bases[key]
+    ]
+    if differences:
+        raise AnswersConflict(differences, audit.version)
+    # Checked before anything is stored: a recipient who may not be told refuses the save, naming the field.
+    safeguarding = escalation_service.escalation_prepare(
+        session, audit=audit, definition=definition, answers=changes, recipient_id=escalation_recipient_id
+    )
+    new_recipient = safeguarding.chosen_id if safeguarding and safeguarding.is_yes else audit.safeguarding_recipient_id
+    if not changes and new_recipient == audit.safeguarding_recipient_id:
+        return audit  # nothing changed: no new version, nothing recorded
+    extra = {"safeguarding_recipient_id": new_recipient} if new_recipient != audit.safeguarding_recipient_id else {}
+    if audit.status == workflow.IN_PROGRESS:
+        _claim_version(session, audit, audit.version, **extra)
+    else:
+        audit_move(
+            session,
+            audit=audit,
+            to=workflow.IN_PROGRESS,
+            version=audit.version,
+            actor=actor,
+            summary=f"{'Began' if audit.status == workflow.ALLOCATED else 'Reworking'} audit {audit.id}",
+            **extra,
+        )
     now = clock.now()
-    for key, value in answers.items():
-        stored = _normalise(value)
-        row = rows.get(key)
-        if row is None:
-            if stored is None:
-                continue
-            row = AuditAnswer(audit_id=audit.id, question_key=key)
+    for key, stored in changes.items():
+        row = rows.get(key) or AuditAnswer(audit_id=audit.id, question_key=key)
         row.value = stored
         row.updated_by_id = actor.id
         row.updated_at = now
+        row.changed_version = audit.version
         session.add(row)
     session.flush()
     # Which questions changed, by whom and when; the answers themselves stay in the audit (no case detail here).
@@ -229,10 +292,10 @@ def audit_answers_save(
         session,
         actor=actor,
         action="audit.answers",
-        summary=f"Saved {len(answers)} answer{'' if len(answers) == 1 else 's'} on audit {audit.id}",
+        summary=f"Saved {len(changes)} answer{'' if len(changes) == 1 else 's'} on audit {audit.id}",
         entity_type="audit",
         entity_id=audit.id,
-        after={"questions": sorted(answers), "version": audit.version},
+        after={"questions": sorted(changes), "version": audit.version},
     )
     escalation_service.escalation_from_answers(session, audit=audit, actor=actor, change=safeguarding)
     return audit
@@ -254,6 +317,7 @@ def audit_submit(session: Session, *, audit: Audit, version: int, actor: User) -
     if audit.version != version:
         raise Conflict(STALE_MESSAGE)
     errors = submission_errors(definition, audit_answers(session, audit=audit))
+    errors.update(escalation_service.escalation_submit_errors(session, audit=audit, definition=definition))
     if errors:
         raise ValidationFailed(errors)
     if audit.status == workflow.RETURNED:  # resubmitted as it stands: the rework is recorded all the same

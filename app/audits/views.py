@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from app import clock
 from app.accounts import selectors as account_selectors
 from app.accounts.models import User
 from app.accounts.roles import Role
@@ -188,15 +189,18 @@ def audit_start_submit(request: Request, session: SessionDep, lead: QALead, case
         errors["template_key"] = "Select the template to audit the case with"
     if auditor is None:
         errors["auditor_id"] = "Select the auditor who will complete the audit"
+    settings = request.app.state.settings
     due_date = None
     if due is not None:
         try:
             due_date = date.fromisoformat(due)
         except ValueError:
             errors["due_date"] = "The due date must be a real date"
+        else:
+            if problem := settings.due_date_rules().problem(due_date):
+                errors["due_date"] = problem
     if errors or template is None or auditor is None:
         return _start_page(request, session, lead, case, values, errors)
-    settings = request.app.state.settings
     audit = service.audit_start(
         session,
         case=case,
@@ -238,17 +242,17 @@ def _section_page(
     conflict: str | None = None,
     status_code: int = 200,
     recipient_id: int | None = None,
+    state: audit_form.FormState | None = None,
+    differences: list[service.AnswerDifference] | None = None,
 ) -> Response:
     ctx = _audit_context(request, session, user, audit)
     definition = ctx["definition"]
+    stored = selectors.audit_answers(session, audit=audit)
     ctx["escalation"] = escalation_selectors.escalation_field(
-        session,
-        audit=audit,
-        definition=definition,
-        stored=selectors.audit_answers(session, audit=audit),
-        section=section,
-        selected_id=recipient_id,
+        session, audit=audit, definition=definition, stored=stored, section=section, selected_id=recipient_id
     )
+    ctx.update(_differences_context(session, definition, audit, differences or []))
+    ctx["state"] = state or audit_form.state_fresh(stored, audit.version)
     shown = audit_form.visible_keys(definition, values)
     suggestions = selectors.audit_answer_rows(session, audit=audit)
     progress = audit_form.sections_progress(definition, values)
@@ -303,6 +307,22 @@ def audit_section_save(
     section = _section_or_404(definition, section_key)
     from_check = bool(form.get("_from_check"))
     recipient_id = escalation_selectors.parse_recipient_id(form.get(escalation_selectors.RECIPIENT_FORM_FIELD))
+    if resolution := audit_form.read_resolution(session, audit=audit, section=section, form=form):
+        # Keeping or taking one answer of a refused save (without JavaScript): the page again, nothing saved yet.
+        return _section_page(
+            request,
+            session,
+            user,
+            audit,
+            section,
+            values=resolution.values,
+            errors={},
+            from_check=from_check,
+            recipient_id=recipient_id,
+            state=resolution.state,
+            differences=resolution.differences,
+            status_code=409 if resolution.differences else 200,
+        )
     result = audit_form.section_save(
         session,
         audit=audit,
@@ -320,11 +340,14 @@ def audit_section_save(
             user,
             audit,
             section,
-            values=result.answers,
+            values=result.values,
             errors={},
             from_check=from_check,
             conflict=result.conflict,
             status_code=409,
+            recipient_id=recipient_id,
+            state=result.state,
+            differences=result.differences,
         )
     if result.errors:
         return _section_page(
@@ -338,7 +361,15 @@ def audit_section_save(
             from_check=from_check,
             status_code=400,
             recipient_id=recipient_id,
+            state=result.state,
         )
+    escalation = escalation_selectors.escalation_field(
+        session, audit=audit, definition=definition, stored=result.answers, section=section
+    )
+    if escalation is not None and escalation.draft:
+        # A safeguarding concern started but not sent: back to it, where the page says nobody has been told yet.
+        query = "?check=answers" if from_check else ""
+        return _see_other(f"/audits/{audit.id}/sections/{section.key}{query}#escalation-part")
     new_here = [q for q in section.form_questions if q.key in result.shown_after and q.key not in result.posted_keys]
     if new_here:
         # The answers brought up more questions on this page: show them before moving on.
@@ -375,28 +406,26 @@ def audit_section_autosave(
         session, audit=audit, definition=definition, stored=result.answers, section=section, selected_id=recipient_id
     )
     had_errors = {str(v) for v in form.getlist(audit_form.FIELD_ERRORED)}
-    section_keys = [q.key for q in section.form_questions]
-    # The "Who must be told" choice lives in the safeguarding explanation's block: redraw it with its error, or
-    # once the escalation is raised.
-    recipient_block = (
-        escalation.explanation_key
-        if escalation
+    # The draft notice and "Who must be told" beside the safeguarding explanation: redrawn with a recipient's error,
+    # or whenever the safeguarding answers (or the recipient) were saved.
+    redraw_escalation = bool(
+        escalation
         and (
             escalation_selectors.RECIPIENT_FIELD in result.errors
             or {escalation.question_key, escalation.explanation_key} & set(result.saved)
+            or recipient_id is not None
         )
-        else None
     )
-    swap = [
-        key
-        for key in section_keys
-        if (key in result.shown_before) != (key in result.shown_after)
-        or key in result.errors
-        or (key in had_errors and key in result.shown_after)
-        or key == recipient_block
-    ]
-    if result.conflict:
-        swap = []
+    swap = set()
+    if not result.conflict:
+        swap = {
+            q.key
+            for q in section.form_questions
+            if (q.key in result.shown_before) != (q.key in result.shown_after)
+            or q.key in result.errors
+            or (q.key in had_errors and q.key in result.shown_after)
+            or q.key in result.learned
+        }
     status = 409 if result.conflict else 422 if result.errors else 200
     return render(
         request,
@@ -407,6 +436,8 @@ def audit_section_autosave(
             "section": section,
             "result": result,
             "swap": [q for q in section.form_questions if q.key in swap],
+            "known": [k for k in result.saved if k not in swap],
+            "state": result.state,
             "values": result.values,
             "errors": result.errors,
             "shown": result.shown_after,
@@ -414,9 +445,26 @@ def audit_section_autosave(
             "suggestions": selectors.audit_answer_rows(session, audit=audit),
             "template": template,
             "escalation": escalation,
+            "redraw_escalation": redraw_escalation
+            and escalation is not None
+            and escalation.explanation_key not in swap,
+            "saved_at": clock.now() if result.saved else None,
+            **_differences_context(session, definition, audit, result.differences),
         },
         status_code=status,
     )
+
+
+def _differences_context(
+    session: Session, definition: TemplateDefinition, audit: Audit, differences: list[service.AnswerDifference]
+) -> dict[str, Any]:
+    names = account_selectors.user_names(session, user_ids={d.changed_by_id for d in differences})
+    return {
+        "differences": audit_form.difference_views(definition, differences, names),
+        "saved_state": audit_form.FormState(
+            was={d.key: d.saved for d in differences}, base={}, default_base=audit.version
+        ),
+    }
 
 
 # --- Check and submit ------------------------------------------------------------------------

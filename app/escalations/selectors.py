@@ -12,8 +12,9 @@ from sqlmodel import Session
 
 from app.accounts.models import User, UserRole
 from app.accounts.roles import Role
+from app.audit_templates.conditions import has_answer
 from app.audit_templates.schema import Section, TemplateDefinition, explanation_key
-from app.audits.models import Audit
+from app.audits.models import Audit, AuditAnswer
 from app.audits.replies import is_case_manager
 from app.cases.models import Case
 from app.db import valid_row_id
@@ -124,6 +125,22 @@ def escalation_rows(session: Session, *, escalations: list[Escalation]) -> list[
     ]
 
 
+def safeguarding_pending(session: Session, *, audit: Audit, question_key: str) -> bool:
+    """True when the audit's safeguarding answer is a Yes that no escalation has been raised for yet (a draft
+    concern: its description or recipient is missing): no escalation at all, or only ones raised before this Yes."""
+    row = session.execute(
+        select(AuditAnswer.value, AuditAnswer.updated_at).where(
+            AuditAnswer.audit_id == audit.id, AuditAnswer.question_key == question_key
+        )
+    ).first()
+    if row is None or row.value != "yes":
+        return False
+    latest = session.execute(
+        select(func.max(Escalation.created_at)).where(Escalation.audit_id == audit.id)
+    ).scalar_one_or_none()
+    return latest is None or latest < row.updated_at
+
+
 # --- Who must be told ------------------------------------------------------------------------
 
 
@@ -188,6 +205,14 @@ class EscalationField:
     default_id: int | None
     needs_recipient: bool
     latest: EscalationRow | None
+    # A Yes kept as a draft: nobody has been told yet. `missing` says what it still needs ("description", "recipient").
+    draft: bool = False
+    missing: tuple[str, ...] = ()
+
+    @property
+    def missing_text(self) -> str:
+        parts = {"description": "describe the concern", "recipient": "choose who must be told"}
+        return " and ".join(parts[m] for m in self.missing)
 
 
 def escalation_field(
@@ -207,10 +232,12 @@ def escalation_field(
     escalations = escalations_for_audit(session, audit_id=audit.id) if audit.id is not None else []
     latest = escalations[-1] if escalations else None
     is_open = latest is not None and latest.acknowledged_at is None
+    pending = not is_open and safeguarding_pending(session, audit=audit, question_key=question.key)
     # A new escalation is raised when the answer turns to Yes, so a Yes already escalated needs nobody named.
-    needs = not is_open and (stored.get(question.key) != "yes" or latest is None)
+    needs = not is_open and (stored.get(question.key) != "yes" or pending)
     choices: list[tuple[int, str]] = []
     default_id = None
+    missing: list[str] = []
     if needs:
         case = session.get(Case, audit.case_id)
         assert case is not None  # a foreign key
@@ -220,15 +247,24 @@ def escalation_field(
             assert user.id is not None
             label = f"{user.full_name} (team manager)" if user.id == default_id else user.full_name
             choices.append((user.id, label))
+        if pending:
+            if not has_answer(stored.get(explanation_key(question.key))):
+                missing.append("description")
+            if recipient_resolve(session, case=case, recipient_id=audit.safeguarding_recipient_id)[0] is None:
+                missing.append("recipient")
+    if selected_id is None:
+        selected_id = audit.safeguarding_recipient_id if audit.safeguarding_recipient_id is not None else default_id
     rows = escalation_rows(session, escalations=[latest]) if latest else []
     return EscalationField(
         question_key=question.key,
         explanation_key=explanation_key(question.key),
         choices=choices,
-        selected_id=selected_id if selected_id is not None else default_id,
+        selected_id=selected_id,
         default_id=default_id,
         needs_recipient=needs,
         latest=rows[0] if rows else None,
+        draft=pending,
+        missing=tuple(missing),
     )
 
 

@@ -1,12 +1,12 @@
 """Raising a safeguarding escalation from an audit's answers, and acknowledging it.
 
-A save that answers the template's safeguarding question "Yes" needs a description (the question's
-explanation) and someone to tell (the case's team manager unless the auditor names another person).
-It is checked before anything is stored (`escalation_prepare`, which refuses the whole save) and the
-escalation is raised after (`escalation_from_answers`), in the same transaction, so it never waits for
-the audit to be submitted. One escalation per audit is open at a time; it stands if the answer changes
-later (the trail records the change). The description is case detail: it stays in the escalation and
-never goes into the audit trail.
+A save that answers the template's safeguarding question "Yes" is escalated once it has a description
+(the question's explanation) and someone to tell (the case's team manager unless the auditor names
+another person). Until then the Yes is kept as a draft concern, "not yet sent" (never thrown away):
+the save that completes it raises the escalation (`escalation_from_answers`), in the same transaction,
+so it never waits for the audit to be submitted; submitting needs it sent. One escalation per audit
+is open at a time; it stands if the answer changes later (the trail records the change). The
+description is case detail: it stays in the escalation and never goes into the audit trail.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from app.escalations.selectors import RECIPIENT_FIELD
 
 NOTE_FIELD = "note"
 NOTE_MAX_LENGTH = 2000
-DESCRIPTION_MESSAGE = "Describe the safeguarding concern, who you told and when"
 NOT_FOUND = "There is no safeguarding escalation with that number, or it is not one you can see."
 
 
@@ -54,7 +53,8 @@ class SafeguardingSave:
     description: str | None
     open: Escalation | None
     raise_new: bool
-    recipient: User | None  # for a new escalation
+    recipient: User | None  # for a new escalation: None while nobody can be told yet (a draft concern)
+    chosen_id: int | None  # whom the auditor chose (kept on the audit while the concern is a draft)
 
 
 def escalation_prepare(
@@ -65,13 +65,14 @@ def escalation_prepare(
     answers: Mapping[str, Any],
     recipient_id: int | None,
 ) -> SafeguardingSave | None:
-    """Check a save before it is stored: a Yes needs a description and someone to tell, or a ValidationFailed names
-    each missing field (and the caller saves nothing). None when the save does not touch the safeguarding answer."""
+    """Work out, before a save is stored, what it does to the safeguarding concern. A Yes without a description or
+    anyone to tell is a draft: kept, not yet sent. Only a recipient who may not be told refuses the save (a
+    ValidationFailed naming the field). None when the save does not touch the safeguarding answer."""
     question = definition.safeguarding_question
     if question is None:
         return None
     explain = explanation_key(question.key)
-    if question.key not in answers and explain not in answers:
+    if question.key not in answers and explain not in answers and recipient_id is None:
         return None
     stored = audit_answers(session, audit=audit)
     merged = {**stored, **answers}
@@ -79,35 +80,51 @@ def escalation_prepare(
     if isinstance(after, str):
         after = after.strip() or None
     was_yes, is_yes = before == "yes", after == "yes"
-    description = _text(merged.get(explain))
     assert audit.id is not None
-    open_ = selectors.open_escalation_for_audit(session, audit_id=audit.id)
-    # A Yes already escalated and acknowledged is not raised again by a later save; a new Yes is.
-    raise_new = (
-        is_yes and open_ is None and (not was_yes or not selectors.escalations_for_audit(session, audit_id=audit.id))
-    )
-    errors: dict[str, str] = {}
-    if is_yes and description is None:
-        errors[explain] = DESCRIPTION_MESSAGE
-    recipient = None
-    if raise_new:
-        case = session.get(Case, audit.case_id)
-        assert case is not None  # a foreign key
-        recipient, problem = selectors.recipient_resolve(session, case=case, recipient_id=recipient_id)
+    case = session.get(Case, audit.case_id)
+    assert case is not None  # a foreign key
+    chosen_id = recipient_id if recipient_id is not None else audit.safeguarding_recipient_id
+    if is_yes and recipient_id is not None:
+        _, problem = selectors.recipient_resolve(session, case=case, recipient_id=recipient_id)
         if problem:
-            errors[RECIPIENT_FIELD] = problem
-    if errors:
-        raise ValidationFailed(errors)
+            raise ValidationFailed({RECIPIENT_FIELD: problem})
+    open_ = selectors.open_escalation_for_audit(session, audit_id=audit.id)
+    # A Yes already escalated (even if acknowledged) is not raised again by a later save; a new Yes, or a Yes
+    # still waiting to be sent, is.
+    raise_new = (
+        is_yes
+        and open_ is None
+        and (not was_yes or selectors.safeguarding_pending(session, audit=audit, question_key=question.key))
+    )
+    recipient = selectors.recipient_resolve(session, case=case, recipient_id=chosen_id)[0] if raise_new else None
     return SafeguardingSave(
         question_key=question.key,
         was_yes=was_yes,
         is_yes=is_yes,
         answer=after,
-        description=description,
+        description=_text(merged.get(explain)),
         open=open_,
         raise_new=raise_new,
         recipient=recipient,
+        chosen_id=chosen_id,
     )
+
+
+def escalation_submit_errors(session: Session, *, audit: Audit, definition: TemplateDefinition) -> dict[str, str]:
+    """A safeguarding Yes not yet sent stops a submission: who must be told is named by the `RECIPIENT_FIELD`
+    (a missing description is already a missing required answer)."""
+    question = definition.safeguarding_question
+    if question is None or audit.id is None:
+        return {}
+    if selectors.open_escalation_for_audit(session, audit_id=audit.id) is not None:
+        return {}
+    if not selectors.safeguarding_pending(session, audit=audit, question_key=question.key):
+        return {}
+    case = session.get(Case, audit.case_id)
+    assert case is not None  # a foreign key
+    if selectors.recipient_resolve(session, case=case, recipient_id=audit.safeguarding_recipient_id)[0] is None:
+        return {RECIPIENT_FIELD: "The safeguarding concern has not been sent: select who must be told"}
+    return {}
 
 
 def escalation_from_answers(

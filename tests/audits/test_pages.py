@@ -202,8 +202,8 @@ def test_section_page_shows_each_question_and_the_registers_suggestion(client, a
     # A suggestion is not an answer: nothing is chosen until the auditor chooses.
     assert not re.search(r'name="assessment_within_45_days"[^>]*checked', response.text)
     # The conditional question waits for "missing in the last 12 months" to be Yes.
-    assert '<div id="question-return_interview_within_72_hours" class="app-question" hidden' in response.text
-    assert f'hx-post="/audits/{audit.id}/sections/compliance/autosave"' in response.text
+    assert '<div id="question-return_interview_within_72_hours" class="app-question" data-question="return_interview_within_72_hours" hidden' in response.text
+    assert f'data-app-autosave="/audits/{audit.id}/sections/compliance/autosave"' in response.text
     assert client.get(f"/audits/{audit.id}/sections/no_such_section").status_code == 404
 
 
@@ -238,7 +238,7 @@ def test_an_answer_that_brings_up_a_question_swaps_it_in(client, db, audit, peop
     response = autosave(client, audit, "compliance", {"chronology_up_to_date": "no"})
     assert response.status_code == 200
     assert (
-        '<div id="question-chronology_up_to_date__explanation" class="app-question" hx-swap-oob="true">'
+        '<div id="question-chronology_up_to_date__explanation" class="app-question" data-question="chronology_up_to_date__explanation" hx-swap-oob="true">'
         in response.text
     )
     assert "Explain why the answer is No" in page_text(response.text)
@@ -253,19 +253,35 @@ def test_an_answer_that_brings_up_a_question_swaps_it_in(client, db, audit, peop
         shown=["chronology_up_to_date", "chronology_up_to_date__explanation"],
     )
     assert (
-        '<div id="question-chronology_up_to_date__explanation" class="app-question" hidden hx-swap-oob="true">'
+        '<div id="question-chronology_up_to_date__explanation" class="app-question" data-question="chronology_up_to_date__explanation" hidden hx-swap-oob="true">'
         in back.text
     )
 
 
-def test_a_stale_save_is_refused_with_a_conflict_and_saves_nothing(client, db, audit, people):
+def test_a_save_of_another_question_from_an_older_page_succeeds_and_brings_the_page_up_to_date(client, db, audit, people):
     login(client, "auditor")
     assert autosave(client, audit, "compliance", {"chronology_up_to_date": "yes"}, version=1).status_code == 200
-    stale = autosave(client, audit, "compliance", {"oversight_last_month": "no"}, version=1)
+    other = autosave(client, audit, "compliance", {"oversight_last_month": "no"}, version=1)
+    assert other.status_code == 200
+    assert stored(db, audit) == {"chronology_up_to_date": "yes", "oversight_last_month": "no"}
+    # The page learns the answer given elsewhere: the question is redrawn with it, known at the new version.
+    assert '<div id="question-chronology_up_to_date" class="app-question" data-question="chronology_up_to_date" hx-swap-oob="true">' in other.text
+    assert 'value="yes" checked' in other.text
+    assert '<input type="hidden" name="_version" id="audit-version" value="3" hx-swap-oob="true">' in other.text
+
+
+def test_a_stale_save_of_the_same_question_is_refused_showing_both_answers_and_saves_nothing(client, db, audit, people):
+    login(client, "auditor")
+    assert autosave(client, audit, "compliance", {"chronology_up_to_date": "yes"}, version=1).status_code == 200
+    stale = autosave(client, audit, "compliance", {"chronology_up_to_date": "no"}, version=1)
     assert stale.status_code == 409
-    assert "changed since you opened it" in page_text(stale.text)
+    text = page_text(stale.text)
+    assert "also changed by someone else" in text
+    assert "Your answer No" in text and "Saved answer Yes" in text
     assert stored(db, audit) == {"chronology_up_to_date": "yes"}
-    assert 'id="question-' not in stale.text  # nothing on the page is replaced: the auditor loses nothing
+    # The question itself is not redrawn (the auditor's No stays on the page) and the version is not taken.
+    assert 'id="question-chronology_up_to_date" class="app-question" data-question="chronology_up_to_date" hx-swap-oob' not in stale.text
+    assert 'id="audit-version"' not in stale.text
 
 
 def test_saving_the_same_answers_again_is_not_a_conflict(client, db, audit, people):
@@ -285,7 +301,7 @@ def test_an_invalid_answer_is_refused_naming_the_question(client, db, audit, peo
     response = autosave(client, audit, "compliance", {"chronology_up_to_date": "maybe", "oversight_last_month": "yes"})
     assert response.status_code == 422
     assert 'Select Yes, No or Not applicable for "Is the chronology up to date' in page_text(response.text)
-    assert '<div id="question-chronology_up_to_date" class="app-question" hx-swap-oob="true">' in response.text
+    assert '<div id="question-chronology_up_to_date" class="app-question" data-question="chronology_up_to_date" hx-swap-oob="true">' in response.text
     assert "govuk-form-group--error" in response.text
     assert stored(db, audit) == {"oversight_last_month": "yes"}  # the valid answer beside it is kept
 
@@ -329,7 +345,7 @@ def test_save_and_continue_shows_questions_the_answers_brought_up(client, db, au
     response = _answer_all_dip(client, audit, child_missing_12m="yes")
     assert response.headers["location"] == (f"/audits/{audit.id}/sections/compliance#return_interview_within_72_hours")
     page = client.get(f"/audits/{audit.id}/sections/compliance").text
-    assert '<div id="question-return_interview_within_72_hours" class="app-question">' in page
+    assert '<div id="question-return_interview_within_72_hours" class="app-question" data-question="return_interview_within_72_hours">' in page
 
 
 def test_save_and_continue_with_a_bad_answer_shows_an_error_summary(client, db, audit, people):

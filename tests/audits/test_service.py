@@ -98,7 +98,7 @@ def test_a_stale_save_is_refused_and_overwrites_nothing(db, people, published):
     _, auditor = people
     audit = _start(db, people)
     service.audit_answers_save(db, audit=audit, version=1, answers={"chronology_up_to_date": "yes"}, actor=auditor)
-    with pytest.raises(Conflict, match="changed since you opened it"):
+    with pytest.raises(Conflict, match="also changed by someone else"):
         service.audit_answers_save(db, audit=audit, version=1, answers={"chronology_up_to_date": "no"}, actor=auditor)
     assert selectors.audit_answers(db, audit=audit)["chronology_up_to_date"] == "yes" and audit.version == 2
 

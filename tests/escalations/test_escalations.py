@@ -1,5 +1,5 @@
-"""Safeguarding escalation: a Yes needs a description and someone to tell, is raised when saved (never waiting for
-submission), once per audit, shows on the home pages until acknowledged, and every step is in the audit trail."""
+"""Safeguarding escalation: a Yes is kept as a draft until it has a description and someone to tell, is raised the
+moment it is complete (never waiting for submission), once per audit, shows on the home pages until acknowledged, and every step is in the audit trail."""
 
 from __future__ import annotations
 
@@ -82,19 +82,30 @@ def raise_by_api(client, audit, headers=None, **extra):
 # --- Raising: the API ----------------------------------------------------------------------------
 
 
-def test_api_yes_without_a_description_is_refused_naming_the_field_and_saves_nothing(client, db, audit):
+DRAFT = "Concern started, not yet sent: nobody has been told yet."
+
+
+def test_api_yes_without_a_description_is_kept_as_a_draft_and_raised_once_described(client, db, people, audit):
     headers = api_headers(client, "auditor")
     response = put_answers(client, audit, headers, {SAFEGUARDING: "yes", "chronology_up_to_date": "yes"})
-    assert response.status_code == 422
-    body = response.json()
-    assert body["errors"] == {EXPLANATION: "Describe the safeguarding concern, who you told and when"}
-    assert [d["loc"][-1] for d in body["detail"]] == [EXPLANATION]
-    after = client.get(f"/api/v1/audits/{audit.id}", headers=headers).json()
-    assert after["answers"] == {} and after["version"] == 1 and after["status"] == "allocated"
+    assert response.status_code == 200, response.text
+    assert stored(db, audit) == {SAFEGUARDING: "yes", "chronology_up_to_date": "yes"}  # nothing thrown away
     assert escalations(db, audit) == []
+    login(client, "auditor")
+    page = page_text(client.get(f"/audits/{audit.id}/sections/safeguarding").text)
+    assert DRAFT in page and "To send it, describe the concern; it is sent the moment you have." in page
+    # Submitting still needs the description.
+    version = client.get(f"/api/v1/audits/{audit.id}", headers=headers).json()["version"]
+    refused = client.post(f"/api/v1/audits/{audit.id}/submit", headers=headers, json={"version": version})
+    assert refused.status_code == 422 and EXPLANATION in refused.json()["errors"]
+    described = put_answers(client, audit, headers, {EXPLANATION: CONCERN})
+    assert described.status_code == 200
+    (escalation,) = escalations(db, audit)
+    assert escalation.recipient_id == people.manager.id and escalation.description == CONCERN
+    assert DRAFT not in page_text(client.get(f"/audits/{audit.id}/sections/safeguarding").text)
 
 
-def test_api_yes_without_a_recipient_is_refused_when_the_team_manager_is_not_a_user(client, db, people, audit):
+def test_api_yes_without_a_recipient_is_a_draft_until_someone_is_chosen(client, db, people, audit):
     case = make_case(
         db,
         child_id="NOMGR001",
@@ -104,22 +115,24 @@ def test_api_yes_without_a_recipient_is_refused_when_the_team_manager_is_not_a_u
     audit = make_audit(db, case=case, auditor=people.auditor, actor=people.lead)
     headers = api_headers(client, "auditor")
     response = put_answers(client, audit, headers, {SAFEGUARDING: "yes", EXPLANATION: CONCERN})
-    assert response.status_code == 422
-    assert response.json()["errors"] == {
-        "escalation_recipient_id": "Select who must be told about the safeguarding concern"
-    }
-    # Someone who may not be told (an auditor only) is refused by name too; nothing is saved either way.
+    assert response.status_code == 200, response.text
+    assert stored(db, audit) == {SAFEGUARDING: "yes", EXPLANATION: CONCERN} and escalations(db, audit) == []
+    version = client.get(f"/api/v1/audits/{audit.id}", headers=headers).json()["version"]
+    refused = client.post(f"/api/v1/audits/{audit.id}/submit", headers=headers, json={"version": version})
+    assert refused.status_code == 422
+    assert refused.json()["errors"]["escalation_recipient_id"] == (
+        "The safeguarding concern has not been sent: select who must be told"
+    )
+    # Someone who may not be told (an auditor only) is refused by name, and that save stores nothing.
     wrong = put_answers(
-        client, audit, headers, {SAFEGUARDING: "yes", EXPLANATION: CONCERN}, escalation_recipient_id=people.auditor.id
+        client, audit, headers, {"chronology_up_to_date": "yes", SAFEGUARDING: "yes"}, escalation_recipient_id=people.auditor.id
     )
     assert wrong.status_code == 422 and "escalation_recipient_id" in wrong.json()["errors"]
-    assert stored(db, audit) == {} and escalations(db, audit) == []
-    chosen = put_answers(
-        client, audit, headers, {SAFEGUARDING: "yes", EXPLANATION: CONCERN}, escalation_recipient_id=people.hos.id
-    )
+    assert "chronology_up_to_date" not in stored(db, audit) and escalations(db, audit) == []
+    chosen = put_answers(client, audit, headers, {}, escalation_recipient_id=people.hos.id)
     assert chosen.status_code == 200, chosen.text
     (escalation,) = escalations(db, audit)
-    assert escalation.recipient_id == people.hos.id
+    assert escalation.recipient_id == people.hos.id and escalation.description == CONCERN
 
 
 def test_api_yes_raises_an_escalation_to_the_team_manager_at_once(client, db, people, audit):
@@ -152,9 +165,10 @@ def test_saving_again_never_duplicates_and_a_new_description_updates_only_the_de
     assert escalation.description == "Told Maya Manager at 14:10 and 16:00."
     assert escalation.recipient_id == people.manager.id  # nothing else changes
     assert len(events(db, "escalation.raise")) == 1 and len(events(db, "escalation.describe")) == 1
-    # Clearing the description while the answer is Yes is refused.
+    # Clearing the description while the answer is Yes is kept (a draft answer); the escalation keeps what it was told.
     cleared = put_answers(client, audit, headers, {EXPLANATION: ""})
-    assert cleared.status_code == 422 and EXPLANATION in cleared.json()["errors"]
+    assert cleared.status_code == 200 and EXPLANATION not in stored(db, audit)
+    assert reload(db, escalation).description == "Told Maya Manager at 14:10 and 16:00."
 
 
 def test_changing_the_answer_keeps_the_escalation_and_says_so_in_the_trail(client, db, people, audit):
@@ -186,23 +200,19 @@ def test_after_acknowledgement_the_same_yes_is_not_raised_again_but_a_new_yes_is
 # --- Raising: the form ----------------------------------------------------------------------------
 
 
-def test_form_yes_without_a_description_shows_the_error_summary_and_saves_nothing(client, db, people, audit):
+def test_form_yes_without_a_description_is_kept_and_the_page_says_nobody_has_been_told(client, db, people, audit):
     login(client, "auditor")
     response = save_section(client, db, audit, {SAFEGUARDING: "yes", "comments": "Some comment"})
-    assert response.status_code == 400
-    text = page_text(response.text)
-    assert "There is a problem" in text
-    assert "Describe the safeguarding concern, who you told and when" in text
-    assert f'href="#{EXPLANATION}"' in response.text
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/audits/{audit.id}/sections/safeguarding#escalation-part"
+    assert stored(db, audit) == {SAFEGUARDING: "yes", "comments": "Some comment"} and escalations(db, audit) == []
+    page = client.get(f"/audits/{audit.id}/sections/safeguarding")
+    text = page_text(page.text)
+    assert DRAFT in text and "describe the concern" in text
     # The description box and "Who must be told" are on the page, the team manager chosen, the answers kept.
-    assert f'name="{EXPLANATION}"' in response.text
-    assert "Who must be told" in text
-    assert re.search(
-        rf'<option value="{people.manager.id}" selected>Maya Manager \(team manager\)</option>', response.text
-    )
-    assert re.search(r'value="yes" checked', response.text)
-    assert "Some comment" in response.text
-    assert stored(db, audit) == {} and escalations(db, audit) == []
+    assert f'name="{EXPLANATION}"' in page.text and "Who must be told" in text
+    assert re.search(rf'<option value="{people.manager.id}" selected>Maya Manager \(team manager\)</option>', page.text)
+    assert re.search(r'value="yes" checked', page.text) and "Some comment" in page.text
 
 
 def test_form_yes_with_a_description_raises_to_the_team_manager(client, db, people, audit):
@@ -226,17 +236,17 @@ def test_form_without_a_team_manager_makes_the_auditor_choose(client, db, people
     audit = make_audit(db, case=case, auditor=people.auditor, actor=people.lead)
     login(client, "auditor")
     response = save_section(client, db, audit, {SAFEGUARDING: "yes", EXPLANATION: CONCERN}, recipient="")
-    assert response.status_code == 400
-    text = page_text(response.text)
-    assert "Select who must be told about the safeguarding concern" in text
-    assert 'href="#escalation_recipient_id"' in response.text and 'id="escalation_recipient_id"' in response.text
+    assert response.status_code == 303  # kept as a draft, back to the section
+    page = client.get(response.headers["location"])
+    text = page_text(page.text)
+    assert DRAFT in text and "To send it, choose who must be told" in text
+    assert 'id="escalation_recipient_id"' in page.text
     assert "Choose a person" in text and "team manager is not a user of this service" in text
     # Who may be told: practitioners, heads of service and QA leads who are active; not an auditor only.
     for name in ("Hana Head", "Maya Manager", "Otto Other", "Quinn Lead"):
         assert name in text
     assert "Asha Auditor" not in text.replace("Signed in as Asha Auditor", "")
-    assert CONCERN.splitlines()[0] in response.text  # what was typed is kept
-    assert stored(db, audit) == {}
+    assert stored(db, audit) == {SAFEGUARDING: "yes", EXPLANATION: CONCERN} and escalations(db, audit) == []
     response = save_section(
         client, db, audit, {SAFEGUARDING: "yes", EXPLANATION: CONCERN}, recipient=str(people.hos.id)
     )
@@ -253,16 +263,16 @@ def test_autosave_shows_the_description_and_recipient_then_raises(client, db, pe
         headers=headers,
         data={"_version": "1", "_shown": [SAFEGUARDING, "comments"], SAFEGUARDING: "yes"},
     )
-    assert first.status_code == 422
-    assert "Not saved: Describe the safeguarding concern, who you told and when" in page_text(first.text)
-    assert f'id="question-{EXPLANATION}" class="app-question" hx-swap-oob="true"' in first.text
+    assert first.status_code == 200
+    assert "Saved at 12:00" in page_text(first.text) and DRAFT in page_text(first.text)
+    assert f'id="question-{EXPLANATION}" class="app-question" data-question="{EXPLANATION}" hx-swap-oob="true"' in first.text
     assert 'name="_escalation_recipient_id"' in first.text
-    assert stored(db, audit) == {} and escalations(db, audit) == []
+    assert stored(db, audit) == {SAFEGUARDING: "yes"} and escalations(db, audit) == []
     second = client.post(
         f"/audits/{audit.id}/sections/safeguarding/autosave",
         headers=headers,
         data={
-            "_version": "1",
+            "_version": "2",
             "_shown": [SAFEGUARDING, EXPLANATION, "comments"],
             SAFEGUARDING: "yes",
             EXPLANATION: CONCERN,
