@@ -74,7 +74,9 @@ def test_a_stale_version_is_a_conflict_and_saves_nothing(client, audit, auditor)
     assert stale.status_code == 409
     body = stale.json()
     assert "also changed by someone else" in body["detail"] and body["version"] == 2
-    assert [(c["question"], c["yours"], c["saved"]) for c in body["conflicts"]] == [("chronology_up_to_date", "no", "yes")]
+    assert [(c["question"], c["yours"], c["saved"]) for c in body["conflicts"]] == [
+        ("chronology_up_to_date", "no", "yes")
+    ]
     assert client.get(f"/api/v1/audits/{audit.id}", headers=auditor).json()["answers"] == {
         "chronology_up_to_date": "yes"
     }

@@ -202,7 +202,10 @@ def test_section_page_shows_each_question_and_the_registers_suggestion(client, a
     # A suggestion is not an answer: nothing is chosen until the auditor chooses.
     assert not re.search(r'name="assessment_within_45_days"[^>]*checked', response.text)
     # The conditional question waits for "missing in the last 12 months" to be Yes.
-    assert '<div id="question-return_interview_within_72_hours" class="app-question" data-question="return_interview_within_72_hours" hidden' in response.text
+    assert (
+        '<div id="question-return_interview_within_72_hours" class="app-question" data-question="return_interview_within_72_hours" hidden'
+        in response.text
+    )
     assert f'data-app-autosave="/audits/{audit.id}/sections/compliance/autosave"' in response.text
     assert client.get(f"/audits/{audit.id}/sections/no_such_section").status_code == 404
 
@@ -238,8 +241,8 @@ def test_an_answer_that_brings_up_a_question_swaps_it_in(client, db, audit, peop
     response = autosave(client, audit, "compliance", {"chronology_up_to_date": "no"})
     assert response.status_code == 200
     assert (
-        '<div id="question-chronology_up_to_date__explanation" class="app-question" data-question="chronology_up_to_date__explanation" hx-swap-oob="true">'
-        in response.text
+        '<div id="question-chronology_up_to_date__explanation" class="app-question" '
+        'data-question="chronology_up_to_date__explanation" hx-swap-oob="true">' in response.text
     )
     assert "Explain why the answer is No" in page_text(response.text)
     # Unchanged questions are left alone (the auditor may be in the middle of one).
@@ -253,19 +256,24 @@ def test_an_answer_that_brings_up_a_question_swaps_it_in(client, db, audit, peop
         shown=["chronology_up_to_date", "chronology_up_to_date__explanation"],
     )
     assert (
-        '<div id="question-chronology_up_to_date__explanation" class="app-question" data-question="chronology_up_to_date__explanation" hidden hx-swap-oob="true">'
-        in back.text
+        '<div id="question-chronology_up_to_date__explanation" class="app-question" '
+        'data-question="chronology_up_to_date__explanation" hidden hx-swap-oob="true">' in back.text
     )
 
 
-def test_a_save_of_another_question_from_an_older_page_succeeds_and_brings_the_page_up_to_date(client, db, audit, people):
+def test_a_save_of_another_question_from_an_older_page_succeeds_and_brings_the_page_up_to_date(
+    client, db, audit, people
+):
     login(client, "auditor")
     assert autosave(client, audit, "compliance", {"chronology_up_to_date": "yes"}, version=1).status_code == 200
     other = autosave(client, audit, "compliance", {"oversight_last_month": "no"}, version=1)
     assert other.status_code == 200
     assert stored(db, audit) == {"chronology_up_to_date": "yes", "oversight_last_month": "no"}
     # The page learns the answer given elsewhere: the question is redrawn with it, known at the new version.
-    assert '<div id="question-chronology_up_to_date" class="app-question" data-question="chronology_up_to_date" hx-swap-oob="true">' in other.text
+    assert (
+        '<div id="question-chronology_up_to_date" class="app-question" data-question="chronology_up_to_date" hx-swap-oob="true">'
+        in other.text
+    )
     assert 'value="yes" checked' in other.text
     assert '<input type="hidden" name="_version" id="audit-version" value="3" hx-swap-oob="true">' in other.text
 
@@ -280,7 +288,10 @@ def test_a_stale_save_of_the_same_question_is_refused_showing_both_answers_and_s
     assert "Your answer No" in text and "Saved answer Yes" in text
     assert stored(db, audit) == {"chronology_up_to_date": "yes"}
     # The question itself is not redrawn (the auditor's No stays on the page) and the version is not taken.
-    assert 'id="question-chronology_up_to_date" class="app-question" data-question="chronology_up_to_date" hx-swap-oob' not in stale.text
+    assert (
+        'id="question-chronology_up_to_date" class="app-question" data-question="chronology_up_to_date" hx-swap-oob'
+        not in stale.text
+    )
     assert 'id="audit-version"' not in stale.text
 
 
@@ -301,7 +312,10 @@ def test_an_invalid_answer_is_refused_naming_the_question(client, db, audit, peo
     response = autosave(client, audit, "compliance", {"chronology_up_to_date": "maybe", "oversight_last_month": "yes"})
     assert response.status_code == 422
     assert 'Select Yes, No or Not applicable for "Is the chronology up to date' in page_text(response.text)
-    assert '<div id="question-chronology_up_to_date" class="app-question" data-question="chronology_up_to_date" hx-swap-oob="true">' in response.text
+    assert (
+        '<div id="question-chronology_up_to_date" class="app-question" data-question="chronology_up_to_date" hx-swap-oob="true">'
+        in response.text
+    )
     assert "govuk-form-group--error" in response.text
     assert stored(db, audit) == {"oversight_last_month": "yes"}  # the valid answer beside it is kept
 
@@ -345,7 +359,10 @@ def test_save_and_continue_shows_questions_the_answers_brought_up(client, db, au
     response = _answer_all_dip(client, audit, child_missing_12m="yes")
     assert response.headers["location"] == (f"/audits/{audit.id}/sections/compliance#return_interview_within_72_hours")
     page = client.get(f"/audits/{audit.id}/sections/compliance").text
-    assert '<div id="question-return_interview_within_72_hours" class="app-question" data-question="return_interview_within_72_hours">' in page
+    assert (
+        '<div id="question-return_interview_within_72_hours" class="app-question" data-question="return_interview_within_72_hours">'
+        in page
+    )
 
 
 def test_save_and_continue_with_a_bad_answer_shows_an_error_summary(client, db, audit, people):
@@ -496,3 +513,66 @@ def test_audit_ids_out_of_range_are_not_server_errors(client, audit, people):
     login(client, "auditor")
     for url in ("/audits/0", "/audits/99999999999999", "/audits/abc/check", "/audits/1/sections/" + "x" * 100):
         assert client.get(url).status_code in (400, 404), url
+
+
+def test_without_javascript_a_stale_section_shows_each_difference_and_keeps_or_takes_answers(client, db, audit, people):
+    """The form posted whole (no JavaScript) by a page opened at version 1, after another tab answered two questions."""
+    login(client, "auditor")
+    assert (
+        autosave(
+            client, audit, "compliance", {"chronology_up_to_date": "yes", "oversight_last_month": "yes"}
+        ).status_code
+        == 200
+    )
+    page_as_drawn = {
+        "_version": "1",
+        "_shown": ["chronology_up_to_date", "oversight_last_month", "child_voice_recorded"],
+        "_was-chronology_up_to_date": "null",
+        "_was-oversight_last_month": "null",
+        "_was-child_voice_recorded": "null",
+        # The auditor answered chronology No and child's voice Yes; oversight left as the page showed it (blank).
+        "chronology_up_to_date": "no",
+        "child_voice_recorded": "yes",
+    }
+    refused = post_form(client, f"/audits/{audit.id}/sections/compliance", page_as_drawn)
+    assert refused.status_code == 409
+    text = page_text(refused.text)
+    assert "Your answer No" in text and "Saved answer Yes" in text and "Changed by Asha Auditor" in text
+    assert stored(db, audit) == {"chronology_up_to_date": "yes", "oversight_last_month": "yes"}  # nothing saved
+    # The form shows what the auditor chose, and the untouched question as now saved.
+    assert re.search(r'name="chronology_up_to_date"[^>]*value="no" checked', refused.text)
+    assert re.search(r'name="oversight_last_month"[^>]*value="yes" checked', refused.text)
+    assert re.search(r'name="child_voice_recorded"[^>]*value="yes" checked', refused.text)
+    # "Use the saved answer" (no JavaScript): the page again with the saved Yes, nothing saved yet.
+    form = _form_fields(refused.text)
+    taken = post_form(client, f"/audits/{audit.id}/sections/compliance", {**form, "_take": "chronology_up_to_date"})
+    assert taken.status_code == 200 and "Your answer No" not in page_text(taken.text)
+    assert re.search(r'name="chronology_up_to_date"[^>]*value="yes" checked', taken.text)
+    # Save and continue now saves the auditor's own change and keeps the other tab's answers.
+    saved = post_form(client, f"/audits/{audit.id}/sections/compliance", _form_fields(taken.text))
+    assert saved.status_code == 303
+    assert stored(db, audit) == {
+        "chronology_up_to_date": "yes",
+        "oversight_last_month": "yes",
+        "child_voice_recorded": "yes",
+    }
+    # Keeping an answer: sending the refused page again as it stands saves the auditor's No.
+    again = post_form(client, f"/audits/{audit.id}/sections/compliance", form)
+    assert again.status_code == 303
+    assert stored(db, audit)["chronology_up_to_date"] == "no"
+
+
+def _form_fields(markup: str) -> dict:
+    """The fields a browser would post from the section form: hidden inputs, checked radios and checkboxes."""
+    fields: dict = {}
+    form = markup.split('<form method="post"', 1)[1].split("</form>", 1)[0]
+    form = re.sub(r"<template.*?</template>", "", form, flags=re.S)  # inert: a browser never sends it
+    for tag in re.findall(r"<input[^>]*>", form):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if not name or name.group(1) in ("_keep", "_take", "csrf_token"):
+            continue
+        if ('type="radio"' in tag or 'type="checkbox"' in tag) and " checked" not in tag:
+            continue
+        fields.setdefault(name.group(1), []).append(html.unescape(value.group(1)) if value else "")
+    return {k: v if len(v) > 1 else v[0] for k, v in fields.items()}

@@ -205,14 +205,22 @@ def test_no_accepted_answer_is_lost_or_overwritten_by_a_stale_client(db, client,
 
 def test_saves_of_different_questions_from_one_old_version_both_succeed(db, people, new_audit):
     audit = new_audit()
-    service.audit_answers_save(db, audit=audit, version=1, answers={"chronology_up_to_date": "yes"}, actor=people.auditor)
+    service.audit_answers_save(
+        db, audit=audit, version=1, answers={"chronology_up_to_date": "yes"}, actor=people.auditor
+    )
     service.audit_answers_save(db, audit=audit, version=1, answers={"oversight_last_month": "no"}, actor=people.auditor)
     assert audit.version == 3
-    assert _stored(db, audit) == {"chronology_up_to_date": "yes", "oversight_last_month": "no", "child_voice_recorded": None}
+    assert _stored(db, audit) == {
+        "chronology_up_to_date": "yes",
+        "oversight_last_month": "no",
+        "child_voice_recorded": None,
+    }
 
 
 def test_a_version_the_audit_never_had_is_refused(db, people, new_audit):
     audit = new_audit()
     with pytest.raises(Conflict, match="has no version 9"):
-        service.audit_answers_save(db, audit=audit, version=9, answers={"chronology_up_to_date": "yes"}, actor=people.auditor)
+        service.audit_answers_save(
+            db, audit=audit, version=9, answers={"chronology_up_to_date": "yes"}, actor=people.auditor
+        )
     assert _stored(db, audit)["chronology_up_to_date"] is None

@@ -43,6 +43,10 @@ _FINGERPRINT = """
 _checked: set[str] = set()
 
 
+# What the audit form's save status says once an answer is saved.
+SAVED_AT = re.compile(r"^\s*Saved at \d{2}:\d{2}\s*$")
+
+
 def _describe(violations: list[dict[str, Any]], page: Page) -> str:
     lines = [
         f"axe-core found {len(violations)} serious or critical accessibility problem(s) on {page.url} "

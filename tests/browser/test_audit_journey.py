@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.demo.generator import demo_logins
-from tests.browser.helpers import check_accessibility, expect_error_summary, service_nav, sign_in
+from tests.browser.helpers import SAVED_AT, check_accessibility, expect_error_summary, service_nav, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -58,7 +58,7 @@ def answer_visible_questions(page: Page, *, skip: tuple[str, ...] = ()) -> int:
                 box.fill("2" if box.get_attribute("inputmode") == "decimal" else "Evidence seen on the file.")
                 box.blur()
         assert saved.value.status == 200, saved.value.text()
-        expect(page.locator("#save-status")).to_have_text("Saved")
+        expect(page.locator("#save-status")).to_have_text(SAVED_AT)
         answered += 1
 
 
@@ -142,7 +142,7 @@ def test_qa_lead_completes_a_full_case_file_audit(page: Page) -> None:
     with page.expect_response(_autosaved):
         details.get_by_label("No", exact=True).check()
     expect(explanation).to_be_visible()
-    expect(page.locator("#save-status")).to_have_text("Saved")
+    expect(page.locator("#save-status")).to_have_text(SAVED_AT)
     check_accessibility(page)
     with page.expect_response(_autosaved):
         details.get_by_label("Yes", exact=True).check()
@@ -197,24 +197,125 @@ def test_qa_lead_previews_a_template(page: Page) -> None:
     check_accessibility(page)
 
 
-def test_a_save_from_a_stale_page_shows_a_conflict_and_loses_nothing(page: Page) -> None:
+def test_two_tabs_never_overwrite_each_others_answers(page: Page) -> None:
+    """Tab B answers Yes; tab A, opened before, answers the same question No: refused, showing both answers. A's next
+    answer to another question saves without taking B's answer away; A then chooses between the two answers."""
     sign_in(page, QA_LEAD.username, QA_LEAD.full_name)
     _start_audit(page, "Dip sample compliance checklist", row=2)
     page.get_by_role("link", name="Compliance checklist").click()
-    other_tab = page.context.new_page()
-    other_tab.goto(page.url)
+    tab_a, tab_b = page, page.context.new_page()
+    tab_b.goto(tab_a.url)
 
     chronology = "Is the chronology up to date (updated within the last 3 months)?"
-    with page.expect_response(_autosaved):
-        page.get_by_role("group", name=chronology).get_by_label("Yes", exact=True).check()
-    expect(page.locator("#save-status")).to_have_text("Saved")
+    with tab_b.expect_response(_autosaved):
+        tab_b.get_by_role("group", name=chronology).get_by_label("Yes", exact=True).check()
+    expect(tab_b.locator("#save-status")).to_have_text(SAVED_AT)
 
-    oversight = other_tab.get_by_role("group", name="Is management oversight recorded in the last month?")
-    with other_tab.expect_response(_autosaved) as refused:
-        oversight.get_by_label("No", exact=True).check()
+    with tab_a.expect_response(_autosaved) as refused:
+        tab_a.get_by_role("group", name=chronology).get_by_label("No", exact=True).check()
     assert refused.value.status == 409
-    expect(other_tab.locator("#save-status")).to_contain_text("changed since you opened it")
-    expect(oversight.get_by_label("No", exact=True)).to_be_checked()  # what was chosen is still on the page
-    check_accessibility(other_tab)
-    other_tab.reload()
-    expect(other_tab.get_by_role("group", name=chronology).get_by_label("Yes", exact=True)).to_be_checked()
+    differences = tab_a.locator("#answer-conflicts")
+    expect(differences).to_contain_text("Not saved")
+    expect(differences.locator(".app-conflict")).to_contain_text(re.compile(r"Your answer\s*No"))
+    expect(differences.locator(".app-conflict")).to_contain_text(re.compile(r"Saved answer\s*Yes"))
+    expect(tab_a.get_by_role("group", name=chronology).get_by_label("No", exact=True)).to_be_checked()  # kept here
+    check_accessibility(tab_a)
+
+    # Another question from the same tab saves, and B's Yes stays on the server (the bug this replaces lost it).
+    oversight = tab_a.get_by_role("group", name="Is management oversight recorded in the last month?")
+    with tab_a.expect_response(_autosaved) as saved:
+        oversight.get_by_label("No", exact=True).check()
+    assert saved.value.status == 200, saved.value.text()
+    expect(tab_a.locator("#save-status")).to_have_text(SAVED_AT)
+    tab_b.reload()
+    expect(tab_b.get_by_role("group", name=chronology).get_by_label("Yes", exact=True)).to_be_checked()
+    expect(
+        tab_b.get_by_role("group", name="Is management oversight recorded in the last month?").get_by_label(
+            "No", exact=True
+        )
+    ).to_be_checked()
+
+    # A keeps its own answer: saved now, judged against the Yes it was shown.
+    with tab_a.expect_response(_autosaved) as kept:
+        differences.get_by_role("button", name=re.compile("^Keep my answer")).click()
+    assert kept.value.status == 200, kept.value.text()
+    expect(differences.locator(".app-conflict")).to_have_count(0)
+    tab_b.reload()
+    expect(tab_b.get_by_role("group", name=chronology).get_by_label("No", exact=True)).to_be_checked()
+
+    # B, now the stale one, answers chronology Not applicable: refused; it takes the saved No instead.
+    tab_b.close()
+    tab_b = page.context.new_page()
+    tab_b.goto(tab_a.url)
+    with tab_a.expect_response(_autosaved):
+        tab_a.get_by_role("group", name=chronology).get_by_label("Yes", exact=True).check()
+    with tab_b.expect_response(_autosaved) as refused:
+        tab_b.get_by_role("group", name=chronology).get_by_label("Not applicable", exact=True).check()
+    assert refused.value.status == 409
+    tab_b.locator("#answer-conflicts").get_by_role("button", name=re.compile("^Use the saved answer")).click()
+    expect(tab_b.get_by_role("group", name=chronology).get_by_label("Yes", exact=True)).to_be_checked()
+    expect(tab_b.locator("#answer-conflicts .app-conflict")).to_have_count(0)
+    check_accessibility(tab_b)
+    tab_b.reload()
+    expect(tab_b.get_by_role("group", name=chronology).get_by_label("Yes", exact=True)).to_be_checked()
+
+
+def test_a_safeguarding_concern_started_is_kept_and_says_nobody_has_been_told(page: Page) -> None:
+    sign_in(page, QA_LEAD.username, QA_LEAD.full_name)
+    _start_audit(page, "Dip sample compliance checklist", row=3)
+    page.get_by_role("link", name="Safeguarding").click()
+    concern = page.get_by_role("group", name=re.compile("immediate safeguarding concern", re.I))
+    with page.expect_response(_autosaved) as saved:
+        concern.get_by_label("Yes", exact=True).check()
+    assert saved.value.status == 200, saved.value.text()
+    draft = page.locator("#concern-draft")
+    expect(draft).to_contain_text("Concern started, not yet sent: nobody has been told yet.")
+    check_accessibility(page)
+    # Something typed in another box is saved as it is typed.
+    comments = page.locator(".app-question textarea").last
+    with page.expect_response(_autosaved):
+        comments.fill("Stopped to phone the team manager.")
+    page.reload()
+    expect(concern.get_by_label("Yes", exact=True)).to_be_checked()
+    expect(page.locator(".app-question textarea").last).to_have_value("Stopped to phone the team manager.")
+    expect(page.locator("#concern-draft")).to_contain_text("nobody has been told yet")
+    # Describing it sends it.
+    description = page.locator("#question-immediate_safeguarding_concern__explanation textarea")
+    with page.expect_response(_autosaved) as sent:
+        description.fill("Bruising seen on the file photo; told the team manager by phone.")
+        description.blur()
+    assert sent.value.status == 200
+    recipient = page.get_by_label("Who must be told")
+    if recipient.locator("option:checked").inner_text() == "Choose a person":
+        # This case's team manager is not a user: still not sent, until someone is chosen.
+        expect(page.locator("#concern-draft")).to_contain_text("To send it, choose who must be told")
+        with page.expect_response(_autosaved) as chosen:
+            recipient.select_option(index=1)
+        assert chosen.value.status == 200, chosen.value.text()
+    expect(page.locator("#escalation-part")).to_contain_text("Escalated to")
+    expect(page.locator("#concern-draft")).to_have_count(0)
+    check_accessibility(page)
+
+
+def test_leaving_with_unsaved_typing_asks_first_and_typed_text_survives_a_reload(page: Page) -> None:
+    sign_in(page, QA_LEAD.username, QA_LEAD.full_name)
+    _start_audit(page, "Dip sample compliance checklist", row=4)
+    page.get_by_role("link", name="Safeguarding").click()
+    comments = page.locator(".app-question textarea").last
+    comments.click()
+    page.keyboard.type("Half a thought")
+    dialogs: list[str] = []
+
+    def stay(dialog) -> None:
+        dialogs.append(dialog.type)
+        dialog.dismiss()
+
+    page.once("dialog", stay)
+    page.get_by_role("link", name="Back to all sections").first.click()
+    page.wait_for_timeout(300)
+    assert dialogs == ["beforeunload"]
+    expect(page.get_by_role("heading", name="Safeguarding")).to_be_visible()  # stayed, nothing lost
+    # A second of quiet saves it; then leaving asks nothing and the text is there on return.
+    expect(page.locator("#save-status")).to_have_text(SAVED_AT, timeout=5000)
+    page.reload()
+    expect(page.locator(".app-question textarea").last).to_have_value("Half a thought")

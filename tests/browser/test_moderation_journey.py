@@ -21,6 +21,7 @@ from app.moderation.models import Moderation
 from app.moderation.selectors import latest_round
 from tests.browser.conftest import LiveServer, NewContext
 from tests.browser.helpers import (
+    SAVED_AT,
     check_accessibility,
     expect_error_summary,
     service_nav,
@@ -92,7 +93,7 @@ def _answer(page: Page, question: str, choice: str, *, status: int = 200) -> Non
         page.get_by_role("group", name=question).get_by_label(choice, exact=True).check()
     assert saved.value.status == status, saved.value.text()
     if status == 200:
-        expect(page.locator("#save-status")).to_have_text("Saved")
+        expect(page.locator("#save-status")).to_have_text(SAVED_AT)
 
 
 def _open_my_audit(page: Page, setup: Setup, status: str) -> None:
@@ -178,12 +179,11 @@ def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_work
 
     expect(asha.get_by_role("heading", name="Safeguarding")).to_be_visible()
     check_accessibility(asha)
-    _answer(asha, CONCERN, "Yes", status=422)  # refused until the concern is described
+    _answer(asha, CONCERN, "Yes")  # kept as a draft: nobody is told until the concern is described
+    expect(asha.locator("#concern-draft")).to_contain_text("Concern started, not yet sent: nobody has been told yet.")
     asha.get_by_role("button", name="Save and continue").click()
-    expect_error_summary(asha, "Describe the safeguarding concern, who you told and when")
-    expect(asha.locator("#immediate_safeguarding_concern__explanation-error")).to_contain_text(
-        "Describe the safeguarding concern"
-    )
+    expect(asha).to_have_url(re.compile(r"/sections/safeguarding#escalation-part$"))  # back to the concern
+    expect(asha.locator("#concern-draft")).to_contain_text("To send it, describe the concern")
     check_accessibility(asha)
     # The case's team has a manager with an account: they are told, by identity (no one to choose).
     with asha.expect_response(_autosaved) as saved:

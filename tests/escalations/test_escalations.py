@@ -1,5 +1,6 @@
 """Safeguarding escalation: a Yes is kept as a draft until it has a description and someone to tell, is raised the
-moment it is complete (never waiting for submission), once per audit, shows on the home pages until acknowledged, and every step is in the audit trail."""
+moment it is complete (never waiting for submission), once per audit, shows on the home pages until acknowledged,
+and every step is in the audit trail."""
 
 from __future__ import annotations
 
@@ -125,7 +126,11 @@ def test_api_yes_without_a_recipient_is_a_draft_until_someone_is_chosen(client, 
     )
     # Someone who may not be told (an auditor only) is refused by name, and that save stores nothing.
     wrong = put_answers(
-        client, audit, headers, {"chronology_up_to_date": "yes", SAFEGUARDING: "yes"}, escalation_recipient_id=people.auditor.id
+        client,
+        audit,
+        headers,
+        {"chronology_up_to_date": "yes", SAFEGUARDING: "yes"},
+        escalation_recipient_id=people.auditor.id,
     )
     assert wrong.status_code == 422 and "escalation_recipient_id" in wrong.json()["errors"]
     assert "chronology_up_to_date" not in stored(db, audit) and escalations(db, audit) == []
@@ -265,7 +270,10 @@ def test_autosave_shows_the_description_and_recipient_then_raises(client, db, pe
     )
     assert first.status_code == 200
     assert "Saved at 12:00" in page_text(first.text) and DRAFT in page_text(first.text)
-    assert f'id="question-{EXPLANATION}" class="app-question" data-question="{EXPLANATION}" hx-swap-oob="true"' in first.text
+    assert (
+        f'id="question-{EXPLANATION}" class="app-question" data-question="{EXPLANATION}" hx-swap-oob="true"'
+        in first.text
+    )
     assert 'name="_escalation_recipient_id"' in first.text
     assert stored(db, audit) == {SAFEGUARDING: "yes"} and escalations(db, audit) == []
     second = client.post(
