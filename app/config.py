@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app import clock
+from app.date_rules import DueDateRules
 from app.working_days import Jurisdiction
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -94,6 +95,10 @@ class Settings(BaseSettings):
     due_days_high: int = Field(default=28, ge=1)
     due_days_normal: int = Field(default=56, ge=1)
 
+    # Due dates (cycles, audits, recommendations): set or changed, one must be from today to this many years ahead
+    # (app/date_rules.py); the programme page offers the years from 2000 to the same horizon
+    due_date_horizon_years: int = Field(default=3, ge=1, le=50)
+
     # Reports: rates from fewer answers than this are "too few to judge" and never ranked; the targets file
     # (default app/reports/targets.yaml)
     report_min_n: int = Field(default=10, ge=1)
@@ -133,6 +138,17 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _default_due_within_horizon(self) -> Settings:
+        # A recommendation's default due date is a due date like any other: within the horizon.
+        last = 365 * self.due_date_horizon_years
+        if max(self.due_days_urgent, self.due_days_high, self.due_days_normal) > last:
+            raise ValueError(
+                f"DUE_DAYS_URGENT, DUE_DAYS_HIGH and DUE_DAYS_NORMAL must be at most {last} days "
+                f"(DUE_DATE_HORIZON_YEARS is {self.due_date_horizon_years})"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _secret_key_present(self) -> Settings:
         if not self.secret_key:
             if self.environment == "production":
@@ -157,6 +173,10 @@ class Settings(BaseSettings):
     def today(self) -> date:
         """Today's date where the service is used (not UTC): due dates and ages are local."""
         return clock.today(self.tz)
+
+    def due_date_rules(self, today: date | None = None) -> DueDateRules:
+        """The due-date rules (app/date_rules.py) as they stand today, or on the day given."""
+        return DueDateRules(today=today or self.today(), horizon_years=self.due_date_horizon_years, zone=self.tz)
 
 
 @lru_cache

@@ -39,6 +39,7 @@ from app.audit_templates.models import TemplateVersion
 from app.audit_templates.service import templates_publish
 from app.audits.models import Audit
 from app.cases.models import Case
+from app.date_rules import DueDateRules
 from app.db import bulk_insert, make_engine
 from app.demo.cases import demo_cases_load
 from app.sampling import service
@@ -84,6 +85,7 @@ def bench(database: Database) -> list[object]:
                 session,
                 data=CycleCreate(title="Bench", kind="dip_sample", template_key="dip_sample", due_date=today),
                 actor=lead,
+                dates=DueDateRules(today=today, horizon_years=3),
             )
             # An earlier open sample, so "already in an open sample" excludes something.
             service.sample_create(

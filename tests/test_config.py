@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,15 @@ from pydantic import ValidationError
 
 from app.config import Settings, get_settings
 
-SETTING_NAMES = ("ENVIRONMENT", "DATABASE_URL", "SECRET_KEY", "SECRET_KEY_FILE", "TIMEZONE", "COOKIE_SECURE")
+SETTING_NAMES = (
+    "ENVIRONMENT",
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "SECRET_KEY_FILE",
+    "TIMEZONE",
+    "COOKIE_SECURE",
+    "DUE_DATE_HORIZON_YEARS",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -113,6 +122,31 @@ def test_unknown_environment_is_rejected():
 def test_is_sqlite_follows_the_database_url():
     assert Settings(secret_key="x", database_url="sqlite:////tmp/x.db").is_sqlite
     assert not Settings(secret_key="x", database_url="postgresql+psycopg://u@h/db").is_sqlite
+
+
+def test_the_due_date_horizon_is_read_from_the_environment_and_today_from_the_clock(monkeypatch, set_clock):
+    set_clock(datetime(2026, 12, 6, 12, tzinfo=UTC))
+    monkeypatch.setenv("SECRET_KEY", "x")
+    monkeypatch.setenv("DUE_DATE_HORIZON_YEARS", "5")
+    rules = get_settings().due_date_rules()
+    assert (rules.today, rules.horizon_years) == (date(2026, 12, 6), 5)
+    assert rules.problem(date(2031, 12, 7)) == "The due date must be between 6 Dec 2026 and 6 Dec 2031"
+    monkeypatch.delenv("DUE_DATE_HORIZON_YEARS")
+    assert Settings(secret_key="x").due_date_horizon_years == 3
+
+
+@pytest.mark.parametrize("years", ["0", "51", "three"])
+def test_a_due_date_horizon_out_of_range_is_refused(monkeypatch, years):
+    monkeypatch.setenv("SECRET_KEY", "x")
+    monkeypatch.setenv("DUE_DATE_HORIZON_YEARS", years)
+    with pytest.raises(ValidationError, match="due_date_horizon_years"):
+        get_settings()
+
+
+def test_a_default_recommendation_due_date_must_fit_the_horizon():
+    with pytest.raises(ValidationError, match="must be at most 365 days"):
+        Settings(secret_key="x", due_date_horizon_years=1, due_days_normal=400)
+    assert Settings(secret_key="x", due_date_horizon_years=1, due_days_normal=365).due_days_normal == 365
 
 
 def test_get_settings_is_cached_until_cleared(monkeypatch):

@@ -28,6 +28,7 @@ from starlette.routing import Mount, Route
 from app.accounts.roles import Role
 from app.cases import service as case_service
 from app.cases.readers import UploadedFile
+from app.date_rules import DueDateRules
 from app.escalations.models import Escalation
 from app.recommendations.models import Notification, Recommendation
 from app.sampling.schemas import CycleCreate, SampleSpec
@@ -182,6 +183,7 @@ def world(db):
         db,
         data=CycleCreate(title="Walk cycle", kind="dip_sample", template_key="dip_sample", due_date=date(2026, 12, 31)),
         actor=lead,
+        dates=DueDateRules(today=date(2026, 11, 26), horizon_years=3),
     )
     sample = sample_create(
         db, cycle=cycle, spec=SampleSpec(method="random", size=1, seed=1), today=date(2026, 11, 26), actor=lead

@@ -14,13 +14,13 @@ from typing import Any
 from app.audit_templates.conditions import has_answer, visible_questions
 from app.audit_templates.schema import (
     GRADE_LABELS,
+    MAX_TEXT_LENGTH,
     YES_NO_NA_LABELS,
     Question,
     QuestionType,
     TemplateDefinition,
 )
 
-MAX_TEXT_LENGTH = 10_000
 _FREE_TYPES = {QuestionType.TEXT, QuestionType.DATE, QuestionType.NUMBER}
 
 
@@ -59,7 +59,9 @@ def validate_answer(question: Question, value: Any) -> str | None:
             return None if _is_iso_date(value) else f"Enter a date in the form 2026-11-26 for {name}"
         case QuestionType.NUMBER:
             ok = isinstance(value, int | float) and not isinstance(value, bool) and _finite(value)
-            return None if ok else f"Enter a number for {name}"
+            if not ok:
+                return f"Enter a number for {name}"
+            return None if question.in_range(value) else f"{name} must be {question.number_range}"
 
 
 def _finite(value: float) -> bool:

@@ -206,8 +206,9 @@ def _pydantic_message(data: Any, err: Any) -> str:
     message = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "string_pattern_mismatch" and err["ctx"]["pattern"] == KEY_PATTERN:
         message = f"'{err['input']}' is not a valid key: use lower-case letters, digits and single underscores"
-    if isinstance(err.get("input"), bool):
-        # YAML reads an unquoted true/false as a boolean; a check or answer value needs quotes.
+    if isinstance(err.get("input"), bool) and err["type"] != "value_error":
+        # YAML reads an unquoted true/false as a boolean; a check or answer value needs quotes (a value_error is
+        # our own message, which says what the field takes: a number, say, which no quotes make true into).
         message += f' (write "{str(err["input"]).lower()}" in quotes)'
     return f"{prefix}{message}"
 

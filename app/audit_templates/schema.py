@@ -18,6 +18,7 @@ Authored keys are snake_case without double underscores, so they never collide w
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -29,8 +30,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     PrivateAttr,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
+    model_serializer,
     model_validator,
 )
 
@@ -38,6 +42,8 @@ from app.audit_templates.prefill import TODAY, Prefill, PrefillCheck
 from app.cases.facts import FACT_FIELDS
 
 KEY_PATTERN = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
+# The longest answer a text question takes, in characters (README: "Allowed values").
+MAX_TEXT_LENGTH = 10_000
 Key = Annotated[str, Field(pattern=KEY_PATTERN)]
 GENERATED_SEPARATOR = "__"
 
@@ -93,6 +99,23 @@ YES_NO_NA_LABELS = {"yes": "Yes", "no": "No", "na": "Not applicable"}
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _finite_number(value: Any) -> int | float:
+    """A number written in the template (YAML reads `true` as a boolean and `"3"` as text: neither is one)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number, like 0 or 50")
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number, like 0 or 50")
+    return value
+
+
+Bound = Annotated[int | float, PlainValidator(_finite_number)]
+
+
+def format_number(value: float) -> str:
+    """A bound as people write it: 10,000 and 2.5 (never 10000.0)."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
 
 
 class Option(_Strict):
@@ -156,8 +179,21 @@ class Question(_Strict):
     standard: str | None = None
     prefill: Prefill | None = None
     safeguarding: bool = False
+    # Number questions only: the smallest and largest answer allowed (either may be left open).
+    min: Bound | None = None
+    max: Bound | None = None
     # Set on generated explanation questions only (never from YAML): the question explained.
     _explains: str | None = PrivateAttr(default=None)
+
+    @model_serializer(mode="wrap")
+    def _without_open_bounds(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A question without min or max dumps as it did before they existed, so the content hash of every version
+        # published then is unchanged (publishing would otherwise refuse them all as edited).
+        dumped: dict[str, Any] = handler(self)
+        for bound in ("min", "max"):
+            if dumped.get(bound) is None:
+                dumped.pop(bound, None)
+        return dumped
 
     @model_validator(mode="before")
     @classmethod
@@ -184,6 +220,26 @@ class Question(_Strict):
     def counts_for_compliance(self) -> bool:
         """A yes/no/N/A question whose "yes" is good practice (not a fact such as "has the child gone missing?")."""
         return self.type is QuestionType.YES_NO_NA and self.scored and not self.safeguarding
+
+    @property
+    def max_length(self) -> int | None:
+        """The longest answer a text question takes, in characters (None for other types)."""
+        return MAX_TEXT_LENGTH if self.type is QuestionType.TEXT else None
+
+    @property
+    def number_range(self) -> str | None:
+        """The answers a number question allows, in words ("between 0 and 50", "0 or more"), or None when any."""
+        if self.min is not None and self.max is not None:
+            return f"between {format_number(self.min)} and {format_number(self.max)}"
+        if self.min is not None:
+            return f"{format_number(self.min)} or more"
+        if self.max is not None:
+            return f"{format_number(self.max)} or less"
+        return None
+
+    def in_range(self, value: float) -> bool:
+        """Whether a number is within the question's min and max (each included)."""
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
 
     @property
     def option_values(self) -> tuple[str, ...]:
@@ -409,9 +465,24 @@ def _question_problems(question: Question, at: tuple[str | int, ...]) -> list[Pr
             problems.append(Problem((*at, field), f"{name}: {field} is only for yes_no_na questions"))
     if question.explain_label and not question.explain_when:
         problems.append(Problem((*at, "explain_label"), f"{name}: explain_label needs explain_when"))
+    problems += _bounds_problems(question, at, name)
     if question.prefill and is_yes_no:
         problems += _prefill_problems(question.prefill, (*at, "prefill"), name)
     return problems
+
+
+def _bounds_problems(question: Question, at: tuple[str | int, ...], name: str) -> list[Problem]:
+    given = [bound for bound in ("min", "max") if getattr(question, bound) is not None]
+    if given and question.type is not QuestionType.NUMBER:
+        return [Problem((*at, bound), f"{name}: {bound} is only for number questions") for bound in given]
+    if question.min is not None and question.max is not None and question.min > question.max:
+        return [
+            Problem(
+                (*at, "min"),
+                f"{name}: min ({format_number(question.min)}) is more than max ({format_number(question.max)})",
+            )
+        ]
+    return []
 
 
 def _condition_problems(

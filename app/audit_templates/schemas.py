@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.audit_templates.models import TemplateVersion
 from app.audit_templates.schema import Question, TemplateDefinition
@@ -31,6 +31,8 @@ class QuestionOut(BaseModel):
     options: list[OptionOut] | None = None
     show_if: dict[str, Any] | None = None
     prefill: dict[str, Any] | None = None
+    min: int | float | None = Field(default=None, description="number questions: the smallest answer allowed")
+    max: int | float | None = Field(default=None, description="number questions: the largest answer allowed")
 
 
 class SectionOut(BaseModel):
@@ -59,6 +61,8 @@ def _question_out(question: Question) -> QuestionOut:
         options=[OptionOut(value=o.value, label=o.label) for o in question.options] if question.options else None,
         show_if=dump.get("show_if"),
         prefill=dump.get("prefill"),
+        min=question.min,
+        max=question.max,
     )
 
 

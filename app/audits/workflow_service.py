@@ -18,6 +18,7 @@ from app.audits.models import Audit, AuditDueChange
 from app.audits.service import STALE_MESSAGE, _claim_version
 from app.audits.workflow import EDITABLE, LABELS, SUBMITTED
 from app.cases.models import Case
+from app.date_rules import DueDateRules
 from app.errors import Conflict, ValidationFailed
 from app.sampling.allocation import CaseInfo, conflict_reasons
 from app.sampling.allocation_service import auditor_pool
@@ -105,9 +106,17 @@ def audit_reallocate(
 
 
 def audit_due_date_change(
-    session: Session, *, audit: Audit, new_due: date | None, reason: str, version: int, actor: User
+    session: Session,
+    *,
+    audit: Audit,
+    new_due: date | None,
+    reason: str,
+    version: int,
+    actor: User,
+    dates: DueDateRules,
 ) -> AuditDueChange:
-    """Extend (or bring forward) the due date, for a reason; the change is kept beside the audit."""
+    """Extend (or bring forward) the due date, for a reason; the change is kept beside the audit. The new date
+    must be allowed today (app/date_rules.py), and never before the audit was started."""
     if audit.status not in (*EDITABLE, SUBMITTED):
         raise Conflict(f"This audit is {LABELS.get(audit.status, audit.status)}, so its due date no longer matters.")
     errors: dict[str, str] = {}
@@ -115,6 +124,8 @@ def audit_due_date_change(
         errors["due_date"] = "Enter the new due date"
     elif new_due == audit.due_date:
         errors["due_date"] = f"The audit is already due on {format_date(new_due)}: enter a different date"
+    elif problem := dates.problem(new_due, created_at=audit.created_at):
+        errors["due_date"] = problem
     try:
         text = _reason(reason, "changing the due date")
     except ValidationFailed as exc:

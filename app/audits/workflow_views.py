@@ -180,7 +180,13 @@ def due_date_submit(request: Request, session: SessionDep, lead: QALead, audit_i
         return _due_page(request, session, audit, values=values, errors=errors, status_code=400)
     try:
         audit_due_date_change(
-            session, audit=audit, new_due=new_due, reason=values["reason"], version=_version(form), actor=lead
+            session,
+            audit=audit,
+            new_due=new_due,
+            reason=values["reason"],
+            version=_version(form),
+            actor=lead,
+            dates=request.app.state.settings.due_date_rules(),
         )
     except ValidationFailed as exc:
         return _due_page(request, session, audit, values=values, errors=exc.errors, status_code=400)

@@ -157,8 +157,12 @@ def recommendation_raise(
     priority = _clean(priority)
     if priority not in rules.PRIORITIES:
         errors["priority"] = "Choose the priority: urgent, high or normal"
-    if due_date is not None and due_date < today and "due_date" not in errors:
-        errors["due_date"] = "The due date must be today or later"
+    if (
+        due_date is not None
+        and "due_date" not in errors
+        and (problem := settings.due_date_rules(today).problem(due_date))
+    ):
+        errors["due_date"] = problem
     themes, problem = _themes_error(session, theme_ids)
     if problem and "theme_ids" not in errors:
         errors["theme_ids"] = problem
@@ -351,6 +355,10 @@ def recommendation_due_change(
         errors["due_date"] = "Enter the new due date"
     elif due_date == item.due_date:
         errors["due_date"] = "The new due date is the same as the current one"
+    elif problem := settings.due_date_rules(rules.local_today(now, settings.timezone)).problem(
+        due_date, created_at=item.raised_at
+    ):
+        errors["due_date"] = problem
     if not reason_text:
         errors["reason"] = "Give the reason for changing the due date"
     elif len(reason_text) > NOTE_MAX_LENGTH:

@@ -20,6 +20,7 @@ from app.audits.models import Audit
 from app.audits.service import audit_start
 from app.audits.workflow import EDITABLE
 from app.cases.models import Case
+from app.date_rules import DueDateRules
 from app.errors import Conflict, ValidationFailed
 from app.sampling.allocation import AllocationProposal, AuditorInfo, CaseInfo, check_allocation, propose_allocation
 from app.sampling.models import Cycle, Sample, SampleCase
@@ -111,12 +112,19 @@ def allocation_confirm(
     actor: User,
     today: date,
     calendar: WorkingDayCalendar,
+    dates: DueDateRules,
 ) -> list[Audit]:
-    """Create the audits. Every assignment is re-checked (a changed allocation may bring a conflict back)."""
+    """Create the audits, due on `due_date` or else the cycle's due date (either must be allowed today). Every
+    assignment is re-checked (a changed allocation may bring a conflict back)."""
     if sample.allocated:
         raise Conflict("This sample has already been allocated.")
     cycle = session.get(Cycle, sample.cycle_id)
     assert cycle is not None
+    due = due_date or cycle.due_date
+    if problem := dates.problem(due):
+        if due_date is None:
+            problem += f" (the cycle is due on {format_date(due)}): give the audits a due date"
+        raise ValidationFailed({"due_date": problem})
     cases = sample_cases_info(session, sample=sample)
     pool = auditor_pool(session, cycle=cycle, today=today)
     if not assignments:
@@ -134,7 +142,6 @@ def allocation_confirm(
     template = template_version_get(session, key=cycle.template_key, version=cycle.template_version)
     assert template is not None
     users = {u.id: u for u in session.execute(select(User).where(User.id.in_(set(assignments.values())))).scalars()}
-    due = due_date or cycle.due_date
     audits = []
     for case_id, auditor_id in sorted(assignments.items()):
         case = session.get(Case, case_id)

@@ -53,8 +53,9 @@ def _cycle_or_404(session: SessionDep, cycle_id: int) -> Cycle:
 
 
 @router.post("/cycles", response_model=CyclePublic, status_code=201)
-def cycle_create(session: SessionDep, actor: QALead, data: CycleCreate) -> Cycle:
-    return service.cycle_create(session, data=data, actor=actor)
+def cycle_create(request: Request, session: SessionDep, actor: QALead, data: CycleCreate) -> Cycle:
+    """A new cycle: its due date from today to `DUE_DATE_HORIZON_YEARS` ahead (else 422 naming `due_date`)."""
+    return service.cycle_create(session, data=data, actor=actor, dates=request.app.state.settings.due_date_rules())
 
 
 @router.get("/cycles", response_model=PageOut[CyclePublic])
@@ -146,5 +147,6 @@ def sample_allocate(
         actor=actor,
         today=today,
         calendar=calendar_for(request.app.state.settings.working_days_jurisdiction),
+        dates=request.app.state.settings.due_date_rules(),
     )
     return allocation_summary(audits)

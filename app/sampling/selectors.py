@@ -50,10 +50,11 @@ def _progress(row: Any) -> Progress:
     return Progress(*(int(value or 0) for value in row))
 
 
-def cycle_years(session: Session, *, today: date) -> list[int]:
-    """Years that have cycles (by due date), with this year and next always offered, newest first."""
+def cycle_years(session: Session, *, today: date, allowed: range) -> list[int]:
+    """Years that have cycles (by due date), with this year and next always offered, newest first; only the
+    programme's years (`allowed`, app/date_rules.py) are offered."""
     found = {int(y) for y in session.execute(select(extract("year", Cycle.due_date)).distinct()).scalars()}
-    return sorted(found | {today.year, today.year + 1}, reverse=True)
+    return sorted((y for y in found | {today.year, today.year + 1} if y in allowed), reverse=True)
 
 
 def cycles_for_year(session: Session, *, year: int, today: date) -> list[tuple[Cycle, Progress]]:

@@ -16,9 +16,11 @@ from sqlmodel import Session
 
 from app import clock
 from app.accounts.models import User
+from app.audit_templates.prefill import format_date
 from app.audit_templates.selectors import template_latest
 from app.audit_trail.service import audit_record
 from app.cases.models import Case
+from app.date_rules import DueDateRules
 from app.errors import Conflict, ValidationFailed
 from app.sampling.frame import frame_load
 from app.sampling.methods import SamplingError, Stratum, draw_from_strata, draw_positions, frame_hash, new_seed
@@ -28,13 +30,28 @@ from app.sampling.schemas import CycleCreate, SampleSpec
 CYCLE_STATUSES = {"planned": "Planned", "sampling": "Sampling", "in_progress": "In progress", "closed": "Closed"}
 
 
-def cycle_create(session: Session, *, data: CycleCreate, actor: User | None) -> Cycle:
+def cycle_dates_errors(data: CycleCreate, dates: DueDateRules) -> dict[str, str]:
+    """What is wrong with a cycle's dates: the due date within the allowed range, the start within the programme's
+    years and not after the due date."""
+    errors: dict[str, str] = {}
+    if problem := dates.problem(data.due_date):
+        errors["due_date"] = problem
+    if data.start_date is not None:
+        if problem := dates.programme_date_problem(data.start_date, label="the start date"):
+            errors["start_date"] = problem
+        elif data.due_date < data.start_date and "due_date" not in errors:
+            errors["due_date"] = "The due date must be on or after the start date"
+    return errors
+
+
+def cycle_create(session: Session, *, data: CycleCreate, actor: User | None, dates: DueDateRules) -> Cycle:
     """A new cycle on the newest published version of its template (pinned: later versions do not change it)."""
     template = template_latest(session, key=data.template_key)
+    errors = cycle_dates_errors(data, dates)
     if template is None:
-        raise ValidationFailed({"template_key": f"There is no published template called {data.template_key!r}"})
-    if data.start_date and data.due_date < data.start_date:
-        raise ValidationFailed({"due_date": "The due date must be on or after the start date"})
+        errors["template_key"] = f"There is no published template called {data.template_key!r}"
+    if errors:
+        raise ValidationFailed(errors)
     cycle = Cycle(**data.model_dump(), template_version=template.version, owner_id=actor.id if actor else None)
     session.add(cycle)
     session.flush()
@@ -55,8 +72,9 @@ def cycle_create(session: Session, *, data: CycleCreate, actor: User | None) -> 
     return cycle
 
 
-def cycle_copy(session: Session, *, cycle: Cycle, actor: User | None) -> Cycle:
-    """ "The same again next month": the same kind, template and theme, dates a month on, newest template version."""
+def cycle_copy(session: Session, *, cycle: Cycle, actor: User | None, dates: DueDateRules) -> Cycle:
+    """ "The same again next month": the same kind, template and theme, dates a month on, newest template version.
+    A copy whose dates are not allowed (a month on from an old cycle has passed already) is refused, keyed "copy"."""
     shift = _next_month
     title = cycle.title + " (next month)" if len(cycle.title) <= 187 else cycle.title
     data = CycleCreate(
@@ -69,7 +87,15 @@ def cycle_copy(session: Session, *, cycle: Cycle, actor: User | None) -> Cycle:
         moderation_rate=cycle.moderation_rate,
         blind_moderation=cycle.blind_moderation,
     )
-    return cycle_create(session, data=data, actor=actor)
+    if errors := cycle_dates_errors(data, dates):
+        problems = "; ".join(message[:1].lower() + message[1:] for message in errors.values())
+        raise ValidationFailed(
+            {
+                "copy": f"A month on, the copy would be due on {format_date(data.due_date)}, but {problems}. "
+                "Create a new cycle instead"
+            }
+        )
+    return cycle_create(session, data=data, actor=actor, dates=dates)
 
 
 def cycle_close(session: Session, *, cycle: Cycle, actor: User | None) -> Cycle:

@@ -15,9 +15,10 @@ from app.accounts import selectors as account_selectors
 from app.audit_templates import selectors as template_selectors
 from app.audits import selectors as audit_selectors
 from app.cases.facts import CASE_TYPE_LABELS
+from app.date_rules import DueDateRules
 from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.numbers import digits
+from app.numbers import digits, parse_int
 from app.sampling import selectors, service
 from app.sampling.allocation_service import allocation_confirm, allocation_propose, auditor_pool
 from app.sampling.frame import frame_counts
@@ -77,6 +78,10 @@ def _today(request: Request) -> date:
     return request.app.state.settings.today()
 
 
+def _dates(request: Request) -> DueDateRules:
+    return request.app.state.settings.due_date_rules()
+
+
 def _cycle_or_404(session: Session, cycle_id: int) -> Cycle:
     cycle = selectors.cycle_get(session, cycle_id=cycle_id)
     if cycle is None:
@@ -122,17 +127,26 @@ def _whole(
 
 @router.get("/programme")
 def programme(request: Request, session: SessionDep, _: QALead, year: str | None = None) -> Response:
-    today = _today(request)
-    chosen = int(year) if year and digits(year) and 2000 <= int(year) <= 2100 else today.year
+    """The year's cycles; a year outside the programme's years shows this year, and says so."""
+    dates = _dates(request)
+    asked = parse_int(year, max_digits=4)
+    chosen = asked if asked in dates.years else dates.today.year
+    notice = (
+        f"There is no programme for {year.strip()[:20]}: choose a year from {dates.years[0]} to {dates.years[-1]}. "
+        f"This is the programme for {chosen}."
+        if year is not None and year.strip() and asked != chosen
+        else None
+    )
     return render(
         request,
         "sampling/programme.html",
         {
             "year": chosen,
-            "years": selectors.cycle_years(session, today=today),
-            "rows": selectors.cycles_for_year(session, year=chosen, today=today),
+            "years": selectors.cycle_years(session, today=dates.today, allowed=dates.years),
+            "rows": selectors.cycles_for_year(session, year=chosen, today=dates.today),
             "kinds": CYCLE_KINDS,
             "statuses": service.CYCLE_STATUSES,
+            "notice": notice,
         },
     )
 
@@ -192,7 +206,7 @@ def cycle_new_submit(request: Request, session: SessionDep, lead: QALead, form: 
     if errors or cycle_data is None:
         return _cycle_form(request, session, values, errors)
     try:
-        cycle = service.cycle_create(session, data=cycle_data, actor=lead)
+        cycle = service.cycle_create(session, data=cycle_data, actor=lead, dates=_dates(request))
     except ValidationFailed as exc:
         return _cycle_form(request, session, values, exc.errors)
     return _see_other(f"/programme/{cycle.id}?created=1")
@@ -200,7 +214,12 @@ def cycle_new_submit(request: Request, session: SessionDep, lead: QALead, form: 
 
 @router.get("/programme/{cycle_id}")
 def cycle_detail(request: Request, session: SessionDep, _: QALead, cycle_id: RowId) -> Response:
-    cycle = _cycle_or_404(session, cycle_id)
+    return _cycle_page(request, session, _cycle_or_404(session, cycle_id))
+
+
+def _cycle_page(
+    request: Request, session: Session, cycle: Cycle, *, errors: dict[str, str] | None = None, status_code: int = 200
+) -> Response:
     by_auditor, total = selectors.cycle_progress_by_auditor(session, cycle=cycle, today=_today(request))
     return render(
         request,
@@ -221,15 +240,20 @@ def cycle_detail(request: Request, session: SessionDep, _: QALead, cycle_id: Row
             ),
             "owner": account_selectors.user_get(session, user_id=cycle.owner_id) if cycle.owner_id else None,
             "flash": request.query_params,
+            "errors": errors or {},
         },
+        status_code=status_code,
     )
 
 
 @router.post("/programme/{cycle_id}/copy")
-def cycle_copy(session: SessionDep, lead: QALead, cycle_id: RowId) -> Response:
-    """ "The same again next month": a new cycle, then its page."""
+def cycle_copy(request: Request, session: SessionDep, lead: QALead, cycle_id: RowId) -> Response:
+    """ "The same again next month": a new cycle, then its page (or this one, saying why it cannot be copied)."""
     cycle = _cycle_or_404(session, cycle_id)
-    copy = service.cycle_copy(session, cycle=cycle, actor=lead)
+    try:
+        copy = service.cycle_copy(session, cycle=cycle, actor=lead, dates=_dates(request))
+    except ValidationFailed as exc:
+        return _cycle_page(request, session, cycle, errors=exc.errors, status_code=400)
     return _see_other(f"/programme/{copy.id}?copied={cycle.id}")
 
 
@@ -553,6 +577,7 @@ def sample_allocate(request: Request, session: SessionDep, lead: QALead, sample_
                 actor=lead,
                 today=settings.today(),
                 calendar=calendar_for(settings.working_days_jurisdiction),
+                dates=settings.due_date_rules(),
             )
         except ValidationFailed as exc:
             errors = exc.errors

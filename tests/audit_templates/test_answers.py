@@ -71,6 +71,34 @@ def test_valid_or_empty_answers_pass(type_, value):
     assert validate_answer(question(type_), value) is None
 
 
+@pytest.mark.parametrize(
+    ("bounds", "value", "message"),
+    [
+        ({"min": 0, "max": 50}, -3, '"Date of the last visit" must be between 0 and 50'),
+        ({"min": 0, "max": 50}, 99_999_999, '"Date of the last visit" must be between 0 and 50'),
+        ({"min": 0, "max": 50}, 50.5, '"Date of the last visit" must be between 0 and 50'),
+        ({"min": 0, "max": 50}, 0, None),
+        ({"min": 0, "max": 50}, 50, None),
+        ({"min": 0.5}, 0.25, '"Date of the last visit" must be 0.5 or more'),
+        ({"max": 10_000}, 10_001, '"Date of the last visit" must be 10,000 or less'),
+        ({"max": 10_000}, -(10**9), None),
+        ({"min": 0, "max": 50}, "3", 'Enter a number for "Date of the last visit"'),  # not a number at all
+    ],
+)
+def test_number_answers_keep_to_the_questions_min_and_max(bounds, value, message):
+    assert validate_answer(question("number", **bounds), value) == message
+
+
+def test_the_shipped_full_template_refuses_impossible_social_worker_counts():
+    full = load_template(SHIPPED / "case_file_audit.v2.yaml")
+    label = full.question("social_workers_12m").label
+    for impossible in (-3, 99_999_999):
+        assert answer_errors(full, {"social_workers_12m": impossible}) == {
+            "social_workers_12m": f'"{label}" must be between 0 and 50'
+        }
+    assert answer_errors(full, {"social_workers_12m": 4}) == {}
+
+
 def test_choice_answers_must_be_listed_options():
     options = [{"value": "police", "label": "Police"}, {"value": "health", "label": "Health"}]
     single, multi = question("single_choice", options=options), question("multi_choice", options=options)

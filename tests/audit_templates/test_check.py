@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from app.audit_templates.loader import (
     TemplateError,
@@ -16,6 +17,7 @@ from app.audit_templates.loader import (
     run_check,
 )
 from app.audit_templates.schema import TemplateKind
+from app.cli import cli
 
 HERE = Path(__file__).parent
 SHIPPED = HERE.parents[1] / "audit_templates"
@@ -33,16 +35,43 @@ def problems(name: str) -> list[str]:
 
 def test_every_shipped_template_passes_the_check():
     status, lines = run_check(SHIPPED)
-    assert (status, lines) == (0, [f"Checked 5 template files in {SHIPPED}: no problems."])
+    assert (status, lines) == (0, [f"Checked 7 template files in {SHIPPED}: no problems."])
     templates = load_templates(SHIPPED)
     assert [(t.key, t.version, t.kind) for t in templates] == [
         ("case_file_audit", 1, TemplateKind.FULL),
+        ("case_file_audit", 2, TemplateKind.FULL),
         ("dip_sample", 1, TemplateKind.DIP_SAMPLE),
         ("multi_agency", 1, TemplateKind.MULTI_AGENCY),
         ("thematic_front_door", 1, TemplateKind.THEMATIC),
         ("thematic_missing", 1, TemplateKind.THEMATIC),
+        ("thematic_missing", 2, TemplateKind.THEMATIC),
     ]
     assert all(t.safeguarding_question is not None for t in templates)
+
+
+def test_the_newest_version_of_every_shipped_template_bounds_its_number_questions():
+    newest = {t.key: t for t in load_templates(SHIPPED)}  # sorted by version: the last of each key wins
+    numbers = {(t.key, q.key): (q.min, q.max) for t in newest.values() for q in t.questions if q.type == "number"}
+    assert numbers == {
+        ("case_file_audit", "social_workers_12m"): (0, 50),
+        ("thematic_missing", "missing_episodes_12m"): (0, 500),
+    }
+
+
+@pytest.mark.parametrize("key", ["case_file_audit", "thematic_missing"])
+def test_a_second_version_only_adds_the_bounds(key):
+    """Published versions never change: the bounds came as version 2, the same questions as version 1."""
+    first, second = (load_template(SHIPPED / f"{key}.v{v}.yaml") for v in (1, 2))
+    unbounded = {"min": None, "max": None}
+    assert [q.model_copy(update=unbounded) for q in second.questions] == list(first.questions)
+    assert second.model_copy(update={"version": 1, "sections": first.sections}) == first
+
+
+def test_a_question_without_bounds_dumps_as_before_they_existed():
+    """So the content hash of every version published before min and max existed is unchanged."""
+    full = load_template(SHIPPED / "case_file_audit.v2.yaml")
+    assert {"min", "max"}.isdisjoint(full.question("chronology_up_to_date").model_dump(by_alias=True))
+    assert full.question("social_workers_12m").model_dump(by_alias=True).items() >= {"min": 0, "max": 50}.items()
 
 
 def test_the_full_template_has_sections_a_to_l_without_moderation():
@@ -117,6 +146,31 @@ def test_options_belong_to_choice_questions_only_and_are_unique():
         "broken/options.yaml:23: question 'outcome' has the option 'early_help' twice",
         "broken/options.yaml:24: question 'notes': explain_when is only for yes_no_na questions",
     ]
+
+
+@pytest.mark.usefixtures("in_tests_dir")
+def test_min_and_max_are_numbers_in_order_on_number_questions_only():
+    assert problems("bounds.yaml") == [
+        "broken/bounds.yaml:13: question 'social_workers_12m': min (50) is more than max (0)",
+        "broken/bounds.yaml:22: question 'notes': max is only for number questions",
+    ]
+    assert problems("bounds_shape.yaml") == [
+        "broken/bounds_shape.yaml:13: question 'missing_episodes_12m': min: must be a number, like 0 or 50",
+        "broken/bounds_shape.yaml:14: question 'missing_episodes_12m': max: must be a finite number, like 0 or 50",
+        "broken/bounds_shape.yaml:18: question 'placements_12m': min: must be a number, like 0 or 50",
+        "broken/bounds_shape.yaml:19: question 'placements_12m': max: must be a number, like 0 or 50",
+    ]
+
+
+def test_the_cli_check_names_a_bad_min_and_max(tmp_path: Path):
+    text = (
+        minimal()
+        + "      - key: visits\n        type: number\n        label: Visits\n        min: 10\n        max: 2\n"
+    )
+    write(tmp_path, "mini.v1.yaml", text)
+    checked = CliRunner().invoke(cli, ["templates", "check", str(tmp_path)])
+    assert checked.exit_code == 1
+    assert f"{tmp_path / 'mini.v1.yaml'}:17: question 'visits': min (10) is more than max (2)" in checked.output
 
 
 @pytest.mark.usefixtures("in_tests_dir")
@@ -250,4 +304,4 @@ def test_run_check_on_a_missing_directory(tmp_path: Path):
 
 def test_broken_fixture_directory_fails_as_a_whole():
     status, lines = run_check(HERE / "broken")
-    assert status == 1 and lines[-1].startswith(f"Checked 7 template files in {HERE / 'broken'}:")
+    assert status == 1 and lines[-1].startswith(f"Checked 9 template files in {HERE / 'broken'}:")

@@ -18,7 +18,15 @@ from app.cli import cli
 from app.errors import ValidationFailed
 from tests.factories import api_headers, make_user
 
-SHIPPED = ("case_file_audit", "dip_sample", "multi_agency", "thematic_front_door", "thematic_missing")
+SHIPPED = (
+    ("case_file_audit", 1),
+    ("case_file_audit", 2),
+    ("dip_sample", 1),
+    ("multi_agency", 1),
+    ("thematic_front_door", 1),
+    ("thematic_missing", 1),
+    ("thematic_missing", 2),
+)
 
 
 @pytest.fixture
@@ -36,7 +44,7 @@ def _count(db) -> int:
 
 def test_publishing_loads_every_shipped_template_once_with_an_audit_event_each(db):
     report = templates_publish(db)
-    assert sorted(name.split()[0] for name in report.added) == sorted(SHIPPED)
+    assert sorted(report.added) == sorted(f"{key} v{version}" for key, version in SHIPPED)
     events = db.execute(select(AuditEvent).where(AuditEvent.action == "template.publish")).scalars().all()
     assert len(events) == len(SHIPPED)
     again = templates_publish(db)
@@ -102,7 +110,7 @@ def test_the_api_lists_templates_and_gives_one_definition(client, db):
     headers = api_headers(client, "aud")
     listing = client.get("/api/v1/templates", headers=headers)
     assert listing.status_code == 200
-    assert {(t["key"], t["version"]) for t in listing.json()} == {(key, 1) for key in SHIPPED}
+    assert {(t["key"], t["version"]) for t in listing.json()} == set(SHIPPED)
     body = client.get("/api/v1/templates/dip_sample/1", headers=headers).json()
     assert set(body) >= {"key", "version", "title", "kind", "sections"}
     questions = {q["key"]: q for s in body["sections"] for q in s["questions"]}
@@ -111,6 +119,11 @@ def test_the_api_lists_templates_and_gives_one_definition(client, db):
         "equals": "yes",
     }
     assert questions["assessment_within_45_days"]["prefill"]["from"] == "referral_date"
+    full = client.get("/api/v1/templates/case_file_audit/2", headers=headers).json()
+    numbers = {
+        q["key"]: (q["min"], q["max"]) for s in full["sections"] for q in s["questions"] if q["type"] == "number"
+    }
+    assert numbers == {"social_workers_12m": (0, 50)}  # the bounds answers are checked against
     assert client.get("/api/v1/templates/dip_sample/9", headers=headers).status_code == 404
     assert client.get("/api/v1/templates/dip_sample/99999999999", headers=headers).status_code == 422
     assert client.get("/api/v1/templates").status_code == 401
@@ -119,7 +132,7 @@ def test_the_api_lists_templates_and_gives_one_definition(client, db):
 def test_the_cli_checks_and_publishes(template_dir, monkeypatch, tmp_path):
     runner = CliRunner()
     checked = runner.invoke(cli, ["templates", "check", str(template_dir)])
-    assert checked.exit_code == 0 and "5 template files" in checked.output and "no problems" in checked.output
+    assert checked.exit_code == 0 and "7 template files" in checked.output and "no problems" in checked.output
     (template_dir / "broken.v1.yaml").write_text("key: broken\nversion: 1\nkind: nonsense\n")
     failed = runner.invoke(cli, ["templates", "check", str(template_dir)])
     assert failed.exit_code == 1 and "broken.v1.yaml:3:" in failed.output

@@ -54,7 +54,10 @@ def test_each_type_has_its_govuk_component(client, audit):
         r'<input class="govuk-input govuk-input--width-5" id="workers" name="workers" type="text"[^>]*inputmode="decimal"',
         html,
     )
-    assert '<textarea class="govuk-textarea" id="notes" name="notes" rows="4"' in html
+    assert re.search(
+        r'<textarea class="govuk-textarea govuk-js-character-count" id="notes" name="notes" rows="4"', html
+    )
+    assert "You can enter up to 10,000 characters" in page_text(html)  # GOV.UK's character count
     assert "Notes (optional)" in page_text(html)
     # The judgement fields every judgement section adds.
     assert 'name="all__grade"' in html and 'name="all__strengths"' in html and 'name="all__development"' in html

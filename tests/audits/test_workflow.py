@@ -16,11 +16,13 @@ from app.audits import workflow
 from app.audits.models import AuditDueChange
 from app.audits.service import audit_move
 from app.audits.workflow_service import audit_due_date_change, audit_reallocate
+from app.date_rules import DueDateRules
 from app.errors import Conflict, ValidationFailed
 from tests.factories import add_training, login, make_audit, make_user, post_form
 from tests.factories import page_text as _page_text
 
 TODAY = date(2026, 11, 26)
+DATES = DueDateRules(today=TODAY, horizon_years=3)
 
 
 def page_text(markup: str) -> str:
@@ -199,14 +201,22 @@ def test_reallocation_page_offers_only_eligible_auditors_and_reports_a_stale_for
 
 def test_a_due_date_change_needs_a_reason_and_keeps_its_history(db, audit, people):
     with pytest.raises(ValidationFailed) as refused:
-        audit_due_date_change(db, audit=audit, new_due=None, reason="", version=audit.version, actor=people.lead)
+        audit_due_date_change(
+            db, audit=audit, new_due=None, reason="", version=audit.version, actor=people.lead, dates=DATES
+        )
     assert set(refused.value.errors) == {"due_date", "reason"}
     first = date(2026, 12, 10)
     audit_due_date_change(
-        db, audit=audit, new_due=first, reason="Court hearing", version=audit.version, actor=people.lead
+        db, audit=audit, new_due=first, reason="Court hearing", version=audit.version, actor=people.lead, dates=DATES
     )
     audit_due_date_change(
-        db, audit=audit, new_due=date(2026, 12, 20), reason="Leave", version=audit.version, actor=people.lead
+        db,
+        audit=audit,
+        new_due=date(2026, 12, 20),
+        reason="Leave",
+        version=audit.version,
+        actor=people.lead,
+        dates=DATES,
     )
     history = db.execute(select(AuditDueChange).order_by(AuditDueChange.id)).scalars().all()
     assert [(h.old_due_date, h.new_due_date, h.reason) for h in history] == [
@@ -216,7 +226,13 @@ def test_a_due_date_change_needs_a_reason_and_keeps_its_history(db, audit, peopl
     assert audit.due_date == date(2026, 12, 20)
     with pytest.raises(ValidationFailed, match="already due"):
         audit_due_date_change(
-            db, audit=audit, new_due=date(2026, 12, 20), reason="x", version=audit.version, actor=people.lead
+            db,
+            audit=audit,
+            new_due=date(2026, 12, 20),
+            reason="x",
+            version=audit.version,
+            actor=people.lead,
+            dates=DATES,
         )
 
 

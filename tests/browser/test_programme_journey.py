@@ -146,7 +146,7 @@ def test_qa_lead_copies_a_cycle_for_next_month_and_closes_the_copy(page: Page, l
     page.get_by_label("Title").fill("Thematic: missing children")
     page.get_by_label("Thematic", exact=True).check()
     page.get_by_label("Template").select_option(
-        label="Thematic audit: missing children and return home interviews (version 1)"
+        label="Thematic audit: missing children and return home interviews (version 2)"
     )
     due_group = page.get_by_role("group", name="Due date")
     due_group.get_by_label("Day").fill(str(due.day))

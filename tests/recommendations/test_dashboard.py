@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from app.date_rules import DueDateRules
 from app.recommendations import rules, selectors
 from app.recommendations.dashboard import (
     BucketCount,
@@ -309,6 +310,7 @@ def test_team_theme_priority_and_cycle_narrow_every_figure(db, world):
             title="Autumn dip sample", kind="dip_sample", template_key="dip_sample", due_date=date(2026, 12, 31)
         ),
         actor=world.lead,
+        dates=DueDateRules(today=TODAY, horizon_years=3),
     )
     raised = datetime(2026, 10, 1, tzinfo=UTC)
     target = make_item(

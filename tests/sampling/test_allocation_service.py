@@ -9,6 +9,7 @@ import pytest
 from app.accounts.roles import Role, TrainingKind
 from app.audit_templates.service import templates_publish
 from app.audits import selectors as audit_selectors
+from app.date_rules import DueDateRules
 from app.errors import Conflict, ValidationFailed
 from app.sampling import allocation_service as allocation
 from app.sampling import service
@@ -18,6 +19,7 @@ from tests.factories import add_training, api_headers, make_case, make_team, mak
 
 TODAY = date(2026, 11, 26)
 CALENDAR = calendar_for("england_and_wales")
+DATES = DueDateRules(today=TODAY, horizon_years=3)
 
 
 @pytest.fixture
@@ -42,6 +44,7 @@ def world(db):
         db,
         data=CycleCreate(title="Dip", kind="dip_sample", template_key="dip_sample", due_date=date(2026, 12, 31)),
         actor=lead,
+        dates=DATES,
     )
     sample = service.sample_create(
         db, cycle=cycle, spec=SampleSpec(method="random", size=12, seed=3), today=TODAY, actor=lead
@@ -75,6 +78,7 @@ def test_confirming_creates_the_audits_in_the_cycle_with_due_dates(db, world):
         actor=world["lead"],
         today=TODAY,
         calendar=CALENDAR,
+        dates=DATES,
     )
     assert len(audits) == 12
     assert {(a.cycle_id, a.sample_id, a.template_version, a.due_date) for a in audits} == {
@@ -93,6 +97,7 @@ def test_confirming_creates_the_audits_in_the_cycle_with_due_dates(db, world):
             actor=world["lead"],
             today=TODAY,
             calendar=CALENDAR,
+            dates=DATES,
         )
 
 
@@ -109,6 +114,7 @@ def test_a_changed_allocation_is_checked_again(db, world):
             actor=world["lead"],
             today=TODAY,
             calendar=CALENDAR,
+            dates=DATES,
         )
     assert refused.value.errors == {
         f"case_{cases['AL000']}": "Child AL000: Cat Cole cannot audit this case (is the allocated worker)"
@@ -123,6 +129,7 @@ def test_a_changed_allocation_is_checked_again(db, world):
             actor=world["lead"],
             today=TODAY,
             calendar=CALENDAR,
+            dates=DATES,
         )
 
 

@@ -59,6 +59,7 @@ def world(db, client):
             title="December dip", kind="dip_sample", template_key="dip_sample", due_date=today + timedelta(days=30)
         ),
         actor=lead,
+        dates=client.app.state.settings.due_date_rules(),
     )
     return {
         "today": today,
@@ -219,7 +220,7 @@ def test_moderation_is_blind_first_unless_the_qa_lead_switches_it_off(client, db
     cycle = db.execute(select(Cycle).where(Cycle.title == "Blind cycle")).scalar_one()
     assert cycle.blind_moderation is True
     assert "Blind first" in page_text(client.get(response.headers["location"]).text)
-    copy = service.cycle_copy(db, cycle=cycle, actor=world["lead"])
+    copy = service.cycle_copy(db, cycle=cycle, actor=world["lead"], dates=client.app.state.settings.due_date_rules())
     assert copy.blind_moderation is True
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.accounts.roles import Role
 from app.audit_templates.service import templates_publish
 from app.audit_trail.models import AuditEvent
+from app.date_rules import DueDateRules
 from app.errors import Conflict, ValidationFailed
 from app.sampling import service
 from app.sampling.methods import draw_random, draw_stratified, frame_hash
@@ -18,6 +19,7 @@ from app.sampling.schemas import CycleCreate, SampleFilters, SampleSpec
 from tests.factories import make_audit, make_case, make_team, make_user
 
 TODAY = date(2026, 11, 26)
+DATES = DueDateRules(today=TODAY, horizon_years=3)
 
 
 @pytest.fixture
@@ -34,6 +36,7 @@ def cycle(db, lead):
             title="December dip sample", kind="dip_sample", template_key="dip_sample", due_date=date(2026, 12, 31)
         ),
         actor=lead,
+        dates=DATES,
     )
 
 
@@ -57,7 +60,10 @@ def test_a_cycle_pins_the_newest_template_version_and_is_recorded(db, cycle):
 def test_a_cycle_needs_a_published_template_and_sensible_dates(db, lead):
     with pytest.raises(ValidationFailed) as refused:
         service.cycle_create(
-            db, data=CycleCreate(title="X", kind="thematic", template_key="nope", due_date=TODAY), actor=lead
+            db,
+            data=CycleCreate(title="X", kind="thematic", template_key="nope", due_date=TODAY),
+            actor=lead,
+            dates=DATES,
         )
     assert refused.value.errors == {"template_key": "There is no published template called 'nope'"}
     with pytest.raises(ValidationFailed, match="on or after the start date"):
@@ -71,11 +77,12 @@ def test_a_cycle_needs_a_published_template_and_sensible_dates(db, lead):
                 start_date=TODAY + timedelta(days=1),
             ),
             actor=lead,
+            dates=DATES,
         )
 
 
 def test_copying_a_cycle_moves_it_a_month_on(db, cycle, lead):
-    copy = service.cycle_copy(db, cycle=cycle, actor=lead)
+    copy = service.cycle_copy(db, cycle=cycle, actor=lead, dates=DATES)
     assert copy.id != cycle.id and copy.due_date == date(2027, 1, 31) and copy.template_key == "dip_sample"
     assert copy.title == "December dip sample (next month)"
 
