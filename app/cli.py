@@ -214,6 +214,21 @@ def _print_problems(title: str, problems: list[dict], *, err: bool) -> None:
         typer.echo(f"  ... and {len(problems) - MAX_PRINTED_PROBLEMS} more", err=err)
 
 
+def _closing_line(case_import) -> str:
+    """What --close-absent did: which kinds the extract covers, and which cases of them it closed (or why none)."""
+    from app.cases.import_rules import covers_text
+
+    if case_import.rejected:
+        return f"No case closed: {case_import.rejected} row(s) were rejected, and their children are in the extract."
+    kinds = covers_text(case_import.covers)
+    line = f"Closed {case_import.closed} open case(s) of the kinds this extract covers ({kinds}) missing from it"
+    if not case_import.closed:
+        return f"{line}."
+    listed = [case["child_id"] for case in case_import.closing]
+    more = case_import.closed - len(listed)
+    return f"{line}: {', '.join(listed)}" + (f" ... and {more} more." if more else ".")
+
+
 @cases_cli.command("import")
 def cases_import(
     files: Annotated[
@@ -227,8 +242,12 @@ def cases_import(
         str, typer.Option("--mode", help="all_or_nothing (any error: nothing imported) or skip_invalid")
     ] = "all_or_nothing",
     close_absent: Annotated[
-        bool, typer.Option("--close-absent/--no-close-absent", help="Close open cases missing from this extract")
-    ] = True,
+        bool,
+        typer.Option(
+            "--close-absent/--no-close-absent",
+            help="Close open cases of the kinds this extract covers that are missing from it (off unless given)",
+        ),
+    ] = False,
 ) -> None:
     """Import an extract into the case register (as the web upload does, without the preview)."""
     from app.cases import service
@@ -252,6 +271,8 @@ def cases_import(
             f"{case_import.updated} updated, {case_import.unchanged} unchanged, {case_import.closed} closed, "
             f"{case_import.rejected} rejected."
         )
+        if close_absent:
+            typer.echo(_closing_line(case_import))
         if case_import.new_teams:
             typer.echo(f"New teams (in the {service.UNASSIGNED_AREA} service area): {', '.join(case_import.new_teams)}")
         _print_problems("Rows left out", errors, err=False)

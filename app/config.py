@@ -18,6 +18,7 @@ from app.working_days import Jurisdiction
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_DIR / "var"
+DEFAULT_IMPORT_PREVIEW_EXPIRY_HOURS = 24
 
 
 def _default_database_url() -> str:
@@ -68,6 +69,9 @@ class Settings(BaseSettings):
     # The largest request body accepted (an uploaded extract, most of all), in MB; bigger ones are refused with 413
     # before they are read
     max_upload_mb: int = Field(default=50, ge=1, le=2000)
+
+    # An import preview nobody confirms expires after this many hours (its uploaded files are then deleted)
+    import_preview_expiry_hours: int = Field(default=DEFAULT_IMPORT_PREVIEW_EXPIRY_HOURS, ge=1, le=24 * 90)
 
     # The audit trail's seal: each event is sealed with an HMAC under this key (default: derived from SECRET_KEY),
     # which the database never holds; signed checkpoints of the chain are appended to files in the directory

@@ -67,8 +67,24 @@ def test_a_broken_csv_is_refused_listing_each_error_and_writes_nothing(upgraded,
     assert "broken.csv 3 case_type 'foster': " in output and "not a case type" in output
     assert "broken.csv 4 start_date '31/02/2024': " in output and "not a real date" in output
     assert "nothing was imported" in output
-    # All or nothing: no cases, no closures (the default closes absent cases), not even an import record.
+    # All or nothing: no cases, not even an import record.
     assert _counts(engine) == (1, 1)
+
+
+def _open(engine: Engine) -> set[str]:
+    with Session(engine) as session:
+        return set(session.execute(select(Case.child_id).where(Case.status == "open")).scalars())
+
+
+def test_absent_cases_are_closed_only_with_close_absent_and_only_of_the_kinds_covered(upgraded, engine, tmp_path):
+    ok("cases", "import", _csv(tmp_path, "C1,cla,open,,,", "C2,cla,open,,,", "P1,cp,open,,,"), "--format", "csv")
+    only_c1 = _csv(tmp_path, "C1,cla,open,,,", name="c1.csv")
+    output = ok("cases", "import", only_c1, "--format", "csv")
+    assert "0 closed" in output and _open(engine) == {"C1", "C2", "P1"}  # off unless asked
+    output = ok("cases", "import", only_c1, "--format", "csv", "--close-absent")
+    assert "1 closed" in output
+    assert "Closed 1 open case(s) of the kinds this extract covers (Child looked after) missing from it: C2." in output
+    assert _open(engine) == {"C1", "P1"}  # the cp case is not a kind a cla-only file covers
 
 
 def test_skip_invalid_imports_the_good_rows_and_lists_the_rest(upgraded, engine, tmp_path):

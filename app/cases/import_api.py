@@ -32,9 +32,18 @@ def import_create(
     file: Annotated[list[UploadFile] | None, File(description="The extract file(s)")] = None,
     format: Annotated[str | None, Form(description="annex_a | ssda903 | csv")] = None,
     mode: Annotated[str, Form(description="all_or_nothing (default) | skip_invalid")] = "all_or_nothing",
-    full: Annotated[bool, Form(description="Close open cases missing from this extract")] = True,
+    full: Annotated[
+        bool,
+        Form(
+            description="false (default) | true: close open cases of the kinds this extract covers that are absent "
+            "from it (an SSDA903 return covers children looked after only; an Annex A workbook the kinds of the lists "
+            "it has; a canonical CSV the case types in it). Never closes anything unless asked, nor while rows are "
+            "rejected."
+        ),
+    ] = False,
 ) -> JSONResponse:
-    """Validate and import an extract. With all_or_nothing, any error means 422 and nothing written."""
+    """Validate and import an extract. With all_or_nothing, any error means 422 and nothing written. The body
+    lists the kinds of case the extract covers (`covers`) and the cases it closed (`closing`)."""
     files = [UploadedFile(name=upload.filename or "upload", content=upload.file.read()) for upload in file or []]
     case_import = service.import_run(
         session,
@@ -56,6 +65,7 @@ def imports_list(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> PageOut[ImportPublic]:
+    service.imports_expire_due(session)  # previews past their time are listed as expired
     result = import_selectors.imports_page(session, page=page, page_size=page_size)
     return PageOut(
         items=[import_public(i) for i in result.items], total=result.total, page=result.page, page_size=result.page_size
@@ -64,6 +74,7 @@ def imports_list(
 
 @router.get("/imports/{import_id}", response_model=ImportPublic)
 def import_get(session: SessionDep, actor: QALead, import_id: RowId) -> ImportPublic:
+    service.imports_expire_due(session)
     case_import = import_selectors.import_get(session, import_id=import_id)
     if case_import is None:
         raise NotFound(f"Import {import_id} not found")

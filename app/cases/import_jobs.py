@@ -5,7 +5,8 @@ response (FastAPI background task) in three steps, so SQLite's single writer is 
 
 1. a short transaction claims the import and loads its stored files;
 2. the files are read, validated and merged with no transaction open (the slow part for big files);
-3. one transaction compares with the register as it is now and writes everything, or nothing.
+3. one transaction compares with the register as it is now and writes everything, or nothing: nothing when the
+   plan now is not what the preview showed, which then becomes the new preview to confirm.
 
 Progress (phase, rows done of rows in all, a heartbeat) is written in separate short transactions. On SQLite
 the write step holds the only write lock, so progress inside it is not reported there (it is on PostgreSQL).
@@ -76,8 +77,8 @@ def import_job(new_session: SessionMaker, *, import_id: int, actor_id: int | Non
                 service.import_write(
                     session, case_import=case_import, plan=plan, actor=actor, today=today, progress=progress
                 )
-            except service.ImportRejected:
-                pass  # the import record says why; nothing else was written
+            except (service.ImportRejected, service.PreviewChanged):
+                pass  # the import record says why (or shows the new preview); nothing else was written
             session.commit()
     except Conflict:
         return

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from app.cases.import_rules import MAX_LISTED_CLOSING
 from app.cases.models import CaseImport
 
 
@@ -19,9 +20,18 @@ class ImportProblem(BaseModel):
     message: str
 
 
+class ClosingCase(BaseModel):
+    """An open case a full import closes (or closed): of a kind the extract covers, and not in it."""
+
+    id: int
+    child_id: str
+    case_type: str
+
+
 class ImportPublic(BaseModel):
     id: int
-    status: str  # "previewed", "rejected", "importing", "committed"
+    # "previewed", "rejected", "queued", "importing", "committed", "failed", "discarded", "expired"
+    status: str
     format: str
     mode: str
     full: bool
@@ -36,6 +46,12 @@ class ImportPublic(BaseModel):
     new_teams: list[str]
     errors: list[ImportProblem]
     warnings: list[ImportProblem]
+    covers: list[str] = Field(description="The kinds of case (case types) the extract covers")
+    closing: list[ClosingCase] = Field(
+        description=f"The cases it closes (or closed), the first {MAX_LISTED_CLOSING} by child ID"
+    )
+    changes: list[str] = Field(description="What differed from its preview when it was last confirmed")
+    expires_at: datetime | None = Field(description="When a preview waiting for confirmation expires")
     created_by_id: int | None
     created_at: datetime
     finished_at: datetime | None
@@ -63,6 +79,10 @@ def import_public(case_import: CaseImport) -> ImportPublic:
         new_teams=case_import.new_teams,
         errors=_problems(case_import.errors),
         warnings=_problems(case_import.warnings),
+        covers=case_import.covers,
+        closing=[ClosingCase(**case) for case in case_import.closing],
+        changes=case_import.changes,
+        expires_at=case_import.expires_at,
         created_by_id=case_import.created_by_id,
         created_at=case_import.created_at,
         finished_at=case_import.finished_at,

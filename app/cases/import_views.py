@@ -1,7 +1,8 @@
-"""HTML pages for importing extracts (QA lead): the list of imports, upload, preview, confirm."""
+"""HTML pages for importing extracts (QA lead): the list of imports, upload, preview, confirm or discard."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,10 +12,12 @@ from starlette.datastructures import UploadFile
 
 from app.audit_trail.service import audit_read
 from app.cases import import_jobs, import_selectors, service
+from app.cases.facts import CASE_TYPE_LABELS
+from app.cases.import_rules import covers_text
 from app.cases.models import CaseImport
 from app.cases.readers import UploadedFile
 from app.db import SessionDep
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.web.auth import QALead
 from app.web.forms import FormDep
 from app.web.jobs import RunLaterDep
@@ -31,6 +34,12 @@ MODE_HINTS = {
     "all_or_nothing": "If any row has an error, nothing is imported and you see every error",
     "skip_invalid": "Rows with errors are left out and listed; the rest are imported",
 }
+FULL_HINT = (
+    "Only cases of the kinds the extract covers are closed: an SSDA903 return covers children looked after; "
+    "an Annex A workbook covers the kinds of the lists (2 to 10) it has, even an empty one; a canonical CSV covers "
+    "the case types that appear in it. Nothing is closed while rows are rejected. You will see every case that "
+    "would close before confirming. Closed cases are kept, never deleted."
+)
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -38,6 +47,8 @@ def _see_other(url: str) -> RedirectResponse:
 
 
 def _import_or_404(session: SessionDep, import_id: int) -> CaseImport:
+    """The import, with every preview whose time has come marked expired first (so its status is true)."""
+    service.imports_expire_due(session)
     case_import = import_selectors.import_get(session, import_id=import_id)
     if case_import is None:
         raise NotFound("There is no import with that number.")
@@ -46,6 +57,7 @@ def _import_or_404(session: SessionDep, import_id: int) -> CaseImport:
 
 @router.get("/imports")
 def imports_list(request: Request, session: SessionDep, _: QALead, page: int = 1) -> Response:
+    service.imports_expire_due(session)
     result = import_selectors.imports_page(session, page=page, page_size=25, clamp_to_last=True)
     names = import_selectors.user_names(session, user_ids={i.created_by_id for i in result.items})
 
@@ -65,12 +77,13 @@ def _form_context(values: dict[str, Any], errors: dict[str, str]) -> dict[str, A
         "format_hints": FORMAT_HINTS,
         "modes": service.MODES,
         "mode_hints": MODE_HINTS,
+        "full_hint": FULL_HINT,
     }
 
 
 @router.get("/imports/new")
 def import_new(request: Request, _: QALead) -> Response:
-    values = {"format": "", "mode": "all_or_nothing", "full": True}
+    values = {"format": "", "mode": "all_or_nothing", "full": False}  # never closes anything unless asked
     return render(request, "cases/imports_new.html", _form_context(values, {}))
 
 
@@ -83,6 +96,7 @@ def import_upload(request: Request, session: SessionDep, actor: QALead, form: Fo
         "mode": str(form.get("mode", "all_or_nothing")),
         "full": form.get("full") == "yes",
     }
+    settings = request.app.state.settings
     try:
         case_import = service.import_prepare(
             session,
@@ -91,14 +105,15 @@ def import_upload(request: Request, session: SessionDep, actor: QALead, form: Fo
             mode=values["mode"],
             full=values["full"],
             actor=actor,
-            today=request.app.state.settings.today(),
+            today=settings.today(),
+            expires_in=timedelta(hours=settings.import_preview_expiry_hours),
         )
     except ValidationFailed as exc:
         return render(request, "cases/imports_new.html", _form_context(values, exc.errors), status_code=400)
     return _see_other(f"/imports/{case_import.id}")
 
 
-def _detail_context(session: SessionDep, case_import: CaseImport) -> dict[str, Any]:
+def _detail_context(session: SessionDep, case_import: CaseImport, notice: str | None = None) -> dict[str, Any]:
     names = import_selectors.user_names(session, user_ids={case_import.created_by_id})
     return {
         "imp": case_import,
@@ -109,6 +124,10 @@ def _detail_context(session: SessionDep, case_import: CaseImport) -> dict[str, A
         "stopped": import_jobs.is_stopped(case_import),
         "percent": import_jobs.percent_done(case_import),
         "running": case_import.status in import_jobs.RUNNING,
+        "covers": covers_text(case_import.covers),
+        "case_types": {kind.value: label for kind, label in CASE_TYPE_LABELS.items()},
+        "discardable": case_import.status in service.DISCARDABLE,
+        "notice": notice,
     }
 
 
@@ -138,25 +157,43 @@ def import_confirm(
     run_later: RunLaterDep,
     import_id: int,
 ) -> Response:
-    """Queue the import and return at once; it runs in a process of its own and the page shows its progress."""
+    """Queue the import and return at once; it runs in a process of its own and the page shows its progress (or,
+    if the register changed since the preview, the new preview to confirm)."""
     case_import = _import_or_404(session, import_id)
-    if case_import.status == "previewed":
-        try:
-            service.import_queue(session, case_import=case_import)
-        except Conflict:
-            pass  # confirmed meanwhile by another request: the page shows how that one is going
-        else:
-            run_later(
-                import_jobs.import_job,
-                import_id=case_import.id,
-                actor_id=actor.id,
-                today=request.app.state.settings.today(),
-            )
-    elif case_import.status not in ("committed", *import_jobs.RUNNING):
-        context = _detail_context(session, case_import)
-        return render(
-            request, "cases/imports_detail.html", context, status_code=422 if case_import.status == "rejected" else 409
-        )
+    try:
+        service.import_queue(session, case_import=case_import)
+    except DomainError as exc:  # rejected, discarded, expired, or confirmed meanwhile
+        session.refresh(case_import)
+        if case_import.status in ("committed", *import_jobs.RUNNING):
+            return _redirect(request, f"/imports/{case_import.id}")  # the page shows how that one is going
+        context = _detail_context(session, case_import, notice=exc.message)
+        return render(request, "cases/imports_detail.html", context, status_code=exc.status_code)
+    run_later(
+        import_jobs.import_job,
+        import_id=case_import.id,
+        actor_id=actor.id,
+        today=request.app.state.settings.today(),
+    )
+    return _redirect(request, f"/imports/{case_import.id}")
+
+
+@router.get("/imports/{import_id}/discard")
+def import_discard_confirm(request: Request, session: SessionDep, _: QALead, import_id: int) -> Response:
+    """Asks before discarding a preview."""
+    case_import = _import_or_404(session, import_id)
+    if case_import.status not in service.DISCARDABLE:
+        return _see_other(f"/imports/{case_import.id}")
+    return render(request, "cases/imports_discard.html", _detail_context(session, case_import))
+
+
+@router.post("/imports/{import_id}/discard")
+def import_discard(request: Request, session: SessionDep, actor: QALead, import_id: int) -> Response:
+    """Discard a preview: it stays in the list of imports, its files are deleted, it can never be confirmed."""
+    case_import = _import_or_404(session, import_id)
+    try:
+        service.import_discard(session, case_import=case_import, actor=actor)
+    except DomainError:
+        pass  # discarded, expired, running or finished meanwhile: the page shows which
     return _redirect(request, f"/imports/{case_import.id}")
 
 

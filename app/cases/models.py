@@ -86,7 +86,8 @@ class CaseImport(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     format: str = Field(max_length=20)
     mode: str = Field(max_length=20)
-    full: bool = Field(default=True)
+    full: bool = Field(default=False)  # close open cases of the kinds the extract covers that are not in it
+    # "previewed", "rejected", "queued", "importing", "committed", "failed", "discarded", "expired"
     status: str = Field(max_length=20)
     file_names: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     file_hashes: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
@@ -103,8 +104,18 @@ class CaseImport(SQLModel, table=True):
     new_teams: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     errors: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     warnings: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    # The kinds of case the extract covers (case type values), and the open cases of those kinds not in it that a
+    # full import closes (or closed): [{"id", "child_id", "case_type"}], the first MAX_LISTED_CLOSING by child ID
+    covers: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    closing: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    # Fingerprints of which cases the preview creates, updates and closes and which rows it rejects: confirming
+    # writes only if the register would still change exactly so (app.cases.import_rules.preview_changes)
+    plan_digests: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    changes: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))  # at the last confirm
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))  # of a preview
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
+    # When it was written, rejected, discarded or expired
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 

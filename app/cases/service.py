@@ -5,10 +5,15 @@ Two steps, so the browser can show a preview before anything changes:
 - `import_prepare` reads the files, validates everything, merges rows per child, matches teams and
   compares with the register (create / update / unchanged / close). It stores the counts, the problems
   and the files themselves, so any replica can confirm the preview later.
-- `import_commit` works the plan out again from the stored files (the register may have moved on
-  since the preview) and writes it with Core bulk statements in chunks: never one ORM object per row.
+- `import_commit` works the plan out again from the stored files against the register as it is now and writes
+  it with Core bulk statements in chunks (never one ORM object per row), but only if it is what the preview
+  showed; if anything differs (the register moved on) nothing is written and the import becomes the new preview
+  to confirm (`PreviewChanged`). A preview can be discarded, and expires unconfirmed after a while.
 
-`import_run` does both in one go (the API, the CLI, the demo generator).
+`import_run` does both in one go (the API, the CLI, the demo generator): nobody saw a preview, so it writes the plan.
+
+A full import closes the open cases of the kinds the extract covers that are not in it (app.cases.import_rules),
+and none while rows are rejected: the child of a rejected row is in the extract, only not readable.
 """
 
 from __future__ import annotations
@@ -18,10 +23,10 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import String, bindparam, delete, func, select, update
+from sqlalchemy import String, bindparam, delete, select, update
 from sqlmodel import Session
 
 from app import clock
@@ -31,9 +36,18 @@ from app.accounts.models import User
 from app.accounts.schemas import TeamCreate, normalise_name
 from app.audit_trail.service import audit_record
 from app.cases.facts import FACT_FIELDS, CaseFacts, Problem, RowFacts, merge_rows
+from app.cases.import_rules import (
+    MAX_LISTED_CLOSING,
+    PreviewFigures,
+    digest,
+    extract_covers,
+    preview_changes,
+    preview_expired,
+)
 from app.cases.models import Case, CaseImport, CaseImportFile
 from app.cases.people import people_resolve
 from app.cases.readers import ReadResult, UploadedFile, get_reader
+from app.config import DEFAULT_IMPORT_PREVIEW_EXPIRY_HOURS
 from app.db import bulk_insert, refresh_statistics
 from app.errors import Conflict, DomainError, ValidationFailed
 
@@ -46,6 +60,9 @@ WRITE_CHUNK = 2000
 READ_CHUNK = 1000  # child IDs per IN (...) when comparing with the register
 ANALYZE_AFTER = 1000  # rows created or updated by one import, beyond which the planner's statistics are refreshed
 MAX_LISTED_PROBLEMS = 1000  # problems kept on the import record; the rest are counted in a final note
+PREVIEW_EXPIRY = timedelta(hours=DEFAULT_IMPORT_PREVIEW_EXPIRY_HOURS)  # callers pass IMPORT_PREVIEW_EXPIRY_HOURS
+CLOSED_PREVIEWS = ("discarded", "expired")  # kept on record, never confirmed
+DISCARDABLE = ("previewed", "failed")  # waiting for confirmation, or stopped with its files kept
 
 CASE_TABLE = Case.__table__
 # Text columns and their widths, so a long value is a problem in the report and never a database error.
@@ -67,6 +84,23 @@ class ImportRejected(DomainError):
         self.case_import = case_import
 
 
+class PreviewChanged(Conflict):
+    """Confirming would not write what the preview showed: nothing is written; the import is the new preview."""
+
+    def __init__(self, case_import: CaseImport) -> None:
+        super().__init__("The register changed since this preview: check the new figures and confirm again.")
+        self.case_import = case_import
+
+
+class PreviewClosed(Conflict):
+    """A discarded or expired preview: kept on record, never imported."""
+
+    def __init__(self, case_import: CaseImport) -> None:
+        how = "was discarded" if case_import.status == "discarded" else "expired before it was confirmed"
+        super().__init__(f"This preview {how}, so nothing was imported. Upload the extract again to import it.")
+        self.case_import = case_import
+
+
 @dataclass
 class ImportPlan:
     """What an extract would do to the register, worked out without writing anything."""
@@ -77,16 +111,34 @@ class ImportPlan:
     warnings: list[Problem]
     rejected: int
     refused: bool  # nothing may be written (all-or-nothing with errors, or the file could not be read)
+    covers: list[str] = field(default_factory=list)  # the kinds of case the extract covers (case type values)
     teams: dict[str, tuple[int, int] | None] = field(default_factory=dict)  # team key -> (team id, area id)
     team_names: dict[str, str] = field(default_factory=dict)  # team key -> name as first written
     creates: list[CaseFacts] = field(default_factory=list)
     updates: list[tuple[int, CaseFacts]] = field(default_factory=list)
     unchanged: int = 0
-    to_close: int = 0
+    closes: list[tuple[int, str, str]] = field(default_factory=list)  # (case id, child ID, case type), by child ID
 
     @property
     def new_teams(self) -> list[str]:
         return sorted((self.team_names[k] for k, v in self.teams.items() if v is None), key=str.lower)
+
+    def figures(self) -> PreviewFigures:
+        """What this plan would do, to compare with what a preview showed."""
+        return PreviewFigures(
+            created=len(self.creates),
+            updated=len(self.updates),
+            unchanged=self.unchanged,
+            closed=len(self.closes),
+            rejected=self.rejected,
+            new_teams=tuple(self.new_teams),
+            digests={
+                "created": digest(sorted(case.child_id for case in self.creates)),
+                "updated": digest(sorted(case_id for case_id, _ in self.updates)),
+                "closed": digest(case_id for case_id, _, _ in self.closes),
+                "rejected": digest(problem.as_dict() for problem in self.errors),
+            },
+        )
 
 
 def team_key(name: str) -> str:
@@ -170,7 +222,7 @@ def import_plan(
     format: str,
     today: date,
     mode: str = "all_or_nothing",
-    full: bool = True,
+    full: bool = False,
 ) -> ImportPlan:
     """Read, validate, merge per child, match teams and compare with the register; writes nothing."""
     plan = import_read(files=files, format=format, mode=mode, today=today)
@@ -206,7 +258,13 @@ def import_read(*, files: Sequence[UploadedFile], format: str, today: date, mode
     rejected = len({(p.sheet, p.row) for p in errors if p.row is not None})
     refused = file_level or not cases or (mode == "all_or_nothing" and bool(errors))
     return ImportPlan(
-        rows_read=result.rows_read, cases=cases, errors=errors, warnings=warnings, rejected=rejected, refused=refused
+        rows_read=result.rows_read,
+        cases=cases,
+        errors=errors,
+        warnings=warnings,
+        rejected=rejected,
+        refused=refused,
+        covers=extract_covers(format, result.kinds_found | {row.case_type for row in result.rows}),
     )
 
 
@@ -216,7 +274,8 @@ def import_resolve(session: Session, plan: ImportPlan, *, full: bool) -> None:
     plan.team_names.clear()
     plan.creates.clear()
     plan.updates.clear()
-    plan.unchanged = plan.to_close = 0
+    plan.closes.clear()
+    plan.unchanged = 0
     if not plan.refused:
         _match_teams(session, plan)
         _compare(session, plan, full=full)
@@ -235,15 +294,12 @@ def _match_teams(session: Session, plan: ImportPlan) -> None:
 
 
 def _compare(session: Session, plan: ImportPlan, *, full: bool) -> None:
-    """Sort cases into create / update / unchanged, in chunks of child IDs, and count the open cases to close."""
-    present_open = 0
+    """Sort cases into create / update / unchanged, in chunks of child IDs, and find the open cases to close."""
     for chunk in _chunks(plan.cases, READ_CHUNK):
         existing = {
-            child_id: (case_id, facts_hash, status)
-            for case_id, child_id, facts_hash, status in session.execute(
-                select(Case.id, Case.child_id, Case.facts_hash, Case.status).where(
-                    Case.child_id.in_([c.child_id for c in chunk])
-                )
+            child_id: (case_id, facts_hash)
+            for case_id, child_id, facts_hash in session.execute(
+                select(Case.id, Case.child_id, Case.facts_hash).where(Case.child_id.in_([c.child_id for c in chunk]))
             )
         }
         for case in chunk:
@@ -251,15 +307,13 @@ def _compare(session: Session, plan: ImportPlan, *, full: bool) -> None:
             if found is None:
                 plan.creates.append(case)
                 continue
-            case_id, facts_hash, status = found
-            present_open += status == "open"
+            case_id, facts_hash = found
             if facts_hash == case.content_hash():
                 plan.unchanged += 1
             else:
                 plan.updates.append((case_id, case))
-    if full:
-        open_total = session.execute(select(func.count()).select_from(Case).where(Case.status == "open")).scalar_one()
-        plan.to_close = open_total - present_open
+    if full and plan.covers and not plan.rejected:
+        plan.closes = _absent_open_cases(session, {case.child_id for case in plan.cases}, kinds=plan.covers)
 
 
 def _problem_dicts(problems: list[Problem]) -> list[dict[str, Any]]:
@@ -279,6 +333,38 @@ def _problem_dicts(problems: list[Problem]) -> list[dict[str, Any]]:
     return listed
 
 
+def _figures_of(case_import: CaseImport) -> PreviewFigures:
+    """What an import's preview showed."""
+    return PreviewFigures(
+        created=case_import.created,
+        updated=case_import.updated,
+        unchanged=case_import.unchanged,
+        closed=case_import.closed,
+        rejected=case_import.rejected,
+        new_teams=tuple(case_import.new_teams),
+        digests=dict(case_import.plan_digests or {}),
+    )
+
+
+def _show_plan(case_import: CaseImport, plan: ImportPlan) -> None:
+    """Put what the plan does (or did) on the import record: counts, cases to close, problems, fingerprints."""
+    case_import.rows_read = plan.rows_read
+    case_import.created = len(plan.creates)
+    case_import.updated = len(plan.updates)
+    case_import.unchanged = plan.unchanged
+    case_import.closed = len(plan.closes)
+    case_import.rejected = plan.rejected
+    case_import.new_teams = plan.new_teams
+    case_import.errors = _problem_dicts(plan.errors)
+    case_import.warnings = _problem_dicts(plan.warnings)
+    case_import.covers = plan.covers
+    case_import.closing = [
+        {"id": case_id, "child_id": child_id, "case_type": case_type}
+        for case_id, child_id, case_type in plan.closes[:MAX_LISTED_CLOSING]
+    ]
+    case_import.plan_digests = dict(plan.figures().digests)
+
+
 def _record(
     session: Session,
     *,
@@ -289,7 +375,9 @@ def _record(
     full: bool,
     actor: User | None,
     store_files: bool,
+    expires_in: timedelta | None,
 ) -> CaseImport:
+    now = clock.now()
     case_import = CaseImport(
         format=format,
         mode=mode,
@@ -297,19 +385,13 @@ def _record(
         status="rejected" if plan.refused else "previewed",
         file_names=[f.name for f in files],
         file_hashes=[sha256_hex(f.content) for f in files],
-        rows_read=plan.rows_read,
-        created=len(plan.creates),
-        updated=len(plan.updates),
-        unchanged=plan.unchanged,
-        closed=plan.to_close,
-        rejected=plan.rejected,
-        new_teams=plan.new_teams,
-        errors=_problem_dicts(plan.errors),
-        warnings=_problem_dicts(plan.warnings),
         created_by_id=actor.id if actor else None,
+        created_at=now,
+        expires_at=None if plan.refused or expires_in is None else now + expires_in,
     )
+    _show_plan(case_import, plan)
     if plan.refused:
-        case_import.finished_at = clock.now()
+        case_import.finished_at = now
     session.add(case_import)
     session.flush()
     if store_files and not plan.refused:
@@ -332,13 +414,26 @@ def import_prepare(
     files: Sequence[UploadedFile],
     format: str,
     mode: str = "all_or_nothing",
-    full: bool = True,
+    full: bool = False,
     actor: User | None,
     today: date,
+    expires_in: timedelta = PREVIEW_EXPIRY,
 ) -> CaseImport:
-    """Validate an extract and record what it would change (status "previewed", or "rejected"); writes no cases."""
+    """Validate an extract and record what it would change (status "previewed", or "rejected"); writes no cases.
+    The preview can be confirmed for `expires_in` (IMPORT_PREVIEW_EXPIRY_HOURS)."""
+    imports_expire_due(session)
     plan = import_plan(session, files=files, format=format, mode=mode, full=full, today=today)
-    return _record(session, plan=plan, files=files, format=format, mode=mode, full=full, actor=actor, store_files=True)
+    return _record(
+        session,
+        plan=plan,
+        files=files,
+        format=format,
+        mode=mode,
+        full=full,
+        actor=actor,
+        store_files=True,
+        expires_in=expires_in,
+    )
 
 
 def import_run(
@@ -347,14 +442,22 @@ def import_run(
     files: Sequence[UploadedFile],
     format: str,
     mode: str = "all_or_nothing",
-    full: bool = True,
+    full: bool = False,
     actor: User | None,
     today: date,
 ) -> CaseImport:
     """Prepare and commit in one go, reading the files once. A rejected import is returned, not raised."""
     plan = import_plan(session, files=files, format=format, mode=mode, full=full, today=today)
     case_import = _record(
-        session, plan=plan, files=files, format=format, mode=mode, full=full, actor=actor, store_files=False
+        session,
+        plan=plan,
+        files=files,
+        format=format,
+        mode=mode,
+        full=full,
+        actor=actor,
+        store_files=False,
+        expires_in=None,  # written at once: never waits for confirmation
     )
     if case_import.status == "rejected":
         return case_import
@@ -378,8 +481,7 @@ WRITING = "Writing the changes"
 
 def import_queue(session: Session, *, case_import: CaseImport) -> None:
     """Mark a previewed import as queued for the background job, so a second click or replica cannot run it too."""
-    if case_import.status == "rejected":
-        raise ImportRejected(case_import)
+    _refuse_unconfirmable(session, case_import)
     queued = session.execute(
         update(CaseImport)
         .where(CaseImport.id == case_import.id, CaseImport.status == "previewed")
@@ -392,8 +494,7 @@ def import_queue(session: Session, *, case_import: CaseImport) -> None:
 
 def import_claim(session: Session, *, case_import: CaseImport) -> None:
     """Start writing a previewed (or queued) import: atomically, so it can only ever be written once."""
-    if case_import.status == "rejected":
-        raise ImportRejected(case_import)
+    _refuse_unconfirmable(session, case_import)
     claimed = session.execute(
         update(CaseImport)
         .where(CaseImport.id == case_import.id, CaseImport.status.in_(("previewed", "queued")))
@@ -402,6 +503,63 @@ def import_claim(session: Session, *, case_import: CaseImport) -> None:
     if claimed != 1:
         raise Conflict("This import has already been confirmed.")
     case_import.status = "importing"
+
+
+def _refuse_unconfirmable(session: Session, case_import: CaseImport) -> None:
+    """A rejected import, or a discarded or expired preview (marked expired now if its time has come), is refused."""
+    if case_import.status == "rejected":
+        raise ImportRejected(case_import)
+    if preview_expired(case_import.status, case_import.expires_at, clock.now()):
+        imports_expire_due(session)
+        session.refresh(case_import)
+    if case_import.status in CLOSED_PREVIEWS:
+        raise PreviewClosed(case_import)
+
+
+def import_discard(session: Session, *, case_import: CaseImport, actor: User | None) -> None:
+    """Discard a preview (or an import that stopped): kept on record with its figures, its files deleted, never
+    imported. A discarded or expired one is refused (PreviewClosed), one running or finished too (Conflict)."""
+    _refuse_unconfirmable(session, case_import)
+    if not _close_preview(session, case_import, status="discarded", actor=actor, at=clock.now()):
+        raise Conflict("This import is running or has finished, so it cannot be discarded.")
+
+
+def imports_expire_due(session: Session) -> None:
+    """Mark every preview whose time has come as expired (kept on record, files deleted, one audit-trail event)."""
+    due = session.execute(
+        select(CaseImport).where(CaseImport.status == "previewed", CaseImport.expires_at <= clock.now())
+    ).scalars()
+    for case_import in list(due):
+        _close_preview(session, case_import, status="expired", actor=None, at=case_import.expires_at or clock.now())
+
+
+def _close_preview(session: Session, case_import: CaseImport, *, status: str, actor: User | None, at: datetime) -> bool:
+    """Discard or expire an import not yet written: atomically, so a confirmation cannot slip in between."""
+    closed = session.execute(
+        update(CaseImport)
+        .where(CaseImport.id == case_import.id, CaseImport.status.in_(DISCARDABLE))
+        .values(status=status, phase=None, finished_at=at)
+    ).rowcount
+    if closed != 1:
+        return False
+    session.execute(delete(CaseImportFile).where(CaseImportFile.import_id == case_import.id))
+    session.refresh(case_import)
+    what = f"{FORMATS.get(case_import.format, case_import.format)} ({', '.join(case_import.file_names)})"
+    audit_record(
+        session,
+        actor=actor,
+        action=f"case_import.{'discard' if status == 'discarded' else 'expire'}",
+        summary=(f"Discarded the preview of {what}" if status == "discarded" else f"The preview of {what} expired")
+        + ": nothing imported",
+        entity_type="case_import",
+        entity_id=case_import.id,
+        after={"status": status, "format": case_import.format, "files": _files_of(case_import)},
+    )
+    return True
+
+
+def _files_of(case_import: CaseImport) -> list[dict[str, str]]:
+    return [{"name": n, "sha256": h} for n, h in zip(case_import.file_names, case_import.file_hashes, strict=False)]
 
 
 def import_stored_files(session: Session, *, case_import: CaseImport) -> list[UploadedFile]:
@@ -424,8 +582,10 @@ def import_commit(
     progress: Progress = _no_progress,
 ) -> CaseImport:
     """Write a previewed import in this session's transaction; refuses a rejected one (nothing written) or one
-    already made. Without a plan (the preview was made earlier) the stored files are read again."""
+    already made. Without a plan (the preview was made earlier) the stored files are read again and written only
+    if they would change the register as the preview showed (else PreviewChanged, nothing written)."""
     import_claim(session, case_import=case_import)
+    as_previewed = plan is None
     if plan is None:
         progress(READING)
         plan = import_read(
@@ -434,7 +594,15 @@ def import_commit(
             mode=case_import.mode,
             today=today,
         )
-    return import_write(session, case_import=case_import, plan=plan, actor=actor, today=today, progress=progress)
+    return import_write(
+        session,
+        case_import=case_import,
+        plan=plan,
+        actor=actor,
+        today=today,
+        progress=progress,
+        as_previewed=as_previewed,
+    )
 
 
 def import_write(
@@ -445,9 +613,12 @@ def import_write(
     actor: User | None,
     today: date,
     progress: Progress = _no_progress,
+    as_previewed: bool = True,
 ) -> CaseImport:
     """Compare the plan with the register as it is now and write it, in chunks, all in this transaction.
 
+    `as_previewed`: the import's preview was shown to someone, so it is written only if the plan now is what it
+    showed; otherwise nothing is written and the import becomes the new preview (PreviewChanged).
     Progress from here on is reported with `writing=True`: this transaction may hold SQLite's only write lock.
     """
     progress(CHECKING, 0, len(plan.cases), writing=True)
@@ -460,11 +631,15 @@ def import_write(
         session.add(case_import)
         session.flush()
         raise ImportRejected(case_import)
+    if as_previewed:
+        changes = preview_changes(_figures_of(case_import), plan.figures())
+        if changes:
+            _preview_again(session, case_import, plan, changes, actor=actor)
+            raise PreviewChanged(case_import)
 
     now = clock.now()
     teams = _create_new_teams(session, plan, actor=actor)
-    present = {case.child_id for case in plan.cases}
-    to_close = _absent_open_case_ids(session, present) if case_import.full else []
+    to_close = [case_id for case_id, _, _ in plan.closes]
     total = len(plan.creates) + len(plan.updates) + len(to_close)
     done = 0
     progress(WRITING, done, total, writing=True)
@@ -509,12 +684,7 @@ def import_write(
     session.execute(delete(CaseImportFile).where(CaseImportFile.import_id == case_import.id))
     case_import.status = "committed"
     case_import.phase = None
-    case_import.created = len(plan.creates)
-    case_import.updated = len(plan.updates)
-    case_import.unchanged = plan.unchanged
-    case_import.closed = len(to_close)
-    case_import.rejected = plan.rejected
-    case_import.new_teams = plan.new_teams
+    _show_plan(case_import, plan)
     case_import.rows_done = case_import.rows_total = total
     case_import.finished_at = now
     session.add(case_import)
@@ -539,13 +709,38 @@ def import_write(
             "format": case_import.format,
             "mode": case_import.mode,
             "full": case_import.full,
-            "files": [
-                {"name": n, "sha256": h} for n, h in zip(case_import.file_names, case_import.file_hashes, strict=False)
-            ],
+            "covers": case_import.covers,
+            "files": _files_of(case_import),
             "new_teams": case_import.new_teams,
         },
     )
     return case_import
+
+
+def _preview_again(
+    session: Session, case_import: CaseImport, plan: ImportPlan, changes: list[str], *, actor: User | None
+) -> None:
+    """The import becomes the preview of what it would do now, to confirm again, with the same time to do so."""
+    now = clock.now()
+    if case_import.expires_at is not None:
+        case_import.expires_at = now + (case_import.expires_at - case_import.created_at)
+    _show_plan(case_import, plan)
+    case_import.status = "previewed"
+    case_import.changes = changes
+    case_import.phase = None
+    case_import.progress_at = None
+    case_import.rows_done = case_import.rows_total = 0
+    session.add(case_import)
+    session.flush()
+    audit_record(
+        session,
+        actor=actor,
+        action="case_import.preview_changed",
+        summary=f"Import {case_import.id} not written: the register changed since its preview ({'; '.join(changes)})",
+        entity_type="case_import",
+        entity_id=case_import.id,
+        after={"changes": changes},
+    )
 
 
 def _create_new_teams(session: Session, plan: ImportPlan, *, actor: User | None) -> dict[str, tuple[int, int]]:
@@ -564,12 +759,16 @@ def _create_new_teams(session: Session, plan: ImportPlan, *, actor: User | None)
     return teams
 
 
-def _absent_open_case_ids(session: Session, present: set[str]) -> list[int]:
-    """Open cases whose child is not in the extract, streamed (IDs only) rather than loaded as rows."""
+def _absent_open_cases(session: Session, present: set[str], *, kinds: list[str]) -> list[tuple[int, str, str]]:
+    """Open cases of these kinds whose child is not in the extract, by child ID: (case id, child ID, case type),
+    streamed rather than loaded as rows."""
     rows = session.execute(
-        select(Case.id, Case.child_id).where(Case.status == "open").execution_options(yield_per=5000)
+        select(Case.id, Case.child_id, Case.case_type)
+        .where(Case.status == "open", Case.case_type.in_(kinds))
+        .order_by(Case.child_id)
+        .execution_options(yield_per=5000)
     )
-    return [case_id for case_id, child_id in rows if child_id not in present]
+    return [(case_id, child_id, case_type) for case_id, child_id, case_type in rows if child_id not in present]
 
 
 def _case_values(

@@ -61,9 +61,8 @@ def test_qa_lead_imports_the_annex_a_sample_and_finds_a_child(page: Page) -> Non
     page.get_by_label("Extract file or files").set_input_files(str(ANNEX_A))
     page.get_by_label("Ofsted Annex A workbook").check()
     expect(page.get_by_label("All or nothing")).to_be_checked()
-    close_absent = page.get_by_label("Close open cases missing from this extract")
-    expect(close_absent).to_be_checked()  # the default: a full extract
-    close_absent.uncheck()  # this sample is not every open case: the demo cases must stay open
+    # Off by default: this sample is not every open case, and the demo cases must stay open.
+    expect(page.get_by_label("Close open cases missing from this extract")).not_to_be_checked()
     page.get_by_role("button", name="Upload and check").click()
 
     # The preview: what would change, nothing written yet.
@@ -119,4 +118,40 @@ def test_qa_lead_imports_the_annex_a_sample_and_finds_a_child(page: Page) -> Non
     expect(_summary_value(page, "Legal status")).to_contain_text("E1")
     expect(_summary_value(page, "Allocated worker")).to_have_text(re.compile(r"^\s*Eugene Swift\s*$"))
     expect(page.get_by_text("List 8")).to_be_visible()
+    check_accessibility(page)
+
+
+@pytest.mark.skipif(not ANNEX_A.is_file(), reason="the Annex A sample is not available")
+def test_qa_lead_discards_a_preview(page: Page) -> None:
+    sign_in(page, QA_LEAD.username, QA_LEAD.full_name)
+    _open_upload_form(page)
+    page.get_by_label("Extract file or files").set_input_files(str(ANNEX_A))
+    page.get_by_label("Ofsted Annex A workbook").check()
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_role("heading", name="Check the import", level=1)).to_be_visible()
+    preview_url = page.url
+
+    # Discarding asks first; cancelling leaves the preview as it was.
+    page.get_by_role("button", name="Discard this preview").click()
+    expect(page.get_by_role("heading", name="Are you sure you want to discard this preview?")).to_be_visible()
+    check_accessibility(page)
+    page.get_by_role("link", name="Cancel").click()
+    expect(page).to_have_url(preview_url)
+    expect(page.get_by_role("button", name="Confirm import")).to_be_visible()
+
+    page.get_by_role("button", name="Discard this preview").click()
+    page.get_by_role("button", name="Discard the preview").click()
+    expect(page).to_have_url(preview_url)
+    expect(page.get_by_role("heading", name="Preview discarded", level=1)).to_be_visible()
+    expect(page.get_by_text("this preview was discarded")).to_be_visible()
+    expect(page.get_by_role("button", name="Confirm import")).to_have_count(0)
+    expect(page.get_by_role("button", name="Discard this preview")).to_have_count(0)
+    check_accessibility(page)
+
+    # It stays in the list of imports, marked discarded.
+    service_nav(page).get_by_role("link", name="Imports").click()
+    link = page.get_by_role("link", name=f"Import {preview_url.rsplit('/', 1)[1]}", exact=True)
+    row = page.locator("table.govuk-table tbody tr").filter(has=link)
+    expect(row).to_contain_text("Annex_A.xlsx")
+    expect(row).to_contain_text("Discarded")
     check_accessibility(page)

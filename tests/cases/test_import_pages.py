@@ -28,13 +28,7 @@ def lead_browser(client, db):
 
 
 def upload(client, content: bytes, name: str, fields: dict | None = None):
-    data = {
-        "format": "csv",
-        "mode": "all_or_nothing",
-        "full": "yes",
-        "csrf_token": csrf_token(client),
-        **(fields or {}),
-    }
+    data = {"format": "csv", "mode": "all_or_nothing", "csrf_token": csrf_token(client), **(fields or {})}
     return client.post(
         "/imports/new", data=data, files=[("file", (name, content, "application/octet-stream"))], follow_redirects=False
     )
@@ -144,12 +138,16 @@ def test_an_import_that_fails_unexpectedly_writes_nothing_and_logs_no_personal_d
     assert "RuntimeError" in caplog.text and "A1" not in caplog.text
 
 
-def test_preview_says_how_many_open_cases_will_close(lead_browser, db):
+def test_preview_says_which_open_cases_will_close(lead_browser, db):
     url = upload(lead_browser, f"{HEADER}\nA1,cin,open,01/01/2025,\nA2,cin,open,01/01/2025,\n".encode(), "r.csv")
     lead_browser.post(url.headers["location"] + "/confirm", data={"csrf_token": csrf_token(lead_browser)})
-    second = upload(lead_browser, f"{HEADER}\nA1,cin,open,01/01/2025,\n".encode(), "r.csv")
-    preview = page_text(lead_browser.get(second.headers["location"]).text)
-    assert "1 open case will be closed because it is not in this extract" in preview
+    second = upload(lead_browser, f"{HEADER}\nA1,cin,open,01/01/2025,\n".encode(), "r.csv", {"full": "yes"})
+    page = lead_browser.get(second.headers["location"])
+    preview = page_text(page.text)
+    assert "Kinds of case it covers Child in need" in preview
+    assert "1 open case of the kinds this extract covers (Child in need) is not in it and will be closed" in preview
+    a2 = db.execute(select(Case).where(Case.child_id == "A2")).scalar_one()
+    assert f'<a class="govuk-link" href="/cases/{a2.id}">A2</a>' in page.text
 
 
 def test_a_rejected_extract_shows_the_errors_and_no_confirm_button(lead_browser, db):

@@ -82,17 +82,21 @@ def test_changed_facts_update_the_case_and_bump_its_version(db, lead):
     assert register["A2"].version == 1
 
 
+A4_CIN = "A4,cin,open,01/01/2025,,2013,1,North Team,,"
+
+
 def test_a_full_import_closes_absent_open_cases_and_never_deletes(db, lead):
     run(db, csv_file(*GOOD), lead)
-    result = run(db, csv_file(*GOOD[:2]), lead)
-    assert (result.closed, result.unchanged) == (1, 2)
+    result = run(db, csv_file(*GOOD[:2], A4_CIN), lead, full=True)  # cla, cp and cin rows: it covers those kinds
+    assert (result.closed, result.unchanged, result.created) == (1, 2, 1)
+    assert result.closing == [{"id": cases(db)["A3"].id, "child_id": "A3", "case_type": "cin"}]
     a3 = cases(db)["A3"]
     assert (a3.status, a3.end_date, a3.version) == ("closed", date(2025, 6, 1), 2)
     # Closed stays closed (and is not counted again); a later extract listing the child reopens it.
-    assert run(db, csv_file(*GOOD[:2]), lead).closed == 0
-    back = run(db, csv_file(*GOOD), lead)
+    assert run(db, csv_file(*GOOD[:2], A4_CIN), lead, full=True).closed == 0
+    back = run(db, csv_file(*GOOD, A4_CIN), lead, full=True)
     assert back.updated == 1 and cases(db)["A3"].status == "open"
-    assert count(db, Case) == 3
+    assert count(db, Case) == 4
 
 
 def test_a_partial_import_leaves_absent_cases_open(db, lead):
@@ -102,11 +106,29 @@ def test_a_partial_import_leaves_absent_cases_open(db, lead):
     assert {c.status for c in cases(db).values()} == {"open"}
 
 
-def test_the_preview_counts_cases_that_will_close(db, lead):
+def test_an_import_is_not_full_unless_asked(db, lead):
     run(db, csv_file(*GOOD), lead)
-    preview = service.import_prepare(db, files=csv_file(GOOD[0]), format="csv", actor=lead, today=TODAY)
-    assert (preview.status, preview.unchanged, preview.closed) == ("previewed", 1, 2)
+    result = run(db, csv_file("A9,cla,open,01/01/2025,,2013,1,North Team,,"), lead)
+    assert (result.full, result.closed) == (False, 0)
+    assert {c.status for c in cases(db).values()} == {"open"}
+
+
+def test_the_preview_lists_the_cases_of_its_kinds_that_will_close(db, lead):
+    run(db, csv_file(*GOOD, "A0,cla,open,01/01/2025,,2013,1,North Team,,"), lead)
+    preview = service.import_prepare(db, files=csv_file(GOOD[0]), format="csv", full=True, actor=lead, today=TODAY)
+    # A cla-only file covers children looked after: the cp and cin cases it does not list are not its business.
+    assert (preview.status, preview.unchanged, preview.closed, preview.covers) == ("previewed", 1, 1, ["cla"])
+    assert [(c["child_id"], c["case_type"]) for c in preview.closing] == [("A0", "cla")]
     assert {c.status for c in cases(db).values()} == {"open"}  # nothing written yet
+
+
+def test_nothing_closes_while_rows_are_rejected(db, lead):
+    run(db, csv_file(*GOOD), lead)
+    # A3's row is unreadable: A3 is in the extract, so closing it as "missing" would be wrong.
+    bad_a3 = "A3,cin,open,32/01/2025,,2012,1,North Team,,"
+    result = run(db, csv_file(GOOD[0], GOOD[1], bad_a3), lead, full=True, mode="skip_invalid")
+    assert (result.status, result.rejected, result.closed) == ("committed", 1, 0)
+    assert cases(db)["A3"].status == "open"
 
 
 def test_all_or_nothing_with_one_bad_row_writes_nothing(db, lead):
@@ -208,5 +230,5 @@ def test_many_rows_are_written_in_chunks(db, lead, monkeypatch):
     rows = [f"C{i:03},cin,open,01/01/2025,,2012,1,North Team,," for i in range(40)]
     assert run(db, csv_file(*rows), lead).created == 40
     rows[10] = rows[10].replace("2012", "2011")
-    again = run(db, csv_file(*rows[:30]), lead)
+    again = run(db, csv_file(*rows[:30]), lead, full=True)
     assert (again.updated, again.unchanged, again.closed) == (1, 29, 10)

@@ -344,6 +344,14 @@ def test_missing_required_column():
     assert "List 8" in problem.message and result.rows == []
 
 
+def test_a_list_with_its_headers_covers_its_kind_even_with_no_rows():
+    """What a full import may close: an empty List 8 says there are no children looked after."""
+    result = read_one({"List 8": (L8_HEADERS, []), "List 7": (["Child Unique ID", "Gender"], [])})
+    assert result.rows == [] and result.kinds_found == {CaseType.CLA}  # List 7 lacks its required columns
+    headers = [h for h in L8_HEADERS if h != "Date Started to be Looked After"]
+    assert read_one({"List 8": (headers, [_good_l8("1")])}).kinds_found == set()
+
+
 def test_sheet_without_child_id_column():
     result = read_one({"List 7": (["Name", "Child Protection Plan Start Date"], [{"Name": "x"}])})
     assert _only_error(result).column == "Child Unique ID"

@@ -13,11 +13,11 @@ in `canonical_csv.py` and is imported only when asked for).
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
-from app.cases.facts import Problem, RowFacts
+from app.cases.facts import CaseType, Problem, RowFacts
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,9 @@ class ReadResult:
     rows: list[RowFacts]
     problems: list[Problem]
     rows_read: int
+    # Kinds of case the reader found a list for, even an empty one (Annex A's lists); the rows' own case types
+    # count as covered too (app.cases.import_rules.extract_covers).
+    kinds_found: set[CaseType] = field(default_factory=set)
 
     @property
     def errors(self) -> list[Problem]:

@@ -657,6 +657,7 @@ def _read_sheet(rows_iter, spec: ListSpec, sheet: str, today: date, result: Read
                 )
             )
         return
+    result.kinds_found.add(spec.case_type)  # the list is there (even with no rows): the extract covers its kind
     reader = _SheetReader(spec, sheet, headers, found, today, result)
     for number, values in enumerate(rows_iter, start=header_row + 1):
         reader.row(number, values)
