@@ -155,6 +155,7 @@ function autosave(form) {
     });
     const refused = new Set((status.querySelector("[data-unsaved]")?.dataset.unsaved || "").split(" ").filter(Boolean));
     form.querySelectorAll("[data-conflict]").forEach((entry) => held.add(entry.dataset.conflict));
+    if (code === 409) form.querySelector("#answer-conflicts .app-conflicts")?.focus(); // the differences, in view
     for (const key of Object.keys(sent)) {
       const same = sent[key] === fingerprint(key);
       if (held.has(key)) continue;
@@ -169,7 +170,7 @@ function autosave(form) {
         if (!keep.has(key) && !dirty.has(key) && !invalid.has(key) && !held.has(key) && !refused.has(key)) el.value = version();
       });
     }
-    if (focus && focus.id && document.activeElement !== document.getElementById(focus.id)) {
+    if (code !== 409 && focus && focus.id && document.activeElement !== document.getElementById(focus.id)) {
       const again = document.getElementById(focus.id);
       if (again) {
         again.focus();
