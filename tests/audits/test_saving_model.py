@@ -224,3 +224,74 @@ def test_a_version_the_audit_never_had_is_refused(db, people, new_audit):
             db, audit=audit, version=9, answers={"chronology_up_to_date": "yes"}, actor=people.auditor
         )
     assert _stored(db, audit)["chronology_up_to_date"] is None
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [("oversight_last_month", "saved"), ("chronology_up_to_date", "refused")],
+    ids=["another-question", "the-same-question"],
+)
+def test_two_saves_at_once_are_judged_one_after_the_other(pytestconfig, tmp_path, question, expected):
+    """Tab A's save is still in its transaction when tab B, which read the same version, saves: B waits for A (the
+    audit row is locked before anything is compared), then saves another question, or is refused for the same one
+    (listing the difference), never overwriting A's answer."""
+    import threading
+
+    from sqlmodel import Session
+
+    from app.accounts.models import User
+    from app.accounts.roles import Role
+    from app.cli import alembic_upgrade
+    from app.db import make_engine
+    from tests.conftest import fresh_database_url
+    from tests.factories import make_case, make_user, publish_templates
+
+    url = fresh_database_url(pytestconfig, tmp_path, "answer_lock")
+    alembic_upgrade(url)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as setup:
+            publish_templates(setup)
+            lead = make_user(setup, username="lead", roles=(Role.QA_LEAD,))
+            auditor = make_user(setup, username="auditor", roles=(Role.AUDITOR,))
+            audit_id = make_audit(setup, case=make_case(setup, child_id="LOCK0001"), auditor=auditor, actor=lead).id
+            auditor_id = auditor.id
+            setup.commit()
+        first = Session(engine)
+        audit = first.get(Audit, audit_id)
+        actor = first.get(User, auditor_id)
+        service.audit_answers_save(first, audit=audit, version=1, answers={"chronology_up_to_date": "yes"}, actor=actor)
+        outcome: list[str] = []
+
+        def second_tab() -> None:
+            with Session(engine) as session:
+                other = session.get(Audit, audit_id)
+                try:
+                    service.audit_answers_save(
+                        session,
+                        audit=other,
+                        version=1,
+                        answers={question: "no"},
+                        actor=session.get(User, auditor_id),
+                    )
+                    session.commit()
+                    outcome.append("saved")
+                except service.AnswersConflict as exc:
+                    outcome.append("refused" if [d.key for d in exc.differences] == [question] else "?")
+                except Conflict:
+                    outcome.append("refused without the differences")
+
+        thread = threading.Thread(target=second_tab)
+        thread.start()
+        thread.join(timeout=1)
+        assert thread.is_alive(), "the second save did not wait for the first"
+        first.commit()
+        first.close()
+        thread.join(timeout=30)
+        assert outcome == [expected]
+        with Session(engine) as session:
+            answers = _stored(session, session.get(Audit, audit_id))
+            assert answers["chronology_up_to_date"] == "yes"
+            assert answers["oversight_last_month"] == ("no" if expected == "saved" else None)
+    finally:
+        engine.dispose()
