@@ -14,7 +14,15 @@ from app.accounts.roles import Role
 from app.audit_trail.service import audit_read
 from app.audits import selectors, service
 from app.audits.models import Audit
-from app.audits.schemas import AnswersSave, AuditPublic, AuditSubmit, AuditSummary, audit_public, audit_summary
+from app.audits.schemas import (
+    AnswersSave,
+    AuditPublic,
+    AuditSubmit,
+    AuditSummary,
+    Grades,
+    audit_public,
+    audit_summary,
+)
 from app.db import RowId, SessionDep
 from app.errors import NotFound, ValidationFailed
 from app.moderation import selectors as moderation_selectors
@@ -44,7 +52,19 @@ def _public(session: Session, audit: Audit, user: User | None = None) -> AuditPu
         # Blind moderation: the moderator grades before seeing the auditor's grades.
         hidden = moderation_selectors.grade_keys(selectors.audit_template(session, audit)[1])
         answer_rows = {key: r for key, r in answer_rows.items() if key not in hidden}
-    return audit_public(row, answer_rows)
+        return audit_public(row, answer_rows)
+    auditor, final = moderation_selectors.audit_grades(
+        session,
+        audit=audit,
+        definition=selectors.audit_template(session, audit)[1],
+        answers=selectors.audit_answers(session, audit=audit),
+    )
+    return audit_public(
+        row,
+        answer_rows,
+        auditor_grades=Grades(overall=auditor[1], sections=auditor[0]),
+        final_grades=Grades(overall=final[1], sections=final[0]) if final is not None else None,
+    )
 
 
 def _answer_problems(answers: dict[str, Any]) -> dict[str, str]:

@@ -36,9 +36,21 @@ class Suggestion(BaseModel):
     explanation: str | None
 
 
+class Grades(BaseModel):
+    overall: str | None = Field(description="the overall grade (none for a template without one, e.g. the dip sample)")
+    sections: dict[str, str] = Field(description="judgement section key -> grade")
+
+
 class AuditPublic(AuditSummary):
     answers: dict[str, Any] = Field(description="question key -> answer value (see API.md for each type)")
     suggestions: dict[str, Suggestion] = Field(description="question key -> the register's suggested answer")
+    auditor_grades: Grades | None = Field(
+        description="the auditor's grades (null while a moderator grading blind has not yet given theirs)"
+    )
+    final_grades: Grades | None = Field(
+        description="the grades that count, once the audit is completed: the moderator's when moderation was "
+        "accepted, else the auditor's (null until completed, and for a moderator grading blind)"
+    )
 
 
 class AnswersSave(BaseModel):
@@ -83,9 +95,17 @@ def audit_summary(row: AuditRow) -> AuditSummary:
     )
 
 
-def audit_public(row: AuditRow, answer_rows: dict[str, AuditAnswer]) -> AuditPublic:
+def audit_public(
+    row: AuditRow,
+    answer_rows: dict[str, AuditAnswer],
+    *,
+    auditor_grades: Grades | None = None,
+    final_grades: Grades | None = None,
+) -> AuditPublic:
     return AuditPublic(
         **audit_summary(row).model_dump(),
+        auditor_grades=auditor_grades,
+        final_grades=final_grades,
         answers={key: r.value for key, r in answer_rows.items() if r.value is not None},
         suggestions={
             key: Suggestion(value=r.prefill_value, explanation=r.prefill_explanation)

@@ -3,6 +3,8 @@
 Reasons, checked in this order (the first that applies is recorded):
 - `inadequate`: the auditor's overall grade is Inadequate (always moderated);
 - `safeguarding`: the audit raised a safeguarding escalation (always moderated);
+- `grade_flags`: the overall grade is better than its section grades allow (the flags "Check your answers" shows:
+  `app.audit_templates.scoring.overall_grade_flags`), so the audit may be optimistic (always moderated);
 - `random`: the audit's draw is below the cycle's moderation rate. The draw is a number in [0, 1) taken from
   SHA-256 of "{cycle_id}:{audit_id}:{round}", so anyone can recompute it and the same audit, cycle and round
   always give the same answer; audits outside a cycle have rate 0;
@@ -18,10 +20,12 @@ from dataclasses import dataclass
 from app.audit_templates.schema import Grade
 
 INADEQUATE, SAFEGUARDING, RANDOM, RESUBMITTED, ADDED = "inadequate", "safeguarding", "random", "resubmitted", "added"
+GRADE_FLAGS = "grade_flags"
 
 REASON_LABELS = {
     INADEQUATE: "Graded Inadequate",
     SAFEGUARDING: "Safeguarding escalation",
+    GRADE_FLAGS: "Overall grade better than its sections",
     RANDOM: "Random selection",
     RESUBMITTED: "Resubmitted after being returned",
     ADDED: "Added by the QA lead",
@@ -50,7 +54,13 @@ class Selection:
 
 
 def select_for_moderation(
-    *, auditor_overall: str | None, has_escalation: bool, was_returned: bool, draw: float, rate: float
+    *,
+    auditor_overall: str | None,
+    has_escalation: bool,
+    was_returned: bool,
+    draw: float,
+    rate: float,
+    grade_flagged: bool = False,
 ) -> Selection:
     """Whether a submitted audit is moderated, and the first reason that applies (see the module docstring)."""
     rate = min(1.0, max(0.0, rate))
@@ -58,6 +68,8 @@ def select_for_moderation(
         reason: str | None = INADEQUATE
     elif has_escalation:
         reason = SAFEGUARDING
+    elif grade_flagged:
+        reason = GRADE_FLAGS
     elif draw < rate:
         reason = RANDOM
     elif was_returned:

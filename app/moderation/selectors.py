@@ -119,6 +119,23 @@ def auditor_grades(definition: TemplateDefinition, answers: dict[str, Any]) -> t
     return sections, overall or None
 
 
+GradeSet = tuple[dict[str, str], str | None]  # {section key: grade}, overall grade
+
+
+def audit_grades(
+    session: Session, *, audit: Audit, definition: TemplateDefinition, answers: dict[str, Any]
+) -> tuple[GradeSet, GradeSet | None]:
+    """The auditor's grades, and the final ones once the audit is completed (None before): the moderator's section
+    grades when the latest round was accepted, else the auditor's; the overall grade that counts is the audit's."""
+    auditor = auditor_grades(definition, answers)
+    if audit.status != "completed":
+        return auditor, None
+    assert audit.id is not None
+    latest = latest_round(session, audit_id=audit.id)
+    sections = dict(latest.section_grades) if latest is not None and latest.decision == "accept" else auditor[0]
+    return auditor, (sections, audit.final_grade)  # the overall grade that counts is kept on the audit
+
+
 # --- Who may moderate -----------------------------------------------------------------------------
 
 

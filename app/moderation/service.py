@@ -22,6 +22,7 @@ from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audit_templates.conditions import is_visible
 from app.audit_templates.schema import Grade, Section, TemplateDefinition
+from app.audit_templates.scoring import overall_grade_flags
 from app.audit_trail.service import audit_record
 from app.audits import workflow
 from app.audits.models import Audit
@@ -223,7 +224,8 @@ def moderation_on_submit(
         )
     assert audit.id is not None
     _, definition = audit_template(session, audit)
-    _, overall = auditor_grades(definition, audit_answers(session, audit=audit))
+    answers = audit_answers(session, audit=audit)
+    _, overall = auditor_grades(definition, answers)
     previous = latest_round(session, audit_id=audit.id)
     number = previous.round + 1 if previous else 1
     cycle = _cycle(session, audit)
@@ -239,6 +241,7 @@ def moderation_on_submit(
         was_returned=previous is not None and previous.decision == RETURN,
         draw=selection.selection_draw(audit.cycle_id, audit.id, number),
         rate=cycle.moderation_rate if cycle is not None else 0.0,
+        grade_flagged=bool(overall_grade_flags(definition, answers)),
     )
     detail = {"draw": round(outcome.draw, 6), "rate": outcome.rate}
     if not outcome.selected:

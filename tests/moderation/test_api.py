@@ -176,3 +176,35 @@ def test_return_through_the_api_then_resubmission_starts_round_two(client, db, m
         (1, "inadequate", "decided"),
         (2, "resubmitted", "allocated"),
     ]
+
+
+def test_the_audit_shows_the_auditors_grades_and_the_final_moderated_ones_labelled(client, db, mw, moderated):
+    audit, sections, _ = moderated
+    lead = api_headers(client, "lead")
+    before = client.get(f"/api/v1/audits/{audit.id}", headers=lead).json()
+    assert before["auditor_grades"] == {"overall": "inadequate", "sections": dict.fromkeys(sections, "outstanding")}
+    assert before["final_grades"] is None  # not completed yet
+    assert client.get(f"/api/v1/audits/{audit.id}", headers=api_headers(client, "max")).json()["auditor_grades"] is None
+    accepted = client.post(
+        f"/api/v1/audits/{audit.id}/moderation",
+        headers=api_headers(client, "max"),
+        json=_body(
+            audit,
+            overall_grade="requires_improvement",
+            answers=dict.fromkeys(sections, "good"),
+            agree=False,
+            rationale="Stronger than the auditor found",
+        ),
+    )
+    assert accepted.status_code == 200, accepted.text
+    after = client.get(f"/api/v1/audits/{audit.id}", headers=lead).json()
+    assert after["status"] == "completed"
+    assert after["auditor_grades"] == {"overall": "inadequate", "sections": dict.fromkeys(sections, "outstanding")}
+    assert after["final_grades"] == {"overall": "requires_improvement", "sections": dict.fromkeys(sections, "good")}
+
+
+def test_an_audit_completed_without_moderation_has_the_auditors_grades_as_final(client, db, mw):
+    audit = submit(db, new_audit(db, mw), mw.auditor, overall="good")
+    assert audit.status == "completed"
+    body = client.get(f"/api/v1/audits/{audit.id}", headers=api_headers(client, "lead")).json()
+    assert body["final_grades"] == body["auditor_grades"] and body["final_grades"]["overall"] == "good"

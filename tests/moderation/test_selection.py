@@ -82,3 +82,14 @@ def test_not_selected_keeps_the_draw_and_rate_for_the_record():
     assert select_for_moderation(
         auditor_overall=None, has_escalation=False, was_returned=False, draw=0.99, rate=5
     ).selected
+
+
+def test_a_grade_flagged_audit_is_always_moderated_after_inadequate_and_safeguarding():
+    flagged = select_for_moderation(
+        auditor_overall="good", has_escalation=False, was_returned=False, draw=0.99, rate=0.0, grade_flagged=True
+    )
+    assert flagged.reason == "grade_flags"
+    first = select_for_moderation(
+        auditor_overall="good", has_escalation=True, was_returned=False, draw=0.99, rate=0.0, grade_flagged=True
+    )
+    assert first.reason == "safeguarding"

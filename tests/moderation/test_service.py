@@ -48,6 +48,21 @@ def test_inadequate_and_safeguarding_are_always_selected(db, mw):
     assert [e.after["reason"] for e in _events(db, "audit.moderate")] == ["inadequate", "safeguarding"]
 
 
+def test_an_overall_grade_better_than_its_sections_allow_is_always_moderated(db, mw):
+    """Good overall with two Inadequate sections: the flags "Check your answers" shows now select it (rate 0)."""
+    audit = new_audit(db, mw)
+    _, definition = audit_selectors.audit_template(db, audit)
+    two = [s.key for s in definition.judgement_sections][:2]
+    submit(db, audit, mw.auditor, overall="good", section="good", sections=dict.fromkeys(two, "inadequate"))
+    assert audit.status == "in_moderation"
+    (round_,) = selectors.moderation_rounds(db, audit_id=audit.id)
+    assert round_.reason == "grade_flags"
+    assert selection.REASON_LABELS[round_.reason] == "Overall grade better than its sections"
+    # The same grades without the Inadequate sections are not flagged, and complete at rate 0.
+    plain = submit(db, new_audit(db, mw), mw.auditor, overall="good", section="good")
+    assert plain.status == "completed"
+
+
 def test_random_selection_follows_the_recorded_draw_and_rate(db, mw):
     mw.cycle.moderation_rate = 0.5
     db.add(mw.cycle)
