@@ -320,10 +320,9 @@ def section_save(
             refused, to_save = to_save, {}
     after_rows = audit_answer_rows(session, audit=audit)
     after = {k: r.value for k, r in after_rows.items() if r.value is not None}
+    on_page = {q.key for q in section.form_questions}
     learned = sorted(
-        k
-        for k, r in after_rows.items()
-        if r.changed_version > since and k not in to_save and k in {q.key for q in section.form_questions}
+        k for k, r in after_rows.items() if r.changed_version > since and k not in to_save and k in on_page
     )
     values = dict(after)
     for key in errors.keys() | set(skipped) | set(refused):

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.accounts import selectors as account_selectors
 from app.accounts.models import Team, User
 from app.audit_templates.describe import answer_text
 from app.audit_templates.models import TemplateVersion
@@ -148,13 +149,6 @@ class PrintableAudit:
         return [s for s in self.sections if s.auditor_grade]
 
 
-def _names(session: Session, ids: set[int | None]) -> dict[int, str]:
-    wanted = [i for i in ids if i is not None]
-    if not wanted:
-        return {}
-    return dict(session.execute(select(User.id, User.full_name).where(User.id.in_(wanted))).all())
-
-
 def _facts(session: Session, case: Case, today: date) -> list[tuple[str, str]]:
     team = session.get(Team, case.team_id) if case.team_id is not None else None
     age = case_selectors.age_on(case.birth_year, case.birth_month, today)
@@ -277,9 +271,9 @@ def printable_audit(session: Session, *, audit: Audit, today: date) -> Printable
         .scalars()
         .all()
     )
-    names = _names(
+    names = account_selectors.user_names(
         session,
-        {
+        user_ids={
             audit.auditor_id,
             *moderator_ids,
             *(e.raised_by_id for e in escalations),

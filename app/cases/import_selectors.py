@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.accounts.models import User
 from app.cases.models import CaseImport
 from app.db import valid_row_id
 from app.pagination import Page, paginate
@@ -21,11 +20,3 @@ def imports_page(
     """Imports, newest first."""
     stmt = select(CaseImport).order_by(CaseImport.created_at.desc(), CaseImport.id.desc())
     return paginate(session, stmt, page=page, page_size=page_size, clamp_to_last=clamp_to_last)
-
-
-def user_names(session: Session, *, user_ids: set[int | None]) -> dict[int, str]:
-    """Full names of the people who made some imports, for lists."""
-    ids = {i for i in user_ids if i is not None}
-    if not ids:
-        return {}
-    return dict(session.execute(select(User.id, User.full_name).where(User.id.in_(ids))).all())

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from app.accounts import selectors as account_selectors
 from app.audit_trail.service import audit_read
 from app.cases import import_jobs, import_selectors, service
 from app.cases.facts import CASE_TYPE_LABELS
@@ -59,7 +60,7 @@ def _import_or_404(session: SessionDep, import_id: int) -> CaseImport:
 def imports_list(request: Request, session: SessionDep, _: QALead, page: int = 1) -> Response:
     service.imports_expire_due(session)
     result = import_selectors.imports_page(session, page=page, page_size=25, clamp_to_last=True)
-    names = import_selectors.user_names(session, user_ids={i.created_by_id for i in result.items})
+    names = account_selectors.user_names(session, user_ids={i.created_by_id for i in result.items})
 
     def query(**changes: Any) -> str:
         return urlencode({"page": changes.get("page", result.page)})
@@ -114,7 +115,7 @@ def import_upload(request: Request, session: SessionDep, actor: QALead, form: Fo
 
 
 def _detail_context(session: SessionDep, case_import: CaseImport, notice: str | None = None) -> dict[str, Any]:
-    names = import_selectors.user_names(session, user_ids={case_import.created_by_id})
+    names = account_selectors.user_names(session, user_ids={case_import.created_by_id})
     return {
         "imp": case_import,
         "by": names.get(case_import.created_by_id or 0),
