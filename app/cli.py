@@ -92,13 +92,25 @@ def db_upgrade() -> None:
 @templates_cli.command("check")
 def templates_check(
     directory: Annotated[Path, typer.Argument(help="The template directory")] = TEMPLATES_DIR,
+    targets: Annotated[
+        Path | None,
+        typer.Option("--targets", help="The report targets file (default: REPORT_TARGETS_FILE, or the shipped one)"),
+    ] = None,
 ) -> None:
-    """Check every template file; each problem is printed with its file and line."""
-    from app.audit_templates.loader import run_check
+    """Check every template file (each problem is printed with its file and line), then the report targets: each
+    must be measured from a question that counts for compliance in the newest version of its template."""
+    from app.audit_templates.loader import readable_templates, run_check
+    from app.reports.targets import check_targets
 
-    status, lines = run_check(directory)
-    for line in lines:
-        typer.echo(line, err=bool(status))
+    checks = [run_check(directory)]
+    definitions = readable_templates(directory)
+    if definitions:  # with no template to measure from, the targets' check would only repeat that
+        checks.append(check_targets(targets or get_settings().report_targets_file, definitions))
+    status = 0
+    for checked, lines in checks:
+        status = max(status, checked)
+        for line in lines:
+            typer.echo(line, err=bool(checked))
     raise typer.Exit(code=status)
 
 

@@ -85,10 +85,17 @@ class Settings(BaseSettings):
     # Whose weekends and public holidays "working days" in timescales skip (app.working_days)
     working_days_jurisdiction: Jurisdiction = "england_and_wales"
 
-    # Moderation agreement: an auditor is flagged for refresher training when their weighted kappa (or exact
-    # agreement, when kappa is undefined) is below agreement_low_kappa over at least agreement_min_pairs audits
+    # Moderation agreement: an auditor is flagged for refresher training when even the upper 95% bound of their
+    # weighted kappa (or their exact agreement, when kappa is undefined) is below agreement_low_kappa, over at least
+    # agreement_min_pairs audits; with fewer, or an interval that straddles the threshold, it cannot yet be told
     agreement_min_pairs: int = Field(default=5, ge=1)
     agreement_low_kappa: float = Field(default=0.4, ge=-1, le=1)
+
+    # Moderation rate: a cycle's random share rises to moderation_raised_rate (when higher) for an auditor with fewer
+    # than moderation_new_auditor_audits moderated audits, or whose kappa's upper 95% bound is below
+    # agreement_low_kappa
+    moderation_new_auditor_audits: int = Field(default=5, ge=0)
+    moderation_raised_rate: float = Field(default=0.5, ge=0, le=1)
 
     # Recommendations: days overdue at which an item escalates past its owner to the team manager, the head of
     # service and the director; and the default days to the due date by priority

@@ -52,7 +52,7 @@ from app.accounts.models import User
 from app.accounts.roles import Role
 from app.accounts.schemas import UserCreate
 from app.accounts.service import user_create
-from app.audit_templates.conditions import visible_questions
+from app.audit_templates.conditions import visible_keys
 from app.audit_templates.models import TemplateVersion
 from app.audit_templates.schema import Grade, QuestionType, TemplateDefinition
 from app.audit_templates.scoring import compliance_code, compliance_questions
@@ -100,7 +100,7 @@ def _answers(rng: random.Random, definition: TemplateDefinition, case_type: str,
         elif question.type == QuestionType.GRADE:
             answers[question.key] = rng.choices(GRADES, weights=(1, 5, 3, 1))[0]
     while True:  # a condition may hang on an answer that is itself hidden
-        shown = {q.key for q in visible_questions(definition, answers)}
+        shown = visible_keys(definition, answers)
         kept = {k: v for k, v in answers.items() if k in shown}
         if kept == answers:
             return answers

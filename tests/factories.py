@@ -179,13 +179,19 @@ def make_audit(
     template_key: str = "dip_sample",
     actor: User | None = None,
     today: date | None = None,
+    version: int | None = None,
 ):
-    """An audit of `case` on the newest published version of `template_key` (publish the templates first)."""
-    from app.audit_templates.selectors import template_latest
+    """An audit of `case` on `version` (default: the newest published version) of `template_key` (publish the
+    templates first)."""
+    from app.audit_templates.selectors import template_latest, template_version_get
     from app.audits.service import audit_start
     from app.working_days import calendar_for
 
-    template = template_latest(db, key=template_key)
+    template = (
+        template_latest(db, key=template_key)
+        if version is None
+        else template_version_get(db, key=template_key, version=version)
+    )
     assert template is not None, f"template {template_key!r} is not published: call publish_templates(db) first"
     return audit_start(
         db,

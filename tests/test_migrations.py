@@ -165,3 +165,34 @@ def test_cases_left_in_a_moved_teams_old_area_are_put_back_in_the_teams_area(ale
         areas = dict(connection.execute(text("SELECT id, service_area_id FROM child_case")).all())
     left_id, no_team_id, old_id, new_id = ids
     assert areas == {left_id: new_id, no_team_id: old_id}  # a case with no team keeps the area it has
+
+
+def test_grades_invented_for_dip_samples_are_cleared(alembic_config, migrations_engine):
+    """Before dip samples were moderated on their answers, accepting one gave it an overall grade its template does
+    not have (counted in the grade figures); the migration clears those, and only those."""
+    from sqlmodel import Session
+
+    from app.accounts.roles import Role
+    from tests.factories import make_audit, make_case, make_user, publish_templates
+
+    with migrations_engine.begin() as connection:
+        alembic_config.attributes["connection"] = connection
+        command.upgrade(alembic_config, "head")
+    with Session(migrations_engine) as session:
+        publish_templates(session)
+        auditor = make_user(session, username="asha", roles=(Role.AUDITOR,))
+        dip = make_audit(session, case=make_case(session), auditor=auditor, template_key="dip_sample")
+        full = make_audit(session, case=make_case(session), auditor=auditor, template_key="case_file_audit")
+        for audit in (dip, full):
+            audit.status, audit.final_grade = "completed", "good"
+            session.add(audit)
+        session.commit()
+        ids = (dip.id, full.id)
+
+    with migrations_engine.begin() as connection:
+        alembic_config.attributes["connection"] = connection
+        command.downgrade(alembic_config, "e5c0b8d2a917")
+        command.upgrade(alembic_config, "head")
+    with migrations_engine.connect() as connection:
+        grades = dict(connection.execute(text("SELECT id, final_grade FROM audit")).all())
+    assert grades == {ids[0]: None, ids[1]: "good"}

@@ -5,11 +5,14 @@ combine conditions. For a multi_choice answer, `equals: v` means "v was chosen",
 `not_equals: v` "v was not chosen" and `in: [..]` "any of these was chosen".
 A condition on a question with no answer, or whose question is hidden, is false
 whatever it tests: answers the auditor can no longer see never drive the form.
+
+`visible_questions` / `visible_keys` (built on `shown_as_answered`) are the one visibility rule: the form, scoring,
+moderation and the demo use them, never a question's condition on raw stored answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from app.audit_templates.schema import Condition, Question, TemplateDefinition
@@ -54,18 +57,30 @@ def condition_holds(condition: Condition, answers: Mapping[str, Any]) -> bool:
     return bool(chosen & set(condition.in_ or ()))
 
 
-def is_visible(question: Question, answers: Mapping[str, Any]) -> bool:
-    """True when the question is shown, given answers to the questions before it."""
+def _shown(question: Question, answers: Mapping[str, Any]) -> bool:
+    """The question's own test: its condition holds on these answers (which must already leave out hidden ones)."""
     return question.show_if is None or condition_holds(question.show_if, answers)
+
+
+def shown_as_answered(definition: TemplateDefinition, answers: Mapping[str, Any]) -> Iterator[Question]:
+    """The questions the form shows, in order; an answer to a hidden question counts as no answer.
+
+    Each question is tested on the answers to the shown questions before it, and its own answer is read from
+    `answers` only after it has been yielded: a caller answering question by question (the demo) may fill
+    `answers` in as it goes and sees exactly what the form would show."""
+    seen: dict[str, Any] = {}
+    for question in definition.questions:
+        if _shown(question, seen):
+            yield question
+            if question.key in answers:
+                seen[question.key] = answers[question.key]
 
 
 def visible_questions(definition: TemplateDefinition, answers: Mapping[str, Any]) -> list[Question]:
     """The questions the form shows, in order; an answer to a hidden question counts as no answer."""
-    shown: list[Question] = []
-    seen: dict[str, Any] = {}
-    for question in definition.questions:
-        if is_visible(question, seen):
-            shown.append(question)
-            if question.key in answers:
-                seen[question.key] = answers[question.key]
-    return shown
+    return list(shown_as_answered(definition, answers))
+
+
+def visible_keys(definition: TemplateDefinition, answers: Mapping[str, Any]) -> set[str]:
+    """The keys of `visible_questions`: the one rule for what is shown."""
+    return {q.key for q in shown_as_answered(definition, answers)}

@@ -1,6 +1,7 @@
 """Reading template files: check them (every problem, with file and line), load them, hash them.
 
-`caseaudit templates check` is `run_check(directory)`: exit status and printable lines.
+`caseaudit templates check` is `run_check(directory)`: exit status and printable lines (the CLI then checks the
+report targets against `readable_templates(directory)`: app.reports.targets.check_targets).
 YAML is read with YAML 1.2 booleans (only true/false), so `equals: yes` and an option
 `no` stay the strings "yes" and "no" instead of becoming booleans.
 """
@@ -308,6 +309,12 @@ def _replaces_predecessor(
     return [CheckMessage(str(path), _line(node, p.loc), p.message) for p in problems]
 
 
+def readable_templates(directory: Path | str) -> list[TemplateDefinition]:
+    """Every definition in a directory that could be read, even if the check finds problems (a wrong file name, a
+    `replaces` that misses): what other files that refer to templates (the report targets) are checked against."""
+    return _read_all(Path(directory))[0]
+
+
 def run_check(directory: Path | str) -> tuple[int, list[str]]:
     """`caseaudit templates check`: (exit status, lines to print)."""
     directory = Path(directory)
@@ -316,15 +323,17 @@ def run_check(directory: Path | str) -> tuple[int, list[str]]:
     files = template_files(directory)
     if not files:
         return 1, [f"{directory}: no template files (*.yaml) found"]
-    messages = check_templates(directory)
-    lines = [str(m) for m in messages]
-    noun = f"{len(files)} template file{'' if len(files) == 1 else 's'}"
-    if messages:
-        return 1, [
-            *lines,
-            f"Checked {noun} in {directory}: {len(messages)} problem{'' if len(messages) == 1 else 's'}.",
-        ]
-    return 0, [f"Checked {noun} in {directory}: no problems."]
+    messages = [str(m) for m in check_templates(directory)]
+    return check_outcome(messages, checked=len(files), noun="template file", where=directory)
+
+
+def check_outcome(problems: list[str], *, checked: int, noun: str, where: Path | str) -> tuple[int, list[str]]:
+    """A check's exit status and lines: each problem, then "Checked 8 template files in DIR: 2 problems."."""
+    what = f"{checked} {noun}{'' if checked == 1 else 's'}"
+    if problems:
+        count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
+        return 1, [*problems, f"Checked {what} in {where}: {count}."]
+    return 0, [f"Checked {what} in {where}: no problems."]
 
 
 def content_hash(definition: TemplateDefinition) -> str:

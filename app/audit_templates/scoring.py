@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.audit_templates.conditions import visible_questions
+from app.audit_templates.conditions import visible_keys, visible_questions
 from app.audit_templates.schema import (
     Grade,
     NotBetterThanWorstSection,
@@ -45,7 +45,7 @@ def _tally(questions: Iterable[Question], answers: Mapping[str, Any]) -> Complia
 
 def section_compliance(definition: TemplateDefinition, answers: Mapping[str, Any]) -> dict[str, Compliance]:
     """Compliance per section key, in template order (sections without compliance questions included)."""
-    shown = {q.key for q in visible_questions(definition, answers)}
+    shown = visible_keys(definition, answers)
     return {
         section.key: _tally((q for q in section.form_questions if q.key in shown), answers)
         for section in definition.sections
@@ -73,7 +73,7 @@ def compliance_code(definition: TemplateDefinition, answers: Mapping[str, Any]) 
 
     Written on the audit when it is completed (`Audit.compliance_answers`), so that reports over tens of
     thousands of audits read one short column per audit instead of every answer row."""
-    shown = {q.key for q in visible_questions(definition, answers)}
+    shown = visible_keys(definition, answers)
 
     def code(question: Question) -> str:
         value = answers.get(question.key) if question.key in shown else None
@@ -88,7 +88,7 @@ def _grade(value: Any) -> Grade | None:
 
 def section_grades(definition: TemplateDefinition, answers: Mapping[str, Any]) -> dict[str, Grade]:
     """The grade of each visible judgement section that has one, by section key."""
-    shown = {q.key for q in visible_questions(definition, answers)}
+    shown = visible_keys(definition, answers)
     grades: dict[str, Grade] = {}
     for section in definition.judgement_sections:
         grade = _grade(answers.get(section.grade_key)) if section.grade_key in shown else None

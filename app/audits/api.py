@@ -49,8 +49,8 @@ def _public(session: Session, audit: Audit, user: User | None = None) -> AuditPu
     (row,) = selectors.audit_rows(session, audits=[audit])
     answer_rows = selectors.audit_answer_rows(session, audit=audit)
     if user is not None and moderation_selectors.grades_hidden_from(session, user=user, audit=audit):
-        # Blind moderation: the moderator grades before seeing the auditor's grades.
-        hidden = moderation_selectors.grade_keys(selectors.audit_template(session, audit)[1])
+        # Blind moderation: the moderator grades (or answers a dip sample's checklist) before seeing the auditor's.
+        hidden = moderation_selectors.blind_keys(selectors.audit_template(session, audit)[1])
         answer_rows = {key: r for key, r in answer_rows.items() if key not in hidden}
         return audit_public(row, answer_rows)
     auditor, final = moderation_selectors.audit_grades(

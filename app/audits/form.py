@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 
 from app.accounts.models import User
 from app.audit_templates.answers import answer_errors
-from app.audit_templates.conditions import has_answer, same_answer, visible_questions
+from app.audit_templates.conditions import has_answer, same_answer, visible_keys
 from app.audit_templates.describe import answer_text
 from app.audit_templates.schema import Question, QuestionType, Section, TemplateDefinition
 from app.audits import service
@@ -69,10 +69,6 @@ class SectionProgress:
     @property
     def status_label(self) -> str:
         return PROGRESS_LABELS[self.status]
-
-
-def visible_keys(definition: TemplateDefinition, answers: Mapping[str, Any]) -> set[str]:
-    return {q.key for q in visible_questions(definition, answers)}
 
 
 def section_questions(definition: TemplateDefinition, section: Section, answers: Mapping[str, Any]) -> list[Question]:

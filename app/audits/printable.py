@@ -30,6 +30,7 @@ from app.cases import selectors as case_selectors
 from app.cases.models import Case
 from app.config import PROJECT_DIR
 from app.escalations.models import Escalation
+from app.moderation import selectors as moderation_selectors
 from app.moderation.models import Moderation
 
 PRINT_CSS = PROJECT_DIR / "app" / "static" / "print.css"
@@ -46,6 +47,8 @@ MODERATION_STATUS = {
     "decided": "Decided",
 }
 DECISION_LABELS = {"accept": "Accepted: the moderated grades are final", "return": "Returned to the auditor for rework"}
+# A compliance-only template (the dip sample) has no grades: accepting keeps the auditor's answers.
+COMPLIANCE_DECISION_LABELS = {**DECISION_LABELS, "accept": "Accepted: the auditor's answers stand"}
 # Shown as headline facts; the rest of the register's facts follow when recorded.
 HEADLINE_FACTS = ("worker_name", "manager_name")
 HIDDEN_FACTS = {"birth_year", "birth_month", "age_at_extract", *HEADLINE_FACTS}
@@ -97,7 +100,8 @@ class ModerationRound:
     status: str
     graded: bool
     blind: bool
-    grades: list[GradeComparison]
+    compared: str  # "grades", or "answers" for a compliance-only template (the dip sample)
+    grades: list[GradeComparison]  # the auditor's and the moderator's grades (or answers) side by side
     rationale: str
     learning: str
     decision: str
@@ -195,37 +199,26 @@ def _rounds(
         .scalars()
         .all()
     )
+    auditor_now = moderation_selectors.auditor_values(definition, answers)
+    compliance = moderation_selectors.compliance_only(definition)
     rounds = []
     for m in rows:
         graded = m.status in ("graded", "decided")
-        grades: list[GradeComparison] = []
-        if graded:
-            agreement = m.agreement or {}
-            section_grades = m.section_grades or {}
-            if definition.overall is not None or m.overall_grade:
-                auditor = answers.get(definition.overall.grade_question) if definition.overall else None
-                grades.append(
-                    GradeComparison(
-                        "Overall grade",
-                        grade_label(auditor),
-                        grade_label(m.overall_grade),
-                        agreement.get("overall") if isinstance(agreement.get("overall"), bool) else None,
-                    )
+        agreement = m.agreement or {}
+        grades = (
+            [
+                GradeComparison(
+                    c.title,
+                    c.auditor or "",
+                    c.moderator or "",
+                    agree if isinstance(agree := agreement.get(c.key), bool) else None,
                 )
-            for section in definition.judgement_sections:
-                theirs = section_grades.get(section.key, section_grades.get(section.grade_key))
-                mine = answers.get(section.grade_key)
-                if theirs is None and mine is None:
-                    continue
-                agree = agreement.get(section.key)
-                grades.append(
-                    GradeComparison(
-                        section.title,
-                        grade_label(mine),
-                        grade_label(theirs),
-                        agree if isinstance(agree, bool) else None,
-                    )
-                )
+                for c in moderation_selectors.compared(definition, m, auditor_now)
+            ]
+            if graded
+            else []
+        )
+        decision = (COMPLIANCE_DECISION_LABELS if compliance else DECISION_LABELS).get(m.decision or "", "")
         rounds.append(
             ModerationRound(
                 round=m.round,
@@ -236,10 +229,11 @@ def _rounds(
                 status=MODERATION_STATUS.get(m.status, m.status),
                 graded=graded,
                 blind=m.blind,
+                compared="answers" if compliance else "grades",
                 grades=grades,
                 rationale=m.rationale if graded else "",
                 learning=m.learning if graded else "",
-                decision=DECISION_LABELS.get(m.decision or "", "") if graded else "",
+                decision=decision if graded else "",
                 feedback=m.feedback if graded else "",
                 graded_at=m.graded_at,
                 decided_at=m.decided_at,

@@ -36,16 +36,17 @@ def audit_get(session: Session, *, audit_id: int) -> Audit | None:
 
 
 def audit_visible_to(user: User, audit: Audit) -> bool:
-    """The QA lead, the auditor it is allocated to, and the moderator of any of its moderation rounds, except
-    while that moderator grades blind and has not graded yet (the audit's pages show the auditor's grades)."""
-    if user.has_role(Role.QA_LEAD) or audit.auditor_id == user.id:
+    """The auditor it is allocated to, the QA lead, and the moderator of any of its moderation rounds, except
+    while a moderator (the QA lead too, when allocated the round) grades blind and has not graded yet: the audit's
+    pages show the auditor's grades."""
+    if audit.auditor_id == user.id:
         return True
     session = object_session(audit)
     if session is None or audit.id is None:
+        return user.has_role(Role.QA_LEAD)
+    if moderation_selectors.grades_hidden_from(session, user=user, audit=audit):
         return False
-    return moderation_selectors.moderates(
-        session, user=user, audit_id=audit.id
-    ) and not moderation_selectors.grades_hidden_from(session, user=user, audit=audit)
+    return user.has_role(Role.QA_LEAD) or moderation_selectors.moderates(session, user=user, audit_id=audit.id)
 
 
 def audit_template(session: Session, audit: Audit) -> tuple[TemplateVersion, TemplateDefinition]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlmodel import Session
@@ -35,6 +35,9 @@ from app.cases.service import FORMATS
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.escalations import service as escalation_service
 from app.working_days import WorkingDayCalendar
+
+if TYPE_CHECKING:
+    from app.config import Settings
 
 STALE_MESSAGE = (
     "This audit has been changed since you opened it, in another tab or by someone else. "
@@ -309,8 +312,11 @@ def _normalise(value: Any) -> Any:
     return value
 
 
-def audit_submit(session: Session, *, audit: Audit, version: int, actor: User) -> Audit:
-    """Submit: every required visible question answered and valid, or a ValidationFailed naming each one."""
+def audit_submit(
+    session: Session, *, audit: Audit, version: int, actor: User, settings: Settings | None = None
+) -> Audit:
+    """Submit: every required visible question answered and valid, or a ValidationFailed naming each one. Selection
+    for moderation follows, with `settings` (default: the process's) for the moderation rate."""
     audit_check_editable(audit, actor)
     template = _version_of(session, audit)
     definition = template_definition(template)
@@ -342,7 +348,7 @@ def audit_submit(session: Session, *, audit: Audit, version: int, actor: User) -
     # Selected for moderation, or completed. Imported here: moderation builds on this module.
     from app.moderation.service import moderation_on_submit
 
-    moderation_on_submit(session, audit=audit, actor=actor)
+    moderation_on_submit(session, audit=audit, actor=actor, settings=settings)
     return audit
 
 

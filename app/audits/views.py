@@ -16,6 +16,7 @@ from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audit_templates import selectors as template_selectors
 from app.audit_templates.answers import submission_errors
+from app.audit_templates.conditions import visible_keys
 from app.audit_templates.describe import answer_text
 from app.audit_templates.models import TemplateVersion
 from app.audit_templates.schema import Section, TemplateDefinition
@@ -253,7 +254,7 @@ def _section_page(
     )
     ctx.update(_differences_context(session, definition, audit, differences or []))
     ctx["state"] = state or audit_form.state_fresh(stored, audit.version)
-    shown = audit_form.visible_keys(definition, values)
+    shown = visible_keys(definition, values)
     suggestions = selectors.audit_answer_rows(session, audit=audit)
     progress = audit_form.sections_progress(definition, values)
     ctx.update(

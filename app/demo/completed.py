@@ -32,6 +32,7 @@ Like the demo recommendations, none of this history is in the audit trail.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -42,7 +43,7 @@ from sqlmodel import Session
 
 from app.accounts.models import Team, TrainingRecord, User
 from app.accounts.roles import Role, TrainingKind
-from app.audit_templates.conditions import is_visible
+from app.audit_templates.conditions import shown_as_answered
 from app.audit_templates.schema import (
     Grade,
     Question,
@@ -128,6 +129,7 @@ QUESTION_LEVEL = {
     "risks_identified": 0.05,
     "exploitation_considered": -0.03,
     "return_interview_within_72_hours": -0.06,
+    "return_interview_completed_72_hours": -0.14,  # held, not just offered, within 72 hours: harder (dip sample v2)
     "missing_risk_assessed": 0.02,
     "oversight_last_month": -0.04,
     "supervision_within_6_weeks": -0.12,
@@ -634,40 +636,38 @@ class _Planner:
         quality: float,
         overrides: Mapping[str, float] | None = None,
     ) -> tuple[dict[str, Any], dict[str, str], str | None]:
-        """Answers to every question the form shows (in form order, so `show_if` sees the answers before it), the
-        section grades and the overall grade (graded from the answers, within the template's rules)."""
+        """Answers to every question the form shows, question by question in form order (`shown_as_answered`: the
+        form's own rule, so `show_if` sees the answers before it), the section grades and the overall grade (graded
+        from the answers, within the template's rules)."""
         rng, answers = self.rng, {}
         sections: dict[str, str] = {}
-        yes = no = 0
-        for section in definition.sections:
-            s_yes = s_no = 0
-            for question in section.form_questions:
-                if not is_visible(question, answers):
-                    continue
-                value: Any = None
-                if question.explains:
-                    explained = answers.get(question.explains)
-                    value = (
-                        EXPLAIN_YES.get(question.explains, EXPLAIN_NO[0])
-                        if explained == "yes"
-                        else rng.choice(EXPLAIN_NO)
-                    )
-                elif question.type is QuestionType.YES_NO_NA:
-                    value = self.yes_no(question, case, month=month, quality=quality, overrides=overrides or {})
-                    if question.counts_for_compliance:
-                        s_yes, s_no = s_yes + (value == "yes"), s_no + (value == "no")
-                elif question.type is QuestionType.GRADE:
-                    level = self.chance_of_yes(case, "", month, quality)
-                    if question.key == section.grade_key:
-                        value = self.section_grade(s_yes, s_no, level)
-                        sections[section.key] = value
-                    else:
-                        value = self.overall_grade(yes, no, sections, level)
-                else:
-                    value = self.other(question, section, case, sections, quality)
-                if value is not None:
-                    answers[question.key] = value
-            yes, no = yes + s_yes, no + s_no
+        section_of = {q.key: section for section in definition.sections for q in section.form_questions}
+        tallies = {section.key: Counter[str]() for section in definition.sections}  # compliance yes / no
+        for question in shown_as_answered(definition, answers):
+            section = section_of[question.key]
+            value: Any = None
+            if question.explains:
+                explained = answers.get(question.explains)
+                value = (
+                    EXPLAIN_YES.get(question.explains, EXPLAIN_NO[0]) if explained == "yes" else rng.choice(EXPLAIN_NO)
+                )
+            elif question.type is QuestionType.YES_NO_NA:
+                value = self.yes_no(question, case, month=month, quality=quality, overrides=overrides or {})
+                if question.counts_for_compliance:
+                    tallies[section.key][value] += 1
+            elif question.type is QuestionType.GRADE:
+                level = self.chance_of_yes(case, "", month, quality)
+                if question.key == section.grade_key:
+                    mine = tallies[section.key]
+                    value = self.section_grade(mine["yes"], mine["no"], level)
+                    sections[section.key] = value
+                else:  # the overall grade, from the answers of the sections before its own
+                    before = sum((t for key, t in tallies.items() if key != section.key), Counter[str]())
+                    value = self.overall_grade(before["yes"], before["no"], sections, level)
+            else:
+                value = self.other(question, section, case, sections, quality)
+            if value is not None:
+                answers[question.key] = value
         overall = answers.get(definition.overall.grade_question) if definition.overall else None
         return answers, sections, overall
 

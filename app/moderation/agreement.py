@@ -26,16 +26,22 @@ Method
 
 Kappa is undefined when chance agreement is certain (P_e = 1): every pair in one and the same grade.
 Then only exact agreement is reported, with the reason.
+
+* Compliance answers (dip samples, `answer_agreement`): the same statistics over the unordered categories
+  yes / no / not applicable with identity weights, i.e. Cohen's (1960) unweighted kappa, and the same variance.
+* The refresher flag (`agreement_flag`) reads the interval, not the point estimate: "flagged" only when its upper
+  bound is below the threshold, "ok" when its lower bound is at or above it, and otherwise (or with fewer pairs
+  than the minimum) "not enough to tell".
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Final, Literal
 
-from app.audit_templates.schema import Grade
+from app.audit_templates.schema import YES_NO_NA_LABELS, Grade
 
 Z_95 = 1.959963984540054  # the 97.5th percentile of the standard normal
 GRADES: tuple[str, ...] = tuple(grade.value for grade in Grade)  # best first, the order Grade.rank counts
@@ -48,6 +54,16 @@ NO_PAIRS = "No moderated audits yet"
 ONE_CATEGORY = (
     "Kappa is undefined: every grade given by both the auditor and the moderator is the same, so "
     "agreement by chance is certain"
+)
+
+ANSWERS: tuple[str, ...] = tuple(YES_NO_NA_LABELS)  # yes, no, na: a compliance question's answers
+ANSWER_METHOD = (
+    "Compliance answers (dip samples) are compared question by question: Cohen's kappa without weights over Yes, "
+    "No and Not applicable, with the same large-sample interval."
+)
+ONE_ANSWER = (
+    "Kappa is undefined: every answer given by both the auditor and the moderator is the same, so agreement by "
+    "chance is certain"
 )
 
 WeightScheme = Literal["quadratic", "linear", "none"]
@@ -161,13 +177,34 @@ def agreement_of(
     )
 
 
-FlagStatus = Literal["flagged", "ok", "too_few"]
+def answer_agreement(pairs: Iterable[tuple[str, str]]) -> Agreement:
+    """Exact agreement and (unweighted) Cohen's kappa of (auditor's, moderator's) answers to compliance questions."""
+    found = agreement_of(pairs, ANSWERS, scheme="none")
+    return replace(found, note=ONE_ANSWER) if found.note == ONE_CATEGORY else found
+
+
+FlagStatus = Literal["flagged", "ok", "not_enough_to_tell"]
+FLAGGED: Final = "flagged"
+NO_CONCERN: Final = "ok"
+NOT_ENOUGH_TO_TELL: Final = "not_enough_to_tell"
+FLAG_LABELS: dict[str, str] = {
+    FLAGGED: "Low agreement: consider refresher training",
+    NO_CONCERN: "No concern",
+    NOT_ENOUGH_TO_TELL: "Not enough moderated audits to tell",
+}
 
 
 def agreement_flag(agreement: Agreement, *, min_pairs: int, low: float) -> FlagStatus:
-    """Whether a grader's agreement is low enough to prompt refresher training: judged on weighted kappa, or
-    on exact agreement when kappa is undefined, and only over at least `min_pairs` pairs."""
+    """Whether a grader's agreement is low enough to prompt refresher training, judged on the 95% interval of
+    weighted kappa: flagged when even its upper bound is below `low`, no concern when its lower bound is at or
+    above it, and not enough to tell when it straddles `low` or there are fewer than `min_pairs` pairs. When
+    kappa is undefined (every pair the same grade) exact agreement is judged instead."""
     if agreement.n < min_pairs or agreement.exact_agreement is None:
-        return "too_few"
-    measure = agreement.weighted_kappa if agreement.weighted_kappa is not None else agreement.exact_agreement
-    return "flagged" if measure < low else "ok"
+        return NOT_ENOUGH_TO_TELL
+    if agreement.kappa is None:
+        return FLAGGED if agreement.exact_agreement < low else NO_CONCERN
+    if agreement.kappa.high < low:
+        return FLAGGED
+    if agreement.kappa.low >= low:
+        return NO_CONCERN
+    return NOT_ENOUGH_TO_TELL

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from app.db import MAX_ROW_ID, SessionDep
 from app.errors import NotFound, ValidationFailed
-from app.moderation.agreement import METHOD, Agreement
+from app.moderation.agreement import ANSWER_METHOD, FLAG_LABELS, METHOD, Agreement
 from app.moderation.agreement_service import AgreementReport, SectionAgreement, agreement_report
 from app.sampling.models import Cycle
 from app.web.auth import QALead
@@ -28,11 +28,28 @@ class AgreementFigures(BaseModel):
     note: str | None = Field(default=None, description="why a figure is missing")
 
 
+class ComplianceFigures(BaseModel):
+    """Agreement on the compliance answers of compliance-only templates (dip samples), apart from the grades."""
+
+    title: str = "Compliance answers (dip samples)"
+    n: int = Field(description="pairs of answers (auditor's, moderator's), one per compliance question both answered")
+    exact_agreement: float | None = Field(description="share of pairs with the same answer, 0 to 1")
+    kappa: float | None = Field(description="Cohen's kappa without weights over yes, no and na; null when undefined")
+    kappa_interval: list[float] | None = Field(description="95% interval [low, high] (Fleiss, Cohen and Everitt 1969)")
+    note: str | None = Field(default=None, description="why a figure is missing")
+    method: str
+
+
 class AuditorFigures(AgreementFigures):
     auditor_id: int
     name: str
     flagged: bool = Field(description="low agreement over enough audits: a prompt for refresher training")
-    status: str = Field(description="flagged | ok | too_few (fewer audits than the minimum to judge)")
+    status: str = Field(
+        description="flagged (even the kappa's upper 95% bound is below low_kappa) | ok (its lower bound is at or "
+        "above it) | not_enough_to_tell (fewer moderated audits than min_pairs, or an interval either side of "
+        "low_kappa)"
+    )
+    status_label: str = Field(description="the status as the page says it, e.g. 'Not enough moderated audits to tell'")
 
 
 class SectionFigures(AgreementFigures):
@@ -56,6 +73,7 @@ class AgreementOut(AgreementFigures):
     by_auditor: list[AuditorFigures]
     by_section: list[SectionFigures]
     most_disagreement: list[SectionFigures]
+    compliance: ComplianceFigures = Field(description="dip samples: agreement on the compliance answers, not grades")
 
     model_config = {"populate_by_name": True}
 
@@ -98,12 +116,25 @@ def agreement_out(
         **_figures(report.overall),
         by_auditor=[
             AuditorFigures(
-                auditor_id=a.auditor_id, name=a.name, flagged=a.flagged, status=a.status, **_figures(a.agreement)
+                auditor_id=a.auditor_id,
+                name=a.name,
+                flagged=a.flagged,
+                status=a.status,
+                status_label=FLAG_LABELS[a.status],
+                **_figures(a.agreement),
             )
             for a in report.by_auditor
         ],
         by_section=[_section(s) for s in report.by_section],
         most_disagreement=[_section(s) for s in report.most_disagreement],
+        compliance=ComplianceFigures(
+            n=report.compliance.n,
+            exact_agreement=report.compliance.exact_agreement,
+            kappa=report.compliance.weighted_kappa,  # unweighted: the weights are the identity
+            kappa_interval=list(report.compliance.interval) if report.compliance.interval else None,
+            note=report.compliance.note,
+            method=ANSWER_METHOD,
+        ),
     )
 
 
@@ -122,7 +153,8 @@ def moderation_agreement(
     date_to: Annotated[date | None, Query(alias="to", description="graded on or before (YYYY-MM-DD)")] = None,
 ) -> AgreementOut:
     """Agreement between auditors' and moderators' grades: number of pairs, exact agreement and quadratically
-    weighted kappa with a 95% interval, overall, per auditor (flagging low agreement) and per section."""
+    weighted kappa with a 95% interval, overall, per auditor (flagging low agreement only when the interval says so)
+    and per section; and, apart from the grades, agreement on dip samples' compliance answers (unweighted kappa)."""
     if cycle_id is not None and session.get(Cycle, cycle_id) is None:
         raise NotFound(f"Cycle {cycle_id} not found")
     for name, value in (("from", date_from), ("to", date_to)):

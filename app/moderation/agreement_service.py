@@ -4,6 +4,9 @@ A pair is one moderation round the moderator has graded (status graded or decide
 grade (their answer to the section's grade question, or to the template's overall grade question)
 against the moderator's grade for the same section, or overall. Templates without an overall grade
 give no overall pairs; a section either of them left ungraded gives no pair for that section.
+
+Compliance-only templates (the dip sample) have no grades: their moderator answers the compliance questions, and
+each question both answered is a pair of answers (`answer_pairs`), kept apart from the grades.
 The statistics themselves are the pure functions in `app.moderation.agreement`.
 """
 
@@ -23,7 +26,15 @@ from app.audit_templates.models import TemplateVersion
 from app.audit_templates.schema import TemplateDefinition
 from app.audit_templates.service import template_definition
 from app.audits.models import Audit, AuditAnswer
-from app.moderation.agreement import GRADES, Agreement, FlagStatus, agreement_flag, agreement_of
+from app.moderation.agreement import (
+    ANSWERS,
+    GRADES,
+    Agreement,
+    FlagStatus,
+    agreement_flag,
+    agreement_of,
+    answer_agreement,
+)
 from app.moderation.models import Moderation
 from app.sampling.models import Cycle
 
@@ -86,6 +97,7 @@ class AgreementReport:
     by_section: list[SectionAgreement]
     most_disagreement: list[SectionAgreement]
     rounds: int  # moderation rounds graded in the selection (some may give no pair, e.g. no overall grade)
+    compliance: Agreement  # the compliance answers of compliance-only templates (the dip sample), not grades
     templates: int  # how many templates the pairs come from (the page names the template when more than one)
     min_pairs: int
     low_kappa: float
@@ -103,16 +115,16 @@ def _definitions(session: Session, version_ids: Iterable[int]) -> dict[int, tupl
     return {v.id: (v.title, template_definition(v)) for v in versions if v.id is not None}
 
 
-def agreement_pairs(
+def _graded_rounds(
     session: Session,
     *,
     cycle_id: int | None = None,
     graded_from: datetime | None = None,
     graded_before: datetime | None = None,
     audit_ids: Any = None,
-) -> tuple[list[GradePair], int]:
-    """Every pair of grades in the selection, and how many graded moderation rounds it covers. `audit_ids`
-    (a collection of audit ids, or a SELECT of them, e.g. the reports page's selection) narrows it to those audits."""
+    auditor_id: int | None = None,
+) -> list[tuple[Moderation, Audit]]:
+    """The graded (or decided) moderation rounds in the selection, with their audits, by audit and round."""
     stmt = (
         select(Moderation, Audit)
         .join(Audit, Audit.id == Moderation.audit_id)
@@ -123,13 +135,41 @@ def agreement_pairs(
         stmt = stmt.where(Moderation.audit_id.in_(audit_ids))
     if cycle_id is not None:
         stmt = stmt.where(Audit.cycle_id == cycle_id)
+    if auditor_id is not None:
+        stmt = stmt.where(Audit.auditor_id == auditor_id)
     if graded_from is not None:
         stmt = stmt.where(Moderation.graded_at >= graded_from)
     if graded_before is not None:
         stmt = stmt.where(Moderation.graded_at < graded_before)
-    rounds = session.execute(stmt).all()
+    return [(moderation, audit) for moderation, audit in session.execute(stmt).all()]
+
+
+def agreement_pairs(
+    session: Session,
+    *,
+    cycle_id: int | None = None,
+    graded_from: datetime | None = None,
+    graded_before: datetime | None = None,
+    audit_ids: Any = None,
+    auditor_id: int | None = None,
+) -> tuple[list[GradePair], int]:
+    """Every pair of grades in the selection, and how many graded moderation rounds it covers. `audit_ids`
+    (a collection of audit ids, or a SELECT of them, e.g. the reports page's selection) narrows it to those audits,
+    `auditor_id` to one auditor's."""
+    rounds = _graded_rounds(
+        session,
+        cycle_id=cycle_id,
+        graded_from=graded_from,
+        graded_before=graded_before,
+        audit_ids=audit_ids,
+        auditor_id=auditor_id,
+    )
+    return _grade_pairs(session, rounds), len(rounds)
+
+
+def _grade_pairs(session: Session, rounds: list[tuple[Moderation, Audit]]) -> list[GradePair]:
     if not rounds:
-        return [], 0
+        return []
     audit_ids = {audit.id for _, audit in rounds}
     answers: dict[int, dict[str, Any]] = defaultdict(dict)
     for audit_id, key, value in session.execute(
@@ -172,7 +212,18 @@ def agreement_pairs(
                     recorded_agree=agree if isinstance(agree, bool) else None,
                 )
             )
-    return pairs, len(rounds)
+    return pairs
+
+
+def answer_pairs(rounds: Iterable[Moderation]) -> list[tuple[str, str]]:
+    """(auditor's, moderator's) answer to each compliance question a moderator answered (compliance-only templates),
+    the auditor's as the moderator compared them; a question either left unanswered gives no pair."""
+    return [
+        (mine, theirs)
+        for moderation in rounds
+        for key, theirs in (moderation.moderator_answers or {}).items()
+        if (mine := (moderation.auditor_answers or {}).get(key)) in ANSWERS and theirs in ANSWERS
+    ]
 
 
 def _auditor_grades_then(moderation: Moderation, definition: TemplateDefinition, now: dict[str, Any]) -> dict[str, Any]:
@@ -200,8 +251,10 @@ def agreement_report(
     graded_before: datetime | None = None,
 ) -> AgreementReport:
     """Overall, per auditor and per section agreement for the selection, with the sections and grade questions
-    ranked by how often the two disagree, and auditors flagged for refresher training."""
-    pairs, rounds = agreement_pairs(session, cycle_id=cycle_id, graded_from=graded_from, graded_before=graded_before)
+    ranked by how often the two disagree, auditors flagged for refresher training, and (apart from the grades)
+    agreement on the compliance answers of compliance-only templates."""
+    graded = _graded_rounds(session, cycle_id=cycle_id, graded_from=graded_from, graded_before=graded_before)
+    pairs = _grade_pairs(session, graded)
     overall_pairs = [p for p in pairs if p.section_key == OVERALL]
 
     by_auditor_pairs: dict[int, list[GradePair]] = defaultdict(list)
@@ -253,11 +306,35 @@ def agreement_report(
         by_auditor=by_auditor,
         by_section=by_section,
         most_disagreement=most,
-        rounds=rounds,
+        rounds=len(graded),
+        compliance=answer_agreement(answer_pairs(moderation for moderation, _ in graded)),
         templates=len({p.template_key for p in pairs}),
         min_pairs=min_pairs,
         low_kappa=low_kappa,
     )
+
+
+@dataclass(frozen=True)
+class AuditorRecord:
+    """An auditor's moderation so far: how many of their audits a moderator has graded (or answered), and their
+    agreement with moderators on the overall grade (what the refresher flag judges)."""
+
+    moderated: int
+    agreement: Agreement
+
+    def kappa_upper(self, *, min_pairs: int) -> float | None:
+        """The upper bound of the kappa's 95% interval, over at least `min_pairs` pairs (None with fewer: a handful
+        of pairs gives no interval to trust, e.g. a single pair gives 0 to 0), or when kappa is undefined."""
+        if self.agreement.n < min_pairs or self.agreement.interval is None:
+            return None
+        return self.agreement.interval[1]
+
+
+def auditor_record(session: Session, *, auditor_id: int) -> AuditorRecord:
+    """The auditor's moderated audits and overall-grade agreement, over every cycle (`selection.effective_rate`)."""
+    graded = _graded_rounds(session, auditor_id=auditor_id)
+    overall = [p for p in _grade_pairs(session, graded) if p.section_key == OVERALL]
+    return AuditorRecord(moderated=len({m.audit_id for m, _ in graded}), agreement=_of(overall))
 
 
 def agreement_cycles(session: Session) -> list[Cycle]:

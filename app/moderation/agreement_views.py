@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from app.db import SessionDep, valid_row_id
 from app.errors import NotFound
-from app.moderation.agreement import METHOD
+from app.moderation.agreement import ANSWER_METHOD, FLAG_LABELS, METHOD
 from app.moderation.agreement_service import agreement_cycles, agreement_report
 from app.numbers import digits
 from app.web.auth import QALead
@@ -40,5 +40,7 @@ def agreement_page(request: Request, session: SessionDep, _: QALead, cycle_id: s
             "cycles": cycles,
             "cycle": cycle,
             "method": METHOD,
+            "answer_method": ANSWER_METHOD,
+            "flag_labels": FLAG_LABELS,
         },
     )

@@ -63,7 +63,10 @@ def moderation_get(session: SessionDep, user: ModerationReader, audit_id: RowId)
         403: {"description": "Not this round's moderator"},
         404: {},
         409: {"description": "Stale version, not in moderation, or already decided"},
-        422: {"description": "A field at fault: rationale, feedback, overall_grade or answers.<section>"},
+        422: {
+            "description": "A field at fault: rationale, feedback, overall_grade, agree, answers.<section> or "
+            "compliance_answers.<question> (each compliance question left unanswered is named)"
+        },
     },
 )
 def moderation_post(
@@ -73,7 +76,9 @@ def moderation_post(
     overall grade as final; return sends it back to the auditor with the feedback).
 
     Agreement: "overall" is `agree`; per section, the moderator's grade is the one in `answers` (a section left
-    out takes the auditor's grade) and the section agrees when the two grades are equal."""
+    out takes the auditor's grade) and the section agrees when the two grades are equal. A compliance-only template
+    (the dip sample) is moderated on `compliance_answers` instead (each question agrees when the two answers are
+    equal), and no overall grade is created."""
     audit = _audit_or_404(session, user, audit_id)
     moderation = service.moderation_record(
         session,
@@ -82,6 +87,7 @@ def moderation_post(
         answers=body.answers,
         overall_grade=body.overall_grade,
         agree=body.agree,
+        compliance_answers=body.compliance_answers,
         rationale=body.rationale,
         decision=body.decision,
         learning=body.learning,

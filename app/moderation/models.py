@@ -15,6 +15,7 @@ class Moderation(SQLModel, table=True):
 
     Status: `allocated` (waiting for the moderator's blind grades, or for a moderator when `moderator_id` is
     None) -> `graded` (the moderator's grades are in; the auditor's are now shown beside them) -> `decided`.
+    A compliance-only template (the dip sample) is moderated on its compliance answers instead of grades.
     """
 
     __tablename__ = "audit_moderation"
@@ -28,6 +29,9 @@ class Moderation(SQLModel, table=True):
     # For a random selection: the audit's reproducible draw in [0, 1) and the rate it was compared with.
     selection_draw: float | None = None
     selection_rate: float | None = None
+    # Why `selection_rate` is above the cycle's rate (`selection.effective_rate`), e.g. "fewer than 5 moderated
+    # audits"; None when the cycle's rate was used.
+    rate_raised_because: str | None = Field(default=None, max_length=200)
     moderator_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
     status: str = Field(default="allocated", max_length=20)  # allocated | graded | decided
     blind: bool = True
@@ -39,7 +43,17 @@ class Moderation(SQLModel, table=True):
         default_factory=dict, sa_column=Column(JSONType, nullable=False, server_default="{}")
     )
     auditor_overall_grade: str | None = Field(default=None, max_length=30)
-    # Agree (true) or disagree (false) with the auditor, per section key and under "overall".
+    # Compliance-only templates (the dip sample, no grades): the moderator's answers to the compliance questions the
+    # auditor's form showed, {question key: "yes" | "no" | "na"}, and the auditor's answers to the same questions as
+    # they stood when the moderator answered (None where the auditor gave none).
+    moderator_answers: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False, server_default="{}")
+    )
+    auditor_answers: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False, server_default="{}")
+    )
+    # Agree (true) or disagree (false) with the auditor, per section key and under "overall" (a compliance-only
+    # template: per compliance question key).
     agreement: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     rationale: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     learning: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))

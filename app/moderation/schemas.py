@@ -15,11 +15,14 @@ GradeValue = Literal["outstanding", "good", "requires_improvement", "inadequate"
 
 
 class ModerationDecision(BaseModel):
-    """The moderator's grades, agreement and decision in one call, against the audit's version.
+    """The moderator's grades (or compliance answers), agreement and decision in one call, against the audit's version.
 
     `answers` are the moderator's section grades by section key; a section left out takes the auditor's grade.
     Per section, agreement is "the two grades are equal"; `agree` is the agreement on the overall grade.
-    `rationale` is required when anything is disagreed, `feedback` when the decision is "return".
+    A compliance-only template (the dip sample) has no grades: leave out `answers`, `overall_grade` and `agree`, and
+    give `compliance_answers`, an answer to every compliance question the auditor's form showed (each agrees when
+    the two answers are equal). `rationale` is required when anything is disagreed, `feedback` when the decision is
+    "return".
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -28,8 +31,19 @@ class ModerationDecision(BaseModel):
     answers: dict[str, str] | None = Field(
         default=None, max_length=100, description="section key -> the moderator's grade for that section"
     )
-    overall_grade: GradeValue
-    agree: StrictFlag
+    overall_grade: GradeValue | None = Field(
+        default=None, description="the moderator's overall grade: required when the template has one, else refused"
+    )
+    agree: StrictFlag | None = Field(
+        default=None,
+        description="agreement with the auditor's overall grade: required when the template has one, else refused",
+    )
+    compliance_answers: dict[str, str] | None = Field(
+        default=None,
+        max_length=200,
+        description="compliance-only templates (the dip sample): question key -> the moderator's answer "
+        "(yes, no or na) for every compliance question the auditor's form showed",
+    )
     rationale: str = Field(default="", max_length=10_000)
     decision: Literal["accept", "return"]
     learning: str = Field(default="", max_length=10_000)
@@ -43,12 +57,18 @@ class ModerationPublic(BaseModel):
     reason: str
     selection_draw: float | None
     selection_rate: float | None
+    rate_raised_because: str | None = Field(description="why selection_rate is above the cycle's rate, if it is")
     moderator_id: int | None
     status: str
     blind: bool
     section_grades: dict[str, Any]
     overall_grade: str | None
-    agreement: dict[str, Any]
+    moderator_answers: dict[str, Any] = Field(
+        description="compliance-only templates (the dip sample): question key -> the moderator's answer"
+    )
+    agreement: dict[str, Any] = Field(
+        description="agree (true) or not, per section key and 'overall', or per compliance question key"
+    )
     rationale: str
     learning: str
     decision: str | None

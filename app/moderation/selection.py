@@ -10,6 +10,10 @@ Reasons, checked in this order (the first that applies is recorded):
   always give the same answer; audits outside a cycle have rate 0;
 - `resubmitted`: an audit returned by a moderator always goes back to moderation when resubmitted.
 The QA lead can also add any submitted or completed audit (`added`); that is a decision, not a rule here.
+
+The rate the draw is compared with is the cycle's, raised for an auditor whose grades are not yet known to be
+reliable (`effective_rate`): one with fewer than a set number of moderated audits, or whose agreement with moderators
+is low even at the top of its 95% interval. The rate used is recorded with the round, and why it was raised.
 """
 
 from __future__ import annotations
@@ -41,6 +45,40 @@ def selection_draw(cycle_id: int | None, audit_id: int, round: int) -> float:
 
 
 @dataclass(frozen=True)
+class Rate:
+    """The rate a random selection is compared with, and why it is above the cycle's (None: it is the cycle's)."""
+
+    rate: float
+    raised_because: str | None = None
+
+
+def _clamp(rate: float) -> float:
+    return min(1.0, max(0.0, rate))
+
+
+def effective_rate(
+    cycle_rate: float,
+    moderated_count: int,
+    kappa_upper: float | None,
+    *,
+    new_auditor_audits: int,
+    raised_rate: float,
+    low_kappa: float,
+) -> Rate:
+    """The cycle's rate, or `raised_rate` when that is higher and the auditor has fewer than `new_auditor_audits`
+    moderated audits, or their agreement with moderators has an upper 95% bound (`kappa_upper`; None when it cannot
+    be worked out) below `low_kappa`."""
+    rate, raised = _clamp(cycle_rate), _clamp(raised_rate)
+    if moderated_count < new_auditor_audits:
+        why = f"fewer than {new_auditor_audits} moderated audit{'' if new_auditor_audits == 1 else 's'}"
+    elif kappa_upper is not None and kappa_upper < low_kappa:
+        why = f"low agreement with moderators (upper 95% bound of kappa {kappa_upper:.2f}, below {low_kappa:.2f})"
+    else:
+        return Rate(rate)
+    return Rate(raised, why) if raised > rate else Rate(rate)
+
+
+@dataclass(frozen=True)
 class Selection:
     """The outcome for one submitted audit: the reason it is moderated (None: it is not), and the draw."""
 
@@ -63,7 +101,7 @@ def select_for_moderation(
     grade_flagged: bool = False,
 ) -> Selection:
     """Whether a submitted audit is moderated, and the first reason that applies (see the module docstring)."""
-    rate = min(1.0, max(0.0, rate))
+    rate = _clamp(rate)
     if auditor_overall == Grade.INADEQUATE.value:
         reason: str | None = INADEQUATE
     elif has_escalation:

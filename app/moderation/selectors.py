@@ -15,7 +15,9 @@ from app.accounts.roles import Role, TrainingKind
 from app.accounts.selectors import training_status
 from app.audit_templates.models import TemplateVersion
 from app.audit_templates.prefill import format_date
-from app.audit_templates.schema import Grade, TemplateDefinition
+from app.audit_templates.schema import YES_NO_NA_LABELS, Grade, TemplateDefinition
+from app.audit_templates.scoring import compliance_questions
+from app.audit_templates.service import template_definition
 from app.audits.models import Audit
 from app.cases.models import Case
 from app.moderation.eligibility import AuditParties, ModeratorInfo, why_nobody
@@ -24,6 +26,7 @@ from app.pagination import Page, paginate
 from app.sampling.models import Cycle
 
 ALLOCATED, GRADED, DECIDED = "allocated", "graded", "decided"
+OVERALL = "overall"  # agreement's key for the overall grade (beside section keys, or compliance question keys)
 OPEN = (ALLOCATED, GRADED)
 ROUND_STATUS_LABELS = {
     ALLOCATED: "Waiting for grades",
@@ -86,9 +89,12 @@ def moderates(session: Session, *, user: User, audit_id: int) -> bool:
 
 
 def grades_hidden_from(session: Session, *, user: User, audit: Audit) -> bool:
-    """True while this user moderates the audit blind and has not graded yet: the auditor's grades must not
-    reach them by any page or endpoint. The QA lead and the auditor always see the grades."""
-    if user.has_role(Role.QA_LEAD) or audit.auditor_id == user.id:
+    """True while this user moderates the audit blind and has not graded yet: the auditor's grades (or, for a
+    compliance-only template, answers) must not reach them by any page or endpoint. Whoever is allocated grades
+    blind, the QA lead included; the auditor, and a QA lead who is not the round's moderator, see everything.
+    Only a moderator grades (no query for anyone else: the reports' lists of audits stay a fixed number of queries
+    for a QA lead who does not moderate)."""
+    if audit.auditor_id == user.id or not user.has_role(Role.MODERATOR):
         return False
     mine = (
         session.execute(
@@ -111,6 +117,22 @@ def grade_keys(definition: TemplateDefinition) -> set[str]:
     return keys
 
 
+def compliance_only(definition: TemplateDefinition) -> bool:
+    """A template with no grades at all (no judgement sections, no overall grade), such as the dip sample: it is
+    moderated on its compliance answers, and never given an overall grade."""
+    return definition.overall is None and not definition.judgement_sections
+
+
+def blind_keys(definition: TemplateDefinition) -> set[str]:
+    """What a moderator grading blind must not see of the auditor's answers: the grades, and for a compliance-only
+    template the answers to its compliance questions with their explanations (an explanation gives the answer away)."""
+    keys = grade_keys(definition)
+    if compliance_only(definition):
+        compliance = {q.key for q in compliance_questions(definition)}
+        keys |= compliance | {q.key for q in definition.questions if q.explains in compliance}
+    return keys
+
+
 def auditor_grades(definition: TemplateDefinition, answers: dict[str, Any]) -> tuple[dict[str, str], str | None]:
     """The auditor's grades: {section key: grade} for graded judgement sections, and the overall grade (None for
     templates without one, such as the dip sample)."""
@@ -120,6 +142,74 @@ def auditor_grades(definition: TemplateDefinition, answers: dict[str, Any]) -> t
 
 
 GradeSet = tuple[dict[str, str], str | None]  # {section key: grade}, overall grade
+
+
+def auditor_values(definition: TemplateDefinition, answers: dict[str, Any]) -> dict[str, Any]:
+    """The auditor's grades (and, for a compliance-only template, compliance answers) as they stand, by agreement
+    key: section keys, OVERALL, compliance question keys."""
+    sections, overall = auditor_grades(definition, answers)
+    compliance = compliance_questions(definition) if compliance_only(definition) else []
+    return {
+        **sections,
+        **({OVERALL: overall} if overall else {}),
+        **{q.key: answers[q.key] for q in compliance if q.key in answers},
+    }
+
+
+def moderator_given(moderation: Moderation) -> dict[str, Any]:
+    """What the round's moderator gave, by agreement key: section grades, the overall grade, compliance answers."""
+    overall = {OVERALL: moderation.overall_grade} if moderation.overall_grade else {}
+    return {**(moderation.section_grades or {}), **overall, **(moderation.moderator_answers or {})}
+
+
+def auditor_given(moderation: Moderation) -> dict[str, Any]:
+    """The auditor's grades and compliance answers as the round's moderator compared them, by agreement key (empty
+    for a round graded before these were kept)."""
+    overall = {OVERALL: moderation.auditor_overall_grade} if moderation.auditor_overall_grade else {}
+    return {**(moderation.auditor_section_grades or {}), **overall, **(moderation.auditor_answers or {})}
+
+
+@dataclass(frozen=True)
+class Compared:
+    """One thing both graded or answered, as people read it: the auditor's and the moderator's (None: not given)."""
+
+    key: str  # a section key, OVERALL, or a compliance question key: the key agreement is recorded under
+    title: str
+    auditor: str | None
+    moderator: str | None
+
+    @property
+    def differs(self) -> bool:
+        return self.auditor != self.moderator
+
+
+def compared(definition: TemplateDefinition, moderation: Moderation, auditor_now: dict[str, Any]) -> list[Compared]:
+    """The round's grades (or, for a compliance-only template, answers) beside the auditor's as the moderator
+    compared them, in the form's order. `auditor_now` (by agreement key) stands in for a round graded before the
+    auditor's were kept with it."""
+    mine = moderator_given(moderation)
+    theirs = auditor_given(moderation) or auditor_now
+    if moderation.moderator_answers:
+        return [
+            Compared(q.key, q.label, YES_NO_NA_LABELS.get(theirs.get(q.key) or ""), YES_NO_NA_LABELS.get(mine[q.key]))
+            for q in definition.questions
+            if q.key in mine
+        ]
+    rows = [
+        Compared(s.key, s.title, GRADE_LABELS.get(theirs.get(s.key) or ""), GRADE_LABELS.get(mine[s.key]))
+        for s in definition.judgement_sections
+        if s.key in mine
+    ]
+    if definition.overall is not None or OVERALL in mine:
+        rows.append(
+            Compared(
+                OVERALL,
+                "Overall grade",
+                GRADE_LABELS.get(theirs.get(OVERALL) or ""),
+                GRADE_LABELS.get(mine.get(OVERALL) or ""),
+            )
+        )
+    return rows
 
 
 def audit_grades(
@@ -342,14 +432,17 @@ def unallocated_count(session: Session) -> int:
 
 def audit_moderation_panel(session: Session, *, audit: Audit, user: User) -> dict[str, Any]:
     """What the audit's page shows about moderation (templates/moderation/_audit_panel.html): the current round
-    and its moderator, and the latest decided round (its feedback and learning once the audit is returned)."""
+    and its moderator (and, when it was picked at a raised rate, why), and the latest decided round (its feedback
+    and learning once the audit is returned)."""
     assert audit.id is not None
     current = latest_round(session, audit_id=audit.id)
     moderator = session.get(User, current.moderator_id) if current and current.moderator_id else None
+    version = session.get(TemplateVersion, audit.template_version_id)
     return {
         "current": current,
         "decided": latest_decided_round(session, audit_id=audit.id),
         "moderator_name": moderator.full_name if moderator else None,
         "is_lead": user.has_role(Role.QA_LEAD),
         "grade_labels": GRADE_LABELS,
+        "compliance": version is not None and compliance_only(template_definition(version)),
     }

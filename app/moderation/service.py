@@ -6,13 +6,19 @@ made against, so a stale form (another tab, or a reassignment meanwhile) is refu
 
 Agreement is stored as {section key: bool, ..., "overall": bool} beside the moderator's `section_grades` and
 `overall_grade`; the agreement statistics read exactly these with the auditor's answers.
+
+A compliance-only template (the dip sample: no judgement sections, no overall grade) is moderated on its compliance
+answers instead: the moderator answers, blind, each compliance question the auditor's form showed
+(`moderator_answers`, beside the auditor's as they stood, `auditor_answers`), agreement is per question key, and no
+overall grade is ever created (the audit's final grade stays empty).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlmodel import Session
@@ -20,8 +26,8 @@ from sqlmodel import Session
 from app import clock
 from app.accounts.models import User
 from app.accounts.roles import Role
-from app.audit_templates.conditions import is_visible
-from app.audit_templates.schema import Grade, Section, TemplateDefinition
+from app.audit_templates.conditions import visible_questions
+from app.audit_templates.schema import YES_NO_NA_LABELS, Grade, Question, Section, TemplateDefinition
 from app.audit_templates.scoring import overall_grade_flags
 from app.audit_trail.service import audit_record
 from app.audits import workflow
@@ -31,6 +37,7 @@ from app.audits.service import STALE_MESSAGE, audit_move
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.escalations.models import Escalation
 from app.moderation import selection
+from app.moderation.agreement_service import auditor_record
 from app.moderation.eligibility import choose_moderator, ineligibility_reasons
 from app.moderation.models import Moderation
 from app.moderation.selectors import (
@@ -38,15 +45,19 @@ from app.moderation.selectors import (
     DECIDED,
     GRADE_LABELS,
     GRADED,
+    OVERALL,
     audit_parties,
     auditor_grades,
+    compliance_only,
     latest_round,
     moderator_infos,
     moderator_pool,
 )
 from app.sampling.models import Cycle
 
-OVERALL = "overall"
+if TYPE_CHECKING:
+    from app.config import Settings
+
 ACCEPT, RETURN = "accept", "return"
 DECISIONS = (ACCEPT, RETURN)
 MAX_TEXT = 10_000
@@ -56,14 +67,16 @@ ROUND_STALE = (
 )
 
 
-def _today(today: date | None) -> date:
-    if today is not None:
-        return today
-    from app.config import (
-        get_settings,  # the request's settings are not at hand when an audit is submitted
-    )
+def _settings(settings: Settings | None) -> Settings:
+    if settings is not None:
+        return settings
+    from app.config import get_settings  # the request's settings are not at hand when an audit is submitted
 
-    return get_settings().today()
+    return get_settings()
+
+
+def _today(today: date | None) -> date:
+    return today if today is not None else _settings(None).today()
 
 
 # --- Pure rules: what the moderator must grade, what agreement is, what a decision needs ---------------------
@@ -71,18 +84,74 @@ def _today(today: date | None) -> date:
 
 def sections_to_grade(definition: TemplateDefinition, answers: Mapping[str, Any]) -> list[Section]:
     """The judgement sections the moderator grades: those the auditor's form showed (and so graded)."""
-    found = []
-    for section in definition.judgement_sections:
-        question = definition.question(section.grade_key)
-        if question is not None and is_visible(question, answers):
-            found.append(section)
-    return found
+    shown = {q.key for q in visible_questions(definition, answers)}
+    return [section for section in definition.judgement_sections if section.grade_key in shown]
+
+
+def questions_to_answer(definition: TemplateDefinition, answers: Mapping[str, Any]) -> list[Question]:
+    """For a compliance-only template (the dip sample), the compliance questions the moderator answers: those the
+    auditor's form showed. None for a template with grades (its moderator grades it instead)."""
+    if not compliance_only(definition):
+        return []
+    return [q for q in visible_questions(definition, answers) if q.counts_for_compliance]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What the moderator gives for one audit: a grade for each of `sections` and, when `overall`, an overall grade
+    (a template with grades), or an answer to each of `questions` (a compliance-only template)."""
+
+    sections: list[Section]
+    overall: bool
+    questions: list[Question]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """How the page names each thing agreed or not: a section by its title, a question by its label."""
+        return {
+            **{s.key: s.title for s in self.sections},
+            OVERALL: "the overall grade",
+            **{q.key: f"'{q.label}'" for q in self.questions},
+        }
+
+    def described(self, key: str) -> str:
+        """What agreement under `key` is about, as the page says it: "overall grade", "grade for D. Assessment",
+        "answer to 'Is the chronology up to date?'"."""
+        if key == OVERALL:
+            return "overall grade"
+        if any(q.key == key for q in self.questions):
+            return f"answer to {self.labels[key]}"
+        return f"grade for {self.labels.get(key, key)}"
+
+    @property
+    def all_keys(self) -> list[str]:
+        """Every key agreement may be recorded under, in page order: sections, "overall", compliance questions."""
+        return [s.key for s in self.sections] + ([OVERALL] if self.overall else []) + [q.key for q in self.questions]
+
+    def agreement_keys(self, grades: Mapping[str, Any], answers: Mapping[str, Any]) -> list[str]:
+        """The keys agreement is recorded under, in page order, for what the moderator gave."""
+        return [key for key in self.all_keys if key == OVERALL or key in grades or key in answers]
+
+
+def asked_of_moderator(definition: TemplateDefinition, answers: Mapping[str, Any]) -> Asked:
+    """What the moderator gives for an audit with these answers (see `Asked`)."""
+    return Asked(
+        sections=sections_to_grade(definition, answers),
+        overall=definition.overall is not None,
+        questions=questions_to_answer(definition, answers),
+    )
 
 
 def grade_errors(
-    sections: list[Section], section_grades: Mapping[str, Any], overall_grade: Any, *, field_prefix: str = "grade_"
+    sections: list[Section],
+    section_grades: Mapping[str, Any],
+    overall_grade: Any,
+    *,
+    field_prefix: str = "grade_",
+    overall: bool = True,
 ) -> dict[str, str]:
-    """A message per missing or invalid grade, keyed by form field (`grade_<section>`, `overall_grade`)."""
+    """A message per missing or invalid grade, keyed by form field (`grade_<section>`, `overall_grade`). Without
+    `overall` (a template with no overall grade) an overall grade is refused: none may be invented."""
     valid = {g.value for g in Grade}
     errors = {}
     for section in sections:
@@ -93,21 +162,59 @@ def grade_errors(
     for key in section_grades:
         if key not in known:
             errors[f"{field_prefix}{key}"[:120]] = f"'{str(key)[:60]}' is not a judgement section of this audit"
-    if overall_grade not in valid:
+    if overall and overall_grade not in valid:
         errors["overall_grade"] = "Select your overall grade"
+    elif not overall and overall_grade is not None:
+        errors["overall_grade"] = "This audit's template has no overall grade, so none can be given"
     return errors
 
 
-def suggested_agreement(
-    moderator_sections: Mapping[str, str],
-    auditor_sections: Mapping[str, str],
-    moderator_overall: str | None,
-    auditor_overall: str | None,
-) -> dict[str, bool]:
-    """Agree where the two grades are equal: the starting point the moderator confirms or changes."""
-    agreement = {key: auditor_sections.get(key) == grade for key, grade in moderator_sections.items()}
-    agreement[OVERALL] = auditor_overall is not None and auditor_overall == moderator_overall
-    return agreement
+def answer_errors(
+    questions: list[Question], given: Mapping[str, Any], *, field_prefix: str = "answer_"
+) -> dict[str, str]:
+    """A message per compliance question left unanswered or answered with something other than Yes, No or Not
+    applicable, and per answer to a question this audit does not ask, keyed by field (`answer_<question key>`)."""
+    errors = {}
+    for question in questions:
+        if given.get(question.key) not in YES_NO_NA_LABELS:
+            errors[f"{field_prefix}{question.key}"] = f"Select your answer to '{question.label}'"
+    known = {q.key for q in questions}
+    for key in given:
+        if key not in known:
+            errors[f"{field_prefix}{key}"[:120]] = f"'{str(key)[:60]}' is not a compliance question this audit asks"
+    return errors
+
+
+def given_errors(
+    asked: Asked,
+    grades: Mapping[str, Any],
+    overall_grade: Any,
+    answers: Mapping[str, Any],
+    *,
+    grade_prefix: str = "grade_",
+    answer_prefix: str = "answer_",
+) -> dict[str, str]:
+    """Everything wrong with what the moderator gave: grades (a template with grades) and answers (compliance-only)."""
+    errors = grade_errors(asked.sections, grades, overall_grade, field_prefix=grade_prefix, overall=asked.overall)
+    errors.update(answer_errors(asked.questions, answers, field_prefix=answer_prefix))
+    return errors
+
+
+def suggested_agreement(moderator: Mapping[str, Any], auditor: Mapping[str, Any]) -> dict[str, bool]:
+    """Agree where the auditor gave the same as the moderator (a grade per section and "overall", or an answer per
+    compliance question): the starting point the moderator confirms or changes."""
+    return {key: auditor.get(key) is not None and auditor.get(key) == value for key, value in moderator.items()}
+
+
+def auditor_snapshot(definition: TemplateDefinition, answers: Mapping[str, Any], asked: Asked) -> dict[str, Any]:
+    """The auditor's grades and compliance answers as they stand, for the round to keep (a returned audit's later
+    changes must not rewrite what the moderator compared)."""
+    sections, overall = auditor_grades(definition, dict(answers))
+    return {
+        "auditor_section_grades": sections,
+        "auditor_overall_grade": overall,
+        "auditor_answers": {q.key: answers.get(q.key) for q in asked.questions},
+    }
 
 
 def decision_errors(
@@ -166,6 +273,7 @@ def _new_round(
     today: date,
     draw: float | None = None,
     rate: float | None = None,
+    rate_raised_because: str | None = None,
     selected_by: User | None = None,
 ) -> Moderation:
     previous = latest_round(session, audit_id=audit.id)
@@ -181,6 +289,7 @@ def _new_round(
         reason=reason,
         selection_draw=draw,
         selection_rate=rate,
+        rate_raised_because=rate_raised_because,
         moderator_id=moderator_id,
         blind=cycle.blind_moderation if cycle is not None else True,
         selected_by_id=selected_by.id if selected_by else None,
@@ -207,28 +316,55 @@ def _new_round(
             "blind": moderation.blind,
             "draw": draw,
             "rate": rate,
+            "rate_raised_because": rate_raised_because,
         },
     )
     return moderation
 
 
+def moderation_rate(session: Session, *, audit: Audit, cycle: Cycle | None, settings: Settings) -> selection.Rate:
+    """The rate the audit's random draw is compared with: its cycle's, raised for an auditor with few moderated
+    audits or low agreement with moderators over at least `agreement_min_pairs` pairs, as the refresher flag judges
+    it (`selection.effective_rate`). An audit outside a cycle is never drawn at random (rate 0), so there is no rate
+    to raise."""
+    if cycle is None:
+        return selection.Rate(0.0)
+    record = auditor_record(session, auditor_id=audit.auditor_id)
+    return selection.effective_rate(
+        cycle.moderation_rate,
+        record.moderated,
+        record.kappa_upper(min_pairs=settings.agreement_min_pairs),
+        new_auditor_audits=settings.moderation_new_auditor_audits,
+        raised_rate=settings.moderation_raised_rate,
+        low_kappa=settings.agreement_low_kappa,
+    )
+
+
 def moderation_on_submit(
-    session: Session, *, audit: Audit, actor: User | None, today: date | None = None
+    session: Session,
+    *,
+    audit: Audit,
+    actor: User | None,
+    today: date | None = None,
+    settings: Settings | None = None,
 ) -> Moderation | None:
     """Called once an audit is submitted: either a new moderation round (the audit goes in_moderation, a
-    moderator allocated if anyone is eligible) or completion with the auditor's overall grade as final."""
+    moderator allocated if anyone is eligible) or completion with the auditor's overall grade as final (none for a
+    template without one)."""
     if audit.status != workflow.SUBMITTED:
         raise Conflict(
             f"Only a submitted audit can be selected for moderation; this one is "
             f"{workflow.LABELS.get(audit.status, audit.status)}."
         )
     assert audit.id is not None
+    settings = _settings(settings)
     _, definition = audit_template(session, audit)
     answers = audit_answers(session, audit=audit)
     _, overall = auditor_grades(definition, answers)
     previous = latest_round(session, audit_id=audit.id)
     number = previous.round + 1 if previous else 1
     cycle = _cycle(session, audit)
+    rate = moderation_rate(session, audit=audit, cycle=cycle, settings=settings)
     escalated = (
         session.execute(
             select(func.count()).select_from(Escalation).where(Escalation.audit_id == audit.id)
@@ -240,10 +376,10 @@ def moderation_on_submit(
         has_escalation=escalated,
         was_returned=previous is not None and previous.decision == RETURN,
         draw=selection.selection_draw(audit.cycle_id, audit.id, number),
-        rate=cycle.moderation_rate if cycle is not None else 0.0,
+        rate=rate.rate,
         grade_flagged=bool(overall_grade_flags(definition, answers)),
     )
-    detail = {"draw": round(outcome.draw, 6), "rate": outcome.rate}
+    detail = {"draw": round(outcome.draw, 6), "rate": outcome.rate, "rate_raised_because": rate.raised_because}
     if not outcome.selected:
         audit_move(
             session,
@@ -266,6 +402,7 @@ def moderation_on_submit(
         today=_today(today),
         draw=outcome.draw,
         rate=outcome.rate,
+        rate_raised_because=rate.raised_because,
     )
     audit_move(
         session,
@@ -363,6 +500,7 @@ def moderation_reassign(
         "status": moderation.status,
         "section_grades": moderation.section_grades,
         "overall_grade": moderation.overall_grade,
+        "moderator_answers": moderation.moderator_answers,
     }
     _claim_round(
         session,
@@ -372,6 +510,7 @@ def moderation_reassign(
         status=ALLOCATED,
         section_grades={},
         overall_grade=None,
+        moderator_answers={},
         agreement={},
         graded_at=None,
     )
@@ -401,8 +540,9 @@ def _check_open(audit: Audit, moderation: Moderation) -> None:
         raise Conflict("This moderation has already been decided.")
 
 
-def _clean_grades(section_grades: Mapping[str, Any]) -> dict[str, str]:
-    return {str(k): str(v) for k, v in section_grades.items() if v not in (None, "")}
+def _clean(given: Mapping[str, Any] | None) -> dict[str, str]:
+    """Grades or answers as given (form fields or JSON), blanks left out."""
+    return {str(k): str(v) for k, v in (given or {}).items() if v not in (None, "")}
 
 
 def moderation_grade(
@@ -414,8 +554,10 @@ def moderation_grade(
     overall_grade: str | None,
     version: int,
     actor: User,
+    answers: Mapping[str, Any] | None = None,
 ) -> Moderation:
-    """The moderator's own grades, given before the auditor's are shown (blind): the round becomes `graded`."""
+    """The moderator's own grades (or, for a compliance-only template, `answers` to its compliance questions), given
+    before the auditor's are shown (blind): the round becomes `graded`."""
     _check_moderator(moderation, actor)
     _check_open(audit, moderation)
     if moderation.status != ALLOCATED:
@@ -423,12 +565,12 @@ def moderation_grade(
     if moderation.version != version:
         raise Conflict(ROUND_STALE)
     _, definition = audit_template(session, audit)
-    sections = sections_to_grade(definition, audit_answers(session, audit=audit))
-    grades = _clean_grades(section_grades)
-    errors = grade_errors(sections, grades, overall_grade)
+    auditor_answers = audit_answers(session, audit=audit)
+    asked = asked_of_moderator(definition, auditor_answers)
+    grades, given = _clean(section_grades), _clean(answers)
+    errors = given_errors(asked, grades, overall_grade, given)
     if errors:
         raise ValidationFailed(errors)
-    mine, mine_overall = auditor_grades(definition, audit_answers(session, audit=audit))
     _claim_round(
         session,
         moderation,
@@ -436,9 +578,9 @@ def moderation_grade(
         status=GRADED,
         section_grades=grades,
         overall_grade=overall_grade,
+        moderator_answers=given,
         graded_at=clock.now(),
-        auditor_section_grades=mine,
-        auditor_overall_grade=mine_overall,
+        **auditor_snapshot(definition, auditor_answers, asked),
     )
     audit_record(
         session,
@@ -450,6 +592,7 @@ def moderation_grade(
         after={
             "section_grades": grades,
             "overall_grade": overall_grade,
+            "moderator_answers": given,
             "blind": moderation.blind,
             "version": moderation.version,
         },
@@ -471,40 +614,43 @@ def moderation_decide(
     actor: User,
     section_grades: Mapping[str, Any] | None = None,
     overall_grade: str | None = None,
+    answers: Mapping[str, Any] | None = None,
 ) -> Moderation:
     """Agreement, rationale, learning and the decision. A blind round must be graded first; an open (not blind)
-    round sends its grades with the decision. Accept completes the audit with the moderator's overall grade as
-    final (the auditor's answers untouched); return sends it back to the auditor with the feedback."""
+    round sends its grades (or compliance answers) with the decision. Accept completes the audit with the
+    moderator's overall grade as final (none for a template without one; the auditor's answers untouched); return
+    sends it back to the auditor with the feedback."""
     _check_moderator(moderation, actor)
     _check_open(audit, moderation)
     if moderation.version != version:
         raise Conflict(ROUND_STALE)
     _, definition = audit_template(session, audit)
-    answers = audit_answers(session, audit=audit)
-    sections = sections_to_grade(definition, answers)
+    auditor_answers = audit_answers(session, audit=audit)
+    asked = asked_of_moderator(definition, auditor_answers)
     errors: dict[str, str] = {}
     if moderation.status == ALLOCATED:
         if moderation.blind:
             raise Conflict(
                 "Grade the audit first: in blind moderation the auditor's grades are shown once you have given yours."
             )
-        grades = _clean_grades(section_grades or {})
-        errors.update(grade_errors(sections, grades, overall_grade))
+        grades, given = _clean(section_grades), _clean(answers)
+        errors.update(given_errors(asked, grades, overall_grade, given))
     else:
         grades, overall_grade = dict(moderation.section_grades), moderation.overall_grade
-    expected = [s.key for s in sections if s.key in grades] + [OVERALL]
-    missing = [key for key in expected if key not in agreement]
-    labels = {s.key: s.title for s in sections}
-    for key in missing:
-        errors[f"agree_{key}"] = (
-            f"Select whether you agree with the auditor's grade for {labels[key]}"
-            if key != OVERALL
-            else "Select whether you agree with the auditor's overall grade"
-        )
+        given = dict(moderation.moderator_answers or {})
+    expected = asked.agreement_keys(grades, given)
+    for key in expected:
+        if key not in agreement:
+            errors[f"agree_{key}"] = f"Select whether you agree with the auditor's {asked.described(key)}"
     clean_agreement = {key: bool(agreement[key]) for key in expected if key in agreement}
     errors.update(
         decision_errors(
-            clean_agreement, rationale=rationale, decision=decision, feedback=feedback, learning=learning, labels=labels
+            clean_agreement,
+            rationale=rationale,
+            decision=decision,
+            feedback=feedback,
+            learning=learning,
+            labels=asked.labels,
         )
     )
     if errors:
@@ -520,13 +666,12 @@ def moderation_decide(
         "decided_at": now,
     }
     if moderation.status == ALLOCATED:
-        mine, mine_overall = auditor_grades(definition, answers)
         values.update(
             section_grades=grades,
             overall_grade=overall_grade,
+            moderator_answers=given,
             graded_at=now,
-            auditor_section_grades=mine,
-            auditor_overall_grade=mine_overall,
+            **auditor_snapshot(definition, auditor_answers, asked),
         )
     _claim_round(session, moderation, version, **values)
     audit_record(
@@ -542,6 +687,7 @@ def moderation_decide(
             "agreement": clean_agreement,
             "section_grades": moderation.section_grades,
             "overall_grade": moderation.overall_grade,
+            "moderator_answers": moderation.moderator_answers,
             "version": moderation.version,
         },
     )
@@ -552,8 +698,8 @@ def moderation_decide(
             to=workflow.COMPLETED,
             version=audit.version,
             actor=actor,
-            summary=f"Moderator accepted audit {audit.id}: final grade "
-            f"{GRADE_LABELS.get(overall_grade or '', overall_grade)}",
+            summary=f"Moderator accepted audit {audit.id}"
+            + (f": final grade {GRADE_LABELS.get(overall_grade, overall_grade)}" if overall_grade else ""),
             detail={"final_grade": overall_grade, "round": moderation.round},
             final_grade=overall_grade,
             completed_at=now,
@@ -578,18 +724,22 @@ def moderation_record(
     version: int,
     answers: Mapping[str, Any] | None,
     overall_grade: str | None,
-    agree: bool,
+    agree: bool | None,
     rationale: str,
     decision: str,
     learning: str,
     feedback: str,
     actor: User,
+    compliance_answers: Mapping[str, Any] | None = None,
 ) -> Moderation:
-    """The API's one call: grades, agreement and decision together, against the audit's version.
+    """The API's one call: grades (or compliance answers), agreement and decision together, against the audit's
+    version.
 
     Agreement rule: "overall" is `agree`. Per section, the moderator's grade is the one in `answers`, and a
     section left out of `answers` takes the auditor's grade; a section agrees when the two grades are equal.
-    A round already graded (on the page, blind) keeps its grades: sending different ones is a conflict.
+    A compliance-only template (the dip sample) takes no grades and no `agree`: `compliance_answers` must answer
+    every compliance question the auditor's form showed, and each agrees when the two answers are equal.
+    A round already graded (on the page, blind) keeps what was given: sending something different is a conflict.
     """
     moderation = latest_round(session, audit_id=audit.id)
     if moderation is None or moderation.status == DECIDED or audit.status != workflow.IN_MODERATION:
@@ -601,26 +751,45 @@ def moderation_record(
         raise Conflict(STALE_MESSAGE)
     _, definition = audit_template(session, audit)
     auditor_answers = audit_answers(session, audit=audit)
+    asked = asked_of_moderator(definition, auditor_answers)
     auditor_sections, _ = auditor_grades(definition, auditor_answers)
-    sections = sections_to_grade(definition, auditor_answers)
-    given = _clean_grades(answers or {})
+    given_grades, given_answers = _clean(answers), _clean(compliance_answers)
+    errors = _agree_errors(asked, agree)
     if moderation.status == GRADED:
-        grades = dict(moderation.section_grades)
-        if any(grades.get(k) != v for k, v in given.items()) or overall_grade != moderation.overall_grade:
+        grades, recorded_answers = dict(moderation.section_grades), dict(moderation.moderator_answers or {})
+        if (
+            any(grades.get(k) != v for k, v in given_grades.items())
+            or any(recorded_answers.get(k) != v for k, v in given_answers.items())
+            or overall_grade != moderation.overall_grade
+        ):
             raise Conflict(
                 "This audit has already been graded for moderation and grades cannot change once the "
                 "auditor's have been seen: send the grades recorded, or leave `answers` out."
             )
+        given_answers = recorded_answers
+        if errors:
+            raise ValidationFailed(errors)
     else:
-        grades = {s.key: given.get(s.key, auditor_sections.get(s.key)) for s in sections}
-        grades.update({k: v for k, v in given.items() if k not in grades})  # unknown keys: reported below
-        errors = grade_errors(
-            sections, {k: v for k, v in grades.items() if v is not None}, overall_grade, field_prefix="answers."
+        grades = {s.key: given_grades.get(s.key, auditor_sections.get(s.key)) for s in asked.sections}
+        grades.update({k: v for k, v in given_grades.items() if k not in grades})  # unknown keys: reported below
+        errors.update(
+            given_errors(
+                asked,
+                {k: v for k, v in grades.items() if v is not None},
+                overall_grade,
+                given_answers,
+                grade_prefix="answers.",
+                answer_prefix="compliance_answers.",
+            )
         )
         if errors:
             raise ValidationFailed(errors)
-    agreement = {key: grade == auditor_sections.get(key) for key, grade in grades.items()}
-    agreement[OVERALL] = bool(agree)
+    agreement = suggested_agreement(
+        {**grades, **given_answers},
+        {**auditor_sections, **{q.key: auditor_answers.get(q.key) for q in asked.questions}},
+    )
+    if asked.overall:
+        agreement[OVERALL] = bool(agree)
     if moderation.status == ALLOCATED and moderation.blind:
         return _grade_then_decide(
             session,
@@ -628,7 +797,9 @@ def moderation_record(
             audit=audit,
             grades=grades,
             overall_grade=overall_grade,
+            answers=given_answers,
             agreement=agreement,
+            labels=asked.labels,
             rationale=rationale,
             learning=learning,
             decision=decision,
@@ -648,7 +819,17 @@ def moderation_record(
         actor=actor,
         section_grades=grades,
         overall_grade=overall_grade,
+        answers=given_answers,
     )
+
+
+def _agree_errors(asked: Asked, agree: bool | None) -> dict[str, str]:
+    """`agree` (the API's agreement on the overall grade) is needed exactly when the template has an overall grade."""
+    if asked.overall and agree is None:
+        return {"agree": "Say whether you agree with the auditor's overall grade (true or false)"}
+    if not asked.overall and agree is not None:
+        return {"agree": "This audit's template has no overall grade: leave `agree` out"}
+    return {}
 
 
 def _grade_then_decide(
@@ -658,7 +839,9 @@ def _grade_then_decide(
     audit: Audit,
     grades: dict[str, str],
     overall_grade: str | None,
+    answers: dict[str, str],
     agreement: dict[str, bool],
+    labels: Mapping[str, str],
     rationale: str,
     learning: str,
     decision: str,
@@ -666,7 +849,9 @@ def _grade_then_decide(
     actor: User,
 ) -> Moderation:
     """A blind round decided in one API call: check the decision first, so nothing is saved if it is invalid."""
-    errors = decision_errors(agreement, rationale=rationale, decision=decision, feedback=feedback, learning=learning)
+    errors = decision_errors(
+        agreement, rationale=rationale, decision=decision, feedback=feedback, learning=learning, labels=labels
+    )
     if errors:
         raise ValidationFailed(errors)
     moderation_grade(
@@ -675,6 +860,7 @@ def _grade_then_decide(
         audit=audit,
         section_grades=grades,
         overall_grade=overall_grade,
+        answers=answers,
         version=moderation.version,
         actor=actor,
     )

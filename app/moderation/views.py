@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audit_templates.describe import answer_text
+from app.audit_templates.schema import YES_NO_NA_LABELS
 from app.audit_trail.service import audit_read
 from app.audits import form as audit_form
 from app.audits import selectors as audit_selectors
@@ -146,19 +147,25 @@ def _mode(user: User, current: Moderation | None, audit: Audit) -> str:
     return "compare"
 
 
-def _agreement_values(
-    current: Moderation,
-    auditor_sections: dict[str, str],
-    auditor_overall: str | None,
-    grades: dict[str, str],
-    overall: str | None,
-) -> dict[str, str]:
-    """The radios' starting point: agree where the two grades are equal (the moderator confirms or changes)."""
-    suggested = service.suggested_agreement(grades, auditor_sections, overall, auditor_overall)
+def _agree_items(asked: service.Asked, keys: list[str]) -> list[tuple[str, str]]:
+    """The agree/disagree questions to ask, as (agreement key, legend), for these keys."""
+    return [(key, f"Do you agree with the auditor's {asked.described(key)}?") for key in keys]
+
+
+def _posted(form: Any, asked: service.Asked) -> tuple[dict[str, str], str | None, dict[str, str]]:
+    """The moderator's grades, overall grade and compliance answers as the form sent them (blanks left out)."""
+    grades = {s.key: _text(form, f"grade_{s.key}") for s in asked.sections if _text(form, f"grade_{s.key}")}
+    answers = {q.key: _text(form, f"answer_{q.key}") for q in asked.questions if _text(form, f"answer_{q.key}")}
+    overall = (_text(form, "overall_grade") or None) if asked.overall else None
+    return grades, overall, answers
+
+
+def _posted_values(grades: dict[str, str], overall: str | None, answers: dict[str, str]) -> dict[str, str]:
+    """The same as form fields, to show again on a page with errors."""
     return {
-        f"agree_{key}": AGREE if agreed else DISAGREE
-        for key, agreed in suggested.items()
-        if key != service.OVERALL or auditor_overall is not None
+        **{f"grade_{k}": v for k, v in grades.items()},
+        "overall_grade": overall or "",
+        **{f"answer_{k}": v for k, v in answers.items()},
     }
 
 
@@ -183,30 +190,32 @@ def _moderation_page(
     is_auditor = audit.auditor_id == user.id
     mode = _mode(user, current, audit)
     hide_grades = selectors.grades_hidden_from(session, user=user, audit=audit)
-    sections = service.sections_to_grade(definition, answers)
-    section_titles = {s.key: s.title for s in definition.judgement_sections}
-    auditor_sections, auditor_overall = ({}, None) if hide_grades else selectors.auditor_grades(definition, answers)
+    asked = service.asked_of_moderator(definition, answers)
+    # The auditor's grades (or checklist answers) as they stand: none while grading blind.
+    auditor_now = {} if hide_grades else selectors.auditor_values(definition, answers)
     people_ids = (
         {audit.auditor_id}
         | {m.moderator_id for m in rounds if m.moderator_id}
         | {m.selected_by_id for m in rounds if m.selected_by_id}
     )
     names = {u.id: u.full_name for u in (session.get(User, i) for i in people_ids) if u is not None}
-    # The moderator's grades on the page: as posted (a form with errors), else as recorded.
     values = dict(values or {})
-    if current is not None and mode in ("compare", "summary"):
-        grades, overall = dict(current.section_grades), current.overall_grade
-    else:
-        grades = {s.key: values.get(f"grade_{s.key}") for s in sections if values.get(f"grade_{s.key}")}
-        overall = values.get("overall_grade") or None
     if mode == "compare" and current is not None and not errors:
-        values = {**_agreement_values(current, auditor_sections, auditor_overall, grades, overall), **values}
-    grade_keys = selectors.grade_keys(definition)
+        auditor_then = selectors.auditor_given(current) or auditor_now  # as compared (a round before snapshots: now)
+        suggested = service.suggested_agreement(selectors.moderator_given(current), auditor_then)
+        values = {**{f"agree_{k}": AGREE if agreed else DISAGREE for k, agreed in suggested.items()}, **values}
+    if mode == "open":
+        agree_keys = asked.all_keys
+    elif mode == "compare" and current is not None:
+        agree_keys = asked.agreement_keys(current.section_grades, current.moderator_answers)
+    else:
+        agree_keys = []
+    hidden = selectors.blind_keys(definition) if hide_grades else selectors.grade_keys(definition)
     shown_answers = (
         []
         if is_auditor and not is_lead
         else [
-            (p.section, [(q, answer_text(q, answers.get(q.key))) for q in p.questions if q.key not in grade_keys])
+            (p.section, [(q, answer_text(q, answers.get(q.key))) for q in p.questions if q.key not in hidden])
             for p in audit_form.sections_progress(definition, answers)
         ]
     )
@@ -224,10 +233,11 @@ def _moderation_page(
         if current.moderator_id is None:
             why_nobody = selectors.why_no_moderator(session, audit=audit, today=_today(request))
     error_order = (
-        [f"grade_{s.key}" for s in sections]
+        [f"grade_{s.key}" for s in asked.sections]
         + ["overall_grade"]
-        + [f"agree_{s.key}" for s in sections]
-        + ["agree_overall", "rationale", "learning", "decision", "feedback"]
+        + [f"answer_{q.key}" for q in asked.questions]
+        + [f"agree_{key}" for key in asked.all_keys]
+        + ["rationale", "learning", "decision", "feedback"]
     )
     return render(
         request,
@@ -242,12 +252,16 @@ def _moderation_page(
             "is_lead": is_lead,
             "is_auditor": is_auditor,
             "hide_grades": hide_grades,
-            "sections": sections,
-            "section_titles": section_titles,
-            "auditor_sections": auditor_sections,
-            "auditor_overall": auditor_overall,
-            "grades": grades,
-            "overall": overall,
+            "asked": asked,
+            "compliance": selectors.compliance_only(definition),
+            "auditor_now": auditor_now,
+            # Each graded round's two gradings (or checklists) side by side: none at all while grading blind.
+            "compared": {}
+            if hide_grades
+            else {
+                r.id: selectors.compared(definition, r, auditor_now) for r in rounds if r.status != selectors.ALLOCATED
+            },
+            "agree_items": _agree_items(asked, agree_keys),
             "names": names,
             "values": values,
             "errors": errors or {},
@@ -255,6 +269,7 @@ def _moderation_page(
             "error_order": error_order,
             "shown_answers": shown_answers,
             "grade_labels": selectors.GRADE_LABELS,
+            "answer_labels": YES_NO_NA_LABELS,
             "round_status_labels": selectors.ROUND_STATUS_LABELS,
             "decision_labels": selectors.DECISION_LABELS,
             "reason_labels": selection.REASON_LABELS,
@@ -266,8 +281,6 @@ def _moderation_page(
             "can_add": is_lead
             and audit.status in (workflow.SUBMITTED, workflow.COMPLETED)
             and (current is None or current.status == selectors.DECIDED),
-            "overall_key": service.OVERALL,
-            "judgement_keys": [s.key for s in definition.judgement_sections],
             **_case_context(request, session, audit),
         },
         status_code=status_code,
@@ -288,22 +301,19 @@ def _current_or_conflict(session: Session, audit: Audit) -> Moderation:
     return current
 
 
-def _posted_grades(form: Any, sections: list[Any]) -> tuple[dict[str, str], str | None]:
-    grades = {s.key: _text(form, f"grade_{s.key}") for s in sections if _text(form, f"grade_{s.key}")}
-    return grades, _text(form, "overall_grade") or None
+def _asked(session: Session, audit: Audit) -> service.Asked:
+    _, definition = audit_selectors.audit_template(session, audit)
+    return service.asked_of_moderator(definition, audit_selectors.audit_answers(session, audit=audit))
 
 
 @router.post("/audits/{audit_id}/moderation/grade")
 def moderation_grade(
     request: Request, session: SessionDep, user: Moderator, audit_id: RowId, form: FormDep
 ) -> Response:
-    """Blind grading: the moderator's grades, then the comparison."""
+    """Blind grading (or answering a dip sample's checklist): the moderator's own, then the comparison."""
     audit = _audit_or_404(session, user, audit_id)
     current = _current_or_conflict(session, audit)
-    _, definition = audit_selectors.audit_template(session, audit)
-    sections = service.sections_to_grade(definition, audit_selectors.audit_answers(session, audit=audit))
-    grades, overall = _posted_grades(form, sections)
-    values = {**{f"grade_{k}": v for k, v in grades.items()}, "overall_grade": overall or ""}
+    grades, overall, answers = _posted(form, _asked(session, audit))
     try:
         with session.begin_nested():
             service.moderation_grade(
@@ -312,10 +322,12 @@ def moderation_grade(
                 audit=audit,
                 section_grades=grades,
                 overall_grade=overall,
+                answers=answers,
                 version=_version(form),
                 actor=user,
             )
     except ValidationFailed as exc:
+        values = _posted_values(grades, overall, answers)
         return _moderation_page(request, session, user, audit, values=values, errors=exc.errors, status_code=400)
     except Conflict as exc:
         session.refresh(current)
@@ -327,21 +339,19 @@ def moderation_grade(
 def moderation_decide(
     request: Request, session: SessionDep, user: Moderator, audit_id: RowId, form: FormDep
 ) -> Response:
-    """Agreement, rationale, learning and the decision (with the grades too when the round is not blind)."""
+    """Agreement, rationale, learning and the decision (with the grades or answers too when the round is not blind)."""
     audit = _audit_or_404(session, user, audit_id)
     current = _current_or_conflict(session, audit)
-    _, definition = audit_selectors.audit_template(session, audit)
-    sections = service.sections_to_grade(definition, audit_selectors.audit_answers(session, audit=audit))
-    grades, overall = _posted_grades(form, sections)
-    keys = [s.key for s in sections] + [service.OVERALL]
+    asked = _asked(session, audit)
+    grades, overall, answers = _posted(form, asked)
+    keys = asked.all_keys
     agreement = {
         key: _text(form, f"agree_{key}") == AGREE for key in keys if _text(form, f"agree_{key}") in (AGREE, DISAGREE)
     }
     texts = {name: _text(form, name) for name in ("rationale", "learning", "feedback")}
     decision = _text(form, "decision") or None
     values = {
-        **{f"grade_{k}": v for k, v in grades.items()},
-        "overall_grade": overall or "",
+        **_posted_values(grades, overall, answers),
         **{f"agree_{k}": _text(form, f"agree_{k}") for k in keys},
         **texts,
         "decision": decision or "",
@@ -361,6 +371,7 @@ def moderation_decide(
                 actor=user,
                 section_grades=grades,
                 overall_grade=overall,
+                answers=answers,
             )
     except ValidationFailed as exc:
         return _moderation_page(request, session, user, audit, values=values, errors=exc.errors, status_code=400)

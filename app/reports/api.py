@@ -24,6 +24,7 @@ from app.reports.figures import (
     GradeCounts,
     GradeTally,
     compliance,
+    compliance_rate,
     grade_distribution,
 )
 from app.reports.filters import ReportFilter, report_filter_from_query
@@ -37,6 +38,7 @@ from app.reports.schemas import (
     RecommendationsOut,
     ReportSummary,
     SectionRateOut,
+    TemplateRateOut,
     ThemeOut,
 )
 from app.reports.sections import (
@@ -45,7 +47,6 @@ from app.reports.sections import (
     moderation_figures,
     recommendation_figures,
 )
-from app.reports.stats import rate
 from app.reports.views import ReportReader
 from app.sampling.models import Cycle
 from app.web.query import QueryReader
@@ -93,8 +94,8 @@ def grades_out(grades: GradeCounts) -> GradeDistributionOut:
     )
 
 
-def _rate(counts: Counts, *, frame: int | None, min_n: int) -> dict[str, object]:
-    r = rate(counts.yes, counts.no, population=frame, min_n=min_n)
+def _rate(counts: Counts, *, frame: int | None, sampled: int, min_n: int) -> dict[str, object]:
+    r = compliance_rate(counts, frame=frame, sampled=sampled, min_n=min_n)
     return {
         "yes": counts.yes,
         "no": counts.no,
@@ -104,19 +105,26 @@ def _rate(counts: Counts, *, frame: int | None, min_n: int) -> dict[str, object]
         "interval": [r.interval.low, r.interval.high] if r.interval else None,
         "too_few": r.too_few,
         "population": r.population,
+        "audits": counts.audits,
+        "design_effect": r.design_effect,
     }
 
 
 def compliance_out(report: ComplianceReport, *, min_n: int) -> ComplianceOut:
-    frame = report.frame_size
+    frame, sampled = report.frame_size, report.audits
     return ComplianceOut(
         frame_size=frame,
+        audits=sampled,
+        overall=[
+            TemplateRateOut(template_key=t, **_rate(c, frame=frame, sampled=sampled, min_n=min_n))
+            for t, c in report.overall.items()
+        ],
         sections=[
             SectionRateOut(
                 template_key=s.template_key,
                 section_key=s.section_key,
                 section_title=s.section_title,
-                **_rate(s.counts, frame=frame, min_n=min_n),
+                **_rate(s.counts, frame=frame, sampled=sampled, min_n=min_n),
             )
             for s in report.sections
         ],
@@ -127,7 +135,7 @@ def compliance_out(report: ComplianceReport, *, min_n: int) -> ComplianceOut:
                 section_title=q.section_title,
                 question_key=q.question_key,
                 label=q.label,
-                **_rate(q.counts, frame=frame, min_n=min_n),
+                **_rate(q.counts, frame=frame, sampled=sampled, min_n=min_n),
             )
             for q in report.questions
         ],

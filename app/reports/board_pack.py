@@ -187,7 +187,7 @@ def trend_start(period: Period) -> date:
 def _grade_rate(report: Report, grades: tuple[str, ...]) -> Rate:
     overall = report.grades.overall
     count = sum(overall.counts[g] for g in grades)
-    return rate(count, overall.graded - count, population=report.frame_size, min_n=report.min_n)
+    return rate(count, overall.graded - count, population=report.frame_size, sampled=report.audits, min_n=report.min_n)
 
 
 def _lower_first(text: str) -> str:

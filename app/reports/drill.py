@@ -35,6 +35,7 @@ from app.accounts.models import ServiceArea, Team, User
 from app.audit_templates.models import TemplateVersion
 from app.audit_templates.schema import GRADE_LABELS, KEY_PATTERN, Grade
 from app.audit_templates.service import template_definition
+from app.audit_templates.versions import all_versions, key_aliases
 from app.audits.models import Audit, AuditAnswer
 from app.audits.selectors import audit_visible_to
 from app.audits.views import AUDIT_ROLES
@@ -196,9 +197,10 @@ def _json(value: str) -> Any:
     return literal(value, JSONType)
 
 
-def narrowing_conditions(narrowing: Narrowing) -> list[Any]:
+def narrowing_conditions(narrowing: Narrowing, question_keys: list[str] | None = None) -> list[Any]:
     """WHERE clauses on Audit (joined to Case, under `filters.report_conditions`) for the narrowing's grade, move and
-    question; its month is applied to the period by `narrowed_filter`."""
+    question (answered under any of `question_keys`, default its own key); its month is applied to the period by
+    `narrowed_filter`."""
     conds: list[Any] = []
     if narrowing.grade == NONE:
         conds.append(or_(Audit.final_grade.is_(None), Audit.final_grade.not_in(GRADES)))
@@ -221,16 +223,20 @@ def narrowing_conditions(narrowing: Narrowing) -> list[Any]:
         conds.append(
             exists().where(
                 AuditAnswer.audit_id == Audit.id,
-                AuditAnswer.question_key == narrowing.question_key,
+                AuditAnswer.question_key.in_(question_keys or [narrowing.question_key]),
                 or_(*[AuditAnswer.value == _json(v) for v in values]),
             )
         )
     return conds
 
 
-def drill_select(flt: ReportFilter, narrowing: Narrowing, zone: str, *columns: Any) -> Any:
-    """SELECT `columns` for the audits behind the figure: the filter's (in the narrowed period) and the narrowing's."""
-    return selected_audits(narrowed_filter(flt, narrowing), zone, *columns).where(*narrowing_conditions(narrowing))
+def drill_select(
+    flt: ReportFilter, narrowing: Narrowing, zone: str, *columns: Any, question_keys: list[str] | None = None
+) -> Any:
+    """SELECT `columns` for the audits behind the figure: the filter's (in the narrowed period) and the narrowing's
+    (`question_keys`: every key the narrowing's question had in earlier versions, `versions.key_aliases`)."""
+    conditions = narrowing_conditions(narrowing, question_keys)
+    return selected_audits(narrowed_filter(flt, narrowing), zone, *columns).where(*conditions)
 
 
 # --- The page's rows --------------------------------------------------------------------------------------------
@@ -321,7 +327,12 @@ def audits_page(
     page_size: int | None = PAGE_SIZE,
 ) -> Page[DrillRow]:
     """One page of the audits behind the figure, most recently completed first (past the end: the last page)."""
-    stmt = drill_select(flt, narrowing, zone, Audit).order_by(Audit.completed_at.desc(), Audit.id.desc())
+    keys = None
+    if narrowing.template_key and narrowing.question_key:
+        versions = all_versions(session, [narrowing.template_key])
+        keys = key_aliases(versions, narrowing.template_key, narrowing.question_key)
+    stmt = drill_select(flt, narrowing, zone, Audit, question_keys=keys)
+    stmt = stmt.order_by(Audit.completed_at.desc(), Audit.id.desc())
     found = paginate(session, stmt, page=page, page_size=page_size, clamp_to_last=True)
     return replace(found, items=drill_rows(session, found.items, user=user, zone=zone))
 

@@ -40,6 +40,7 @@ from app.audit_templates.schema import Grade, TemplateDefinition
 from app.audit_templates.scoring import CODE_NA, CODE_NO, CODE_YES, compliance_code
 from app.audit_templates.scoring import compliance_questions as scoring_questions
 from app.audit_templates.service import template_definition
+from app.audit_templates.versions import newest_keys
 from app.audits.models import Audit, AuditAnswer
 from app.cases.models import Case
 from app.moderation.models import Moderation
@@ -48,6 +49,7 @@ from app.moderation.service import ACCEPT
 from app.recommendations.rules import local_day_start, months_before
 from app.recommendations.themes import Month, month_index
 from app.reports.filters import ReportFilter, selected_audits
+from app.reports.stats import Rate, Spread, clustered_rate
 from app.sampling.models import Sample
 
 GRADES = tuple(g.value for g in Grade)  # best first
@@ -221,13 +223,25 @@ def moderation_changes(session: Session, flt: ReportFilter, zone: str) -> Modera
 # --- Compliance ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Counts:
-    """Yes / no / N/A answers. The rate is yes ÷ (yes + no): N/A is counted but not part of n."""
+    """Yes / no / N/A answers. The rate is yes ÷ (yes + no): N/A is counted but not part of n. `audits` and the
+    per-audit sums (`stats.Spread`) say how the answers fall into audits, for the interval; every field adds up
+    over disjoint sets of audits."""
 
     yes: int = 0
     no: int = 0
     na: int = 0
+    audits: int = 0  # audits with a yes or no answer here
+    yy: int = 0  # Σ yes_i²
+    yn: int = 0  # Σ yes_i · n_i
+    nn: int = 0  # Σ n_i²
+
+    @staticmethod
+    def of_audit(yes: int, no: int, na: int = 0) -> Counts:
+        """One audit's answers."""
+        n = yes + no
+        return Counts(yes, no, na, audits=1 if n else 0, yy=yes * yes, yn=yes * n, nn=n * n)
 
     @property
     def n(self) -> int:
@@ -237,8 +251,62 @@ class Counts:
     def rate(self) -> float | None:
         return self.yes / self.n if self.n else None
 
+    @property
+    def spread(self) -> Spread:
+        return Spread(audits=self.audits, yy=self.yy, yn=self.yn, nn=self.nn)
+
     def __add__(self, other: Counts) -> Counts:
-        return Counts(self.yes + other.yes, self.no + other.no, self.na + other.na)
+        return Counts(
+            self.yes + other.yes,
+            self.no + other.no,
+            self.na + other.na,
+            self.audits + other.audits,
+            self.yy + other.yy,
+            self.yn + other.yn,
+            self.nn + other.nn,
+        )
+
+    def __sub__(self, other: Counts) -> Counts:
+        """These answers without those of `other`, audits that are among these."""
+        return Counts(
+            self.yes - other.yes,
+            self.no - other.no,
+            self.na - other.na,
+            self.audits - other.audits,
+            self.yy - other.yy,
+            self.yn - other.yn,
+            self.nn - other.nn,
+        )
+
+
+def compliance_rate(counts: Counts, *, frame: int | None, sampled: int | None, min_n: int) -> Rate:
+    """The rate of these answers with its interval: clustered by audit (`stats.clustered_rate`), corrected for
+    `sampled` cases of a frame of `frame` when the selection is one sample."""
+    return clustered_rate(counts.yes, counts.no, counts.spread, population=frame, sampled=sampled, min_n=min_n)
+
+
+def question_counts(yes: np.ndarray, no: np.ndarray, na: np.ndarray) -> list[Counts]:
+    """Counts per question from 0/1 grids (a row per audit, a column per question): one answer per audit, so an
+    audit answering counts once and its squares are its answers."""
+    return [
+        Counts(y, n, a, y + n, y, y, y + n)
+        for y, n, a in zip(yes.sum(axis=0).tolist(), no.sum(axis=0).tolist(), na.sum(axis=0).tolist(), strict=True)
+    ]
+
+
+def grid_counts(yes: np.ndarray, no: np.ndarray, na: np.ndarray) -> list[Counts]:
+    """Counts per column from per-audit answer counts (a row per audit, a column per question or section)."""
+    n = yes + no
+    sums = [
+        yes.sum(axis=0),
+        no.sum(axis=0),
+        na.sum(axis=0),
+        (n > 0).sum(axis=0),
+        (yes * yes).sum(axis=0),
+        (yes * n).sum(axis=0),
+        (n * n).sum(axis=0),
+    ]
+    return [Counts(*column) for column in zip(*(c.tolist() for c in sums), strict=True)]
 
 
 @dataclass(frozen=True)
@@ -279,24 +347,32 @@ class ComplianceReport:
     # correction); None otherwise.
     frame_size: int | None
     audits: int  # audits in the selection
+    # All the compliance questions of each template (by key, in the order of `questions`), each audit's answers
+    # added up first.
+    overall: dict[str, Counts] = field(default_factory=dict)
 
 
 QuestionKey = tuple[str, str]  # (template key, question key)
 
 
 def compliance_questions(definitions: Iterable[TemplateDefinition]) -> dict[QuestionKey, QuestionRef]:
-    """The questions that count for compliance in these definitions, by (template, question); where versions
-    differ, the newest version's section and titles."""
+    """The questions that count for compliance in these definitions, by (template, question) under the key the
+    newest version gives it (`versions.newest_keys`: a question renamed with `replaces` is one question); where
+    versions differ, the newest version's section and titles."""
+    definitions = list(definitions)
+    names = newest_keys(definitions)
     found: dict[QuestionKey, QuestionRef] = {}
     for definition in sorted(definitions, key=lambda d: (d.key, d.version)):
+        rename = names[(definition.key, definition.version)]
         for s, section in enumerate(definition.sections):
             for q, question in enumerate(section.questions):
                 if question.counts_for_compliance:
-                    found[(definition.key, question.key)] = QuestionRef(
+                    key = rename.get(question.key, question.key)
+                    found[(definition.key, key)] = QuestionRef(
                         template_key=definition.key,
                         section_key=section.key,
                         section_title=section.title,
-                        question_key=question.key,
+                        question_key=key,
                         label=question.label,
                         order=(definition.version, s, q),
                     )
@@ -328,7 +404,7 @@ class CodedAudits:
     facts: bool = False
 
     @cached_property
-    def tallied(self) -> dict[tuple[Any, str, str], Counts]:
+    def tallied(self) -> Tally:
         """`tally_codes` of these blocks, counted once however many figures read them."""
         return tally_codes(self)
 
@@ -359,7 +435,7 @@ def coded_audits(
             func.aggregate_strings(Audit.compliance_answers, ""),
         ).group_by(*keys)
     ).all()
-    definitions = version_definitions(session, {row[len(keys) - 1] for row in rows})
+    definitions = version_definitions(session, {row[len(keys) - 1] for row in rows}, with_other_versions=True)
     width = len(groups)
     code_length = {v: len(scoring_questions(d)) for v, d in definitions.items()}
     blocks = []
@@ -378,9 +454,15 @@ def coded_audits(
     return CodedAudits(blocks=blocks, definitions=definitions, facts=bool(facts))
 
 
-def version_definitions(session: Session, ids: Iterable[int]) -> dict[int, TemplateDefinition]:
-    """The definitions of these template versions, by version id."""
-    versions = session.execute(select(TemplateVersion).where(TemplateVersion.id.in_(sorted(ids)))).scalars()
+def version_definitions(
+    session: Session, ids: Iterable[int], *, with_other_versions: bool = False
+) -> dict[int, TemplateDefinition]:
+    """The definitions of these template versions, by version id; `with_other_versions`: and of every other
+    version of their templates (a later version's `replaces` renames their questions)."""
+    wanted = TemplateVersion.id.in_(sorted(ids))
+    if with_other_versions:
+        wanted = TemplateVersion.key.in_(select(TemplateVersion.key).where(wanted))
+    versions = session.execute(select(TemplateVersion).where(wanted)).scalars()
     return {v.id: template_definition(v) for v in versions if v.id is not None}
 
 
@@ -427,25 +509,72 @@ def codes_from_answers(
     return {i: compliance_code(definitions[v], answers[i]) for i, v in audits}
 
 
-def tally_codes(coded: CodedAudits) -> dict[tuple[Any, str, str], Counts]:
-    """Yes / no / N/A per (group, template key, question key), counted from the codes with numpy: each group's
-    codes of one template version are a grid, a row per audit and a column per compliance question."""
+@dataclass(frozen=True)
+class Tally:
+    """Yes / no / N/A answers counted from compliance codes, per group: per (group, template key, question key),
+    per (group, template key, section key) and over all the template's questions per (group, template key). The
+    section and template counts add each audit's answers up first, so they carry how answers fall into audits."""
+
+    questions: dict[tuple[Any, str, str], Counts] = field(default_factory=dict)
+    sections: dict[tuple[Any, str, str], Counts] = field(default_factory=dict)
+    templates: dict[tuple[Any, str], Counts] = field(default_factory=dict)
+
+
+def _add(found: dict[Any, Counts], key: Any, counts: Counts) -> None:
+    found[key] = found[key] + counts if key in found else counts
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A template version's compliance questions in code order, its sections, and which section each counts in
+    (a 0/1 matrix, question by section: each audit's section counts are one product)."""
+
+    template_key: str
+    keys: list[str]
+    sections: list[str]
+    member: np.ndarray
+
+
+def _layouts(definitions: dict[int, TemplateDefinition]) -> dict[int, _Layout]:
+    placed = compliance_questions(definitions.values())
+    names = newest_keys(definitions.values())
+    found = {}
+    for version_id, definition in definitions.items():
+        rename = names[(definition.key, definition.version)]
+        keys = [rename.get(q.key, q.key) for q in scoring_questions(definition)]
+        if not keys:
+            continue
+        where = [placed[(definition.key, key)].section_key for key in keys]
+        sections = list(dict.fromkeys(where))
+        member = np.zeros((len(keys), len(sections)), dtype=np.float64)
+        member[np.arange(len(keys)), [sections.index(s) for s in where]] = 1
+        found[version_id] = _Layout(definition.key, keys, sections, member)
+    return found
+
+
+def tally_codes(coded: CodedAudits) -> Tally:
+    """The codes counted with numpy: each group's codes of one template version are a grid, a row per audit and a
+    column per compliance question. A question counts in the section the newest version puts it in."""
     joined: dict[tuple[Any, int], list[str]] = defaultdict(list)
     for block in coded.blocks:
         joined[(block.group, block.version_id)].append(block.codes)
-    found: dict[tuple[Any, str, str], Counts] = {}
+    layouts = _layouts(coded.definitions)
+    found = Tally()
     for (group, version_id), parts in joined.items():
-        definition = coded.definitions.get(version_id)
-        keys = [q.key for q in scoring_questions(definition)] if definition else []
+        layout = layouts.get(version_id)
         text = "".join(parts)
-        if not keys or not text or len(text) % len(keys):
+        if layout is None or not text or len(text) % len(layout.keys):
             continue
+        t, keys, sections = layout.template_key, layout.keys, layout.sections
         grid = np.frombuffer(text.encode("ascii", "replace"), dtype=np.uint8).reshape(-1, len(keys))
-        yes, no, na = ((grid == ord(c)).sum(axis=0) for c in (CODE_YES, CODE_NO, CODE_NA))
-        for k, key in enumerate(keys):
-            add = Counts(int(yes[k]), int(no[k]), int(na[k]))
-            ident = (group, definition.key, key)
-            found[ident] = found[ident] + add if ident in found else add
+        yes, no, na = ((grid == ord(c)).astype(np.int32) for c in (CODE_YES, CODE_NO, CODE_NA))
+        for key, counts in zip(keys, question_counts(yes, no, na), strict=True):
+            _add(found.questions, (group, t, key), counts)
+        # Each audit's answers per section: a float product runs on BLAS (exact for these small whole numbers).
+        per_section = tuple((m @ layout.member).astype(np.int64) for m in (yes, no, na))
+        for section_key, counts in zip(sections, grid_counts(*per_section), strict=True):
+            _add(found.sections, (group, t, section_key), counts)
+        _add(found.templates, (group, t), grid_counts(*(m.sum(axis=1, keepdims=True) for m in per_section))[0])
     return found
 
 
@@ -455,9 +584,16 @@ def compliance(session: Session, flt: ReportFilter, zone: str, coded: CodedAudit
     audit; `coded`: already read, in any groups) and counted in Python with numpy."""
     coded = coded if coded is not None else coded_audits(session, flt, zone)
     questions = compliance_questions(coded.definitions.values())
+    tallied = coded.tallied
     counts: dict[QuestionKey, Counts] = {}
-    for (_, t, q), c in coded.tallied.items():
-        counts[(t, q)] = counts[(t, q)] + c if (t, q) in counts else c
+    for (_, t, q), c in tallied.questions.items():
+        _add(counts, (t, q), c)
+    section_counts: dict[tuple[str, str], Counts] = {}
+    for (_, t, key), c in tallied.sections.items():
+        _add(section_counts, (t, key), c)
+    overall: dict[str, Counts] = {}
+    for (_, t), c in tallied.templates.items():
+        _add(overall, t, c)
     ordered = sorted(questions.values(), key=lambda r: (r.template_key, r.order[1:], r.order[0]))
     per_question = [
         QuestionCompliance(
@@ -470,18 +606,23 @@ def compliance(session: Session, flt: ReportFilter, zone: str, coded: CodedAudit
         )
         for r in ordered
     ]
-    sections: dict[tuple[str, str], SectionCompliance] = {}
-    for q in per_question:
-        key = (q.template_key, q.section_key)
-        before = sections.get(key)
-        sections[key] = SectionCompliance(
+    sections = {
+        (q.template_key, q.section_key): SectionCompliance(
             template_key=q.template_key,
             section_key=q.section_key,
             section_title=q.section_title,
-            counts=q.counts + before.counts if before else q.counts,
+            counts=section_counts.get((q.template_key, q.section_key), Counts()),
         )
+        for q in per_question
+    }
     audits, frame = _frame(session, flt, zone, coded)
-    return ComplianceReport(questions=per_question, sections=list(sections.values()), frame_size=frame, audits=audits)
+    return ComplianceReport(
+        questions=per_question,
+        sections=list(sections.values()),
+        frame_size=frame,
+        audits=audits,
+        overall={t: overall.get(t, Counts()) for t in dict.fromkeys(q.template_key for q in per_question)},
+    )
 
 
 @dataclass(frozen=True)
@@ -498,9 +639,8 @@ def team_compliance(
     `monthly_coded_audits`, whose groups end with the team), by name."""
     coded = coded if coded is not None else coded_audits(session, flt, zone, Case.team_id)
     totals: dict[int | None, Counts] = {}
-    for (group, _, _), c in coded.tallied.items():
-        team = group[-1]
-        totals[team] = totals[team] + c if team in totals else c
+    for (group, _), c in coded.tallied.templates.items():
+        _add(totals, group[-1], c)
     names = _names(session, Team, totals)
     rows = [
         TeamCompliance(id=i, name=names.get(i, UNKNOWN_TEAM) if i is not None else UNKNOWN_TEAM, counts=c)
@@ -597,14 +737,13 @@ def monthly_trend(session: Session, flt: ReportFilter, zone: str, coded: CodedAu
         ]
     coded = coded if coded is not None else coded_audits(session, flt, zone, index)  # groups start with the month
     questions = compliance_questions(coded.definitions.values())
-    answers = coded.tallied
+    answers = coded.tallied.questions
     grades: dict[int, list[tuple[str | None, int]]] = defaultdict(list)
     for i, grade, n in grade_rows:
         grades[i].append((grade, n))
     per_month: dict[int, dict[QuestionKey, Counts]] = defaultdict(dict)
     for (group, t, q), c in answers.items():
-        month = per_month[group[0]]
-        month[(t, q)] = month[(t, q)] + c if (t, q) in month else c
+        _add(per_month[group[0]], (t, q), c)
     points = []
     for i, month in enumerate(months):
         tallied = tally(grades.get(i, []))

@@ -17,10 +17,10 @@ The earlier audit is of the same case, so it is within the reader's scope whenev
   on completion (`Audit.compliance_answers`, one letter per question: `scoring.compliance_code`, which leaves out
   questions the form hid). Pairs whose two audits both have such answers are compared: the rate went up, stayed
   the same or went down; and their answers are pooled, all earlier audits against all later ones, each with its
-  95% Wilson interval (`stats.rate`). A rise (or fall) is claimed only when the two intervals do not overlap
-  (`stats.compare`): the pairs are the same cases twice, so the test ignores the pairing and errs towards "no
-  clear difference". Different templates (a dip sample following a case file audit) are compared on their own
-  questions: the rate is the audit's, whatever it asked.
+  95% interval allowing for answers within one audit moving together (`stats.clustered_rate`). A rise (or fall)
+  is claimed only when the two intervals do not overlap (`stats.compare`): the pairs are the same cases twice, so
+  the test ignores the pairing and errs towards "no clear difference". Different templates (a dip sample following
+  a case file audit) are compared on their own questions: the rate is the audit's, whatever it asked.
 - **Recommendations per cycle**: for the earlier audits of the pairs, by the earlier audit's cycle: how many
   follow-up audits, how many recommendations were raised from those earlier audits (`Recommendation.audit_id`;
   a cycle's thematic findings belong to no case and are left out), how many were closed (status closed,
@@ -65,11 +65,12 @@ from app.reports.figures import (
     UP,
     Counts,
     codes_from_answers,
+    compliance_rate,
     direction,
     version_definitions,
 )
 from app.reports.filters import ReportFilter, selected_audits
-from app.reports.stats import DEFAULT_MIN_N, Difference, Rate, compare, rate
+from app.reports.stats import DEFAULT_MIN_N, Difference, Rate, compare
 from app.sampling.models import Cycle
 
 NO_CYCLE = "Not in a cycle"
@@ -199,7 +200,7 @@ class ImpactReport:
 
 def code_counts(code: str) -> Counts:
     """The yes, no and N/A answers in an audit's compliance code (`scoring.compliance_code`)."""
-    return Counts(yes=code.count(CODE_YES), no=code.count(CODE_NO), na=code.count(CODE_NA))
+    return Counts.of_audit(yes=code.count(CODE_YES), no=code.count(CODE_NO), na=code.count(CODE_NA))
 
 
 def way_of(before: Counts, after: Counts) -> int | None:
@@ -238,7 +239,8 @@ def compliance_change(groups: Iterable[PairGroup], *, min_n: int = DEFAULT_MIN_N
             continue
         ways[g.way] += g.pairs
         before, after = before + g.before, after + g.after
-    was, now = rate(before.yes, before.no, min_n=min_n), rate(after.yes, after.no, min_n=min_n)
+    was = compliance_rate(before, frame=None, sampled=None, min_n=min_n)
+    now = compliance_rate(after, frame=None, sampled=None, min_n=min_n)
     return ComplianceChange(
         up=ways[WAY_UP],
         same=ways[WAY_SAME],
@@ -387,7 +389,12 @@ def _pair_statement(flt: ReportFilter, zone: str) -> Any:
         func.sum(moved.c[name])
         for name in ("yes_was", "no_was", "yes_now", "no_now", "raised", "closed_before", "closed")
     ]
-    return select(*keys, func.count(), *sums).group_by(*keys)
+    # How the answers fall into audits, for the intervals (`stats.Spread`): audits answering, Σy², Σy·n, Σn².
+    spreads = []
+    for yes, no in ((moved.c.yes_was, moved.c.no_was), (moved.c.yes_now, moved.c.no_now)):
+        n = yes + no
+        spreads += [func.sum(case((n > 0, 1), else_=0)), func.sum(yes * yes), func.sum(yes * n), func.sum(n * n)]
+    return select(*keys, func.count(), *sums, *spreads).group_by(*keys)
 
 
 def _pair_groups(session: Session, flt: ReportFilter, zone: str) -> list[PairGroup]:
@@ -396,14 +403,15 @@ def _pair_groups(session: Session, flt: ReportFilter, zone: str) -> list[PairGro
     group, named by its two audits' ids, and its answers are read here."""
     rows = session.execute(_pair_statement(flt, zone)).all()
     groups, uncoded = [], []
-    for e, lt, w, cycle_id, earlier_id, later_id, n, yw, nw, yn, nn, raised, before, closed in rows:
+    for e, lt, w, cycle_id, earlier_id, later_id, n, yw, nw, yn, nn, raised, before, closed, *spread in rows:
+        was, now = (tuple(int(v) for v in spread[i : i + 4]) for i in (0, 4))
         found = PairGroup(
             earlier_grade=e,
             later_grade=lt,
             way=w,
             pairs=n,
-            before=Counts(yes=int(yw), no=int(nw)),
-            after=Counts(yes=int(yn), no=int(nn)),
+            before=Counts(int(yw), int(nw), 0, *was),
+            after=Counts(int(yn), int(nn), 0, *now),
             cycle_id=cycle_id,
             raised=int(raised),
             closed_before=int(before),

@@ -9,6 +9,7 @@ database. `filter_choices` lists what the filters form offers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -17,7 +18,9 @@ from sqlmodel import Session
 
 from app.accounts.models import ServiceArea, Team
 from app.audit_templates.models import TemplateVersion
-from app.audit_templates.schema import GRADE_LABELS, Grade
+from app.audit_templates.schema import GRADE_LABELS, Grade, TemplateDefinition
+from app.audit_templates.selectors import template_latest_versions
+from app.audit_templates.service import template_definition
 from app.cases.facts import CaseType
 from app.config import Settings
 from app.reports import charts
@@ -32,6 +35,7 @@ from app.reports.figures import (
     TeamCompliance,
     Trend,
     compliance,
+    compliance_rate,
     grade_distribution,
     moderation_changes,
     monthly_coded_audits,
@@ -47,7 +51,7 @@ from app.reports.sections import (
     recommendation_figures,
 )
 from app.reports.stats import Difference, Rate, Verdict, compare, ranked, rate
-from app.reports.targets import Target, TargetsError, load_targets
+from app.reports.targets import Target, TargetsError, load_targets, name_question
 from app.sampling.models import Cycle
 
 log = logging.getLogger("caseaudit.reports")
@@ -136,6 +140,8 @@ class TargetRow:
     measured: Rate
     verdict: Verdict
     measure: str  # what was measured, in words
+    question: str = ""  # the template question it is measured from, in words ("" for a grade target)
+    problem: str = ""  # why the targets file's question cannot be measured (app.reports.targets.target_problem)
 
     @property
     def verdict_text(self) -> str:
@@ -143,6 +149,8 @@ class TargetRow:
 
     @property
     def note(self) -> str:
+        if self.problem:
+            return f"check the targets file: {self.problem}"
         return rate_note(self.measured) if self.measured.n else "nothing to measure in this selection"
 
 
@@ -176,11 +184,11 @@ def team_rows(teams: list[TeamCompliance], *, min_n: int) -> tuple[TeamRow, ...]
     teams together: a difference is claimed only when the two 95% intervals do not overlap. A team is a part of
     any sample, so no finite population correction is applied."""
     total = sum((t.counts for t in teams), Counts())
-    rates = {t.name: _rate(t.counts, frame=None, min_n=min_n) for t in teams}
+    rates = {t.name: compliance_rate(t.counts, frame=None, sampled=None, min_n=min_n) for t in teams}
     ranks = {name: i for i, (name, _) in enumerate(ranked(rates), start=1)}
     rows = []
     for t in teams:
-        rest = Counts(total.yes - t.counts.yes, total.no - t.counts.no, total.na - t.counts.na)
+        rest = total - t.counts
         rows.append(
             TeamRow(
                 id=t.id,
@@ -188,7 +196,7 @@ def team_rows(teams: list[TeamCompliance], *, min_n: int) -> tuple[TeamRow, ...]
                 counts=t.counts,
                 rate=rates[t.name],
                 rank=ranks.get(t.name),
-                against_rest=compare(rates[t.name], _rate(rest, frame=None, min_n=min_n)),
+                against_rest=compare(rates[t.name], compliance_rate(rest, frame=None, sampled=None, min_n=min_n)),
             )
         )
     return tuple(sorted(rows, key=lambda r: (r.rank is None, r.rank or 0, r.name.casefold())))
@@ -227,10 +235,6 @@ class Report:
 
 
 # --- Assembly (pure) ----------------------------------------------------------------------------------------
-
-
-def _rate(counts: Counts, *, frame: int | None, min_n: int) -> Rate:
-    return rate(counts.yes, counts.no, population=frame, min_n=min_n)
 
 
 def _grade_chart(groups: list[GroupGrades], by: str) -> Chart:
@@ -316,24 +320,46 @@ def _trend_charts(rows: list[TrendRow]) -> tuple[Chart, Chart]:
     return share, counts
 
 
-def _targets(targets: list[Target], report: ComplianceReport, grades: GradeCounts, *, min_n: int) -> list[TargetRow]:
+def _targets(
+    targets: list[Target],
+    report: ComplianceReport,
+    grades: GradeCounts,
+    *,
+    min_n: int,
+    templates: Mapping[str, TemplateDefinition] | None,
+) -> list[TargetRow]:
+    """Each target's row; a question target names its question (`name_question`), answered in the selection or not."""
     by_question = {(q.template_key, q.question_key): q for q in report.questions}
     found = []
     for t in targets:
+        question = problem = ""
         if t.question:
             q = by_question.get((t.template_key, t.question_key))
-            measured = _rate(q.counts if q else Counts(), frame=report.frame_size, min_n=min_n)
+            measured = compliance_rate(
+                q.counts if q else Counts(), frame=report.frame_size, sampled=report.audits, min_n=min_n
+            )
+            named = name_question(t, templates, selection_label=q.label if q else None)
             measure = (
-                f"Yes answers to “{q.label}” ({t.template_key})"
-                if q
+                f"Yes answers to “{named.label}” ({t.template_key})"
+                if named.label
                 else f"Question {t.question_key} of {t.template_key}"
             )
+            question, problem = named.text, named.problem
         else:
             assert t.grade is not None
             count, graded = grades.overall.counts[t.grade], grades.overall.graded
-            measured = rate(count, graded - count, population=report.frame_size, min_n=min_n)
+            measured = rate(count, graded - count, population=report.frame_size, sampled=report.audits, min_n=min_n)
             measure = f"Graded audits graded {GRADE_LABELS[Grade(t.grade)]}"
-        found.append(TargetRow(target=t, measured=measured, verdict=t.judge(measured), measure=measure))
+        found.append(
+            TargetRow(
+                target=t,
+                measured=measured,
+                verdict=t.judge(measured),
+                measure=measure,
+                question=question,
+                problem=problem,
+            )
+        )
     return found
 
 
@@ -346,8 +372,10 @@ def assemble(
     trend: Trend,
     targets: list[Target],
     min_n: int,
+    templates: Mapping[str, TemplateDefinition] | None = None,
 ) -> Report:
-    """The page's content from the figures: no database."""
+    """The page's content from the figures: no database. `templates`: the newest version of each published
+    template, by key, which the targets' questions are named from."""
     frame = report.frame_size
     questions = [
         RateRow(
@@ -355,7 +383,7 @@ def assemble(
             label=q.label,
             section_title=q.section_title,
             counts=q.counts,
-            rate=_rate(q.counts, frame=frame, min_n=min_n),
+            rate=compliance_rate(q.counts, frame=frame, sampled=report.audits, min_n=min_n),
             question_key=q.question_key,
         )
         for q in report.questions
@@ -365,7 +393,7 @@ def assemble(
             template_key=s.template_key,
             label=s.section_title,
             counts=s.counts,
-            rate=_rate(s.counts, frame=frame, min_n=min_n),
+            rate=compliance_rate(s.counts, frame=frame, sampled=report.audits, min_n=min_n),
         )
         for s in report.sections
     ]
@@ -389,7 +417,7 @@ def assemble(
         trend=trend_rows,
         trend_chart=trend_chart,
         audits_chart=audits_chart,
-        targets=_targets(targets, report, grades, min_n=min_n),
+        targets=_targets(targets, report, grades, min_n=min_n, templates=templates),
     )
 
 
@@ -405,6 +433,7 @@ def build_report(session: Session, flt: ReportFilter, *, settings: Settings) -> 
     except TargetsError as exc:
         log.warning("report targets not shown: %s", exc)
         targets, problem = [], True
+    templates = {v.key: template_definition(v) for v in template_latest_versions(session)}
     coded = monthly_coded_audits(session, flt, zone)  # one read of the selection for grades, frame, compliance, trend
     built = assemble(
         flt,
@@ -414,7 +443,11 @@ def build_report(session: Session, flt: ReportFilter, *, settings: Settings) -> 
         trend=monthly_trend(session, flt, zone, coded),
         targets=targets,
         min_n=settings.report_min_n,
+        templates=templates,
     )
+    for row in built.targets:
+        if row.problem:  # shown on the page too, beside the target
+            log.warning("report target %s cannot be measured: %s", row.target.key, row.problem)
     return replace(
         built,
         targets_problem=problem,

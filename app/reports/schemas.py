@@ -38,11 +38,28 @@ class RateOut(BaseModel):
     na: int = Field(description="not applicable: counted, but not part of n")
     n: int = Field(description="yes + no")
     rate: float | None = Field(description="yes / n, 0 to 1; null when n is 0")
-    interval: list[float] | None = Field(description="95% Wilson interval [low, high]; null when n is 0")
+    interval: list[float] | None = Field(
+        description="95% interval [low, high]; null when n is 0. Wilson for a question (one answer per audit); for "
+        "a section or all questions, Wilson on the effective sample size, allowing for answers within one case "
+        "file moving together"
+    )
     too_few: bool = Field(description="n is below min_n: too few to judge, never ranked")
     population: int | None = Field(
-        description="the sampling frame the interval was corrected for (finite population correction), or null"
+        description="the sampling frame the interval was corrected for (finite population correction, with the "
+        "audited cases as the sample), or null"
     )
+    audits: int = Field(description="audits with a yes or no answer here: the cases the answers come from")
+    design_effect: float | None = Field(
+        default=None,
+        description="how many times wider than independent answers the variance is, the answers being clustered "
+        "in audits (at least 1); null for a question, where each audit gives at most one answer",
+    )
+
+
+class TemplateRateOut(RateOut):
+    """All the compliance questions of one template."""
+
+    template_key: str
 
 
 class SectionRateOut(RateOut):
@@ -61,6 +78,8 @@ class ComplianceOut(BaseModel):
         description="when every selected audit is from one sample: its frame's size, "
         "used for the finite population correction"
     )
+    audits: int = Field(description="audits in the selection (the cases sampled, for that correction)")
+    overall: list[TemplateRateOut] = Field(description="each template's compliance over all its questions")
     sections: list[SectionRateOut]
     questions: list[QuestionRateOut]
 

@@ -1,15 +1,25 @@
 """The targets the reports measure against (`targets.yaml` beside this file, or REPORT_TARGETS_FILE): each with its
 source, measured as a question's compliance rate or the share of audits with a grade, and judged met, not met or
-"cannot tell" from the interval (app.reports.stats.against_target)."""
+"cannot tell" from the interval (app.reports.stats.against_target).
+
+A question target names the template question it is measured from (`template_key.question_key`): it must be a
+question that counts for compliance in the newest version of that template. `target_problems` says which are not;
+`caseaudit templates check` runs it over the template files (`check_targets`), and the reports page names the
+question beside each target (`target_question`) and flags one that is not measurable.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app.audit_templates.loader import check_outcome
+from app.audit_templates.schema import Question, TemplateDefinition
 from app.reports.stats import Rate, Verdict, against_target
 
 DEFAULT_FILE = Path(__file__).with_name("targets.yaml")
@@ -76,3 +86,96 @@ def load_targets(path: Path | str | None = None) -> list[Target]:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors())
         raise TargetsError(f"{file}: {problems}") from None
+
+
+# --- The template question each target is measured from ---------------------------------------------------------
+
+
+def newest_templates(definitions: Iterable[TemplateDefinition]) -> dict[str, TemplateDefinition]:
+    """The newest version of each template, by key."""
+    newest: dict[str, TemplateDefinition] = {}
+    for definition in definitions:
+        if definition.key not in newest or definition.version > newest[definition.key].version:
+            newest[definition.key] = definition
+    return newest
+
+
+def target_question(target: Target, templates: Mapping[str, TemplateDefinition]) -> Question | None:
+    """The compliance question `target` is measured from, as the newest version of its template asks it
+    (`templates`: `newest_templates`); None for a grade target, or when there is no such question (`target_problem`
+    says why)."""
+    definition = templates.get(target.template_key or "")
+    question = definition.question(target.question_key or "") if definition else None
+    return question if question is not None and question.counts_for_compliance else None
+
+
+def target_problem(target: Target, templates: Mapping[str, TemplateDefinition]) -> str | None:
+    """Why `target` cannot be measured from the newest version of its template (`newest_templates`), in words; None
+    when it can (and for a grade target)."""
+    if target.template_key is None or target.question_key is None:
+        return None
+    definition = templates.get(target.template_key)
+    if definition is None:
+        return f"there is no template '{target.template_key}'"
+    where = f"'{definition.key}' version {definition.version} (its newest)"
+    question = definition.question(target.question_key)
+    if question is None:
+        renamed = (definition.replaces or {}).get(target.question_key)
+        instead = f"; that version replaces it with '{renamed}'" if renamed else ""
+        return f"'{target.question_key}' is not a question of {where}{instead}"
+    if not question.counts_for_compliance:
+        return (
+            f"'{target.question_key}' (“{question.label}”) does not count for compliance in {where}: only a scored "
+            "yes/no/N/A question, not the safeguarding question, has a compliance rate"
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class NamedQuestion:
+    """The question a target is measured from, as the reports page names it."""
+
+    label: str | None  # the question's label (None: not known)
+    text: str  # “label”, the template's title (template_key.question_key)
+    problem: str = ""  # why it cannot be measured ("" when it can)
+
+
+def name_question(
+    target: Target, templates: Mapping[str, TemplateDefinition] | None, *, selection_label: str | None
+) -> NamedQuestion:
+    """The question a question target is measured from: its label as the newest version of its template asks it
+    (`templates`: `newest_templates`; None when not known), else `selection_label` (its label in the audits
+    measured), the template's title, the targets file's `template_key.question_key`, and why it cannot be
+    measured."""
+    label, title, problem = selection_label, target.template_key, None
+    if templates is not None:
+        asked, template = target_question(target, templates), templates.get(target.template_key or "")
+        label = asked.label if asked else selection_label
+        title = template.title if template else title
+        problem = target_problem(target, templates)
+    text = f"“{label or target.question_key}”, {title} ({target.question})"
+    return NamedQuestion(label=label, text=text, problem=problem or "")
+
+
+def target_problems(targets: Iterable[Target], definitions: Iterable[TemplateDefinition]) -> list[str]:
+    """Each target that cannot be measured from the newest version of its template, naming the target and the
+    question: a template that does not exist, a question that is not in it, or one that does not count for
+    compliance."""
+    templates = newest_templates(definitions)
+    return [
+        f"target '{t.key}' is measured from '{t.question}', but {problem}"
+        for t in targets
+        if (problem := target_problem(t, templates)) is not None
+    ]
+
+
+def check_targets(path: Path | str | None, definitions: Iterable[TemplateDefinition]) -> tuple[int, list[str]]:
+    """`caseaudit templates check` on the targets file (None: the shipped one), against these templates: (exit
+    status, lines to print)."""
+    file = Path(path) if path else DEFAULT_FILE
+    try:
+        targets = load_targets(file)
+    except TargetsError as exc:
+        return 1, [str(exc)]
+    problems = [f"{file}: {problem}" for problem in target_problems(targets, definitions)]
+    return check_outcome(problems, checked=len(targets), noun="target", where=file)

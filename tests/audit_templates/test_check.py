@@ -35,12 +35,13 @@ def problems(name: str) -> list[str]:
 
 def test_every_shipped_template_passes_the_check():
     status, lines = run_check(SHIPPED)
-    assert (status, lines) == (0, [f"Checked 7 template files in {SHIPPED}: no problems."])
+    assert (status, lines) == (0, [f"Checked 8 template files in {SHIPPED}: no problems."])
     templates = load_templates(SHIPPED)
     assert [(t.key, t.version, t.kind) for t in templates] == [
         ("case_file_audit", 1, TemplateKind.FULL),
         ("case_file_audit", 2, TemplateKind.FULL),
         ("dip_sample", 1, TemplateKind.DIP_SAMPLE),
+        ("dip_sample", 2, TemplateKind.DIP_SAMPLE),
         ("multi_agency", 1, TemplateKind.MULTI_AGENCY),
         ("thematic_front_door", 1, TemplateKind.THEMATIC),
         ("thematic_missing", 1, TemplateKind.THEMATIC),
@@ -65,6 +66,22 @@ def test_a_second_version_only_adds_the_bounds(key):
     unbounded = {"min": None, "max": None}
     assert [q.model_copy(update=unbounded) for q in second.questions] == list(first.questions)
     assert second.model_copy(update={"version": 1, "sections": first.sections}) == first
+
+
+def test_dip_sample_version_2_only_adds_return_interviews_completed_within_72_hours():
+    """Version 1 asked about interviews offered within 72 hours; version 2 keeps that question as it was (its answers
+    from both versions count together) and adds one about interviews completed (held) within 72 hours, with nothing
+    mapped to it: an offer is no evidence that an interview was held."""
+    first, second = (load_template(SHIPPED / f"dip_sample.v{v}.yaml") for v in (1, 2))
+    added = {"return_interview_completed_72_hours", "return_interview_completed_72_hours__explanation"}
+    assert {q.key for q in second.questions} - {q.key for q in first.questions} == added
+    assert [q for q in second.questions if q.key not in added] == list(first.questions)
+    offered = second.question("return_interview_within_72_hours")
+    completed = second.question("return_interview_completed_72_hours")
+    assert offered is not None and "offered" in offered.label
+    assert completed is not None and "completed" in completed.label and completed.counts_for_compliance
+    assert completed.show_if == offered.show_if  # asked whenever the child has gone missing
+    assert second.replaces is None
 
 
 def test_a_question_without_bounds_dumps_as_before_they_existed():

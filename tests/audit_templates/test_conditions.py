@@ -6,7 +6,8 @@ from pathlib import Path
 
 from app.audit_templates.conditions import (
     condition_holds,
-    is_visible,
+    shown_as_answered,
+    visible_keys,
     visible_questions,
 )
 from app.audit_templates.loader import load_template
@@ -18,7 +19,9 @@ DIP = load_template(SHIPPED / "dip_sample.v1.yaml")
 
 
 def shown(definition, answers) -> set[str]:
-    return {q.key for q in visible_questions(definition, answers)}
+    keys = visible_keys(definition, answers)
+    assert keys == {q.key for q in visible_questions(definition, answers)}  # one rule, two shapes
+    return keys
 
 
 def test_equals_not_equals_and_in():
@@ -50,9 +53,8 @@ def test_all_and_any():
 
 
 def test_return_interview_questions_show_only_when_the_child_has_gone_missing():
-    question = DIP.question("return_interview_within_72_hours")
-    assert not is_visible(question, {"child_missing_12m": "no"})
-    assert is_visible(question, {"child_missing_12m": "yes"})
+    assert "return_interview_within_72_hours" not in shown(DIP, {"child_missing_12m": "no"})
+    assert "return_interview_within_72_hours" in shown(DIP, {"child_missing_12m": "yes"})
     missing = {"missing_risk_assessed", "return_interview_offered", "return_interview_within_72_hours"}
     assert missing <= shown(FULL, {"child_missing_12m": "yes"})
     assert not missing & shown(FULL, {"child_missing_12m": "no"})
@@ -79,3 +81,17 @@ def test_an_answer_to_a_hidden_question_does_not_drive_later_questions():
     assert "plan_in_place_needed" not in shown(FULL, answers)
     assert "plan_in_place_needed__explanation" not in shown(FULL, answers)
     assert "plan_in_place_needed__explanation" in shown(FULL, {**answers, "plan_type": "no_plan"})
+
+
+def test_answering_question_by_question_sees_what_the_form_shows():
+    """`shown_as_answered` reads each answer only once its question is passed: filled in as it goes (as the demo
+    does), it yields exactly the questions the form shows for the finished answers."""
+    answers: dict[str, str] = {}
+    given = {"child_missing_12m": "yes", "return_interview_within_72_hours": "no"}
+    asked = []
+    for question in shown_as_answered(DIP, answers):
+        asked.append(question.key)
+        if question.key in given:
+            answers[question.key] = given[question.key]
+    assert set(asked) == shown(DIP, answers)
+    assert {"return_interview_within_72_hours", "return_interview_within_72_hours__explanation"} <= set(asked)

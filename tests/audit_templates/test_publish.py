@@ -22,6 +22,7 @@ SHIPPED = (
     ("case_file_audit", 1),
     ("case_file_audit", 2),
     ("dip_sample", 1),
+    ("dip_sample", 2),
     ("multi_agency", 1),
     ("thematic_front_door", 1),
     ("thematic_missing", 1),
@@ -75,15 +76,17 @@ def test_changing_a_published_version_in_place_is_refused_and_nothing_is_loaded(
 
 def test_a_new_version_is_added_and_the_old_one_kept(db, template_dir):
     templates_publish(db, directory=template_dir)
-    old = selectors.template_version_get(db, key="dip_sample", version=1)
-    text = (template_dir / "dip_sample.v1.yaml").read_text().replace("version: 1", "version: 2", 1)
-    (template_dir / "dip_sample.v2.yaml").write_text(
+    old = selectors.template_latest(db, key="dip_sample")
+    assert old is not None
+    n = old.version
+    text = (template_dir / f"dip_sample.v{n}.yaml").read_text().replace(f"version: {n}", f"version: {n + 1}", 1)
+    (template_dir / f"dip_sample.v{n + 1}.yaml").write_text(
         text.replace("Is the chronology up to date", "Is the chronology current", 1)
     )
-    assert templates_publish(db, directory=template_dir).added == ["dip_sample v2"]
+    assert templates_publish(db, directory=template_dir).added == [f"dip_sample v{n + 1}"]
     latest = selectors.template_latest(db, key="dip_sample")
-    assert latest is not None and latest.version == 2
-    assert old is not None and template_definition(old).version == 1
+    assert latest is not None and latest.version == n + 1
+    assert template_definition(old).version == n
     assert db.get(TemplateVersion, old.id).content_hash == old.content_hash
 
 
@@ -119,6 +122,13 @@ def test_the_api_lists_templates_and_gives_one_definition(client, db):
         "equals": "yes",
     }
     assert questions["assessment_within_45_days"]["prefill"]["from"] == "referral_date"
+    assert "return_interview_completed_72_hours" not in questions  # version 1 asked only about offers
+    second = client.get("/api/v1/templates/dip_sample/2", headers=headers).json()
+    completed = {q["key"]: q for s in second["sections"] for q in s["questions"]}["return_interview_completed_72_hours"]
+    assert "completed" in completed["label"] and completed["show_if"] == {
+        "question": "child_missing_12m",
+        "equals": "yes",
+    }
     full = client.get("/api/v1/templates/case_file_audit/2", headers=headers).json()
     numbers = {
         q["key"]: (q["min"], q["max"]) for s in full["sections"] for q in s["questions"] if q["type"] == "number"
@@ -132,7 +142,8 @@ def test_the_api_lists_templates_and_gives_one_definition(client, db):
 def test_the_cli_checks_and_publishes(template_dir, monkeypatch, tmp_path):
     runner = CliRunner()
     checked = runner.invoke(cli, ["templates", "check", str(template_dir)])
-    assert checked.exit_code == 0 and "7 template files" in checked.output and "no problems" in checked.output
+    assert checked.exit_code == 0 and "8 template files" in checked.output and "no problems" in checked.output
+    assert "Checked 3 targets in " in checked.output  # the report targets, against the templates checked
     (template_dir / "broken.v1.yaml").write_text("key: broken\nversion: 1\nkind: nonsense\n")
     failed = runner.invoke(cli, ["templates", "check", str(template_dir)])
     assert failed.exit_code == 1 and "broken.v1.yaml:3:" in failed.output

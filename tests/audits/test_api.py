@@ -36,7 +36,7 @@ def test_get_an_audit_with_its_answers_and_suggestions(client, audit, auditor):
     assert body["id"] == audit.id and body["case_id"] == audit.case_id and body["child_id"] == "CHILD0001"
     assert (body["template_key"], body["template_version"], body["status"], body["version"]) == (
         "dip_sample",
-        1,
+        2,
         "allocated",
         1,
     )

@@ -129,7 +129,7 @@ def test_qa_lead_starts_an_audit_from_the_case_page(client, db, templates, peopl
     assert response.headers["location"] == f"/audits/{audit.id}"
     assert (audit.template_key, audit.template_version, audit.auditor_id, audit.status) == (
         "dip_sample",
-        1,
+        2,
         people.auditor.id,
         "allocated",
     )

@@ -62,7 +62,7 @@ def test_an_audit_starts_on_the_latest_version_with_suggestions_from_the_registe
     audit = _start(db, people, referral_date=date(2026, 3, 2), assessment_authorised=date(2026, 5, 8), seen_alone=True)
     assert (audit.template_key, audit.template_version, audit.status, audit.version) == (
         "dip_sample",
-        1,
+        2,
         "allocated",
         1,
     )
@@ -153,7 +153,8 @@ def test_a_conditional_question_becomes_required_when_shown(db, people, publishe
     )
     with pytest.raises(ValidationFailed) as refused:
         service.audit_submit(db, audit=audit, version=2, actor=auditor)
-    assert list(refused.value.errors) == ["return_interview_within_72_hours"]
+    # both return home interview questions: offered, and (version 2) completed, within 72 hours
+    assert list(refused.value.errors) == ["return_interview_within_72_hours", "return_interview_completed_72_hours"]
 
 
 def test_an_audit_keeps_its_version_after_a_new_one_is_published(db, people, published, tmp_path):
@@ -165,14 +166,16 @@ def test_an_audit_keeps_its_version_after_a_new_one_is_published(db, people, pub
 
     for path in TEMPLATES_DIR.glob("*.yaml"):
         (directory / path.name).write_text(path.read_text())
-    text = (TEMPLATES_DIR / "dip_sample.v1.yaml").read_text().replace("version: 1", "version: 2", 1)
-    (directory / "dip_sample.v2.yaml").write_text(text)
+    assert source is not None
+    n = source.version
+    text = (TEMPLATES_DIR / f"dip_sample.v{n}.yaml").read_text().replace(f"version: {n}", f"version: {n + 1}", 1)
+    (directory / f"dip_sample.v{n + 1}.yaml").write_text(text)
     templates_publish(db, directory=directory)
     db.refresh(audit)
     version, definition = selectors.audit_template(db, audit)
-    assert (audit.template_version, version.id, definition.version) == (1, source.id, 1)
+    assert (audit.template_version, version.id, definition.version) == (n, source.id, n)
     newer = _start(db, people)
-    assert newer.template_version == 2
+    assert newer.template_version == n + 1
 
 
 def test_answers_go_with_the_audit(db, people, published):

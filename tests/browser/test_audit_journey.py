@@ -91,11 +91,17 @@ def test_qa_lead_completes_a_dip_sample(page: Page) -> None:
     expect(page.get_by_role("heading", name="Compliance checklist")).to_be_visible()
     expect(page.get_by_role("complementary", name="The case")).to_contain_text(child_id)
     check_accessibility(page)
-    # "Missing in the last 12 months" is answered Yes, which brings up the return interview question.
+    # "Missing in the last 12 months" is answered Yes, which brings up the return interview questions: offered, and
+    # (version 2) completed within 72 hours.
     missing_question = page.get_by_role("group", name="Was a return home interview offered within 72 hours")
+    completed_question = page.get_by_role(
+        "group", name="Was each return home interview completed (held with the child)"
+    )
     expect(missing_question).to_have_count(0)
-    assert answer_visible_questions(page) == 9
+    expect(completed_question).to_have_count(0)
+    assert answer_visible_questions(page) == 10
     expect(missing_question).to_be_visible()
+    expect(completed_question).to_be_visible()
     check_accessibility(page)
 
     # Leaving and coming back loses nothing: every answer was saved as it was given.
@@ -104,7 +110,7 @@ def test_qa_lead_completes_a_dip_sample(page: Page) -> None:
     expect(chronology.get_by_label("Yes", exact=True)).to_be_checked()
     expect(missing_question.get_by_label("Yes", exact=True)).to_be_checked()
     page.get_by_role("link", name="Back to all sections").first.click()
-    expect(page.get_by_text("9 of 9 answered")).to_be_visible()
+    expect(page.get_by_text("10 of 10 answered")).to_be_visible()
     page.get_by_role("link", name="Compliance checklist").click()
 
     page.get_by_role("button", name="Save and continue").click()

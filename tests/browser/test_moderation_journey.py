@@ -1,8 +1,9 @@
 """Issue 6 in the browser: an audit with a safeguarding concern, from the auditor to a trusted final grade.
 
 The auditor submits a dip sample with a safeguarding concern; the person she names acknowledges it; the
-moderator grades blind, disagrees and returns it; the auditor changes it and resubmits; the same moderator
-accepts it; the case's worker reads the findings and replies; the QA lead prints the record.
+moderator answers the checklist blind (a dip sample has no grades), disagrees on one answer and returns it; the
+auditor changes it and resubmits; the same moderator accepts it, and no grade is created; the case's worker reads
+the findings and replies; the QA lead prints the record.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ COMPLIANCE = (
     "Was the child seen alone at the last statutory visit?",
     "Has the child been missing from home or care in the last 12 months?",
     "Was a return home interview offered within 72 hours of each return?",  # shown by the Yes just before
+    "Was each return home interview completed (held with the child) within 72 hours of their return?",  # and this
 )
 SUPERVISION = COMPLIANCE[3]
 
@@ -136,25 +138,27 @@ def _open_moderation(page: Page, setup: Setup, moderator: DemoUser, round_number
     expect(page).to_have_url(re.compile(rf"/audits/{setup.audit_id}/moderation$"))
 
 
-def _grade_blind(page: Page, moderator: DemoUser, grade: str) -> None:
-    """Blind grading: the auditor's grades are nowhere on the page until the moderator has saved theirs."""
-    expect(page.get_by_role("heading", level=1)).to_have_text("Grade this audit")
-    expect(page.get_by_text("The auditor's grades are hidden until you have saved yours")).to_be_visible()
-    expect(page.get_by_role("table", name="Your grades and the auditor's")).to_have_count(0)
-    if moderator.username != QA_LEAD.username:  # the QA lead always sees the grades; a moderator does not
-        expect(page.locator(".app-moderation-comparison")).to_have_count(0)  # not even an earlier round's
-        expect(page.get_by_text("Auditor's grade", exact=True)).to_have_count(0)
-        expect(page.get_by_role("heading", name="The auditor's answers, without their grades")).to_be_visible()
-        expect(page.get_by_role("link", name=re.compile(r"^Audit \d+$"))).to_have_count(0)  # no way round it
+def _answer_blind(page: Page, *, supervision: str) -> None:
+    """Blind answering: the auditor's checklist answers are nowhere on the page until the moderator has saved theirs
+    (whoever moderates, the QA lead included). The moderator answers Yes throughout, and `supervision` to it."""
+    expect(page.get_by_role("heading", level=1)).to_have_text("Answer the checklist")
+    expect(page.get_by_text("The auditor's answers are hidden until you have saved yours")).to_be_visible()
+    expect(page.get_by_role("table", name="Your answers and the auditor's")).to_have_count(0)
+    expect(page.locator(".app-moderation-comparison")).to_have_count(0)  # not even an earlier round's
+    expect(page.get_by_text("Auditor's answer", exact=True)).to_have_count(0)
+    expect(page.get_by_role("heading", name="The auditor's answers, without their checklist answers")).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile(r"^Audit \d+$"))).to_have_count(0)  # no way round it
+    expect(page.get_by_role("group", name="Your overall grade for the audit")).to_have_count(0)  # no grade to give
     check_accessibility(page)
-    page.get_by_role("group", name="Your overall grade for the audit").get_by_label(grade, exact=True).check()
-    page.get_by_role("button", name="Save your grades and compare").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Compare your grades with the auditor's")
-    comparison = page.get_by_role("table", name="Your grades and the auditor's")
-    overall = comparison.get_by_role("row", name=re.compile("^Overall grade"))
-    expect(overall).to_contain_text("Not given")  # a dip sample has no overall grade of the auditor's
-    expect(overall).to_contain_text(grade)
-    expect(overall).to_contain_text("Different")
+    questions = page.locator("form[action$='/moderation/grade'] fieldset")
+    for i in range(questions.count()):
+        question = questions.nth(i)
+        legend = question.locator("legend").inner_text().strip()
+        question.get_by_label(supervision if legend == SUPERVISION else "Yes", exact=True).check()
+    page.get_by_role("button", name="Save your answers and compare").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Compare your answers with the auditor's")
+    comparison = page.get_by_role("table", name="Your answers and the auditor's")
+    expect(comparison.get_by_role("row", name=re.compile("^" + re.escape(COMPLIANCE[0])))).to_contain_text("Same")
     check_accessibility(page)
 
 
@@ -229,18 +233,20 @@ def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_work
     expect(told.get_by_role("link", name=re.compile(rf"^Child {setup.child_id}: raised by"))).to_have_count(0)
     check_accessibility(told)
 
-    # 3. The moderator grades blind, disagrees and returns the audit.
+    # 3. The moderator answers the checklist blind, disagrees on supervision and returns the audit.
     mod = new_context().new_page()
     sign_in(mod, moderator.username, moderator.full_name)
     _open_moderation(mod, setup, moderator, 1)
-    _grade_blind(mod, moderator, "Requires improvement to be good")
-    agree = mod.get_by_role("group", name="Do you agree with the auditor's overall grade?")
-    agree.get_by_label("Disagree", exact=True).check()
+    _answer_blind(mod, supervision="No")
+    comparison = mod.get_by_role("table", name="Your answers and the auditor's")
+    expect(comparison.get_by_role("row", name=re.compile("^" + re.escape(SUPERVISION)))).to_contain_text("Different")
+    agree = mod.get_by_role("group", name=f"Do you agree with the auditor's answer to '{SUPERVISION}'?")
+    expect(agree.get_by_label("Disagree", exact=True)).to_be_checked()  # suggested: the answers differ
     mod.get_by_label("Return it to the auditor").check()
     mod.get_by_role("button", name="Record the moderation").click()
     expect_error_summary(
         mod,
-        "Explain why you disagree with the auditor (you disagreed on the overall grade)",
+        f"Explain why you disagree with the auditor (you disagreed on '{SUPERVISION}')",
         "Give feedback for the auditor: what to change before they resubmit",
     )
     check_accessibility(mod)
@@ -278,15 +284,17 @@ def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_work
     expect(asha.locator("#moderation-panel")).to_contain_text(f"This audit is being moderated by {moderator.full_name}")
     check_accessibility(asha)
 
-    # 5. The moderator grades round 2 blind and accepts: the audit is completed with the final grade.
+    # 5. The moderator answers round 2 blind and accepts: the audit is completed, with no grade invented.
     mod = new_context().new_page()
     sign_in(mod, moderator.username, moderator.full_name)
     _open_moderation(mod, setup, moderator, 2)
     expect(mod.get_by_role("heading", name="Earlier rounds")).to_be_visible()
-    _grade_blind(mod, moderator, "Good")
-    mod.get_by_role("group", name="Do you agree with the auditor's overall grade?").get_by_label(
-        "Agree", exact=True
-    ).check()
+    _answer_blind(mod, supervision="No")
+    expect(
+        mod.get_by_role("group", name=f"Do you agree with the auditor's answer to '{SUPERVISION}'?").get_by_label(
+            "Agree", exact=True
+        )
+    ).to_be_checked()  # the same answer now
     mod.get_by_label("Rationale").fill("The supervision answer now matches the file.")
     mod.get_by_label("Accept the audit").check()
     mod.get_by_role("button", name="Record the moderation").click()
@@ -295,7 +303,9 @@ def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_work
     check_accessibility(mod)
     mod.get_by_role("link", name=f"Audit {setup.audit_id}", exact=True).click()
     expect(_summary_value(mod, "Status")).to_contain_text("Completed")
-    expect(mod.locator("#moderation-panel")).to_contain_text("Moderated and accepted: the final grade is Good.")
+    expect(mod.locator("#moderation-panel")).to_contain_text(
+        "Moderated and accepted (a checklist has no overall grade)."
+    )
     check_accessibility(mod)
 
     # 6. Priya, the case's worker, reads the findings and replies.
@@ -303,7 +313,7 @@ def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_work
     sign_in(priya, PRACTITIONER.username, PRACTITIONER.full_name)
     priya.get_by_role("link", name=re.compile(rf"^Child {setup.child_id}: audit {setup.audit_id}, completed")).click()
     expect(priya.get_by_role("heading", name="Audit findings")).to_be_visible()
-    expect(_summary_value(priya, "Final grade")).to_contain_text("Good")
+    expect(_summary_value(priya, "Final grade")).to_have_count(0)  # a checklist has no grade
     expect(_summary_value(priya, SUPERVISION)).to_contain_text("No")
     expect(priya.get_by_text("No replies yet.")).to_be_visible()
     check_accessibility(priya)
@@ -330,7 +340,7 @@ def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_work
     print_text = lead.locator(".app-print")
     for text in (
         "Returned to the auditor for rework",
-        "Accepted: the moderated grades are final",
+        "Accepted: the auditor's answers stand",
         "Recheck the supervision answer against the log.",
         "Supervision is not on the file for the last 6 weeks.",
         "Bruising seen on the latest visit record",

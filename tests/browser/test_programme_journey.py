@@ -17,8 +17,9 @@ pytestmark = pytest.mark.browser
 QA_LEAD = next(u for u in demo_logins() if u.username == "qa.lead")
 AUDITOR = next(u for u in demo_logins() if u.username == "auditor")
 AUDITOR_TEAM = "Safeguarding Team 2"
-# Large enough for at least 2 from each team, with room for the teams other journeys add.
-SIZE = 60
+# Large enough for at least 2 from each team, with room for the teams other journeys add; well below the frame the
+# demo leaves (about 60 open cases not audited in the last year, depending on the demo's history).
+SIZE = 40
 
 
 def test_qa_lead_plans_a_cycle_draws_a_stratified_sample_and_allocates_it(
@@ -43,7 +44,7 @@ def test_qa_lead_plans_a_cycle_draws_a_stratified_sample_and_allocates_it(
     check_accessibility(page)
     page.get_by_label("Title").fill("Browser dip sample")
     page.get_by_label("Dip sample", exact=True).check()
-    page.get_by_label("Template").select_option(label="Dip sample compliance checklist (version 1)")
+    page.get_by_label("Template").select_option(label="Dip sample compliance checklist (version 2)")
     due_group = page.get_by_role("group", name="Due date")
     due_group.get_by_label("Day").fill(str(due.day))
     due_group.get_by_label("Month").fill(str(due.month))

@@ -16,9 +16,10 @@ from app.audit_templates.schema import QuestionType
 from app.audits import selectors as audit_selectors
 from app.audits import service as audit_service
 from app.audits.models import Audit
+from app.config import Settings
 from app.escalations.models import Escalation
 from app.sampling.models import Cycle
-from tests.conftest import TEST_NOW
+from tests.conftest import TEST_NOW, TEST_SECRET_KEY
 from tests.factories import (
     add_training,
     make_audit,
@@ -30,6 +31,9 @@ from tests.factories import (
 
 TODAY = TEST_NOW.date()  # the suite's clock (tests/conftest.py)
 CURRENT = (TODAY - timedelta(days=30), TODAY + timedelta(days=700))
+# Submission's settings unless a test says otherwise: the cycle's moderation rate is never raised for a new auditor
+# (tests/moderation/test_raised_rate.py submits with the defaults, which raise it).
+SETTLED = Settings(environment="test", secret_key=TEST_SECRET_KEY, moderation_new_auditor_audits=0)
 
 
 @dataclass
@@ -108,10 +112,10 @@ def fill(db, audit: Audit, actor: User, **grades: Any) -> Audit:
     return audit
 
 
-def submit(db, audit: Audit, actor: User, **grades: Any) -> Audit:
+def submit(db, audit: Audit, actor: User, *, settings: Settings = SETTLED, **grades: Any) -> Audit:
     """Fill in and submit as the auditor: moderation selection runs as part of the submission."""
     fill(db, audit, actor, **grades)
-    audit_service.audit_submit(db, audit=audit, version=audit.version, actor=actor)
+    audit_service.audit_submit(db, audit=audit, version=audit.version, actor=actor, settings=settings)
     return audit
 
 

@@ -197,7 +197,7 @@ def test_api_every_cycle_and_a_period(client, moderations):
     december = _get_api(client, "?from=2026-12-01&to=2026-12-31").json()
     assert december["n"] == 2 and december["from"] == "2026-12-01"
     assert [(a["name"], a["n"], a["status"], a["flagged"]) for a in december["by_auditor"]] == [
-        ("Asha Auditor", 2, "too_few", False)
+        ("Asha Auditor", 2, "not_enough_to_tell", False)
     ]
     assert _get_api(client, "?to=2026-11-30").json()["n"] == 10
 
@@ -272,7 +272,7 @@ def test_page_across_cycles_and_too_few_to_judge(client, moderations):
     world = moderations
     login(client, "lead")
     text = page_text(client.get(f"/moderation/agreement?cycle_id={world.december.id}").text)
-    assert "Asha Auditor 2 50%" in text and "Too few to judge" in text
+    assert "Asha Auditor 2 50%" in text and "Not enough moderated audits to tell" in text
     assert "Low agreement" not in text
     every = page_text(client.get("/moderation/agreement?cycle_id=").text)
     assert "across all cycles" in every and "12 58% (7 of 12)" in every

@@ -433,39 +433,6 @@ def test_open_rounds_take_grades_and_decision_together(db, mw):
     assert round_.graded_at is not None and round_.decided_at is not None
 
 
-def test_templates_without_an_overall_grade_are_still_graded_overall_by_the_moderator(db, mw):
-    audit = new_audit(db, mw, template_key="dip_sample")
-    fill(db, audit, mw.auditor)
-    audit_service.audit_submit(db, audit=audit, version=audit.version, actor=mw.auditor)
-    assert (audit.status, audit.final_grade) == ("completed", None)
-    round_ = service.moderation_add(db, audit=audit, version=audit.version, actor=mw.lead, today=TODAY)
-    moderator = db.get(type(mw.lead), round_.moderator_id)
-    assert _sections(db, audit) == []
-    service.moderation_grade(
-        db,
-        moderation=round_,
-        audit=audit,
-        section_grades={},
-        overall_grade="good",
-        version=round_.version,
-        actor=moderator,
-    )
-    values = {"overall": False}
-    service.moderation_decide(
-        db,
-        moderation=round_,
-        audit=audit,
-        agreement=values,
-        rationale="No grade given",
-        learning="",
-        decision="accept",
-        feedback="",
-        version=round_.version,
-        actor=moderator,
-    )
-    assert audit.final_grade == "good"
-
-
 def test_the_moderators_grades_are_hidden_only_while_blind_and_ungraded(db, mw):
     audit, round_, moderator = _moderated(db, mw)
     assert selectors.grades_hidden_from(db, user=moderator, audit=audit)

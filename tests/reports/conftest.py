@@ -79,11 +79,18 @@ def completed_audit(
     cycle: Cycle | None = None,
     sample: Sample | None = None,
     coded: bool = True,
+    version: int | None = None,
 ) -> Audit:
-    """An audit started and answered through the services, then set completed at `completed_at`, with its
-    compliance code as completion writes it (`coded=False`: without, as if completed before codes existed)."""
+    """An audit started (on `version` of the template, default the newest) and answered through the services, then
+    set completed at `completed_at`, with its compliance code as completion writes it (`coded=False`: without, as if
+    completed before codes existed)."""
     audit = make_audit(
-        db, case=make_case(db, team=team, case_type=case_type), auditor=auditor, template_key=template, today=TODAY
+        db,
+        case=make_case(db, team=team, case_type=case_type),
+        auditor=auditor,
+        template_key=template,
+        today=TODAY,
+        version=version,
     )
     if answers:
         audit_service.audit_answers_save(db, audit=audit, version=audit.version, answers=answers, actor=auditor)

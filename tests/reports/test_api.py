@@ -10,7 +10,7 @@ import pytest
 
 from app.accounts.roles import Role
 from app.reports.filters import default_period
-from app.reports.stats import rate
+from app.reports.stats import Spread, clustered_rate, rate
 from tests.factories import api_headers, make_user
 from tests.reports.conftest import CFA, FRAME_SIZE
 from tests.reports.test_sections import KAPPA_ALL, RecWorld, recommendations_world
@@ -111,6 +111,25 @@ def test_one_cycle_is_one_sample_corrected_for_its_frame(client, rec):
     assert chronology["population"] == FRAME_SIZE
     assert chronology["interval"] == pytest.approx([corrected.interval.low, corrected.interval.high])
     assert (body["moderation"]["n"], body["recommendations"]["raised"]) == (3, 3)  # a2 (2 rounds), a3; r1 r2 r4
+
+
+def test_a_sections_interval_allows_for_answers_of_one_audit_moving_together(client, rec):
+    """Section B of cycle A: a1 (yes, yes), a2 (no, yes), a3 (yes, no). Its interval is worked out over the 3 audits
+    and corrected for 3 sampled cases of the frame, not for 6 answers."""
+    body = ok(summary(client, rec.rw.lead, cycle_id=str(rec.rw.cycle_a.id)))
+    assert body["compliance"]["audits"] == 3
+    (section,) = [s for s in body["compliance"]["sections"] if s["section_key"] == "history_chronology"]
+    expected = clustered_rate(4, 2, Spread(audits=3, yy=6, yn=8, nn=12), population=FRAME_SIZE, sampled=3)
+    assert (section["yes"], section["no"], section["audits"], section["population"]) == (4, 2, 3, FRAME_SIZE)
+    assert section["interval"] == pytest.approx([expected.interval.low, expected.interval.high])
+    assert section["design_effect"] == pytest.approx(expected.design_effect) and section["design_effect"] >= 1
+    as_independent = rate(4, 2, population=FRAME_SIZE)
+    assert section["interval"][0] < as_independent.interval.low
+    # every template's compliance over all its questions, clustered the same way
+    overall = {t["template_key"]: t for t in body["compliance"]["overall"]}
+    assert overall[CFA]["audits"] == 3 and overall[CFA]["n"] >= section["n"]
+    # a question has one answer per audit: plain Wilson, no design effect
+    assert question(body, CFA, "chronology_up_to_date")["design_effect"] is None
 
 
 def test_a_service_area_narrows_everything(client, rec):

@@ -357,6 +357,17 @@ def test_the_pack_for_a_month_with_its_summary_pointing_at_figures_in_the_pack(c
     }
 
 
+def test_the_pack_names_the_question_each_target_is_measured_from(client, rw):
+    login(client, rw.lead.username)
+    targets = table(client.get(PACK, params=MAY).text, "targets-table")
+    assert (
+        "75% of return home interviews completed within 72 hours Source: Jersey improvement plan: 75% of return home "
+        "interviews within 72 hours Measured from the question “Was each return home interview completed (held with "
+        "the child) within 72 hours of their return?”, Dip sample compliance checklist "
+        "(dip_sample.return_interview_completed_72_hours)" in targets
+    )
+
+
 def test_the_default_pack_is_last_month_and_the_filters_are_kept(client, db, rw):
     login(client, rw.viewer.username)
     response = client.get(PACK, params={"cycle": str(rw.cycle_b.id), "date_from": "2020-01-01"})

@@ -57,7 +57,7 @@ from app.reports.impact import (
     impact_report,
     way_of,
 )
-from app.reports.stats import Difference, rate
+from app.reports.stats import Difference, Spread, clustered_rate, rate
 from app.sampling.models import Cycle
 from tests.factories import login, make_audit
 from tests.reports.conftest import CFA, DIP, TODAY, ZONE, ReportWorld, at
@@ -268,7 +268,7 @@ def test_a_pairs_compliance_move_compares_the_two_rates_exactly():
     assert way_of(Counts(2, 0), Counts(1, 1)) == WAY_DOWN
     assert way_of(Counts(0, 0, 3), Counts(1, 0)) is None  # N/A only: no rate before
     assert way_of(Counts(1, 0), Counts()) is None
-    assert code_counts("yyna-n") == Counts(yes=2, no=2, na=1)
+    assert code_counts("yyna-n") == Counts(yes=2, no=2, na=1, audits=1, yy=4, yn=8, nn=16)
 
 
 def test_grade_change_counts_moves_on_the_scale_and_leaves_out_ungraded_pairs():
@@ -362,8 +362,11 @@ def test_follow_up_pairs_for_the_qa_lead(db, iw):
     }
     c = found.compliance
     assert (c.up, c.same, c.down, c.not_compared) == (2, 2, 1, 1)
-    # Earlier: a1 2/2, a2 1/2, a3 1/2, a8 0/1, f1 2/2; follow-ups: f1 2/2, f2 2/2, f3 1/2, f5 1/1, f6 1/2.
-    assert c.before == rate(6, 3) and c.after == rate(7, 2)
+    # Earlier: a1 2/2, a2 1/2, a3 1/2, a8 0/1, f1 2/2; follow-ups: f1 2/2, f2 2/2, f3 1/2, f5 1/1, f6 1/2. Each
+    # side's interval allows for the answers coming in five audits (Σyes², Σyes·n, Σn² over them).
+    assert c.before == clustered_rate(6, 3, Spread(audits=5, yy=10, yn=12, nn=17))
+    assert c.after == clustered_rate(7, 2, Spread(audits=5, yy=11, yn=13, nn=17))
+    assert c.before.interval and c.before.interval.low < rate(6, 3).interval.low  # wider than independent answers
     assert c.difference is Difference.CANNOT_TELL  # 9 answers each: fewer than 10 are too few to judge
     assert cycles(found) == [
         ("Spring deep dive", 3, 4, 2, 2, 1),  # a1 (r1 before, r2 later), a2 (r3 open), a3 (r4 an hour before)
@@ -392,7 +395,9 @@ def test_filters_narrow_the_follow_ups_not_their_earlier_audits(db, iw):
     assert late.pairs == 2
     assert (late.grades.worse, late.grades.not_compared) == (1, 1)
     assert (late.compliance.up, late.compliance.down) == (1, 1)
-    assert late.compliance.before == rate(2, 1) and late.compliance.after == rate(2, 1)
+    # Earlier a8 0/1 and f1 2/2; follow-ups f5 1/1 and f6 1/2.
+    assert late.compliance.before == clustered_rate(2, 1, Spread(audits=2, yy=4, yn=4, nn=5))
+    assert late.compliance.after == clustered_rate(2, 1, Spread(audits=2, yy=2, yn=3, nn=5))
     dip = impact_for(db, iw.rw.lead, template=DIP)  # f6 (a dip sample) following f1 (a case file audit)
     assert dip.pairs == 1 and dip.grades.compared == 0 and dip.compliance.down == 1
     none = impact_for(db, iw.rw.lead, date_from="2026-01-01", date_to="2026-05-31")  # a1..a5: first audits
@@ -419,7 +424,8 @@ def test_an_audit_without_a_compliance_code_has_it_worked_out_from_its_answers(d
     found = impact_for(db, iw.rw.lead)
     assert found.pairs == 6
     assert (found.compliance.up, found.compliance.same, found.compliance.down) == (2, 2, 1)
-    assert found.compliance.before == rate(6, 3) and found.compliance.after == rate(7, 2)
+    assert found.compliance.before == clustered_rate(6, 3, Spread(audits=5, yy=10, yn=12, nn=17))
+    assert found.compliance.after == clustered_rate(7, 2, Spread(audits=5, yy=11, yn=13, nn=17))
     assert (found.grades.improved, found.grades.same, found.grades.worse) == (3, 1, 1)
 
 

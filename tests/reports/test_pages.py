@@ -77,6 +77,10 @@ def test_one_sample_is_corrected_for_its_frame(client, rw):
     page = text_of(response.text)
     assert "Completed audits 3" in page
     assert f"corrected for a frame of {FRAME_SIZE}" in page
+    assert f"intervals are corrected for 3 of a frame of {FRAME_SIZE} cases" in page  # cases sampled, not answers
+    # the method, in words, beside the figures
+    assert "How these figures are worked out" in page
+    assert "What is sampled is the case" in page and "Korn and Graubard" in page
 
 
 def test_too_few_to_judge_is_never_drawn_as_a_bar(client, rw):

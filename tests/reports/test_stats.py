@@ -9,12 +9,16 @@ import pytest
 from app.reports.stats import (
     Difference,
     Interval,
+    Spread,
     Verdict,
     against_target,
+    clustered_rate,
     compare,
+    design_effect,
     finite_population_factor,
     ranked,
     rate,
+    t_for,
     wilson,
     z_for,
 )
@@ -107,3 +111,38 @@ def test_bad_input_is_refused():
         z_for(1.5)
     with pytest.raises(ValueError):
         against_target(rate(5, 5), 90)
+
+
+# --- Answers clustered in audits (issue 18) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("df", "t"), [(1, 12.7062), (2, 4.3027), (3, 3.1824), (9, 2.2622), (10, 2.2281), (30, 2.0423), (120, 1.9799)]
+)
+def test_t_quantiles_match_the_published_table(df, t):
+    assert t_for(0.95, df) == pytest.approx(t, abs=5e-5)
+
+
+def test_t_quantiles_join_the_large_sample_expansion_smoothly():
+    assert t_for(0.95, 400) > t_for(0.95, 401) > t_for(0.95, 10_000) > z_for(0.95)
+    assert t_for(0.95, 401) == pytest.approx(1.9659, abs=1e-4)
+
+
+def test_the_design_effect_is_one_for_audits_alike_and_grows_with_their_spread():
+    # 20 audits of 4 answers: all 2 of 4 yes (no spread beyond chance), or half 4/4 and half 0/4 (all spread).
+    alike = Spread(audits=20, yy=20 * 4, yn=20 * 8, nn=20 * 16)
+    apart = Spread(audits=20, yy=10 * 16, yn=10 * 16, nn=20 * 16)
+    assert design_effect(40, 80, alike) == 1.0
+    assert design_effect(40, 80, apart) == pytest.approx(4.0, abs=0.2)  # answers of one audit all alike: its size
+    wide, narrow = clustered_rate(40, 40, apart), clustered_rate(40, 40, alike)
+    assert wide.interval and narrow.interval
+    assert wide.interval.high - wide.interval.low > 1.5 * (narrow.interval.high - narrow.interval.low)
+
+
+def test_one_answer_per_audit_is_a_plain_wilson_interval():
+    """A question: each audit answers it once, so the clustered rate is Wilson's, corrected for the cases."""
+    spread = Spread(audits=15, yy=12, yn=12, nn=15)
+    assert clustered_rate(12, 3, spread, population=50, sampled=20).interval == wilson(
+        12, 15, population=50, sampled=20
+    )
+    assert clustered_rate(12, 3, spread).design_effect is None

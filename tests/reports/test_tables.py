@@ -25,7 +25,7 @@ from app.reports.figures import (
 from app.reports.filters import ReportFilter, report_filter_from_query
 from app.reports.impact import DIFFERENCE_TEXT, NO_CYCLE
 from app.reports.report import Report, assemble, build_report
-from app.reports.stats import Difference, rate
+from app.reports.stats import Difference, Spread, clustered_rate, rate
 from app.reports.tables import TABLES, Table, pct, report_tables, table, table_by_key
 from app.reports.targets import Target
 from tests.reports.conftest import CFA, DIP, FRAME_SIZE, TODAY
@@ -47,6 +47,13 @@ def by_key(report: Report) -> dict[str, Table]:
 
 def interval(yes: int, no: int, frame: int | None = None) -> tuple[float, float]:
     r = rate(yes, no, population=frame)
+    assert r.interval is not None
+    return pct(r.interval.low), pct(r.interval.high)
+
+
+def clustered(yes: int, no: int, spread: Spread, frame: int | None = None, sampled: int | None = None) -> tuple:
+    """The interval of answers pooled over audits, from their per-audit sums worked out by hand."""
+    r = clustered_rate(yes, no, spread, population=frame, sampled=sampled)
     assert r.interval is not None
     return pct(r.interval.low), pct(r.interval.high)
 
@@ -145,8 +152,14 @@ def test_compliance_per_question_and_section(db, settings, rw):
     assert unanswered[7:] == (None, None, None, TOO_FEW)
     sections = {(r[0], r[1]): r[2:] for r in found["compliance-by-section"].rows}
     assert found["compliance-by-section"].headers[:2] == ("Template", "Section")
-    assert sections[(CFA, "B. History and chronology")] == (4, 2, 1, 6, 66.7, *interval(4, 2), TOO_FEW)
-    assert sections[(DIP, "Compliance checklist")] == (2, 1, 1, 3, 66.7, *interval(2, 1), TOO_FEW)
+    # Section B: a1 (yes, yes), a2 (no, yes), a3 (yes, no), a4 n/a; the interval allows for answers of one audit
+    # moving together: 3 audits answering, Σyes² 6, Σyes·n 8, Σn² 12.
+    section_b = (4, 2, 1, 6, 66.7, *clustered(4, 2, Spread(audits=3, yy=6, yn=8, nn=12)), TOO_FEW)
+    assert sections[(CFA, "B. History and chronology")] == section_b
+    assert clustered(4, 2, Spread(audits=3, yy=6, yn=8, nn=12)) != interval(4, 2)
+    # The dip sample's checklist: a5 (no, n/a), a6 (yes, yes).
+    dip = (2, 1, 1, 3, 66.7, *clustered(2, 1, Spread(audits=2, yy=4, yn=4, nn=5)), TOO_FEW)
+    assert sections[(DIP, "Compliance checklist")] == dip
 
 
 def test_compliance_by_team(db, settings, rw):
@@ -167,9 +180,9 @@ def test_compliance_by_team(db, settings, rw):
     )
     # as tests/reports/test_team_compliance.py counts them: every team too few to rank (a blank rank)
     assert found.rows == (
-        (None, "Care", 2, 0, 1, 2, 100.0, *interval(2, 0), "Cannot tell", TOO_FEW),
-        (None, "North", 3, 2, 1, 5, 60.0, *interval(3, 2), "Cannot tell", TOO_FEW),
-        (None, "South", 1, 1, 0, 2, 50.0, *interval(1, 1), "Cannot tell", TOO_FEW),
+        (None, "Care", 2, 0, 1, 2, 100.0, *clustered(2, 0, Spread(1, 4, 4, 4)), "Cannot tell", TOO_FEW),
+        (None, "North", 3, 2, 1, 5, 60.0, *clustered(3, 2, Spread(3, 5, 6, 9)), "Cannot tell", TOO_FEW),
+        (None, "South", 1, 1, 0, 2, 50.0, *clustered(1, 1, Spread(1, 1, 2, 4)), "Cannot tell", TOO_FEW),
     )
 
 
@@ -183,10 +196,11 @@ def test_one_sample_notes_the_frame_correction(db, settings, rw):
         0,
         6,
         66.7,
-        *interval(4, 2, FRAME_SIZE),
+        *clustered(4, 2, Spread(audits=3, yy=6, yn=8, nn=12), FRAME_SIZE, 3),
         f"{TOO_FEW}; corrected for a frame of {FRAME_SIZE}",
     )
-    assert interval(4, 2, FRAME_SIZE) != interval(4, 2)
+    # corrected for the 3 cases sampled of the frame
+    assert clustered(4, 2, Spread(3, 6, 8, 12), FRAME_SIZE, 3) != clustered(4, 2, Spread(3, 6, 8, 12))
 
 
 def test_monthly_trend(db, settings, rw):
@@ -221,6 +235,7 @@ def test_targets(db, settings, rw):
         "Target",
         "Source",
         "Measure",
+        "Measured from (question)",
         "Target level (%)",
         "Direction",
         "n",
@@ -236,6 +251,7 @@ def test_targets(db, settings, rw):
     assert inadequate[1].startswith("Improvement plan")
     assert inadequate[2:] == (
         "Graded audits graded Inadequate",
+        "",  # a grade target has no question
         10.0,
         "at most",
         4,
@@ -245,7 +261,11 @@ def test_targets(db, settings, rw):
         TOO_FEW,
     )
     assessments = rows["90% of assessments within timescale"]
-    assert assessments[3:] == (
+    assert assessments[3] == (
+        "“Was the latest child and family assessment completed within 45 working days of referral?”, "
+        "Dip sample compliance checklist (dip_sample.assessment_within_45_days)"
+    )
+    assert assessments[4:] == (
         90.0,
         "at least",
         0,
@@ -361,8 +381,8 @@ def test_impact_tables(db, settings, rw):
     )
     cannot_tell = DIFFERENCE_TEXT[Difference.CANNOT_TELL]  # 9 answers each: too few to judge
     assert compliance.rows == (
-        ("Earlier audits", 6, 3, 9, 66.7, *interval(6, 3), cannot_tell, TOO_FEW),
-        ("Follow-ups", 7, 2, 9, 77.8, *interval(7, 2), cannot_tell, TOO_FEW),
+        ("Earlier audits", 6, 3, 9, 66.7, *clustered(6, 3, Spread(5, 10, 12, 17)), cannot_tell, TOO_FEW),
+        ("Follow-ups", 7, 2, 9, 77.8, *clustered(7, 2, Spread(5, 11, 13, 17)), cannot_tell, TOO_FEW),
     )
     recs = found["impact-recommendations"]
     assert recs.headers == (
@@ -415,7 +435,7 @@ def _hand_report(*, frame: int | None = 50, min_n: int = 10) -> Report:
         questions=[answered, silent],
         sections=[SectionCompliance("t", "s1", "Section one", Counts(yes=12, no=3, na=1))],
         frame_size=frame,
-        audits=10,
+        audits=15,
     )
     months = [
         TrendMonth(Month(date(2026, 5, 1), date(2026, 5, 31)), audits=0, grades=GradeTally(), answers={}),
@@ -458,8 +478,9 @@ def test_hand_figures_give_numbers_blanks_and_notes():
     assert may == ("May 2026", 0, 0, 0, None, None, None, "no graded audits")
     assert june == ("Jun 2026", 10, 6, 5, 83.3, *interval(5, 1), TOO_FEW)  # the trend is never frame-corrected
     (target,) = found["targets"].rows
-    assert target[:6] == ("80% of q1", "Plan", 'Yes answers to “=HYPERLINK("x")” (t)', 80.0, "at least", 15)
-    assert target[6:9] == (80.0, *interval(12, 3, 50))
+    assert target[:3] == ("80% of q1", "Plan", 'Yes answers to “=HYPERLINK("x")” (t)')
+    assert target[3:7] == ('“=HYPERLINK("x")”, t (t.q1)', 80.0, "at least", 15)
+    assert target[7:10] == (80.0, *interval(12, 3, 50))
 
 
 def test_an_empty_report_has_headers_and_zero_rows():
@@ -518,7 +539,7 @@ def test_adding_a_table_is_one_function(monkeypatch):
     report = _hand_report()
     assert [t.key for t in tables.report_tables(report)][-1] == "audits-count"
     assert tables.table_by_key(report, "audits-count") == Table(
-        "audits-count", "Audits", ("Completed audits",), ((10,),)
+        "audits-count", "Audits", ("Completed audits",), ((15,),)
     )
     assert "audits-count" not in TABLES  # the real registry is untouched
 

@@ -19,10 +19,12 @@ def test_team_compliance_counts_every_compliance_answer_of_each_team(db, rw):
     # North: a1 yes yes, a2 no yes, a5 no + N/A; South: a3 yes no; Care: a4 N/A, a6 yes yes (its code worked out
     # from its answers). Facts and the safeguarding question do not count; a7 and a8 are not in the selection.
     found = team_compliance(db, flt_for(rw.lead), ZONE)
+    # Each team's counts carry how its answers fall into audits (audits answering, Σyes², Σyes·n, Σn²), for the
+    # interval: North's audits answered (yes, yes or no) (2, 2), (1, 2) and (0, 1).
     assert [(t.name, t.counts) for t in found] == [
-        ("Care", Counts(yes=2, no=0, na=1)),
-        ("North", Counts(yes=3, no=2, na=1)),
-        ("South", Counts(yes=1, no=1)),
+        ("Care", Counts(yes=2, no=0, na=1, audits=1, yy=4, yn=4, nn=4)),
+        ("North", Counts(yes=3, no=2, na=1, audits=3, yy=5, yn=6, nn=9)),
+        ("South", Counts(yes=1, no=1, audits=1, yy=1, yn=2, nn=4)),
     ]
 
 

@@ -82,7 +82,7 @@ def test_confirming_creates_the_audits_in_the_cycle_with_due_dates(db, world):
     )
     assert len(audits) == 12
     assert {(a.cycle_id, a.sample_id, a.template_version, a.due_date) for a in audits} == {
-        (world["cycle"].id, world["sample"].id, 1, date(2026, 12, 20))
+        (world["cycle"].id, world["sample"].id, 2, date(2026, 12, 20))
     }
     mine = audit_selectors.audits_page(db, user=world["auditors"]["ana"])
     assert mine.total == 4

@@ -38,7 +38,7 @@ def _cycle(client, headers) -> dict:
 
 def test_a_cycle_is_created_and_listed(client, headers):
     cycle = _cycle(client, headers)
-    assert (cycle["template_key"], cycle["template_version"], cycle["status"]) == ("dip_sample", 1, "planned")
+    assert (cycle["template_key"], cycle["template_version"], cycle["status"]) == ("dip_sample", 2, "planned")
     listed = client.get("/api/v1/cycles", headers=headers).json()
     assert [c["title"] for c in listed["items"]] == ["January dip sample"] and listed["total"] == 1
 

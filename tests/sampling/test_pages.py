@@ -125,7 +125,7 @@ def test_programme_lists_the_years_cycles_with_progress(programme_day, client, d
                 sample_id=sample.id,
                 template_version_id=template.id,
                 template_key="dip_sample",
-                template_version=1,
+                template_version=template.version,
                 auditor_id=world["ana"].id,
                 due_date=late,
             )
@@ -136,7 +136,7 @@ def test_programme_lists_the_years_cycles_with_progress(programme_day, client, d
     assert f"{programme_day.year}" in this_year
     assert ("December dip" in this_year) == (due_year == programme_day.year)
     text = page_text(client.get(f"/programme?year={due_year}").text)
-    assert "December dip" in text and "Dip sample" in text and "dip_sample v1" in text
+    assert "December dip" in text and "Dip sample" in text and "dip_sample v2" in text
     assert "Sampling" in text  # the status once a sample is drawn
     assert "2 allocated, 0 submitted, 0 completed, 2 overdue" in text
     other_year = world["cycle"].due_date.year - 3
@@ -191,10 +191,10 @@ def test_creating_a_cycle_pins_the_template_version_and_shows_it(client, db, wor
     )
     assert response.status_code == 303
     cycle = db.execute(select(Cycle).where(Cycle.title == "Missing children thematic")).scalar_one()
-    assert (cycle.kind, cycle.template_version, cycle.moderation_rate) == ("thematic", 1, 0.2)
+    assert (cycle.kind, cycle.template_version, cycle.moderation_rate) == ("thematic", 2, 0.2)
     text = page_text(client.get(response.headers["location"]).text)
     assert "Cycle created" in text and "Return interviews" in text and "30 June 2027" in text
-    assert 'href="/templates/dip_sample/1">' in client.get(response.headers["location"]).text
+    assert 'href="/templates/dip_sample/2">' in client.get(response.headers["location"]).text
     assert "20% of submitted audits" in text
     assert cycle.blind_moderation is False and "Open: moderators see the auditor's grades" in text  # box left empty
 

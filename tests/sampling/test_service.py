@@ -53,7 +53,7 @@ def teams(db):
 
 
 def test_a_cycle_pins_the_newest_template_version_and_is_recorded(db, cycle):
-    assert (cycle.template_key, cycle.template_version, cycle.status) == ("dip_sample", 1, "planned")
+    assert (cycle.template_key, cycle.template_version, cycle.status) == ("dip_sample", 2, "planned")
     assert db.execute(select(AuditEvent).where(AuditEvent.action == "cycle.create")).scalars().one()
 
 
