@@ -196,3 +196,14 @@ def test_grades_invented_for_dip_samples_are_cleared(alembic_config, migrations_
     with migrations_engine.connect() as connection:
         grades = dict(connection.execute(text("SELECT id, final_grade FROM audit")).all())
     assert grades == {ids[0]: None, ids[1]: "good"}
+
+
+def test_migration_files_sort_in_chain_order():
+    """A newcomer reading migrations/versions top to bottom reads the chain from the first revision to the head
+    (file names carry the date and a time: alembic.ini's file_template)."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(Config(str(PROJECT_DIR / "alembic.ini")))
+    chain = [s.path.rsplit("/", 1)[-1] for s in reversed(list(scripts.walk_revisions()))]
+    assert chain == sorted(chain)
+    assert len(chain) == len(set(chain)) and chain[0].endswith("accounts_and_audit_trail.py")

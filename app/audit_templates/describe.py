@@ -18,6 +18,7 @@ from app.audit_templates.schema import (
     QuestionType,
     TemplateDefinition,
 )
+from app.dates import long_date
 
 
 def value_label(question: Question, value: str) -> str:
@@ -40,7 +41,7 @@ def answer_text(question: Question, value: Any) -> str:
         return ", ".join(value_label(question, str(v)) for v in value)
     if question.type is QuestionType.DATE and isinstance(value, str) and len(value) == 10:
         try:
-            return date.fromisoformat(value).strftime("%-d %B %Y")
+            return long_date(date.fromisoformat(value))
         except ValueError:
             return value
     if isinstance(value, bool):

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.dates import short_date
 from app.working_days import WorkingDayCalendar
 
 
@@ -90,8 +91,8 @@ def fact_label(fact: str) -> str:
 
 
 def format_date(d: date) -> str:
-    """Dates as people write them on screen: "3 Nov 2026"."""
-    return f"{d.day} {d:%b %Y}"
+    """Dates as people write them on screen: "3 Nov 2026" (`app.dates.short_date`)."""
+    return short_date(d)
 
 
 def prefill_suggest(

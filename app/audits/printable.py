@@ -29,6 +29,7 @@ from app.audits.service import case_facts
 from app.cases import selectors as case_selectors
 from app.cases.models import Case
 from app.config import PROJECT_DIR
+from app.dates import long_date
 from app.escalations.models import Escalation
 from app.moderation import selectors as moderation_selectors
 from app.moderation.models import Moderation
@@ -65,7 +66,7 @@ def _fact_text(value: Any) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, date):
-        return value.strftime("%-d %B %Y")
+        return long_date(value)
     return str(value)
 
 

@@ -41,6 +41,7 @@ from app.audits.selectors import audit_visible_to
 from app.audits.views import AUDIT_ROLES
 from app.cases.models import Case
 from app.cases.selectors import case_type_label
+from app.dates import long_date
 from app.db import JSONType
 from app.moderation.models import Moderation
 from app.pagination import Page, paginate
@@ -153,7 +154,7 @@ def narrowing_from_query(params: Mapping[str, str], *, flt: ReportFilter) -> Nar
             and flt.date_to is not None
             and not (first <= flt.date_to and month_last(first) >= flt.date_from)
         ):
-            errors["month"] = f"Month must be within the period, {_long(flt.date_from)} to {_long(flt.date_to)}"
+            errors["month"] = f"Month must be within the period, {long_date(flt.date_from)} to {long_date(flt.date_to)}"
         else:
             month = first
     return Narrowing(
@@ -169,10 +170,6 @@ def narrowing_from_query(params: Mapping[str, str], *, flt: ReportFilter) -> Nar
 
 def _is_key(value: str) -> bool:
     return 0 < len(value) <= 60 and re.fullmatch(KEY_PATTERN, value) is not None
-
-
-def _long(day: date) -> str:
-    return day.strftime("%-d %B %Y")
 
 
 def narrowed_filter(flt: ReportFilter, narrowing: Narrowing) -> ReportFilter:
@@ -383,7 +380,7 @@ def describe(session: Session, flt: ReportFilter, narrowing: Narrowing) -> str:
         parts.append(f"answering {said} to {asked}")
     period = narrowed_filter(flt, narrowing)
     if period.date_from and period.date_to:
-        parts.append(f"completed {_long(period.date_from)} to {_long(period.date_to)}")
+        parts.append(f"completed {long_date(period.date_from)} to {long_date(period.date_to)}")
     if flt.cycle_id is not None:
         title = session.execute(select(Cycle.title).where(Cycle.id == flt.cycle_id)).scalar_one_or_none()
         parts.append(f"cycle “{title}”" if title else f"cycle {flt.cycle_id}")

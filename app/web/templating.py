@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import Request
@@ -12,6 +12,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app.accounts.roles import ROLE_LABELS, Role
 from app.config import PROJECT_DIR, Settings
+from app.dates import long_date
 from app.web.csrf import CSRF_FIELD, CSRF_HEADER, request_csrf_token
 from app.web.forms import error_summary, field_error
 from app.web.nav import nav_for
@@ -38,9 +39,6 @@ def make_templates(settings: Settings) -> Jinja2Blocks:
         if value is None:
             return ""
         return value.astimezone(tz).strftime(fmt)
-
-    def long_date(value: date | None) -> str:
-        return value.strftime("%-d %B %Y") if value else ""
 
     def role_label(value: str) -> str:
         try:
