@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from app.accounts import selectors, service
 from app.accounts.auth import SESSION, SignInResult, sign_in, token_digest, token_issue, token_revoke
@@ -22,7 +22,7 @@ from app.flows import teams as teams_flow
 from app.numbers import digits
 from app.web.auth import SESSION_COOKIE, CurrentUser, OptionalUser, QALead
 from app.web.csrf import CSRF_COOKIE, new_nonce
-from app.web.forms import FormDep, date_from_parts, validate
+from app.web.forms import FormDep, date_from_parts, see_other, validate
 from app.web.templating import render
 
 router = APIRouter(tags=["accounts (HTML)"])
@@ -41,17 +41,13 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
 # --- Sign in and out -------------------------------------------------------------------------
 
 
 @router.get("/login")
 def login_form(request: Request, user: OptionalUser, next: str | None = None) -> Response:
     if user is not None:
-        return _see_other(_safe_next(next))
+        return see_other(_safe_next(next))
     return render(request, "accounts/login.html", {"next": _safe_next(next), "values": {}, "errors": {}})
 
 
@@ -78,7 +74,7 @@ def login_submit(request: Request, session: SessionDep, form: FormDep) -> Respon
                 kind=SESSION,
                 lifetime=timedelta(minutes=settings.session_lifetime_minutes),
             )
-            response = _see_other(next_url)
+            response = see_other(next_url)
             response.set_cookie(
                 SESSION_COOKIE,
                 raw,
@@ -115,7 +111,7 @@ def login_submit(request: Request, session: SessionDep, form: FormDep) -> Respon
 @router.get("/logout")
 def logout_form(request: Request, user: OptionalUser) -> Response:
     if user is None:
-        return _see_other("/login")
+        return see_other("/login")
     return render(request, "accounts/logout.html")
 
 
@@ -128,7 +124,7 @@ def logout_submit(request: Request, session: SessionDep, user: OptionalUser) -> 
         audit_record(
             session, actor=user, action="auth.logout", summary="Signed out", entity_type="user", entity_id=user.id
         )
-    response = _see_other("/login?signed_out=1")
+    response = see_other("/login?signed_out=1")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -266,7 +262,7 @@ def user_create(request: Request, session: SessionDep, actor: QALead, form: Form
         except ValidationFailed as exc:
             errors = exc.errors
         else:
-            return _see_other(f"/users/{user.id}?created=1")
+            return see_other(f"/users/{user.id}?created=1")
     return render(
         request, "accounts/user_form.html", _user_form_context(session, values=values, errors=errors), status_code=400
     )
@@ -323,7 +319,7 @@ def user_update(request: Request, session: SessionDep, actor: QALead, user_id: i
         except Conflict as exc:
             conflict = exc.message
         else:
-            return _see_other(f"/users/{user.id}?updated=1")
+            return see_other(f"/users/{user.id}?updated=1")
     status = 409 if conflict else 400
     if conflict:
         session.refresh(user)
@@ -355,7 +351,7 @@ def user_status_change(request: Request, session: SessionDep, actor: QALead, use
         )
     except ValidationFailed as exc:
         return render(request, "accounts/user_status.html", {"user": user, "errors": exc.errors}, status_code=400)
-    return _see_other(f"/users/{user.id}?{'reactivated' if user.active else 'deactivated'}=1")
+    return see_other(f"/users/{user.id}?{'reactivated' if user.active else 'deactivated'}=1")
 
 
 @router.get("/users/{user_id}/training/new")
@@ -377,7 +373,7 @@ def training_create(request: Request, session: SessionDep, actor: QALead, user_i
     data, errors = validate(TrainingCreate, values)
     if data is not None:
         service.training_record_add(session, user=user, data=data, actor=actor)
-        return _see_other(f"/users/{user.id}?trained=1")
+        return see_other(f"/users/{user.id}?trained=1")
     return render(
         request,
         "accounts/training_form.html",
@@ -415,7 +411,7 @@ def team_create(request: Request, session: SessionDep, actor: QALead, form: Form
         except ValidationFailed as exc:
             errors = exc.errors
         else:
-            return _see_other("/teams?created=1")
+            return see_other("/teams?created=1")
     return render(
         request, "accounts/teams.html", _teams_context(session, values=values, errors=errors, flash={}), status_code=400
     )
@@ -464,7 +460,7 @@ def team_update(request: Request, session: SessionDep, actor: QALead, team_id: i
         except Conflict as exc:
             conflict = exc.message
         else:
-            return _see_other("/teams?updated=1")
+            return see_other("/teams?updated=1")
     if conflict:
         session.refresh(team)
         values["version"] = team.version

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlmodel import Session
 
 from app import clock
@@ -39,7 +39,7 @@ from app.numbers import digits
 from app.pagination import page_number
 from app.recommendations.selectors import recommendation_summary
 from app.web.auth import QALead, RoleGuard
-from app.web.forms import FormDep, date_from_parts
+from app.web.forms import FormDep, date_from_parts, see_other
 from app.web.templating import render
 from app.working_days import calendar_for
 
@@ -50,10 +50,6 @@ AuditUser = Annotated[User, Depends(RoleGuard(*AUDIT_ROLES))]
 SectionKey = Annotated[str, Path(max_length=60)]
 NOT_FOUND = "There is no audit with that number, or it is not one you can see."
 PAGE_SIZE = 25
-
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
@@ -212,7 +208,7 @@ def audit_start_submit(request: Request, session: SessionDep, lead: QALead, case
         calendar=calendar_for(settings.working_days_jurisdiction),
         due_date=due_date,
     )
-    return _see_other(f"/audits/{audit.id}")
+    return see_other(f"/audits/{audit.id}")
 
 
 # --- One audit -------------------------------------------------------------------------------
@@ -370,16 +366,16 @@ def audit_section_save(
     if escalation is not None and escalation.draft:
         # A safeguarding concern started but not sent: back to it, where the page says nobody has been told yet.
         query = "?check=answers" if from_check else ""
-        return _see_other(f"/audits/{audit.id}/sections/{section.key}{query}#escalation-part")
+        return see_other(f"/audits/{audit.id}/sections/{section.key}{query}#escalation-part")
     new_here = [q for q in section.form_questions if q.key in result.shown_after and q.key not in result.posted_keys]
     if new_here:
         # The answers brought up more questions on this page: show them before moving on.
         query = "?check=answers" if from_check else ""
-        return _see_other(f"/audits/{audit.id}/sections/{section.key}{query}#{audit_form.field_id(new_here[0])}")
+        return see_other(f"/audits/{audit.id}/sections/{section.key}{query}#{audit_form.field_id(new_here[0])}")
     following = audit_form.next_section(definition, result.answers, after=section.key)
     if from_check or following is None:
-        return _see_other(f"/audits/{audit.id}/check")
-    return _see_other(f"/audits/{audit.id}/sections/{following.key}")
+        return see_other(f"/audits/{audit.id}/check")
+    return see_other(f"/audits/{audit.id}/sections/{following.key}")
 
 
 @router.post("/audits/{audit_id}/sections/{section_key}/autosave")
@@ -527,4 +523,4 @@ def audit_submit(request: Request, session: SessionDep, user: AuditUser, audit_i
     except Conflict as exc:
         session.refresh(audit)
         return _check_page(request, session, user, audit, errors={}, conflict=exc.message, status_code=409)
-    return _see_other(f"/audits/{audit.id}")
+    return see_other(f"/audits/{audit.id}")

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from app.accounts import selectors as account_selectors
@@ -20,7 +20,7 @@ from app.cases.readers import UploadedFile
 from app.db import SessionDep
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.web.auth import QALead
-from app.web.forms import FormDep
+from app.web.forms import FormDep, see_other
 from app.web.jobs import RunLaterDep
 from app.web.templating import render
 
@@ -41,10 +41,6 @@ FULL_HINT = (
     "the case types that appear in it. Nothing is closed while rows are rejected. You will see every case that "
     "would close before confirming. Closed cases are kept, never deleted."
 )
-
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _import_or_404(session: SessionDep, import_id: int) -> CaseImport:
@@ -111,7 +107,7 @@ def import_upload(request: Request, session: SessionDep, actor: QALead, form: Fo
         )
     except ValidationFailed as exc:
         return render(request, "cases/imports_new.html", _form_context(values, exc.errors), status_code=400)
-    return _see_other(f"/imports/{case_import.id}")
+    return see_other(f"/imports/{case_import.id}")
 
 
 def _detail_context(session: SessionDep, case_import: CaseImport, notice: str | None = None) -> dict[str, Any]:
@@ -183,7 +179,7 @@ def import_discard_confirm(request: Request, session: SessionDep, _: QALead, imp
     """Asks before discarding a preview."""
     case_import = _import_or_404(session, import_id)
     if case_import.status not in service.DISCARDABLE:
-        return _see_other(f"/imports/{case_import.id}")
+        return see_other(f"/imports/{case_import.id}")
     return render(request, "cases/imports_discard.html", _detail_context(session, case_import))
 
 
@@ -212,4 +208,4 @@ def import_retry(request: Request, session: SessionDep, _: QALead, import_id: in
 def _redirect(request: Request, target: str) -> Response:
     if request.headers.get("HX-Request") == "true":
         return Response(status_code=200, headers={"HX-Redirect": target})
-    return _see_other(target)
+    return see_other(target)

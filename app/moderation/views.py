@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.accounts.models import User
@@ -29,7 +29,7 @@ from app.moderation.models import Moderation
 from app.numbers import digits
 from app.pagination import page_number
 from app.web.auth import QALead, RoleGuard
-from app.web.forms import FormDep
+from app.web.forms import FormDep, request_today, see_other
 from app.web.templating import render
 
 router = APIRouter(tags=["moderation (HTML)"])
@@ -40,14 +40,6 @@ Moderator = Annotated[User, Depends(RoleGuard(Role.MODERATOR))]
 NOT_FOUND = "There is no audit with that number, or it is not one you can see."
 PAGE_SIZE = 25
 AGREE, DISAGREE = "agree", "disagree"
-
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def _today(request: Request) -> Any:
-    return request.app.state.settings.today()
 
 
 def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
@@ -224,14 +216,14 @@ def _moderation_page(
     if is_lead and current is not None and current.status != selectors.DECIDED:
         parties = selectors.audit_parties(session, audit=audit)
         users = selectors.moderator_users(session)
-        infos = selectors.moderator_infos(session, users=users, today=_today(request))
+        infos = selectors.moderator_infos(session, users=users, today=request_today(request))
         reassign_choices = [
             (u, ineligibility_reasons(info, parties))
             for u, info in zip(users, infos, strict=True)
             if u.id != current.moderator_id
         ]
         if current.moderator_id is None:
-            why_nobody = selectors.why_no_moderator(session, audit=audit, today=_today(request))
+            why_nobody = selectors.why_no_moderator(session, audit=audit, today=request_today(request))
     error_order = (
         [f"grade_{s.key}" for s in asked.sections]
         + ["overall_grade"]
@@ -332,7 +324,7 @@ def moderation_grade(
     except Conflict as exc:
         session.refresh(current)
         return _moderation_page(request, session, user, audit, conflict=exc.message, status_code=409)
-    return _see_other(f"/audits/{audit.id}/moderation")
+    return see_other(f"/audits/{audit.id}/moderation")
 
 
 @router.post("/audits/{audit_id}/moderation/decide")
@@ -379,7 +371,7 @@ def moderation_decide(
         session.refresh(current)
         session.refresh(audit)
         return _moderation_page(request, session, user, audit, conflict=exc.message, status_code=409)
-    return _see_other(f"/audits/{audit.id}/moderation")
+    return see_other(f"/audits/{audit.id}/moderation")
 
 
 @router.post("/audits/{audit_id}/moderation/reassign")
@@ -401,7 +393,7 @@ def moderation_reassign(
                 reason=values["reason"],
                 version=_version(form),
                 actor=lead,
-                today=_today(request),
+                today=request_today(request),
             )
     except ValidationFailed as exc:
         return _moderation_page(
@@ -410,7 +402,7 @@ def moderation_reassign(
     except Conflict as exc:
         session.refresh(current)
         return _moderation_page(request, session, lead, audit, conflict=exc.message, status_code=409)
-    return _see_other(f"/audits/{audit.id}/moderation")
+    return see_other(f"/audits/{audit.id}/moderation")
 
 
 @router.post("/audits/{audit_id}/moderation/add")
@@ -419,11 +411,13 @@ def moderation_add(request: Request, session: SessionDep, lead: QALead, audit_id
     audit = _audit_or_404(session, lead, audit_id)
     try:
         with session.begin_nested():
-            service.moderation_add(session, audit=audit, version=_version(form), actor=lead, today=_today(request))
+            service.moderation_add(
+                session, audit=audit, version=_version(form), actor=lead, today=request_today(request)
+            )
     except Conflict as exc:
         session.refresh(audit)
         return _moderation_page(request, session, lead, audit, conflict=exc.message, status_code=409)
-    return _see_other(f"/audits/{audit.id}/moderation")
+    return see_other(f"/audits/{audit.id}/moderation")
 
 
 @router.get("/audits/{audit_id}/moderation/panel")

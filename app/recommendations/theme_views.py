@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.accounts.models import User
@@ -19,7 +19,7 @@ from app.numbers import digits
 from app.recommendations import dashboard, scope, selectors, themes
 from app.recommendations.models import Theme
 from app.web.auth import QALead, RoleGuard
-from app.web.forms import FormDep
+from app.web.forms import FormDep, see_other
 from app.web.templating import render
 
 router = APIRouter(tags=["recommendations (HTML)"])
@@ -136,10 +136,6 @@ def _manage(
     )
 
 
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
 @router.get(MANAGE_PATH)
 def themes_manage(request: Request, session: SessionDep, _: QALead, confirm: str | None = None) -> Response:
     """The list; `?confirm=<id>` asks to confirm retiring (or restoring) that theme."""
@@ -153,7 +149,7 @@ def theme_add(request: Request, session: SessionDep, actor: QALead, form: FormDe
         theme = themes.theme_add(session, actor=actor, name=name)
     except ValidationFailed as exc:
         return _manage(request, session, values={"name": name}, errors=exc.errors, status_code=400)
-    return _see_other(f"{MANAGE_PATH}?added={theme.id}")
+    return see_other(f"{MANAGE_PATH}?added={theme.id}")
 
 
 @router.post(f"{MANAGE_PATH}/status")
@@ -164,4 +160,4 @@ def theme_status(request: Request, session: SessionDep, actor: QALead, form: For
     if wanted not in ("yes", "no"):
         raise ValidationFailed({"active": "Choose whether to retire or restore the theme"})
     themes.theme_set_active(session, actor=actor, theme=theme, active=wanted == "yes")
-    return _see_other(f"{MANAGE_PATH}?{'restored' if theme.active else 'retired'}={theme.id}")
+    return see_other(f"{MANAGE_PATH}?{'restored' if theme.active else 'retired'}={theme.id}")

@@ -26,7 +26,7 @@ from app.recommendations.models import Recommendation
 from app.sampling.models import Cycle
 from app.web.auth import QALead, RoleGuard
 from app.web.exports import table_response
-from app.web.forms import FormDep, date_from_parts
+from app.web.forms import FormDep, date_from_parts, request_today
 from app.web.nav import RECOMMENDATION_ROLES
 from app.web.templating import render
 
@@ -58,10 +58,6 @@ EXPORT_HEADERS = (
 )
 
 
-def _today(request: Request) -> date:
-    return request.app.state.settings.today()
-
-
 def _zone(request: Request) -> str:
     return request.app.state.settings.timezone
 
@@ -76,7 +72,7 @@ def _thresholds(request: Request) -> rules.Thresholds:
 @router.get("/recommendations")
 def recommendations_list(request: Request, session: SessionDep, user: Worker, page: str | None = None) -> Response:
     flt = selectors.filter_from_query(request.query_params, user=user)
-    today = _today(request)
+    today = request_today(request)
     result = selectors.recommendations_page(
         session,
         user=user,
@@ -119,7 +115,7 @@ def recommendations_list(request: Request, session: SessionDep, user: Worker, pa
 
 def _export(request: Request, session: Session, user: User, fmt: str) -> Response:
     flt = selectors.filter_from_query(request.query_params, user=user)
-    today = _today(request)
+    today = request_today(request)
     stmt = selectors.recommendations_select(session, user=user, flt=flt, today=today, zone=_zone(request))
     items = list(session.execute(stmt).scalars())
     rows = selectors.recommendation_rows(session, items=items, today=today, thresholds=_thresholds(request))
@@ -168,7 +164,7 @@ def recommendations_xlsx(request: Request, session: SessionDep, user: Worker) ->
 
 @router.get("/recommendations/mine")
 def my_actions(request: Request, session: SessionDep, user: Worker) -> Response:
-    today = _today(request)
+    today = request_today(request)
     thresholds = _thresholds(request)
     rows = selectors.recommendation_rows(
         session, items=selectors.my_actions(session, user=user), today=today, thresholds=thresholds
@@ -227,7 +223,7 @@ def _detail_page(
     done: str | None = None,
 ) -> Response:
     (row,) = selectors.recommendation_rows(
-        session, items=[item], today=_today(request), thresholds=_thresholds(request)
+        session, items=[item], today=request_today(request), thresholds=_thresholds(request)
     )
     actor = scope.actor_for(session, user=user, item=item)
     section_title = ""
@@ -409,7 +405,7 @@ def _raise_page(
             existing=selectors.recommendation_rows(
                 session,
                 items=selectors.recommendations_for_audit(session, audit_id=audit.id),
-                today=_today(request),
+                today=request_today(request),
                 thresholds=_thresholds(request),
             ),
         )

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.accounts import selectors as account_selectors
@@ -26,7 +26,7 @@ from app.sampling.methods import describe_precision
 from app.sampling.models import Cycle, Sample
 from app.sampling.schemas import CYCLE_KINDS, MAX_SAMPLE, METHODS, STRATA_BY, CycleCreate, SampleSpec
 from app.web.auth import QALead
-from app.web.forms import FormDep, date_from_parts, validate
+from app.web.forms import FormDep, date_from_parts, request_today, see_other, validate
 from app.web.templating import render
 from app.working_days import calendar_for
 
@@ -68,14 +68,6 @@ SAMPLE_DEFAULTS: dict[str, Any] = {
 class _Fields(Protocol):
     def get(self, key: str, default: Any = None) -> Any: ...
     def getlist(self, key: str) -> list[Any]: ...
-
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def _today(request: Request) -> date:
-    return request.app.state.settings.today()
 
 
 def _dates(request: Request) -> DueDateRules:
@@ -209,7 +201,7 @@ def cycle_new_submit(request: Request, session: SessionDep, lead: QALead, form: 
         cycle = service.cycle_create(session, data=cycle_data, actor=lead, dates=_dates(request))
     except ValidationFailed as exc:
         return _cycle_form(request, session, values, exc.errors)
-    return _see_other(f"/programme/{cycle.id}?created=1")
+    return see_other(f"/programme/{cycle.id}?created=1")
 
 
 @router.get("/programme/{cycle_id}")
@@ -220,7 +212,7 @@ def cycle_detail(request: Request, session: SessionDep, _: QALead, cycle_id: Row
 def _cycle_page(
     request: Request, session: Session, cycle: Cycle, *, errors: dict[str, str] | None = None, status_code: int = 200
 ) -> Response:
-    by_auditor, total = selectors.cycle_progress_by_auditor(session, cycle=cycle, today=_today(request))
+    by_auditor, total = selectors.cycle_progress_by_auditor(session, cycle=cycle, today=request_today(request))
     return render(
         request,
         "sampling/cycle.html",
@@ -234,7 +226,7 @@ def _cycle_page(
             "by_auditor": by_auditor,
             "total": total,
             "samples": selectors.cycle_samples(session, cycle=cycle),
-            "overdue": selectors.cycle_overdue_audits(session, cycle=cycle, today=_today(request)),
+            "overdue": selectors.cycle_overdue_audits(session, cycle=cycle, today=request_today(request)),
             "template": template_selectors.template_version_get(
                 session, key=cycle.template_key, version=cycle.template_version
             ),
@@ -254,7 +246,7 @@ def cycle_copy(request: Request, session: SessionDep, lead: QALead, cycle_id: Ro
         copy = service.cycle_copy(session, cycle=cycle, actor=lead, dates=_dates(request))
     except ValidationFailed as exc:
         return _cycle_page(request, session, cycle, errors=exc.errors, status_code=400)
-    return _see_other(f"/programme/{copy.id}?copied={cycle.id}")
+    return see_other(f"/programme/{copy.id}?copied={cycle.id}")
 
 
 @router.get("/programme/{cycle_id}/close")
@@ -262,7 +254,7 @@ def cycle_close_confirm(request: Request, session: SessionDep, _: QALead, cycle_
     """Closing is not undone: say what it means and ask first."""
     cycle = _cycle_or_404(session, cycle_id)
     if cycle.status == "closed":
-        return _see_other(f"/programme/{cycle.id}")
+        return see_other(f"/programme/{cycle.id}")
     return render(request, "sampling/cycle_close.html", {"cycle": cycle})
 
 
@@ -273,7 +265,7 @@ def cycle_close(session: SessionDep, lead: QALead, cycle_id: RowId) -> Response:
         service.cycle_close(session, cycle=cycle, actor=lead)
     except Conflict:
         pass  # closed meanwhile (another tab): the page shows it closed
-    return _see_other(f"/programme/{cycle.id}")
+    return see_other(f"/programme/{cycle.id}")
 
 
 # --- Drawing a sample ----------------------------------------------------------------------------------
@@ -366,7 +358,7 @@ def _sample_form(
     warning: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    today = _today(request)
+    today = request_today(request)
     preview = None
     if draw is not None:
         preview = {
@@ -414,7 +406,7 @@ def sample_new_submit(request: Request, session: SessionDep, lead: QALead, cycle
     spec, errors = _spec(values)
     if spec is None:
         return _sample_form(request, session, cycle, values, errors=errors, status_code=400)
-    today = _today(request)
+    today = request_today(request)
     try:
         draw = service.sample_draw(session, spec=spec, today=today)
     except ValidationFailed as exc:
@@ -433,7 +425,7 @@ def sample_new_submit(request: Request, session: SessionDep, lead: QALead, cycle
             "same. Check this new draw, then confirm it.",
         )
     sample = service.sample_create(session, cycle=cycle, spec=spec, today=today, actor=lead)
-    return _see_other(f"/samples/{sample.id}?created=1")
+    return see_other(f"/samples/{sample.id}?created=1")
 
 
 # --- One sample: its facts, adding a case by hand, allocation ----------------------------------------------
@@ -486,7 +478,7 @@ def _sample_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    today = _today(request)
+    today = request_today(request)
     cycle = _cycle_or_404(session, sample.cycle_id)
     cases = selectors.sample_cases(session, sample=sample)
     context: dict[str, Any] = {
@@ -541,7 +533,7 @@ def sample_add_case(request: Request, session: SessionDep, lead: QALead, sample_
         )
     except ValidationFailed as exc:
         return _sample_page(request, session, sample, values=values, errors=exc.errors, status_code=400)
-    return _see_other(f"/samples/{sample.id}?added=1#cases")
+    return see_other(f"/samples/{sample.id}?added=1#cases")
 
 
 @router.post("/samples/{sample_id}/allocate")
@@ -583,4 +575,4 @@ def sample_allocate(request: Request, session: SessionDep, lead: QALead, sample_
             errors = exc.errors
     if errors:
         return _sample_page(request, session, sample, values=values, errors=errors, status_code=400)
-    return _see_other(f"/samples/{sample.id}?allocated=1")
+    return see_other(f"/samples/{sample.id}?allocated=1")

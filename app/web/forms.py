@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
@@ -103,3 +104,14 @@ def field_error(errors: dict[str, str] | None, name: str) -> dict[str, str] | No
     if errors and name in errors:
         return {"text": errors[name]}
     return None
+
+
+def see_other(url: str) -> RedirectResponse:
+    """Post/redirect/get: after a form is handled, the browser GETs `url` (303)."""
+    return RedirectResponse(url, status_code=303)
+
+
+def request_today(request: Request) -> date:
+    """Today in the council's time zone, from the clock seam the app's settings hold (tests set it)."""
+    today: date = request.app.state.settings.today()
+    return today
