@@ -166,3 +166,12 @@ def test_error_summary_follows_page_order_and_link_targets():
     items = error_summary(errors, ["username", "password"], {"when": "when-day"})
     assert [i["text"] for i in items] == ["Enter username", "Enter password", "Enter when"]
     assert items[2]["href"] == "#when-day"
+
+
+def test_a_posted_version_is_a_whole_number_or_none():
+    from app.web.forms import STALE_VERSION, posted_version
+
+    assert posted_version({"version": "7"}) == 7 and posted_version({"_version": " 12 "}, "_version") == 12
+    for bad in ("", "x", "-1", "1.5", "1234567890", "٣"):
+        assert posted_version({"version": bad}) is None, bad
+    assert posted_version({}) is None and (posted_version({"version": "abc"}) or STALE_VERSION) == 0

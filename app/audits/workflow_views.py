@@ -25,7 +25,7 @@ from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.numbers import digits
 from app.web.auth import QALead
-from app.web.forms import FormDep, date_from_parts
+from app.web.forms import STALE_VERSION, FormDep, date_from_parts, posted_version
 from app.web.templating import render
 
 router = APIRouter(tags=["audit workflow (HTML)"])
@@ -39,11 +39,6 @@ def _audit_or_404(session: Session, audit_id: int) -> Audit:
     if audit is None:
         raise NotFound(NOT_FOUND)
     return audit
-
-
-def _version(form: Any) -> int:
-    raw = str(form.get("version", ""))
-    return int(raw) if digits(raw) and len(raw) <= 9 else -1
 
 
 def _common(session: Session, audit: Audit) -> dict[str, Any]:
@@ -103,7 +98,7 @@ def reallocate_submit(request: Request, session: SessionDep, lead: QALead, audit
             audit=audit,
             auditor_id=auditor_id,
             reason=values["reason"],
-            version=_version(form),
+            version=posted_version(form) or STALE_VERSION,
             actor=lead,
             today=request.app.state.settings.today(),
         )
@@ -184,7 +179,7 @@ def due_date_submit(request: Request, session: SessionDep, lead: QALead, audit_i
             audit=audit,
             new_due=new_due,
             reason=values["reason"],
-            version=_version(form),
+            version=posted_version(form) or STALE_VERSION,
             actor=lead,
             dates=request.app.state.settings.due_date_rules(),
         )

@@ -29,7 +29,7 @@ from app.moderation.models import Moderation
 from app.numbers import digits
 from app.pagination import page_number
 from app.web.auth import QALead, RoleGuard
-from app.web.forms import FormDep, request_today, see_other
+from app.web.forms import STALE_VERSION, FormDep, posted_version, request_today, see_other
 from app.web.templating import render
 
 router = APIRouter(tags=["moderation (HTML)"])
@@ -57,11 +57,6 @@ def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
 def _text(form: Any, name: str) -> str:
     value = form.get(name, "")
     return value if isinstance(value, str) else ""
-
-
-def _version(form: Any) -> int:
-    text = _text(form, "_version").strip()
-    return int(text) if digits(text) and len(text) <= 9 else 0
 
 
 # --- The queue ------------------------------------------------------------------------------------------------
@@ -315,7 +310,7 @@ def moderation_grade(
                 section_grades=grades,
                 overall_grade=overall,
                 answers=answers,
-                version=_version(form),
+                version=posted_version(form, "_version") or STALE_VERSION,
                 actor=user,
             )
     except ValidationFailed as exc:
@@ -359,7 +354,7 @@ def moderation_decide(
                 learning=texts["learning"],
                 decision=decision,
                 feedback=texts["feedback"],
-                version=_version(form),
+                version=posted_version(form, "_version") or STALE_VERSION,
                 actor=user,
                 section_grades=grades,
                 overall_grade=overall,
@@ -391,7 +386,7 @@ def moderation_reassign(
                 moderation=current,
                 moderator_id=moderator_id,
                 reason=values["reason"],
-                version=_version(form),
+                version=posted_version(form, "_version") or STALE_VERSION,
                 actor=lead,
                 today=request_today(request),
             )
@@ -412,7 +407,11 @@ def moderation_add(request: Request, session: SessionDep, lead: QALead, audit_id
     try:
         with session.begin_nested():
             service.moderation_add(
-                session, audit=audit, version=_version(form), actor=lead, today=request_today(request)
+                session,
+                audit=audit,
+                version=posted_version(form, "_version") or STALE_VERSION,
+                actor=lead,
+                today=request_today(request),
             )
     except Conflict as exc:
         session.refresh(audit)

@@ -26,7 +26,7 @@ from app.recommendations.models import Recommendation
 from app.sampling.models import Cycle
 from app.web.auth import QALead, RoleGuard
 from app.web.exports import table_response
-from app.web.forms import FormDep, date_from_parts, request_today
+from app.web.forms import FormDep, date_from_parts, posted_version, request_today
 from app.web.nav import RECOMMENDATION_ROLES
 from app.web.templating import render
 
@@ -280,11 +280,6 @@ def recommendation_detail(
     return _detail_page(request, session, user, item, done=DONE_MESSAGES.get(done or ""))
 
 
-def _version(form: Any) -> int | None:
-    raw = str(form.get("version", ""))
-    return int(raw) if digits(raw) and len(raw) <= 9 else None
-
-
 @router.post("/recommendations/{recommendation_id}/move")
 def recommendation_move(
     request: Request, session: SessionDep, user: Worker, recommendation_id: RowId, form: FormDep
@@ -309,7 +304,7 @@ def recommendation_move(
             item=item,
             actor=user,
             action=action,
-            version=_version(form),
+            version=posted_version(form),
             settings=request.app.state.settings,
             evidence=values["evidence"],
             reason=values["reason"],
@@ -349,7 +344,7 @@ def recommendation_due_date(
             actor=user,
             due_date=new_due,
             reason=values["due_reason"],
-            version=_version(form),
+            version=posted_version(form),
             settings=request.app.state.settings,
         )
     except ValidationFailed as exc:

@@ -10,6 +10,8 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from app.numbers import digits
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -115,3 +117,13 @@ def request_today(request: Request) -> date:
     """Today in the council's time zone, from the clock seam the app's settings hold (tests set it)."""
     today: date = request.app.state.settings.today()
     return today
+
+
+STALE_VERSION = 0  # no row has it (versions start at 1): a form whose version cannot be read is refused as stale
+
+
+def posted_version(form: Any, name: str = "version") -> int | None:
+    """The version a form says it was read at (the hidden `version` field), or None when it is missing or not a
+    whole number of at most nine digits."""
+    text = str(form.get(name, "") or "").strip()
+    return int(text) if digits(text) and len(text) <= 9 else None
