@@ -28,13 +28,13 @@ from app.audits.models import Audit, AuditReply
 from app.audits.service import case_facts
 from app.cases import selectors as case_selectors
 from app.cases.models import Case
-from app.config import PROJECT_DIR
 from app.dates import long_date
 from app.escalations.models import Escalation
 from app.moderation import selectors as moderation_selectors
 from app.moderation.models import Moderation
+from app.web.pdf import STATIC, pdf_of
 
-PRINT_CSS = PROJECT_DIR / "app" / "static" / "print.css"
+PRINT_CSS = STATIC / "print.css"
 
 REASON_LABELS = {
     "inadequate": "Graded Inadequate",
@@ -335,7 +335,5 @@ def printable_record(session: Session, *, user: User, audit: Audit, case: Case, 
 
 
 def printable_pdf(html: str) -> bytes:
-    """The standalone printout as PDF. It references nothing outside itself, so WeasyPrint fetches nothing."""
-    from weasyprint import CSS, HTML  # imported here: it loads Pango, which only this needs
-
-    return HTML(string=html, base_url=None).write_pdf(stylesheets=[CSS(filename=str(PRINT_CSS))])
+    """The standalone printout as PDF (it references nothing outside itself)."""
+    return pdf_of(html, PRINT_CSS)

@@ -21,16 +21,17 @@ from sqlmodel import Session
 from app.accounts.models import ServiceArea, Team
 from app.audit_templates.models import TemplateVersion
 from app.cases.facts import CASE_TYPE_LABELS
-from app.config import PROJECT_DIR, Settings
+from app.config import Settings
 from app.recommendations.rules import months_before
 from app.reports.filters import ReportFilter
 from app.reports.report import GOOD_OR_BETTER, Report, build_report
 from app.reports.stats import Rate, rate
 from app.reports.summary import Measure, Statement, summarise
 from app.sampling.models import Cycle
+from app.web.pdf import STATIC, pdf_of
 from app.web.query import QueryReader
 
-PACK_CSS = PROJECT_DIR / "app" / "static" / "board-pack.css"
+PACK_CSS = STATIC / "board-pack.css"
 
 PeriodKind = Literal["month", "quarter"]
 PERIOD_KINDS: tuple[PeriodKind, ...] = ("month", "quarter")
@@ -391,9 +392,5 @@ def build_pack(session: Session, flt: ReportFilter, period: Period, *, settings:
 
 
 def pack_pdf(html: str) -> bytes:
-    """The standalone pack as PDF: it references nothing outside itself (charts are inline SVG), so WeasyPrint
-    fetches nothing."""
-    # Imported here: WeasyPrint loads Pango, which only the PDF needs.
-    from weasyprint import CSS, HTML
-
-    return HTML(string=html, base_url=None).write_pdf(stylesheets=[CSS(filename=str(PACK_CSS))])
+    """The standalone pack as PDF (it references nothing outside itself: charts are inline SVG)."""
+    return pdf_of(html, PACK_CSS)

@@ -140,7 +140,11 @@ def test_the_printable_page_shows_the_whole_record(client, db, people, record):
     assert '<link rel="stylesheet" href="/static/print.css">' in response.text
     assert f'href="/audits/{audit.id}/print.pdf"' in response.text
     assert "not completed" not in text
-    css = client.get("/static/print.css").text
+    # the print styles every document shares (paged.css) come first
+    assert '<link rel="stylesheet" href="/static/paged.css"><link rel="stylesheet" href="/static/print.css">' in (
+        response.text
+    )
+    css = client.get("/static/paged.css").text
     assert ".govuk-template__header" in css and "display: none" in css
 
 
@@ -196,7 +200,8 @@ def test_the_pdf_holds_the_record_and_is_logged(client, db, people, record):
         "The delay left the child at risk.",
         "Unexplained bruising",
         "The assessment is now complete.",
-        "Page 1 of",
+        "Page 1 of",  # paged.css, shared with the board pack
+        "Confidential: personal data about a child",  # print.css: a child's record says what it is
     ):
         assert expected in text, expected
     # No navigation or buttons in the PDF

@@ -344,8 +344,9 @@ def test_the_pack_for_a_month_with_its_summary_pointing_at_figures_in_the_pack(c
     assert 'class="app-no-print"' in markup and 'value="2026-05"' in markup
     assert 'href="/reports/board-pack.pdf?period=month&amp;month=2026-05"' in markup
     assert '<link rel="stylesheet" href="/static/board-pack.css">' in markup
-    css = client.get("/static/board-pack.css").text
-    assert "@media print" in css and ".app-no-print" in css
+    assert '<link rel="stylesheet" href="/static/paged.css">' in markup  # what every printable document shares
+    css = client.get("/static/paged.css").text
+    assert "@media print" in css and ".app-no-print" in css and "@page" in css
     (event,) = events(db)
     assert event.actor_id == rw.lead.id and event.entity_type == "report"
     assert event.summary == "Viewed the board pack: May 2026, all service areas"
@@ -494,6 +495,7 @@ def test_the_pdf_holds_the_key_figures_and_is_logged(client, db, rw):
         "Page 1 of",
     ):
         assert expected in text, expected
+    assert "Confidential: personal data about a child" not in text  # the record's marking only
     # The charts are drawn (their axis labels are only in the SVG) and the screen's chrome is not there.
     assert "Grade mix by service area" in text and "40%" in text
     for chrome in ("Download as PDF", "Show the pack", "Which period?", "Sign out", "Skip to main content"):
