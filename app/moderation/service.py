@@ -26,7 +26,7 @@ from sqlmodel import Session
 from app import clock
 from app.accounts.models import User
 from app.accounts.roles import Role
-from app.audit_templates.conditions import visible_questions
+from app.audit_templates.conditions import visible_keys, visible_questions
 from app.audit_templates.schema import YES_NO_NA_LABELS, Grade, Question, Section, TemplateDefinition
 from app.audit_templates.scoring import overall_grade_flags
 from app.audit_trail.service import audit_record
@@ -84,7 +84,7 @@ def _today(today: date | None) -> date:
 
 def sections_to_grade(definition: TemplateDefinition, answers: Mapping[str, Any]) -> list[Section]:
     """The judgement sections the moderator grades: those the auditor's form showed (and so graded)."""
-    shown = {q.key for q in visible_questions(definition, answers)}
+    shown = visible_keys(definition, answers)
     return [section for section in definition.judgement_sections if section.grade_key in shown]
 
 
