@@ -55,7 +55,8 @@ class Interval:
 def z_for(confidence: float) -> float:
     if not 0 < confidence < 1:
         raise ValueError("confidence must be between 0 and 1")
-    return NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    # The lower tail: 1 - (1 - confidence) / 2 rounds to 1 (and inv_cdf fails) for a confidence within 1e-16 of 1.
+    return -NormalDist().inv_cdf((1 - confidence) / 2)
 
 
 def finite_population_factor(n: int, population: int | None) -> float:

@@ -144,7 +144,8 @@ def draw_from_strata(
 def _z(confidence: float) -> float:
     if not 0 < confidence < 1:
         raise SamplingError("The confidence level must be between 0 and 1, e.g. 0.95")
-    return NormalDist().inv_cdf(0.5 + confidence / 2)
+    # The lower tail: 0.5 + confidence / 2 rounds to 1 (and inv_cdf fails) for a confidence within 1e-16 of 1.
+    return -NormalDist().inv_cdf((1 - confidence) / 2)
 
 
 # ±0.1 points: a finer margin asks for the whole frame anyway, and a vanishing one would divide by zero.

@@ -109,6 +109,7 @@ def test_bad_input_is_refused():
         wilson(11, 10)
     with pytest.raises(ValueError):
         z_for(1.5)
+    assert z_for(0.9999999999999999) == pytest.approx(8.29, abs=0.01)  # finite, where 1 - (1 - c) / 2 gives 1.0
     with pytest.raises(ValueError):
         against_target(rate(5, 5), 90)
 

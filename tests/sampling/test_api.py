@@ -104,6 +104,10 @@ def test_sample_size_planning(client, headers):
     assert client.get("/api/v1/sample-size", params={"population": 312}, headers=headers).json() == {"n": 74}
     response = client.get("/api/v1/sample-size", params={"population": 312, "margin": 0}, headers=headers)
     assert response.status_code == 422
+    response = client.get(
+        "/api/v1/sample-size", params={"population": 4526, "confidence": 0.9999999999999999}, headers=headers
+    )
+    assert response.json() == {"n": 1247}
 
 
 def test_only_the_qa_lead_runs_the_programme(client, db, headers):

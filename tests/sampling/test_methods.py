@@ -136,6 +136,13 @@ def test_sample_size_with_the_finite_population_correction():
         sample_size(100, confidence=1.5)
 
 
+def test_a_confidence_a_hair_below_one_gives_a_size_instead_of_failing():
+    # 0.5 + 0.9999999999999999 / 2 rounds to 1.0, where the normal quantile is infinite (the fuzzer's 500).
+    assert sample_size(4526, confidence=0.9999999999999999) == 1247
+    assert sample_size(300, confidence=0.9999999999999999) == 256
+    assert margin_of_error(10, 4526, confidence=0.9999999999999999) > 1
+
+
 def test_precision_is_described_in_words():
     assert describe_precision(40, 312) == "n = 40 gives ±14 points at 95% for a frame of 312"
     assert (
