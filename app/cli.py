@@ -228,7 +228,7 @@ def _print_problems(title: str, problems: list[dict], *, err: bool) -> None:
 
 def _closing_line(case_import) -> str:
     """What --close-absent did: which kinds the extract covers, and which cases of them it closed (or why none)."""
-    from app.cases.import_rules import covers_text
+    from app.cases.imports.rules import covers_text
 
     if case_import.rejected:
         return f"No case closed: {case_import.rejected} row(s) were rejected, and their children are in the extract."

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 
-from app.audit_templates.prefill import format_date
+from app.dates import short_date
 
 # The first year of any programme: no council ran an audit programme in this service before it.
 EARLIEST_YEAR = 2000
@@ -38,7 +38,7 @@ def due_date_range(today: date, horizon_years: int, *, not_before: date | None =
 
 def range_message(label: str, first: date, last: date) -> str:
     """A refusal that names the field and the dates it may take."""
-    return f"{label[:1].upper()}{label[1:]} must be between {format_date(first)} and {format_date(last)}"
+    return f"{label[:1].upper()}{label[1:]} must be between {short_date(first)} and {short_date(last)}"
 
 
 def due_date_problem(

@@ -78,25 +78,27 @@ def _install_routes(app: FastAPI) -> None:
     from app.audit_templates import views as templates_views
     from app.audit_trail import views as audit_trail_views
     from app.audits import api as audits_api
-    from app.audits import print_views as audit_print_views
-    from app.audits import reply_views as audit_reply_views
     from app.audits import views as audits_views
-    from app.audits import workflow_views as audit_workflow_views
+    from app.audits.printing import views as audit_print_views
+    from app.audits.replies import views as audit_reply_views
+    from app.audits.workflow import views as audit_workflow_views
     from app.cases import api as cases_api
-    from app.cases import import_api as case_import_api
-    from app.cases import import_views as case_import_views
     from app.cases import people_views as case_people_views
     from app.cases import views as cases_views
+    from app.cases.imports import api as case_import_api
+    from app.cases.imports import views as case_import_views
     from app.escalations import views as escalations_views
     from app.health import api as health_api
     from app.home import views as home_views
-    from app.moderation import agreement_api, agreement_views
     from app.moderation import api as moderation_api
     from app.moderation import views as moderation_views
+    from app.moderation.agreement import api as agreement_api
+    from app.moderation.agreement import views as agreement_views
+    from app.notifications import views as notification_views
     from app.recommendations import api as recommendations_api
-    from app.recommendations import dashboard_views as recommendation_dashboard_views
-    from app.recommendations import notification_views, theme_views
     from app.recommendations import views as recommendations_views
+    from app.recommendations.dashboard import views as recommendation_dashboard_views
+    from app.recommendations.themes import views as theme_views
     from app.reports import api as reports_api
     from app.reports import drill_views as reports_drill_views
     from app.reports import export_views as reports_export_views

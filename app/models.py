@@ -7,8 +7,8 @@ from app.audits.models import Audit, AuditAnswer, AuditDueChange, AuditReply
 from app.cases.models import Case, CaseImport, CaseImportFile, WorkerLink
 from app.escalations.models import Escalation
 from app.moderation.models import Moderation
+from app.notifications.models import Notification
 from app.recommendations.models import (
-    Notification,
     Recommendation,
     RecommendationEvent,
     RecommendationTheme,

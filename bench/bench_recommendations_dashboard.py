@@ -48,7 +48,7 @@ from app.accounts.models import Team, User
 from app.accounts.schemas import TeamCreate
 from app.db import bulk_insert, make_engine
 from app.recommendations import rules
-from app.recommendations.dashboard import Dashboard, dashboard_figures, window_start
+from app.recommendations.dashboard.service import Dashboard, dashboard_figures, window_start
 from app.recommendations.models import Recommendation, RecommendationTheme, Theme
 from app.recommendations.selectors import ListFilter
 from app.recommendations.service import thresholds as thresholds_for

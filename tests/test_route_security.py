@@ -30,7 +30,8 @@ from app.cases import service as case_service
 from app.cases.readers import UploadedFile
 from app.date_rules import DueDateRules
 from app.escalations.models import Escalation
-from app.recommendations.models import Notification, Recommendation
+from app.notifications.models import Notification
+from app.recommendations.models import Recommendation
 from app.sampling.schemas import CycleCreate, SampleSpec
 from app.sampling.service import cycle_create, sample_create
 from app.web.auth import SESSION_COOKIE, RoleGuard

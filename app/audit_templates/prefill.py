@@ -90,11 +90,6 @@ def fact_label(fact: str) -> str:
     return FACT_LABELS.get(fact) or fact.replace("_", " ").capitalize()
 
 
-def format_date(d: date) -> str:
-    """Dates as people write them on screen: "3 Nov 2026" (`app.dates.short_date`)."""
-    return short_date(d)
-
-
 def prefill_suggest(
     prefill: Prefill,
     facts: Mapping[str, Any],
@@ -133,7 +128,7 @@ def _suggest_recorded(fact: str, value: Any) -> _Found:
     # An empty register field is itself the evidence: nothing recorded suggests "no".
     if value is None or (isinstance(value, str) and not value.strip()):
         return "no", f"No {_in_sentence(fact_label(fact))} recorded in the register"
-    shown = format_date(value) if isinstance(value, date) else _yes_no(value) if isinstance(value, bool) else value
+    shown = short_date(value) if isinstance(value, date) else _yes_no(value) if isinstance(value, bool) else value
     return "yes", f"{fact_label(fact)} recorded in the register: {shown}"
 
 
@@ -161,19 +156,19 @@ def _suggest_within(
         if when > today:  # a date in the future is a mistake in the register, not evidence
             return None
         if when == today:
-            return "yes", f"{label} today: {format_date(when)}"
+            return "yes", f"{label} today: {short_date(when)}"
         answer, length = span(when, today)
-        return answer, f"{label} {length} ago: {format_date(when)}, limit {limit}"
+        return answer, f"{label} {length} ago: {short_date(when)}, limit {limit}"
     start = _as_date(facts.get(origin))
     if start is None:
         return None
     other = _in_sentence(fact_label(origin))
     if when < start:
-        return "no", f"{label} on {format_date(when)}, before {other} on {format_date(start)}"
+        return "no", f"{label} on {short_date(when)}, before {other} on {short_date(start)}"
     if when == start:
-        return "yes", f"{label} on the same day as {other}: {format_date(when)}"
+        return "yes", f"{label} on the same day as {other}: {short_date(when)}"
     answer, length = span(start, when)
-    return answer, f"{label} {length} after {other}: {format_date(start)} to {format_date(when)}, limit {limit}"
+    return answer, f"{label} {length} after {other}: {short_date(start)} to {short_date(when)}, limit {limit}"
 
 
 def _suggest_count(prefill: Prefill, value: Any) -> _Found:

@@ -15,7 +15,7 @@ from app.audit_templates.models import TemplateVersion
 from app.audit_templates.schema import TemplateDefinition
 from app.audit_templates.service import template_definition
 from app.audits.models import Audit, AuditAnswer
-from app.audits.workflow import EDITABLE
+from app.audits.workflow.states import EDITABLE
 from app.cases.models import Case
 from app.db import valid_row_id
 from app.moderation import selectors as moderation_selectors

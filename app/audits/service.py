@@ -21,17 +21,18 @@ from app.accounts.models import User
 from app.audit_templates.answers import answer_errors, submission_errors
 from app.audit_templates.conditions import has_answer, same_answer
 from app.audit_templates.models import TemplateVersion
-from app.audit_templates.prefill import format_date, prefill_suggest
+from app.audit_templates.prefill import prefill_suggest
 from app.audit_templates.scoring import compliance_code
 from app.audit_templates.service import template_definition
 from app.audit_trail.service import audit_record
-from app.audits import workflow
 from app.audits.models import Audit, AuditAnswer
 from app.audits.selectors import audit_answers
-from app.audits.workflow import EDITABLE
+from app.audits.workflow import states as workflow
+from app.audits.workflow.states import EDITABLE
 from app.cases.facts import FACT_FIELDS
 from app.cases.models import Case, CaseImport
 from app.cases.service import FORMATS
+from app.dates import short_date
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.escalations import service as escalation_service
 from app.working_days import WorkingDayCalendar
@@ -58,7 +59,7 @@ def case_source(session: Session, case: Case) -> str | None:
         return None
     when = found.finished_at or found.created_at
     lists = f" ({', '.join(case.source_lists)})" if case.source_lists else ""
-    return f"the {FORMATS.get(found.format, found.format)} import{lists} on {format_date(when.date())}"
+    return f"the {FORMATS.get(found.format, found.format)} import{lists} on {short_date(when.date())}"
 
 
 def audit_start(

@@ -109,7 +109,7 @@ class CaseImport(SQLModel, table=True):
     covers: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     closing: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     # Fingerprints of which cases the preview creates, updates and closes and which rows it rejects: confirming
-    # writes only if the register would still change exactly so (app.cases.import_rules.preview_changes)
+    # writes only if the register would still change exactly so (app.cases.imports.rules.preview_changes)
     plan_digests: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     changes: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))  # at the last confirm
     expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))  # of a preview

@@ -12,7 +12,7 @@ Two steps, so the browser can show a preview before anything changes:
 
 `import_run` does both in one go (the API, the CLI, the demo generator): nobody saw a preview, so it writes the plan.
 
-A full import closes the open cases of the kinds the extract covers that are not in it (app.cases.import_rules),
+A full import closes the open cases of the kinds the extract covers that are not in it (app.cases.imports.rules),
 and none while rows are rejected: the child of a rejected row is in the extract, only not readable.
 """
 
@@ -36,7 +36,7 @@ from app.accounts.models import User
 from app.accounts.schemas import TeamCreate, normalise_name
 from app.audit_trail.service import audit_record
 from app.cases.facts import FACT_FIELDS, CaseFacts, Problem, RowFacts, merge_rows
-from app.cases.import_rules import (
+from app.cases.imports.rules import (
     MAX_LISTED_CLOSING,
     PreviewFigures,
     digest,

@@ -54,9 +54,10 @@ from app.audit_templates.schema import (
 from app.audit_templates.scoring import compliance_code
 from app.audit_templates.selectors import template_latest
 from app.audit_templates.service import template_definition
-from app.audits import workflow
 from app.audits.models import Audit, AuditAnswer
+from app.audits.workflow import states as workflow
 from app.cases.models import Case
+from app.dates import months_before
 from app.db import bulk_insert, refresh_statistics
 from app.demo.cases import demo_case_rows
 from app.demo.generator import DEMO_TEAMS
@@ -70,7 +71,6 @@ from app.recommendations.models import (
     RecommendationTheme,
     Theme,
 )
-from app.recommendations.rules import months_before
 from app.recommendations.service import default_owner
 from app.sampling.frame import NO_VALUE
 from app.sampling.methods import draw_positions, draw_stratified, frame_hash

@@ -15,7 +15,7 @@ from app.accounts.roles import Role
 from app.audit_templates.conditions import has_answer
 from app.audit_templates.schema import Section, TemplateDefinition, explanation_key
 from app.audits.models import Audit, AuditAnswer
-from app.audits.replies import is_case_manager
+from app.audits.replies.service import is_case_manager
 from app.cases.models import Case
 from app.db import valid_row_id
 from app.escalations.models import Escalation

@@ -6,11 +6,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.accounts import selectors
-from app.audits import replies
+from app.audits.replies import service as replies
 from app.db import SessionDep
 from app.escalations import selectors as escalation_selectors
+from app.notifications.service import unread_count
 from app.recommendations import selectors as recommendation_selectors
-from app.recommendations.reminders import unread_count
 from app.web.auth import CurrentUser
 from app.web.nav import RECOMMENDATION_ROLES
 from app.web.templating import render

@@ -14,12 +14,12 @@ from app.accounts.models import Team, TrainingRecord, User, UserRole
 from app.accounts.roles import Role, TrainingKind
 from app.accounts.selectors import training_status
 from app.audit_templates.models import TemplateVersion
-from app.audit_templates.prefill import format_date
 from app.audit_templates.schema import YES_NO_NA_LABELS, Grade, TemplateDefinition
 from app.audit_templates.scoring import compliance_questions
 from app.audit_templates.service import template_definition
 from app.audits.models import Audit
 from app.cases.models import Case
+from app.dates import short_date
 from app.moderation.eligibility import AuditParties, ModeratorInfo, why_nobody
 from app.moderation.models import Moderation
 from app.pagination import Page, paginate
@@ -234,9 +234,9 @@ def _training_note(records: list[TrainingRecord], today: date) -> tuple[bool, st
     if status.current:
         return True, None
     if status.state == "expired" and status.expires_on:
-        return False, f"moderator training expired on {format_date(status.expires_on)}"
+        return False, f"moderator training expired on {short_date(status.expires_on)}"
     if status.state == "not_started" and status.completed_on:
-        return False, f"moderator training only counts from {format_date(status.completed_on)}"
+        return False, f"moderator training only counts from {short_date(status.completed_on)}"
     return False, "has no moderator training recorded"
 
 

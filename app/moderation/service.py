@@ -30,14 +30,14 @@ from app.audit_templates.conditions import visible_keys, visible_questions
 from app.audit_templates.schema import YES_NO_NA_LABELS, Grade, Question, Section, TemplateDefinition
 from app.audit_templates.scoring import overall_grade_flags
 from app.audit_trail.service import audit_record
-from app.audits import workflow
 from app.audits.models import Audit
 from app.audits.selectors import audit_answers, audit_template
 from app.audits.service import STALE_MESSAGE, audit_move
+from app.audits.workflow import states as workflow
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.escalations.models import Escalation
 from app.moderation import selection
-from app.moderation.agreement_service import auditor_record
+from app.moderation.agreement.service import auditor_record
 from app.moderation.eligibility import choose_moderator, ineligibility_reasons
 from app.moderation.models import Moderation
 from app.moderation.selectors import (

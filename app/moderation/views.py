@@ -17,8 +17,8 @@ from app.audit_templates.schema import YES_NO_NA_LABELS
 from app.audit_trail.service import audit_read
 from app.audits import form as audit_form
 from app.audits import selectors as audit_selectors
-from app.audits import workflow
 from app.audits.models import Audit
+from app.audits.workflow import states as workflow
 from app.cases import selectors as case_selectors
 from app.cases.models import Case
 from app.db import RowId, SessionDep

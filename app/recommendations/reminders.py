@@ -43,10 +43,9 @@ from app import clock, mail
 from app.accounts.models import Team, User, UserRole
 from app.accounts.roles import Role
 from app.config import Settings
-from app.db import valid_row_id
-from app.pagination import Page, paginate
+from app.notifications.models import Notification
 from app.recommendations import rules
-from app.recommendations.models import Notification, Recommendation, ReminderDigest
+from app.recommendations.models import Recommendation, ReminderDigest
 from app.recommendations.service import thresholds
 
 logger = logging.getLogger("caseaudit.reminders")
@@ -506,50 +505,3 @@ def reminders_run(
         else:
             report.sent += 1
     return report
-
-
-# --- In-app notifications: reads and marking them read -------------------------------------------------------
-
-
-def unread_count(session: Session, *, user_id: int) -> int:
-    """How many of this person's notifications are unread (for the home page and the navigation)."""
-    stmt = (
-        select(func.count())
-        .select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-    )
-    return session.execute(stmt).scalar_one()
-
-
-def notifications_page(session: Session, *, user_id: int, page: int | None, page_size: int | None) -> Page[Any]:
-    """This person's notifications, unread first, newest first."""
-    stmt = (
-        select(Notification)
-        .where(Notification.user_id == user_id)
-        .order_by(Notification.read_at.is_not(None), Notification.day.desc(), Notification.id.desc())
-    )
-    return paginate(session, stmt, page=page, page_size=page_size, clamp_to_last=True)
-
-
-def notification_get_own(session: Session, *, user_id: int, notification_id: int) -> Notification | None:
-    """The notification if it is this person's; someone else's is as good as missing."""
-    if not valid_row_id(notification_id):
-        return None
-    found = session.get(Notification, notification_id)
-    return found if found is not None and found.user_id == user_id else None
-
-
-def notification_mark_read(session: Session, *, notification: Notification, now: datetime | None = None) -> None:
-    if notification.read_at is None:
-        notification.read_at = now or clock.now()
-        session.add(notification)
-        session.flush()
-
-
-def notifications_mark_all_read(session: Session, *, user_id: int, now: datetime | None = None) -> int:
-    """Mark every unread notification of this person read; returns how many were."""
-    return session.execute(
-        update(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-        .values(read_at=now or clock.now())
-    ).rowcount

@@ -185,20 +185,6 @@ def default_due(priority: str, raised_on: date, days: dict[str, int] | None = No
 WINDOWS = (3, 12)  # the dashboard's "last 3 months" and "last 12 months"
 
 
-def months_before(day: date, months: int) -> date:
-    """The same day `months` calendar months earlier (the month's last day when it is shorter)."""
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    month += 1
-    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
-    return date(year, month, min(day.day, last))
-
-
-def local_day_start(day: date, zone: str) -> datetime:
-    """Midnight at the start of `day` in the configured time zone, as an aware datetime (compare with UTC columns)."""
-    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone))
-
-
 def median(counts: dict[int, int]) -> float | None:
     """The median of values given as {value: how many} (a histogram, as the database returns it); None if empty."""
     total = sum(counts.values())

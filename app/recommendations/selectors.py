@@ -17,6 +17,7 @@ from sqlmodel import Session
 from app.accounts.models import ServiceArea, Team, User
 from app.accounts.roles import Role
 from app.cases.models import Case
+from app.dates import local_day_start, months_before
 from app.db import valid_row_id
 from app.pagination import Page, paginate
 from app.recommendations import rules, scope
@@ -149,15 +150,15 @@ def filter_conditions(flt: ListFilter, *, today: date, zone: str) -> list[Any]:
     if flt.q:
         conds.append(Recommendation.text.ilike(f"%{_like_escape(flt.q)}%", escape="\\"))
     if flt.raised_within:
-        start = rules.local_day_start(rules.months_before(today, flt.raised_within), zone)
+        start = local_day_start(months_before(today, flt.raised_within), zone)
         conds.append(Recommendation.raised_at >= start)
     if flt.closed_within:
-        start = rules.local_day_start(rules.months_before(today, flt.closed_within), zone)
+        start = local_day_start(months_before(today, flt.closed_within), zone)
         conds += [Recommendation.status == rules.CLOSED, Recommendation.closed_at >= start]
     if flt.raised_from:
-        conds.append(Recommendation.raised_at >= rules.local_day_start(flt.raised_from, zone))
+        conds.append(Recommendation.raised_at >= local_day_start(flt.raised_from, zone))
     if flt.raised_to:
-        conds.append(Recommendation.raised_at < rules.local_day_start(flt.raised_to + timedelta(days=1), zone))
+        conds.append(Recommendation.raised_at < local_day_start(flt.raised_to + timedelta(days=1), zone))
     return conds
 
 

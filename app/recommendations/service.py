@@ -19,7 +19,7 @@ from app.audit_templates.models import TemplateVersion
 from app.audit_templates.service import template_definition
 from app.audit_trail.service import audit_record
 from app.audits.models import Audit
-from app.audits.replies import is_case_manager, is_case_worker
+from app.audits.replies.service import is_case_manager, is_case_worker
 from app.cases.models import Case
 from app.config import Settings
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed

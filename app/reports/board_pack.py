@@ -22,7 +22,7 @@ from app.accounts.models import ServiceArea, Team
 from app.audit_templates.models import TemplateVersion
 from app.cases.facts import CASE_TYPE_LABELS
 from app.config import Settings
-from app.recommendations.rules import months_before
+from app.dates import months_before
 from app.reports.filters import ReportFilter
 from app.reports.report import GOOD_OR_BETTER, Report, build_report
 from app.reports.stats import Rate, rate

@@ -41,11 +41,10 @@ from app.audits.selectors import audit_visible_to
 from app.audits.views import AUDIT_ROLES
 from app.cases.models import Case
 from app.cases.selectors import case_type_label
-from app.dates import long_date
+from app.dates import long_date, months_before
 from app.db import JSONType
 from app.moderation.models import Moderation
 from app.pagination import Page, paginate
-from app.recommendations.rules import months_before
 from app.reports.figures import (
     ANSWER_VALUES,
     DOWN,

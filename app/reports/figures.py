@@ -43,11 +43,11 @@ from app.audit_templates.service import template_definition
 from app.audit_templates.versions import newest_keys
 from app.audits.models import Audit, AuditAnswer
 from app.cases.models import Case
+from app.dates import local_day_start, months_before
 from app.moderation.models import Moderation
 from app.moderation.selectors import DECIDED
 from app.moderation.service import ACCEPT
-from app.recommendations.rules import local_day_start, months_before
-from app.recommendations.themes import Month, month_index
+from app.recommendations.themes.service import Month, month_index
 from app.reports.filters import ReportFilter, selected_audits
 from app.reports.stats import Rate, Spread, clustered_rate
 from app.sampling.models import Sample

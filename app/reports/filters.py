@@ -21,12 +21,12 @@ from sqlmodel import Session
 from app.accounts.models import ServiceArea, Team, User
 from app.accounts.roles import Role
 from app.audit_templates.schema import KEY_PATTERN
-from app.audits import workflow
 from app.audits.models import Audit
+from app.audits.workflow import states as workflow
 from app.cases.facts import CaseType
 from app.cases.models import Case
+from app.dates import local_day_start, months_before
 from app.errors import PermissionDenied
-from app.recommendations.rules import local_day_start, months_before
 from app.sampling.models import Cycle
 from app.web.query import QueryReader
 

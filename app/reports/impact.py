@@ -54,8 +54,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from app.audit_templates.scoring import CODE_NA, CODE_NO, CODE_YES
-from app.audits import workflow
 from app.audits.models import Audit
+from app.audits.workflow import states as workflow
 from app.recommendations import rules
 from app.recommendations.models import Recommendation
 from app.reports.figures import (

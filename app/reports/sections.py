@@ -2,7 +2,7 @@
 
 Moderation: agreement between auditors' and moderators' overall grades over the graded moderation rounds of the
 selection's audits (`filters.selected_audits`: completed in the period, of the filter's cycle, template, area,
-team and case type). The pairs come from `moderation.agreement_service.agreement_pairs`, the statistics from the
+team and case type). The pairs come from `moderation.agreement.service.agreement_pairs`, the statistics from the
 pure `moderation.agreement` (exact agreement, quadratically weighted kappa and its 95% interval): the same figures
 as the moderation agreement page, for this selection. Every graded round counts, as on that page (an audit returned
 and moderated again gives a pair per round).
@@ -11,7 +11,7 @@ Recommendations: raised in the period, closed in the period, outstanding now, ov
 the local date), the median days to close of those closed in the period, and the top themes of those raised in
 the period. They are narrowed by the filter's cycle, service area and team (the columns a recommendation carries);
 a recommendation has no template or case type, so those filters do not narrow them. The period is the filter's
-local dates (`rules.local_day_start`). Each figure is counted with `recommendations.selectors.filter_conditions`
+local dates (`app.dates.local_day_start`). Each figure is counted with `recommendations.selectors.filter_conditions`
 of the very ListFilter its link gives the recommendations list (`dashboard.list_url`), so a figure and the list
 behind it agree; "closed in the period" has no list filter, so it has no link. Scope follows the report filter
 (a head of service: their own area; the QA lead and viewers: every area); the links are offered only to those who
@@ -30,11 +30,12 @@ from sqlmodel import Session
 from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audits.models import Audit
-from app.moderation.agreement import METHOD, Agreement, agreement_of
-from app.moderation.agreement_service import GRADED, OVERALL, agreement_pairs, is_grade
+from app.dates import local_day_start
+from app.moderation.agreement.kappa import METHOD, Agreement, agreement_of
+from app.moderation.agreement.service import GRADED, OVERALL, agreement_pairs, is_grade
 from app.moderation.models import Moderation
 from app.recommendations import rules, scope, selectors
-from app.recommendations.dashboard import figure_filter, list_url
+from app.recommendations.dashboard.service import figure_filter, list_url
 from app.recommendations.models import Recommendation, RecommendationTheme, Theme
 from app.recommendations.selectors import OUTSTANDING, OVERDUE, ListFilter
 from app.reports.filters import ReportFilter, selected_audits
@@ -196,9 +197,9 @@ def recommendation_filter(flt: ReportFilter) -> ListFilter:
 def _period(column: Any, flt: ReportFilter, zone: str) -> list[Any]:
     conds = []
     if flt.date_from is not None:
-        conds.append(column >= rules.local_day_start(flt.date_from, zone))
+        conds.append(column >= local_day_start(flt.date_from, zone))
     if flt.date_to is not None:
-        conds.append(column < rules.local_day_start(flt.date_to + timedelta(days=1), zone))
+        conds.append(column < local_day_start(flt.date_to + timedelta(days=1), zone))
     return conds
 
 

@@ -16,11 +16,11 @@ from sqlmodel import Session
 
 from app import clock
 from app.accounts.models import User
-from app.audit_templates.prefill import format_date
 from app.audit_templates.selectors import template_latest
 from app.audit_trail.service import audit_record
 from app.cases.models import Case
 from app.date_rules import DueDateRules
+from app.dates import short_date
 from app.errors import Conflict, ValidationFailed
 from app.sampling.frame import frame_load
 from app.sampling.methods import SamplingError, Stratum, draw_from_strata, draw_positions, frame_hash, new_seed
@@ -91,7 +91,7 @@ def cycle_copy(session: Session, *, cycle: Cycle, actor: User | None, dates: Due
         problems = "; ".join(message[:1].lower() + message[1:] for message in errors.values())
         raise ValidationFailed(
             {
-                "copy": f"A month on, the copy would be due on {format_date(data.due_date)}, but {problems}. "
+                "copy": f"A month on, the copy would be due on {short_date(data.due_date)}, but {problems}. "
                 "Create a new cycle instead"
             }
         )

@@ -20,7 +20,7 @@ from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.numbers import digits, parse_int
 from app.sampling import selectors, service
-from app.sampling.allocation_service import allocation_confirm, allocation_propose, auditor_pool
+from app.sampling.allocation.service import allocation_confirm, allocation_propose, auditor_pool
 from app.sampling.frame import frame_counts
 from app.sampling.methods import describe_precision
 from app.sampling.models import Cycle, Sample

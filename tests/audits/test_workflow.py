@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from app.accounts.roles import Role, TrainingKind
 from app.audit_trail.models import AuditEvent
-from app.audits import workflow
 from app.audits.models import AuditDueChange
 from app.audits.service import audit_move
-from app.audits.workflow_service import audit_due_date_change, audit_reallocate
+from app.audits.workflow import states as workflow
+from app.audits.workflow.service import audit_due_date_change, audit_reallocate
 from app.date_rules import DueDateRules
 from app.errors import Conflict, ValidationFailed
 from tests.factories import add_training, login, make_audit, make_user, post_form

@@ -12,7 +12,7 @@ from app.accounts import selectors as account_selectors
 from app.audit_templates.selectors import template_latest
 from app.audits.models import Audit
 from app.audits.service import audit_start
-from app.audits.workflow import COMPLETED
+from app.audits.workflow.states import COMPLETED
 from app.cases.models import Case
 from app.db import make_engine
 from app.working_days import calendar_for

@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app import clock
-from app.cases import import_jobs, service
-from app.cases.import_jobs import import_job, is_stopped, percent_done, progress_writer
+from app.cases import service
+from app.cases.imports import jobs as import_jobs
+from app.cases.imports.jobs import import_job, is_stopped, percent_done, progress_writer
 from app.cases.models import Case, CaseImport
 from app.cases.readers import UploadedFile
 from app.cases.service import CHECKING, READING, WRITING

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from app.cases.facts import CaseType
-from app.cases.import_rules import (
+from app.cases.imports.rules import (
     PreviewFigures,
     covers_text,
     digest,

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from app.moderation.agreement import (
+from app.moderation.agreement.kappa import (
     GRADES,
     NO_PAIRS,
     ONE_CATEGORY,

@@ -11,7 +11,7 @@ import pytest
 from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audits.models import Audit, AuditAnswer
-from app.moderation.agreement import agreement_of
+from app.moderation.agreement.kappa import agreement_of
 from app.moderation.models import Moderation
 from app.sampling.models import Cycle
 from tests.factories import api_headers, login, make_audit, make_case, make_user, publish_templates

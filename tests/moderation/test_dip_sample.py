@@ -14,7 +14,7 @@ from app.audit_templates.scoring import compliance_questions
 from app.audits import selectors as audit_selectors
 from app.audits import service as audit_service
 from app.moderation import selectors, service
-from app.moderation.agreement import ANSWERS, cross_table, weighted_kappa
+from app.moderation.agreement.kappa import ANSWERS, cross_table, weighted_kappa
 from tests.factories import api_headers, login, post_form
 from tests.factories import page_text as _page_text
 from tests.moderation.conftest import SETTLED, TODAY, complete_answers, new_audit

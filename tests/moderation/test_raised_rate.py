@@ -12,8 +12,8 @@ from sqlalchemy import select
 from app.audit_trail.models import AuditEvent
 from app.config import Settings
 from app.moderation import selection, selectors
-from app.moderation.agreement import agreement_flag, agreement_of
-from app.moderation.agreement_service import auditor_record
+from app.moderation.agreement.kappa import agreement_flag, agreement_of
+from app.moderation.agreement.service import auditor_record
 from app.moderation.models import Moderation
 from app.moderation.selection import Rate, effective_rate
 from tests.conftest import TEST_SECRET_KEY

@@ -11,7 +11,7 @@ import pytest
 
 from app.date_rules import DueDateRules
 from app.recommendations import rules, selectors
-from app.recommendations.dashboard import (
+from app.recommendations.dashboard.service import (
     BucketCount,
     Closure,
     TeamLine,

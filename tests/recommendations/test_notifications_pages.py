@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.notifications import service as notifications
+from app.notifications.models import Notification
 from app.recommendations import reminders
-from app.recommendations.models import Notification
 from tests.conftest import make_test_settings
 from tests.factories import login, page_text, post_form
 from tests.recommendations.conftest import NOW, TODAY, make_item
@@ -73,9 +74,9 @@ def test_a_person_sees_their_own_unread_first_newest_first(client, rows, world):
 
 
 def test_unread_count_is_per_person(db, rows, world):
-    assert reminders.unread_count(db, user_id=world.owner.id) == 2
-    assert reminders.unread_count(db, user_id=world.manager.id) == 1
-    assert reminders.unread_count(db, user_id=world.lead.id) == 0
+    assert notifications.unread_count(db, user_id=world.owner.id) == 2
+    assert notifications.unread_count(db, user_id=world.manager.id) == 1
+    assert notifications.unread_count(db, user_id=world.lead.id) == 0
 
 
 def test_marking_one_read(client, db, rows, world):
@@ -153,7 +154,7 @@ def test_after_several_days_of_reminders_each_item_is_listed_once_as_it_stands(c
     due = make_item(db, world, due_date=TODAY + timedelta(days=1))
     closing = make_item(db, world, due_date=TODAY - timedelta(days=1))
     reminders.reminders_run(db, settings=settings, now=NOW)
-    reminders.notifications_mark_all_read(db, user_id=world.owner.id, now=NOW)
+    notifications.notifications_mark_all_read(db, user_id=world.owner.id, now=NOW)
     reminders.reminders_run(db, settings=settings, now=NOW + timedelta(days=1))
     closing.status, closing.closed_at = "closed", NOW + timedelta(days=1, hours=1)
     db.add(closing)

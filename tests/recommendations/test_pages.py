@@ -281,7 +281,7 @@ def test_home_page_counts_what_needs_each_person(client, db, world, settings):
 
 
 def test_home_page_links_unread_reminders(client, db, world):
-    from app.recommendations.models import Notification
+    from app.notifications.models import Notification
 
     item = make_item(db, world)
     db.add(

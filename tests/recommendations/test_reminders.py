@@ -19,8 +19,10 @@ from app.accounts.roles import Role
 from app.cli import alembic_upgrade, cli
 from app.config import get_settings
 from app.db import make_engine
+from app.notifications import service as notification_service
+from app.notifications.models import Notification
 from app.recommendations import reminders, rules
-from app.recommendations.models import Notification, Recommendation, ReminderDigest
+from app.recommendations.models import Recommendation, ReminderDigest
 from app.recommendations.reminders import (
     DUE_SOON,
     DUE_TOMORROW,
@@ -325,7 +327,7 @@ def test_the_next_day_adds_rows_only_for_new_items_and_rewrites_only_the_changed
     settings = smtp_server.settings(database_url)
     run(db, settings)
     for user in (world.owner, world.manager, world.hos):
-        reminders.notifications_mark_all_read(db, user_id=user.id, now=NOW + timedelta(hours=1))
+        notification_service.notifications_mark_all_read(db, user_id=user.id, now=NOW + timedelta(hours=1))
     before = notifications(db)
 
     later = NOW + timedelta(days=1)
@@ -376,7 +378,7 @@ def test_a_change_of_kind_rewrites_the_row_and_makes_it_unread(db, database_url,
     (row,) = notifications(db).values()
     assert row.kind == DUE_TOMORROW
     assert row.message == f"Recommendation {due.id}: due tomorrow, due 27 November 2026, normal priority."
-    reminders.notifications_mark_all_read(db, user_id=owner, now=NOW)
+    notification_service.notifications_mark_all_read(db, user_id=owner, now=NOW)
 
     assert run(db, settings, now=NOW + timedelta(days=1)).notifications_updated == 0  # due today: left as it is
     assert notifications(db)[(owner, due.id)].read_at is not None
@@ -400,7 +402,7 @@ def test_overdue_becomes_escalated_when_someone_else_takes_the_item_on(db, datab
     run(db, settings)
     row = notifications(db)[(world.manager.id, taken.id)]
     assert row.kind == OVERDUE
-    reminders.notifications_mark_all_read(db, user_id=world.manager.id, now=NOW)
+    notification_service.notifications_mark_all_read(db, user_id=world.manager.id, now=NOW)
 
     db.execute(update(Recommendation).where(Recommendation.id == taken.id).values(owner_id=world.owner.id))
     report = run(db, settings, now=NOW + timedelta(hours=1))

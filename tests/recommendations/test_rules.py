@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from app.dates import local_day_start, months_before
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.recommendations import rules
 from app.recommendations.rules import (
@@ -157,11 +158,11 @@ def test_default_due_dates_follow_the_priority():
     ],
 )
 def test_months_before_counts_calendar_months(day, months, expected):
-    assert rules.months_before(day, months) == expected
+    assert months_before(day, months) == expected
 
 
 def test_local_day_start_is_local_midnight():
-    start = rules.local_day_start(date(2026, 7, 1), "Europe/London")
+    start = local_day_start(date(2026, 7, 1), "Europe/London")
     assert start.astimezone(UTC) == datetime(2026, 6, 30, 23, 0, tzinfo=UTC)  # BST
 
 

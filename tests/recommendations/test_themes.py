@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from app.audit_trail.models import AuditEvent
 from app.errors import ValidationFailed
-from app.recommendations import selectors, service, themes
+from app.recommendations import selectors, service
 from app.recommendations.models import Theme
+from app.recommendations.themes import service as themes
 from app.sampling.models import Cycle
 from tests.factories import (
     api_headers,

@@ -36,8 +36,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from app.moderation.agreement import NO_PAIRS
-from app.moderation.agreement_service import OVERALL, agreement_pairs
+from app.moderation.agreement.kappa import NO_PAIRS
+from app.moderation.agreement.service import OVERALL, agreement_pairs
 from app.recommendations.models import Recommendation, RecommendationTheme, Theme
 from app.reports.filters import ReportFilter, report_filter_from_query
 from app.reports.sections import (

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from app.recommendations.themes import Month
+from app.recommendations.themes.service import Month
 from app.reports import tables
 from app.reports.figures import (
     ComplianceReport,

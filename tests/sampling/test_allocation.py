@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from app.sampling.allocation import (
+from app.sampling.allocation.rules import (
     AuditorInfo,
     CaseInfo,
     check_allocation,

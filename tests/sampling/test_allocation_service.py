@@ -11,8 +11,8 @@ from app.audit_templates.service import templates_publish
 from app.audits import selectors as audit_selectors
 from app.date_rules import DueDateRules
 from app.errors import Conflict, ValidationFailed
-from app.sampling import allocation_service as allocation
 from app.sampling import service
+from app.sampling.allocation import service as allocation
 from app.sampling.schemas import CycleCreate, SampleSpec
 from app.working_days import calendar_for
 from tests.factories import add_training, api_headers, make_case, make_team, make_user

@@ -32,7 +32,7 @@ class ReadResult:
     problems: list[Problem]
     rows_read: int
     # Kinds of case the reader found a list for, even an empty one (Annex A's lists); the rows' own case types
-    # count as covered too (app.cases.import_rules.extract_covers).
+    # count as covered too (app.cases.imports.rules.extract_covers).
     kinds_found: set[CaseType] = field(default_factory=set)
 
     @property

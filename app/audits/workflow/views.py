@@ -14,7 +14,7 @@ from app.accounts import selectors as account_selectors
 from app.accounts.models import User
 from app.audits import selectors
 from app.audits.models import Audit
-from app.audits.workflow_service import (
+from app.audits.workflow.service import (
     audit_due_date_change,
     audit_reallocate,
     due_date_history,

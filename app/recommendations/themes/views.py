@@ -16,8 +16,10 @@ from app.accounts.roles import Role
 from app.db import SessionDep
 from app.errors import NotFound, PermissionDenied, ValidationFailed
 from app.numbers import digits
-from app.recommendations import dashboard, scope, selectors, themes
+from app.recommendations import scope, selectors
+from app.recommendations.dashboard import service as dashboard
 from app.recommendations.models import Theme
+from app.recommendations.themes import service as themes
 from app.web.auth import QALead, RoleGuard
 from app.web.forms import FormDep, see_other
 from app.web.templating import render

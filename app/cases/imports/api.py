@@ -8,8 +8,9 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
 from app.audit_trail.service import audit_read
-from app.cases import import_selectors, service
-from app.cases.import_schemas import ImportPublic, import_public
+from app.cases import service
+from app.cases.imports import selectors as import_selectors
+from app.cases.imports.schemas import ImportPublic, import_public
 from app.cases.readers import UploadedFile
 from app.db import RowId, SessionDep
 from app.errors import NotFound

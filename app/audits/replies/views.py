@@ -19,8 +19,9 @@ from app.audit_templates.describe import answer_text
 from app.audit_templates.schema import GRADE_LABELS, Grade
 from app.audit_templates.scoring import section_grades
 from app.audits import form as audit_form
-from app.audits import replies, selectors
+from app.audits import selectors
 from app.audits.models import Audit
+from app.audits.replies import service as replies
 from app.cases import selectors as case_selectors
 from app.cases.models import Case
 from app.db import RowId, SessionDep

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from app.cases.import_rules import MAX_LISTED_CLOSING
+from app.cases.imports.rules import MAX_LISTED_CLOSING
 from app.cases.models import CaseImport
 
 

@@ -15,7 +15,7 @@ from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audit_trail.service import audit_record
 from app.audits.models import Audit, AuditReply
-from app.audits.workflow import COMPLETED
+from app.audits.workflow.states import COMPLETED
 from app.cases.models import Case
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 

@@ -13,7 +13,8 @@ from app.accounts.models import User
 from app.accounts.roles import Role
 from app.db import SessionDep
 from app.errors import PermissionDenied
-from app.recommendations import dashboard, scope, selectors, service
+from app.recommendations import scope, selectors, service
+from app.recommendations.dashboard import service as dashboard
 from app.web.auth import RoleGuard
 from app.web.templating import render
 

@@ -7,8 +7,8 @@ from fastapi.responses import Response
 
 from app.db import SessionDep, valid_row_id
 from app.errors import NotFound
-from app.moderation.agreement import ANSWER_METHOD, FLAG_LABELS, METHOD
-from app.moderation.agreement_service import agreement_cycles, agreement_report
+from app.moderation.agreement.kappa import ANSWER_METHOD, FLAG_LABELS, METHOD
+from app.moderation.agreement.service import agreement_cycles, agreement_report
 from app.numbers import digits
 from app.web.auth import QALead
 from app.web.templating import render

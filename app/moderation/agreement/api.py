@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from app.db import MAX_ROW_ID, SessionDep
 from app.errors import NotFound, ValidationFailed
-from app.moderation.agreement import ANSWER_METHOD, FLAG_LABELS, METHOD, Agreement
-from app.moderation.agreement_service import AgreementReport, SectionAgreement, agreement_report
+from app.moderation.agreement.kappa import ANSWER_METHOD, FLAG_LABELS, METHOD, Agreement
+from app.moderation.agreement.service import AgreementReport, SectionAgreement, agreement_report
 from app.sampling.models import Cycle
 from app.web.auth import QALead
 

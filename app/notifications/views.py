@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.db import RowId, SessionDep
 from app.errors import NotFound
+from app.notifications import service as notifications
 from app.pagination import page_number
-from app.recommendations import reminders
 from app.web.auth import CurrentUser
 from app.web.templating import render
 
@@ -30,7 +30,7 @@ def _back_to_list(page: str | None) -> RedirectResponse:
 @router.get("/notifications")
 def notifications_list(request: Request, session: SessionDep, user: CurrentUser, page: str | None = None) -> Response:
     assert user.id is not None
-    result = reminders.notifications_page(session, user_id=user.id, page=page_number(page), page_size=PAGE_SIZE)
+    result = notifications.notifications_page(session, user_id=user.id, page=page_number(page), page_size=PAGE_SIZE)
 
     def query(**changes: Any) -> str:
         return urlencode({"page": result.page, **changes})
@@ -41,7 +41,7 @@ def notifications_list(request: Request, session: SessionDep, user: CurrentUser,
         {
             "result": result,
             "query": query,
-            "unread": reminders.unread_count(session, user_id=user.id),
+            "unread": notifications.unread_count(session, user_id=user.id),
         },
     )
 
@@ -49,7 +49,7 @@ def notifications_list(request: Request, session: SessionDep, user: CurrentUser,
 @router.post("/notifications/read")
 def notifications_read_all(session: SessionDep, user: CurrentUser, page: str | None = None) -> Response:
     assert user.id is not None
-    reminders.notifications_mark_all_read(session, user_id=user.id)
+    notifications.notifications_mark_all_read(session, user_id=user.id)
     return _back_to_list(page)
 
 
@@ -58,8 +58,8 @@ def notification_read(
     session: SessionDep, user: CurrentUser, notification_id: RowId, page: str | None = None
 ) -> Response:
     assert user.id is not None
-    notification = reminders.notification_get_own(session, user_id=user.id, notification_id=notification_id)
+    notification = notifications.notification_get_own(session, user_id=user.id, notification_id=notification_id)
     if notification is None:
         raise NotFound(NOT_FOUND)
-    reminders.notification_mark_read(session, notification=notification)
+    notifications.notification_mark_read(session, notification=notification)
     return _back_to_list(page)

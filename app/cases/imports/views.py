@@ -12,9 +12,11 @@ from starlette.datastructures import UploadFile
 
 from app.accounts import selectors as account_selectors
 from app.audit_trail.service import audit_read
-from app.cases import import_jobs, import_selectors, service
+from app.cases import service
 from app.cases.facts import CASE_TYPE_LABELS
-from app.cases.import_rules import covers_text
+from app.cases.imports import jobs as import_jobs
+from app.cases.imports import selectors as import_selectors
+from app.cases.imports.rules import covers_text
 from app.cases.models import CaseImport
 from app.cases.readers import UploadedFile
 from app.db import SessionDep

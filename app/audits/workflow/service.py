@@ -12,16 +12,16 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from app.accounts.models import Team, User
-from app.audit_templates.prefill import format_date
 from app.audit_trail.service import audit_record
 from app.audits.models import Audit, AuditDueChange
 from app.audits.service import STALE_MESSAGE, _claim_version
-from app.audits.workflow import EDITABLE, LABELS, SUBMITTED
+from app.audits.workflow.states import EDITABLE, LABELS, SUBMITTED
 from app.cases.models import Case
 from app.date_rules import DueDateRules
+from app.dates import short_date
 from app.errors import Conflict, ValidationFailed
-from app.sampling.allocation import CaseInfo, conflict_reasons
-from app.sampling.allocation_service import auditor_pool
+from app.sampling.allocation.rules import CaseInfo, conflict_reasons
+from app.sampling.allocation.service import auditor_pool
 from app.sampling.models import Cycle
 
 MAX_REASON = 2000
@@ -123,7 +123,7 @@ def audit_due_date_change(
     if new_due is None:
         errors["due_date"] = "Enter the new due date"
     elif new_due == audit.due_date:
-        errors["due_date"] = f"The audit is already due on {format_date(new_due)}: enter a different date"
+        errors["due_date"] = f"The audit is already due on {short_date(new_due)}: enter a different date"
     elif problem := dates.problem(new_due, created_at=audit.created_at):
         errors["due_date"] = problem
     try:
@@ -145,7 +145,7 @@ def audit_due_date_change(
         session,
         actor=actor,
         action="audit.due_date",
-        summary=f"Changed the due date of audit {audit.id} to {format_date(new_due)}",
+        summary=f"Changed the due date of audit {audit.id} to {short_date(new_due)}",
         entity_type="audit",
         entity_id=audit.id,
         before={"due_date": old.isoformat() if old else None},

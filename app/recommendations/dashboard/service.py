@@ -18,6 +18,7 @@ from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from app.accounts.models import Team
+from app.dates import local_day_start, months_before
 from app.recommendations import rules, selectors
 from app.recommendations.models import Recommendation
 from app.recommendations.selectors import (
@@ -147,7 +148,7 @@ def list_url(base: ListFilter, path: str = LIST_PATH, **changes: Any) -> str:
 
 def window_start(today: date, months: int, zone: str) -> datetime:
     """The start of the "last `months` months" window: local midnight that many calendar months ago."""
-    return rules.local_day_start(rules.months_before(today, months), zone)
+    return local_day_start(months_before(today, months), zone)
 
 
 # --- Assembling the grouped counts (pure) -----------------------------------------------------------
@@ -214,7 +215,7 @@ def closures(
         result.append(
             Closure(
                 months=months,
-                since=rules.months_before(today, months),
+                since=months_before(today, months),
                 raised=count,
                 closed=closed,
                 closed_in_window=sum(histogram.values()),

@@ -10,7 +10,7 @@ from app import clock
 from app.accounts.models import User
 from app.audits import selectors
 from app.audits.models import Audit
-from app.audits.printable import (
+from app.audits.printing.record import (
     printable_audit,
     printable_filename,
     printable_pdf,

@@ -19,10 +19,11 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from app.audit_trail.service import audit_record
+from app.dates import local_day_start, months_before
 from app.db import valid_row_id
 from app.errors import ValidationFailed
 from app.recommendations import rules, scope, selectors
-from app.recommendations.dashboard import list_url
+from app.recommendations.dashboard.service import list_url
 from app.recommendations.models import Recommendation, RecommendationTheme, Theme
 from app.recommendations.selectors import OUTSTANDING, ListFilter
 from app.sampling.models import Cycle
@@ -143,8 +144,8 @@ def last_months(today: date, months: int) -> list[Month]:
     first = today.replace(day=1)
     found = []
     for back in range(months - 1, -1, -1):
-        start = rules.months_before(first, back)
-        found.append(Month(first=start, last=rules.months_before(first, back - 1) - timedelta(days=1)))
+        start = months_before(first, back)
+        found.append(Month(first=start, last=months_before(first, back - 1) - timedelta(days=1)))
     return found
 
 
@@ -285,7 +286,7 @@ def themes_report(
         .where(*where)
     )
     theme_id, cycle = RecommendationTheme.theme_id, Recommendation.cycle_id
-    index = month_index(Recommendation.raised_at, [rules.local_day_start(m.first, zone) for m in columns])
+    index = month_index(Recommendation.raised_at, [local_day_start(m.first, zone) for m in columns])
     outstanding = func.sum(case((Recommendation.status.in_(rules.OUTSTANDING), 1), else_=0))
     counts = [
         (t, c, int(i), int(n), int(o))

@@ -7,7 +7,7 @@ give no overall pairs; a section either of them left ungraded gives no pair for 
 
 Compliance-only templates (the dip sample) have no grades: their moderator answers the compliance questions, and
 each question both answered is a pair of answers (`answer_pairs`), kept apart from the grades.
-The statistics themselves are the pure functions in `app.moderation.agreement`.
+The statistics themselves are the pure functions in `app.moderation.agreement.kappa`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from app.audit_templates.models import TemplateVersion
 from app.audit_templates.schema import TemplateDefinition
 from app.audit_templates.service import template_definition
 from app.audits.models import Audit, AuditAnswer
-from app.moderation.agreement import (
+from app.moderation.agreement.kappa import (
     ANSWERS,
     GRADES,
     Agreement,

@@ -13,16 +13,22 @@ from app import clock
 from app.accounts.models import Team, TrainingRecord, User, UserRole
 from app.accounts.roles import Role, TrainingKind
 from app.accounts.selectors import training_status
-from app.audit_templates.prefill import format_date
 from app.audit_templates.selectors import template_version_get
 from app.audit_trail.service import audit_record
 from app.audits.models import Audit
 from app.audits.service import audit_start
-from app.audits.workflow import EDITABLE
+from app.audits.workflow.states import EDITABLE
 from app.cases.models import Case
 from app.date_rules import DueDateRules
+from app.dates import short_date
 from app.errors import Conflict, ValidationFailed
-from app.sampling.allocation import AllocationProposal, AuditorInfo, CaseInfo, check_allocation, propose_allocation
+from app.sampling.allocation.rules import (
+    AllocationProposal,
+    AuditorInfo,
+    CaseInfo,
+    check_allocation,
+    propose_allocation,
+)
 from app.sampling.models import Cycle, Sample, SampleCase
 from app.working_days import WorkingDayCalendar
 
@@ -63,7 +69,7 @@ def auditor_pool(
         note = None
         if not status.current:
             note = (
-                f"auditor training expired on {format_date(status.expires_on)}"
+                f"auditor training expired on {short_date(status.expires_on)}"
                 if status.state == "expired" and status.expires_on
                 else "no current auditor training recorded"
             )
@@ -123,7 +129,7 @@ def allocation_confirm(
     due = due_date or cycle.due_date
     if problem := dates.problem(due):
         if due_date is None:
-            problem += f" (the cycle is due on {format_date(due)}): give the audits a due date"
+            problem += f" (the cycle is due on {short_date(due)}): give the audits a due date"
         raise ValidationFailed({"due_date": problem})
     cases = sample_cases_info(session, sample=sample)
     pool = auditor_pool(session, cycle=cycle, today=today)
