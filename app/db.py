@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from fastapi import Path as PathParam
-from sqlalchemy import JSON, Connection, DateTime, Engine, Table, create_engine, event
+from sqlalchemy import JSON, Connection, CursorResult, DateTime, Engine, Table, create_engine, event, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
+from app.errors import Conflict
 from app.numbers import MAX_ROW_ID  # re-exported: row ids are 32-bit in PostgreSQL
 
 NAMING_CONVENTION = {
@@ -35,6 +36,26 @@ RowId = Annotated[int, PathParam(ge=1, le=MAX_ROW_ID)]
 
 def valid_row_id(value: int | None) -> bool:
     return value is not None and 1 <= value <= MAX_ROW_ID
+
+
+def claim_version(session: Session, row: Any, version: int | None, *, stale: str, **values: Any) -> None:
+    """Optimistic locking, the one way every versioned table does it: move `row` to its next version, with `values`
+    written in the same statement, only if it is still at the `version` the form or request was read at
+    (UPDATE ... SET version = version + 1 WHERE id = :id AND version = :read). Two concurrent edits read at the
+    same version cannot both pass, on SQLite or PostgreSQL: the second matches no row and gets Conflict(stale),
+    having changed nothing. `row` is refreshed to what was stored."""
+    model = type(row)
+    if version is None or row.id is None:
+        raise Conflict(stale)
+    result = session.execute(
+        update(model)
+        .where(model.id == row.id, model.version == version)
+        .values(version=model.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if cast("CursorResult[Any]", result).rowcount != 1:
+        raise Conflict(stale)
+    session.refresh(row)
 
 
 class UTCDateTime(TypeDecorator):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app import clock
@@ -33,6 +33,7 @@ from app.cases.facts import FACT_FIELDS
 from app.cases.models import Case, CaseImport
 from app.cases.service import FORMATS
 from app.dates import short_date
+from app.db import claim_version
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.escalations import service as escalation_service
 from app.working_days import WorkingDayCalendar
@@ -169,14 +170,7 @@ def audit_compliance_code(session: Session, audit: Audit) -> str:
 
 def _claim_version(session: Session, audit: Audit, version: int, **values: Any) -> None:
     """Move the audit to the next version if it is still at `version`; otherwise the save is stale."""
-    changed = session.execute(
-        update(Audit)
-        .where(Audit.id == audit.id, Audit.version == version)
-        .values(version=Audit.version + 1, updated_at=clock.now(), **values)
-    ).rowcount
-    if changed != 1:
-        raise Conflict(STALE_MESSAGE)
-    session.refresh(audit)
+    claim_version(session, audit, version, stale=STALE_MESSAGE, updated_at=clock.now(), **values)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app import clock
@@ -34,6 +34,7 @@ from app.audits.models import Audit
 from app.audits.selectors import audit_answers, audit_template
 from app.audits.service import STALE_MESSAGE, audit_move
 from app.audits.workflow import states as workflow
+from app.db import claim_version
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.escalations.models import Escalation
 from app.moderation import selection
@@ -446,14 +447,7 @@ def moderation_add(
 
 def _claim_round(session: Session, moderation: Moderation, version: int, **values: Any) -> None:
     """Move the round to its next version if it is still at `version`; otherwise the form was stale."""
-    changed = session.execute(
-        update(Moderation)
-        .where(Moderation.id == moderation.id, Moderation.version == version)
-        .values(version=Moderation.version + 1, **values)
-    ).rowcount
-    if changed != 1:
-        raise Conflict(ROUND_STALE)
-    session.refresh(moderation)
+    claim_version(session, moderation, version, stale=ROUND_STALE, **values)
 
 
 def moderation_reassign(

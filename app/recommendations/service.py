@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app import clock
@@ -22,6 +22,7 @@ from app.audits.models import Audit
 from app.audits.replies.service import is_case_manager, is_case_worker
 from app.cases.models import Case
 from app.config import Settings
+from app.db import claim_version
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.recommendations import rules, scope
 from app.recommendations.models import (
@@ -248,16 +249,9 @@ def recommendation_raise(
 
 
 def _claim(session: Session, item: Recommendation, version: int | None, **values: Any) -> None:
-    if version is None or item.version != version:
+    if item.version != version:  # stale without a statement (and without flushing what the caller has set)
         raise Conflict(STALE_MESSAGE)
-    changed = session.execute(
-        update(Recommendation)
-        .where(Recommendation.id == item.id, Recommendation.version == version)
-        .values(version=Recommendation.version + 1, **values)
-    ).rowcount
-    if changed != 1:
-        raise Conflict(STALE_MESSAGE)
-    session.refresh(item)
+    claim_version(session, item, version, stale=STALE_MESSAGE, **values)
 
 
 def recommendation_act(
