@@ -157,14 +157,13 @@ def make_engine(database_url: str) -> Engine:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request, committed once after the view returns; rolled back on error. Audit-trail events
-    it recorded are then linked into the chain in a short transaction of their own (app.audit_trail.service), so
-    no request holds the chain for its whole length."""
-    from app.audit_trail.service import commit_and_link
-
+    """One session per request, committed once after the view returns; rolled back on error. The commit is the app's
+    `state.commit_session`, which create_app sets to the audit trail's `commit_and_link`: audit-trail events the
+    request recorded are then linked into the chain in a short transaction of their own, so no request holds the
+    chain for its whole length (the trail builds on this module, so it is handed in rather than imported)."""
     with Session(request.app.state.engine) as session:
         yield session
-        commit_and_link(session)
+        request.app.state.commit_session(session)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

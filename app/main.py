@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.accounts.passwords import passwords_configure
-from app.audit_trail.service import audit_trail_configure
+from app.audit_trail.service import audit_trail_configure, commit_and_link
 from app.config import PROJECT_DIR, Settings, get_settings
 from app.db import make_engine
 from app.log_config import configure_logging
@@ -79,7 +79,6 @@ def _install_routes(app: FastAPI) -> None:
     from app.audit_trail import views as audit_trail_views
     from app.audits import api as audits_api
     from app.audits import views as audits_views
-    from app.audits.printing import views as audit_print_views
     from app.audits.replies import views as audit_reply_views
     from app.audits.workflow import views as audit_workflow_views
     from app.cases import api as cases_api
@@ -99,6 +98,7 @@ def _install_routes(app: FastAPI) -> None:
     from app.recommendations import views as recommendations_views
     from app.recommendations.dashboard import views as recommendation_dashboard_views
     from app.recommendations.themes import views as theme_views
+    from app.records import views as record_views
     from app.reports import api as reports_api
     from app.reports import drill_views as reports_drill_views
     from app.reports import export_views as reports_export_views
@@ -119,7 +119,7 @@ def _install_routes(app: FastAPI) -> None:
         audits_views,
         audit_workflow_views,
         audit_reply_views,
-        audit_print_views,
+        record_views,
         sampling_views,
         moderation_views,
         agreement_views,
@@ -177,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     passwords_configure(settings)
     audit_trail_configure(settings)
     app.state.engine = make_engine(settings.database_url)
+    app.state.commit_session = commit_and_link  # how get_session commits (app.db): the trail links its events
     app.state.templates = make_templates(settings)
     app.mount("/assets", StaticFiles(directory=STATIC_DIR / "vendor" / "govuk-frontend" / "assets"), name="assets")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -106,6 +106,38 @@ class TeamUpdate(BaseModel):
     manager_id: int | None = Field(default=None, title="team manager", ge=1, le=2**31 - 1)
 
 
+# --- The HTML forms: what a browser posts (blank text for "none", a ticked box as "yes") read into the models above.
+
+
+def _blank_id(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _ticked(value: object) -> object:
+    return value == "yes" if isinstance(value, str) else value
+
+
+FormId = Annotated[int | None, BeforeValidator(_blank_id)]
+
+
+class UserCreateForm(UserCreate):
+    team_id: FormId = Field(default=None, title="team", ge=1, le=MAX_ROW_ID)
+
+
+class UserUpdateForm(UserUpdate):
+    team_id: FormId = Field(default=None, title="team", ge=1, le=MAX_ROW_ID)
+    # Left blank, the password is not changed.
+    password: Annotated[str | None, BeforeValidator(_blank_id)] = Field(
+        default=None, title="password", min_length=MIN_PASSWORD_LENGTH, max_length=200
+    )
+
+
+class TeamUpdateForm(TeamUpdate):
+    version: int = Field(title="version")
+    active: Annotated[bool, BeforeValidator(_ticked)] = False  # an unticked box is not posted: deactivate
+    manager_id: FormId = Field(default=None, title="team manager", ge=1, le=MAX_ROW_ID)
+
+
 class TokenRequest(BaseModel):
     username: str
     password: str

@@ -14,15 +14,15 @@ from app.accounts.models import AuthToken, ServiceArea, Team, TrainingRecord, Us
 from app.accounts.passwords import password_hash
 from app.accounts.schemas import TeamCreate, TeamUpdate, TrainingCreate, UserCreate, UserUpdate
 from app.audit_trail.service import audit_record
-from app.errors import Conflict, ValidationFailed
+from app.db import claim_version
+from app.errors import ValidationFailed
 
 
-def _check_version(row: User | Team, version: int, noun: str) -> None:
-    if row.version != version:
-        raise Conflict(
-            f"Someone else changed this {noun} while you were editing it. "
-            "Check the current details and make your change again."
-        )
+def _stale(noun: str) -> str:
+    return (
+        f"Someone else changed this {noun} while you were editing it. "
+        "Check the current details and make your change again."
+    )
 
 
 def service_area_get_or_create(session: Session, *, name: str, actor: User | None) -> ServiceArea:
@@ -82,10 +82,13 @@ def team_update(
     session: Session, *, team: Team, data: TeamUpdate, actor: User | None, follow_area: AreaFollower | None = None
 ) -> Team:
     """Change a team. When its service area changes, `follow_area` moves what belongs to it in the same transaction,
-    and the move is recorded as one event ("team.move") with the counts."""
-    _check_version(team, data.version, "team")
+    and the move is recorded as one event ("team.move") with the counts.
+
+    The version is claimed first (one statement: a stale form is a Conflict that changed nothing); a refusal after
+    it leaves the claim in the transaction, so callers that show a refusal run this in app.web.forms.attempt."""
     before = _team_summary(team)
     old_area_id = team.service_area_id
+    claim_version(session, team, data.version, stale=_stale("team"))
     if data.name is not None and data.name != team.name:
         existing = selectors.team_by_name(session, name=data.name)
         if existing and existing.id != team.id:
@@ -101,7 +104,6 @@ def team_update(
         if data.manager_id is not None and (manager is None or not manager.active):
             raise ValidationFailed({"manager_id": "Choose the team manager from the list of active users"})
         team.manager_id = data.manager_id
-    team.version += 1
     session.add(team)
     session.flush()
     session.refresh(team)
@@ -192,11 +194,26 @@ def user_create(session: Session, *, data: UserCreate, actor: User | None, hashe
 
 
 def user_update(session: Session, *, user: User, data: UserUpdate, actor: User | None) -> User:
-    """Apply the fields that were sent; a stale version is a conflict and changes nothing."""
-    _check_version(user, data.version, "user")
+    """Apply the fields that were sent. The version is claimed with the plain fields in one statement (a stale
+    version is a Conflict that changed nothing); the checks on the team, the service area and the roles follow, and a
+    refusal there leaves the claim in the transaction: callers that show a refusal run this in
+    app.web.forms.attempt (a savepoint), and the API's error rolls the whole request back."""
     sent = data.model_fields_set
-    # Every check that can refuse the change runs before anything is changed: the HTML views show a
-    # refusal as a form error and the request still commits, so a half-applied change would be saved.
+    before = _user_summary(user)
+    deactivating = "active" in sent and data.active is False and user.active
+    # A password reset (after a compromise, say) ends every session and token the user had.
+    resetting_password = "password" in sent and bool(data.password)
+    plain: dict[str, Any] = {}
+    if "full_name" in sent and data.full_name:
+        plain["full_name"] = data.full_name
+    if "email" in sent:
+        plain["email"] = str(data.email) if data.email else None
+    if resetting_password and data.password:
+        plain["password_hash"] = password_hash(data.password)
+    if "active" in sent and data.active is not None:
+        plain["active"] = data.active
+    claim_version(session, user, data.version, stale=_stale("user"), **plain)
+
     team = _resolve_team(session, data.team_id, current_team_id=user.team_id) if "team_id" in sent else None
     area = _resolve_area(session, data.service_area) if "service_area" in sent else None
     wanted = {role.value for role in data.roles} if "roles" in sent and data.roles else None
@@ -205,12 +222,6 @@ def user_update(session: Session, *, user: User, data: UserUpdate, actor: User |
         raise ValidationFailed({"roles": "You cannot remove the QA lead role from your own account"})
     if "active" in sent and data.active is False and acting_on_self:
         raise ValidationFailed({"active": "You cannot deactivate your own account"})
-
-    before = _user_summary(user)
-    if "full_name" in sent and data.full_name:
-        user.full_name = data.full_name
-    if "email" in sent:
-        user.email = str(data.email) if data.email else None
     if "team_id" in sent:
         user.team_id = team.id if team else None
     if "service_area" in sent:
@@ -219,14 +230,6 @@ def user_update(session: Session, *, user: User, data: UserUpdate, actor: User |
         user.role_rows = [r for r in user.role_rows if r.role in wanted] + [
             UserRole(role=role) for role in sorted(wanted - user.roles)
         ]
-    if "password" in sent and data.password:
-        user.password_hash = password_hash(data.password)
-    deactivating = "active" in sent and data.active is False and user.active
-    # A password reset (after a compromise, say) ends every session and token the user had.
-    resetting_password = "password" in sent and bool(data.password)
-    if "active" in sent and data.active is not None:
-        user.active = data.active
-    user.version += 1
     session.add(user)
     session.flush()
     session.refresh(user)
@@ -265,10 +268,7 @@ def tokens_revoke_for_user(session: Session, *, user: User, keep_token_hash: str
 
 def password_change(session: Session, *, user: User, new_password: str, keep_token_hash: str | None) -> User:
     """A user changes their own password: their other sessions and API tokens end, this one stays."""
-    user.password_hash = password_hash(new_password)
-    user.version += 1
-    session.add(user)
-    session.flush()
+    claim_version(session, user, user.version, stale=_stale("user"), password_hash=password_hash(new_password))
     tokens_revoke_for_user(session, user=user, keep_token_hash=keep_token_hash)
     audit_record(
         session,

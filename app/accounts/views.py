@@ -4,26 +4,34 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.accounts import selectors, service
 from app.accounts.auth import SESSION, SignInResult, sign_in, token_digest, token_issue, token_revoke
+from app.accounts.filters import UserListFilter
 from app.accounts.models import Team, User
 from app.accounts.passwords import MIN_PASSWORD_LENGTH, password_verify
 from app.accounts.roles import ROLE_HINTS, Role, TrainingKind
-from app.accounts.schemas import TeamCreate, TeamUpdate, TrainingCreate, UserCreate, UserUpdate
+from app.accounts.schemas import TeamCreate, TeamUpdateForm, TrainingCreate, UserCreateForm, UserUpdate, UserUpdateForm
 from app.audit_trail.service import audit_record
 from app.db import SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.flows import teams as teams_flow
-from app.numbers import digits
 from app.web.auth import SESSION_COOKIE, CurrentUser, OptionalUser, QALead
 from app.web.csrf import CSRF_COOKIE, new_nonce
-from app.web.forms import FormDep, date_from_parts, see_other, validate
-from app.web.templating import render
+from app.web.forms import (
+    STALE_VERSION,
+    FormDep,
+    attempt,
+    date_from_parts,
+    form_data,
+    posted_version,
+    see_other,
+    validate,
+)
+from app.web.templating import render, render_list
 
 router = APIRouter(tags=["accounts (HTML)"])
 
@@ -191,33 +199,28 @@ def _team_or_404(session: SessionDep, team_id: int) -> Team:
 
 
 @router.get("/users")
-def users_list(
-    request: Request,
-    session: SessionDep,
-    _: QALead,
-    q: str | None = None,
-    role: str | None = None,
-    team_id: str | None = None,
-    status: str = "active",
-    page: int = 1,
-) -> Response:
-    team = int(team_id) if team_id and digits(team_id) else None
-    active = {"active": True, "deactivated": False}.get(status)
+def users_list(request: Request, session: SessionDep, _: QALead, page: int = 1) -> Response:
+    flt, _errors = UserListFilter.from_params(request.query_params)
     result = selectors.users_page(
-        session, q=q, role=role or None, team_id=team, active=active, page=page, page_size=25, clamp_to_last=True
+        session,
+        q=flt.q,
+        role=flt.role,
+        team_id=flt.team_id,
+        active=flt.active,
+        page=page,
+        page_size=25,
+        clamp_to_last=True,
     )
-    filters = {"q": q or "", "role": role or "", "team_id": str(team or ""), "status": status}
-    return render(
+    return render_list(
         request,
         "accounts/users.html",
         {
-            "result": result,
-            "filters": filters,
+            "filters": flt.query(),
             "teams": selectors.teams_list(session),
             "roles": list(Role),
-            "query": lambda **kw: urlencode({**filters, **kw}),
         },
-        block="results",
+        result=result,
+        params=flt.query(),
     )
 
 
@@ -235,18 +238,6 @@ def _user_form_context(session: SessionDep, *, user: User | None = None, **extra
     }
 
 
-def _user_form_values(form: FormDep) -> dict[str, Any]:
-    team_id = str(form.get("team_id", "")).strip()
-    return {
-        "username": str(form.get("username", "")),
-        "full_name": str(form.get("full_name", "")),
-        "email": str(form.get("email", "")),
-        "roles": [str(r) for r in form.getlist("roles")],
-        "team_id": team_id or None,
-        "service_area": str(form.get("service_area", "")),
-    }
-
-
 @router.get("/users/new")
 def user_new(request: Request, session: SessionDep, _: QALead) -> Response:
     return render(request, "accounts/user_form.html", _user_form_context(session, values={"roles": []}, errors={}))
@@ -254,15 +245,16 @@ def user_new(request: Request, session: SessionDep, _: QALead) -> Response:
 
 @router.post("/users/new")
 def user_create(request: Request, session: SessionDep, actor: QALead, form: FormDep) -> Response:
-    values = _user_form_values(form)
-    data, errors = validate(UserCreate, {**values, "password": str(form.get("password", ""))})
+    values = form_data(form, UserCreateForm)
+    data, errors = validate(UserCreateForm, values)
+    values.pop("password", None)  # never sent back to the browser
     if data is not None:
-        try:
-            user = service.user_create(session, data=data, actor=actor)
-        except ValidationFailed as exc:
-            errors = exc.errors
-        else:
-            return see_other(f"/users/{user.id}?created=1")
+        outcome = attempt(session, lambda: service.user_create(session, data=data, actor=actor))
+        if isinstance(outcome, Conflict):
+            raise outcome
+        if not isinstance(outcome, ValidationFailed):
+            return see_other(f"/users/{outcome.id}?created=1")
+        errors = outcome.errors
     return render(
         request, "accounts/user_form.html", _user_form_context(session, values=values, errors=errors), status_code=400
     )
@@ -303,26 +295,20 @@ def user_edit(request: Request, session: SessionDep, _: QALead, user_id: int) ->
 @router.post("/users/{user_id}/edit")
 def user_update(request: Request, session: SessionDep, actor: QALead, user_id: int, form: FormDep) -> Response:
     user = _user_or_404(session, user_id)
-    values = _user_form_values(form)
-    values.pop("username")
-    values["version"] = str(form.get("version", ""))
-    payload = dict(values)
-    if str(form.get("password", "")):
-        payload["password"] = str(form.get("password", ""))
-    data, errors = validate(UserUpdate, payload)
+    values = form_data(form, UserUpdateForm)
+    data, errors = validate(UserUpdateForm, values)
+    values.pop("password", None)  # never sent back to the browser
     conflict = None
     if data is not None:
-        try:
-            service.user_update(session, user=user, data=data, actor=actor)
-        except ValidationFailed as exc:
-            errors = exc.errors
-        except Conflict as exc:
-            conflict = exc.message
+        outcome = attempt(session, lambda: service.user_update(session, user=user, data=data, actor=actor))
+        if isinstance(outcome, ValidationFailed):
+            errors = outcome.errors
+        elif isinstance(outcome, Conflict):
+            conflict = outcome.message
         else:
             return see_other(f"/users/{user.id}?updated=1")
     status = 409 if conflict else 400
     if conflict:
-        session.refresh(user)
         values["version"] = user.version
     return render(
         request,
@@ -341,16 +327,12 @@ def user_status_confirm(request: Request, session: SessionDep, _: QALead, user_i
 @router.post("/users/{user_id}/status")
 def user_status_change(request: Request, session: SessionDep, actor: QALead, user_id: int, form: FormDep) -> Response:
     user = _user_or_404(session, user_id)
-    version = str(form.get("version", ""))
-    try:
-        service.user_update(
-            session,
-            user=user,
-            data=UserUpdate(version=int(version) if digits(version) else -1, active=not user.active),
-            actor=actor,
-        )
-    except ValidationFailed as exc:
-        return render(request, "accounts/user_status.html", {"user": user, "errors": exc.errors}, status_code=400)
+    data = UserUpdate(version=posted_version(form) or STALE_VERSION, active=not user.active)
+    outcome = attempt(session, lambda: service.user_update(session, user=user, data=data, actor=actor))
+    if isinstance(outcome, Conflict):
+        raise outcome  # a stale page: the error page says someone else changed the user first
+    if isinstance(outcome, ValidationFailed):
+        return render(request, "accounts/user_status.html", {"user": user, "errors": outcome.errors}, status_code=400)
     return see_other(f"/users/{user.id}?{'reactivated' if user.active else 'deactivated'}=1")
 
 
@@ -403,15 +385,15 @@ def teams_list(request: Request, session: SessionDep, _: QALead) -> Response:
 
 @router.post("/teams")
 def team_create(request: Request, session: SessionDep, actor: QALead, form: FormDep) -> Response:
-    values = {"name": str(form.get("name", "")), "service_area": str(form.get("service_area", ""))}
+    values = form_data(form, TeamCreate)
     data, errors = validate(TeamCreate, values)
     if data is not None:
-        try:
-            service.team_create(session, data=data, actor=actor)
-        except ValidationFailed as exc:
-            errors = exc.errors
-        else:
+        outcome = attempt(session, lambda: service.team_create(session, data=data, actor=actor))
+        if isinstance(outcome, Conflict):
+            raise outcome
+        if not isinstance(outcome, ValidationFailed):
             return see_other("/teams?created=1")
+        errors = outcome.errors
     return render(
         request, "accounts/teams.html", _teams_context(session, values=values, errors=errors, flash={}), status_code=400
     )
@@ -443,26 +425,18 @@ def team_edit(request: Request, session: SessionDep, _: QALead, team_id: int) ->
 @router.post("/teams/{team_id}/edit")
 def team_update(request: Request, session: SessionDep, actor: QALead, team_id: int, form: FormDep) -> Response:
     team = _team_or_404(session, team_id)
-    values: dict[str, Any] = {
-        "name": str(form.get("name", "")),
-        "service_area": str(form.get("service_area", "")),
-        "version": str(form.get("version", "")),
-        "active": form.get("active") == "yes",
-        "manager_id": str(form.get("manager_id", "")).strip() or None,
-    }
-    data, errors = validate(TeamUpdate, values)
+    values = form_data(form, TeamUpdateForm)
+    data, errors = validate(TeamUpdateForm, values)
     conflict = None
     if data is not None:
-        try:
-            teams_flow.team_change(session, team=team, data=data, actor=actor)
-        except ValidationFailed as exc:
-            errors = exc.errors
-        except Conflict as exc:
-            conflict = exc.message
+        outcome = attempt(session, lambda: teams_flow.team_change(session, team=team, data=data, actor=actor))
+        if isinstance(outcome, ValidationFailed):
+            errors = outcome.errors
+        elif isinstance(outcome, Conflict):
+            conflict = outcome.message
         else:
             return see_other("/teams?updated=1")
     if conflict:
-        session.refresh(team)
         values["version"] = team.version
     return render(
         request,

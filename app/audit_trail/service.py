@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlmodel import Session, col
@@ -32,8 +32,18 @@ from app import clock
 from app.audit_trail.models import AuditChainHead, AuditEvent
 
 if TYPE_CHECKING:
-    from app.accounts.models import User
     from app.config import Settings
+
+
+class Actor(Protocol):
+    """Who did it, as the trail records them: a user (`app.accounts.models.User`), whose area builds on this one."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def username(self) -> str: ...
+
 
 GENESIS_HASH = "0" * 64
 SYSTEM_ACTOR = "system"
@@ -111,7 +121,7 @@ PENDING = "audit_trail_pending"  # session.info key: this session recorded event
 def audit_record(
     session: Session,
     *,
-    actor: User | None,
+    actor: Actor | None,
     action: str,
     summary: str,
     entity_type: str | None = None,
@@ -324,7 +334,9 @@ READ_SUMMARIES = {
 }
 
 
-def audit_read(session: Session, *, actor: User | None, action: str, entity_type: str, entity_id: object) -> AuditEvent:
+def audit_read(
+    session: Session, *, actor: Actor | None, action: str, entity_type: str, entity_id: object
+) -> AuditEvent:
     """Record that someone read one record with personal data in it (a page, an API fetch, an export)."""
     summary = READ_SUMMARIES[action].format(id=entity_id)
     return audit_record(
@@ -333,7 +345,7 @@ def audit_read(session: Session, *, actor: User | None, action: str, entity_type
 
 
 def audit_bulk_read(
-    session: Session, *, actor: User | None, action: str, what: str, count: int, filters: dict[str, Any]
+    session: Session, *, actor: Actor | None, action: str, what: str, count: int, filters: dict[str, Any]
 ) -> AuditEvent:
     """Record one read of many records at once (a list page, a search, an export) as a single event: how many were
     shown and the filter that chose them (a search for a child ID included), never the records themselves."""

@@ -24,11 +24,13 @@ from app.audits.schemas import (
     audit_summary,
 )
 from app.db import RowId, SessionDep
-from app.errors import NotFound, ValidationFailed
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.flows import audits as audit_flows
 from app.moderation import selectors as moderation_selectors
 from app.numbers import digits
 from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut
 from app.web.auth import RoleGuard
+from app.web.forms import attempt
 
 router = APIRouter(tags=["audits"])
 
@@ -40,7 +42,7 @@ _ERRORS = {422: {"description": "Invalid or missing answers: `errors` maps each 
 
 def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
     audit = selectors.audit_get(session, audit_id=audit_id)
-    if audit is None or not selectors.audit_visible_to(user, audit):
+    if audit is None or not moderation_selectors.audit_visible_to(user, audit):
         raise NotFound(f"Audit {audit_id} not found")
     return audit
 
@@ -130,7 +132,8 @@ def audit_get(session: SessionDep, user: AuditReader, audit_id: RowId) -> AuditP
     without the auditor's grades until they have given their own)."""
     audit = selectors.audit_get(session, audit_id=audit_id)
     if audit is None or not (
-        selectors.audit_visible_to(user, audit) or moderation_selectors.moderates(session, user=user, audit_id=audit_id)
+        moderation_selectors.audit_visible_to(user, audit)
+        or moderation_selectors.moderates(session, user=user, audit_id=audit_id)
     ):
         raise NotFound(f"Audit {audit_id} not found")
     audit_read(session, actor=user, action="audit.view", entity_type="audit", entity_id=audit.id)
@@ -155,21 +158,26 @@ def audit_answers_put(session: SessionDep, user: AuditUser, audit_id: RowId, bod
     saved unless every answer sent is valid. Saves of different questions never conflict; a safeguarding Yes without
     its description or recipient is kept as a draft and escalated once complete."""
     audit = _audit_or_404(session, user, audit_id)
-    try:
-        if problems := _answer_problems(body.answers):
-            raise ValidationFailed(problems)
-        service.audit_answers_save(
+    if problems := _answer_problems(body.answers):
+        return _unprocessable(ValidationFailed(problems))
+    # Answered here rather than raised, so in a savepoint: nothing of a refused save is committed.
+    outcome = attempt(
+        session,
+        lambda: audit_flows.audit_answers_save(
             session,
             audit=audit,
             version=body.version,
             answers=body.answers,
             actor=user,
             escalation_recipient_id=body.escalation_recipient_id,
-        )
-    except ValidationFailed as exc:
-        return _unprocessable(exc)
-    except service.AnswersConflict as exc:
-        return _conflicting(session, exc)
+        ),
+    )
+    if isinstance(outcome, ValidationFailed):
+        return _unprocessable(outcome)
+    if isinstance(outcome, service.AnswersConflict):
+        return _conflicting(session, outcome)
+    if isinstance(outcome, Conflict):
+        raise outcome
     return _public(session, audit)
 
 
@@ -204,8 +212,9 @@ def _conflicting(session: Session, exc: service.AnswersConflict) -> JSONResponse
 def audit_submit(session: SessionDep, user: AuditUser, audit_id: RowId, body: AuditSubmit) -> Any:
     """Submit: 422 lists every missing or invalid answer by question key."""
     audit = _audit_or_404(session, user, audit_id)
-    try:
-        service.audit_submit(session, audit=audit, version=body.version, actor=user)
-    except ValidationFailed as exc:
-        return _unprocessable(exc)
+    outcome = attempt(session, lambda: audit_flows.audit_submit(session, audit=audit, version=body.version, actor=user))
+    if isinstance(outcome, ValidationFailed):
+        return _unprocessable(outcome)
+    if isinstance(outcome, Conflict):
+        raise outcome
     return _public(session, audit)

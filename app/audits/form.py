@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,7 +30,10 @@ from app.audits.models import Audit
 from app.audits.selectors import audit_answer_rows
 from app.errors import Conflict, ValidationFailed
 from app.numbers import digits
-from app.web.forms import date_from_parts
+from app.web.forms import attempt, date_from_parts
+
+# How a section's answers are saved: `app.flows.audits.audit_answers_save` (escalations follow the answers).
+AnswersSave = Callable[..., Audit]
 
 FIELD_VERSION = "_version"
 FIELD_SHOWN = "_shown"
@@ -272,11 +275,13 @@ def section_save(
     form: FormData,
     actor: User,
     final: bool,
+    save: AnswersSave,
     escalation_recipient_id: int | None = None,
 ) -> SectionSave:
     """Save what the auditor changed on a posted section page (against what the page showed them); invalid answers
     are kept back (with messages), the rest saved. A question someone else changed since the page read it refuses
-    the save, which then lists each difference (`differences`) and keeps what the auditor typed."""
+    the save, which then lists each difference (`differences`) and keeps what the auditor typed. `save` stores the
+    answers with what follows from them (the view passes `app.flows.audits.audit_answers_save`)."""
     rows = audit_answer_rows(session, audit=audit)
     stored = {k: r.value for k, r in rows.items() if r.value is not None}
     shown_keys = {_text(v) for v in form.getlist(FIELD_SHOWN)}
@@ -295,8 +300,9 @@ def section_save(
     differences: list[service.AnswerDifference] = []
     refused: dict[str, Any] = {}
     if to_save or escalation_recipient_id is not None:
-        try:
-            service.audit_answers_save(
+        outcome = attempt(
+            session,
+            lambda: save(
                 session,
                 audit=audit,
                 version=state.default_base,
@@ -304,15 +310,16 @@ def section_save(
                 answers=to_save,
                 actor=actor,
                 escalation_recipient_id=escalation_recipient_id,
-            )
-        except ValidationFailed as exc:  # a safeguarding recipient who may not be told: nothing saved
-            errors.update(exc.errors)
+            ),
+        )
+        if isinstance(outcome, ValidationFailed):  # a safeguarding recipient who may not be told: nothing saved
+            errors.update(outcome.errors)
             refused, to_save = to_save, {}
-        except service.AnswersConflict as exc:
-            conflict, differences = exc.message, exc.differences
+        elif isinstance(outcome, service.AnswersConflict):
+            conflict, differences = outcome.message, outcome.differences
             refused, to_save = to_save, {}
-        except Conflict as exc:
-            conflict = exc.message
+        elif isinstance(outcome, Conflict):
+            conflict = outcome.message
             refused, to_save = to_save, {}
     after_rows = audit_answer_rows(session, audit=audit)
     after = {k: r.value for k, r in after_rows.items() if r.value is not None}

@@ -1,4 +1,5 @@
-"""Reads for audits: one audit, its answers, a page of audits, and who may see an audit."""
+"""Reads for audits: one audit, its answers, a page of audits. Who may see an audit depends on its moderation
+rounds too: `app.moderation.selectors.audit_visible_to`."""
 
 from __future__ import annotations
 
@@ -6,20 +7,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
 from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audit_templates.models import TemplateVersion
 from app.audit_templates.schema import TemplateDefinition
+from app.audit_templates.scoring import compliance_code
 from app.audit_templates.service import template_definition
 from app.audits.models import Audit, AuditAnswer
 from app.audits.workflow.states import EDITABLE
 from app.cases.models import Case
 from app.db import valid_row_id
-from app.moderation import selectors as moderation_selectors
 from app.pagination import Page, paginate
+
+# The roles that work on audits at all (the pages and the reports' links to an audit).
+AUDIT_ROLES = (Role.AUDITOR, Role.QA_LEAD)
 
 STATUS_LABELS = {
     "allocated": "Not started",
@@ -33,20 +36,6 @@ STATUS_LABELS = {
 
 def audit_get(session: Session, *, audit_id: int) -> Audit | None:
     return session.get(Audit, audit_id) if valid_row_id(audit_id) else None
-
-
-def audit_visible_to(user: User, audit: Audit) -> bool:
-    """The auditor it is allocated to, the QA lead, and the moderator of any of its moderation rounds, except
-    while a moderator (the QA lead too, when allocated the round) grades blind and has not graded yet: the audit's
-    pages show the auditor's grades."""
-    if audit.auditor_id == user.id:
-        return True
-    session = object_session(audit)
-    if session is None or audit.id is None:
-        return user.has_role(Role.QA_LEAD)
-    if moderation_selectors.grades_hidden_from(session, user=user, audit=audit):
-        return False
-    return user.has_role(Role.QA_LEAD) or moderation_selectors.moderates(session, user=user, audit_id=audit.id)
 
 
 def audit_template(session: Session, audit: Audit) -> tuple[TemplateVersion, TemplateDefinition]:
@@ -141,3 +130,9 @@ def audit_rows(session: Session, *, audits: list[Audit]) -> list[AuditRow]:
         )
         for a in audits
     ]
+
+
+def audit_compliance_code(session: Session, audit: Audit) -> str:
+    """The audit's compliance answers as stored on completion (`Audit.compliance_answers`)."""
+    _, definition = audit_template(session, audit)
+    return compliance_code(definition, audit_answers(session, audit=audit))

@@ -3,7 +3,8 @@
 Every save names the audit version it was made against: a stale save (another tab, another person)
 is refused with a conflict and overwrites nothing. Suggestions from the case register (prefill rules)
 are stored beside the answers when the audit starts, so the audit records what was suggested and what
-the auditor answered.
+the auditor answered. What follows in other areas (escalating a safeguarding concern, selecting for moderation)
+is `app.flows.audits`, which calls these in order.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -22,29 +23,20 @@ from app.audit_templates.answers import answer_errors, submission_errors
 from app.audit_templates.conditions import has_answer, same_answer
 from app.audit_templates.models import TemplateVersion
 from app.audit_templates.prefill import prefill_suggest
-from app.audit_templates.scoring import compliance_code
+from app.audit_templates.schema import TemplateDefinition
 from app.audit_templates.service import template_definition
 from app.audit_trail.service import audit_record
 from app.audits.models import Audit, AuditAnswer
 from app.audits.selectors import audit_answers
 from app.audits.workflow import states as workflow
+from app.audits.workflow.moves import STALE_MESSAGE, audit_claim_version, audit_move
 from app.audits.workflow.states import EDITABLE
 from app.cases.facts import FACT_FIELDS
 from app.cases.models import Case, CaseImport
 from app.cases.service import FORMATS
 from app.dates import short_date
-from app.db import claim_version
 from app.errors import Conflict, PermissionDenied, ValidationFailed
-from app.escalations import service as escalation_service
 from app.working_days import WorkingDayCalendar
-
-if TYPE_CHECKING:
-    from app.config import Settings
-
-STALE_MESSAGE = (
-    "This audit has been changed since you opened it, in another tab or by someone else. "
-    "Nothing you just sent was saved: reload the page to see the latest answers, then try again."
-)
 
 
 def case_facts(case: Case) -> dict[str, Any]:
@@ -132,47 +124,6 @@ def audit_check_editable(audit: Audit, actor: User) -> None:
         )
 
 
-def audit_move(
-    session: Session,
-    *,
-    audit: Audit,
-    to: str,
-    version: int,
-    actor: User | None,
-    summary: str,
-    detail: dict[str, Any] | None = None,
-    **values: Any,
-) -> Audit:
-    """Move the audit to state `to` if that move is legal and nobody changed it since `version` was read; one
-    audit-trail event ("audit.<move>") records who, when, from and to. `values` are more columns to set."""
-    before = audit.status
-    name = workflow.check_move(before, to)
-    if to == workflow.COMPLETED:
-        values.setdefault("compliance_answers", audit_compliance_code(session, audit))
-    _claim_version(session, audit, version, status=to, **values)
-    audit_record(
-        session,
-        actor=actor,
-        action=f"audit.{name}",
-        summary=summary,
-        entity_type="audit",
-        entity_id=audit.id,
-        before={"status": before},
-        after={"status": to, "version": audit.version, **(detail or {})},
-    )
-    return audit
-
-
-def audit_compliance_code(session: Session, audit: Audit) -> str:
-    """The audit's compliance answers as stored on completion (`Audit.compliance_answers`)."""
-    return compliance_code(template_definition(_version_of(session, audit)), audit_answers(session, audit=audit))
-
-
-def _claim_version(session: Session, audit: Audit, version: int, **values: Any) -> None:
-    """Move the audit to the next version if it is still at `version`; otherwise the save is stale."""
-    claim_version(session, audit, version, stale=STALE_MESSAGE, updated_at=clock.now(), **values)
-
-
 @dataclass(frozen=True)
 class AnswerDifference:
     """A question this save would change that someone else changed since the save's version: theirs is kept."""
@@ -199,24 +150,31 @@ class AnswersConflict(Conflict):
         self.version = version
 
 
-def audit_answers_save(
+@dataclass(frozen=True)
+class AnswersToSave:
+    """What a save would change, once checked: the answers that differ from the stored ones (normalised), and the
+    stored rows of the questions it names."""
+
+    definition: TemplateDefinition
+    changes: dict[str, Any]
+    rows: dict[str, AuditAnswer]
+
+
+def audit_answers_check(
     session: Session,
     *,
     audit: Audit,
     version: int,
     answers: dict[str, Any],
     actor: User,
-    escalation_recipient_id: int | None = None,
     based_on: Mapping[str, int] | None = None,
-) -> Audit:
-    """Save the answers that changed (a partial save is normal; an empty value clears an answer).
+) -> AnswersToSave:
+    """The answers a save would change, or why it is refused, having stored nothing.
 
     `version` is the audit version the answers were based on (`based_on` may give an older one per question). The
-    save is refused with an AnswersConflict, storing nothing, when any question in it was changed by someone else
-    since its version; saves that touch different questions all succeed, each moving the audit's version on. An
-    answer the same as the stored one is no change (and no conflict). Invalid values are refused, naming the
-    question. A safeguarding Yes is kept even while its description or recipient is missing (a draft concern) and
-    escalated in the save that completes it."""
+    save is refused with an AnswersConflict when any question in it was changed by someone else since its version;
+    saves that touch different questions all pass. An answer the same as the stored one is no change (and no
+    conflict). Invalid values are refused, naming the question."""
     # The audit row is locked (PostgreSQL; SQLite transactions already hold the write lock) before anything is
     # compared, so two saves of one question at once are judged one after the other.
     session.refresh(audit, with_for_update=True)
@@ -256,16 +214,24 @@ def audit_answers_save(
     ]
     if differences:
         raise AnswersConflict(differences, audit.version)
-    # Checked before anything is stored: a recipient who may not be told refuses the save, naming the field.
-    safeguarding = escalation_service.escalation_prepare(
-        session, audit=audit, definition=definition, answers=changes, recipient_id=escalation_recipient_id
+    return AnswersToSave(definition=definition, changes=changes, rows=rows)
+
+
+def audit_answers_store(
+    session: Session, *, audit: Audit, actor: User, checked: AnswersToSave, safeguarding_recipient_id: int | None
+) -> bool:
+    """Store checked answers (`audit_answers_check`) and who must be told of a safeguarding concern, moving the
+    audit's version on (and the audit to in progress); False, with nothing stored, when neither changed."""
+    changes = checked.changes
+    if not changes and safeguarding_recipient_id == audit.safeguarding_recipient_id:
+        return False  # nothing changed: no new version, nothing recorded
+    extra = (
+        {"safeguarding_recipient_id": safeguarding_recipient_id}
+        if safeguarding_recipient_id != audit.safeguarding_recipient_id
+        else {}
     )
-    new_recipient = safeguarding.chosen_id if safeguarding and safeguarding.is_yes else audit.safeguarding_recipient_id
-    if not changes and new_recipient == audit.safeguarding_recipient_id:
-        return audit  # nothing changed: no new version, nothing recorded
-    extra = {"safeguarding_recipient_id": new_recipient} if new_recipient != audit.safeguarding_recipient_id else {}
     if audit.status == workflow.IN_PROGRESS:
-        _claim_version(session, audit, audit.version, **extra)
+        audit_claim_version(session, audit, audit.version, **extra)
     else:
         audit_move(
             session,
@@ -278,7 +244,7 @@ def audit_answers_save(
         )
     now = clock.now()
     for key, stored in changes.items():
-        row = rows.get(key) or AuditAnswer(audit_id=audit.id, question_key=key)
+        row = checked.rows.get(key) or AuditAnswer(audit_id=audit.id, question_key=key)
         row.value = stored
         row.updated_by_id = actor.id
         row.updated_at = now
@@ -295,8 +261,7 @@ def audit_answers_save(
         entity_id=audit.id,
         after={"questions": sorted(changes), "version": audit.version},
     )
-    escalation_service.escalation_from_answers(session, audit=audit, actor=actor, change=safeguarding)
-    return audit
+    return True
 
 
 def _normalise(value: Any) -> Any:
@@ -307,18 +272,19 @@ def _normalise(value: Any) -> Any:
     return value
 
 
-def audit_submit(
-    session: Session, *, audit: Audit, version: int, actor: User, settings: Settings | None = None
+def audit_mark_submitted(
+    session: Session, *, audit: Audit, version: int, actor: User, problems: Mapping[str, str] | None = None
 ) -> Audit:
-    """Submit: every required visible question answered and valid, or a ValidationFailed naming each one. Selection
-    for moderation follows, with `settings` (default: the process's) for the moderation rate."""
+    """Submit: every required visible question answered and valid (and none of the `problems` other areas found,
+    keyed by field), or a ValidationFailed naming each one. Selection for moderation is the caller's next step
+    (`app.flows.audits.audit_submit`)."""
     audit_check_editable(audit, actor)
     template = _version_of(session, audit)
     definition = template_definition(template)
     if audit.version != version:
         raise Conflict(STALE_MESSAGE)
     errors = submission_errors(definition, audit_answers(session, audit=audit))
-    errors.update(escalation_service.escalation_submit_errors(session, audit=audit, definition=definition))
+    errors.update(problems or {})
     if errors:
         raise ValidationFailed(errors)
     if audit.status == workflow.RETURNED:  # resubmitted as it stands: the rework is recorded all the same
@@ -340,10 +306,6 @@ def audit_submit(
         summary=f"Submitted the {template.title} audit {audit.id}",
         submitted_at=clock.now(),
     )
-    # Selected for moderation, or completed. Imported here: moderation builds on this module.
-    from app.moderation.service import moderation_on_submit
-
-    moderation_on_submit(session, audit=audit, actor=actor, settings=settings)
     return audit
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
@@ -26,26 +25,28 @@ from app.audit_templates.scoring import (
     section_compliance,
 )
 from app.audit_trail.service import audit_read
+from app.audits import case_scope, selectors, service
 from app.audits import form as audit_form
-from app.audits import selectors, service
 from app.audits.models import Audit
 from app.cases import selectors as case_selectors
 from app.cases.models import Case
 from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.escalations import selectors as escalation_selectors
+from app.flows import audits as audit_flows
 from app.moderation import selectors as moderation_selectors
 from app.numbers import digits
 from app.pagination import page_number
 from app.recommendations.selectors import recommendation_summary
 from app.web.auth import QALead, RoleGuard
-from app.web.forms import FormDep, date_from_parts, see_other
-from app.web.templating import render
+from app.web.forms import FormDep, attempt, date_from_parts, see_other
+from app.web.query import StatusFilter
+from app.web.templating import render, render_list
 from app.working_days import calendar_for
 
 router = APIRouter(tags=["audits (HTML)"])
 
-AUDIT_ROLES = (Role.AUDITOR, Role.QA_LEAD)
+AUDIT_ROLES = selectors.AUDIT_ROLES
 AuditUser = Annotated[User, Depends(RoleGuard(*AUDIT_ROLES))]
 SectionKey = Annotated[str, Path(max_length=60)]
 NOT_FOUND = "There is no audit with that number, or it is not one you can see."
@@ -54,7 +55,7 @@ PAGE_SIZE = 25
 
 def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
     audit = selectors.audit_get(session, audit_id=audit_id)
-    if audit is None or not selectors.audit_visible_to(user, audit):
+    if audit is None or not moderation_selectors.audit_visible_to(user, audit):
         raise NotFound(NOT_FOUND)
     return audit
 
@@ -100,32 +101,23 @@ def _audit_context(request: Request, session: Session, user: User, audit: Audit)
 
 
 @router.get("/audits")
-def audits_list(
-    request: Request, session: SessionDep, user: AuditUser, status: str | None = None, page: str | None = None
-) -> Response:
-    status = status if status in selectors.STATUS_LABELS else None
-    number = page_number(page)
+def audits_list(request: Request, session: SessionDep, user: AuditUser, page: str | None = None) -> Response:
+    flt, _ = StatusFilter.from_params(request.query_params, statuses=selectors.STATUS_LABELS)
     result = selectors.audits_page(
-        session, user=user, status=status, page=number, page_size=PAGE_SIZE, clamp_to_last=True
+        session, user=user, status=flt.status, page=page_number(page), page_size=PAGE_SIZE, clamp_to_last=True
     )
-
-    def query(**changes: Any) -> str:
-        values = {"status": status or "", "page": result.page, **changes}
-        return urlencode({k: v for k, v in values.items() if v not in ("", None)})
-
-    return render(
+    return render_list(
         request,
         "audits/list.html",
         {
-            "result": result,
             "rows": selectors.audit_rows(session, audits=result.items),
-            "status": status or "",
+            "status": flt.status or "",
             "statuses": selectors.STATUS_LABELS,
-            "query": query,
             "sees_all": user.has_role(Role.QA_LEAD),
             "today": request.app.state.settings.today(),
         },
-        block="results",
+        result=result,
+        params=flt.query(),
     )
 
 
@@ -134,7 +126,7 @@ def audits_list(
 
 def _case_or_404(session: Session, user: User, case_id: str) -> Case:
     number = int(case_id) if digits(case_id) and len(case_id) <= 10 else None
-    case = case_selectors.case_get(session, user=user, case_id=number) if number is not None else None
+    case = case_scope.case_get(session, user=user, case_id=number) if number is not None else None
     if case is None:
         raise NotFound("There is no case with that number.")
     return case
@@ -328,6 +320,7 @@ def audit_section_save(
         form=form,
         actor=user,
         final=True,
+        save=audit_flows.audit_answers_save,
         escalation_recipient_id=recipient_id,
     )
     if result.conflict:
@@ -397,6 +390,7 @@ def audit_section_autosave(
         form=form,
         actor=user,
         final=False,
+        save=audit_flows.audit_answers_save,
         escalation_recipient_id=recipient_id,
     )
     escalation = escalation_selectors.escalation_field(
@@ -516,11 +510,12 @@ def audit_check(request: Request, session: SessionDep, user: AuditUser, audit_id
 def audit_submit(request: Request, session: SessionDep, user: AuditUser, audit_id: RowId, form: FormDep) -> Response:
     audit = _audit_or_404(session, user, audit_id)
     service.audit_check_editable(audit, user)
-    try:
-        service.audit_submit(session, audit=audit, version=audit_form.posted_version(form), actor=user)
-    except ValidationFailed as exc:
-        return _check_page(request, session, user, audit, errors=exc.errors, status_code=400)
-    except Conflict as exc:
-        session.refresh(audit)
-        return _check_page(request, session, user, audit, errors={}, conflict=exc.message, status_code=409)
+    outcome = attempt(
+        session,
+        lambda: audit_flows.audit_submit(session, audit=audit, version=audit_form.posted_version(form), actor=user),
+    )
+    if isinstance(outcome, ValidationFailed):
+        return _check_page(request, session, user, audit, errors=outcome.errors, status_code=400)
+    if isinstance(outcome, Conflict):
+        return _check_page(request, session, user, audit, errors={}, conflict=outcome.message, status_code=409)
     return see_other(f"/audits/{audit.id}")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from app.accounts import selectors as account_selectors
 from app.accounts.models import User
 from app.audit_trail.service import audit_bulk_read, audit_record
+from app.audits import case_scope
 from app.cases import selectors
 from app.cases.facts import CaseType
 from app.cases.schemas import CasePublic
@@ -71,7 +72,7 @@ def cases_list(
         service_area, field="service_area", by_name=lambda n: account_selectors.service_area_by_name(session, name=n)
     )
     today = request.app.state.settings.today()
-    result = selectors.cases_page(
+    result = case_scope.cases_page(
         session,
         user=user,
         today=today,
@@ -120,7 +121,7 @@ def cases_list(
 def case_get(request: Request, session: SessionDep, user: CaseReader, case_id: Annotated[int, Path()]) -> CasePublic:
     """One case; every fetch is recorded in the audit trail as a view of the child's record."""
     # Out-of-range ids are 404 like any other case you cannot see (case_get checks the range).
-    case = selectors.case_get(session, user=user, case_id=case_id)
+    case = case_scope.case_get(session, user=user, case_id=case_id)
     if case is None:
         raise NotFound(f"Case {case_id} not found")
     audit_record(

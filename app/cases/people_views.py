@@ -15,11 +15,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.cases import people
 from app.db import SessionDep
-from app.errors import ValidationFailed
+from app.errors import Conflict, ValidationFailed
 from app.numbers import parse_int
 from app.pagination import Page, page_number
 from app.web.auth import QALead
-from app.web.forms import FormDep
+from app.web.forms import FormDep, attempt
 from app.web.templating import render
 
 router = APIRouter(tags=["workers (HTML)"])
@@ -73,12 +73,15 @@ def workers_page(
 def worker_map(request: Request, session: SessionDep, actor: QALead, form: FormDep) -> Response:
     key, state = str(form.get("key", "")), str(form.get("state", "attention"))
     user_id = parse_int(str(form.get("user_id", "")))
-    try:
-        if user_id is None:
-            raise ValidationFailed({"user_id": "Choose the worker's account from the list of active practitioners"})
-        people.worker_link_set(session, key=key, user_id=user_id, actor=actor)
-    except ValidationFailed as exc:
-        context = _context(session, state if state in STATES else "attention", 1, errors=exc.errors)
+    outcome = (
+        attempt(session, lambda: people.worker_link_set(session, key=key, user_id=user_id, actor=actor))
+        if user_id is not None
+        else ValidationFailed({"user_id": "Choose the worker's account from the list of active practitioners"})
+    )
+    if isinstance(outcome, Conflict):
+        raise outcome
+    if isinstance(outcome, ValidationFailed):
+        context = _context(session, state if state in STATES else "attention", 1, errors=outcome.errors)
         context["failed_key"] = key
         shown = [w.key for w in context["result"].items]  # type: ignore[attr-defined]
         context["failed_index"] = shown.index(key) + 1 if key in shown else None

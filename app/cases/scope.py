@@ -1,16 +1,14 @@
-"""Which cases a user may see: one rule, used by the case list, the case page and the API alike.
-
-A case outside a user's scope does not exist for them (404, never 403), so the rule is a SQL
-condition added to every case query rather than a check after the row is read.
+"""Which cases a user may see, as far as the register knows: who may open it at all, and the service area a head
+of service or practitioner is limited to. The whole rule also lets auditors see the cases they audit, so it lives
+with the audits: `app.audits.case_scope.case_scope_filter`.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement
 
 from app.accounts.models import User
 from app.accounts.roles import Role
-from app.audits.models import Audit
 from app.cases.models import Case
 
 # The roles that may open the case register at all; everyone else is refused (403) by the route guard.
@@ -19,23 +17,13 @@ CASE_READER_ROLES: tuple[Role, ...] = (Role.QA_LEAD, Role.HEAD_OF_SERVICE, Role.
 AREA_SCOPED_ROLES: tuple[Role, ...] = (Role.HEAD_OF_SERVICE, Role.PRACTITIONER)
 
 
-def case_scope_filter(user: User) -> ColumnElement[bool] | None:
-    """The SQL condition limiting cases to those `user` may see; None means every case.
-
-    A user with several roles sees the union of what each role grants. Auditors see the cases they have
-    an audit of (allocated to them, whatever its state).
-    """
-    if user.has_role(Role.QA_LEAD):
-        return None
-    grants: list[ColumnElement[bool]] = []
+def area_grant(user: User) -> ColumnElement[bool] | None:
+    """The cases of the service area `user`'s role limits them to (a head of service's own, or their team's); None
+    when no role of theirs grants an area."""
     area_id = user.scope_service_area_id
     if user.has_role(*AREA_SCOPED_ROLES) and area_id is not None:
-        grants.append(Case.service_area_id == area_id)
-    if user.has_role(Role.AUDITOR):
-        grants.append(Case.id.in_(select(Audit.case_id).where(Audit.auditor_id == user.id)))
-    if not grants:
-        return false()
-    return grants[0] if len(grants) == 1 else or_(*grants)
+        return Case.service_area_id == area_id
+    return None
 
 
 def scope_service_area_ids(user: User) -> set[int] | None:

@@ -1,6 +1,6 @@
 """Reads for the case register: the filtered, sorted, scoped case list and one case.
 
-Every query goes through `case_scope_filter`, so a case outside the reader's scope is simply
+Every query takes the reader's scope (`app.audits.case_scope`, which calls these), so a case outside it is simply
 not there. Filters compare indexed columns with constants (no functions on the column side),
 so they stay index-friendly on a register of a million cases.
 """
@@ -19,7 +19,7 @@ from app.accounts.models import ServiceArea, Team, User
 from app.cases.facts import CaseType
 from app.cases.models import Case
 from app.cases.schemas import CASE_PUBLIC_COLUMNS, CasePublic
-from app.cases.scope import case_scope_filter, scope_service_area_ids
+from app.cases.scope import scope_service_area_ids
 from app.db import valid_row_id
 from app.pagination import Page, paginate
 
@@ -119,7 +119,7 @@ def child_id_condition(q: str) -> ColumnElement[bool] | None:
 def cases_page(
     session: Session,
     *,
-    user: User,
+    scope: ColumnElement[bool] | None,
     today: date,
     status: str | None = DEFAULT_STATUS,
     case_type: str | None = None,
@@ -135,9 +135,8 @@ def cases_page(
     page_size: int | None = None,
     clamp_to_last: bool = False,
 ) -> Page[Case]:
-    """The cases `user` may see that match every filter given, one page of them, sorted."""
+    """The cases within `scope` (None: all) that match every filter given, one page of them, sorted."""
     stmt = select(Case)
-    scope = case_scope_filter(user)
     if scope is not None:
         stmt = stmt.where(scope)
     if status in ("open", "closed"):
@@ -174,12 +173,11 @@ def cases_page(
     return paginate(session, stmt, page=page, page_size=page_size, clamp_to_last=clamp_to_last)
 
 
-def case_get(session: Session, *, user: User, case_id: int) -> Case | None:
-    """The case, if it exists and `user` may see it; None either way otherwise (the caller says 404)."""
+def case_get(session: Session, *, scope: ColumnElement[bool] | None, case_id: int) -> Case | None:
+    """The case, if it exists and is within `scope` (None: all); None either way otherwise (the caller says 404)."""
     if not valid_row_id(case_id):
         return None
     stmt = select(Case).where(Case.id == case_id)
-    scope = case_scope_filter(user)
     if scope is not None:
         stmt = stmt.where(scope)
     return session.execute(stmt).scalar_one_or_none()

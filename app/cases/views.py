@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audit_trail.service import audit_bulk_read, audit_record
+from app.audits import case_scope
 from app.audits import selectors as audit_selectors
 from app.cases import selectors
 from app.cases.facts import CASE_TYPE_LABELS
+from app.cases.filters import CaseListFilter
 from app.cases.scope import CASE_READER_ROLES, scope_service_area_ids
 from app.db import SessionDep
 from app.errors import NotFound
 from app.numbers import digits
 from app.web.auth import RoleGuard
-from app.web.templating import render
+from app.web.templating import render, render_list
 
 router = APIRouter(tags=["cases (HTML)"])
 
@@ -34,59 +35,27 @@ def _int_or_none(value: str | None) -> int | None:
 
 
 @router.get("/cases")
-def cases_list(
-    request: Request,
-    session: SessionDep,
-    user: CaseReader,
-    q: str | None = None,
-    status: str = selectors.DEFAULT_STATUS,
-    case_type: str | None = None,
-    service_area_id: str | None = None,
-    team_id: str | None = None,
-    worker: str | None = None,
-    age_band: str | None = None,
-    flag: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
-    sort: str | None = None,
-    order: str | None = None,
-    page: str | None = None,
-) -> Response:
-    status = status if status in selectors.STATUSES else selectors.DEFAULT_STATUS
-    case_type = case_type if case_type in CASE_TYPE_LABELS else None
-    age_band = age_band if age_band in selectors.AGE_BANDS else None
-    flags = [f for f in dict.fromkeys(flag) if f in selectors.FLAGS]
-    sort, order = selectors.sort_or_default(sort, order)
-    area = _int_or_none(service_area_id)
-    team = _int_or_none(team_id)
-    result = selectors.cases_page(
+def cases_list(request: Request, session: SessionDep, user: CaseReader, page: str | None = None) -> Response:
+    flt, _ = CaseListFilter.from_params(request.query_params)
+    result = case_scope.cases_page(
         session,
         user=user,
         today=request.app.state.settings.today(),
-        status=status,
-        case_type=case_type,
-        team_id=team,
-        service_area_id=area,
-        worker=worker,
-        age_band=age_band,
-        flags=flags,
-        q=q,
-        sort=sort,
-        order=order,
+        status=flt.status,
+        case_type=flt.case_type,
+        team_id=flt.team_id,
+        service_area_id=flt.service_area_id,
+        worker=flt.worker,
+        age_band=flt.age_band,
+        flags=flt.flags,
+        q=flt.q,
+        sort=flt.sort,
+        order=flt.order,
         page=_int_or_none(page) or 1,
         page_size=PAGE_SIZE,
         clamp_to_last=True,
     )
-    filters = {
-        "q": (q or "").strip(),
-        "status": status,
-        "case_type": case_type or "",
-        "service_area_id": str(area or ""),
-        "team_id": str(team or ""),
-        "worker": (worker or "").strip(),
-        "age_band": age_band or "",
-        "flag": flags,
-        "sort": sort,
-        "order": order,
-    }
+    filters = flt.values()
     audit_bulk_read(
         session,
         actor=user,
@@ -95,19 +64,12 @@ def cases_list(
         count=len(result.items),
         filters={**filters, "page": result.page},
     )
-
-    def query(**changes: object) -> str:
-        values = {**filters, **changes}
-        return urlencode({k: v for k, v in values.items() if v not in ("", None, [])}, doseq=True)
-
     areas, teams = selectors.filter_choices(session, user=user)
-    return render(
+    return render_list(
         request,
         "cases/list.html",
         {
-            "result": result,
             "filters": filters,
-            "query": query,
             "areas": areas,
             "teams": teams,
             "teams_by_id": selectors.teams_by_id(session),
@@ -120,14 +82,15 @@ def cases_list(
             "type_label": selectors.case_type_label,
             "no_scope": scope_service_area_ids(user) == set(),
         },
-        block="results",
+        result=result,
+        params=flt.query(),
     )
 
 
 @router.get("/cases/{case_id}")
 def case_detail(request: Request, session: SessionDep, user: CaseReader, case_id: str) -> Response:
     number = _int_or_none(case_id)
-    case = selectors.case_get(session, user=user, case_id=number) if number is not None else None
+    case = case_scope.case_get(session, user=user, case_id=number) if number is not None else None
     if case is None:
         raise NotFound(NOT_FOUND)
     audit_record(

@@ -25,6 +25,7 @@ from app.audit_trail.service import audit_record
 from app.audits.models import Audit
 from app.audits.selectors import audit_answers
 from app.cases.models import Case
+from app.db import claim_version
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.escalations import selectors
 from app.escalations.models import Escalation
@@ -33,6 +34,9 @@ from app.escalations.selectors import RECIPIENT_FIELD
 NOTE_FIELD = "note"
 NOTE_MAX_LENGTH = 2000
 NOT_FOUND = "There is no safeguarding escalation with that number, or it is not one you can see."
+
+# Two saves describing the same concern at once: the second is told, and its text is not lost on the audit.
+DESCRIBE_STALE = "Someone else changed this concern's description at the same time. Check it and save again."
 
 
 def _text(value: Any) -> str | None:
@@ -167,10 +171,7 @@ def escalation_from_answers(
         and change.description != change.open.description
     ):
         found = change.open
-        found.description = change.description
-        found.version += 1
-        session.add(found)
-        session.flush()
+        claim_version(session, found, found.version, stale=DESCRIBE_STALE, description=change.description)
         audit_record(
             session,
             actor=actor,

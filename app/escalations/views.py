@@ -3,9 +3,6 @@ recorded), and acknowledging it (the recipient or the QA lead, once)."""
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import urlencode
-
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
@@ -17,10 +14,12 @@ from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.escalations import selectors, service
 from app.escalations.models import Escalation
+from app.moderation import selectors as moderation_selectors
 from app.pagination import page_number
 from app.web.auth import CurrentUser, QALead
-from app.web.forms import FormDep
-from app.web.templating import render
+from app.web.forms import FormDep, attempt
+from app.web.query import StatusFilter
+from app.web.templating import render, render_list
 
 router = APIRouter(tags=["safeguarding escalations (HTML)"])
 
@@ -35,28 +34,21 @@ def _escalation_or_404(session: Session, user: User, escalation_id: int) -> Esca
 
 
 @router.get("/escalations")
-def escalations_list(
-    request: Request, session: SessionDep, lead: QALead, status: str | None = None, page: str | None = None
-) -> Response:
-    status = status if status in selectors.STATUS_LABELS else None
-    number = page_number(page)
-    result = selectors.escalations_page(session, status=status, page=number, page_size=PAGE_SIZE, clamp_to_last=True)
-
-    def query(**changes: Any) -> str:
-        values = {"status": status or "", "page": result.page, **changes}
-        return urlencode({k: v for k, v in values.items() if v not in ("", None)})
-
-    return render(
+def escalations_list(request: Request, session: SessionDep, lead: QALead, page: str | None = None) -> Response:
+    flt, _ = StatusFilter.from_params(request.query_params, statuses=selectors.STATUS_LABELS)
+    result = selectors.escalations_page(
+        session, status=flt.status, page=page_number(page), page_size=PAGE_SIZE, clamp_to_last=True
+    )
+    return render_list(
         request,
         "escalations/list.html",
         {
-            "result": result,
             "rows": selectors.escalation_rows(session, escalations=result.items),
-            "status": status or "",
+            "status": flt.status or "",
             "statuses": selectors.STATUS_LABELS,
-            "query": query,
         },
-        block="results",
+        result=result,
+        params=flt.query(),
     )
 
 
@@ -85,7 +77,7 @@ def _detail_page(
             "audit": audit,
             "case": case,
             "template": template,
-            "audit_visible": audit_selectors.audit_visible_to(user, audit),
+            "audit_visible": moderation_selectors.audit_visible_to(user, audit),
             "is_recipient": escalation.recipient_id == user.id,
             "errors": errors or {},
             "note": note,
@@ -111,10 +103,11 @@ def escalation_acknowledge(
     escalation = _escalation_or_404(session, user, escalation_id)
     raw = form.get(service.NOTE_FIELD)
     note = raw if isinstance(raw, str) else ""
-    try:
-        service.escalation_acknowledge(session, escalation=escalation, actor=user, note=note)
-    except ValidationFailed as exc:
-        return _detail_page(request, session, user, escalation, errors=exc.errors, note=note, status_code=400)
-    except Conflict as exc:
-        return _detail_page(request, session, user, escalation, conflict=exc.message, status_code=409)
+    outcome = attempt(
+        session, lambda: service.escalation_acknowledge(session, escalation=escalation, actor=user, note=note)
+    )
+    if isinstance(outcome, ValidationFailed):
+        return _detail_page(request, session, user, escalation, errors=outcome.errors, note=note, status_code=400)
+    if isinstance(outcome, Conflict):
+        return _detail_page(request, session, user, escalation, conflict=outcome.message, status_code=409)
     return RedirectResponse(f"/escalations/{escalation.id}?acknowledged=1", status_code=303)

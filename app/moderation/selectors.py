@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
+from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
 from app.accounts.models import Team, TrainingRecord, User, UserRole
@@ -107,6 +108,20 @@ def grades_hidden_from(session: Session, *, user: User, audit: Audit) -> bool:
         .first()
     )
     return mine is not None and mine.blind and mine.status == ALLOCATED
+
+
+def audit_visible_to(user: User, audit: Audit) -> bool:
+    """The auditor it is allocated to, the QA lead, and the moderator of any of its moderation rounds, except
+    while a moderator (the QA lead too, when allocated the round) grades blind and has not graded yet: the audit's
+    pages show the auditor's grades."""
+    if audit.auditor_id == user.id:
+        return True
+    session = object_session(audit)
+    if session is None or audit.id is None:
+        return user.has_role(Role.QA_LEAD)
+    if grades_hidden_from(session, user=user, audit=audit):
+        return False
+    return user.has_role(Role.QA_LEAD) or moderates(session, user=user, audit_id=audit.id)
 
 
 def grade_keys(definition: TemplateDefinition) -> set[str]:

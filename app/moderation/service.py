@@ -1,6 +1,6 @@
 """Moderation: selecting submitted audits, allocating a moderator, blind grading, agreement and the decision.
 
-The audit itself moves only through `app.audits.service.audit_move` (legal moves, optimistic locking, one
+The audit itself moves only through `app.audits.workflow.moves.audit_move` (legal moves, optimistic locking, one
 audit-trail event per move). A round has its own version: every grading or decision names the version it was
 made against, so a stale form (another tab, or a reassignment meanwhile) is refused and overwrites nothing.
 
@@ -32,8 +32,8 @@ from app.audit_templates.scoring import overall_grade_flags
 from app.audit_trail.service import audit_record
 from app.audits.models import Audit
 from app.audits.selectors import audit_answers, audit_template
-from app.audits.service import STALE_MESSAGE, audit_move
 from app.audits.workflow import states as workflow
+from app.audits.workflow.moves import STALE_MESSAGE, audit_move
 from app.db import claim_version
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.escalations.models import Escalation

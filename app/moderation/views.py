@@ -4,7 +4,6 @@ page when the cycle is not blind), and the QA lead's hand (add an audit, reassig
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -25,12 +24,13 @@ from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.moderation import selection, selectors, service
 from app.moderation.eligibility import ineligibility_reasons
+from app.moderation.filters import QueueFilter
 from app.moderation.models import Moderation
 from app.numbers import digits
 from app.pagination import page_number
 from app.web.auth import QALead, RoleGuard
-from app.web.forms import STALE_VERSION, FormDep, posted_version, request_today, see_other
-from app.web.templating import render
+from app.web.forms import STALE_VERSION, FormDep, attempt, posted_version, request_today, see_other
+from app.web.templating import render, render_list
 
 router = APIRouter(tags=["moderation (HTML)"])
 
@@ -63,45 +63,36 @@ def _text(form: Any, name: str) -> str:
 
 
 @router.get("/moderation")
-def moderation_list(
-    request: Request,
-    session: SessionDep,
-    user: ModerationUser,
-    status: str | None = None,
-    cycle: str | None = None,
-    page: str | None = None,
-) -> Response:
+def moderation_list(request: Request, session: SessionDep, user: ModerationUser, page: str | None = None) -> Response:
     """A moderator's queue; for the QA lead every round, those nobody may moderate first."""
     sees_all = user.has_role(Role.QA_LEAD)
-    status = status if status in selectors.FILTER_LABELS else None
     cycles = selectors.cycles_with_moderation(session)
-    cycle_id = int(cycle) if cycle and digits(cycle) and any(str(c.id) == cycle for c in cycles) else None
-    number = page_number(page)
+    flt, _ = QueueFilter.from_params(request.query_params, cycle_ids=[c.id for c in cycles if c.id is not None])
     result = selectors.rounds_page(
-        session, user=user, status=status, cycle_id=cycle_id, page=number, page_size=PAGE_SIZE, clamp_to_last=True
+        session,
+        user=user,
+        status=flt.status,
+        cycle_id=flt.cycle_id,
+        page=page_number(page),
+        page_size=PAGE_SIZE,
+        clamp_to_last=True,
     )
-
-    def query(**changes: Any) -> str:
-        values = {"status": status or "", "cycle": cycle_id or "", "page": result.page, **changes}
-        return urlencode({k: v for k, v in values.items() if v not in ("", None)})
-
-    return render(
+    return render_list(
         request,
         "moderation/list.html",
         {
-            "result": result,
             "rows": selectors.round_rows(session, rounds=result.items),
-            "status": status or "",
+            "status": flt.status or "",
             "statuses": selectors.FILTER_LABELS,
             "cycles": cycles,
-            "cycle_id": cycle_id,
-            "query": query,
+            "cycle_id": flt.cycle_id,
             "sees_all": sees_all,
             "unallocated": selectors.unallocated_count(session) if sees_all else 0,
             "reason_labels": selection.REASON_LABELS,
-            "filtered": bool(status or cycle_id),
+            "filtered": bool(flt.query()),
         },
-        block="results",
+        result=result,
+        params=flt.query(),
     )
 
 
@@ -301,24 +292,24 @@ def moderation_grade(
     audit = _audit_or_404(session, user, audit_id)
     current = _current_or_conflict(session, audit)
     grades, overall, answers = _posted(form, _asked(session, audit))
-    try:
-        with session.begin_nested():
-            service.moderation_grade(
-                session,
-                moderation=current,
-                audit=audit,
-                section_grades=grades,
-                overall_grade=overall,
-                answers=answers,
-                version=posted_version(form, "_version") or STALE_VERSION,
-                actor=user,
-            )
-    except ValidationFailed as exc:
+    outcome = attempt(
+        session,
+        lambda: service.moderation_grade(
+            session,
+            moderation=current,
+            audit=audit,
+            section_grades=grades,
+            overall_grade=overall,
+            answers=answers,
+            version=posted_version(form, "_version") or STALE_VERSION,
+            actor=user,
+        ),
+    )
+    if isinstance(outcome, ValidationFailed):
         values = _posted_values(grades, overall, answers)
-        return _moderation_page(request, session, user, audit, values=values, errors=exc.errors, status_code=400)
-    except Conflict as exc:
-        session.refresh(current)
-        return _moderation_page(request, session, user, audit, conflict=exc.message, status_code=409)
+        return _moderation_page(request, session, user, audit, values=values, errors=outcome.errors, status_code=400)
+    if isinstance(outcome, Conflict):
+        return _moderation_page(request, session, user, audit, conflict=outcome.message, status_code=409)
     return see_other(f"/audits/{audit.id}/moderation")
 
 
@@ -343,29 +334,28 @@ def moderation_decide(
         **texts,
         "decision": decision or "",
     }
-    try:
-        with session.begin_nested():
-            service.moderation_decide(
-                session,
-                moderation=current,
-                audit=audit,
-                agreement=agreement,
-                rationale=texts["rationale"],
-                learning=texts["learning"],
-                decision=decision,
-                feedback=texts["feedback"],
-                version=posted_version(form, "_version") or STALE_VERSION,
-                actor=user,
-                section_grades=grades,
-                overall_grade=overall,
-                answers=answers,
-            )
-    except ValidationFailed as exc:
-        return _moderation_page(request, session, user, audit, values=values, errors=exc.errors, status_code=400)
-    except Conflict as exc:
-        session.refresh(current)
-        session.refresh(audit)
-        return _moderation_page(request, session, user, audit, conflict=exc.message, status_code=409)
+    outcome = attempt(
+        session,
+        lambda: service.moderation_decide(
+            session,
+            moderation=current,
+            audit=audit,
+            agreement=agreement,
+            rationale=texts["rationale"],
+            learning=texts["learning"],
+            decision=decision,
+            feedback=texts["feedback"],
+            version=posted_version(form, "_version") or STALE_VERSION,
+            actor=user,
+            section_grades=grades,
+            overall_grade=overall,
+            answers=answers,
+        ),
+    )
+    if isinstance(outcome, ValidationFailed):
+        return _moderation_page(request, session, user, audit, values=values, errors=outcome.errors, status_code=400)
+    if isinstance(outcome, Conflict):
+        return _moderation_page(request, session, user, audit, conflict=outcome.message, status_code=409)
     return see_other(f"/audits/{audit.id}/moderation")
 
 
@@ -379,24 +369,24 @@ def moderation_reassign(
     raw = _text(form, "moderator_id").strip()
     moderator_id = int(raw) if digits(raw) and len(raw) <= 9 else None
     values = {"moderator_id": raw, "reason": _text(form, "reason")}
-    try:
-        with session.begin_nested():
-            service.moderation_reassign(
-                session,
-                moderation=current,
-                moderator_id=moderator_id,
-                reason=values["reason"],
-                version=posted_version(form, "_version") or STALE_VERSION,
-                actor=lead,
-                today=request_today(request),
-            )
-    except ValidationFailed as exc:
+    outcome = attempt(
+        session,
+        lambda: service.moderation_reassign(
+            session,
+            moderation=current,
+            moderator_id=moderator_id,
+            reason=values["reason"],
+            version=posted_version(form, "_version") or STALE_VERSION,
+            actor=lead,
+            today=request_today(request),
+        ),
+    )
+    if isinstance(outcome, ValidationFailed):
         return _moderation_page(
-            request, session, lead, audit, reassign_values=values, reassign_errors=exc.errors, status_code=400
+            request, session, lead, audit, reassign_values=values, reassign_errors=outcome.errors, status_code=400
         )
-    except Conflict as exc:
-        session.refresh(current)
-        return _moderation_page(request, session, lead, audit, conflict=exc.message, status_code=409)
+    if isinstance(outcome, Conflict):
+        return _moderation_page(request, session, lead, audit, conflict=outcome.message, status_code=409)
     return see_other(f"/audits/{audit.id}/moderation")
 
 
@@ -404,18 +394,20 @@ def moderation_reassign(
 def moderation_add(request: Request, session: SessionDep, lead: QALead, audit_id: RowId, form: FormDep) -> Response:
     """The QA lead adds a submitted or completed audit to moderation."""
     audit = _audit_or_404(session, lead, audit_id)
-    try:
-        with session.begin_nested():
-            service.moderation_add(
-                session,
-                audit=audit,
-                version=posted_version(form, "_version") or STALE_VERSION,
-                actor=lead,
-                today=request_today(request),
-            )
-    except Conflict as exc:
-        session.refresh(audit)
-        return _moderation_page(request, session, lead, audit, conflict=exc.message, status_code=409)
+    outcome = attempt(
+        session,
+        lambda: service.moderation_add(
+            session,
+            audit=audit,
+            version=posted_version(form, "_version") or STALE_VERSION,
+            actor=lead,
+            today=request_today(request),
+        ),
+    )
+    if isinstance(outcome, ValidationFailed):
+        raise outcome  # shown as an error page, as before
+    if isinstance(outcome, Conflict):
+        return _moderation_page(request, session, lead, audit, conflict=outcome.message, status_code=409)
     return see_other(f"/audits/{audit.id}/moderation")
 
 

@@ -3,9 +3,6 @@ Someone else's notification does not exist for you (404)."""
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import urlencode
-
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -14,6 +11,7 @@ from app.errors import NotFound
 from app.notifications import service as notifications
 from app.pagination import page_number
 from app.web.auth import CurrentUser
+from app.web.query import query_builder
 from app.web.templating import render
 
 router = APIRouter(tags=["notifications (HTML)"])
@@ -31,16 +29,12 @@ def _back_to_list(page: str | None) -> RedirectResponse:
 def notifications_list(request: Request, session: SessionDep, user: CurrentUser, page: str | None = None) -> Response:
     assert user.id is not None
     result = notifications.notifications_page(session, user_id=user.id, page=page_number(page), page_size=PAGE_SIZE)
-
-    def query(**changes: Any) -> str:
-        return urlencode({"page": result.page, **changes})
-
     return render(
         request,
         "recommendations/notifications.html",
         {
             "result": result,
-            "query": query,
+            "query": query_builder({"page": result.page}),
             "unread": notifications.unread_count(session, user_id=user.id),
         },
     )

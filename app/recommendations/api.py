@@ -74,7 +74,7 @@ def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
     """The audit, if the caller may see it (as audits/api does); whether they may raise from it is the service's."""
     audit = audit_selectors.audit_get(session, audit_id=audit_id)
     if audit is None or not (
-        audit_selectors.audit_visible_to(user, audit)
+        moderation_selectors.audit_visible_to(user, audit)
         or moderation_selectors.moderates(session, user=user, audit_id=audit_id)
     ):
         raise NotFound(f"Audit {audit_id} not found")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -19,6 +18,7 @@ from app.audits.models import Audit
 from app.cases.models import Case
 from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.moderation import selectors as moderation_selectors
 from app.numbers import digits
 from app.pagination import page_number
 from app.recommendations import rules, scope, selectors, service
@@ -26,9 +26,10 @@ from app.recommendations.models import Recommendation
 from app.sampling.models import Cycle
 from app.web.auth import QALead, RoleGuard
 from app.web.exports import table_response
-from app.web.forms import FormDep, date_from_parts, posted_version, request_today
+from app.web.forms import FormDep, attempt, date_from_parts, posted_version, request_today
 from app.web.nav import RECOMMENDATION_ROLES
-from app.web.templating import render
+from app.web.query import query_string
+from app.web.templating import render, render_list
 
 router = APIRouter(tags=["recommendations (HTML)"])
 
@@ -93,23 +94,18 @@ def recommendations_list(request: Request, session: SessionDep, user: Worker, pa
         count=len(rows),
         filters={**params, "page": result.page},
     )
-
-    def query(**changes: Any) -> str:
-        return urlencode({**params, "page": result.page, **changes})
-
-    return render(
+    return render_list(
         request,
         "recommendations/list.html",
         {
-            "result": result,
             "rows": rows,
             "flt": flt,
             "params": params,
-            "query": query,
-            "export_query": urlencode(params),
+            "export_query": query_string(params),
             "selects": selectors.filter_selects(selectors.filter_choices(session, user=user), flt),
         },
-        block="results",
+        result=result,
+        params=params,
     )
 
 
@@ -258,7 +254,7 @@ def _audit_visible(session: Session, user: User, item: Recommendation) -> bool:
     if item.audit_id is None:
         return False
     audit = session.get(Audit, item.audit_id)
-    return audit is not None and audit_selectors.audit_visible_to(user, audit)
+    return audit is not None and moderation_selectors.audit_visible_to(user, audit)
 
 
 DONE_MESSAGES = {
@@ -298,8 +294,9 @@ def recommendation_move(
             errors={"action": "Choose what to do with the recommendation"},
         )
     action = rules.Action(raw)
-    try:
-        service.recommendation_act(
+    outcome = attempt(
+        session,
+        lambda: service.recommendation_act(
             session,
             item=item,
             actor=user,
@@ -308,12 +305,12 @@ def recommendation_move(
             settings=request.app.state.settings,
             evidence=values["evidence"],
             reason=values["reason"],
-        )
-    except ValidationFailed as exc:
-        return _detail_page(request, session, user, item, values=values, errors=exc.errors, status_code=400)
-    except Conflict as exc:
-        session.refresh(item)  # the stale form wrote nothing; show the item as it now is
-        return _detail_page(request, session, user, item, values=values, conflict=exc.message, status_code=409)
+        ),
+    )
+    if isinstance(outcome, ValidationFailed):
+        return _detail_page(request, session, user, item, values=values, errors=outcome.errors, status_code=400)
+    if isinstance(outcome, Conflict):  # nothing of the stale form was kept; show the item as it now is
+        return _detail_page(request, session, user, item, values=values, conflict=outcome.message, status_code=409)
     return RedirectResponse(f"/recommendations/{item.id}?done={action.value}", status_code=303)
 
 
@@ -337,8 +334,9 @@ def recommendation_due_date(
             status_code=400,
             errors={"due_date": "The due date must be a real date, for example 27 3 2027"},
         )
-    try:
-        service.recommendation_due_change(
+    outcome = attempt(
+        session,
+        lambda: service.recommendation_due_change(
             session,
             item=item,
             actor=user,
@@ -346,13 +344,13 @@ def recommendation_due_date(
             reason=values["due_reason"],
             version=posted_version(form),
             settings=request.app.state.settings,
-        )
-    except ValidationFailed as exc:
-        errors = {("due_reason" if k == "reason" else k): v for k, v in exc.errors.items()}
+        ),
+    )
+    if isinstance(outcome, ValidationFailed):
+        errors = {("due_reason" if k == "reason" else k): v for k, v in outcome.errors.items()}
         return _detail_page(request, session, user, item, values=values, errors=errors, status_code=400)
-    except Conflict as exc:
-        session.refresh(item)  # the stale form wrote nothing; show the item as it now is
-        return _detail_page(request, session, user, item, values=values, conflict=exc.message, status_code=409)
+    if isinstance(outcome, Conflict):  # nothing of the stale form was kept; show the item as it now is
+        return _detail_page(request, session, user, item, values=values, conflict=outcome.message, status_code=409)
     return RedirectResponse(f"/recommendations/{item.id}?done=due_date", status_code=303)
 
 
@@ -361,7 +359,7 @@ def recommendation_due_date(
 
 def _audit_for_raising(session: Session, user: User, audit_id: int) -> Audit:
     audit = audit_selectors.audit_get(session, audit_id=audit_id)
-    if audit is None or not audit_selectors.audit_visible_to(user, audit):
+    if audit is None or not moderation_selectors.audit_visible_to(user, audit):
         raise NotFound("There is no audit with that number, or it is not one you can see.")
     if not scope.may_raise_on_audit(session, user=user, audit=audit):
         raise PermissionDenied(
@@ -437,8 +435,9 @@ def _raise_submit(
     theme_ids = [int(v) for v in values["theme_ids"] if digits(v) and len(v) <= 9]
     if len(theme_ids) != len(values["theme_ids"]):
         errors["theme_ids"] = "Choose themes from the list"
-    try:
-        item = service.recommendation_raise(
+    item = attempt(
+        session,
+        lambda: service.recommendation_raise(
             session,
             actor=user,
             settings=request.app.state.settings,
@@ -452,10 +451,13 @@ def _raise_submit(
             cycle=cycle,
             service_area_id=_as_id(values["service_area_id"]),
             errors=errors,
-        )
-    except ValidationFailed as exc:
+        ),
+    )
+    if isinstance(item, Conflict):
+        raise item
+    if isinstance(item, ValidationFailed):
         return _raise_page(
-            request, session, audit=audit, cycle=cycle, values=values, errors=exc.errors, status_code=400
+            request, session, audit=audit, cycle=cycle, values=values, errors=item.errors, status_code=400
         )
     back = f"/audits/{audit.id}/recommendations" if audit is not None else f"/recommendations/{item.id}"
     return RedirectResponse(f"{back}?raised={item.id}" if audit is not None else f"{back}?done=raised", status_code=303)

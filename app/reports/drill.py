@@ -37,13 +37,13 @@ from app.audit_templates.schema import GRADE_LABELS, KEY_PATTERN, Grade
 from app.audit_templates.service import template_definition
 from app.audit_templates.versions import all_versions, key_aliases
 from app.audits.models import Audit, AuditAnswer
-from app.audits.selectors import audit_visible_to
-from app.audits.views import AUDIT_ROLES
+from app.audits.selectors import AUDIT_ROLES
 from app.cases.models import Case
 from app.cases.selectors import case_type_label
 from app.dates import long_date, months_before
 from app.db import JSONType
 from app.moderation.models import Moderation
+from app.moderation.selectors import audit_visible_to
 from app.pagination import Page, paginate
 from app.reports.figures import (
     ANSWER_VALUES,

@@ -4,7 +4,6 @@ view of a child's record, so nothing is recorded."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -15,6 +14,7 @@ from app.pagination import page_number
 from app.reports import drill
 from app.reports.filters import report_filter
 from app.reports.views import FILTER_ORDER, ReportReader
+from app.web.query import query_builder
 from app.web.templating import render
 
 router = APIRouter(tags=["reports (HTML)"])
@@ -31,11 +31,6 @@ def report_audits(request: Request, session: SessionDep, user: ReportReader, pag
     result = drill.audits_page(
         session, flt, narrowing, zone=settings.timezone, user=user, page=page_number(page), page_size=drill.PAGE_SIZE
     )
-    params = {**flt.query(), **narrowing.query()}
-
-    def query(**changes: Any) -> str:
-        return urlencode({**params, "page": result.page, **changes})
-
     errors = {**flt.errors, **narrowing.errors}
     return render(
         request,
@@ -43,7 +38,7 @@ def report_audits(request: Request, session: SessionDep, user: ReportReader, pag
         {
             "result": result,
             "caption": drill.describe(session, flt, narrowing),
-            "query": query,
+            "query": query_builder({**flt.query(), **narrowing.query(), "page": result.page}),
             "back_href": "/reports?" + urlencode(flt.query()),
             "shows_case": any(row.may_open for row in result.items),
             "errors": errors,

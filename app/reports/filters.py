@@ -97,10 +97,7 @@ def report_filter_from_query(params: Mapping[str, str], *, user: User, today: da
     if template_key is not None and not _is_key(template_key):
         errors["template"] = "Template must be a template's key, for example dip_sample"
         template_key = None
-    case_type = read.text("case_type") or None
-    if case_type is not None and case_type not in CASE_TYPES:
-        errors["case_type"] = "Case type must be one of " + ", ".join(CASE_TYPES)
-        case_type = None
+    case_type = read.choice("case_type", CASE_TYPES, "Case type must be one of " + ", ".join(CASE_TYPES))
 
     area = read.row_id("service_area", "Service area must be a service area's number")
     locked = not user.has_role(Role.QA_LEAD, Role.VIEWER)

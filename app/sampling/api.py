@@ -12,11 +12,12 @@ from sqlalchemy import select
 
 from app.db import RowId, SessionDep
 from app.errors import NotFound, ValidationFailed
+from app.flows.allocation import allocation_confirm
 from app.input_types import DateValue, StrictFlag
 from app.numbers import IdValue
 from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut, paginate
 from app.sampling import service
-from app.sampling.allocation.service import allocation_confirm, allocation_propose, allocation_summary
+from app.sampling.allocation.service import allocation_propose, allocation_summary
 from app.sampling.methods import MIN_MARGIN, SamplingError, sample_size
 from app.sampling.models import Cycle, Sample
 from app.sampling.schemas import CycleCreate, SampleSpec

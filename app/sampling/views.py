@@ -18,15 +18,16 @@ from app.cases.facts import CASE_TYPE_LABELS
 from app.date_rules import DueDateRules
 from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.flows.allocation import allocation_confirm
 from app.numbers import digits, parse_int
 from app.sampling import selectors, service
-from app.sampling.allocation.service import allocation_confirm, allocation_propose, auditor_pool
+from app.sampling.allocation.service import allocation_propose, auditor_pool
 from app.sampling.frame import frame_counts
 from app.sampling.methods import describe_precision
 from app.sampling.models import Cycle, Sample
 from app.sampling.schemas import CYCLE_KINDS, MAX_SAMPLE, METHODS, STRATA_BY, CycleCreate, SampleSpec
 from app.web.auth import QALead
-from app.web.forms import FormDep, date_from_parts, request_today, see_other, validate
+from app.web.forms import FormDep, attempt, date_from_parts, request_today, see_other, validate
 from app.web.templating import render
 from app.working_days import calendar_for
 
@@ -197,10 +198,11 @@ def cycle_new_submit(request: Request, session: SessionDep, lead: QALead, form: 
     errors = {**problems, **errors}
     if errors or cycle_data is None:
         return _cycle_form(request, session, values, errors)
-    try:
-        cycle = service.cycle_create(session, data=cycle_data, actor=lead, dates=_dates(request))
-    except ValidationFailed as exc:
-        return _cycle_form(request, session, values, exc.errors)
+    cycle = attempt(session, lambda: service.cycle_create(session, data=cycle_data, actor=lead, dates=_dates(request)))
+    if isinstance(cycle, Conflict):
+        raise cycle
+    if isinstance(cycle, ValidationFailed):
+        return _cycle_form(request, session, values, cycle.errors)
     return see_other(f"/programme/{cycle.id}?created=1")
 
 
@@ -242,10 +244,11 @@ def _cycle_page(
 def cycle_copy(request: Request, session: SessionDep, lead: QALead, cycle_id: RowId) -> Response:
     """ "The same again next month": a new cycle, then its page (or this one, saying why it cannot be copied)."""
     cycle = _cycle_or_404(session, cycle_id)
-    try:
-        copy = service.cycle_copy(session, cycle=cycle, actor=lead, dates=_dates(request))
-    except ValidationFailed as exc:
-        return _cycle_page(request, session, cycle, errors=exc.errors, status_code=400)
+    copy = attempt(session, lambda: service.cycle_copy(session, cycle=cycle, actor=lead, dates=_dates(request)))
+    if isinstance(copy, Conflict):
+        raise copy
+    if isinstance(copy, ValidationFailed):
+        return _cycle_page(request, session, cycle, errors=copy.errors, status_code=400)
     return see_other(f"/programme/{copy.id}?copied={cycle.id}")
 
 
@@ -261,10 +264,10 @@ def cycle_close_confirm(request: Request, session: SessionDep, _: QALead, cycle_
 @router.post("/programme/{cycle_id}/close")
 def cycle_close(session: SessionDep, lead: QALead, cycle_id: RowId) -> Response:
     cycle = _cycle_or_404(session, cycle_id)
-    try:
-        service.cycle_close(session, cycle=cycle, actor=lead)
-    except Conflict:
-        pass  # closed meanwhile (another tab): the page shows it closed
+    outcome = attempt(session, lambda: service.cycle_close(session, cycle=cycle, actor=lead))
+    if isinstance(outcome, ValidationFailed):
+        raise outcome
+    # A Conflict: closed meanwhile (another tab); the page shows it closed.
     return see_other(f"/programme/{cycle.id}")
 
 
@@ -407,10 +410,11 @@ def sample_new_submit(request: Request, session: SessionDep, lead: QALead, cycle
     if spec is None:
         return _sample_form(request, session, cycle, values, errors=errors, status_code=400)
     today = request_today(request)
-    try:
-        draw = service.sample_draw(session, spec=spec, today=today)
-    except ValidationFailed as exc:
-        return _sample_form(request, session, cycle, values, errors=exc.errors, status_code=400)
+    draw = attempt(session, lambda: service.sample_draw(session, spec=spec, today=today))
+    if isinstance(draw, Conflict):
+        raise draw
+    if isinstance(draw, ValidationFailed):
+        return _sample_form(request, session, cycle, values, errors=draw.errors, status_code=400)
     if form.get("action") != "confirm":
         return _sample_form(request, session, cycle, values, draw=draw)
     if form.get("frame_hash") and form.get("frame_hash") != draw.frame_hash:
@@ -527,12 +531,16 @@ def sample_add_case(request: Request, session: SessionDep, lead: QALead, sample_
     """A case added by hand, with the reason recorded beside it."""
     sample = _sample_or_404(session, sample_id)
     values = {name: str(form.get(name, ""))[:2000] for name in ("child_id", "reason")}
-    try:
-        service.sample_add_case(
+    outcome = attempt(
+        session,
+        lambda: service.sample_add_case(
             session, sample=sample, child_id=values["child_id"], reason=values["reason"], actor=lead
-        )
-    except ValidationFailed as exc:
-        return _sample_page(request, session, sample, values=values, errors=exc.errors, status_code=400)
+        ),
+    )
+    if isinstance(outcome, Conflict):
+        raise outcome
+    if isinstance(outcome, ValidationFailed):
+        return _sample_page(request, session, sample, values=values, errors=outcome.errors, status_code=400)
     return see_other(f"/samples/{sample.id}?added=1#cases")
 
 
@@ -560,8 +568,9 @@ def sample_allocate(request: Request, session: SessionDep, lead: QALead, sample_
             errors["due_date"] = "The due date must be a real date"
     if not errors:
         settings = request.app.state.settings
-        try:
-            allocation_confirm(
+        outcome = attempt(
+            session,
+            lambda: allocation_confirm(
                 session,
                 sample=sample,
                 assignments=assignments,
@@ -570,9 +579,12 @@ def sample_allocate(request: Request, session: SessionDep, lead: QALead, sample_
                 today=settings.today(),
                 calendar=calendar_for(settings.working_days_jurisdiction),
                 dates=settings.due_date_rules(),
-            )
-        except ValidationFailed as exc:
-            errors = exc.errors
+            ),
+        )
+        if isinstance(outcome, Conflict):
+            raise outcome
+        if isinstance(outcome, ValidationFailed):
+            errors = outcome.errors
     if errors:
         return _sample_page(request, session, sample, values=values, errors=errors, status_code=400)
     return see_other(f"/samples/{sample.id}?allocated=1")

@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
+import types
+from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
 from starlette.datastructures import FormData
 
+from app.errors import Conflict, ValidationFailed
 from app.numbers import digits
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+Refusal = ValidationFailed | Conflict  # what a page shows as its own form again, rather than as an error page
+
+
+def attempt(session: Session, action: Callable[[], T]) -> T | Refusal:
+    """Run a service call so that, if it is refused, nothing it wrote survives: the one way a POST handler (or an API
+    route that answers an error without raising) calls a service whose refusal it shows itself.
+
+    Why: the request's session commits after the view returns (app.db.get_session), whatever the status of the page
+    it returned, and a service may write before it refuses (a version claimed, a row added, then a rule broken).
+    So `action` runs inside a savepoint (`session.begin_nested()`). It returns the action's result; or, when the
+    action raised ValidationFailed or Conflict, rolls the savepoint back and returns the error, for the view to
+    re-render with (400 and `errors`, 409 and the message, as its page does). Everything in the session is then
+    expired, so the page re-reads rows as they are stored, never as the refused call left them in memory. Any other
+    error propagates, and get_session rolls the whole request back. (A refusal a page shows as an error page is
+    simply re-raised: `raise outcome`.)"""
+    try:
+        with session.begin_nested():
+            return action()
+    except (ValidationFailed, Conflict) as exc:
+        session.expire_all()
+        return exc
 
 
 async def read_form(request: Request) -> FormData:
@@ -61,6 +88,27 @@ def friendly_message(model: type[BaseModel], error: dict[str, Any]) -> tuple[str
     else:
         message = f"{label.capitalize()}: {error['msg']}"
     return field, message
+
+
+def _is_list(annotation: Any) -> bool:
+    if get_origin(annotation) is list:
+        return True
+    if get_origin(annotation) in (Union, types.UnionType):
+        return any(_is_list(arg) for arg in get_args(annotation))
+    return False
+
+
+def form_data(form: FormData, model: type[BaseModel]) -> dict[str, Any]:
+    """The posted fields `model` reads, as sent (kept as typed, to show the form again): every value of a list field,
+    the text of the others. A required field not posted reads as blank, as a browser sends an empty box; an optional
+    one not posted is left out, so it keeps its default and a partial model (UserUpdate) leaves it unchanged."""
+    data: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if _is_list(info.annotation):
+            data[name] = [str(v) for v in form.getlist(name)]
+        elif name in form or info.is_required():
+            data[name] = str(form.get(name, ""))
+    return data
 
 
 def validate(model: type[M], data: dict[str, Any]) -> tuple[M | None, dict[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -13,9 +14,11 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from app.accounts.roles import ROLE_LABELS, Role
 from app.config import PROJECT_DIR, Settings
 from app.dates import long_date
+from app.pagination import Page
 from app.web.csrf import CSRF_FIELD, CSRF_HEADER, request_csrf_token
 from app.web.forms import error_summary, field_error
 from app.web.nav import nav_for
+from app.web.query import query_builder
 
 TEMPLATES_DIR = PROJECT_DIR / "templates"
 GOVUK_FRONTEND_VERSION = "6.3.0"
@@ -81,3 +84,34 @@ def render(
     )
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+RESULTS_BLOCK = "results"
+
+
+def wants_results(request: Request) -> bool:
+    """An htmx request for a list page's results (its filter form targets #results): not one that restores a page
+    from history, which needs the whole page, nor one aimed at another element."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+        and headers.get("HX-Target") in (None, RESULTS_BLOCK)
+    )
+
+
+def render_list(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    result: Page[Any],
+    params: Mapping[str, Any],
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A list page that htmx filters (layouts/list_page.html): the whole page, or just its `results` block for
+    htmx. Adds what the results need (layouts/_results.html): `result`, the page of rows, and `query`, building
+    the links of the list's pages from `params` (its filter's `query()`)."""
+    block = RESULTS_BLOCK if wants_results(request) else None
+    context = {**context, "result": result, "query": query_builder({**params, "page": result.page})}
+    return render(request, template, context, status_code=status_code, block=block)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.accounts.roles import Role
 from app.audit_trail.models import AuditEvent
 from app.audits.models import AuditAnswer, AuditReply
-from app.audits.service import audit_move
+from app.audits.workflow.moves import audit_move
 from app.cases import people as register
 from app.cases.models import WorkerLink
 from tests.factories import csrf_token, login, make_audit, make_case, make_team, make_user, page_text, post_form

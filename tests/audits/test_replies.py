@@ -12,7 +12,7 @@ from app.accounts.roles import Role
 from app.audit_trail.models import AuditEvent
 from app.audits.models import AuditAnswer, AuditReply
 from app.audits.replies import service as replies
-from app.audits.service import audit_move
+from app.audits.workflow.moves import audit_move
 from app.cases.models import Case
 from tests.factories import login, make_audit, make_case, make_user, post_form
 from tests.factories import page_text as _page_text

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from app.audits import service
 from app.audits.models import Audit, AuditAnswer
 from app.errors import Conflict
+from app.flows import audits as audit_flows
 from tests.factories import api_headers, csrf_token, login, make_audit
 
 QUESTIONS = ("chronology_up_to_date", "oversight_last_month", "child_voice_recorded")
@@ -58,7 +59,7 @@ class ServiceTransport(Transport):
     def save(self, audit, changes, tab):
         before = audit.version
         try:
-            service.audit_answers_save(
+            audit_flows.audit_answers_save(
                 self.db,
                 audit=audit,
                 version=min(tab.base[k] for k in changes),
@@ -205,10 +206,12 @@ def test_no_accepted_answer_is_lost_or_overwritten_by_a_stale_client(db, client,
 
 def test_saves_of_different_questions_from_one_old_version_both_succeed(db, people, new_audit):
     audit = new_audit()
-    service.audit_answers_save(
+    audit_flows.audit_answers_save(
         db, audit=audit, version=1, answers={"chronology_up_to_date": "yes"}, actor=people.auditor
     )
-    service.audit_answers_save(db, audit=audit, version=1, answers={"oversight_last_month": "no"}, actor=people.auditor)
+    audit_flows.audit_answers_save(
+        db, audit=audit, version=1, answers={"oversight_last_month": "no"}, actor=people.auditor
+    )
     assert audit.version == 3
     assert _stored(db, audit) == {
         "chronology_up_to_date": "yes",
@@ -220,7 +223,7 @@ def test_saves_of_different_questions_from_one_old_version_both_succeed(db, peop
 def test_a_version_the_audit_never_had_is_refused(db, people, new_audit):
     audit = new_audit()
     with pytest.raises(Conflict, match="has no version 9"):
-        service.audit_answers_save(
+        audit_flows.audit_answers_save(
             db, audit=audit, version=9, answers={"chronology_up_to_date": "yes"}, actor=people.auditor
         )
     assert _stored(db, audit)["chronology_up_to_date"] is None
@@ -260,14 +263,16 @@ def test_two_saves_at_once_are_judged_one_after_the_other(pytestconfig, tmp_path
         first = Session(engine)
         audit = first.get(Audit, audit_id)
         actor = first.get(User, auditor_id)
-        service.audit_answers_save(first, audit=audit, version=1, answers={"chronology_up_to_date": "yes"}, actor=actor)
+        audit_flows.audit_answers_save(
+            first, audit=audit, version=1, answers={"chronology_up_to_date": "yes"}, actor=actor
+        )
         outcome: list[str] = []
 
         def second_tab() -> None:
             with Session(engine) as session:
                 other = session.get(Audit, audit_id)
                 try:
-                    service.audit_answers_save(
+                    audit_flows.audit_answers_save(
                         session,
                         audit=other,
                         version=1,

@@ -15,6 +15,7 @@ from app.audit_trail.models import AuditEvent
 from app.audits import selectors, service
 from app.audits.models import AuditAnswer
 from app.errors import Conflict, PermissionDenied, ValidationFailed
+from app.flows import audits as audit_flows
 from app.working_days import calendar_for
 from tests.factories import make_case, make_user
 
@@ -78,18 +79,18 @@ def test_an_audit_starts_on_the_latest_version_with_suggestions_from_the_registe
 def test_answers_are_saved_partially_and_the_version_moves_on(db, people, published):
     _, auditor = people
     audit = _start(db, people)
-    service.audit_answers_save(db, audit=audit, version=1, answers={"chronology_up_to_date": "yes"}, actor=auditor)
+    audit_flows.audit_answers_save(db, audit=audit, version=1, answers={"chronology_up_to_date": "yes"}, actor=auditor)
     assert (audit.version, audit.status) == (2, "in_progress")
-    service.audit_answers_save(db, audit=audit, version=2, answers={"comments": "  Good file  "}, actor=auditor)
+    audit_flows.audit_answers_save(db, audit=audit, version=2, answers={"comments": "  Good file  "}, actor=auditor)
     assert selectors.audit_answers(db, audit=audit) == {"chronology_up_to_date": "yes", "comments": "Good file"}
-    service.audit_answers_save(db, audit=audit, version=3, answers={"comments": ""}, actor=auditor)
+    audit_flows.audit_answers_save(db, audit=audit, version=3, answers={"comments": ""}, actor=auditor)
     assert "comments" not in selectors.audit_answers(db, audit=audit)
 
 
 def test_confirming_a_suggestion_keeps_both(db, people, published):
     _, auditor = people
     audit = _start(db, people, seen_alone=False)
-    service.audit_answers_save(db, audit=audit, version=1, answers={"seen_alone_last_visit": "yes"}, actor=auditor)
+    audit_flows.audit_answers_save(db, audit=audit, version=1, answers={"seen_alone_last_visit": "yes"}, actor=auditor)
     row = selectors.audit_answer_rows(db, audit=audit)["seen_alone_last_visit"]
     assert (row.value, row.prefill_value, row.updated_by_id) == ("yes", "no", auditor.id)
 
@@ -97,9 +98,11 @@ def test_confirming_a_suggestion_keeps_both(db, people, published):
 def test_a_stale_save_is_refused_and_overwrites_nothing(db, people, published):
     _, auditor = people
     audit = _start(db, people)
-    service.audit_answers_save(db, audit=audit, version=1, answers={"chronology_up_to_date": "yes"}, actor=auditor)
+    audit_flows.audit_answers_save(db, audit=audit, version=1, answers={"chronology_up_to_date": "yes"}, actor=auditor)
     with pytest.raises(Conflict, match="also changed by someone else"):
-        service.audit_answers_save(db, audit=audit, version=1, answers={"chronology_up_to_date": "no"}, actor=auditor)
+        audit_flows.audit_answers_save(
+            db, audit=audit, version=1, answers={"chronology_up_to_date": "no"}, actor=auditor
+        )
     assert selectors.audit_answers(db, audit=audit)["chronology_up_to_date"] == "yes" and audit.version == 2
 
 
@@ -107,7 +110,7 @@ def test_an_invalid_value_names_the_question_and_saves_nothing(db, people, publi
     _, auditor = people
     audit = _start(db, people)
     with pytest.raises(ValidationFailed) as refused:
-        service.audit_answers_save(
+        audit_flows.audit_answers_save(
             db,
             audit=audit,
             version=1,
@@ -123,24 +126,24 @@ def test_only_the_allocated_auditor_changes_answers(db, people, published):
     lead, _ = people
     audit = _start(db, people)
     with pytest.raises(PermissionDenied):
-        service.audit_answers_save(db, audit=audit, version=1, answers={"chronology_up_to_date": "yes"}, actor=lead)
+        audit_flows.audit_answers_save(db, audit=audit, version=1, answers={"chronology_up_to_date": "yes"}, actor=lead)
 
 
 def test_submit_lists_every_missing_answer_and_ignores_hidden_questions(db, people, published):
     _, auditor = people
     audit = _start(db, people)
-    service.audit_answers_save(db, audit=audit, version=1, answers={"chronology_up_to_date": "no"}, actor=auditor)
+    audit_flows.audit_answers_save(db, audit=audit, version=1, answers={"chronology_up_to_date": "no"}, actor=auditor)
     with pytest.raises(ValidationFailed) as refused:
-        service.audit_submit(db, audit=audit, version=2, actor=auditor)
+        audit_flows.audit_submit(db, audit=audit, version=2, actor=auditor)
     errors = refused.value.errors
     assert "chronology_up_to_date__explanation" in errors  # No needs an explanation
     assert "assessment_within_45_days" in errors and "return_interview_within_72_hours" not in errors
     answers = {**_all_dip_sample_answers(), "chronology_up_to_date__explanation": "Last updated in March"}
-    service.audit_answers_save(db, audit=audit, version=2, answers=answers, actor=auditor)
-    submitted = service.audit_submit(db, audit=audit, version=3, actor=auditor)
+    audit_flows.audit_answers_save(db, audit=audit, version=2, answers=answers, actor=auditor)
+    submitted = audit_flows.audit_submit(db, audit=audit, version=3, actor=auditor)
     assert submitted.status == "completed" and submitted.submitted_at is not None  # not picked for moderation
     with pytest.raises(Conflict, match="completed"):
-        service.audit_answers_save(
+        audit_flows.audit_answers_save(
             db, audit=audit, version=submitted.version, answers={"comments": "late"}, actor=auditor
         )
 
@@ -148,11 +151,11 @@ def test_submit_lists_every_missing_answer_and_ignores_hidden_questions(db, peop
 def test_a_conditional_question_becomes_required_when_shown(db, people, published):
     _, auditor = people
     audit = _start(db, people)
-    service.audit_answers_save(
+    audit_flows.audit_answers_save(
         db, audit=audit, version=1, answers={**_all_dip_sample_answers(), "child_missing_12m": "yes"}, actor=auditor
     )
     with pytest.raises(ValidationFailed) as refused:
-        service.audit_submit(db, audit=audit, version=2, actor=auditor)
+        audit_flows.audit_submit(db, audit=audit, version=2, actor=auditor)
     # both return home interview questions: offered, and (version 2) completed, within 72 hours
     assert list(refused.value.errors) == ["return_interview_within_72_hours", "return_interview_completed_72_hours"]
 
@@ -181,5 +184,5 @@ def test_an_audit_keeps_its_version_after_a_new_one_is_published(db, people, pub
 def test_answers_go_with_the_audit(db, people, published):
     _, auditor = people
     audit = _start(db, people, seen_alone=True)
-    service.audit_answers_save(db, audit=audit, version=1, answers={"chronology_up_to_date": "yes"}, actor=auditor)
+    audit_flows.audit_answers_save(db, audit=audit, version=1, answers={"chronology_up_to_date": "yes"}, actor=auditor)
     assert db.execute(select(AuditAnswer).where(AuditAnswer.audit_id == audit.id)).scalars().all()

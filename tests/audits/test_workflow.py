@@ -13,11 +13,12 @@ from sqlalchemy import select
 from app.accounts.roles import Role, TrainingKind
 from app.audit_trail.models import AuditEvent
 from app.audits.models import AuditDueChange
-from app.audits.service import audit_move
 from app.audits.workflow import states as workflow
-from app.audits.workflow.service import audit_due_date_change, audit_reallocate
+from app.audits.workflow.moves import audit_move
+from app.audits.workflow.service import audit_due_date_change
 from app.date_rules import DueDateRules
 from app.errors import Conflict, ValidationFailed
+from app.flows.allocation import audit_reallocate
 from tests.factories import add_training, login, make_audit, make_user, post_form
 from tests.factories import page_text as _page_text
 

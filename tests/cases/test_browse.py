@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from app.accounts.roles import Role
 from app.audit_trail.models import AuditEvent
+from app.audits import case_scope
 from app.cases import selectors
 from app.config import Settings
 from app.db import MAX_ROW_ID
@@ -149,7 +150,7 @@ def test_age_bands_count_from_month_and_year_of_birth(db):
     make_case(db, birth_year=None)  # unknown age: in no band
 
     def band(name: str) -> set[int]:
-        page = selectors.cases_page(db, user=lead, today=today, age_band=name, page_size=100)
+        page = case_scope.cases_page(db, user=lead, today=today, age_band=name, page_size=100)
         return {age for age, case in ages.items() if case in page.items}
 
     assert band("0-4") == {4}
@@ -157,7 +158,7 @@ def test_age_bands_count_from_month_and_year_of_birth(db):
     assert band("10-15") == set()
     assert band("16-17") == {17}
     assert band("18+") == {18, 21}
-    assert selectors.cases_page(db, user=lead, today=today, age_band="bogus", page_size=100).total == 7
+    assert case_scope.cases_page(db, user=lead, today=today, age_band="bogus", page_size=100).total == 7
 
 
 def test_age_band_filter_on_the_page(client, lead, db, register):

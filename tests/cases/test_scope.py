@@ -13,9 +13,9 @@ from app.accounts.schemas import UserUpdate
 from app.audit_templates.selectors import template_latest
 from app.audit_templates.service import templates_publish
 from app.audit_trail.models import AuditEvent
+from app.audits import case_scope as selectors
+from app.audits.case_scope import case_scope_filter
 from app.audits.service import audit_start
-from app.cases import selectors
-from app.cases.scope import case_scope_filter
 from app.working_days import calendar_for
 from tests.factories import api_headers, login, make_case, make_team, make_user, page_text
 

@@ -14,10 +14,10 @@ from app.accounts.roles import Role, TrainingKind
 from app.audit_templates.answers import submission_errors
 from app.audit_templates.schema import QuestionType
 from app.audits import selectors as audit_selectors
-from app.audits import service as audit_service
 from app.audits.models import Audit
 from app.config import Settings
 from app.escalations.models import Escalation
+from app.flows import audits as audit_flows
 from app.sampling.models import Cycle
 from tests.conftest import TEST_NOW, TEST_SECRET_KEY
 from tests.factories import (
@@ -108,14 +108,14 @@ def new_audit(
 def fill(db, audit: Audit, actor: User, **grades: Any) -> Audit:
     _, definition = audit_selectors.audit_template(db, audit)
     answers = complete_answers(definition, **grades)
-    audit_service.audit_answers_save(db, audit=audit, version=audit.version, answers=answers, actor=actor)
+    audit_flows.audit_answers_save(db, audit=audit, version=audit.version, answers=answers, actor=actor)
     return audit
 
 
 def submit(db, audit: Audit, actor: User, *, settings: Settings = SETTLED, **grades: Any) -> Audit:
     """Fill in and submit as the auditor: moderation selection runs as part of the submission."""
     fill(db, audit, actor, **grades)
-    audit_service.audit_submit(db, audit=audit, version=audit.version, actor=actor, settings=settings)
+    audit_flows.audit_submit(db, audit=audit, version=audit.version, actor=actor, settings=settings)
     return audit
 
 

@@ -52,9 +52,9 @@ def lead_moderates(db, mw):
 def test_the_allocated_qa_lead_is_blind_until_they_have_graded(db, mw, lead_moderates):
     audit, round_, both = lead_moderates
     assert selectors.grades_hidden_from(db, user=both, audit=audit)
-    assert not audit_selectors.audit_visible_to(both, audit)
+    assert not selectors.audit_visible_to(both, audit)
     assert not selectors.grades_hidden_from(db, user=mw.lead, audit=audit)  # the lead not moderating it
-    assert audit_selectors.audit_visible_to(mw.lead, audit)
+    assert selectors.audit_visible_to(mw.lead, audit)
     _, definition = audit_selectors.audit_template(db, audit)
     sections = service.sections_to_grade(definition, audit_selectors.audit_answers(db, audit=audit))
     service.moderation_grade(
@@ -67,7 +67,7 @@ def test_the_allocated_qa_lead_is_blind_until_they_have_graded(db, mw, lead_mode
         actor=both,
     )
     assert not selectors.grades_hidden_from(db, user=both, audit=audit)
-    assert audit_selectors.audit_visible_to(both, audit)
+    assert selectors.audit_visible_to(both, audit)
 
 
 @pytest.mark.parametrize("path", ["", "/check", "/print", "/print.pdf"])

@@ -12,7 +12,7 @@ import pytest
 from app.audit_templates.schema import Question, QuestionType, TemplateDefinition
 from app.audit_templates.scoring import compliance_questions
 from app.audits import selectors as audit_selectors
-from app.audits import service as audit_service
+from app.flows import audits as audit_flows
 from app.moderation import selectors, service
 from app.moderation.agreement.kappa import ANSWERS, cross_table, weighted_kappa
 from tests.factories import api_headers, login, post_form
@@ -52,8 +52,8 @@ def _dip_sample(db, mw, *, missing: str = "yes"):
     for q in compliance_questions(definition):  # no stale answers to questions the form hides
         if q.key not in asked_keys(definition, missing=missing):
             answers.pop(q.key, None)
-    audit_service.audit_answers_save(db, audit=audit, version=audit.version, answers=answers, actor=mw.auditor)
-    audit_service.audit_submit(db, audit=audit, version=audit.version, actor=mw.auditor, settings=SETTLED)
+    audit_flows.audit_answers_save(db, audit=audit, version=audit.version, answers=answers, actor=mw.auditor)
+    audit_flows.audit_submit(db, audit=audit, version=audit.version, actor=mw.auditor, settings=SETTLED)
     assert (audit.status, audit.final_grade) == ("completed", None)
     round_ = service.moderation_add(db, audit=audit, version=audit.version, actor=mw.lead, today=TODAY)
     assert round_.moderator_id == mw.max.id and round_.blind == mw.cycle.blind_moderation

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from app.accounts.roles import Role, TrainingKind
 from app.audit_trail.models import AuditEvent
 from app.audits import selectors as audit_selectors
-from app.audits import service as audit_service
 from app.errors import Conflict, PermissionDenied, ValidationFailed
+from app.flows import audits as audit_flows
 from app.moderation import selection, selectors, service
 from app.moderation.eligibility import AuditParties, ineligibility_reasons
 from tests.factories import add_training, make_team, make_user
@@ -39,7 +39,7 @@ def test_inadequate_and_safeguarding_are_always_selected(db, mw):
     risky = new_audit(db, mw)
     fill(db, risky, mw.auditor, overall="outstanding")
     escalate(db, risky, mw)
-    audit_service.audit_submit(db, audit=risky, version=risky.version, actor=mw.auditor)
+    audit_flows.audit_submit(db, audit=risky, version=risky.version, actor=mw.auditor)
     for audit, reason in ((bad, "inadequate"), (risky, "safeguarding")):
         assert audit.status == "in_moderation"
         (round_,) = selectors.moderation_rounds(db, audit_id=audit.id)
@@ -439,7 +439,7 @@ def test_the_moderators_grades_are_hidden_only_while_blind_and_ungraded(db, mw):
     assert not selectors.grades_hidden_from(db, user=mw.lead, audit=audit)
     assert not selectors.grades_hidden_from(db, user=mw.auditor, audit=audit)
     # Until they have graded, the audit's own pages (which show grades) are closed to the moderator.
-    assert not audit_selectors.audit_visible_to(moderator, audit)
+    assert not selectors.audit_visible_to(moderator, audit)
     service.moderation_grade(
         db,
         moderation=round_,
@@ -450,7 +450,7 @@ def test_the_moderators_grades_are_hidden_only_while_blind_and_ungraded(db, mw):
         actor=moderator,
     )
     assert not selectors.grades_hidden_from(db, user=moderator, audit=audit)
-    assert audit_selectors.audit_visible_to(moderator, audit)
+    assert selectors.audit_visible_to(moderator, audit)
 
 
 def test_reassigning_a_graded_round_lets_the_new_moderator_grade_afresh(db, mw):

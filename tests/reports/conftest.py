@@ -26,8 +26,9 @@ import pytest
 
 from app.accounts.models import Team, User
 from app.accounts.roles import Role
-from app.audits import service as audit_service
+from app.audits import selectors as audit_selectors
 from app.audits.models import Audit
+from app.flows import audits as audit_flows
 from app.moderation.models import Moderation
 from app.sampling.models import Cycle, Sample
 from tests.factories import (
@@ -93,10 +94,10 @@ def completed_audit(
         version=version,
     )
     if answers:
-        audit_service.audit_answers_save(db, audit=audit, version=audit.version, answers=answers, actor=auditor)
+        audit_flows.audit_answers_save(db, audit=audit, version=audit.version, answers=answers, actor=auditor)
     audit.status, audit.completed_at, audit.final_grade = status, completed_at, final_grade
     if status == "completed" and coded:
-        audit.compliance_answers = audit_service.audit_compliance_code(db, audit)
+        audit.compliance_answers = audit_selectors.audit_compliance_code(db, audit)
     audit.cycle_id = cycle.id if cycle else None
     audit.sample_id = sample.id if sample else None
     db.add(audit)

@@ -34,9 +34,10 @@ from datetime import date
 import pytest
 from sqlalchemy.dialects import postgresql
 
-from app.audits import service as audit_service
+from app.audits import selectors as audit_selectors
 from app.audits.models import Audit
 from app.cases.models import Case
+from app.flows import audits as audit_flows
 from app.recommendations.models import Recommendation
 from app.reports.figures import Counts
 from app.reports.filters import report_filter_from_query
@@ -88,10 +89,10 @@ def follow_up(
     """A later audit of `earlier`'s case, started and answered through the services, then completed as a row."""
     case = db.get(Case, earlier.case_id)
     audit = make_audit(db, case=case, auditor=rw.auditor, template_key=template, today=TODAY)
-    audit_service.audit_answers_save(db, audit=audit, version=audit.version, answers=answers, actor=rw.auditor)
+    audit_flows.audit_answers_save(db, audit=audit, version=audit.version, answers=answers, actor=rw.auditor)
     audit.status, audit.final_grade = "completed", grade
     audit.created_at, audit.completed_at = at(started), at(completed)
-    audit.compliance_answers = audit_service.audit_compliance_code(db, audit)
+    audit.compliance_answers = audit_selectors.audit_compliance_code(db, audit)
     audit.cycle_id = cycle.id if cycle else None
     db.add(audit)
     db.flush()

@@ -11,6 +11,7 @@ from app.audit_templates.service import templates_publish
 from app.audits import selectors as audit_selectors
 from app.date_rules import DueDateRules
 from app.errors import Conflict, ValidationFailed
+from app.flows import allocation as allocation_flow
 from app.sampling import service
 from app.sampling.allocation import service as allocation
 from app.sampling.schemas import CycleCreate, SampleSpec
@@ -70,7 +71,7 @@ def test_the_proposal_avoids_conflicts_balances_and_leaves_out_expired_training(
 
 def test_confirming_creates_the_audits_in_the_cycle_with_due_dates(db, world):
     proposal = allocation.allocation_propose(db, sample=world["sample"], today=TODAY)
-    audits = allocation.allocation_confirm(
+    audits = allocation_flow.allocation_confirm(
         db,
         sample=world["sample"],
         assignments=proposal.assignments,
@@ -89,7 +90,7 @@ def test_confirming_creates_the_audits_in_the_cycle_with_due_dates(db, world):
     db.refresh(world["cycle"])
     assert world["cycle"].status == "in_progress"
     with pytest.raises(Conflict, match="already been allocated"):
-        allocation.allocation_confirm(
+        allocation_flow.allocation_confirm(
             db,
             sample=world["sample"],
             assignments=proposal.assignments,
@@ -106,7 +107,7 @@ def test_a_changed_allocation_is_checked_again(db, world):
     cases = {c.child_id: c.id for c in allocation.sample_cases_info(db, sample=world["sample"])}
     edited = {**proposal.assignments, cases["AL000"]: world["auditors"]["cat"].id}
     with pytest.raises(ValidationFailed) as refused:
-        allocation.allocation_confirm(
+        allocation_flow.allocation_confirm(
             db,
             sample=world["sample"],
             assignments=edited,
@@ -121,7 +122,7 @@ def test_a_changed_allocation_is_checked_again(db, world):
     }
     edited = {**proposal.assignments, cases["AL001"]: world["auditors"]["old"].id}
     with pytest.raises(ValidationFailed, match="auditor training expired on 3 Mar 2026"):
-        allocation.allocation_confirm(
+        allocation_flow.allocation_confirm(
             db,
             sample=world["sample"],
             assignments=edited,

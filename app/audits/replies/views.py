@@ -27,7 +27,7 @@ from app.cases.models import Case
 from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.web.auth import RoleGuard
-from app.web.forms import FormDep
+from app.web.forms import FormDep, attempt
 from app.web.templating import render
 
 router = APIRouter(tags=["practitioner replies (HTML)"])
@@ -119,8 +119,9 @@ def audit_reply(request: Request, session: SessionDep, user: Practitioner, audit
     if audit.status != "completed":
         # Said plainly rather than as a form error: there are no findings to reply to yet.
         raise Conflict("You can reply once the audit is completed. Nothing was saved.")
-    try:
-        replies.reply_add(session, audit=audit, case=case, author=user, text=text)
-    except ValidationFailed as exc:
-        return _findings_page(request, session, user, audit, case, errors=exc.errors, text=text, status_code=400)
+    outcome = attempt(session, lambda: replies.reply_add(session, audit=audit, case=case, author=user, text=text))
+    if isinstance(outcome, Conflict):
+        raise outcome
+    if isinstance(outcome, ValidationFailed):
+        return _findings_page(request, session, user, audit, case, errors=outcome.errors, text=text, status_code=400)
     return RedirectResponse(f"/audits/{audit.id}/findings?replied=1#replies", status_code=303)

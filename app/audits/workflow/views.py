@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -14,18 +15,14 @@ from app.accounts import selectors as account_selectors
 from app.accounts.models import User
 from app.audits import selectors
 from app.audits.models import Audit
-from app.audits.workflow.service import (
-    audit_due_date_change,
-    audit_reallocate,
-    due_date_history,
-    reallocation_choices,
-)
+from app.audits.workflow.service import audit_due_date_change, due_date_history
 from app.cases.models import Case
 from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.flows.allocation import audit_reallocate, reallocation_choices
 from app.numbers import digits
 from app.web.auth import QALead
-from app.web.forms import STALE_VERSION, FormDep, date_from_parts, posted_version
+from app.web.forms import STALE_VERSION, FormDep, attempt, date_from_parts, posted_version
 from app.web.templating import render
 
 router = APIRouter(tags=["audit workflow (HTML)"])
@@ -86,14 +83,31 @@ def reallocate_form(request: Request, session: SessionDep, _: QALead, audit_id: 
     return _reallocate_page(request, session, audit, values={"version": str(audit.version)}, errors={})
 
 
+def _refused(
+    page: Callable[..., Response],
+    request: Request,
+    session: Session,
+    audit: Audit,
+    values: dict[str, str],
+    outcome: ValidationFailed | Conflict,
+) -> Response:
+    """The form again: 400 naming the fields, or 409 for a stale form (nothing of it was kept; the page shows the
+    audit as it now is, and the form carries its current version)."""
+    if isinstance(outcome, ValidationFailed):
+        return page(request, session, audit, values=values, errors=outcome.errors, status_code=400)
+    values = {**values, "version": str(audit.version)}
+    return page(request, session, audit, values=values, errors={}, conflict=outcome.message, status_code=409)
+
+
 @router.post("/audits/{audit_id}/reallocate")
 def reallocate_submit(request: Request, session: SessionDep, lead: QALead, audit_id: RowId, form: FormDep) -> Response:
     audit = _audit_or_404(session, audit_id)
     values = {name: str(form.get(name, ""))[:2100] for name in ("auditor_id", "reason", "version")}
     raw = values["auditor_id"]
     auditor_id = int(raw) if digits(raw) and len(raw) <= 9 else None
-    try:
-        audit_reallocate(
+    outcome = attempt(
+        session,
+        lambda: audit_reallocate(
             session,
             audit=audit,
             auditor_id=auditor_id,
@@ -101,20 +115,10 @@ def reallocate_submit(request: Request, session: SessionDep, lead: QALead, audit
             version=posted_version(form) or STALE_VERSION,
             actor=lead,
             today=request.app.state.settings.today(),
-        )
-    except ValidationFailed as exc:
-        return _reallocate_page(request, session, audit, values=values, errors=exc.errors, status_code=400)
-    except Conflict as exc:
-        session.refresh(audit)  # the stale form wrote nothing; show the audit as it now is
-        return _reallocate_page(
-            request,
-            session,
-            audit,
-            values={**values, "version": str(audit.version)},
-            errors={},
-            conflict=exc.message,
-            status_code=409,
-        )
+        ),
+    )
+    if isinstance(outcome, ValidationFailed | Conflict):
+        return _refused(_reallocate_page, request, session, audit, values, outcome)
     return RedirectResponse(f"/audits/{audit.id}?reallocated=1", status_code=303)
 
 
@@ -173,8 +177,9 @@ def due_date_submit(request: Request, session: SessionDep, lead: QALead, audit_i
     except ValueError:
         errors = {"due_date": "The due date must be a real date, for example 27 3 2027"}
         return _due_page(request, session, audit, values=values, errors=errors, status_code=400)
-    try:
-        audit_due_date_change(
+    outcome = attempt(
+        session,
+        lambda: audit_due_date_change(
             session,
             audit=audit,
             new_due=new_due,
@@ -182,18 +187,8 @@ def due_date_submit(request: Request, session: SessionDep, lead: QALead, audit_i
             version=posted_version(form) or STALE_VERSION,
             actor=lead,
             dates=request.app.state.settings.due_date_rules(),
-        )
-    except ValidationFailed as exc:
-        return _due_page(request, session, audit, values=values, errors=exc.errors, status_code=400)
-    except Conflict as exc:
-        session.refresh(audit)  # the stale form wrote nothing; show the audit as it now is
-        return _due_page(
-            request,
-            session,
-            audit,
-            values={**values, "version": str(audit.version)},
-            errors={},
-            conflict=exc.message,
-            status_code=409,
-        )
+        ),
+    )
+    if isinstance(outcome, ValidationFailed | Conflict):
+        return _refused(_due_page, request, session, audit, values, outcome)
     return RedirectResponse(f"/audits/{audit.id}?due_changed=1", status_code=303)

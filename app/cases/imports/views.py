@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -22,8 +21,9 @@ from app.cases.readers import UploadedFile
 from app.db import SessionDep
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.web.auth import QALead
-from app.web.forms import FormDep, see_other
+from app.web.forms import FormDep, attempt, see_other
 from app.web.jobs import RunLaterDep
+from app.web.query import query_builder
 from app.web.templating import render
 
 router = APIRouter(tags=["case imports (HTML)"])
@@ -59,10 +59,7 @@ def imports_list(request: Request, session: SessionDep, _: QALead, page: int = 1
     service.imports_expire_due(session)
     result = import_selectors.imports_page(session, page=page, page_size=25, clamp_to_last=True)
     names = account_selectors.user_names(session, user_ids={i.created_by_id for i in result.items})
-
-    def query(**changes: Any) -> str:
-        return urlencode({"page": changes.get("page", result.page)})
-
+    query = query_builder({"page": result.page})
     return render(
         request, "cases/imports.html", {"result": result, "names": names, "formats": service.FORMATS, "query": query}
     )
@@ -96,8 +93,9 @@ def import_upload(request: Request, session: SessionDep, actor: QALead, form: Fo
         "full": form.get("full") == "yes",
     }
     settings = request.app.state.settings
-    try:
-        case_import = service.import_prepare(
+    case_import = attempt(
+        session,
+        lambda: service.import_prepare(
             session,
             files=files,
             format=values["format"],
@@ -106,9 +104,12 @@ def import_upload(request: Request, session: SessionDep, actor: QALead, form: Fo
             actor=actor,
             today=settings.today(),
             expires_in=timedelta(hours=settings.import_preview_expiry_hours),
-        )
-    except ValidationFailed as exc:
-        return render(request, "cases/imports_new.html", _form_context(values, exc.errors), status_code=400)
+        ),
+    )
+    if isinstance(case_import, Conflict):
+        raise case_import
+    if isinstance(case_import, ValidationFailed):
+        return render(request, "cases/imports_new.html", _form_context(values, case_import.errors), status_code=400)
     return see_other(f"/imports/{case_import.id}")
 
 
@@ -200,10 +201,10 @@ def import_discard(request: Request, session: SessionDep, actor: QALead, import_
 def import_retry(request: Request, session: SessionDep, _: QALead, import_id: int) -> Response:
     """A failed or stopped import back to its preview, to confirm again (nothing of it was written)."""
     case_import = _import_or_404(session, import_id)
-    try:
-        import_jobs.import_retry(session, case_import=case_import)
-    except Conflict:
-        pass  # running or finished after all: the page shows which
+    outcome = attempt(session, lambda: import_jobs.import_retry(session, case_import=case_import))
+    if isinstance(outcome, ValidationFailed):
+        raise outcome
+    # A Conflict: running or finished after all; the page shows which.
     return _redirect(request, f"/imports/{case_import.id}")
 
 

@@ -14,14 +14,14 @@ from sqlmodel import Session
 from app.accounts.models import User
 from app.accounts.roles import Role
 from app.db import SessionDep
-from app.errors import NotFound, PermissionDenied, ValidationFailed
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.numbers import digits
 from app.recommendations import scope, selectors
 from app.recommendations.dashboard import service as dashboard
 from app.recommendations.models import Theme
 from app.recommendations.themes import service as themes
 from app.web.auth import QALead, RoleGuard
-from app.web.forms import FormDep, see_other
+from app.web.forms import FormDep, attempt, see_other
 from app.web.templating import render
 
 router = APIRouter(tags=["recommendations (HTML)"])
@@ -147,11 +147,12 @@ def themes_manage(request: Request, session: SessionDep, _: QALead, confirm: str
 @router.post(MANAGE_PATH)
 def theme_add(request: Request, session: SessionDep, actor: QALead, form: FormDep) -> Response:
     name = str(form.get("name", ""))
-    try:
-        theme = themes.theme_add(session, actor=actor, name=name)
-    except ValidationFailed as exc:
-        return _manage(request, session, values={"name": name}, errors=exc.errors, status_code=400)
-    return see_other(f"{MANAGE_PATH}?added={theme.id}")
+    outcome = attempt(session, lambda: themes.theme_add(session, actor=actor, name=name))
+    if isinstance(outcome, Conflict):
+        raise outcome
+    if isinstance(outcome, ValidationFailed):
+        return _manage(request, session, values={"name": name}, errors=outcome.errors, status_code=400)
+    return see_other(f"{MANAGE_PATH}?added={outcome.id}")
 
 
 @router.post(f"{MANAGE_PATH}/status")

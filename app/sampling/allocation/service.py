@@ -1,8 +1,11 @@
 """Allocating a stored sample: propose (pure rules in allocation.py over what the database says), let the QA
-lead change it, re-check, and create the audits on the cycle's pinned template version with due dates."""
+lead change it, re-check it and claim the sample (`allocation_claim`), and record what was allocated. The audits
+themselves are started in between by `app.flows.allocation.allocation_confirm`, on the cycle's pinned template
+version with due dates."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -13,10 +16,10 @@ from app import clock
 from app.accounts.models import Team, TrainingRecord, User, UserRole
 from app.accounts.roles import Role, TrainingKind
 from app.accounts.selectors import training_status
+from app.audit_templates.models import TemplateVersion
 from app.audit_templates.selectors import template_version_get
 from app.audit_trail.service import audit_record
 from app.audits.models import Audit
-from app.audits.service import audit_start
 from app.audits.workflow.states import EDITABLE
 from app.cases.models import Case
 from app.date_rules import DueDateRules
@@ -30,7 +33,6 @@ from app.sampling.allocation.rules import (
     propose_allocation,
 )
 from app.sampling.models import Cycle, Sample, SampleCase
-from app.working_days import WorkingDayCalendar
 
 
 def auditor_pool(
@@ -109,19 +111,30 @@ def allocation_propose(
     return propose_allocation(sample_cases_info(session, sample=sample), pool, seed=sample.seed)
 
 
-def allocation_confirm(
+@dataclass(frozen=True)
+class AllocationPlan:
+    """A claimed sample's allocation, checked: which auditor starts an audit of which case, due when."""
+
+    sample: Sample
+    cycle: Cycle
+    template: TemplateVersion
+    due: date
+    assignments: list[tuple[Case, User]]  # by case id
+    unassigned: list[str]  # child IDs of the sample's cases no one may audit
+
+
+def allocation_claim(
     session: Session,
     *,
     sample: Sample,
     assignments: dict[int, int],
     due_date: date | None,
-    actor: User,
     today: date,
-    calendar: WorkingDayCalendar,
     dates: DueDateRules,
-) -> list[Audit]:
-    """Create the audits, due on `due_date` or else the cycle's due date (either must be allowed today). Every
-    assignment is re-checked (a changed allocation may bring a conflict back)."""
+) -> AllocationPlan:
+    """Check the allocation and mark the sample allocated. The audits are due on `due_date` or else the cycle's due
+    date (either must be allowed today). Every assignment is re-checked (a changed allocation may bring a conflict
+    back)."""
     if sample.allocated:
         raise Conflict("This sample has already been allocated.")
     cycle = session.get(Cycle, sample.cycle_id)
@@ -148,24 +161,20 @@ def allocation_confirm(
     template = template_version_get(session, key=cycle.template_key, version=cycle.template_version)
     assert template is not None
     users = {u.id: u for u in session.execute(select(User).where(User.id.in_(set(assignments.values())))).scalars()}
-    audits = []
+    chosen = []
     for case_id, auditor_id in sorted(assignments.items()):
         case = session.get(Case, case_id)
         assert case is not None
-        audits.append(
-            audit_start(
-                session,
-                case=case,
-                template=template,
-                auditor=users[auditor_id],
-                actor=actor,
-                today=today,
-                calendar=calendar,
-                due_date=due,
-                cycle_id=cycle.id,
-                sample_id=sample.id,
-            )
-        )
+        chosen.append((case, users[auditor_id]))
+    return AllocationPlan(
+        sample=sample, cycle=cycle, template=template, due=due, assignments=chosen, unassigned=unassigned
+    )
+
+
+def allocation_record(session: Session, *, plan: AllocationPlan, audits: list[Audit], actor: User) -> None:
+    """Once the plan's audits are started: the cycle is in progress, and one audit-trail event says what was
+    allocated."""
+    cycle, sample = plan.cycle, plan.sample
     session.execute(
         update(Cycle)
         .where(Cycle.id == cycle.id, Cycle.status.in_(("planned", "sampling")))
@@ -180,12 +189,11 @@ def allocation_confirm(
         entity_id=sample.id,
         after={
             "audits": len(audits),
-            "due_date": due.isoformat(),
+            "due_date": plan.due.isoformat(),
             "auditors": sorted({a.auditor_id for a in audits}),
-            "not_allocated": unassigned,
+            "not_allocated": plan.unassigned,
         },
     )
-    return audits
 
 
 def allocation_summary(audits: list[Audit]) -> dict[str, Any]:

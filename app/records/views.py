@@ -10,14 +10,15 @@ from app import clock
 from app.accounts.models import User
 from app.audits import selectors
 from app.audits.models import Audit
-from app.audits.printing.record import (
+from app.db import RowId, SessionDep
+from app.errors import NotFound
+from app.moderation import selectors as moderation_selectors
+from app.records.printable import (
     printable_audit,
     printable_filename,
     printable_pdf,
     printable_record,
 )
-from app.db import RowId, SessionDep
-from app.errors import NotFound
 from app.web.auth import CurrentUser
 from app.web.templating import render
 
@@ -29,7 +30,7 @@ NOT_FOUND = "There is no audit with that number, or it is not one you can see."
 def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
     # audit_visible_to also keeps a blind moderator out until they have graded: the printout shows the auditor's grades.
     audit = selectors.audit_get(session, audit_id=audit_id)
-    if audit is None or not selectors.audit_visible_to(user, audit):
+    if audit is None or not moderation_selectors.audit_visible_to(user, audit):
         raise NotFound(NOT_FOUND)
     return audit
 
