@@ -12,7 +12,9 @@ from app.accounts.passwords import MIN_PASSWORD_LENGTH
 from app.accounts.roles import Role, TrainingKind
 from app.db import MAX_ROW_ID
 from app.input_types import DateValue, StrictFlag
+from app.web.forms import BlankNone, FormId, Ticked
 
+MAX_PASSWORD_LENGTH = 200  # the max_length of every password field here
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,79}")
 
 
@@ -109,17 +111,6 @@ class TeamUpdate(BaseModel):
 # --- The HTML forms: what a browser posts (blank text for "none", a ticked box as "yes") read into the models above.
 
 
-def _blank_id(value: object) -> object:
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-def _ticked(value: object) -> object:
-    return value == "yes" if isinstance(value, str) else value
-
-
-FormId = Annotated[int | None, BeforeValidator(_blank_id)]
-
-
 class UserCreateForm(UserCreate):
     team_id: FormId = Field(default=None, title="team", ge=1, le=MAX_ROW_ID)
 
@@ -127,15 +118,58 @@ class UserCreateForm(UserCreate):
 class UserUpdateForm(UserUpdate):
     team_id: FormId = Field(default=None, title="team", ge=1, le=MAX_ROW_ID)
     # Left blank, the password is not changed.
-    password: Annotated[str | None, BeforeValidator(_blank_id)] = Field(
-        default=None, title="password", min_length=MIN_PASSWORD_LENGTH, max_length=200
-    )
+    password: BlankNone = Field(default=None, title="password", min_length=MIN_PASSWORD_LENGTH, max_length=200)
 
 
 class TeamUpdateForm(TeamUpdate):
     version: int = Field(title="version")
-    active: Annotated[bool, BeforeValidator(_ticked)] = False  # an unticked box is not posted: deactivate
+    active: Ticked = False  # an unticked box is not posted: deactivate
     manager_id: FormId = Field(default=None, title="team manager", ge=1, le=MAX_ROW_ID)
+
+
+class LoginForm(BaseModel):
+    username: str  # as typed: sign-in tidies it
+    password: str
+    next: str  # where to go after: only a same-site path is followed
+
+    @field_validator("username")
+    @classmethod
+    def _username_entered(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("Enter your username")
+        return value
+
+    @field_validator("password")
+    @classmethod
+    def _password_entered(cls, value: str) -> str:
+        if not value:
+            raise ValueError("Enter your password")
+        return value
+
+
+class PasswordChangeForm(BaseModel):
+    """Your own new password, typed twice (the view checks the current one against the account)."""
+
+    current_password: str
+    new_password: str
+    confirm_password: str
+
+    @field_validator("new_password")
+    @classmethod
+    def _new_length(cls, value: str) -> str:
+        if len(value) < MIN_PASSWORD_LENGTH:
+            raise ValueError(f"Your new password must be {MIN_PASSWORD_LENGTH} characters or more")
+        if len(value) > MAX_PASSWORD_LENGTH:
+            raise ValueError(f"Your new password must be {MAX_PASSWORD_LENGTH} characters or fewer")
+        return value
+
+    @field_validator("confirm_password")
+    @classmethod
+    def _confirmed(cls, value: str, info: ValidationInfo) -> str:
+        new = info.data.get("new_password")
+        if new is not None and value != new:  # a new password refused already is not compared
+            raise ValueError("The two new passwords do not match")
+        return value
 
 
 class TokenRequest(BaseModel):

@@ -14,7 +14,16 @@ from app.accounts.filters import UserListFilter
 from app.accounts.models import Team, User
 from app.accounts.passwords import MIN_PASSWORD_LENGTH, password_verify
 from app.accounts.roles import ROLE_HINTS, Role, TrainingKind
-from app.accounts.schemas import TeamCreate, TeamUpdateForm, TrainingCreate, UserCreateForm, UserUpdate, UserUpdateForm
+from app.accounts.schemas import (
+    LoginForm,
+    PasswordChangeForm,
+    TeamCreate,
+    TeamUpdateForm,
+    TrainingCreate,
+    UserCreateForm,
+    UserUpdate,
+    UserUpdateForm,
+)
 from app.audit_trail.service import audit_record
 from app.db import SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -34,8 +43,6 @@ from app.web.forms import (
 from app.web.templating import render, render_list
 
 router = APIRouter(tags=["accounts (HTML)"])
-
-MAX_PASSWORD_LENGTH = 200  # the max_length of UserCreate.password and UserUpdate.password
 
 
 def _client_address(request: Request) -> str:
@@ -62,18 +69,13 @@ def login_form(request: Request, user: OptionalUser, next: str | None = None) ->
 @router.post("/login")
 def login_submit(request: Request, session: SessionDep, form: FormDep) -> Response:
     settings = request.app.state.settings
-    username = str(form.get("username", ""))
-    password = str(form.get("password", ""))
-    next_url = _safe_next(str(form.get("next", "/")))
-    errors: dict[str, str] = {}
-    if not username.strip():
-        errors["username"] = "Enter your username"
-    if not password:
-        errors["password"] = "Enter your password"
+    values = form_data(form, LoginForm)
+    data, errors = validate(LoginForm, values)
+    next_url = _safe_next(values["next"])
     status = 400
-    if not errors:
+    if data is not None:
         outcome = sign_in(
-            session, username=username, password=password, address=_client_address(request), settings=settings
+            session, username=data.username, password=data.password, address=_client_address(request), settings=settings
         )
         if outcome.result is SignInResult.OK and outcome.user is not None:
             raw, _ = token_issue(
@@ -111,7 +113,7 @@ def login_submit(request: Request, session: SessionDep, form: FormDep) -> Respon
     return render(
         request,
         "accounts/login.html",
-        {"next": next_url, "values": {"username": username}, "errors": errors},
+        {"next": next_url, "values": {"username": values["username"]}, "errors": errors},
         status_code=status,
     )
 
@@ -160,24 +162,20 @@ def _account_context(
 
 @router.post("/account/password")
 def account_password(request: Request, session: SessionDep, user: CurrentUser, form: FormDep) -> Response:
-    current = str(form.get("current_password", ""))
-    new = str(form.get("new_password", ""))
-    confirm = str(form.get("confirm_password", ""))
+    values = form_data(form, PasswordChangeForm)
+    data, problems = validate(PasswordChangeForm, values)
     errors: dict[str, str] = {}
-    if not password_verify(current, user.password_hash)[0]:
+    if not password_verify(values["current_password"], user.password_hash)[0]:
         errors["current_password"] = "Your current password is not correct"
-    if len(new) < MIN_PASSWORD_LENGTH:
-        errors["new_password"] = f"Your new password must be {MIN_PASSWORD_LENGTH} characters or more"
-    elif len(new) > MAX_PASSWORD_LENGTH:  # the same limit as UserCreate and UserUpdate
-        errors["new_password"] = f"Your new password must be {MAX_PASSWORD_LENGTH} characters or fewer"
-    elif new != confirm:
-        errors["confirm_password"] = "The two new passwords do not match"
-    if errors:
+    errors.update(problems)
+    if errors or data is None:
         return render(
             request, "accounts/account.html", _account_context(request, session, user, errors=errors), status_code=400
         )
     raw = request.cookies.get(SESSION_COOKIE)
-    service.password_change(session, user=user, new_password=new, keep_token_hash=token_digest(raw) if raw else None)
+    service.password_change(
+        session, user=user, new_password=data.new_password, keep_token_hash=token_digest(raw) if raw else None
+    )
     return render(request, "accounts/account.html", _account_context(request, session, user, errors={}, changed=True))
 
 

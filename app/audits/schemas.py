@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.audits.models import AuditAnswer
 from app.audits.selectors import AuditRow
 from app.db import MAX_ROW_ID
+from app.web.forms import ChosenId, clip
 
 
 class AuditSummary(BaseModel):
@@ -72,6 +73,32 @@ class AuditSubmit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: int = Field(ge=1, le=MAX_ROW_ID)
+
+
+class AuditReplyForm(BaseModel):
+    """The case worker's reply to an audit's findings (the service tidies it and names what is wrong with it)."""
+
+    text: str = ""
+
+
+# What a QA lead's workflow form is re-shown with, and weighed by the service, at most (the service names a long one).
+FormText = Annotated[str, BeforeValidator(clip(2100))]
+
+
+class ReallocateForm(BaseModel):
+    """Giving an audit to another auditor: one from the list (anything else reads as none, for the service to
+    name), for a reason; `version` is the audit's as the form was read (app.web.forms.posted_version)."""
+
+    auditor_id: ChosenId = None
+    reason: FormText = ""
+    version: FormText = ""
+
+
+class DueDateForm(BaseModel):
+    """Changing an audit's due date (read from its day, month and year boxes), for a reason."""
+
+    reason: FormText = ""
+    version: FormText = ""
 
 
 def audit_summary(row: AuditRow) -> AuditSummary:

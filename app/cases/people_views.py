@@ -14,12 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.cases import people
+from app.cases.schemas import WorkerMapForm, WorkerUnmapForm
 from app.db import SessionDep
 from app.errors import Conflict, ValidationFailed
-from app.numbers import parse_int
 from app.pagination import Page, page_number
 from app.web.auth import QALead
-from app.web.forms import FormDep, attempt
+from app.web.forms import FormDep, attempt, form_data
 from app.web.templating import render
 
 router = APIRouter(tags=["workers (HTML)"])
@@ -71,8 +71,8 @@ def workers_page(
 
 @router.post("/workers/map")
 def worker_map(request: Request, session: SessionDep, actor: QALead, form: FormDep) -> Response:
-    key, state = str(form.get("key", "")), str(form.get("state", "attention"))
-    user_id = parse_int(str(form.get("user_id", "")))
+    data = WorkerMapForm.model_validate(form_data(form, WorkerMapForm))
+    key, state, user_id = data.key, data.state, data.user_id
     outcome = (
         attempt(session, lambda: people.worker_link_set(session, key=key, user_id=user_id, actor=actor))
         if user_id is not None
@@ -91,6 +91,6 @@ def worker_map(request: Request, session: SessionDep, actor: QALead, form: FormD
 
 @router.post("/workers/unmap")
 def worker_unmap(request: Request, session: SessionDep, actor: QALead, form: FormDep) -> Response:
-    state = str(form.get("state", "attention"))
-    people.worker_link_remove(session, key=str(form.get("key", "")), actor=actor)
-    return RedirectResponse(f"/workers?{urlencode({'state': state, 'removed': 1})}", status_code=303)
+    data = WorkerUnmapForm.model_validate(form_data(form, WorkerUnmapForm))
+    people.worker_link_remove(session, key=data.key, actor=actor)
+    return RedirectResponse(f"/workers?{urlencode({'state': data.state, 'removed': 1})}", status_code=303)

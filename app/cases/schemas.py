@@ -1,4 +1,4 @@
-"""Response models for the case register (imports have their own, with the import service)."""
+"""Response models for the case register (imports have their own, with the import service), and its HTML forms."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
+
+from app.web.forms import ChosenId
 
 # The Case columns a reader of the API gets, besides the names and derived values CasePublic adds.
 CASE_PUBLIC_COLUMNS = (
@@ -101,3 +103,15 @@ class CasePublic(BaseModel):
     involvements: dict[str, Any]  # {"List 8": {"start": "2025-01-02", "end": null}, ...}
     updated_at: datetime
     version: int
+
+
+# --- The HTML forms of the Workers page (neither is refused as posted: the service names what is wrong).
+
+
+class WorkerUnmapForm(BaseModel):
+    key: str = ""  # the register worker's identity
+    state: str = "attention"  # the list the page showed, to go back to
+
+
+class WorkerMapForm(WorkerUnmapForm):
+    user_id: ChosenId = None

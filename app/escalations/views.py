@@ -14,10 +14,11 @@ from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.escalations import selectors, service
 from app.escalations.models import Escalation
+from app.escalations.schemas import EscalationAcknowledgeForm
 from app.moderation import selectors as moderation_selectors
 from app.pagination import page_number
 from app.web.auth import CurrentUser, QALead
-from app.web.forms import FormDep, attempt
+from app.web.forms import FormDep, attempt, form_data
 from app.web.query import StatusFilter
 from app.web.templating import render, render_list
 
@@ -101,8 +102,7 @@ def escalation_acknowledge(
     request: Request, session: SessionDep, user: CurrentUser, escalation_id: RowId, form: FormDep
 ) -> Response:
     escalation = _escalation_or_404(session, user, escalation_id)
-    raw = form.get(service.NOTE_FIELD)
-    note = raw if isinstance(raw, str) else ""
+    note = EscalationAcknowledgeForm.model_validate(form_data(form, EscalationAcknowledgeForm)).note
     outcome = attempt(
         session, lambda: service.escalation_acknowledge(session, escalation=escalation, actor=user, note=note)
     )

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.db import MAX_ROW_ID
 from app.input_types import StrictFlag
 from app.moderation.models import Moderation
+from app.web.forms import ChosenId
 
 GradeValue = Literal["outstanding", "good", "requires_improvement", "inadequate"]
 
@@ -48,6 +49,14 @@ class ModerationDecision(BaseModel):
     decision: Literal["accept", "return"]
     learning: str = Field(default="", max_length=10_000)
     feedback: str = Field(default="", max_length=10_000)
+
+
+class ModerationReassignForm(BaseModel):
+    """The QA lead gives the open round to another moderator (the version is read with `posted_version`); the
+    service names a moderator not chosen, or one who may not moderate it, and a missing reason."""
+
+    moderator_id: ChosenId = None
+    reason: str = ""
 
 
 class ModerationPublic(BaseModel):

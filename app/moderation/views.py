@@ -26,10 +26,10 @@ from app.moderation import selection, selectors, service
 from app.moderation.eligibility import ineligibility_reasons
 from app.moderation.filters import QueueFilter
 from app.moderation.models import Moderation
-from app.numbers import digits
+from app.moderation.schemas import ModerationReassignForm
 from app.pagination import page_number
 from app.web.auth import QALead, RoleGuard
-from app.web.forms import STALE_VERSION, FormDep, attempt, posted_version, request_today, see_other
+from app.web.forms import STALE_VERSION, FormDep, attempt, form_data, posted_version, request_today, see_other
 from app.web.templating import render, render_list
 
 router = APIRouter(tags=["moderation (HTML)"])
@@ -366,16 +366,16 @@ def moderation_reassign(
     """The QA lead gives the open round to another eligible moderator, with a reason."""
     audit = _audit_or_404(session, lead, audit_id)
     current = _current_or_conflict(session, audit)
-    raw = _text(form, "moderator_id").strip()
-    moderator_id = int(raw) if digits(raw) and len(raw) <= 9 else None
-    values = {"moderator_id": raw, "reason": _text(form, "reason")}
+    values = form_data(form, ModerationReassignForm)
+    data = ModerationReassignForm.model_validate(values)
+    values["moderator_id"] = values.get("moderator_id", "").strip()  # shown again as chosen
     outcome = attempt(
         session,
         lambda: service.moderation_reassign(
             session,
             moderation=current,
-            moderator_id=moderator_id,
-            reason=values["reason"],
+            moderator_id=data.moderator_id,
+            reason=data.reason,
             version=posted_version(form, "_version") or STALE_VERSION,
             actor=lead,
             today=request_today(request),

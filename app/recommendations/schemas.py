@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from app.db import MAX_ROW_ID
 from app.input_types import DateValue
@@ -16,6 +16,8 @@ from app.recommendations.selectors import (
     HistoryEntry,
     RecommendationRow,
 )
+from app.recommendations.service import NOTE_MAX_LENGTH
+from app.web.forms import clip
 
 RowIdField = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 Priority = Literal["urgent", "high", "normal"]
@@ -73,6 +75,73 @@ class RecommendationUpdate(BaseModel):
     due_date_reason: str | None = Field(
         default=None, max_length=NOTE_LIMIT, description="why the due date changes (required with `due_date`)"
     )
+
+
+# --- The HTML forms: text as posted (the service tidies it and names every problem), a date from its three boxes.
+
+DUE_DATE_NOT_REAL = "The due date must be a real date, for example 27 3 2027"
+# A note the service weighs: cut a little above its limit, so the service still names one that is too long.
+FormNote = Annotated[str, BeforeValidator(clip(NOTE_MAX_LENGTH + 100))]
+
+
+def _real_date(value: object) -> object:
+    """The ISO date `date_from_parts` joins (None when the boxes are blank); anything else is not a real date."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(DUE_DATE_NOT_REAL) from None
+    return value
+
+
+class RecommendationNotesForm(BaseModel):
+    """The evidence and the reason on a recommendation's page, as shown again with errors."""
+
+    evidence: FormNote = ""
+    reason: FormNote = ""
+
+
+class RecommendationMoveForm(RecommendationNotesForm):
+    """Start, complete, close or reopen (the version is read with `posted_version`)."""
+
+    action: rules.Action
+
+    @field_validator("action", mode="before")
+    @classmethod
+    def _known_action(cls, value: object) -> object:
+        if value not in {a.value for a in rules.Action}:
+            raise ValueError("Choose what to do with the recommendation")
+        return value
+
+
+class DueReasonForm(BaseModel):
+    """Why the due date changes, as shown again with errors."""
+
+    due_reason: FormNote = ""
+
+
+class DueDateForm(DueReasonForm):
+    """A new due date (from `date_from_parts`: the service says when it is blank) and why."""
+
+    due_date: Annotated[date | None, BeforeValidator(_real_date)] = None
+
+
+class ThemeAddForm(BaseModel):
+    name: str = ""  # the service tidies it and names what is wrong with it
+
+
+class ThemeStatusForm(BaseModel):
+    """Retire (`active=no`) or restore (`active=yes`) a theme."""
+
+    theme_id: str  # read by the page before the rest: no such theme is a 404
+    active: Literal["yes", "no"]
+
+    @field_validator("active", mode="before")
+    @classmethod
+    def _yes_or_no(cls, value: object) -> object:
+        if value not in ("yes", "no"):
+            raise ValueError("Choose whether to retire or restore the theme")
+        return value
 
 
 class RecommendationQuery(BaseModel):

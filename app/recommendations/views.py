@@ -23,10 +23,25 @@ from app.numbers import digits
 from app.pagination import page_number
 from app.recommendations import rules, scope, selectors, service
 from app.recommendations.models import Recommendation
+from app.recommendations.schemas import (
+    DueDateForm,
+    DueReasonForm,
+    RecommendationMoveForm,
+    RecommendationNotesForm,
+)
 from app.sampling.models import Cycle
 from app.web.auth import QALead, RoleGuard
 from app.web.exports import table_response
-from app.web.forms import FormDep, attempt, date_from_parts, posted_version, request_today
+from app.web.forms import (
+    FormDep,
+    attempt,
+    date_from_parts,
+    date_part_values,
+    form_data,
+    posted_version,
+    request_today,
+    validate,
+)
 from app.web.nav import RECOMMENDATION_ROLES
 from app.web.query import query_string
 from app.web.templating import render, render_list
@@ -281,19 +296,12 @@ def recommendation_move(
     request: Request, session: SessionDep, user: Worker, recommendation_id: RowId, form: FormDep
 ) -> Response:
     item = _item_or_404(session, user, recommendation_id)
-    values = {name: str(form.get(name, ""))[: service.NOTE_MAX_LENGTH + 100] for name in ("evidence", "reason")}
-    raw = str(form.get("action", ""))
-    if raw not in {a.value for a in rules.Action}:
-        return _detail_page(
-            request,
-            session,
-            user,
-            item,
-            values=values,
-            status_code=400,
-            errors={"action": "Choose what to do with the recommendation"},
-        )
-    action = rules.Action(raw)
+    posted = form_data(form, RecommendationMoveForm)
+    values = RecommendationNotesForm.model_validate(posted).model_dump()
+    data, errors = validate(RecommendationMoveForm, posted)
+    if data is None:
+        return _detail_page(request, session, user, item, values=values, errors=errors, status_code=400)
+    action = data.action
     outcome = attempt(
         session,
         lambda: service.recommendation_act(
@@ -303,8 +311,8 @@ def recommendation_move(
             action=action,
             version=posted_version(form),
             settings=request.app.state.settings,
-            evidence=values["evidence"],
-            reason=values["reason"],
+            evidence=data.evidence,
+            reason=data.reason,
         ),
     )
     if isinstance(outcome, ValidationFailed):
@@ -319,29 +327,19 @@ def recommendation_due_date(
     request: Request, session: SessionDep, user: Worker, recommendation_id: RowId, form: FormDep
 ) -> Response:
     item = _item_or_404(session, user, recommendation_id)
-    values = {"due_reason": str(form.get("due_reason", ""))[: service.NOTE_MAX_LENGTH + 100]}
-    values.update({f"due_date-{p}": str(form.get(f"due_date-{p}", ""))[:10] for p in ("day", "month", "year")})
-    raw = date_from_parts(form, "due_date")
-    try:
-        new_due = date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return _detail_page(
-            request,
-            session,
-            user,
-            item,
-            values=values,
-            status_code=400,
-            errors={"due_date": "The due date must be a real date, for example 27 3 2027"},
-        )
+    posted = {**form_data(form, DueDateForm), "due_date": date_from_parts(form, "due_date")}
+    values = {**DueReasonForm.model_validate(posted).model_dump(), **date_part_values(form, "due_date")}
+    data, errors = validate(DueDateForm, posted)
+    if data is None:
+        return _detail_page(request, session, user, item, values=values, errors=errors, status_code=400)
     outcome = attempt(
         session,
         lambda: service.recommendation_due_change(
             session,
             item=item,
             actor=user,
-            due_date=new_due,
-            reason=values["due_reason"],
+            due_date=data.due_date,
+            reason=data.due_reason,
             version=posted_version(form),
             settings=request.app.state.settings,
         ),

@@ -1,15 +1,16 @@
-"""What a QA lead asks for: a cycle, and a sample spec (the API body and the HTML form alike)."""
+"""What a QA lead asks for: a cycle, and a sample spec (the API body and the HTML form alike); a case added by hand."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.cases.facts import CaseType
 from app.input_types import DateValue
 from app.numbers import IdValue
+from app.web.forms import clip
 
 CycleKind = Literal["dip_sample", "thematic", "deep_dive", "multi_agency"]
 CYCLE_KINDS: dict[str, str] = {
@@ -79,3 +80,10 @@ class SampleSpec(BaseModel):
     )
     exclude_in_open_sample: bool = True
     seed: int | None = Field(default=None, ge=1, le=2**31 - 1, title="seed")
+
+
+class SampleCaseAddForm(BaseModel):
+    """A case added to a sample by hand, as typed, cut to length (the service checks both and words what is wrong)."""
+
+    child_id: Annotated[str, BeforeValidator(clip(2000))]
+    reason: Annotated[str, BeforeValidator(clip(2000))]

@@ -25,9 +25,9 @@ from app.sampling.allocation.service import allocation_propose, auditor_pool
 from app.sampling.frame import frame_counts
 from app.sampling.methods import describe_precision
 from app.sampling.models import Cycle, Sample
-from app.sampling.schemas import CYCLE_KINDS, MAX_SAMPLE, METHODS, STRATA_BY, CycleCreate, SampleSpec
+from app.sampling.schemas import CYCLE_KINDS, MAX_SAMPLE, METHODS, STRATA_BY, CycleCreate, SampleCaseAddForm, SampleSpec
 from app.web.auth import QALead
-from app.web.forms import FormDep, attempt, date_from_parts, request_today, see_other, validate
+from app.web.forms import FormDep, attempt, date_from_parts, form_data, request_today, see_other, validate
 from app.web.templating import render
 from app.working_days import calendar_for
 
@@ -530,17 +530,15 @@ def sample_detail(request: Request, session: SessionDep, _: QALead, sample_id: R
 def sample_add_case(request: Request, session: SessionDep, lead: QALead, sample_id: RowId, form: FormDep) -> Response:
     """A case added by hand, with the reason recorded beside it."""
     sample = _sample_or_404(session, sample_id)
-    values = {name: str(form.get(name, ""))[:2000] for name in ("child_id", "reason")}
+    data = SampleCaseAddForm.model_validate(form_data(form, SampleCaseAddForm))
     outcome = attempt(
         session,
-        lambda: service.sample_add_case(
-            session, sample=sample, child_id=values["child_id"], reason=values["reason"], actor=lead
-        ),
+        lambda: service.sample_add_case(session, sample=sample, child_id=data.child_id, reason=data.reason, actor=lead),
     )
     if isinstance(outcome, Conflict):
         raise outcome
     if isinstance(outcome, ValidationFailed):
-        return _sample_page(request, session, sample, values=values, errors=outcome.errors, status_code=400)
+        return _sample_page(request, session, sample, values=data.model_dump(), errors=outcome.errors, status_code=400)
     return see_other(f"/samples/{sample.id}?added=1#cases")
 
 

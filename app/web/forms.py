@@ -9,12 +9,12 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app.errors import Conflict, ValidationFailed
-from app.numbers import digits
+from app.numbers import digits, parse_int
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -53,6 +53,40 @@ FormDep = Annotated[FormData, Depends(read_form)]
 def _label(model: type[BaseModel], field: str) -> str:
     info = model.model_fields.get(field)
     return (info.title if info and info.title else field.replace("_", " ")).lower()
+
+
+# --- Field types for what a browser posts: blank text for "none", a ticked box as "yes".
+
+
+def _blank_id(value: object) -> object:
+    """Blank (or all-space) text reads as None: an unchosen select, an empty optional box."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _ticked(value: object) -> object:
+    """A ticked checkbox posts "yes"; anything else posted is unticked (an unticked box is not posted at all)."""
+    return value == "yes" if isinstance(value, str) else value
+
+
+def _chosen_id(value: object) -> object:
+    """An id picked from a list (ASCII digits, at most nine), or None for anything else, for the service to name."""
+    return parse_int(value) if isinstance(value, str) else value
+
+
+def clip(length: int) -> Callable[[object], object]:
+    """A BeforeValidator function cutting text to `length` characters: a page re-shows, and a service weighs,
+    no more than that (the service's own limit, a little lower, still names a long entry)."""
+
+    def _clip(value: object) -> object:
+        return value[:length] if isinstance(value, str) else value
+
+    return _clip
+
+
+FormId = Annotated[int | None, BeforeValidator(_blank_id)]  # an optional id from a select: blank is None
+ChosenId = Annotated[int | None, BeforeValidator(_chosen_id)]  # an id from a list: not one is None, never an error
+BlankNone = Annotated[str | None, BeforeValidator(_blank_id)]  # optional text: blank is None
+Ticked = Annotated[bool, BeforeValidator(_ticked)]  # a checkbox
 
 
 def friendly_message(model: type[BaseModel], error: dict[str, Any]) -> tuple[str, str]:
@@ -137,6 +171,11 @@ def date_from_parts(form: FormData, name: str) -> str | None:
         return date(int(year), int(month), int(day)).isoformat()
     except ValueError:
         return "/".join(parts)
+
+
+def date_part_values(form: FormData, name: str) -> dict[str, str]:
+    """A GOV.UK date input's three boxes as posted (each cut to 10 characters), to show the form again."""
+    return {f"{name}-{part}": str(form.get(f"{name}-{part}", ""))[:10] for part in ("day", "month", "year")}
 
 
 def error_summary(

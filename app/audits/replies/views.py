@@ -22,12 +22,13 @@ from app.audits import form as audit_form
 from app.audits import selectors
 from app.audits.models import Audit
 from app.audits.replies import service as replies
+from app.audits.schemas import AuditReplyForm
 from app.cases import selectors as case_selectors
 from app.cases.models import Case
 from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.web.auth import RoleGuard
-from app.web.forms import FormDep, attempt
+from app.web.forms import FormDep, attempt, form_data
 from app.web.templating import render
 
 router = APIRouter(tags=["practitioner replies (HTML)"])
@@ -114,8 +115,7 @@ def audit_findings(request: Request, session: SessionDep, user: FindingsReader, 
 @router.post("/audits/{audit_id}/replies")
 def audit_reply(request: Request, session: SessionDep, user: Practitioner, audit_id: RowId, form: FormDep) -> Response:
     audit, case = _audit_and_case(session, user, audit_id, for_reply=True)
-    raw = form.get(replies.REPLY_FIELD)
-    text = raw if isinstance(raw, str) else ""
+    text = AuditReplyForm.model_validate(form_data(form, AuditReplyForm)).text
     if audit.status != "completed":
         # Said plainly rather than as a form error: there are no findings to reply to yet.
         raise Conflict("You can reply once the audit is completed. Nothing was saved.")

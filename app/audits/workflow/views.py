@@ -15,14 +15,14 @@ from app.accounts import selectors as account_selectors
 from app.accounts.models import User
 from app.audits import selectors
 from app.audits.models import Audit
+from app.audits.schemas import DueDateForm, ReallocateForm
 from app.audits.workflow.service import audit_due_date_change, due_date_history
 from app.cases.models import Case
 from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.flows.allocation import audit_reallocate, reallocation_choices
-from app.numbers import digits
 from app.web.auth import QALead
-from app.web.forms import STALE_VERSION, FormDep, attempt, date_from_parts, posted_version
+from app.web.forms import STALE_VERSION, FormDep, attempt, date_from_parts, date_part_values, form_data, posted_version
 from app.web.templating import render
 
 router = APIRouter(tags=["audit workflow (HTML)"])
@@ -102,16 +102,16 @@ def _refused(
 @router.post("/audits/{audit_id}/reallocate")
 def reallocate_submit(request: Request, session: SessionDep, lead: QALead, audit_id: RowId, form: FormDep) -> Response:
     audit = _audit_or_404(session, audit_id)
-    values = {name: str(form.get(name, ""))[:2100] for name in ("auditor_id", "reason", "version")}
-    raw = values["auditor_id"]
-    auditor_id = int(raw) if digits(raw) and len(raw) <= 9 else None
+    data = ReallocateForm.model_validate(form_data(form, ReallocateForm))  # every field reads: never an error
+    chosen = "" if data.auditor_id is None else str(data.auditor_id)
+    values = {"auditor_id": chosen, "reason": data.reason, "version": data.version}
     outcome = attempt(
         session,
         lambda: audit_reallocate(
             session,
             audit=audit,
-            auditor_id=auditor_id,
-            reason=values["reason"],
+            auditor_id=data.auditor_id,
+            reason=data.reason,
             version=posted_version(form) or STALE_VERSION,
             actor=lead,
             today=request.app.state.settings.today(),
@@ -169,8 +169,8 @@ def due_date_form(request: Request, session: SessionDep, _: QALead, audit_id: Ro
 @router.post("/audits/{audit_id}/due-date")
 def due_date_submit(request: Request, session: SessionDep, lead: QALead, audit_id: RowId, form: FormDep) -> Response:
     audit = _audit_or_404(session, audit_id)
-    values = {name: str(form.get(name, ""))[:2100] for name in ("reason", "version")}
-    values.update({f"due_date-{p}": str(form.get(f"due_date-{p}", ""))[:10] for p in DATE_PARTS})
+    data = DueDateForm.model_validate(form_data(form, DueDateForm))  # every field reads: never an error
+    values = {"reason": data.reason, "version": data.version, **date_part_values(form, "due_date")}
     raw = date_from_parts(form, "due_date")
     try:
         new_due = date.fromisoformat(raw) if raw else None
@@ -183,7 +183,7 @@ def due_date_submit(request: Request, session: SessionDep, lead: QALead, audit_i
             session,
             audit=audit,
             new_due=new_due,
-            reason=values["reason"],
+            reason=data.reason,
             version=posted_version(form) or STALE_VERSION,
             actor=lead,
             dates=request.app.state.settings.due_date_rules(),

@@ -1,4 +1,4 @@
-"""JSON shapes for case imports (`/api/v1/imports`)."""
+"""JSON shapes for case imports (`/api/v1/imports`), and the upload form."""
 
 from __future__ import annotations
 
@@ -8,6 +8,15 @@ from pydantic import BaseModel, Field
 
 from app.cases.imports.rules import MAX_LISTED_CLOSING
 from app.cases.models import CaseImport
+from app.web.forms import Ticked
+
+
+class ImportUploadForm(BaseModel):
+    """The upload form's choices besides the files (the service checks the format and mode)."""
+
+    format: str = ""
+    mode: str = "all_or_nothing"
+    full: Ticked = False  # close the cases of the kinds the extract covers that are not in it: only when ticked
 
 
 class ImportProblem(BaseModel):

@@ -16,12 +16,13 @@ from app.cases.facts import CASE_TYPE_LABELS
 from app.cases.imports import jobs as import_jobs
 from app.cases.imports import selectors as import_selectors
 from app.cases.imports.rules import covers_text
+from app.cases.imports.schemas import ImportUploadForm
 from app.cases.models import CaseImport
 from app.cases.readers import UploadedFile
 from app.db import SessionDep
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.web.auth import QALead
-from app.web.forms import FormDep, attempt, see_other
+from app.web.forms import FormDep, attempt, form_data, see_other
 from app.web.jobs import RunLaterDep
 from app.web.query import query_builder
 from app.web.templating import render
@@ -87,20 +88,16 @@ def import_new(request: Request, _: QALead) -> Response:
 def import_upload(request: Request, session: SessionDep, actor: QALead, form: FormDep) -> Response:
     uploads = [f for f in form.getlist("file") if isinstance(f, UploadFile) and f.filename]
     files = [UploadedFile(name=f.filename or "upload", content=f.file.read()) for f in uploads]
-    values = {
-        "format": str(form.get("format", "")),
-        "mode": str(form.get("mode", "all_or_nothing")),
-        "full": form.get("full") == "yes",
-    }
+    data = ImportUploadForm.model_validate(form_data(form, ImportUploadForm))
     settings = request.app.state.settings
     case_import = attempt(
         session,
         lambda: service.import_prepare(
             session,
             files=files,
-            format=values["format"],
-            mode=values["mode"],
-            full=values["full"],
+            format=data.format,
+            mode=data.mode,
+            full=data.full,
             actor=actor,
             today=settings.today(),
             expires_in=timedelta(hours=settings.import_preview_expiry_hours),
@@ -109,7 +106,9 @@ def import_upload(request: Request, session: SessionDep, actor: QALead, form: Fo
     if isinstance(case_import, Conflict):
         raise case_import
     if isinstance(case_import, ValidationFailed):
-        return render(request, "cases/imports_new.html", _form_context(values, case_import.errors), status_code=400)
+        return render(
+            request, "cases/imports_new.html", _form_context(data.model_dump(), case_import.errors), status_code=400
+        )
     return see_other(f"/imports/{case_import.id}")
 
 

@@ -19,9 +19,10 @@ from app.numbers import digits
 from app.recommendations import scope, selectors
 from app.recommendations.dashboard import service as dashboard
 from app.recommendations.models import Theme
+from app.recommendations.schemas import ThemeAddForm, ThemeStatusForm
 from app.recommendations.themes import service as themes
 from app.web.auth import QALead, RoleGuard
-from app.web.forms import FormDep, attempt, see_other
+from app.web.forms import FormDep, attempt, form_data, see_other, validate
 from app.web.templating import render
 
 router = APIRouter(tags=["recommendations (HTML)"])
@@ -146,7 +147,7 @@ def themes_manage(request: Request, session: SessionDep, _: QALead, confirm: str
 
 @router.post(MANAGE_PATH)
 def theme_add(request: Request, session: SessionDep, actor: QALead, form: FormDep) -> Response:
-    name = str(form.get("name", ""))
+    name = ThemeAddForm.model_validate(form_data(form, ThemeAddForm)).name
     outcome = attempt(session, lambda: themes.theme_add(session, actor=actor, name=name))
     if isinstance(outcome, Conflict):
         raise outcome
@@ -158,9 +159,10 @@ def theme_add(request: Request, session: SessionDep, actor: QALead, form: FormDe
 @router.post(f"{MANAGE_PATH}/status")
 def theme_status(request: Request, session: SessionDep, actor: QALead, form: FormDep) -> Response:
     """Retire (`active=no`) or restore (`active=yes`) a theme, once confirmed."""
-    theme = _theme_or_404(session, form.get("theme_id"))
-    wanted = str(form.get("active", ""))
-    if wanted not in ("yes", "no"):
-        raise ValidationFailed({"active": "Choose whether to retire or restore the theme"})
-    themes.theme_set_active(session, actor=actor, theme=theme, active=wanted == "yes")
+    values = form_data(form, ThemeStatusForm)
+    theme = _theme_or_404(session, values["theme_id"])
+    data, errors = validate(ThemeStatusForm, values)
+    if data is None:
+        raise ValidationFailed(errors)
+    themes.theme_set_active(session, actor=actor, theme=theme, active=data.active == "yes")
     return see_other(f"{MANAGE_PATH}?{'restored' if theme.active else 'retired'}={theme.id}")
