@@ -30,6 +30,7 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.flows import teams as teams_flow
 from app.web.auth import SESSION_COOKIE, CurrentUser, OptionalUser, QALead
 from app.web.csrf import CSRF_COOKIE, new_nonce
+from app.web.errors import refusal_page
 from app.web.forms import (
     STALE_VERSION,
     FormDep,
@@ -249,7 +250,7 @@ def user_create(request: Request, session: SessionDep, actor: QALead, form: Form
     if data is not None:
         outcome = attempt(session, lambda: service.user_create(session, data=data, actor=actor))
         if isinstance(outcome, Conflict):
-            raise outcome
+            return refusal_page(request, outcome)
         if not isinstance(outcome, ValidationFailed):
             return see_other(f"/users/{outcome.id}?created=1")
         errors = outcome.errors
@@ -328,7 +329,7 @@ def user_status_change(request: Request, session: SessionDep, actor: QALead, use
     data = UserUpdate(version=posted_version(form) or STALE_VERSION, active=not user.active)
     outcome = attempt(session, lambda: service.user_update(session, user=user, data=data, actor=actor))
     if isinstance(outcome, Conflict):
-        raise outcome  # a stale page: the error page says someone else changed the user first
+        return refusal_page(request, outcome)  # a stale page: the error page says someone else changed the user first
     if isinstance(outcome, ValidationFailed):
         return render(request, "accounts/user_status.html", {"user": user, "errors": outcome.errors}, status_code=400)
     return see_other(f"/users/{user.id}?{'reactivated' if user.active else 'deactivated'}=1")
@@ -388,7 +389,7 @@ def team_create(request: Request, session: SessionDep, actor: QALead, form: Form
     if data is not None:
         outcome = attempt(session, lambda: service.team_create(session, data=data, actor=actor))
         if isinstance(outcome, Conflict):
-            raise outcome
+            return refusal_page(request, outcome)
         if not isinstance(outcome, ValidationFailed):
             return see_other("/teams?created=1")
         errors = outcome.errors

@@ -19,6 +19,7 @@ from app.db import SessionDep
 from app.errors import Conflict, ValidationFailed
 from app.pagination import Page, page_number
 from app.web.auth import QALead
+from app.web.errors import refusal_page
 from app.web.forms import FormDep, attempt, form_data
 from app.web.templating import render
 
@@ -79,7 +80,7 @@ def worker_map(request: Request, session: SessionDep, actor: QALead, form: FormD
         else ValidationFailed({"user_id": "Choose the worker's account from the list of active practitioners"})
     )
     if isinstance(outcome, Conflict):
-        raise outcome
+        return refusal_page(request, outcome)
     if isinstance(outcome, ValidationFailed):
         context = _context(session, state if state in STATES else "attention", 1, errors=outcome.errors)
         context["failed_key"] = key

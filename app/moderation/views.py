@@ -29,6 +29,7 @@ from app.moderation.models import Moderation
 from app.moderation.schemas import ModerationReassignForm
 from app.pagination import page_number
 from app.web.auth import QALead, RoleGuard
+from app.web.errors import refusal_page
 from app.web.forms import STALE_VERSION, FormDep, attempt, form_data, posted_version, request_today, see_other
 from app.web.templating import render, render_list
 
@@ -405,7 +406,7 @@ def moderation_add(request: Request, session: SessionDep, lead: QALead, audit_id
         ),
     )
     if isinstance(outcome, ValidationFailed):
-        raise outcome  # shown as an error page, as before
+        return refusal_page(request, outcome)  # shown as an error page, as before
     if isinstance(outcome, Conflict):
         return _moderation_page(request, session, lead, audit, conflict=outcome.message, status_code=409)
     return see_other(f"/audits/{audit.id}/moderation")

@@ -27,6 +27,7 @@ from app.sampling.methods import describe_precision
 from app.sampling.models import Cycle, Sample
 from app.sampling.schemas import CYCLE_KINDS, MAX_SAMPLE, METHODS, STRATA_BY, CycleCreate, SampleCaseAddForm, SampleSpec
 from app.web.auth import QALead
+from app.web.errors import refusal_page
 from app.web.forms import FormDep, attempt, date_from_parts, form_data, request_today, see_other, validate
 from app.web.templating import render
 from app.working_days import calendar_for
@@ -262,11 +263,11 @@ def cycle_close_confirm(request: Request, session: SessionDep, _: QALead, cycle_
 
 
 @router.post("/programme/{cycle_id}/close")
-def cycle_close(session: SessionDep, lead: QALead, cycle_id: RowId) -> Response:
+def cycle_close(request: Request, session: SessionDep, lead: QALead, cycle_id: RowId) -> Response:
     cycle = _cycle_or_404(session, cycle_id)
     outcome = attempt(session, lambda: service.cycle_close(session, cycle=cycle, actor=lead))
     if isinstance(outcome, ValidationFailed):
-        raise outcome
+        return refusal_page(request, outcome)
     # A Conflict: closed meanwhile (another tab); the page shows it closed.
     return see_other(f"/programme/{cycle.id}")
 
@@ -536,7 +537,7 @@ def sample_add_case(request: Request, session: SessionDep, lead: QALead, sample_
         lambda: service.sample_add_case(session, sample=sample, child_id=data.child_id, reason=data.reason, actor=lead),
     )
     if isinstance(outcome, Conflict):
-        raise outcome
+        return refusal_page(request, outcome)
     if isinstance(outcome, ValidationFailed):
         return _sample_page(request, session, sample, values=data.model_dump(), errors=outcome.errors, status_code=400)
     return see_other(f"/samples/{sample.id}?added=1#cases")
@@ -580,7 +581,7 @@ def sample_allocate(request: Request, session: SessionDep, lead: QALead, sample_
             ),
         )
         if isinstance(outcome, Conflict):
-            raise outcome
+            return refusal_page(request, outcome)
         if isinstance(outcome, ValidationFailed):
             errors = outcome.errors
     if errors:

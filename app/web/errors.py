@@ -38,6 +38,13 @@ def error_page(request: Request, status_code: int, message: str | None = None) -
     )
 
 
+def refusal_page(request: Request, exc: DomainError) -> Response:
+    """A refused form shown as an error page by the view itself. After app.web.forms.attempt the session's rows are
+    expired, so the page (whose navigation reads the signed-in user) must be rendered while the request's session
+    is still open: raising the refusal instead would render it after the session closed."""
+    return error_page(request, exc.status_code, exc.message)
+
+
 def _validation_detail(errors: dict[str, str]) -> list[dict[str, object]]:
     return [{"loc": ["body", field], "msg": message, "type": "value_error"} for field, message in errors.items()]
 
@@ -60,7 +67,7 @@ def install_error_handlers(app: FastAPI) -> None:
             if isinstance(exc, ValidationFailed):
                 return JSONResponse({"detail": _validation_detail(exc.errors)}, status_code=exc.status_code)
             return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
-        return error_page(request, exc.status_code, exc.message)
+        return refusal_page(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -33,7 +33,7 @@ def attempt(session: Session, action: Callable[[], T]) -> T | Refusal:
     re-render with (400 and `errors`, 409 and the message, as its page does). Everything in the session is then
     expired, so the page re-reads rows as they are stored, never as the refused call left them in memory. Any other
     error propagates, and get_session rolls the whole request back. (A refusal a page shows as an error page is
-    simply re-raised: `raise outcome`.)"""
+    shown with app.web.errors.refusal_page while the session is open.)"""
     try:
         with session.begin_nested():
             return action()

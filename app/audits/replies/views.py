@@ -28,6 +28,7 @@ from app.cases.models import Case
 from app.db import RowId, SessionDep
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.web.auth import RoleGuard
+from app.web.errors import refusal_page
 from app.web.forms import FormDep, attempt, form_data
 from app.web.templating import render
 
@@ -121,7 +122,7 @@ def audit_reply(request: Request, session: SessionDep, user: Practitioner, audit
         raise Conflict("You can reply once the audit is completed. Nothing was saved.")
     outcome = attempt(session, lambda: replies.reply_add(session, audit=audit, case=case, author=user, text=text))
     if isinstance(outcome, Conflict):
-        raise outcome
+        return refusal_page(request, outcome)
     if isinstance(outcome, ValidationFailed):
         return _findings_page(request, session, user, audit, case, errors=outcome.errors, text=text, status_code=400)
     return RedirectResponse(f"/audits/{audit.id}/findings?replied=1#replies", status_code=303)

@@ -22,6 +22,7 @@ from app.cases.readers import UploadedFile
 from app.db import SessionDep
 from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.web.auth import QALead
+from app.web.errors import refusal_page
 from app.web.forms import FormDep, attempt, form_data, see_other
 from app.web.jobs import RunLaterDep
 from app.web.query import query_builder
@@ -202,7 +203,7 @@ def import_retry(request: Request, session: SessionDep, _: QALead, import_id: in
     case_import = _import_or_404(session, import_id)
     outcome = attempt(session, lambda: import_jobs.import_retry(session, case_import=case_import))
     if isinstance(outcome, ValidationFailed):
-        raise outcome
+        return refusal_page(request, outcome)
     # A Conflict: running or finished after all; the page shows which.
     return _redirect(request, f"/imports/{case_import.id}")
 

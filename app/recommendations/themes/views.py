@@ -22,6 +22,7 @@ from app.recommendations.models import Theme
 from app.recommendations.schemas import ThemeAddForm, ThemeStatusForm
 from app.recommendations.themes import service as themes
 from app.web.auth import QALead, RoleGuard
+from app.web.errors import refusal_page
 from app.web.forms import FormDep, attempt, form_data, see_other, validate
 from app.web.templating import render
 
@@ -150,7 +151,7 @@ def theme_add(request: Request, session: SessionDep, actor: QALead, form: FormDe
     name = ThemeAddForm.model_validate(form_data(form, ThemeAddForm)).name
     outcome = attempt(session, lambda: themes.theme_add(session, actor=actor, name=name))
     if isinstance(outcome, Conflict):
-        raise outcome
+        return refusal_page(request, outcome)
     if isinstance(outcome, ValidationFailed):
         return _manage(request, session, values={"name": name}, errors=outcome.errors, status_code=400)
     return see_other(f"{MANAGE_PATH}?added={outcome.id}")
