@@ -71,6 +71,8 @@ def case_info(session: Session, case: Case) -> CaseInfo:
         team_name=team.name if team else None,
         worker_name=case.worker_name,
         manager_name=case.manager_name,
+        worker_user_id=case.worker_user_id,
+        manager_user_id=case.manager_user_id,
     )
 
 

@@ -192,3 +192,15 @@ def test_an_edit_to_a_conflicted_auditor_is_caught_naming_the_child_and_the_audi
         1: "Child C0000001: auditor #99 is not in the auditor pool",
         7: "Case #7 is not in this sample",
     }
+
+
+def test_a_case_linked_to_accounts_knows_its_worker_and_manager_by_identity_not_by_name():
+    linked = CaseInfo(1, "C0000001", 9, "Team 9", "Sam Worker", "Mo Manager", worker_user_id=7, manager_user_id=8)
+    # The linked worker's account, whatever its display name, may not audit the case; nor the linked manager's.
+    assert "is the allocated worker" in conflict_reasons(auditor(7, "Samantha Worker-Jones"), linked)
+    assert "is the team manager" in conflict_reasons(auditor(8, "M. Manager"), linked)
+    # A namesake of a linked worker or manager is another person.
+    assert conflict_reasons(auditor(3, "Sam Worker"), linked) == []
+    assert conflict_reasons(auditor(4, "Mo Manager"), linked) == []
+    # A worker the register has not linked to an account is still recognised by name.
+    assert conflict_reasons(auditor(3, "sam  WORKER"), case(2, worker="Sam Worker")) == ["is the allocated worker"]

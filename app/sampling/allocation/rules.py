@@ -2,8 +2,10 @@
 
 - Only auditors with current auditor training may audit; the record's note ("auditor training expired on
   3 Mar 2026") is shown wherever that blocks an allocation.
-- Conflict of interest: never the case's allocated worker or team manager (names compared ignoring case,
-  repeated and non-breaking spaces, as real extracts carry them) nor anyone in the case's team.
+- Conflict of interest: never the case's allocated worker or team manager nor anyone in the case's team. The
+  worker and manager are people by identity: the account the case is linked to (`app.cases.people`). Only a worker
+  or manager the register has not linked to an account is recognised by name (compared ignoring case, repeated
+  and non-breaking spaces, as real extracts carry them), so that an unlinked name still blocks its namesake.
 - Balance: each auditor's load in the cycle (audits already held plus new ones) is kept level. The most
   constrained cases (fewest eligible auditors) are placed first, each with the eligible auditor holding the
   fewest; ties go by a shuffle seeded from the cycle's seed, so the same inputs and seed give the same
@@ -49,6 +51,8 @@ class CaseInfo:
     team_name: str | None
     worker_name: str | None
     manager_name: str | None
+    worker_user_id: int | None = None  # the accounts the case is linked to; None: not linked (the name decides)
+    manager_user_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,11 +92,16 @@ def _training_reason(auditor: AuditorInfo) -> str | None:
     return auditor.training_note or "has no current auditor training"
 
 
+def _is(auditor: AuditorInfo, user_id: int | None, name: str | None) -> bool:
+    """Whether the auditor is this person of the case: by account when the case is linked to one, else by name."""
+    return auditor.id == user_id if user_id is not None else _same_person(auditor.name, name)
+
+
 def _role_conflicts(auditor: AuditorInfo, case: CaseInfo) -> list[str]:
     reasons = []
-    if _same_person(auditor.name, case.worker_name):
+    if _is(auditor, case.worker_user_id, case.worker_name):
         reasons.append("is the allocated worker")
-    if _same_person(auditor.name, case.manager_name):
+    if _is(auditor, case.manager_user_id, case.manager_name):
         reasons.append("is the team manager")
     if case.team_id is not None and auditor.team_id == case.team_id:
         reasons.append(f"is in the case's team ({case.team_name})" if case.team_name else "is in the case's team")

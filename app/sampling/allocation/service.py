@@ -90,14 +90,32 @@ def auditor_pool(
 
 def sample_cases_info(session: Session, *, sample: Sample) -> list[CaseInfo]:
     rows = session.execute(
-        select(Case.id, Case.child_id, Case.team_id, Team.name, Case.worker_name, Case.manager_name)
+        select(
+            Case.id,
+            Case.child_id,
+            Case.team_id,
+            Team.name,
+            Case.worker_name,
+            Case.manager_name,
+            Case.worker_user_id,
+            Case.manager_user_id,
+        )
         .join(SampleCase, SampleCase.case_id == Case.id)
         .outerjoin(Team, Team.id == Case.team_id)
         .where(SampleCase.sample_id == sample.id)
         .order_by(Case.child_id)
     )
     return [
-        CaseInfo(id=r[0], child_id=r[1], team_id=r[2], team_name=r[3], worker_name=r[4], manager_name=r[5])
+        CaseInfo(
+            id=r[0],
+            child_id=r[1],
+            team_id=r[2],
+            team_name=r[3],
+            worker_name=r[4],
+            manager_name=r[5],
+            worker_user_id=r[6],
+            manager_user_id=r[7],
+        )
         for r in rows
     ]
 
