@@ -38,6 +38,10 @@ def valid_row_id(value: int | None) -> bool:
     return value is not None and 1 <= value <= MAX_ROW_ID
 
 
+# Versions are 32-bit integer columns; a number beyond them matches no row (and PostgreSQL would refuse to compare).
+MAX_VERSION = 2**31 - 1
+
+
 def claim_version(session: Session, row: Any, version: int | None, *, stale: str, **values: Any) -> None:
     """Optimistic locking, the one way every versioned table does it: move `row` to its next version, with `values`
     written in the same statement, only if it is still at the `version` the form or request was read at
@@ -45,7 +49,7 @@ def claim_version(session: Session, row: Any, version: int | None, *, stale: str
     same version cannot both pass, on SQLite or PostgreSQL: the second matches no row and gets Conflict(stale),
     having changed nothing. `row` is refreshed to what was stored."""
     model = type(row)
-    if version is None or row.id is None:
+    if version is None or row.id is None or not 0 <= version <= MAX_VERSION:
         raise Conflict(stale)
     result = session.execute(
         update(model)

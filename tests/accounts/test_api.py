@@ -717,3 +717,13 @@ def test_training_dates_given_as_numbers_are_refused(client, db, lead_headers, f
     body = {"kind": "auditor", "completed_on": "2026-01-05", "expires_on": "2027-01-05", field: 0}
     response = client.post(f"/api/v1/users/{user.id}/training", json=body, headers=lead_headers)
     assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] == field
+
+
+def test_update_with_a_version_beyond_any_stored_is_409_not_a_server_error(client, people, lead_headers):
+    """Found by the CI fuzzer: a version past a 32-bit integer made PostgreSQL refuse the comparison (500)."""
+    amy = people["amy"]
+    response = client.patch(
+        f"/api/v1/users/{amy.id}", headers=lead_headers, json={"version": 645987019396817, "full_name": "Amy Z"}
+    )
+    assert response.status_code == 409
+    assert client.get(f"/api/v1/users/{amy.id}", headers=lead_headers).json()["full_name"] != "Amy Z"
