@@ -4,6 +4,7 @@ from app.accounts.models import AuthToken, LoginAttempt, ServiceArea, Team, Trai
 from app.audit_templates.models import TemplateVersion
 from app.audit_trail.models import AuditChainHead, AuditEvent
 from app.audits.models import Audit, AuditAnswer, AuditDueChange, AuditReply
+from app.audits.partners.models import PanelMeeting, SectionPartner
 from app.cases.models import Case, CaseImport, CaseImportFile, WorkerLink
 from app.escalations.models import Escalation
 from app.moderation.models import Moderation
@@ -33,12 +34,14 @@ __all__ = [
     "LoginAttempt",
     "Moderation",
     "Notification",
+    "PanelMeeting",
     "Recommendation",
     "RecommendationEvent",
     "RecommendationTheme",
     "ReminderDigest",
     "Sample",
     "SampleCase",
+    "SectionPartner",
     "ServiceArea",
     "Team",
     "TemplateVersion",

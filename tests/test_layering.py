@@ -6,7 +6,8 @@ under `TYPE_CHECKING` alike, because a function-level import is as much a depend
 (lowest first) are in `LAYERS`, and the README's Development section draws them. Two kinds of module sit outside
 their area's layer:
 
-- an area's routes (`views.py`, `api.py`, `*_views.py`, and `home`/`health`) are the top of the area: they may
+- an area's routes (`views.py`, `api.py`, `*_views.py`, the lookup dependencies in `lookups.py`, and
+  `home`/`health`) are the top of the area: they may
   read any area's services and selectors, `app.web` and `app.flows`;
 - `app.web` holds plain tools (`WEB_TOOLS`: forms, query strings, PDFs, exports, CSRF, error pages) that any module
   may use, and request helpers that know about users and cases (`auth`, `csrf`, `nav`, `templating`, `errors`, `jobs`, ...), which
@@ -121,7 +122,7 @@ def imports_of(name: str, path: Path, known: set[str]) -> Iterator[Import]:
 
 def is_route_module(name: str) -> bool:
     last = name.rsplit(".", 1)[-1]
-    return last in ("views", "api") or last.endswith("_views")
+    return last in ("views", "api", "lookups") or last.endswith("_views")
 
 
 def group_of(name: str) -> str:

@@ -55,6 +55,10 @@ class User(SQLModel, table=True):
     # The area a head of service heads; others take their team's area.
     service_area_id: int | None = Field(default=None, foreign_key="service_area.id", index=True)
     active: bool = Field(default=True)
+    # A partner agency representative's agency (app.accounts.roles.Agency) and the last day their information
+    # sharing agreement with the partnership runs to: they may be assigned a multi-agency section only until then.
+    agency: str | None = Field(default=None, max_length=20)
+    partner_agreement_until: date | None = None
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
     last_login_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
@@ -71,6 +75,9 @@ class User(SQLModel, table=True):
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
+
+    def partner_agreement_current(self, today: date) -> bool:
+        return self.partner_agreement_until is not None and self.partner_agreement_until >= today
 
     @property
     def scope_service_area_id(self) -> int | None:

@@ -8,7 +8,9 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     MODERATOR = "moderator"
     HEAD_OF_SERVICE = "head_of_service"
+    TEAM_MANAGER = "team_manager"
     PRACTITIONER = "practitioner"
+    PARTNER = "partner"
     VIEWER = "viewer"
 
     @property
@@ -21,7 +23,9 @@ ROLE_LABELS = {
     Role.AUDITOR: "Auditor",
     Role.MODERATOR: "Moderator",
     Role.HEAD_OF_SERVICE: "Head of service",
-    Role.PRACTITIONER: "Practitioner or team manager",
+    Role.TEAM_MANAGER: "Team manager",
+    Role.PRACTITIONER: "Practitioner",
+    Role.PARTNER: "Partner agency representative",
     Role.VIEWER: "Viewer",
 }
 
@@ -30,7 +34,12 @@ ROLE_HINTS = {
     Role.AUDITOR: "Completes audits allocated to them. Needs a current auditor training record.",
     Role.MODERATOR: "Re-grades a share of audits. Needs a current moderator training record.",
     Role.HEAD_OF_SERVICE: "Sees results and recommendations for their service area and verifies closures.",
+    Role.TEAM_MANAGER: "Reads completed audits of their team's cases, their findings and replies (read-only).",
     Role.PRACTITIONER: "Receives recommendations on their cases and records what was done.",
+    Role.PARTNER: (
+        "Another agency's representative in multi-agency audits: completes the sections assigned to them. "
+        "Needs an agency and a current partner agreement."
+    ),
     Role.VIEWER: "Reads reports only.",
 }
 
@@ -38,3 +47,26 @@ ROLE_HINTS = {
 class TrainingKind(StrEnum):
     AUDITOR = "auditor"
     MODERATOR = "moderator"
+
+
+class Agency(StrEnum):
+    """The agencies a partner representative may come from (children's social care is the council's own)."""
+
+    POLICE = "police"
+    HEALTH = "health"
+    EDUCATION = "education"
+    PROBATION = "probation"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return AGENCY_LABELS[self]
+
+
+AGENCY_LABELS = {
+    Agency.POLICE: "Police",
+    Agency.HEALTH: "Health",
+    Agency.EDUCATION: "Education",
+    Agency.PROBATION: "Probation",
+    Agency.OTHER: "Other agency",
+}

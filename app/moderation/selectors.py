@@ -12,6 +12,8 @@ from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
 from app.accounts.models import Team, TrainingRecord, User, UserRole
+from app.audits.permissions import may_read_audit
+from app.moderation.audit_access import audit_access
 from app.accounts.roles import Role, TrainingKind
 from app.accounts.selectors import training_status
 from app.audit_templates.models import TemplateVersion
@@ -111,17 +113,11 @@ def grades_hidden_from(session: Session, *, user: User, audit: Audit) -> bool:
 
 
 def audit_visible_to(user: User, audit: Audit) -> bool:
-    """The auditor it is allocated to, the QA lead, and the moderator of any of its moderation rounds, except
-    while a moderator (the QA lead too, when allocated the round) grades blind and has not graded yet: the audit's
-    pages show the auditor's grades."""
-    if audit.auditor_id == user.id:
-        return True
+    """`app.audits.permissions.may_read_audit` with the audit's facts loaded: for lists that check one row at a time."""
     session = object_session(audit)
     if session is None or audit.id is None:
         return user.has_role(Role.QA_LEAD)
-    if grades_hidden_from(session, user=user, audit=audit):
-        return False
-    return user.has_role(Role.QA_LEAD) or moderates(session, user=user, audit_id=audit.id)
+    return may_read_audit(user, audit_access(session, audit))
 
 
 def grade_keys(definition: TemplateDefinition) -> set[str]:
