@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     service_name: str = "Case file audit"
 
+    # Multi-agency audits: when a partner representative sees the agency sections that are not theirs.
+    partner_sees_other_sections: Literal["after_panel", "always", "never"] = "after_panel"
+
     # Cookies and sessions
     cookie_secure: bool | None = None
     session_lifetime_minutes: int = 8 * 60

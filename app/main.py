@@ -79,6 +79,8 @@ def _install_routes(app: FastAPI) -> None:
     from app.audit_trail import views as audit_trail_views
     from app.audits import api as audits_api
     from app.audits import views as audits_views
+    from app.audits.partners import api as audit_partners_api
+    from app.audits.partners import views as audit_partners_views
     from app.audits.replies import views as audit_reply_views
     from app.audits.workflow import views as audit_workflow_views
     from app.cases import api as cases_api
@@ -99,6 +101,7 @@ def _install_routes(app: FastAPI) -> None:
     from app.recommendations.dashboard import views as recommendation_dashboard_views
     from app.recommendations.themes import views as theme_views
     from app.records import views as record_views
+    from app.reports import agency_views as reports_agency_views
     from app.reports import api as reports_api
     from app.reports import drill_views as reports_drill_views
     from app.reports import export_views as reports_export_views
@@ -116,6 +119,7 @@ def _install_routes(app: FastAPI) -> None:
         case_import_views,
         case_people_views,
         templates_views,
+        audit_partners_views,
         audits_views,
         audit_workflow_views,
         audit_reply_views,
@@ -129,6 +133,7 @@ def _install_routes(app: FastAPI) -> None:
         notification_views,
         recommendations_views,
         reports_views,
+        reports_agency_views,
         reports_drill_views,
         reports_export_views,
         reports_pack_views,
@@ -139,6 +144,7 @@ def _install_routes(app: FastAPI) -> None:
         cases_api,
         case_import_api,
         templates_api,
+        audit_partners_api,
         audits_api,
         sampling_api,
         moderation_api,

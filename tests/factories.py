@@ -42,16 +42,25 @@ def make_user(
     team: Team | None = None,
     full_name: str | None = None,
     active: bool = True,
+    agency: str | None = None,
+    partner_agreement_until: date | None = None,
 ) -> User:
+    """A user; a partner agency representative's agency defaults to "other" (a partner needs one)."""
     username = username or f"user{next(_counter)}"
+    if agency is None and Role.PARTNER in roles:
+        agency = "other"
     user = service.user_create(
         db,
-        data=UserCreate(
-            username=username,
-            password=password,
-            roles=list(roles),
-            full_name=full_name or username.replace(".", " ").title(),
-            team_id=team.id if team else None,
+        data=UserCreate.model_validate(
+            {
+                "username": username,
+                "password": password,
+                "roles": list(roles),
+                "full_name": full_name or username.replace(".", " ").title(),
+                "team_id": team.id if team else None,
+                "agency": agency,
+                "partner_agreement_until": partner_agreement_until,
+            }
         ),
         actor=None,
         hashed_password=_hash(password),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from app.accounts.roles import Role
@@ -81,6 +83,26 @@ def test_digits_from_other_scripts_are_not_numbers(lead, url):
     assert response.status_code in (200, 400, 404, 422), (url, response.status_code)
 
 
+def _a_sample(db):
+    """A sample of one case (the allocation route answers 404 for a sample that does not exist)."""
+    from app.date_rules import DueDateRules
+    from app.sampling.schemas import CycleCreate, SampleSpec
+    from app.sampling.service import cycle_create, sample_create
+    from tests.factories import make_case, publish_templates
+
+    publish_templates(db)
+    make_case(db, child_id="BIGID0001")
+    lead = make_user(db, username="sampler", roles=(Role.QA_LEAD,))
+    today = date(2026, 11, 26)
+    cycle = cycle_create(
+        db,
+        data=CycleCreate(title="Ids", kind="dip_sample", template_key="dip_sample", due_date=date(2026, 12, 31)),
+        actor=lead,
+        dates=DueDateRules(today=today, horizon_years=3),
+    )
+    return sample_create(db, cycle=cycle, spec=SampleSpec(method="random", size=1, seed=1), today=today, actor=lead)
+
+
 def test_ids_too_big_for_the_database_inside_lists_are_a_422_naming_the_field(client, db):
     from tests.factories import api_headers
 
@@ -99,7 +121,10 @@ def test_ids_too_big_for_the_database_inside_lists_are_a_422_naming_the_field(cl
     )
     assert response.status_code == 422, response.text
     assert response.status_code < 500
-    response = client.post("/api/v1/samples/1/allocate", json={"auditor_ids": [99999999999]}, headers=headers)
+    sample = _a_sample(db)
+    response = client.post(
+        f"/api/v1/samples/{sample.id}/allocate", json={"auditor_ids": [99999999999]}, headers=headers
+    )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"][-2:] == ["auditor_ids", 0]
 

@@ -303,7 +303,7 @@ def test_audit_trail_verify_fails_after_tampering(upgraded, engine):
 def test_templates_publish_then_demo_data_gives_the_demo_auditor_audits(upgraded, engine):
     output = ok("templates", "publish")
     assert "Templates published: case_file_audit v1, case_file_audit v2, dip_sample v1" in output
-    assert "none new; 8 already published and unchanged" in ok("templates", "publish")
+    assert "none new; 9 already published and unchanged" in ok("templates", "publish")
     assert "Loaded 300 demo cases and 4 audits for the demo auditor." in ok("demo-data")
     from app.audits.models import Audit
 

@@ -6,8 +6,10 @@ under `TYPE_CHECKING` alike, because a function-level import is as much a depend
 (lowest first) are in `LAYERS`, and the README's Development section draws them. Two kinds of module sit outside
 their area's layer:
 
-- an area's routes (`views.py`, `api.py`, `*_views.py`, the lookup dependencies in `lookups.py`, and
-  `home`/`health`) are the top of the area: they may
+- the lookup dependencies of every area (`<area>/lookups.py`: the object a route names, loaded and checked by the
+  area's pure `permissions` rules, or 404) form one layer just below the routes: any route may use any of them, and
+  they may use every area and `app.web`;
+- an area's routes (`views.py`, `api.py`, `*_views.py`, and `home`/`health`) are the top of the area: they may
   read any area's services and selectors, `app.web` and `app.flows`;
 - `app.web` holds plain tools (`WEB_TOOLS`: forms, query strings, PDFs, exports, CSRF, error pages) that any module
   may use, and request helpers that know about users and cases (`auth`, `csrf`, `nav`, `templating`, `errors`, `jobs`, ...), which
@@ -26,6 +28,7 @@ APP = Path(__file__).resolve().parent.parent / "app"
 
 FOUNDATION = "foundation"
 ROUTES = "routes"
+LOOKUPS = "lookups"
 # Lowest first. Areas in one layer are independent of each other: neither imports the other.
 LAYERS: list[tuple[str, ...]] = [
     (FOUNDATION,),
@@ -43,6 +46,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("reports",),
     ("flows",),
     ("web",),
+    (LOOKUPS,),
     (ROUTES,),
     ("demo", "models"),
     ("cli", "main"),
@@ -122,7 +126,11 @@ def imports_of(name: str, path: Path, known: set[str]) -> Iterator[Import]:
 
 def is_route_module(name: str) -> bool:
     last = name.rsplit(".", 1)[-1]
-    return last in ("views", "api", "lookups") or last.endswith("_views")
+    return last in ("views", "api") or last.endswith("_views")
+
+
+def is_lookup_module(name: str) -> bool:
+    return name.rsplit(".", 1)[-1] == "lookups"
 
 
 def group_of(name: str) -> str:
@@ -130,6 +138,8 @@ def group_of(name: str) -> str:
     if name in FOUNDATION_MODULES or name in WEB_TOOLS:
         return FOUNDATION
     area = name.split(".")[1]
+    if is_lookup_module(name):
+        return LOOKUPS
     if area in ROUTE_AREAS or (is_route_module(name) and area != "web"):
         return f"{area} {ROUTES}"
     return area

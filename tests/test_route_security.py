@@ -231,6 +231,11 @@ def world(db):
     }
 
 
+def _path_params(dependant: Dependant) -> list[Any]:
+    """The path parameters an operation reads, its dependencies' included."""
+    return [*dependant.path_params, *(p for sub in dependant.dependencies for p in _path_params(sub))]
+
+
 def _url(endpoint: Endpoint, world) -> str:
     values = {
         "user_id": world["target"].id,
@@ -249,7 +254,8 @@ def _url(endpoint: Endpoint, world) -> str:
         "table": "grades-overall",
     }
     path = endpoint.path
-    for name in endpoint.dependant.path_params:
+    # The path's ids are often read by a lookup dependency (app/<area>/lookups.py), not the endpoint itself.
+    for name in _path_params(endpoint.dependant):
         assert name.name in values, (
             f"{endpoint}: no existing id for path parameter {name.name!r}; add one to _url so the walk "
             "can reach the route's checks instead of a 404"
@@ -585,3 +591,214 @@ def test_wrong_sign_in_does_not_say_whether_the_username_exists(client, db, worl
     assert known.status_code == unknown.status_code == 400
     assert "Enter a correct username and password" in page_text(known.text)
     assert page_text(known.text).replace("target", "X") == page_text(unknown.text).replace("no-such-user", "X")
+
+
+# --- (d) Objects: who may reach each object, the same through the pages and the API ----------------------------
+
+# The people around the walk's audit (completed, moderated by Mona) of a case in the target team, and outsiders.
+PERSONAS = (
+    "lead",  # the QA lead
+    "target",  # the audit's auditor, the owner of its recommendation, who raised its escalation
+    "auditor_out",  # another auditor
+    "mona",  # the moderator of the audit's (decided) round
+    "moderator_out",  # another moderator
+    "manager_in",  # team manager of the case's team
+    "manager_out",  # team manager of another team
+    "hos_in",  # head of service of the case's area
+    "hos_out",  # head of service of another area
+    "worker",  # the case's allocated worker (a practitioner linked to the case)
+    "practitioner",  # another practitioner
+    "viewer",
+    "partner_out",  # a partner representative assigned a section of another audit
+)
+
+
+@pytest.fixture
+def matrix(db, world):
+    """The walk's world with its audit completed and moderated, and a person for each relation to it."""
+    from app.accounts.roles import Agency
+    from app.audits.partners.models import SectionPartner
+    from app.moderation.models import Moderation
+
+    team, case, audit = world["team"], world["case"], world["audit"]
+    other_team = make_team(db, name="Other team", service_area="Other area")
+    people = {"lead": world["lead"], "target": world["target"]}
+    roles = {
+        "auditor_out": ((Role.AUDITOR,), other_team),
+        "mona": ((Role.MODERATOR,), other_team),
+        "moderator_out": ((Role.MODERATOR,), other_team),
+        "manager_in": ((Role.TEAM_MANAGER,), None),
+        "manager_out": ((Role.TEAM_MANAGER,), other_team),
+        "hos_in": ((Role.HEAD_OF_SERVICE,), None),
+        "hos_out": ((Role.HEAD_OF_SERVICE,), None),
+        "worker": ((Role.PRACTITIONER,), team),
+        "practitioner": ((Role.PRACTITIONER,), other_team),
+        "viewer": ((Role.VIEWER,), None),
+        "partner_out": ((Role.PARTNER,), None),
+    }
+    for name, (held, in_team) in roles.items():
+        people[name] = make_user(db, username=name, roles=held, team=in_team, full_name=f"Matrix {name}")
+    people["hos_in"].service_area_id = team.service_area_id
+    people["hos_out"].service_area_id = other_team.service_area_id
+    people["partner_out"].agency = Agency.POLICE.value
+    team.manager_id = people["manager_in"].id
+    other_team.manager_id = people["manager_out"].id
+    case.worker_user_id = people["worker"].id
+    audit.status, audit.final_grade = "completed", "good"
+    db.add_all([*people.values(), team, other_team, case, audit])
+    db.add(Moderation(audit_id=audit.id, reason="random", moderator_id=people["mona"].id, status="decided"))
+    other_audit = make_audit(
+        db, case=make_case(db, child_id="WALK0009", team=other_team), auditor=people["auditor_out"]
+    )
+    db.add(SectionPartner(audit_id=other_audit.id, section_key="police", partner_id=people["partner_out"].id))
+    db.flush()
+    return people
+
+
+def _object_endpoints(app: FastAPI) -> list[Endpoint]:
+    return [e for e in _endpoints(app) if not e.is_public and _path_params(e.dependant)]
+
+
+def _reaches(response) -> bool:
+    """Whether the caller got past the route's guard and the object's rule (anything but 401, 403 and 404)."""
+    return response.status_code not in (401, 403, 404)
+
+
+def _observed(client: TestClient, db, world, endpoints: list[Endpoint]) -> dict[str, set[str]]:
+    browsers = {name: _browser(client.app, name) for name in PERSONAS}
+    headers = {name: api_headers(client, name) for name in PERSONAS}
+    seen: dict[str, set[str]] = {}
+    for endpoint in endpoints:
+        url = _url(endpoint, world)
+        seen[str(endpoint)] = set()
+        for name in PERSONAS:
+            # Each call in a savepoint rolled back after it: a change accepted from one person (an empty form may
+            # be enough to start a moderation round) cannot change what the next person is answered.
+            undo = db.begin_nested()
+            if endpoint.is_api:
+                response = _call(client, endpoint, url, headers=headers[name])
+            else:
+                browser = browsers[name]
+                form = {"csrf_token": csrf_token(browser)} if endpoint.method in UNSAFE_METHODS else None
+                response = _call(browser, endpoint, url, form=form)
+            undo.rollback()
+            db.expire_all()
+            assert response.status_code < 500, f"{endpoint} as {name}: {response.status_code}"
+            if _reaches(response):
+                seen[str(endpoint)].add(name)
+    return seen
+
+
+# Who reaches each route with an object id, written out (not derived from the rules the app uses).
+READERS = {"lead", "target", "mona", "manager_in", "hos_in"}  # a completed audit: QA lead, auditor, moderator, managers
+MODERATION = {"lead", "target", "mona"}
+RECOMMENDATION_READERS = {"lead", "target", "mona", "manager_in", "hos_in"}  # owner + source auditor, moderator
+EVERYONE = set(PERSONAS)
+LEAD = {"lead"}
+EXPECTED_REACH: dict[str, set[str]] = {
+    "GET /audits/{audit_id}": READERS,
+    "GET /audits/{audit_id}/check": READERS,
+    "GET /audits/{audit_id}/sections/{section_key}": READERS,
+    "GET /audits/{audit_id}/print": READERS,
+    "GET /audits/{audit_id}/print.pdf": READERS,
+    "GET /api/v1/audits/{audit_id}": READERS,
+    "GET /audits/{audit_id}/findings": READERS | {"worker"},
+    "POST /audits/{audit_id}/replies": {"worker"},
+    "POST /audits/{audit_id}/sections/{section_key}": {"target"},
+    "POST /audits/{audit_id}/sections/{section_key}/autosave": {"target"},
+    "PUT /api/v1/audits/{audit_id}/answers": {"target"},
+    "POST /audits/{audit_id}/submit": {"target"},
+    "POST /api/v1/audits/{audit_id}/submit": {"target"},
+    "GET /audits/{audit_id}/moderation": MODERATION,
+    "GET /audits/{audit_id}/moderation/panel": MODERATION,
+    "GET /api/v1/audits/{audit_id}/moderation": MODERATION,
+    "POST /audits/{audit_id}/moderation/grade": {"mona"},
+    "POST /audits/{audit_id}/moderation/decide": {"mona"},
+    "POST /api/v1/audits/{audit_id}/moderation": {"mona"},
+    "POST /audits/{audit_id}/moderation/add": LEAD,
+    "POST /audits/{audit_id}/moderation/reassign": LEAD,
+    "GET /audits/{audit_id}/recommendations": MODERATION,
+    "POST /audits/{audit_id}/recommendations": MODERATION,
+    "POST /api/v1/audits/{audit_id}/recommendations": MODERATION,
+    "GET /audits/{audit_id}/reallocate": LEAD,
+    "POST /audits/{audit_id}/reallocate": LEAD,
+    "GET /audits/{audit_id}/due-date": LEAD,
+    "POST /audits/{audit_id}/due-date": LEAD,
+    "GET /audits/{audit_id}/partners": LEAD,
+    "POST /audits/{audit_id}/partners": LEAD,
+    "GET /api/v1/audits/{audit_id}/partners": LEAD,
+    "PUT /api/v1/audits/{audit_id}/partners": LEAD,
+    "GET /audits/{audit_id}/panel": READERS,
+    "GET /api/v1/audits/{audit_id}/panel": READERS,
+    "POST /audits/{audit_id}/panel": LEAD,
+    "PUT /api/v1/audits/{audit_id}/panel": LEAD,
+    # The case: the QA lead, the area's head of service, its worker, and the auditor of its audit.
+    "GET /cases/{case_id}": {"lead", "hos_in", "worker", "target"},
+    "GET /api/v1/cases/{case_id}": {"lead", "hos_in", "worker", "target"},
+    "GET /cases/{case_id}/audits/new": LEAD,
+    "POST /cases/{case_id}/audits/new": LEAD,
+    "GET /recommendations/{recommendation_id}": RECOMMENDATION_READERS,
+    "GET /api/v1/recommendations/{recommendation_id}": RECOMMENDATION_READERS,
+    "POST /recommendations/{recommendation_id}/move": RECOMMENDATION_READERS,
+    "PATCH /api/v1/recommendations/{recommendation_id}": RECOMMENDATION_READERS,
+    "POST /recommendations/{recommendation_id}/due-date": {"lead", "manager_in", "hos_in"},  # not its owner
+    "GET /escalations/{escalation_id}": LEAD,  # its recipient (and the QA lead)
+    "POST /escalations/{escalation_id}/acknowledge": LEAD,
+    "POST /notifications/{notification_id}/read": {"target"},  # its own user only
+    "GET /templates/{key}/{version}": LEAD,
+    "GET /api/v1/templates/{key}/{version}": EVERYONE,  # the published template itself holds no personal data
+    "GET /reports/tables/{table}.csv": {"lead", "hos_in", "hos_out", "viewer"},
+    "GET /reports/tables/{table}.xlsx": {"lead", "hos_in", "hos_out", "viewer"},
+}
+# Everything else with an id (imports, the programme, samples, users, teams) is the QA lead's alone.
+
+# The same action on the same object through a page and through the API: the same people must reach both.
+HTML_AND_API = [
+    ("GET /audits/{audit_id}", "GET /api/v1/audits/{audit_id}"),
+    ("POST /audits/{audit_id}/sections/{section_key}", "PUT /api/v1/audits/{audit_id}/answers"),
+    ("POST /audits/{audit_id}/submit", "POST /api/v1/audits/{audit_id}/submit"),
+    ("GET /audits/{audit_id}/moderation", "GET /api/v1/audits/{audit_id}/moderation"),
+    ("POST /audits/{audit_id}/moderation/grade", "POST /api/v1/audits/{audit_id}/moderation"),
+    ("POST /audits/{audit_id}/recommendations", "POST /api/v1/audits/{audit_id}/recommendations"),
+    ("GET /audits/{audit_id}/partners", "GET /api/v1/audits/{audit_id}/partners"),
+    ("POST /audits/{audit_id}/partners", "PUT /api/v1/audits/{audit_id}/partners"),
+    ("GET /audits/{audit_id}/panel", "GET /api/v1/audits/{audit_id}/panel"),
+    ("POST /audits/{audit_id}/panel", "PUT /api/v1/audits/{audit_id}/panel"),
+    ("GET /cases/{case_id}", "GET /api/v1/cases/{case_id}"),
+    ("GET /imports/{import_id}", "GET /api/v1/imports/{import_id}"),
+    ("GET /recommendations/{recommendation_id}", "GET /api/v1/recommendations/{recommendation_id}"),
+    ("POST /recommendations/{recommendation_id}/move", "PATCH /api/v1/recommendations/{recommendation_id}"),
+    ("POST /programme/{cycle_id}/recommendations/new", "POST /api/v1/cycles/{cycle_id}/recommendations"),
+    ("POST /programme/{cycle_id}/samples/new", "POST /api/v1/cycles/{cycle_id}/samples"),
+    ("POST /samples/{sample_id}/allocate", "POST /api/v1/samples/{sample_id}/allocate"),
+    ("POST /teams/{team_id}/edit", "PATCH /api/v1/teams/{team_id}"),
+    ("GET /users/{user_id}", "GET /api/v1/users/{user_id}"),
+    ("POST /users/{user_id}/edit", "PATCH /api/v1/users/{user_id}"),
+    ("POST /users/{user_id}/training/new", "POST /api/v1/users/{user_id}/training"),
+    ("GET /templates/{key}/{version}", "GET /api/v1/templates/{key}/{version}"),
+]
+# Pairs that differ on purpose, and why.
+HTML_AND_API_DIFFER = {
+    # The template page is part of the QA lead's template library; the API serves the definition to any client
+    # that fills one in (auditors' and partners' tools).
+    ("GET /templates/{key}/{version}", "GET /api/v1/templates/{key}/{version}"),
+}
+
+
+def test_every_object_route_answers_exactly_the_people_its_rule_names(client, db, world, matrix, capsys):
+    """For every route with an id in its path, each person around the object (and outsiders) is let through or
+    refused as the table says; HTML and API routes for the same action let through the same people."""
+    endpoints = _object_endpoints(client.app)
+    seen = _observed(client, db, world, endpoints)
+    with capsys.disabled():
+        print(f"\nobject matrix: {len(endpoints)} routes x {len(PERSONAS)} people = {len(endpoints) * len(PERSONAS)}")
+    failures = []
+    for route, reached in sorted(seen.items()):
+        expected = EXPECTED_REACH.get(route, LEAD)
+        if reached != expected:
+            failures.append(f"{route}: also {sorted(reached - expected)}, not {sorted(expected - reached)}")
+    for page, api in HTML_AND_API:
+        assert page in seen and api in seen, f"{page} / {api}: no such route"
+        if (page, api) not in HTML_AND_API_DIFFER and seen[page] != seen[api]:
+            failures.append(f"{page} reaches {sorted(seen[page])} but {api} reaches {sorted(seen[api])}")
+    assert failures == []

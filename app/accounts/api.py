@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.accounts import selectors, service
 from app.accounts.auth import API, SignInResult, sign_in, token_issue, token_revoke
-from app.accounts.models import User
+from app.accounts.lookups import AccountManager, ManagedTeam, ManagedUser
 from app.accounts.schemas import (
     MePublic,
     TeamCreate,
@@ -24,23 +24,15 @@ from app.accounts.schemas import (
     UserPublic,
     UserUpdate,
 )
-from app.db import MAX_ROW_ID, RowId, SessionDep
-from app.errors import NotFound
+from app.db import MAX_ROW_ID, SessionDep
 from app.flows import teams as teams_flow
 from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut
-from app.web.auth import CurrentUser, QALead, bearer_token
+from app.web.auth import CurrentUser, bearer_token
 
 router = APIRouter(tags=["accounts"])
 
 # Row ids are 32-bit integers in the database: a larger number in a path or filter is bad input (422),
 # not a query PostgreSQL rejects with a 500.
-
-
-def _user_or_404(session: SessionDep, user_id: int) -> User:
-    user = selectors.user_get(session, user_id=user_id)
-    if user is None:
-        raise NotFound(f"User {user_id} not found")
-    return user
 
 
 @router.post("/tokens", response_model=TokenPublic, responses={401: {}, 429: {}})
@@ -85,7 +77,7 @@ def me(request: Request, session: SessionDep, user: CurrentUser) -> MePublic:
 @router.get("/users", response_model=PageOut[UserPublic])
 def users_list(
     session: SessionDep,
-    _: QALead,
+    _: AccountManager,
     q: str | None = None,
     role: str | None = None,
     team_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
@@ -105,34 +97,31 @@ def users_list(
 
 
 @router.post("/users", response_model=UserPublic, status_code=201)
-def user_create(session: SessionDep, actor: QALead, body: UserCreate) -> UserPublic:
+def user_create(session: SessionDep, actor: AccountManager, body: UserCreate) -> UserPublic:
     return selectors.user_public(service.user_create(session, data=body, actor=actor))
 
 
 @router.get("/users/{user_id}", response_model=UserPublic)
-def user_get(session: SessionDep, _: QALead, user_id: RowId) -> UserPublic:
-    return selectors.user_public(_user_or_404(session, user_id))
+def user_get(session: SessionDep, _: AccountManager, user: ManagedUser) -> UserPublic:
+    return selectors.user_public(user)
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic)
-def user_update(session: SessionDep, actor: QALead, user_id: RowId, body: UserUpdate) -> UserPublic:
+def user_update(session: SessionDep, actor: AccountManager, user: ManagedUser, body: UserUpdate) -> UserPublic:
     """Change fields; send the `version` you read. `active: false` deactivates and revokes every token."""
-    user = _user_or_404(session, user_id)
     return selectors.user_public(service.user_update(session, user=user, data=body, actor=actor))
 
 
 @router.get("/users/{user_id}/training", response_model=list[TrainingPublic])
-def training_list(request: Request, session: SessionDep, _: QALead, user_id: RowId) -> list[TrainingPublic]:
-    user = _user_or_404(session, user_id)
+def training_list(request: Request, session: SessionDep, _: AccountManager, user: ManagedUser) -> list[TrainingPublic]:
     today = request.app.state.settings.today()
     return [selectors.training_public(r, today=today) for r in selectors.training_for_user(session, user_id=user.id)]
 
 
 @router.post("/users/{user_id}/training", response_model=TrainingPublic, status_code=201)
 def training_create(
-    request: Request, session: SessionDep, actor: QALead, user_id: RowId, body: TrainingCreate
+    request: Request, session: SessionDep, actor: AccountManager, user: ManagedUser, body: TrainingCreate
 ) -> TrainingPublic:
-    user = _user_or_404(session, user_id)
     record = service.training_record_add(session, user=user, data=body, actor=actor)
     return selectors.training_public(record, today=request.app.state.settings.today())
 
@@ -143,13 +132,10 @@ def teams_list(session: SessionDep, _: CurrentUser) -> list[TeamPublic]:
 
 
 @router.post("/teams", response_model=TeamPublic, status_code=201)
-def team_create(session: SessionDep, actor: QALead, body: TeamCreate) -> TeamPublic:
+def team_create(session: SessionDep, actor: AccountManager, body: TeamCreate) -> TeamPublic:
     return selectors.team_public(service.team_create(session, data=body, actor=actor))
 
 
-@router.patch("/teams/{team_id}", response_model=TeamPublic)
-def team_update(session: SessionDep, actor: QALead, team_id: RowId, body: TeamUpdate) -> TeamPublic:
-    team = selectors.team_get(session, team_id=team_id)
-    if team is None:
-        raise NotFound(f"Team {team_id} not found")
+@router.patch("/teams/{team_id}", response_model=TeamPublic, responses={404: {"description": "No such team"}})
+def team_update(session: SessionDep, actor: AccountManager, team: ManagedTeam, body: TeamUpdate) -> TeamPublic:
     return selectors.team_public(teams_flow.team_change(session, team=team, data=body, actor=actor))

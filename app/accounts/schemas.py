@@ -7,12 +7,13 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
+from starlette.datastructures import FormData
 
 from app.accounts.passwords import MIN_PASSWORD_LENGTH
-from app.accounts.roles import Role, TrainingKind
+from app.accounts.roles import Agency, Role, TrainingKind
 from app.db import MAX_ROW_ID
 from app.input_types import DateValue, StrictFlag
-from app.web.forms import BlankNone, FormId, Ticked
+from app.web.forms import BlankNone, FormId, Ticked, date_from_parts, date_part_values
 
 MAX_PASSWORD_LENGTH = 200  # the max_length of every password field here
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,79}")
@@ -67,6 +68,10 @@ class UserCreate(_Username, _Password):
     roles: list[Role] = Field(title="roles", min_length=1)
     team_id: int | None = Field(default=None, title="team", ge=1, le=MAX_ROW_ID)
     service_area: OptionalText = Field(default=None, title="service area", max_length=120)
+    # A partner agency's representative (the partner role) needs an agency; their agreement with the partnership
+    # must run to at least the day they are assigned a multi-agency section.
+    agency: Agency | None = Field(default=None, title="agency")
+    partner_agreement_until: DateValue | None = Field(default=None, title="partner agreement end date")
 
 
 class UserUpdate(BaseModel):
@@ -78,6 +83,8 @@ class UserUpdate(BaseModel):
     service_area: OptionalText = Field(default=None, title="service area", max_length=120)
     active: StrictFlag | None = None
     password: str | None = Field(default=None, title="password", min_length=MIN_PASSWORD_LENGTH, max_length=200)
+    agency: Agency | None = Field(default=None, title="agency")
+    partner_agreement_until: DateValue | None = Field(default=None, title="partner agreement end date")
 
 
 class TrainingCreate(BaseModel):
@@ -111,12 +118,35 @@ class TeamUpdate(BaseModel):
 # --- The HTML forms: what a browser posts (blank text for "none", a ticked box as "yes") read into the models above.
 
 
+def _blank_agency(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+FormAgency = Annotated[Agency | None, BeforeValidator(_blank_agency)]
+AGREEMENT = "partner_agreement_until"
+
+
+def partner_form_values(form: FormData) -> dict[str, str | None]:
+    """The partner agreement date of the user form (a GOV.UK date input): the date as ISO text (or as typed, for
+    validation to name, or None when blank), and its three boxes as posted, to show the form again."""
+    return {AGREEMENT: date_from_parts(form, AGREEMENT), **date_part_values(form, AGREEMENT)}
+
+
+def partner_edit_values(user: object) -> dict[str, str]:
+    """The user form's agency and agreement date boxes filled from the account, to edit it."""
+    until = getattr(user, AGREEMENT, None)
+    parts = {"day": until.day, "month": until.month, "year": until.year} if isinstance(until, date) else {}
+    return {"agency": getattr(user, "agency", None) or "", **{f"{AGREEMENT}-{k}": str(v) for k, v in parts.items()}}
+
+
 class UserCreateForm(UserCreate):
     team_id: FormId = Field(default=None, title="team", ge=1, le=MAX_ROW_ID)
+    agency: FormAgency = Field(default=None, title="agency")
 
 
 class UserUpdateForm(UserUpdate):
     team_id: FormId = Field(default=None, title="team", ge=1, le=MAX_ROW_ID)
+    agency: FormAgency = Field(default=None, title="agency")
     # Left blank, the password is not changed.
     password: BlankNone = Field(default=None, title="password", min_length=MIN_PASSWORD_LENGTH, max_length=200)
 
@@ -222,6 +252,8 @@ class UserPublic(BaseModel):
     team: str | None
     service_area_id: int | None
     service_area: str | None
+    agency: str | None = None
+    partner_agreement_until: date | None = None
     active: bool
     version: int
     created_at: datetime

@@ -141,6 +141,8 @@ def user_public(user: User) -> UserPublic:
         team=user.team.name if user.team else None,
         service_area_id=area.id if area else None,
         service_area=area.name if area else None,
+        agency=user.agency,
+        partner_agreement_until=user.partner_agreement_until,
         active=user.active,
         version=user.version,
         created_at=user.created_at,

@@ -12,6 +12,7 @@ from app import clock
 from app.accounts import selectors
 from app.accounts.models import AuthToken, ServiceArea, Team, TrainingRecord, User, UserRole
 from app.accounts.passwords import password_hash
+from app.accounts.roles import AGENCY_LABELS, Agency, Role
 from app.accounts.schemas import TeamCreate, TeamUpdate, TrainingCreate, UserCreate, UserUpdate
 from app.audit_trail.service import audit_record
 from app.db import claim_version
@@ -140,8 +141,38 @@ def _user_summary(user: User) -> dict[str, Any]:
         "roles": sorted(user.roles),
         "team": user.team.name if user.team else None,
         "service_area": user.service_area.name if user.service_area else None,
+        "agency": user.agency,
+        "partner_agreement_until": user.partner_agreement_until.isoformat() if user.partner_agreement_until else None,
         "active": user.active,
     }
+
+
+NEEDS_AGENCY = "Choose the partner's agency: a partner agency representative needs one"
+ONLY_PARTNERS = "Only a partner agency representative has an agency: tick the partner role, or leave the agency blank"
+ONLY_PARTNERS_AGREE = (
+    "Only a partner agency representative has a partner agreement: tick the partner role, or leave the date blank"
+)
+
+
+def _partner_fields(
+    roles: set[str], agency: Agency | str | None, until: Any, *, sent: set[str]
+) -> tuple[str | None, Any]:
+    """The agency and agreement date a user with `roles` keeps: a partner needs an agency (one of Agency); anyone
+    else has neither (sending one is refused; one left from a partner role just removed is cleared)."""
+    partner = Role.PARTNER.value in roles
+    errors: dict[str, str] = {}
+    value = agency.value if isinstance(agency, Agency) else agency
+    if value is not None and value not in AGENCY_LABELS:
+        errors["agency"] = "Choose the agency from the list: " + ", ".join(a.value for a in Agency)
+    if partner and value is None and "agency" not in errors:
+        errors["agency"] = NEEDS_AGENCY
+    if not partner and value is not None and "agency" in sent:
+        errors["agency"] = ONLY_PARTNERS
+    if not partner and until is not None and "partner_agreement_until" in sent:
+        errors["partner_agreement_until"] = ONLY_PARTNERS_AGREE
+    if errors:
+        raise ValidationFailed(errors)
+    return (value, until) if partner else (None, None)
 
 
 def _resolve_team(session: Session, team_id: int | None, *, current_team_id: int | None = None) -> Team | None:
@@ -169,6 +200,9 @@ def user_create(session: Session, *, data: UserCreate, actor: User | None, hashe
         raise ValidationFailed({"username": f"The username {data.username} is already taken"})
     team = _resolve_team(session, data.team_id)
     area = _resolve_area(session, data.service_area)
+    agency, until = _partner_fields(
+        {role.value for role in data.roles}, data.agency, data.partner_agreement_until, sent=data.model_fields_set
+    )
     user = User(
         username=data.username,
         full_name=data.full_name,
@@ -176,6 +210,8 @@ def user_create(session: Session, *, data: UserCreate, actor: User | None, hashe
         password_hash=hashed_password or password_hash(data.password),
         team_id=team.id if team else None,
         service_area_id=area.id if area else None,
+        agency=agency,
+        partner_agreement_until=until,
     )
     user.role_rows = [UserRole(role=role.value) for role in sorted(set(data.roles))]
     session.add(user)
@@ -222,6 +258,13 @@ def user_update(session: Session, *, user: User, data: UserUpdate, actor: User |
         raise ValidationFailed({"roles": "You cannot remove the QA lead role from your own account"})
     if "active" in sent and data.active is False and acting_on_self:
         raise ValidationFailed({"active": "You cannot deactivate your own account"})
+    if sent & {"roles", "agency", "partner_agreement_until"}:  # otherwise they stay as they are
+        user.agency, user.partner_agreement_until = _partner_fields(
+            wanted if wanted is not None else user.roles,
+            data.agency if "agency" in sent else user.agency,
+            data.partner_agreement_until if "partner_agreement_until" in sent else user.partner_agreement_until,
+            sent=sent,
+        )
     if "team_id" in sent:
         user.team_id = team.id if team else None
     if "service_area" in sent:

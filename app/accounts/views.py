@@ -11,9 +11,10 @@ from fastapi.responses import Response
 from app.accounts import selectors, service
 from app.accounts.auth import SESSION, SignInResult, sign_in, token_digest, token_issue, token_revoke
 from app.accounts.filters import UserListFilter
-from app.accounts.models import Team, User
+from app.accounts.lookups import AccountManager, ManagedTeam, ManagedUser
+from app.accounts.models import User
 from app.accounts.passwords import MIN_PASSWORD_LENGTH, password_verify
-from app.accounts.roles import ROLE_HINTS, Role, TrainingKind
+from app.accounts.roles import ROLE_HINTS, Agency, Role, TrainingKind
 from app.accounts.schemas import (
     LoginForm,
     PasswordChangeForm,
@@ -23,12 +24,14 @@ from app.accounts.schemas import (
     UserCreateForm,
     UserUpdate,
     UserUpdateForm,
+    partner_edit_values,
+    partner_form_values,
 )
 from app.audit_trail.service import audit_record
 from app.db import SessionDep
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import Conflict, ValidationFailed
 from app.flows import teams as teams_flow
-from app.web.auth import SESSION_COOKIE, CurrentUser, OptionalUser, QALead
+from app.web.auth import SESSION_COOKIE, CurrentUser, OptionalUser
 from app.web.csrf import CSRF_COOKIE, new_nonce
 from app.web.errors import refusal_page
 from app.web.forms import (
@@ -183,22 +186,8 @@ def account_password(request: Request, session: SessionDep, user: CurrentUser, f
 # --- Users (QA lead) -------------------------------------------------------------------------
 
 
-def _user_or_404(session: SessionDep, user_id: int) -> User:
-    user = selectors.user_get(session, user_id=user_id)
-    if user is None:
-        raise NotFound("There is no user with that number.")
-    return user
-
-
-def _team_or_404(session: SessionDep, team_id: int) -> Team:
-    team = selectors.team_get(session, team_id=team_id)
-    if team is None:
-        raise NotFound("There is no team with that number.")
-    return team
-
-
 @router.get("/users")
-def users_list(request: Request, session: SessionDep, _: QALead, page: int = 1) -> Response:
+def users_list(request: Request, session: SessionDep, _: AccountManager, page: int = 1) -> Response:
     flt, _errors = UserListFilter.from_params(request.query_params)
     result = selectors.users_page(
         session,
@@ -230,6 +219,7 @@ def _user_form_context(session: SessionDep, *, user: User | None = None, **extra
         "user": user,
         "roles": list(Role),
         "role_hints": ROLE_HINTS,
+        "agencies": list(Agency),
         "teams": teams,
         "service_areas": selectors.service_areas_list(session),
         "min_password_length": MIN_PASSWORD_LENGTH,
@@ -238,13 +228,13 @@ def _user_form_context(session: SessionDep, *, user: User | None = None, **extra
 
 
 @router.get("/users/new")
-def user_new(request: Request, session: SessionDep, _: QALead) -> Response:
+def user_new(request: Request, session: SessionDep, _: AccountManager) -> Response:
     return render(request, "accounts/user_form.html", _user_form_context(session, values={"roles": []}, errors={}))
 
 
 @router.post("/users/new")
-def user_create(request: Request, session: SessionDep, actor: QALead, form: FormDep) -> Response:
-    values = form_data(form, UserCreateForm)
+def user_create(request: Request, session: SessionDep, actor: AccountManager, form: FormDep) -> Response:
+    values = form_data(form, UserCreateForm) | partner_form_values(form)
     data, errors = validate(UserCreateForm, values)
     values.pop("password", None)  # never sent back to the browser
     if data is not None:
@@ -260,8 +250,7 @@ def user_create(request: Request, session: SessionDep, actor: QALead, form: Form
 
 
 @router.get("/users/{user_id}")
-def user_detail(request: Request, session: SessionDep, _: QALead, user_id: int) -> Response:
-    user = _user_or_404(session, user_id)
+def user_detail(request: Request, session: SessionDep, _: AccountManager, user: ManagedUser) -> Response:
     records = selectors.training_for_user(session, user_id=user.id)
     today = request.app.state.settings.today()
     return render(
@@ -278,8 +267,7 @@ def user_detail(request: Request, session: SessionDep, _: QALead, user_id: int) 
 
 
 @router.get("/users/{user_id}/edit")
-def user_edit(request: Request, session: SessionDep, _: QALead, user_id: int) -> Response:
-    user = _user_or_404(session, user_id)
+def user_edit(request: Request, session: SessionDep, _: AccountManager, user: ManagedUser) -> Response:
     values = {
         "full_name": user.full_name,
         "email": user.email or "",
@@ -287,14 +275,16 @@ def user_edit(request: Request, session: SessionDep, _: QALead, user_id: int) ->
         "team_id": str(user.team_id or ""),
         "service_area": user.service_area.name if user.service_area else "",
         "version": user.version,
+        **partner_edit_values(user),
     }
     return render(request, "accounts/user_form.html", _user_form_context(session, user=user, values=values, errors={}))
 
 
 @router.post("/users/{user_id}/edit")
-def user_update(request: Request, session: SessionDep, actor: QALead, user_id: int, form: FormDep) -> Response:
-    user = _user_or_404(session, user_id)
-    values = form_data(form, UserUpdateForm)
+def user_update(
+    request: Request, session: SessionDep, actor: AccountManager, user: ManagedUser, form: FormDep
+) -> Response:
+    values = form_data(form, UserUpdateForm) | partner_form_values(form)
     data, errors = validate(UserUpdateForm, values)
     values.pop("password", None)  # never sent back to the browser
     conflict = None
@@ -318,14 +308,14 @@ def user_update(request: Request, session: SessionDep, actor: QALead, user_id: i
 
 
 @router.get("/users/{user_id}/status")
-def user_status_confirm(request: Request, session: SessionDep, _: QALead, user_id: int) -> Response:
-    user = _user_or_404(session, user_id)
+def user_status_confirm(request: Request, session: SessionDep, _: AccountManager, user: ManagedUser) -> Response:
     return render(request, "accounts/user_status.html", {"user": user, "errors": {}})
 
 
 @router.post("/users/{user_id}/status")
-def user_status_change(request: Request, session: SessionDep, actor: QALead, user_id: int, form: FormDep) -> Response:
-    user = _user_or_404(session, user_id)
+def user_status_change(
+    request: Request, session: SessionDep, actor: AccountManager, user: ManagedUser, form: FormDep
+) -> Response:
     data = UserUpdate(version=posted_version(form) or STALE_VERSION, active=not user.active)
     outcome = attempt(session, lambda: service.user_update(session, user=user, data=data, actor=actor))
     if isinstance(outcome, Conflict):
@@ -336,16 +326,16 @@ def user_status_change(request: Request, session: SessionDep, actor: QALead, use
 
 
 @router.get("/users/{user_id}/training/new")
-def training_new(request: Request, session: SessionDep, _: QALead, user_id: int) -> Response:
-    user = _user_or_404(session, user_id)
+def training_new(request: Request, session: SessionDep, _: AccountManager, user: ManagedUser) -> Response:
     return render(
         request, "accounts/training_form.html", {"user": user, "kinds": list(TrainingKind), "values": {}, "errors": {}}
     )
 
 
 @router.post("/users/{user_id}/training/new")
-def training_create(request: Request, session: SessionDep, actor: QALead, user_id: int, form: FormDep) -> Response:
-    user = _user_or_404(session, user_id)
+def training_create(
+    request: Request, session: SessionDep, actor: AccountManager, user: ManagedUser, form: FormDep
+) -> Response:
     values = {
         "kind": str(form.get("kind", "")),
         "completed_on": date_from_parts(form, "completed_on"),
@@ -376,14 +366,14 @@ def _teams_context(session: SessionDep, **extra: Any) -> dict[str, Any]:
 
 
 @router.get("/teams")
-def teams_list(request: Request, session: SessionDep, _: QALead) -> Response:
+def teams_list(request: Request, session: SessionDep, _: AccountManager) -> Response:
     return render(
         request, "accounts/teams.html", _teams_context(session, values={}, errors={}, flash=request.query_params)
     )
 
 
 @router.post("/teams")
-def team_create(request: Request, session: SessionDep, actor: QALead, form: FormDep) -> Response:
+def team_create(request: Request, session: SessionDep, actor: AccountManager, form: FormDep) -> Response:
     values = form_data(form, TeamCreate)
     data, errors = validate(TeamCreate, values)
     if data is not None:
@@ -399,8 +389,7 @@ def team_create(request: Request, session: SessionDep, actor: QALead, form: Form
 
 
 @router.get("/teams/{team_id}/edit")
-def team_edit(request: Request, session: SessionDep, _: QALead, team_id: int) -> Response:
-    team = _team_or_404(session, team_id)
+def team_edit(request: Request, session: SessionDep, _: AccountManager, team: ManagedTeam) -> Response:
     values = {
         "name": team.name,
         "service_area": team.service_area.name,
@@ -422,8 +411,9 @@ def team_edit(request: Request, session: SessionDep, _: QALead, team_id: int) ->
 
 
 @router.post("/teams/{team_id}/edit")
-def team_update(request: Request, session: SessionDep, actor: QALead, team_id: int, form: FormDep) -> Response:
-    team = _team_or_404(session, team_id)
+def team_update(
+    request: Request, session: SessionDep, actor: AccountManager, team: ManagedTeam, form: FormDep
+) -> Response:
     values = form_data(form, TeamUpdateForm)
     data, errors = validate(TeamUpdateForm, values)
     conflict = None

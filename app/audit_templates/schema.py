@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.accounts.roles import Agency
 from app.audit_templates.prefill import TODAY, Prefill, PrefillCheck
 from app.cases.facts import FACT_FIELDS
 
@@ -46,6 +47,24 @@ KEY_PATTERN = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
 MAX_TEXT_LENGTH = 10_000
 Key = Annotated[str, Field(pattern=KEY_PATTERN)]
 GENERATED_SEPARATOR = "__"
+
+# A multi-agency template's section belongs to an agency (app.accounts.roles.Agency) or to the council's own
+# children's social care, which the auditor completes; a partner representative completes an agency's section.
+SOCIAL_CARE = "social_care"
+SECTION_AGENCIES = (SOCIAL_CARE, *(agency.value for agency in Agency))
+# The case facts a template may show a partner agency's representative (the case panel shows them nothing else).
+SHAREABLE_FACTS = (
+    "child_id",
+    "case_type",
+    "age",
+    "team",
+    "worker",
+    "referral_date",
+    "assessment_authorised",
+    "last_statutory_visit",
+    "latest_review",
+    "missing_12m",
+)
 
 
 class TemplateKind(StrEnum):
@@ -255,13 +274,34 @@ class Question(_Strict):
         return self.option_values
 
 
+def _without_empty(handler: SerializerFunctionWrapHandler, model: BaseModel, names: tuple[str, ...]) -> dict[str, Any]:
+    """The model dumped without the named fields when they are empty: a version published before they existed
+    dumps as it did then, so its content hash is unchanged (publishing would otherwise refuse it as edited)."""
+    dumped: dict[str, Any] = handler(model)
+    for name in names:
+        if dumped.get(name) in (None, [], ()):
+            dumped.pop(name, None)
+    return dumped
+
+
 class Section(_Strict):
     key: Key
     title: str = Field(min_length=1)
     description: str | None = None
+    # Multi-agency templates only: the agency whose representative completes it, or "social_care" (the council's).
+    agency: str | None = None
     judgement: bool = False
     show_if: Condition | None = None
     questions: tuple[Question, ...] = ()
+
+    @model_serializer(mode="wrap")
+    def _without_agency(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_empty(handler, self, ("agency",))
+
+    @property
+    def partner_agency(self) -> str | None:
+        """The partner agency completing this section: its agency, unless that is the council's social care."""
+        return self.agency if self.agency in SECTION_AGENCIES and self.agency != SOCIAL_CARE else None
 
     @property
     def grade_key(self) -> str:
@@ -360,8 +400,14 @@ class TemplateDefinition(_Strict):
     kind: TemplateKind
     description: str = Field(min_length=1)
     replaces: dict[Key, Key] | None = None
+    # The case facts (SHAREABLE_FACTS) a partner agency's representative may see on this template's audits.
+    shareable_facts: tuple[str, ...] = ()
     overall: Overall | None = None
     sections: tuple[Section, ...]
+
+    @model_serializer(mode="wrap")
+    def _without_shareable_facts(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_empty(handler, self, ("shareable_facts",))
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> TemplateDefinition:
@@ -393,6 +439,14 @@ class TemplateDefinition(_Strict):
     def safeguarding_question(self) -> Question | None:
         return next((q for q in self.questions if q.safeguarding), None)
 
+    @property
+    def agency_sections(self) -> tuple[Section, ...]:
+        """The sections a partner agency's representative completes (an agency other than social care)."""
+        return tuple(s for s in self.sections if s.partner_agency is not None)
+
+    def section(self, key: str) -> Section | None:
+        return next((s for s in self.sections if s.key == key), None)
+
 
 # --- what refers to what -------------------------------------------------------------------
 
@@ -416,6 +470,7 @@ def template_problems(definition: TemplateDefinition) -> list[Problem]:
             problems += _condition_problems(
                 section.show_if, (*at, "show_if"), f"section '{section.key}'", earlier, all_keys
             )
+        problems += _agency_problems(definition, section, at)
         for q, question in enumerate(section.questions):
             where = (*at, "questions", q)
             if question.key in earlier:
@@ -438,6 +493,37 @@ def template_problems(definition: TemplateDefinition) -> list[Problem]:
         )
     problems += _overall_problems(definition)
     problems += _replaces_problems(definition, all_keys)
+    problems += _shareable_problems(definition)
+    return problems
+
+
+def _agency_problems(definition: TemplateDefinition, section: Section, at: tuple[str | int, ...]) -> list[Problem]:
+    if section.agency is None:
+        return []
+    where = (*at, "agency")
+    if section.agency not in SECTION_AGENCIES:
+        return [
+            Problem(
+                where,
+                f"section '{section.key}': agency '{section.agency}' is not an agency "
+                f"(one of {', '.join(SECTION_AGENCIES)})",
+            )
+        ]
+    if definition.kind is not TemplateKind.MULTI_AGENCY:
+        return [Problem(where, f"section '{section.key}': agency is only for multi_agency templates")]
+    return []
+
+
+def _shareable_problems(definition: TemplateDefinition) -> list[Problem]:
+    problems: list[Problem] = []
+    for i, fact in enumerate(definition.shareable_facts):
+        at = ("shareable_facts", i)
+        if fact not in SHAREABLE_FACTS:
+            problems.append(
+                Problem(at, f"shareable fact '{fact}' is not a fact that can be shared ({', '.join(SHAREABLE_FACTS)})")
+            )
+        elif fact in definition.shareable_facts[:i]:
+            problems.append(Problem(at, f"shareable fact '{fact}' is listed twice"))
     return problems
 
 

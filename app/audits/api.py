@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from app.accounts import selectors as account_selectors
 from app.accounts.models import User
 from app.accounts.roles import Role
+from app.audit_templates.schema import TemplateDefinition
 from app.audit_trail.service import audit_read
-from app.audits import selectors, service
+from app.audits import permissions, selectors, service
+from app.audits.lookups import AnsweringAudit, OpenAudit, access_of
 from app.audits.models import Audit
+from app.audits.permissions import PartnerView
 from app.audits.schemas import (
     AnswersSave,
     AuditPublic,
@@ -23,34 +26,46 @@ from app.audits.schemas import (
     audit_public,
     audit_summary,
 )
-from app.db import RowId, SessionDep
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.db import SessionDep
+from app.errors import Conflict, ValidationFailed
 from app.flows import audits as audit_flows
 from app.moderation import selectors as moderation_selectors
 from app.numbers import digits
 from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut
-from app.web.auth import RoleGuard
+from app.web.auth import CurrentUser, RoleGuard
 from app.web.forms import attempt
 
 router = APIRouter(tags=["audits"])
 
 AuditUser = Annotated[User, Depends(RoleGuard(Role.AUDITOR, Role.QA_LEAD))]
-AuditReader = Annotated[User, Depends(RoleGuard(Role.AUDITOR, Role.MODERATOR, Role.QA_LEAD))]
+AuditListUser = Annotated[User, Depends(RoleGuard(*permissions.AUDIT_LIST_ROLES))]
+# Who may answer: the auditor, and a partner representative (their own sections: the service checks which).
+Answerer = Annotated[User, Depends(RoleGuard(Role.AUDITOR, Role.QA_LEAD, Role.PARTNER))]
 Status = Literal["allocated", "in_progress", "submitted", "in_moderation", "returned", "completed"]
 _ERRORS = {422: {"description": "Invalid or missing answers: `errors` maps each question key to a message"}}
 
 
-def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
-    audit = selectors.audit_get(session, audit_id=audit_id)
-    if audit is None or not moderation_selectors.audit_visible_to(user, audit):
-        raise NotFound(f"Audit {audit_id} not found")
-    return audit
+def _unreadable_keys(request: Request, user: User, audit: Audit, definition: TemplateDefinition) -> set[str]:
+    """The questions of the sections a partner representative may not read (none for anyone else)."""
+    access = access_of(request, audit)
+    if not permissions.partner_only(user, access):
+        return set()
+    partners_see = PartnerView(request.app.state.settings.partner_sees_other_sections)
+    return {
+        q.key
+        for section in definition.sections
+        if not permissions.may_read_section(user, access, section.key, partners_see=partners_see)
+        for q in section.form_questions
+    }
 
 
-def _public(session: Session, audit: Audit, user: User | None = None) -> AuditPublic:
+def _public(request: Request, session: Session, audit: Audit, user: User) -> AuditPublic:
     (row,) = selectors.audit_rows(session, audits=[audit])
     answer_rows = selectors.audit_answer_rows(session, audit=audit)
-    if user is not None and moderation_selectors.grades_hidden_from(session, user=user, audit=audit):
+    if unreadable := _unreadable_keys(request, user, audit, selectors.audit_template(session, audit)[1]):
+        answer_rows = {key: r for key, r in answer_rows.items() if key not in unreadable}
+        return audit_public(row, answer_rows)
+    if moderation_selectors.grades_hidden_from(session, user=user, audit=audit):
         # Blind moderation: the moderator grades (or answers a dip sample's checklist) before seeing the auditor's.
         hidden = moderation_selectors.blind_keys(selectors.audit_template(session, audit)[1])
         answer_rows = {key: r for key, r in answer_rows.items() if key not in hidden}
@@ -101,7 +116,7 @@ def _unprocessable(exc: ValidationFailed) -> JSONResponse:
 @router.get("/audits", response_model=PageOut[AuditSummary])
 def audits_list(
     session: SessionDep,
-    user: AuditUser,
+    user: AuditListUser,
     assignee: Annotated[str | None, Query(max_length=12, description='"me", or an auditor\'s user id')] = None,
     status: Status | None = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
@@ -127,17 +142,12 @@ def audits_list(
 
 
 @router.get("/audits/{audit_id}", response_model=AuditPublic, responses={404: {}})
-def audit_get(session: SessionDep, user: AuditReader, audit_id: RowId) -> AuditPublic:
+def audit_get(request: Request, session: SessionDep, user: CurrentUser, audit: OpenAudit) -> AuditPublic:
     """One audit with its answers and the register's suggestions beside them (for a moderator grading blind,
-    without the auditor's grades until they have given their own)."""
-    audit = selectors.audit_get(session, audit_id=audit_id)
-    if audit is None or not (
-        moderation_selectors.audit_visible_to(user, audit)
-        or moderation_selectors.moderates(session, user=user, audit_id=audit_id)
-    ):
-        raise NotFound(f"Audit {audit_id} not found")
+    without the auditor's grades until they have given their own; for a partner representative, their own
+    sections, and the others' as the partnership's setting says)."""
     audit_read(session, actor=user, action="audit.view", entity_type="audit", entity_id=audit.id)
-    return _public(session, audit, user)
+    return _public(request, session, audit, user)
 
 
 @router.put(
@@ -153,11 +163,12 @@ def audit_get(session: SessionDep, user: AuditReader, audit_id: RowId) -> AuditP
         **_ERRORS,
     },
 )
-def audit_answers_put(session: SessionDep, user: AuditUser, audit_id: RowId, body: AnswersSave) -> Any:
+def audit_answers_put(
+    request: Request, session: SessionDep, user: Answerer, audit: AnsweringAudit, body: AnswersSave
+) -> Any:
     """Save the answers that changed, with the version they were based on (a partial save is normal); nothing is
     saved unless every answer sent is valid. Saves of different questions never conflict; a safeguarding Yes without
     its description or recipient is kept as a draft and escalated once complete."""
-    audit = _audit_or_404(session, user, audit_id)
     if problems := _answer_problems(body.answers):
         return _unprocessable(ValidationFailed(problems))
     # Answered here rather than raised, so in a savepoint: nothing of a refused save is committed.
@@ -178,7 +189,7 @@ def audit_answers_put(session: SessionDep, user: AuditUser, audit_id: RowId, bod
         return _conflicting(session, outcome)
     if isinstance(outcome, Conflict):
         raise outcome
-    return _public(session, audit)
+    return _public(request, session, audit, user)
 
 
 def _conflicting(session: Session, exc: service.AnswersConflict) -> JSONResponse:
@@ -209,12 +220,11 @@ def _conflicting(session: Session, exc: service.AnswersConflict) -> JSONResponse
     response_model=AuditPublic,
     responses={403: {}, 404: {}, 409: {"description": "Stale version, or already submitted"}, **_ERRORS},
 )
-def audit_submit(session: SessionDep, user: AuditUser, audit_id: RowId, body: AuditSubmit) -> Any:
+def audit_submit(request: Request, session: SessionDep, user: AuditUser, audit: OpenAudit, body: AuditSubmit) -> Any:
     """Submit: 422 lists every missing or invalid answer by question key."""
-    audit = _audit_or_404(session, user, audit_id)
     outcome = attempt(session, lambda: audit_flows.audit_submit(session, audit=audit, version=body.version, actor=user))
     if isinstance(outcome, ValidationFailed):
         return _unprocessable(outcome)
     if isinstance(outcome, Conflict):
         raise outcome
-    return _public(session, audit)
+    return _public(request, session, audit, user)

@@ -21,9 +21,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlmodel import col
+
+from app.accounts.models import Team
 from app.accounts.roles import Role
 from app.audits.models import Audit
+from app.audits.partners.models import SectionPartner
 from app.audits.workflow.states import COMPLETED, EDITABLE
+from app.cases.models import Case
+
+# The roles that see a list of audits (/audits): each sees the ones `listed_condition` allows.
+AUDIT_LIST_ROLES = (Role.QA_LEAD, Role.AUDITOR, Role.TEAM_MANAGER, Role.HEAD_OF_SERVICE, Role.PARTNER)
 
 
 class Person(Protocol):
@@ -141,6 +150,12 @@ def may_read_audit(user: Person, access: AuditAccess) -> bool:
     return reads_as_manager(user, access) or is_partner_on(user, access)
 
 
+def may_open_audit(user: Person, access: AuditAccess) -> bool:
+    """The audit's own page and API read: everyone who reads it, and a moderator grading it blind (the API hides the
+    auditor's grades from them; the pages send them to the moderation page, which does the same)."""
+    return may_read_audit(user, access) or (bool(user.active) and grading_blind(user, access))
+
+
 def may_read_findings(user: Person, access: AuditAccess) -> bool:
     """The findings of a completed audit (and the replies to them): everyone who reads the audit, and the case's
     worker; before completion, only the QA lead (who follows the audit through)."""
@@ -148,7 +163,20 @@ def may_read_findings(user: Person, access: AuditAccess) -> bool:
         return False
     if user.has_role(Role.QA_LEAD) and not grading_blind(user, access):
         return True
-    return access.completed and (may_read_audit(user, access) or is_case_worker(user, access))
+    readers = may_read_audit(user, access) and not partner_only(user, access)  # their view is their sections
+    return access.completed and (readers or is_case_worker(user, access))
+
+
+def may_print_audit(user: Person, access: AuditAccess) -> bool:
+    """The printout and its PDF hold every section and every case fact: not for a partner representative, who
+    reads their sections (and the panel) on the audit's pages."""
+    return may_read_audit(user, access) and not partner_only(user, access)
+
+
+def may_reach_replies(user: Person, access: AuditAccess) -> bool:
+    """Posting a reply: whoever reads the findings, and the case's worker before completion too (who is then told
+    they can reply once the audit is completed)."""
+    return may_read_findings(user, access) or (bool(user.active) and is_case_worker(user, access))
 
 
 def may_reply(user: Person, access: AuditAccess) -> bool:
@@ -159,6 +187,12 @@ def may_reply(user: Person, access: AuditAccess) -> bool:
 def may_edit_audit(user: Person, access: AuditAccess) -> bool:
     """The auditor, until the audit is submitted (or once returned): answers, submission."""
     return bool(user.active) and is_auditor(user, access) and access.audit.status in EDITABLE
+
+
+def may_answer_audit(user: Person, access: AuditAccess) -> bool:
+    """Saving answers at all: the auditor and the partner representatives assigned a section (which sections, and
+    whether the audit still takes answers, are `may_edit_section`'s and the service's)."""
+    return bool(user.active) and (is_auditor(user, access) or is_partner_on(user, access))
 
 
 def may_edit_section(user: Person, access: AuditAccess, section_key: str) -> bool:
@@ -200,3 +234,27 @@ def may_raise_recommendation(user: Person, access: AuditAccess) -> bool:
     if not may_read_audit(user, access):
         return False
     return user.has_role(Role.QA_LEAD) or is_auditor(user, access) or user.id in access.moderator_ids
+
+
+def listed_condition(user: Person) -> ColumnElement[bool]:
+    """`may_read_audit` as a WHERE clause on Audit, for lists: the QA lead's every audit; an auditor's own; a
+    partner's assigned; a team manager's and a head of service's completed audits of their team's or area's cases.
+    (A moderator finds the audits they moderate in the moderation queue, not here.)"""
+    if not user.active or user.id is None:
+        return false()
+    if user.has_role(Role.QA_LEAD):
+        return true()
+    parts: list[ColumnElement[bool]] = [col(Audit.auditor_id) == user.id]
+    if user.has_role(Role.PARTNER):
+        parts.append(Audit.id.in_(select(SectionPartner.audit_id).where(SectionPartner.partner_id == user.id)))
+    cases: list[ColumnElement[bool]] = []
+    if user.has_role(Role.TEAM_MANAGER):
+        cases.append(Case.team_id.in_(select(Team.id).where(Team.manager_id == user.id)))
+        cases.append(Case.manager_user_id == user.id)
+        if user.team_id is not None:
+            cases.append(Case.team_id == user.team_id)
+    if user.has_role(Role.HEAD_OF_SERVICE) and user.scope_service_area_id is not None:
+        cases.append(Case.service_area_id == user.scope_service_area_id)
+    if cases:
+        parts.append((Audit.status == COMPLETED) & Audit.case_id.in_(select(Case.id).where(or_(*cases))))
+    return or_(*parts)

@@ -16,6 +16,7 @@ from app.audit_templates.schema import TemplateDefinition
 from app.audit_templates.scoring import compliance_code
 from app.audit_templates.service import template_definition
 from app.audits.models import Audit, AuditAnswer
+from app.audits.permissions import listed_condition
 from app.audits.workflow.states import EDITABLE
 from app.cases.models import Case
 from app.db import valid_row_id
@@ -72,9 +73,7 @@ def audits_page(
     clamp_to_last: bool = False,
 ) -> Page[Audit]:
     """Audits the user may see, newest first, optionally for one auditor, status or case."""
-    stmt = select(Audit).order_by(Audit.created_at.desc(), Audit.id.desc())
-    if not user.has_role(Role.QA_LEAD):
-        stmt = stmt.where(Audit.auditor_id == user.id)
+    stmt = select(Audit).where(listed_condition(user)).order_by(Audit.created_at.desc(), Audit.id.desc())
     if auditor_id is not None:
         stmt = stmt.where(Audit.auditor_id == auditor_id)
     if status:

@@ -9,7 +9,7 @@ is `app.flows.audits`, which calls these in order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -27,6 +27,7 @@ from app.audit_templates.schema import TemplateDefinition
 from app.audit_templates.service import template_definition
 from app.audit_trail.service import audit_record
 from app.audits.models import Audit, AuditAnswer
+from app.audits.partners.models import SectionPartner
 from app.audits.selectors import audit_answers
 from app.audits.workflow import states as workflow
 from app.audits.workflow.moves import STALE_MESSAGE, audit_claim_version, audit_move
@@ -124,6 +125,42 @@ def audit_check_editable(audit: Audit, actor: User) -> None:
         )
 
 
+def section_partners(session: Session, *, audit_id: int | None) -> dict[str, int]:
+    """The audit's sections assigned to a partner representative: section key -> the partner's user id."""
+    if audit_id is None:
+        return {}
+    rows = session.execute(
+        select(SectionPartner.section_key, SectionPartner.partner_id).where(SectionPartner.audit_id == audit_id)
+    ).all()
+    return {key: partner_id for key, partner_id in rows}
+
+
+def audit_check_answerable(
+    session: Session, *, audit: Audit, actor: User, definition: TemplateDefinition, keys: Iterable[str]
+) -> None:
+    """The answers to `keys` may be saved by `actor`: a section assigned to a partner representative is theirs
+    alone; the auditor answers every other section. Either way only until the audit is submitted (or once
+    returned)."""
+    assigned = section_partners(session, audit_id=audit.id)
+    mine = {key for key, partner_id in assigned.items() if partner_id == actor.id}
+    if audit.auditor_id != actor.id and not mine:
+        raise PermissionDenied("Only the auditor this audit is allocated to can change its answers.")
+    if audit.status not in EDITABLE:
+        audit_check_editable(audit, actor)
+    section_of = {q.key: section for section in definition.sections for q in section.form_questions}
+    for key in keys:
+        section = section_of.get(key)
+        if section is None:
+            continue  # not a question of the template: the answer checks name it
+        partner_id = assigned.get(section.key)
+        if partner_id is not None and partner_id != actor.id:
+            raise PermissionDenied(
+                f"The {section.title} section is completed by the partner agency's representative assigned to it."
+            )
+        if partner_id is None and audit.auditor_id != actor.id:
+            raise PermissionDenied(f"Only the auditor can answer the {section.title} section.")
+
+
 @dataclass(frozen=True)
 class AnswerDifference:
     """A question this save would change that someone else changed since the save's version: theirs is kept."""
@@ -178,8 +215,8 @@ def audit_answers_check(
     # The audit row is locked (PostgreSQL; SQLite transactions already hold the write lock) before anything is
     # compared, so two saves of one question at once are judged one after the other.
     session.refresh(audit, with_for_update=True)
-    audit_check_editable(audit, actor)
     definition = template_definition(_version_of(session, audit))
+    audit_check_answerable(session, audit=audit, actor=actor, definition=definition, keys=answers)
     errors = answer_errors(definition, answers)
     if errors:
         raise ValidationFailed(errors)

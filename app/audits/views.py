@@ -25,20 +25,24 @@ from app.audit_templates.scoring import (
     section_compliance,
 )
 from app.audit_trail.service import audit_read
-from app.audits import case_scope, selectors, service
+from app.audits import case_scope, permissions, selectors, service
 from app.audits import form as audit_form
+from app.audits.lookups import AnsweringAudit, OpenAudit, access_of
 from app.audits.models import Audit
+from app.audits.permissions import PartnerView
+from app.audits.workflow.states import EDITABLE
 from app.cases import selectors as case_selectors
 from app.cases.models import Case
-from app.db import RowId, SessionDep
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.db import SessionDep
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.escalations import selectors as escalation_selectors
+from app.flows import allocation as allocation_flows
 from app.flows import audits as audit_flows
 from app.moderation import selectors as moderation_selectors
 from app.numbers import digits
 from app.pagination import page_number
 from app.recommendations.selectors import recommendation_summary
-from app.web.auth import QALead, RoleGuard
+from app.web.auth import CurrentUser, QALead, RoleGuard
 from app.web.forms import FormDep, attempt, date_from_parts, see_other
 from app.web.query import StatusFilter
 from app.web.templating import render, render_list
@@ -47,32 +51,70 @@ from app.working_days import calendar_for
 router = APIRouter(tags=["audits (HTML)"])
 
 AUDIT_ROLES = selectors.AUDIT_ROLES
-AuditUser = Annotated[User, Depends(RoleGuard(*AUDIT_ROLES))]
+AuditUser = Annotated[User, Depends(RoleGuard(*permissions.AUDIT_LIST_ROLES))]
 SectionKey = Annotated[str, Path(max_length=60)]
 NOT_FOUND = "There is no audit with that number, or it is not one you can see."
 PAGE_SIZE = 25
 
 
-def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
-    audit = selectors.audit_get(session, audit_id=audit_id)
-    if audit is None or not moderation_selectors.audit_visible_to(user, audit):
-        raise NotFound(NOT_FOUND)
-    return audit
+def _elsewhere(request: Request, user: User, audit: Audit) -> Response | None:
+    """Where the audit's pages send someone who may open the audit but not read its answers as they stand: a
+    moderator grading blind goes to the moderation page (which hides the auditor's grades)."""
+    if permissions.grading_blind(user, access_of(request, audit)):
+        return see_other(f"/audits/{audit.id}/moderation")
+    return None
 
 
-def _section_or_404(definition: TemplateDefinition, section_key: str) -> Section:
+def _check_section_editable(request: Request, user: User, audit: Audit, section: Section) -> None:
+    """The section's answers may be saved by `user` (the auditor; a partner representative for their section)."""
+    access = access_of(request, audit)
+    if permissions.may_edit_section(user, access, section.key):
+        return
+    if permissions.is_auditor(user, access) and section.key in access.assigned_sections:
+        raise PermissionDenied(f"The {section.title} section is completed by the partner agency's representative.")
+    if permissions.is_partner_on(user, access) and audit.status not in EDITABLE:
+        raise Conflict(
+            f"This audit is {selectors.STATUS_LABELS.get(audit.status, audit.status)}: answers can no longer be changed."
+        )
+    service.audit_check_editable(audit, user)
+    raise PermissionDenied(f"Only the auditor can answer the {section.title} section.")
+
+
+def _may_read_section(request: Request, user: User, audit: Audit, section: Section) -> bool:
+    partners_see = PartnerView(request.app.state.settings.partner_sees_other_sections)
+    return permissions.may_read_section(user, access_of(request, audit), section.key, partners_see=partners_see)
+
+
+def _section_or_404(
+    definition: TemplateDefinition, section_key: str, *, request: Request, user: User, audit: Audit
+) -> Section:
+    """The section, if the template has it and `user` may read it (a partner: their own, and the others as the
+    setting says)."""
     section = audit_form.section_get(definition, section_key)
-    if section is None:
-        raise NotFound("This audit's template has no section with that name.")
+    if section is None or not _may_read_section(request, user, audit, section):
+        raise NotFound("This audit's template has no section with that name, or it is not one you can see.")
     return section
 
 
-def _case_context(request: Request, session: Session, audit: Audit) -> dict[str, Any]:
-    """The case facts shown beside the form, and the link to the child's record in the case system."""
+def _case_context(
+    request: Request, session: Session, audit: Audit, *, shareable: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """The case facts shown beside the form, and the link to the child's record in the case system; for a partner
+    representative (`shareable` given) only the facts the template shares with partners, and no links into the
+    council's systems."""
     case = session.get(Case, audit.case_id)
     assert case is not None  # a foreign key
     settings = request.app.state.settings
     team = case_selectors.teams_by_id(session).get(case.team_id) if case.team_id is not None else None
+    if shareable is not None:
+        return {
+            "case": case,
+            "case_team": team,
+            "case_type_label": case_selectors.case_type_label(case.case_type),
+            "case_age": case_selectors.age_on(case.birth_year, case.birth_month, settings.today()),
+            "case_system_url": None,
+            "case_facts_shown": set(shareable),
+        }
     return {
         "case": case,
         "case_team": team,
@@ -85,6 +127,8 @@ def _case_context(request: Request, session: Session, audit: Audit) -> dict[str,
 def _audit_context(request: Request, session: Session, user: User, audit: Audit) -> dict[str, Any]:
     template, definition = selectors.audit_template(session, audit)
     auditor = account_selectors.user_get(session, user_id=audit.auditor_id)
+    partner = permissions.partner_only(user, access_of(request, audit))
+    shareable = tuple(definition.shareable_facts) if partner else None
     return {
         "audit": audit,
         "template": template,
@@ -93,7 +137,8 @@ def _audit_context(request: Request, session: Session, user: User, audit: Audit)
         "status_label": selectors.STATUS_LABELS.get(audit.status, audit.status),
         "can_edit": selectors.audit_editable_by(user, audit),
         "is_auditor": audit.auditor_id == user.id,
-        **_case_context(request, session, audit),
+        "partner_view": partner,
+        **_case_context(request, session, audit, shareable=shareable),
     }
 
 
@@ -132,18 +177,18 @@ def _case_or_404(session: Session, user: User, case_id: str) -> Case:
     return case
 
 
-def _start_choices(session: Session, lead: User) -> tuple[list[TemplateVersion], list[User]]:
+def _start_choices(
+    request: Request, session: Session, case: Case
+) -> tuple[list[TemplateVersion], list[tuple[User, list[str]]]]:
     templates = template_selectors.template_latest_versions(session)
-    auditors = account_selectors.users_page(session, role=Role.AUDITOR.value, active=True, page_size=500).items
-    if all(a.id != lead.id for a in auditors):
-        auditors = [lead, *auditors]
+    auditors = allocation_flows.start_choices(session, case=case, today=request.app.state.settings.today())
     return templates, auditors
 
 
 def _start_page(
     request: Request, session: Session, lead: User, case: Case, values: dict[str, Any], errors: dict[str, str]
 ) -> Response:
-    templates, auditors = _start_choices(session, lead)
+    templates, auditors = _start_choices(request, session, case)
     return render(
         request,
         "audits/start.html",
@@ -161,23 +206,26 @@ def _start_page(
 @router.get("/cases/{case_id}/audits/new")
 def audit_start_form(request: Request, session: SessionDep, lead: QALead, case_id: str) -> Response:
     case = _case_or_404(session, lead, case_id)
-    return _start_page(request, session, lead, case, {"auditor_id": str(lead.id)}, {})
+    return _start_page(request, session, lead, case, {}, {})
 
 
 @router.post("/cases/{case_id}/audits/new")
 def audit_start_submit(request: Request, session: SessionDep, lead: QALead, case_id: str, form: FormDep) -> Response:
     case = _case_or_404(session, lead, case_id)
-    templates, auditors = _start_choices(session, lead)
+    templates, auditors = _start_choices(request, session, case)
     values = {name: str(form.get(name, "")) for name in ("template_key", "auditor_id")}
     due = date_from_parts(form, "due_date")
     values.update({f"due_date-{p}": str(form.get(f"due_date-{p}", "")) for p in ("day", "month", "year")})
     template = next((t for t in templates if t.key == values["template_key"]), None)
-    auditor = next((a for a in auditors if str(a.id) == values["auditor_id"]), None)
+    chosen = next(((a, problems) for a, problems in auditors if str(a.id) == values["auditor_id"]), None)
+    auditor = chosen[0] if chosen and not chosen[1] else None
     errors: dict[str, str] = {}
     if template is None:
         errors["template_key"] = "Select the template to audit the case with"
-    if auditor is None:
+    if chosen is None:
         errors["auditor_id"] = "Select the auditor who will complete the audit"
+    elif chosen[1]:
+        errors["auditor_id"] = allocation_flows.cannot_audit(*chosen)
     settings = request.app.state.settings
     due_date = None
     if due is not None:
@@ -207,12 +255,17 @@ def audit_start_submit(request: Request, session: SessionDep, lead: QALead, case
 
 
 @router.get("/audits/{audit_id}")
-def audit_overview(request: Request, session: SessionDep, user: AuditUser, audit_id: RowId) -> Response:
-    audit = _audit_or_404(session, user, audit_id)
+def audit_overview(request: Request, session: SessionDep, user: CurrentUser, audit: OpenAudit) -> Response:
+    if elsewhere := _elsewhere(request, user, audit):
+        return elsewhere
     audit_read(session, actor=user, action="audit.view", entity_type="audit", entity_id=audit.id)
     ctx = _audit_context(request, session, user, audit)
     answers = selectors.audit_answers(session, audit=audit)
-    ctx["progress"] = audit_form.sections_progress(ctx["definition"], answers)
+    ctx["progress"] = [
+        p
+        for p in audit_form.sections_progress(ctx["definition"], answers)
+        if _may_read_section(request, user, audit, p.section)
+    ]
     ctx["moderation_panel"] = moderation_selectors.audit_moderation_panel(session, audit=audit, user=user)
     ctx["recommendations"] = recommendation_summary(session, audit=audit, user=user)
     return render(request, "audits/overview.html", ctx)
@@ -235,6 +288,7 @@ def _section_page(
     differences: list[service.AnswerDifference] | None = None,
 ) -> Response:
     ctx = _audit_context(request, session, user, audit)
+    ctx["can_edit"] = permissions.may_edit_section(user, access_of(request, audit), section.key)
     definition = ctx["definition"]
     stored = selectors.audit_answers(session, audit=audit)
     ctx["escalation"] = escalation_selectors.escalation_field(
@@ -267,18 +321,19 @@ def _section_page(
 def audit_section(
     request: Request,
     session: SessionDep,
-    user: AuditUser,
-    audit_id: RowId,
+    user: CurrentUser,
+    audit: OpenAudit,
     section_key: SectionKey,
     check: str | None = None,
 ) -> Response:
-    audit = _audit_or_404(session, user, audit_id)
+    if elsewhere := _elsewhere(request, user, audit):
+        return elsewhere
     _, definition = selectors.audit_template(session, audit)
-    section = _section_or_404(definition, section_key)
+    section = _section_or_404(definition, section_key, request=request, user=user, audit=audit)
     audit_read(session, actor=user, action="audit.section_view", entity_type="audit", entity_id=audit.id)
     answers = selectors.audit_answers(session, audit=audit)
     errors: dict[str, str] = {}
-    if check == "errors" and selectors.audit_editable_by(user, audit):
+    if check == "errors" and permissions.may_edit_section(user, access_of(request, audit), section.key):
         # Arrived from an error on "Check your answers": show this section's problems again.
         section_keys = {q.key for q in section.form_questions}
         errors = {k: m for k, m in submission_errors(definition, answers).items() if k in section_keys}
@@ -287,13 +342,17 @@ def audit_section(
 
 @router.post("/audits/{audit_id}/sections/{section_key}")
 def audit_section_save(
-    request: Request, session: SessionDep, user: AuditUser, audit_id: RowId, section_key: SectionKey, form: FormDep
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    audit: AnsweringAudit,
+    section_key: SectionKey,
+    form: FormDep,
 ) -> Response:
     """Save and continue (works without JavaScript): to the next section, or back here if new questions appeared."""
-    audit = _audit_or_404(session, user, audit_id)
-    service.audit_check_editable(audit, user)
     _, definition = selectors.audit_template(session, audit)
-    section = _section_or_404(definition, section_key)
+    section = _section_or_404(definition, section_key, request=request, user=user, audit=audit)
+    _check_section_editable(request, user, audit, section)
     from_check = bool(form.get("_from_check"))
     recipient_id = escalation_selectors.parse_recipient_id(form.get(escalation_selectors.RECIPIENT_FORM_FIELD))
     if resolution := audit_form.read_resolution(session, audit=audit, section=section, form=form):
@@ -373,14 +432,18 @@ def audit_section_save(
 
 @router.post("/audits/{audit_id}/sections/{section_key}/autosave")
 def audit_section_autosave(
-    request: Request, session: SessionDep, user: AuditUser, audit_id: RowId, section_key: SectionKey, form: FormDep
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    audit: AnsweringAudit,
+    section_key: SectionKey,
+    form: FormDep,
 ) -> Response:
     """An answer saved as it is given (htmx): the save status, the new version, and any question that appeared,
     went or changed its error, as out-of-band swaps. 409 for a stale save, 422 for an invalid answer."""
-    audit = _audit_or_404(session, user, audit_id)
-    service.audit_check_editable(audit, user)
     template, definition = selectors.audit_template(session, audit)
-    section = _section_or_404(definition, section_key)
+    section = _section_or_404(definition, section_key, request=request, user=user, audit=audit)
+    _check_section_editable(request, user, audit, section)
     recipient_id = escalation_selectors.parse_recipient_id(form.get(escalation_selectors.RECIPIENT_FORM_FIELD))
     result = audit_form.section_save(
         session,
@@ -501,14 +564,16 @@ def _check_page(
 
 
 @router.get("/audits/{audit_id}/check")
-def audit_check(request: Request, session: SessionDep, user: AuditUser, audit_id: RowId) -> Response:
-    audit = _audit_or_404(session, user, audit_id)
+def audit_check(request: Request, session: SessionDep, user: CurrentUser, audit: OpenAudit) -> Response:
+    if elsewhere := _elsewhere(request, user, audit):
+        return elsewhere
+    if permissions.partner_only(user, access_of(request, audit)):
+        return see_other(f"/audits/{audit.id}")  # a partner reads and answers their own sections, from the overview
     return _check_page(request, session, user, audit, errors={})
 
 
 @router.post("/audits/{audit_id}/submit")
-def audit_submit(request: Request, session: SessionDep, user: AuditUser, audit_id: RowId, form: FormDep) -> Response:
-    audit = _audit_or_404(session, user, audit_id)
+def audit_submit(request: Request, session: SessionDep, user: CurrentUser, audit: OpenAudit, form: FormDep) -> Response:
     service.audit_check_editable(audit, user)
     outcome = attempt(
         session,

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audit_trail.service import audit_bulk_read, audit_record
 from app.audits import case_scope
@@ -15,23 +12,14 @@ from app.audits import selectors as audit_selectors
 from app.cases import selectors
 from app.cases.facts import CASE_TYPE_LABELS
 from app.cases.filters import CaseListFilter
-from app.cases.scope import CASE_READER_ROLES, scope_service_area_ids
+from app.cases.lookups import CaseReader, ReadableCase, case_number
+from app.cases.scope import scope_service_area_ids
 from app.db import SessionDep
-from app.errors import NotFound
-from app.numbers import digits
-from app.web.auth import RoleGuard
 from app.web.templating import render, render_list
 
 router = APIRouter(tags=["cases (HTML)"])
 
-CaseReader = Annotated[User, Depends(RoleGuard(*CASE_READER_ROLES))]
 PAGE_SIZE = 50
-NOT_FOUND = "There is no case with that number, or it is not one you can see."
-
-
-def _int_or_none(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if digits(value) and len(value) <= 12 else None
 
 
 @router.get("/cases")
@@ -51,7 +39,7 @@ def cases_list(request: Request, session: SessionDep, user: CaseReader, page: st
         q=flt.q,
         sort=flt.sort,
         order=flt.order,
-        page=_int_or_none(page) or 1,
+        page=case_number(page) or 1,
         page_size=PAGE_SIZE,
         clamp_to_last=True,
     )
@@ -88,11 +76,7 @@ def cases_list(request: Request, session: SessionDep, user: CaseReader, page: st
 
 
 @router.get("/cases/{case_id}")
-def case_detail(request: Request, session: SessionDep, user: CaseReader, case_id: str) -> Response:
-    number = _int_or_none(case_id)
-    case = case_scope.case_get(session, user=user, case_id=number) if number is not None else None
-    if case is None:
-        raise NotFound(NOT_FOUND)
+def case_detail(request: Request, session: SessionDep, user: CaseReader, case: ReadableCase) -> Response:
     audit_record(
         session,
         actor=user,

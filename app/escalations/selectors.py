@@ -33,11 +33,6 @@ def escalation_get(session: Session, *, escalation_id: int) -> Escalation | None
     return session.get(Escalation, escalation_id) if valid_row_id(escalation_id) else None
 
 
-def escalation_visible_to(user: User, escalation: Escalation) -> bool:
-    """The recipient and the QA lead; for anyone else the escalation does not exist (404)."""
-    return user.has_role(Role.QA_LEAD) or escalation.recipient_id == user.id
-
-
 def escalations_for_audit(session: Session, *, audit_id: int) -> list[Escalation]:
     """Every escalation raised on an audit, oldest first (acknowledged ones included: they stand)."""
     stmt = select(Escalation).where(Escalation.audit_id == audit_id).order_by(Escalation.created_at, Escalation.id)

@@ -27,7 +27,7 @@ from app.audits.selectors import audit_answers
 from app.cases.models import Case
 from app.db import claim_version
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.escalations import selectors
+from app.escalations import permissions, selectors
 from app.escalations.models import Escalation
 from app.escalations.selectors import RECIPIENT_FIELD
 
@@ -220,7 +220,7 @@ def escalation_view_record(session: Session, *, escalation: Escalation, viewer: 
 
 def escalation_acknowledge(session: Session, *, escalation: Escalation, actor: User, note: str) -> Escalation:
     """The recipient (or the QA lead) says they have it in hand; once only (a second time is a Conflict)."""
-    if not selectors.escalation_visible_to(actor, escalation):
+    if not permissions.may_acknowledge_escalation(actor, escalation):
         raise NotFound(NOT_FOUND)
     cleaned = note.replace("\x00", "").strip()
     if len(cleaned) > NOTE_MAX_LENGTH:

@@ -9,15 +9,17 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from app.audits import selectors as audit_selectors
+from app.audits.permissions import may_read_audit
 from app.cases.models import Case
-from app.db import RowId, SessionDep
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.db import SessionDep
+from app.errors import Conflict, ValidationFailed
 from app.escalations import selectors, service
+from app.escalations.lookups import EscalationLister, ReadableEscalation
 from app.escalations.models import Escalation
 from app.escalations.schemas import EscalationAcknowledgeForm
-from app.moderation import selectors as moderation_selectors
+from app.moderation.audit_access import audit_access
 from app.pagination import page_number
-from app.web.auth import CurrentUser, QALead
+from app.web.auth import CurrentUser
 from app.web.forms import FormDep, attempt, form_data
 from app.web.query import StatusFilter
 from app.web.templating import render, render_list
@@ -27,15 +29,10 @@ router = APIRouter(tags=["safeguarding escalations (HTML)"])
 PAGE_SIZE = 25
 
 
-def _escalation_or_404(session: Session, user: User, escalation_id: int) -> Escalation:
-    escalation = selectors.escalation_get(session, escalation_id=escalation_id)
-    if escalation is None or not selectors.escalation_visible_to(user, escalation):
-        raise NotFound(service.NOT_FOUND)
-    return escalation
-
-
 @router.get("/escalations")
-def escalations_list(request: Request, session: SessionDep, lead: QALead, page: str | None = None) -> Response:
+def escalations_list(
+    request: Request, session: SessionDep, lead: EscalationLister, page: str | None = None
+) -> Response:
     flt, _ = StatusFilter.from_params(request.query_params, statuses=selectors.STATUS_LABELS)
     result = selectors.escalations_page(
         session, status=flt.status, page=page_number(page), page_size=PAGE_SIZE, clamp_to_last=True
@@ -78,7 +75,7 @@ def _detail_page(
             "audit": audit,
             "case": case,
             "template": template,
-            "audit_visible": moderation_selectors.audit_visible_to(user, audit),
+            "audit_visible": may_read_audit(user, audit_access(session, audit)),
             "is_recipient": escalation.recipient_id == user.id,
             "errors": errors or {},
             "note": note,
@@ -91,17 +88,17 @@ def _detail_page(
 
 
 @router.get("/escalations/{escalation_id}")
-def escalation_detail(request: Request, session: SessionDep, user: CurrentUser, escalation_id: RowId) -> Response:
-    escalation = _escalation_or_404(session, user, escalation_id)
+def escalation_detail(
+    request: Request, session: SessionDep, user: CurrentUser, escalation: ReadableEscalation
+) -> Response:
     service.escalation_view_record(session, escalation=escalation, viewer=user)
     return _detail_page(request, session, user, escalation)
 
 
 @router.post("/escalations/{escalation_id}/acknowledge")
 def escalation_acknowledge(
-    request: Request, session: SessionDep, user: CurrentUser, escalation_id: RowId, form: FormDep
+    request: Request, session: SessionDep, user: CurrentUser, escalation: ReadableEscalation, form: FormDep
 ) -> Response:
-    escalation = _escalation_or_404(session, user, escalation_id)
     note = EscalationAcknowledgeForm.model_validate(form_data(form, EscalationAcknowledgeForm)).note
     outcome = attempt(
         session, lambda: service.escalation_acknowledge(session, escalation=escalation, actor=user, note=note)

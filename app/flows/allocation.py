@@ -87,6 +87,20 @@ def reallocation_choices(session: Session, *, audit: Audit, today: date) -> list
     return [(users[a.id], conflict_reasons(a, info)) for a in pool if a.id in users]
 
 
+def start_choices(session: Session, *, case: Case, today: date) -> list[tuple[User, list[str]]]:
+    """Every active auditor, with why each may not audit this case (empty: they may): an audit started by hand
+    follows the rules allocation does (current training, no conflict of interest)."""
+    info = case_info(session, case)
+    pool = allocation_service.auditor_pool(session, cycle=None, today=today)
+    users = {u.id: u for u in session.execute(select(User).where(col(User.id).in_([a.id for a in pool]))).scalars()}
+    return [(users[a.id], conflict_reasons(a, info)) for a in pool if a.id in users]
+
+
+def cannot_audit(user: User, problems: list[str]) -> str:
+    """The message for an auditor the rules refuse, as allocation, reallocation and starting by hand all say it."""
+    return f"{user.full_name} cannot audit this case: " + "; ".join(problems)
+
+
 def audit_reallocate(
     session: Session, *, audit: Audit, auditor_id: int | None, reason: str, version: int, actor: User, today: date
 ) -> Audit:
@@ -102,8 +116,7 @@ def audit_reallocate(
     elif auditor_id not in choices:
         errors["auditor_id"] = "Choose an active auditor from the list"
     elif choices[auditor_id][1]:
-        user, problems = choices[auditor_id]
-        errors["auditor_id"] = f"{user.full_name} cannot audit this case: " + "; ".join(problems)
+        errors["auditor_id"] = cannot_audit(*choices[auditor_id])
     try:
         text = workflow_service.reason_text(reason, "reallocating this audit")
     except ValidationFailed as exc:

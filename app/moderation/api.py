@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from sqlmodel import Session
 
 from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audit_trail.service import audit_read
-from app.audits import selectors as audit_selectors
-from app.audits.models import Audit
-from app.db import RowId, SessionDep
-from app.errors import NotFound
+from app.audits.lookups import ModeratedAudit
+from app.db import SessionDep
 from app.moderation import selectors, service
 from app.moderation.schemas import (
     ModerationDecision,
@@ -29,23 +26,10 @@ ModerationReader = Annotated[User, Depends(RoleGuard(Role.QA_LEAD, Role.MODERATO
 Moderator = Annotated[User, Depends(RoleGuard(Role.MODERATOR))]
 
 
-def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
-    """The audit, if the user is the QA lead, its auditor or one of its moderators; otherwise 404."""
-    audit = audit_selectors.audit_get(session, audit_id=audit_id)
-    if audit is None or not (
-        user.has_role(Role.QA_LEAD)
-        or audit.auditor_id == user.id
-        or selectors.moderates(session, user=user, audit_id=audit_id)
-    ):
-        raise NotFound(f"Audit {audit_id} not found")
-    return audit
-
-
 @router.get("/audits/{audit_id}/moderation", response_model=ModerationRounds, responses={404: {}})
-def moderation_get(session: SessionDep, user: ModerationReader, audit_id: RowId) -> ModerationRounds:
+def moderation_get(session: SessionDep, user: ModerationReader, audit: ModeratedAudit) -> ModerationRounds:
     """The audit's moderation rounds, oldest first (the moderator's grades, agreement and decision; the
     auditor's grades are in the audit's answers)."""
-    audit = _audit_or_404(session, user, audit_id)
     assert audit.id is not None
     audit_read(session, actor=user, action="moderation.view", entity_type="audit", entity_id=audit.id)
     return ModerationRounds(
@@ -70,7 +54,7 @@ def moderation_get(session: SessionDep, user: ModerationReader, audit_id: RowId)
     },
 )
 def moderation_post(
-    session: SessionDep, user: Moderator, audit_id: RowId, body: ModerationDecision
+    session: SessionDep, user: Moderator, audit: ModeratedAudit, body: ModerationDecision
 ) -> ModerationPublic:
     """Record the moderator's grades, agreement and decision (accept completes the audit with the moderator's
     overall grade as final; return sends it back to the auditor with the feedback).
@@ -79,7 +63,6 @@ def moderation_post(
     out takes the auditor's grade) and the section agrees when the two grades are equal. A compliance-only template
     (the dip sample) is moderated on `compliance_answers` instead (each question agrees when the two answers are
     equal), and no overall grade is created."""
-    audit = _audit_or_404(session, user, audit_id)
     moderation = service.moderation_record(
         session,
         audit=audit,

@@ -44,9 +44,7 @@ def audit_access(session: Session, audit: Audit) -> AuditAccess:
         select(SectionPartner.partner_id, SectionPartner.section_key).where(SectionPartner.audit_id == audit.id)
     ).all():
         sections[partner_id].add(section_key)
-    panel_held = (
-        session.execute(select(PanelMeeting.id).where(PanelMeeting.audit_id == audit.id)).first() is not None
-    )
+    panel_held = session.execute(select(PanelMeeting.id).where(PanelMeeting.audit_id == audit.id)).first() is not None
     return AuditAccess(
         audit=audit,
         case_team_id=team_id,

@@ -12,8 +12,6 @@ from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
 from app.accounts.models import Team, TrainingRecord, User, UserRole
-from app.audits.permissions import may_read_audit
-from app.moderation.audit_access import audit_access
 from app.accounts.roles import Role, TrainingKind
 from app.accounts.selectors import training_status
 from app.audit_templates.models import TemplateVersion
@@ -21,8 +19,10 @@ from app.audit_templates.schema import YES_NO_NA_LABELS, Grade, TemplateDefiniti
 from app.audit_templates.scoring import compliance_questions
 from app.audit_templates.service import template_definition
 from app.audits.models import Audit
+from app.audits.permissions import may_read_audit
 from app.cases.models import Case
 from app.dates import short_date
+from app.moderation.audit_access import audit_access
 from app.moderation.eligibility import AuditParties, ModeratorInfo, why_nobody
 from app.moderation.models import Moderation
 from app.pagination import Page, paginate

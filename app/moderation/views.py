@@ -16,12 +16,13 @@ from app.audit_templates.schema import YES_NO_NA_LABELS
 from app.audit_trail.service import audit_read
 from app.audits import form as audit_form
 from app.audits import selectors as audit_selectors
+from app.audits.lookups import ManagedAudit, ModeratedAudit
 from app.audits.models import Audit
 from app.audits.workflow import states as workflow
 from app.cases import selectors as case_selectors
 from app.cases.models import Case
-from app.db import RowId, SessionDep
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.db import SessionDep
+from app.errors import Conflict, ValidationFailed
 from app.moderation import selection, selectors, service
 from app.moderation.eligibility import ineligibility_reasons
 from app.moderation.filters import QueueFilter
@@ -41,18 +42,6 @@ Moderator = Annotated[User, Depends(RoleGuard(Role.MODERATOR))]
 NOT_FOUND = "There is no audit with that number, or it is not one you can see."
 PAGE_SIZE = 25
 AGREE, DISAGREE = "agree", "disagree"
-
-
-def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
-    """The audit for its QA lead, its auditor or any of its moderators; anyone else gets a 404."""
-    audit = audit_selectors.audit_get(session, audit_id=audit_id)
-    if audit is None or not (
-        user.has_role(Role.QA_LEAD)
-        or audit.auditor_id == user.id
-        or selectors.moderates(session, user=user, audit_id=audit_id)
-    ):
-        raise NotFound(NOT_FOUND)
-    return audit
 
 
 def _text(form: Any, name: str) -> str:
@@ -267,8 +256,7 @@ def _moderation_page(
 
 
 @router.get("/audits/{audit_id}/moderation")
-def moderation_audit(request: Request, session: SessionDep, user: ModerationReader, audit_id: RowId) -> Response:
-    audit = _audit_or_404(session, user, audit_id)
+def moderation_audit(request: Request, session: SessionDep, user: ModerationReader, audit: ModeratedAudit) -> Response:
     audit_read(session, actor=user, action="moderation.view", entity_type="audit", entity_id=audit.id)
     return _moderation_page(request, session, user, audit)
 
@@ -287,10 +275,9 @@ def _asked(session: Session, audit: Audit) -> service.Asked:
 
 @router.post("/audits/{audit_id}/moderation/grade")
 def moderation_grade(
-    request: Request, session: SessionDep, user: Moderator, audit_id: RowId, form: FormDep
+    request: Request, session: SessionDep, user: Moderator, audit: ModeratedAudit, form: FormDep
 ) -> Response:
     """Blind grading (or answering a dip sample's checklist): the moderator's own, then the comparison."""
-    audit = _audit_or_404(session, user, audit_id)
     current = _current_or_conflict(session, audit)
     grades, overall, answers = _posted(form, _asked(session, audit))
     outcome = attempt(
@@ -316,10 +303,9 @@ def moderation_grade(
 
 @router.post("/audits/{audit_id}/moderation/decide")
 def moderation_decide(
-    request: Request, session: SessionDep, user: Moderator, audit_id: RowId, form: FormDep
+    request: Request, session: SessionDep, user: Moderator, audit: ModeratedAudit, form: FormDep
 ) -> Response:
     """Agreement, rationale, learning and the decision (with the grades or answers too when the round is not blind)."""
-    audit = _audit_or_404(session, user, audit_id)
     current = _current_or_conflict(session, audit)
     asked = _asked(session, audit)
     grades, overall, answers = _posted(form, asked)
@@ -362,10 +348,9 @@ def moderation_decide(
 
 @router.post("/audits/{audit_id}/moderation/reassign")
 def moderation_reassign(
-    request: Request, session: SessionDep, lead: QALead, audit_id: RowId, form: FormDep
+    request: Request, session: SessionDep, lead: QALead, audit: ManagedAudit, form: FormDep
 ) -> Response:
     """The QA lead gives the open round to another eligible moderator, with a reason."""
-    audit = _audit_or_404(session, lead, audit_id)
     current = _current_or_conflict(session, audit)
     values = form_data(form, ModerationReassignForm)
     data = ModerationReassignForm.model_validate(values)
@@ -392,9 +377,8 @@ def moderation_reassign(
 
 
 @router.post("/audits/{audit_id}/moderation/add")
-def moderation_add(request: Request, session: SessionDep, lead: QALead, audit_id: RowId, form: FormDep) -> Response:
+def moderation_add(request: Request, session: SessionDep, lead: QALead, audit: ManagedAudit, form: FormDep) -> Response:
     """The QA lead adds a submitted or completed audit to moderation."""
-    audit = _audit_or_404(session, lead, audit_id)
     outcome = attempt(
         session,
         lambda: service.moderation_add(
@@ -413,10 +397,9 @@ def moderation_add(request: Request, session: SessionDep, lead: QALead, audit_id
 
 
 @router.get("/audits/{audit_id}/moderation/panel")
-def moderation_panel(request: Request, session: SessionDep, user: ModerationReader, audit_id: RowId) -> Response:
+def moderation_panel(request: Request, session: SessionDep, user: ModerationReader, audit: ModeratedAudit) -> Response:
     """The moderation panel on the audit's page (loaded into it): who moderates it, or the moderator's feedback
     and learning when it was returned."""
-    audit = _audit_or_404(session, user, audit_id)
     return render(
         request,
         "moderation/_audit_panel.html",

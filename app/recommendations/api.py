@@ -5,22 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from sqlmodel import Session
 
-from app.accounts.models import User
-from app.accounts.roles import Role
 from app.audit_trail.service import audit_bulk_read
-from app.audits import selectors as audit_selectors
-from app.audits.models import Audit
+from app.audits.lookups import RaisingAudit
 from app.cases.models import Case
 from app.config import Settings
-from app.db import RowId, SessionDep
-from app.errors import NotFound, ValidationFailed
-from app.moderation import selectors as moderation_selectors
+from app.db import SessionDep
+from app.errors import ValidationFailed
 from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut
-from app.recommendations import scope, selectors, service
+from app.recommendations import selectors, service
+from app.recommendations.lookups import Raiser, ReadableRecommendation, RecommendationUser
 from app.recommendations.models import Recommendation
 from app.recommendations.schemas import (
     AuditRecommendationCreate,
@@ -32,13 +29,10 @@ from app.recommendations.schemas import (
     recommendation_detail,
     recommendation_public,
 )
-from app.sampling import selectors as sampling_selectors
-from app.web.auth import CurrentUser, QALead, RoleGuard
+from app.sampling.lookups import ManagedCycle, ProgrammeManager
 
 router = APIRouter(tags=["recommendations"])
 
-Raiser = Annotated[User, Depends(RoleGuard(Role.AUDITOR, Role.MODERATOR, Role.QA_LEAD))]
-NOT_FOUND = "Recommendation {} not found"
 _RAISE_ERRORS = {
     403: {"description": "Not allowed to raise one here"},
     404: {},
@@ -63,34 +57,15 @@ def _detail(session: Session, settings: Settings, item: Recommendation) -> Recom
     return recommendation_detail(row, selectors.recommendation_history(session, recommendation_id=item.id))
 
 
-def _item_or_404(session: Session, user: User, recommendation_id: int) -> Recommendation:
-    item = selectors.recommendation_get(session, recommendation_id=recommendation_id)
-    if item is None or not scope.may_see(session, user=user, item=item):
-        raise NotFound(NOT_FOUND.format(recommendation_id))
-    return item
-
-
-def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
-    """The audit, if the caller may see it (as audits/api does); whether they may raise from it is the service's."""
-    audit = audit_selectors.audit_get(session, audit_id=audit_id)
-    if audit is None or not (
-        moderation_selectors.audit_visible_to(user, audit)
-        or moderation_selectors.moderates(session, user=user, audit_id=audit_id)
-    ):
-        raise NotFound(f"Audit {audit_id} not found")
-    return audit
-
-
 @router.post(
     "/audits/{audit_id}/recommendations", response_model=RecommendationDetail, status_code=201, responses=_RAISE_ERRORS
 )
 def recommendation_raise_on_audit(
-    request: Request, session: SessionDep, user: Raiser, audit_id: RowId, body: AuditRecommendationCreate
+    request: Request, session: SessionDep, user: Raiser, audit: RaisingAudit, body: AuditRecommendationCreate
 ) -> RecommendationDetail:
     """Raise a recommendation from an audit's finding (its auditor, a moderator of it, or the QA lead). Without
     `owner_id` it goes to the case's worker, or else its team manager; when the case has neither, 422 names
     `owner_id`."""
-    audit = _audit_or_404(session, user, audit_id)
     owner_id = body.owner_id
     if owner_id is None:
         case = session.get(Case, audit.case_id)
@@ -123,13 +98,14 @@ def recommendation_raise_on_audit(
     "/cycles/{cycle_id}/recommendations", response_model=RecommendationDetail, status_code=201, responses=_RAISE_ERRORS
 )
 def recommendation_raise_thematic(
-    request: Request, session: SessionDep, user: QALead, cycle_id: RowId, body: ThematicRecommendationCreate
+    request: Request,
+    session: SessionDep,
+    user: ProgrammeManager,
+    cycle: ManagedCycle,
+    body: ThematicRecommendationCreate,
 ) -> RecommendationDetail:
     """Raise a recommendation from a thematic finding of a cycle (QA lead): no case; its service area is the one
     given, else the owner's."""
-    cycle = sampling_selectors.cycle_get(session, cycle_id=cycle_id)
-    if cycle is None:
-        raise NotFound(f"Cycle {cycle_id} not found")
     settings = _settings(request)
     item = service.recommendation_raise(
         session,
@@ -150,13 +126,14 @@ def recommendation_raise_thematic(
 def recommendations_list(
     request: Request,
     session: SessionDep,
-    user: CurrentUser,
+    user: RecommendationUser,
     query: Annotated[RecommendationQuery, Query()],
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> PageOut[RecommendationPublic]:
     """Recommendations you may see (the QA lead: all; a head of service: their area's; a team manager: their
-    teams'; anyone: those they own or raised), narrowed by the filters. `status=outstanding` is open, in progress
+    teams'; the auditor and the moderators of an audit: those raised from it; anyone: those they own or raised),
+    narrowed by the filters. `status=outstanding` is open, in progress
     or completed awaiting verification; `overdue` is outstanding past its due date (on the local calendar)."""
     flt = selectors.filter_from_query(query.params(), user=user)
     if flt.errors:
@@ -189,23 +166,25 @@ def recommendations_list(
 
 @router.get("/recommendations/{recommendation_id}", response_model=RecommendationDetail, responses={404: {}})
 def recommendation_get(
-    request: Request, session: SessionDep, user: CurrentUser, recommendation_id: RowId
+    request: Request, session: SessionDep, user: RecommendationUser, item: ReadableRecommendation
 ) -> RecommendationDetail:
     """One recommendation with its history. Reading one on a child's case is recorded in the audit trail."""
-    item = _item_or_404(session, user, recommendation_id)
     service.recommendation_view_record(session, item=item, viewer=user)
     return _detail(session, _settings(request), item)
 
 
 @router.patch("/recommendations/{recommendation_id}", response_model=RecommendationDetail, responses=_WRITE_ERRORS)
 def recommendation_update(
-    request: Request, session: SessionDep, user: CurrentUser, recommendation_id: RowId, body: RecommendationUpdate
+    request: Request,
+    session: SessionDep,
+    user: RecommendationUser,
+    item: ReadableRecommendation,
+    body: RecommendationUpdate,
 ) -> RecommendationDetail:
     """Change the due date (with `due_date_reason`) and/or move the status on (see the body's description).
 
     The due date changes first and the status second, each against the version the one before left, all in one
     transaction: if either is refused nothing is saved, and the response names what was wrong."""
-    item = _item_or_404(session, user, recommendation_id)
     if body.status is None and body.due_date is None:
         raise ValidationFailed({"status": "Send a new status or a new due date (or both)"})
     if body.evidence is not None and body.status != "completed":

@@ -1,27 +1,45 @@
-"""Who sees, raises, progresses and verifies which recommendations: the one place these rules live.
+"""The recommendation rules (`app.recommendations.permissions`) applied to the database: the facts they decide on,
+loaded for one recommendation, and the read rule as SQL.
 
-    QA lead                  every recommendation, across services
-    head of service          those of their service area
-    team manager             those of the teams they manage (Team.manager_id)
-    owner                    their own ("My actions")
-    the person who raised it the ones they raised (they may verify them)
-
-`visible_condition` is the same rule as SQL, applied by every list, dashboard, export and API read, so a
-head of service never sees another service's items anywhere.
+`visible_condition` is `permissions.may_read_recommendation` as a WHERE clause, applied by every list, dashboard,
+export and API read, so a head of service never sees another service's items anywhere, and the auditor and the
+moderators of an audit see the recommendations raised from it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import and_, false, or_, select
 from sqlmodel import Session
 
 from app.accounts.models import Team, User
 from app.accounts.roles import Role
+from app.audits import permissions as audit_permissions
 from app.audits.models import Audit
+from app.moderation.audit_access import ALLOCATED, audit_access
+from app.moderation.models import Moderation
+from app.recommendations import permissions
 from app.recommendations.models import Recommendation
+from app.recommendations.permissions import RecommendationAccess, is_head_of_service_for
 from app.recommendations.rules import Actor
+
+__all__ = [
+    "actor_for",
+    "is_head_of_service_for",
+    "managed_team_ids",
+    "may_change_due_date",
+    "may_raise_on_audit",
+    "may_raise_thematic",
+    "may_see",
+    "may_verify",
+    "may_view_dashboard",
+    "recommendation_access",
+    "visible_condition",
+]
+
+may_raise_thematic = permissions.may_raise_thematic
+may_view_dashboard = permissions.may_view_dashboard
 
 
 def managed_team_ids(session: Session, *, user: User) -> set[int]:
@@ -31,79 +49,69 @@ def managed_team_ids(session: Session, *, user: User) -> set[int]:
     return set(session.execute(select(Team.id).where(Team.manager_id == user.id)).scalars())
 
 
-def is_head_of_service_for(user: User, service_area_id: int | None) -> bool:
-    return (
-        user.has_role(Role.HEAD_OF_SERVICE)
-        and service_area_id is not None
-        and user.scope_service_area_id == service_area_id
+def recommendation_access(session: Session, item: Recommendation) -> RecommendationAccess:
+    """The facts `app.recommendations.permissions` decides on: its team's manager, and its audit's auditor and
+    moderators (who moderates it blind, as the audit's own rules count them)."""
+    team_manager_id = (
+        session.execute(select(Team.manager_id).where(Team.id == item.team_id)).scalar_one_or_none()
+        if item.team_id is not None
+        else None
+    )
+    audit = session.get(Audit, item.audit_id) if item.audit_id is not None else None
+    if audit is None:
+        return RecommendationAccess(item=item, team_manager_id=team_manager_id)
+    facts = audit_access(session, audit)
+    return RecommendationAccess(
+        item=item,
+        team_manager_id=team_manager_id,
+        audit_auditor_id=audit.auditor_id,
+        audit_moderator_ids=facts.moderator_ids,
+        audit_blind_ids=facts.blind_ids,
     )
 
 
 def visible_condition(session: Session, *, user: User) -> Any:
-    """A WHERE clause on Recommendation limiting a query to what `user` may see."""
+    """A WHERE clause on Recommendation limiting a query to what `user` may see (`may_read_recommendation`)."""
+    if not user.active or user.id is None:
+        return false()
     if user.has_role(Role.QA_LEAD):
         return Recommendation.id.is_not(None)
-    if user.id is None:
-        return false()
     parts: list[Any] = [Recommendation.owner_id == user.id, Recommendation.raised_by_id == user.id]
     if user.has_role(Role.HEAD_OF_SERVICE) and user.scope_service_area_id is not None:
         parts.append(Recommendation.service_area_id == user.scope_service_area_id)
     teams = managed_team_ids(session, user=user)
     if teams:
         parts.append(Recommendation.team_id.in_(sorted(teams)))
+    parts.append(Recommendation.audit_id.in_(select(Audit.id).where(Audit.auditor_id == user.id)))
+    # A moderator of the audit, unless grading it blind: their rounds of it, none of them a blind one not yet graded
+    # (a moderator's blind round is their latest: a new round comes only after the last was decided).
+    blind = select(Moderation.audit_id).where(
+        Moderation.moderator_id == user.id, Moderation.blind.is_(True), Moderation.status == ALLOCATED
+    )
+    moderated = select(Moderation.audit_id).where(Moderation.moderator_id == user.id)
+    parts.append(and_(Recommendation.audit_id.in_(moderated), Recommendation.audit_id.not_in(blind)))
     return or_(*parts)
 
 
+# --- The rules, for callers holding a session and a recommendation (the services) -----------------------------
+
+
 def may_see(session: Session, *, user: User, item: Recommendation) -> bool:
-    if user.has_role(Role.QA_LEAD) or user.id in (item.owner_id, item.raised_by_id):
-        return True
-    if is_head_of_service_for(user, item.service_area_id):
-        return True
-    return item.team_id is not None and item.team_id in managed_team_ids(session, user=user)
+    return permissions.may_read_recommendation(user, recommendation_access(session, item))
 
 
 def may_verify(session: Session, *, user: User, item: Recommendation) -> bool:
-    """A head of service for the item's area, the auditor (who raised it, or whose audit it came from) or the
-    QA lead; never the owner (the rules refuse the owner whatever their roles)."""
-    if user.has_role(Role.QA_LEAD) or is_head_of_service_for(user, item.service_area_id):
-        return True
-    if item.raised_by_id == user.id:
-        return True
-    if item.audit_id is not None:
-        audit = session.get(Audit, item.audit_id)
-        return audit is not None and audit.auditor_id == user.id
-    return False
+    return permissions.may_verify(user, recommendation_access(session, item))
+
+
+def may_change_due_date(session: Session, *, user: User, item: Recommendation) -> bool:
+    return permissions.may_change_due_date(user, recommendation_access(session, item))
 
 
 def actor_for(session: Session, *, user: User, item: Recommendation) -> Actor:
     return Actor(is_owner=item.owner_id == user.id, may_verify=may_verify(session, user=user, item=item))
 
 
-def may_change_due_date(session: Session, *, user: User, item: Recommendation) -> bool:
-    """Those who may verify it, and the manager of its team; not the owner alone (they ask their manager)."""
-    if item.owner_id == user.id and not user.has_role(Role.QA_LEAD):
-        return False
-    if may_verify(session, user=user, item=item):
-        return True
-    return item.team_id is not None and item.team_id in managed_team_ids(session, user=user)
-
-
 def may_raise_on_audit(session: Session, *, user: User, audit: Audit) -> bool:
-    """The audit's auditor, a moderator of it, or the QA lead."""
-    if user.has_role(Role.QA_LEAD) or audit.auditor_id == user.id:
-        return True
-    from app.moderation.selectors import (
-        moderates,  # the moderation package imports audits; keep this local
-    )
-
-    return audit.id is not None and moderates(session, user=user, audit_id=audit.id)
-
-
-def may_raise_thematic(user: User) -> bool:
-    return user.has_role(Role.QA_LEAD)
-
-
-def may_view_dashboard(user: User) -> bool:
-    return user.has_role(Role.QA_LEAD) or (
-        user.has_role(Role.HEAD_OF_SERVICE) and user.scope_service_area_id is not None
-    )
+    """The audit's rule: its auditor, a moderator of it (once they see its grades) or the QA lead."""
+    return audit_permissions.may_raise_recommendation(user, audit_access(session, audit))

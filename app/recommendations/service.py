@@ -96,11 +96,13 @@ def _clean(value: Any) -> str:
     return value.replace("\x00", "").strip() if isinstance(value, str) else ""
 
 
-def _owner_error(session: Session, owner_id: int | None) -> tuple[User | None, str | None]:
+def _owner_error(
+    session: Session, owner_id: int | None, roles: Iterable[str] = OWNER_ROLES
+) -> tuple[User | None, str | None]:
     if owner_id is None:
         return None, "Choose who owns the recommendation"
     owner = session.get(User, owner_id) if 1 <= owner_id <= 2**31 - 1 else None
-    if owner is None or not owner.active or not owner.has_role(*OWNER_ROLES):
+    if owner is None or not owner.active or not owner.has_role(*roles):
         return None, "Choose an owner from the list: an active user who works cases or runs the service"
     return owner, None
 
@@ -133,6 +135,7 @@ def recommendation_raise(
     service_area_id: int | None = None,
     now: datetime | None = None,
     errors: dict[str, str] | None = None,
+    owner_roles: Iterable[str] = OWNER_ROLES,
 ) -> Recommendation:
     """Raise a recommendation from an audit's finding (audit set; the case's team and area) or a thematic finding
     of a cycle (cycle set, QA lead only; the chosen area, else the owner's). Every problem is named by field,
@@ -152,7 +155,8 @@ def recommendation_raise(
         errors["text"] = "Enter what must be done"
     elif len(body) > TEXT_MAX_LENGTH:
         errors["text"] = f"What must be done must be {TEXT_MAX_LENGTH:,} characters or fewer"
-    owner, problem = _owner_error(session, owner_id)
+    # `owner_roles`: who may own it, when the caller allows more (a multi-agency panel's partner representatives).
+    owner, problem = _owner_error(session, owner_id, owner_roles)
     if problem:
         errors["owner_id"] = problem
     priority = _clean(priority)

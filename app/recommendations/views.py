@@ -5,23 +5,25 @@ them from an audit's findings or, for the QA lead, from a cycle's thematic findi
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from app.accounts.models import User
 from app.audit_trail.service import audit_bulk_read
-from app.audits import selectors as audit_selectors
+from app.audits.lookups import RaisingAudit
 from app.audits.models import Audit
+from app.audits.permissions import may_read_audit
 from app.cases.models import Case
-from app.db import RowId, SessionDep
-from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from app.moderation import selectors as moderation_selectors
+from app.db import SessionDep
+from app.errors import Conflict, ValidationFailed
+from app.moderation.audit_access import audit_access
 from app.numbers import digits
 from app.pagination import page_number
-from app.recommendations import rules, scope, selectors, service
+from app.recommendations import permissions, rules, selectors, service
+from app.recommendations.lookups import Raiser, ReadableRecommendation, RecommendationUser, access_of
 from app.recommendations.models import Recommendation
 from app.recommendations.schemas import (
     DueDateForm,
@@ -29,8 +31,8 @@ from app.recommendations.schemas import (
     RecommendationMoveForm,
     RecommendationNotesForm,
 )
+from app.sampling.lookups import ManagedCycle, ProgrammeManager
 from app.sampling.models import Cycle
-from app.web.auth import QALead, RoleGuard
 from app.web.exports import table_response
 from app.web.forms import (
     FormDep,
@@ -42,16 +44,14 @@ from app.web.forms import (
     request_today,
     validate,
 )
-from app.web.nav import RECOMMENDATION_ROLES
 from app.web.query import query_string
 from app.web.templating import render, render_list
 
 router = APIRouter(tags=["recommendations (HTML)"])
 
-# Everyone but a read-only viewer works with recommendations (scope decides which).
-Worker = Annotated[User, Depends(RoleGuard(*RECOMMENDATION_ROLES))]
+# Everyone who works with recommendations (which ones: app.recommendations.permissions); the API has the same guard.
+Worker = RecommendationUser
 PAGE_SIZE = 25
-NOT_FOUND = "There is no recommendation with that number, or it is not one you can see."
 EXPORT_HEADERS = (
     "Number",
     "Status",
@@ -214,13 +214,6 @@ def my_actions(request: Request, session: SessionDep, user: Worker) -> Response:
 # --- One recommendation ---------------------------------------------------------------------------------
 
 
-def _item_or_404(session: Session, user: User, recommendation_id: int) -> Recommendation:
-    item = selectors.recommendation_get(session, recommendation_id=recommendation_id)
-    if item is None or not scope.may_see(session, user=user, item=item):
-        raise NotFound(NOT_FOUND)
-    return item
-
-
 def _detail_page(
     request: Request,
     session: Session,
@@ -236,7 +229,8 @@ def _detail_page(
     (row,) = selectors.recommendation_rows(
         session, items=[item], today=request_today(request), thresholds=_thresholds(request)
     )
-    actor = scope.actor_for(session, user=user, item=item)
+    access = access_of(request, session, item)
+    actor = rules.Actor(is_owner=permissions.is_owner(user, access), may_verify=permissions.may_verify(user, access))
     section_title = ""
     if item.audit_id is not None and item.section_key:
         audit = session.get(Audit, item.audit_id)
@@ -253,7 +247,7 @@ def _detail_page(
             "can_complete": actor.is_owner and item.status in (rules.OPEN, rules.IN_PROGRESS),
             "can_verify": (not actor.is_owner) and actor.may_verify and item.status == rules.COMPLETED,
             "owner_waits": actor.is_owner and item.status == rules.COMPLETED,
-            "can_change_due": item.status != rules.CLOSED and scope.may_change_due_date(session, user=user, item=item),
+            "can_change_due": item.status != rules.CLOSED and permissions.may_change_due_date(user, access),
             "section_title": section_title,
             "errors": errors or {},
             "values": values or {},
@@ -266,10 +260,11 @@ def _detail_page(
 
 
 def _audit_visible(session: Session, user: User, item: Recommendation) -> bool:
+    """Whether to link the audit it came from: only for those who may read that audit."""
     if item.audit_id is None:
         return False
     audit = session.get(Audit, item.audit_id)
-    return audit is not None and moderation_selectors.audit_visible_to(user, audit)
+    return audit is not None and may_read_audit(user, audit_access(session, audit))
 
 
 DONE_MESSAGES = {
@@ -284,18 +279,16 @@ DONE_MESSAGES = {
 
 @router.get("/recommendations/{recommendation_id}")
 def recommendation_detail(
-    request: Request, session: SessionDep, user: Worker, recommendation_id: RowId, done: str | None = None
+    request: Request, session: SessionDep, user: Worker, item: ReadableRecommendation, done: str | None = None
 ) -> Response:
-    item = _item_or_404(session, user, recommendation_id)
     service.recommendation_view_record(session, item=item, viewer=user)
     return _detail_page(request, session, user, item, done=DONE_MESSAGES.get(done or ""))
 
 
 @router.post("/recommendations/{recommendation_id}/move")
 def recommendation_move(
-    request: Request, session: SessionDep, user: Worker, recommendation_id: RowId, form: FormDep
+    request: Request, session: SessionDep, user: Worker, item: ReadableRecommendation, form: FormDep
 ) -> Response:
-    item = _item_or_404(session, user, recommendation_id)
     posted = form_data(form, RecommendationMoveForm)
     values = RecommendationNotesForm.model_validate(posted).model_dump()
     data, errors = validate(RecommendationMoveForm, posted)
@@ -324,9 +317,8 @@ def recommendation_move(
 
 @router.post("/recommendations/{recommendation_id}/due-date")
 def recommendation_due_date(
-    request: Request, session: SessionDep, user: Worker, recommendation_id: RowId, form: FormDep
+    request: Request, session: SessionDep, user: Worker, item: ReadableRecommendation, form: FormDep
 ) -> Response:
-    item = _item_or_404(session, user, recommendation_id)
     posted = {**form_data(form, DueDateForm), "due_date": date_from_parts(form, "due_date")}
     values = {**DueReasonForm.model_validate(posted).model_dump(), **date_part_values(form, "due_date")}
     data, errors = validate(DueDateForm, posted)
@@ -353,17 +345,6 @@ def recommendation_due_date(
 
 
 # --- Raising ----------------------------------------------------------------------------------------------
-
-
-def _audit_for_raising(session: Session, user: User, audit_id: int) -> Audit:
-    audit = audit_selectors.audit_get(session, audit_id=audit_id)
-    if audit is None or not moderation_selectors.audit_visible_to(user, audit):
-        raise NotFound("There is no audit with that number, or it is not one you can see.")
-    if not scope.may_raise_on_audit(session, user=user, audit=audit):
-        raise PermissionDenied(
-            "Only the audit's auditor, its moderator or the QA lead can raise a recommendation from it."
-        )
-    return audit
 
 
 def _raise_page(
@@ -463,9 +444,8 @@ def _raise_submit(
 
 @router.get("/audits/{audit_id}/recommendations")
 def audit_recommendations(
-    request: Request, session: SessionDep, user: Worker, audit_id: RowId, raised: str | None = None
+    request: Request, session: SessionDep, user: Raiser, audit: RaisingAudit, raised: str | None = None
 ) -> Response:
-    audit = _audit_for_raising(session, user, audit_id)
     case = session.get(Case, audit.case_id)
     owner = service.default_owner(session, case=case) if case is not None else None
     values: dict[str, Any] = {"owner_id": str(owner.id) if owner else "", "priority": "normal", "theme_ids": []}
@@ -474,29 +454,21 @@ def audit_recommendations(
 
 @router.post("/audits/{audit_id}/recommendations")
 def audit_recommendation_raise(
-    request: Request, session: SessionDep, user: Worker, audit_id: RowId, form: FormDep
+    request: Request, session: SessionDep, user: Raiser, audit: RaisingAudit, form: FormDep
 ) -> Response:
-    audit = _audit_for_raising(session, user, audit_id)
     return _raise_submit(request, session, user, form, audit=audit, cycle=None)
 
 
-def _cycle_or_404(session: Session, cycle_id: int) -> Cycle:
-    cycle = session.get(Cycle, cycle_id)
-    if cycle is None:
-        raise NotFound("There is no cycle with that number.")
-    return cycle
-
-
 @router.get("/programme/{cycle_id}/recommendations/new")
-def cycle_recommendation_form(request: Request, session: SessionDep, _: QALead, cycle_id: RowId) -> Response:
-    cycle = _cycle_or_404(session, cycle_id)
+def cycle_recommendation_form(
+    request: Request, session: SessionDep, _: ProgrammeManager, cycle: ManagedCycle
+) -> Response:
     values: dict[str, Any] = {"priority": "normal", "theme_ids": []}
     return _raise_page(request, session, audit=None, cycle=cycle, values=values, errors={})
 
 
 @router.post("/programme/{cycle_id}/recommendations/new")
 def cycle_recommendation_raise(
-    request: Request, session: SessionDep, lead: QALead, cycle_id: RowId, form: FormDep
+    request: Request, session: SessionDep, lead: ProgrammeManager, cycle: ManagedCycle, form: FormDep
 ) -> Response:
-    cycle = _cycle_or_404(session, cycle_id)
     return _raise_submit(request, session, lead, form, audit=None, cycle=cycle)

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlmodel import Session
 
 from app import clock
-from app.accounts.models import User
-from app.audits import selectors
-from app.audits.models import Audit
-from app.db import RowId, SessionDep
-from app.errors import NotFound
-from app.moderation import selectors as moderation_selectors
+from app.audits.lookups import PrintableAudit
+from app.db import SessionDep
 from app.records.printable import (
     printable_audit,
     printable_filename,
@@ -27,25 +22,15 @@ router = APIRouter(tags=["printable audits (HTML, PDF)"])
 NOT_FOUND = "There is no audit with that number, or it is not one you can see."
 
 
-def _audit_or_404(session: Session, user: User, audit_id: int) -> Audit:
-    # audit_visible_to also keeps a blind moderator out until they have graded: the printout shows the auditor's grades.
-    audit = selectors.audit_get(session, audit_id=audit_id)
-    if audit is None or not moderation_selectors.audit_visible_to(user, audit):
-        raise NotFound(NOT_FOUND)
-    return audit
-
-
 @router.get("/audits/{audit_id}/print")
-def audit_print(request: Request, session: SessionDep, user: CurrentUser, audit_id: RowId) -> Response:
-    audit = _audit_or_404(session, user, audit_id)
+def audit_print(request: Request, session: SessionDep, user: CurrentUser, audit: PrintableAudit) -> Response:
     printout = printable_audit(session, audit=audit, today=request.app.state.settings.today())
     printable_record(session, user=user, audit=audit, case=printout.case, pdf=False)
     return render(request, "audits/print.html", {"p": printout, "standalone": False, "printed_at": clock.now()})
 
 
 @router.get("/audits/{audit_id}/print.pdf")
-def audit_print_pdf(request: Request, session: SessionDep, user: CurrentUser, audit_id: RowId) -> Response:
-    audit = _audit_or_404(session, user, audit_id)
+def audit_print_pdf(request: Request, session: SessionDep, user: CurrentUser, audit: PrintableAudit) -> Response:
     printout = printable_audit(session, audit=audit, today=request.app.state.settings.today())
     html = request.app.state.templates.get_template("audits/print.html").render(
         {"p": printout, "standalone": True, "request": request, "printed_by": user.full_name, "printed_at": clock.now()}

@@ -10,18 +10,18 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from app.db import RowId, SessionDep
-from app.errors import NotFound, ValidationFailed
+from app.db import SessionDep
+from app.errors import ValidationFailed
 from app.flows.allocation import allocation_confirm
 from app.input_types import DateValue, StrictFlag
 from app.numbers import IdValue
 from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut, paginate
 from app.sampling import service
 from app.sampling.allocation.service import allocation_propose, allocation_summary
+from app.sampling.lookups import ManagedCycle, ManagedSample, ProgrammeManager
 from app.sampling.methods import MIN_MARGIN, SamplingError, sample_size
-from app.sampling.models import Cycle, Sample
+from app.sampling.models import Cycle
 from app.sampling.schemas import CycleCreate, SampleSpec
-from app.web.auth import QALead
 from app.working_days import calendar_for
 
 router = APIRouter(tags=["programme and sampling"])
@@ -46,15 +46,8 @@ class SampleRequest(SampleSpec):
     dry_run: StrictFlag = False
 
 
-def _cycle_or_404(session: SessionDep, cycle_id: int) -> Cycle:
-    cycle = session.get(Cycle, cycle_id)
-    if cycle is None:
-        raise NotFound(f"Cycle {cycle_id} not found")
-    return cycle
-
-
 @router.post("/cycles", response_model=CyclePublic, status_code=201)
-def cycle_create(request: Request, session: SessionDep, actor: QALead, data: CycleCreate) -> Cycle:
+def cycle_create(request: Request, session: SessionDep, actor: ProgrammeManager, data: CycleCreate) -> Cycle:
     """A new cycle: its due date from today to `DUE_DATE_HORIZON_YEARS` ahead (else 422 naming `due_date`)."""
     return service.cycle_create(session, data=data, actor=actor, dates=request.app.state.settings.due_date_rules())
 
@@ -62,7 +55,7 @@ def cycle_create(request: Request, session: SessionDep, actor: QALead, data: Cyc
 @router.get("/cycles", response_model=PageOut[CyclePublic])
 def cycles_list(
     session: SessionDep,
-    _: QALead,
+    _: ProgrammeManager,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> PageOut[Any]:
@@ -81,10 +74,9 @@ def cycles_list(
     "/cycles/{cycle_id}/samples", status_code=201, responses={200: {"description": "dry_run: the draw, not saved"}}
 )
 def sample_create(
-    request: Request, session: SessionDep, actor: QALead, cycle_id: RowId, spec: SampleRequest
+    request: Request, session: SessionDep, actor: ProgrammeManager, cycle: ManagedCycle, spec: SampleRequest
 ) -> JSONResponse:
     """Draw a sample. Same frame + same spec + same seed -> the same case_ids; dry_run saves nothing."""
-    cycle = _cycle_or_404(session, cycle_id)
     today = request.app.state.settings.today()
     plain = SampleSpec(**spec.model_dump(exclude={"dry_run"}))
     if spec.dry_run:
@@ -107,7 +99,7 @@ def sample_create(
 
 @router.get("/sample-size")
 def sample_size_get(
-    _: QALead,
+    _: ProgrammeManager,
     population: Annotated[int, Query(ge=0, le=100_000_000)],
     confidence: Annotated[float, Query(gt=0, lt=1)] = 0.95,
     margin: Annotated[float, Query(ge=MIN_MARGIN, lt=1)] = 0.1,
@@ -129,12 +121,9 @@ class AllocateRequest(BaseModel):
 
 @router.post("/samples/{sample_id}/allocate")
 def sample_allocate(
-    request: Request, session: SessionDep, actor: QALead, sample_id: RowId, body: AllocateRequest
+    request: Request, session: SessionDep, actor: ProgrammeManager, sample: ManagedSample, body: AllocateRequest
 ) -> dict[str, Any]:
     """Allocate the sample's cases to trained auditors without conflicts, balanced; creates the audits."""
-    sample = session.get(Sample, sample_id)
-    if sample is None:
-        raise NotFound(f"Sample {sample_id} not found")
     today = request.app.state.settings.today()
     assignments = body.assignments
     if assignments is None:

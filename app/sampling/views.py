@@ -16,17 +16,17 @@ from app.audit_templates import selectors as template_selectors
 from app.audits import selectors as audit_selectors
 from app.cases.facts import CASE_TYPE_LABELS
 from app.date_rules import DueDateRules
-from app.db import RowId, SessionDep
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.db import SessionDep
+from app.errors import Conflict, ValidationFailed
 from app.flows.allocation import allocation_confirm
 from app.numbers import digits, parse_int
 from app.sampling import selectors, service
 from app.sampling.allocation.service import allocation_propose, auditor_pool
 from app.sampling.frame import frame_counts
+from app.sampling.lookups import ManagedCycle, ManagedSample, ProgrammeManager
 from app.sampling.methods import describe_precision
 from app.sampling.models import Cycle, Sample
 from app.sampling.schemas import CYCLE_KINDS, MAX_SAMPLE, METHODS, STRATA_BY, CycleCreate, SampleCaseAddForm, SampleSpec
-from app.web.auth import QALead
 from app.web.errors import refusal_page
 from app.web.forms import FormDep, attempt, date_from_parts, form_data, request_today, see_other, validate
 from app.web.templating import render
@@ -76,20 +76,6 @@ def _dates(request: Request) -> DueDateRules:
     return request.app.state.settings.due_date_rules()
 
 
-def _cycle_or_404(session: Session, cycle_id: int) -> Cycle:
-    cycle = selectors.cycle_get(session, cycle_id=cycle_id)
-    if cycle is None:
-        raise NotFound("There is no audit cycle with that number.")
-    return cycle
-
-
-def _sample_or_404(session: Session, sample_id: int) -> Sample:
-    sample = selectors.sample_get(session, sample_id=sample_id)
-    if sample is None:
-        raise NotFound("There is no sample with that number.")
-    return sample
-
-
 def _whole(
     values: Mapping[str, Any],
     name: str,
@@ -120,7 +106,7 @@ def _whole(
 
 
 @router.get("/programme")
-def programme(request: Request, session: SessionDep, _: QALead, year: str | None = None) -> Response:
+def programme(request: Request, session: SessionDep, _: ProgrammeManager, year: str | None = None) -> Response:
     """The year's cycles; a year outside the programme's years shows this year, and says so."""
     dates = _dates(request)
     asked = parse_int(year, max_digits=4)
@@ -161,12 +147,12 @@ def _cycle_form(request: Request, session: Session, values: dict[str, Any], erro
 
 
 @router.get("/programme/new")
-def cycle_new(request: Request, session: SessionDep, _: QALead) -> Response:
+def cycle_new(request: Request, session: SessionDep, _: ProgrammeManager) -> Response:
     return _cycle_form(request, session, {"moderation_rate": "10", "blind_moderation": "yes"}, {})
 
 
 @router.post("/programme/new")
-def cycle_new_submit(request: Request, session: SessionDep, lead: QALead, form: FormDep) -> Response:
+def cycle_new_submit(request: Request, session: SessionDep, lead: ProgrammeManager, form: FormDep) -> Response:
     values: dict[str, Any] = {
         name: str(form.get(name, "")) for name in ("title", "kind", "template_key", "theme", "moderation_rate")
     }
@@ -208,8 +194,8 @@ def cycle_new_submit(request: Request, session: SessionDep, lead: QALead, form: 
 
 
 @router.get("/programme/{cycle_id}")
-def cycle_detail(request: Request, session: SessionDep, _: QALead, cycle_id: RowId) -> Response:
-    return _cycle_page(request, session, _cycle_or_404(session, cycle_id))
+def cycle_detail(request: Request, session: SessionDep, _: ProgrammeManager, cycle: ManagedCycle) -> Response:
+    return _cycle_page(request, session, cycle)
 
 
 def _cycle_page(
@@ -242,9 +228,8 @@ def _cycle_page(
 
 
 @router.post("/programme/{cycle_id}/copy")
-def cycle_copy(request: Request, session: SessionDep, lead: QALead, cycle_id: RowId) -> Response:
+def cycle_copy(request: Request, session: SessionDep, lead: ProgrammeManager, cycle: ManagedCycle) -> Response:
     """ "The same again next month": a new cycle, then its page (or this one, saying why it cannot be copied)."""
-    cycle = _cycle_or_404(session, cycle_id)
     copy = attempt(session, lambda: service.cycle_copy(session, cycle=cycle, actor=lead, dates=_dates(request)))
     if isinstance(copy, Conflict):
         raise copy
@@ -254,17 +239,15 @@ def cycle_copy(request: Request, session: SessionDep, lead: QALead, cycle_id: Ro
 
 
 @router.get("/programme/{cycle_id}/close")
-def cycle_close_confirm(request: Request, session: SessionDep, _: QALead, cycle_id: RowId) -> Response:
+def cycle_close_confirm(request: Request, session: SessionDep, _: ProgrammeManager, cycle: ManagedCycle) -> Response:
     """Closing is not undone: say what it means and ask first."""
-    cycle = _cycle_or_404(session, cycle_id)
     if cycle.status == "closed":
         return see_other(f"/programme/{cycle.id}")
     return render(request, "sampling/cycle_close.html", {"cycle": cycle})
 
 
 @router.post("/programme/{cycle_id}/close")
-def cycle_close(request: Request, session: SessionDep, lead: QALead, cycle_id: RowId) -> Response:
-    cycle = _cycle_or_404(session, cycle_id)
+def cycle_close(request: Request, session: SessionDep, lead: ProgrammeManager, cycle: ManagedCycle) -> Response:
     outcome = attempt(session, lambda: service.cycle_close(session, cycle=cycle, actor=lead))
     if isinstance(outcome, ValidationFailed):
         return refusal_page(request, outcome)
@@ -396,16 +379,16 @@ def _sample_form(
 
 
 @router.get("/programme/{cycle_id}/samples/new")
-def sample_new(request: Request, session: SessionDep, _: QALead, cycle_id: RowId) -> Response:
+def sample_new(request: Request, session: SessionDep, _: ProgrammeManager, cycle: ManagedCycle) -> Response:
     """The sample form; htmx asks again as the size or filters change, for the precision beside the size."""
-    cycle = _cycle_or_404(session, cycle_id)
     return _sample_form(request, session, cycle, _sample_values(request.query_params))
 
 
 @router.post("/programme/{cycle_id}/samples/new")
-def sample_new_submit(request: Request, session: SessionDep, lead: QALead, cycle_id: RowId, form: FormDep) -> Response:
+def sample_new_submit(
+    request: Request, session: SessionDep, lead: ProgrammeManager, cycle: ManagedCycle, form: FormDep
+) -> Response:
     """Preview (nothing stored) or confirm (stored with the previewed seed, so the previewed cases)."""
-    cycle = _cycle_or_404(session, cycle_id)
     values = _sample_values(form)
     spec, errors = _spec(values)
     if spec is None:
@@ -484,7 +467,8 @@ def _sample_page(
     status_code: int = 200,
 ) -> Response:
     today = request_today(request)
-    cycle = _cycle_or_404(session, sample.cycle_id)
+    cycle = selectors.cycle_get(session, cycle_id=sample.cycle_id)
+    assert cycle is not None  # a foreign key
     cases = selectors.sample_cases(session, sample=sample)
     context: dict[str, Any] = {
         "sample": sample,
@@ -523,14 +507,15 @@ def _sample_page(
 
 
 @router.get("/samples/{sample_id}")
-def sample_detail(request: Request, session: SessionDep, _: QALead, sample_id: RowId) -> Response:
-    return _sample_page(request, session, _sample_or_404(session, sample_id))
+def sample_detail(request: Request, session: SessionDep, _: ProgrammeManager, sample: ManagedSample) -> Response:
+    return _sample_page(request, session, sample)
 
 
 @router.post("/samples/{sample_id}/cases")
-def sample_add_case(request: Request, session: SessionDep, lead: QALead, sample_id: RowId, form: FormDep) -> Response:
+def sample_add_case(
+    request: Request, session: SessionDep, lead: ProgrammeManager, sample: ManagedSample, form: FormDep
+) -> Response:
     """A case added by hand, with the reason recorded beside it."""
-    sample = _sample_or_404(session, sample_id)
     data = SampleCaseAddForm.model_validate(form_data(form, SampleCaseAddForm))
     outcome = attempt(
         session,
@@ -544,9 +529,10 @@ def sample_add_case(request: Request, session: SessionDep, lead: QALead, sample_
 
 
 @router.post("/samples/{sample_id}/allocate")
-def sample_allocate(request: Request, session: SessionDep, lead: QALead, sample_id: RowId, form: FormDep) -> Response:
+def sample_allocate(
+    request: Request, session: SessionDep, lead: ProgrammeManager, sample: ManagedSample, form: FormDep
+) -> Response:
     """Create the audits as reviewed; a changed row that brings a conflict back is shown against that row."""
-    sample = _sample_or_404(session, sample_id)
     cases = selectors.sample_cases(session, sample=sample)
     values: dict[str, Any] = {f"auditor-{c.id}": str(form.get(f"auditor-{c.id}", "")) for c in cases}
     values["due"] = {p: str(form.get(f"due_date-{p}", "")).strip() for p in DATE_PARTS}

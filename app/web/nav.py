@@ -1,15 +1,22 @@
-"""The service navigation: what each role may reach. Later areas add their entries here."""
+"""The service navigation: what each role may reach. Each entry reads the role set its routes' guard reads (each area's
+`permissions` module), so the menu never offers a page that refuses, nor hides one that opens."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from app.accounts.models import User
+from app.accounts.permissions import ACCOUNT_ADMIN_ROLES
 from app.accounts.roles import Role
+from app.audits.permissions import AUDIT_LIST_ROLES
+from app.cases.imports.permissions import IMPORT_ROLES
 from app.cases.scope import CASE_READER_ROLES
+from app.escalations.permissions import ESCALATION_LIST_ROLES
+from app.moderation.agreement.permissions import AGREEMENT_ROLES
+from app.recommendations.permissions import DASHBOARD_ROLES, RECOMMENDATION_ROLES
+from app.sampling.permissions import PROGRAMME_ROLES
 
-# Everyone but a read-only viewer works with recommendations (which ones: app.recommendations.scope).
-RECOMMENDATION_ROLES = (Role.QA_LEAD, Role.AUDITOR, Role.MODERATOR, Role.HEAD_OF_SERVICE, Role.PRACTITIONER)
+__all__ = ["NAV_ENTRIES", "RECOMMENDATION_ROLES", "NavEntry", "nav_for"]
 
 
 @dataclass(frozen=True)
@@ -22,19 +29,19 @@ class NavEntry:
 NAV_ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Home", "/"),
     NavEntry("Cases", "/cases", frozenset(CASE_READER_ROLES)),
-    NavEntry("Programme", "/programme", frozenset({Role.QA_LEAD})),
-    NavEntry("Audits", "/audits", frozenset({Role.QA_LEAD, Role.AUDITOR})),
+    NavEntry("Programme", "/programme", frozenset(PROGRAMME_ROLES)),
+    NavEntry("Audits", "/audits", frozenset(AUDIT_LIST_ROLES)),
     NavEntry("Moderation", "/moderation", frozenset({Role.QA_LEAD, Role.MODERATOR})),
-    NavEntry("Escalations", "/escalations", frozenset({Role.QA_LEAD})),
+    NavEntry("Escalations", "/escalations", frozenset(ESCALATION_LIST_ROLES)),
     NavEntry("Recommendations", "/recommendations", frozenset(RECOMMENDATION_ROLES)),
-    NavEntry("Dashboard", "/recommendations/dashboard", frozenset({Role.QA_LEAD, Role.HEAD_OF_SERVICE})),
+    NavEntry("Dashboard", "/recommendations/dashboard", frozenset(DASHBOARD_ROLES)),
     NavEntry("Reports", "/reports", frozenset({Role.QA_LEAD, Role.HEAD_OF_SERVICE, Role.VIEWER})),
-    NavEntry("Agreement", "/moderation/agreement", frozenset({Role.QA_LEAD})),
-    NavEntry("Imports", "/imports", frozenset({Role.QA_LEAD})),
+    NavEntry("Agreement", "/moderation/agreement", frozenset(AGREEMENT_ROLES)),
+    NavEntry("Imports", "/imports", frozenset(IMPORT_ROLES)),
     NavEntry("Workers", "/workers", frozenset({Role.QA_LEAD})),
     NavEntry("Templates", "/templates", frozenset({Role.QA_LEAD})),
-    NavEntry("Users", "/users", frozenset({Role.QA_LEAD})),
-    NavEntry("Teams", "/teams", frozenset({Role.QA_LEAD})),
+    NavEntry("Users", "/users", frozenset(ACCOUNT_ADMIN_ROLES)),
+    NavEntry("Teams", "/teams", frozenset(ACCOUNT_ADMIN_ROLES)),
     NavEntry("Audit trail", "/audit-trail", frozenset({Role.QA_LEAD})),
     NavEntry("Your account", "/account"),
     NavEntry("Sign out", "/logout"),

@@ -35,7 +35,7 @@ def problems(name: str) -> list[str]:
 
 def test_every_shipped_template_passes_the_check():
     status, lines = run_check(SHIPPED)
-    assert (status, lines) == (0, [f"Checked 8 template files in {SHIPPED}: no problems."])
+    assert (status, lines) == (0, [f"Checked 9 template files in {SHIPPED}: no problems."])
     templates = load_templates(SHIPPED)
     assert [(t.key, t.version, t.kind) for t in templates] == [
         ("case_file_audit", 1, TemplateKind.FULL),
@@ -43,6 +43,7 @@ def test_every_shipped_template_passes_the_check():
         ("dip_sample", 1, TemplateKind.DIP_SAMPLE),
         ("dip_sample", 2, TemplateKind.DIP_SAMPLE),
         ("multi_agency", 1, TemplateKind.MULTI_AGENCY),
+        ("multi_agency", 2, TemplateKind.MULTI_AGENCY),
         ("thematic_front_door", 1, TemplateKind.THEMATIC),
         ("thematic_missing", 1, TemplateKind.THEMATIC),
         ("thematic_missing", 2, TemplateKind.THEMATIC),
@@ -321,4 +322,4 @@ def test_run_check_on_a_missing_directory(tmp_path: Path):
 
 def test_broken_fixture_directory_fails_as_a_whole():
     status, lines = run_check(HERE / "broken")
-    assert status == 1 and lines[-1].startswith(f"Checked 9 template files in {HERE / 'broken'}:")
+    assert status == 1 and lines[-1].startswith(f"Checked 11 template files in {HERE / 'broken'}:")

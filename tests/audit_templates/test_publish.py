@@ -24,6 +24,7 @@ SHIPPED = (
     ("dip_sample", 1),
     ("dip_sample", 2),
     ("multi_agency", 1),
+    ("multi_agency", 2),
     ("thematic_front_door", 1),
     ("thematic_missing", 1),
     ("thematic_missing", 2),
@@ -142,7 +143,7 @@ def test_the_api_lists_templates_and_gives_one_definition(client, db):
 def test_the_cli_checks_and_publishes(template_dir, monkeypatch, tmp_path):
     runner = CliRunner()
     checked = runner.invoke(cli, ["templates", "check", str(template_dir)])
-    assert checked.exit_code == 0 and "8 template files" in checked.output and "no problems" in checked.output
+    assert checked.exit_code == 0 and "9 template files" in checked.output and "no problems" in checked.output
     assert "Checked 3 targets in " in checked.output  # the report targets, against the templates checked
     (template_dir / "broken.v1.yaml").write_text("key: broken\nversion: 1\nkind: nonsense\n")
     failed = runner.invoke(cli, ["templates", "check", str(template_dir)])

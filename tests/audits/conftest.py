@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 
 from app.accounts.models import User
-from app.accounts.roles import Role
+from app.accounts.roles import Role, TrainingKind
 from app.cases.models import Case
-from tests.factories import make_case, make_team, make_user, publish_templates
+from tests.factories import add_training, make_case, make_team, make_user, publish_templates
 
 
 @dataclass
@@ -28,11 +28,14 @@ def templates(db):
 @pytest.fixture
 def people(db) -> People:
     team = make_team(db)
-    return People(
+    people = People(
         lead=make_user(db, username="lead", roles=(Role.QA_LEAD,), full_name="Quinn Lead"),
         auditor=make_user(db, username="auditor", roles=(Role.AUDITOR,), team=team, full_name="Asha Auditor"),
         other_auditor=make_user(db, username="other", roles=(Role.AUDITOR,), team=team, full_name="Otto Other"),
     )
+    # Asha is trained (an audit started by hand follows allocation's rules); Otto is not.
+    add_training(db, people.auditor, TrainingKind.AUDITOR, date(2020, 1, 6))
+    return people
 
 
 @pytest.fixture

@@ -112,7 +112,9 @@ def test_qa_lead_starts_an_audit_from_the_case_page(client, db, templates, peopl
     assert form.status_code == 200
     text = page_text(form.text)
     assert "Case file audit" in text and "Asha Auditor" in text
-    assert re.search(rf'<option value="{people.lead.id}" selected>Quinn Lead \(you\)', form.text)
+    # Only auditors are offered, each with why they may not audit this case (the rules allocation applies).
+    assert f'<option value="{people.lead.id}"' not in form.text  # the QA lead is no auditor
+    assert "Otto Other – cannot: no current auditor training recorded" in text
     response = post_form(
         client,
         f"/cases/{case.id}/audits/new",
@@ -576,3 +578,52 @@ def _form_fields(markup: str) -> dict:
             continue
         fields.setdefault(name.group(1), []).append(html.unescape(value.group(1)) if value else "")
     return {k: v if len(v) > 1 else v[0] for k, v in fields.items()}
+
+
+def _start(client, case, auditor):
+    return post_form(
+        client,
+        f"/cases/{case.id}/audits/new",
+        {"template_key": "dip_sample", "auditor_id": str(auditor.id)},
+    )
+
+
+def test_starting_an_audit_by_hand_refuses_an_auditor_whose_training_expired(client, db, templates, people, case):
+    """The checks allocation makes apply to an audit started by hand, with the same words; nothing is created."""
+    from datetime import date
+
+    from app.accounts.roles import TrainingKind
+    from tests.factories import add_training
+
+    add_training(db, people.other_auditor, TrainingKind.AUDITOR, date(2023, 1, 9), expires_on=date(2024, 1, 9))
+    login(client, "lead")
+    response = _start(client, case, people.other_auditor)
+    assert response.status_code == 400
+    assert "Otto Other cannot audit this case: auditor training expired on 9 Jan 2024" in page_text(response.text)
+    assert db.execute(select(Audit)).first() is None
+
+
+def test_starting_an_audit_by_hand_refuses_the_cases_own_worker(client, db, templates, people):
+    from app.accounts.roles import Role
+    from tests.factories import make_case, make_team, make_user, map_people
+
+    team = make_team(db, name="Hillside")
+    case = make_case(db, child_id="CHILD0042", team=team, worker_id="W42", worker_name="Wren Worker")
+    worker = make_user(db, username="wren", roles=(Role.AUDITOR, Role.PRACTITIONER), full_name="Asha Auditor 2")
+    from app.accounts.roles import TrainingKind
+    from tests.factories import add_training
+
+    add_training(db, worker, TrainingKind.AUDITOR, date_of(2020, 1, 6))
+    map_people(db, case, worker=worker)
+    login(client, "lead")
+    response = _start(client, case, worker)
+    assert response.status_code == 400
+    assert "Asha Auditor 2 cannot audit this case: is the allocated worker" in page_text(response.text)
+    assert db.execute(select(Audit)).first() is None
+    assert _start(client, case, people.auditor).status_code == 303  # a trained auditor from another team may
+
+
+def date_of(*parts):
+    from datetime import date
+
+    return date(*parts)

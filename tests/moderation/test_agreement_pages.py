@@ -62,6 +62,7 @@ def moderated(
     graded_at: datetime = NOVEMBER,
     template_key: str = "case_file_audit",
     agree_overall: bool | None = None,
+    moderator: User | None = None,
 ) -> Audit:
     """An audit with the auditor's grades as answers and one moderation round with the moderator's grades."""
     audit = make_audit(db, case=make_case(db), auditor=auditor, actor=world.lead, template_key=template_key)
@@ -84,7 +85,7 @@ def moderated(
             audit_id=audit.id,
             round=1,
             reason="random",
-            moderator_id=world.moderator.id,
+            moderator_id=(moderator or world.moderator).id,
             status=status,
             section_grades=section_grades,
             overall_grade=None if status == "allocated" else theirs,
@@ -229,12 +230,12 @@ def test_api_refuses_bad_parameters_without_a_500(client, moderations):
         assert "detail" in response.json()
 
 
-def test_api_is_for_the_qa_lead_only(client, moderations):
+def test_api_is_for_the_qa_lead_and_moderators_only(client, moderations):
     assert client.get("/api/v1/moderation/agreement").status_code == 401
-    for user in ("asha", "mo"):
-        response = _get_api(client, user=user)
-        assert response.status_code == 403
-        assert "QA lead" in response.json()["detail"]
+    response = _get_api(client, user="asha")  # an auditor
+    assert response.status_code == 403
+    assert "QA lead" in response.json()["detail"]
+    assert _get_api(client, user="mo").status_code == 200  # their own figures: below
 
 
 # --- The page ------------------------------------------------------------------------------------
@@ -310,3 +311,74 @@ def test_page_refuses_others_and_unknown_cycles(client, moderations):
 def test_anonymous_visitors_are_sent_to_sign_in(client, moderations):
     response = client.get("/moderation/agreement", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+# --- A moderator's own figures ----------------------------------------------------------------------
+
+
+PAT_NOV = [(G, I), (G, G), (O, O)]  # a colleague's three rounds of Asha's audits: one different
+
+
+@pytest.fixture
+def colleague(db, moderations):
+    """A second moderator, Pat, who graded three of Asha's November audits (Mo graded all the others)."""
+    pat = make_user(db, username="pat", roles=(Role.MODERATOR,), full_name="Pat Peer")
+    audits = [
+        moderated(db, moderations, auditor=moderations.asha, cycle=moderations.november, overall=o, moderator=pat)
+        for o in PAT_NOV
+    ]
+    return pat, audits
+
+
+def test_a_moderator_sees_only_their_own_figures_on_the_page(client, moderations, colleague):
+    _, pat_audits = colleague
+    login(client, "mo")
+    response = client.get("/moderation/agreement")
+    assert response.status_code == 200
+    text = page_text(response.text)
+    assert "Your moderation agreement" in text
+    mine = agreement_of(ASHA_NOV + BEN_NOV + ASHA_DEC)
+    low, high = mine.interval
+    # Mo's 12 pairs, not the 15 of everyone (Pat's 3 are not theirs).
+    assert f"12 58% (7 of 12) {mine.weighted_kappa:.2f} {low:.2f} to {high:.2f}" in text
+    # Never the auditors' rows, nor a colleague's name or audits.
+    for hidden in ("By auditor", "Asha Auditor", "Ben Brown", "Pat Peer", "Low agreement"):
+        assert hidden not in text, hidden
+    for audit in pat_audits:
+        assert f'href="/audits/{audit.id}/moderation"' not in response.text
+    # The audits where Mo disagreed with the auditor: four of Ben's in November and one of Asha's in December.
+    assert "Audits where you disagreed with the auditor" in text
+    assert response.text.count('href="/audits/') == 5
+    # The menu offers the page to a moderator.
+    assert 'href="/moderation/agreement" aria-current="page"' in response.text
+
+
+def test_a_colleague_sees_their_own_figures_and_the_qa_lead_everyones(client, moderations, colleague):
+    _, pat_audits = colleague
+    login(client, "pat")
+    response = client.get(f"/moderation/agreement?cycle_id={moderations.november.id}")
+    text = page_text(response.text)
+    assert response.status_code == 200 and "3 67% (2 of 3)" in text
+    assert "Mo Moderator" not in text and "Asha Auditor" not in text
+    assert f'href="/audits/{pat_audits[0].id}/moderation"' in response.text  # (good, inadequate): they disagreed
+    assert response.text.count('href="/audits/') == 1
+    # The QA lead's page is unchanged: everyone's pairs, the auditors' rows, no "you".
+    login(client, "lead")
+    lead = page_text(client.get("/moderation/agreement").text)
+    assert "15 60% (9 of 15)" in lead and "Asha Auditor 10" in lead and "Ben Brown 5" in lead
+    assert "Your moderation agreement" not in lead and "Audits where you disagreed" not in lead
+
+
+def test_a_moderator_gets_only_their_own_figures_from_the_api(client, moderations, colleague):
+    pat, pat_audits = colleague
+    body = _get_api(client, user="mo").json()
+    assert body["moderator_id"] == moderations.moderator.id
+    assert body["n"] == 12 and body["exact_agreement"] == pytest.approx(7 / 12)
+    assert body["by_auditor"] == []
+    assert len(body["disagreements"]) == 5
+    assert not {d["audit_id"] for d in body["disagreements"]} & {a.id for a in pat_audits}
+    theirs = _get_api(client, user="pat").json()
+    assert (theirs["n"], theirs["moderator_id"], theirs["by_auditor"]) == (3, pat.id, [])
+    assert [(d["audit_id"], d["sections"]) for d in theirs["disagreements"]] == [(pat_audits[0].id, ["Overall grade"])]
+    everyone = _get_api(client).json()
+    assert everyone["n"] == 15 and everyone["moderator_id"] is None and len(everyone["by_auditor"]) == 2

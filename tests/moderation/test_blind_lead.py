@@ -70,13 +70,27 @@ def test_the_allocated_qa_lead_is_blind_until_they_have_graded(db, mw, lead_mode
     assert selectors.audit_visible_to(both, audit)
 
 
-@pytest.mark.parametrize("path", ["", "/check", "/print", "/print.pdf"])
-def test_the_audits_own_pages_are_closed_to_the_allocated_qa_lead(client, lead_moderates, path):
+@pytest.mark.parametrize("path", ["/print", "/print.pdf"])
+def test_the_audits_printout_is_closed_to_the_allocated_qa_lead(client, lead_moderates, path):
     audit, _, _ = lead_moderates
     login(client, "leadmod")
     response = client.get(f"/audits/{audit.id}{path}")
     assert response.status_code == 404
     assert "Outstanding" not in response.text
+    login(client, "lead")  # another QA lead sees them
+    assert client.get(f"/audits/{audit.id}{path}").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["", "/check", "/sections/case_information"])
+def test_the_audits_own_pages_send_the_allocated_qa_lead_to_the_blind_moderation_page(client, lead_moderates, path):
+    """As the API answers them the audit without the auditor's grades, the pages send them to the moderation page,
+    which shows the answers without the grades."""
+    audit, _, _ = lead_moderates
+    login(client, "leadmod")
+    response = client.get(f"/audits/{audit.id}{path}", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == f"/audits/{audit.id}/moderation"
+    text = page_text(client.get(f"/audits/{audit.id}{path}").text)
+    assert "The auditor's answers, without their grades" in text and "Auditor's grade" not in text
     login(client, "lead")  # another QA lead sees them
     assert client.get(f"/audits/{audit.id}{path}").status_code == 200
 
@@ -110,7 +124,7 @@ def test_the_api_gives_the_allocated_qa_lead_no_grades(client, db, lead_moderate
         headers=headers,
         json={"version": audit.version, "answers": {"overall_rationale": "x"}},
     )
-    assert saved.status_code == 404 and "outstanding" not in saved.text
+    assert saved.status_code == 403 and "outstanding" not in saved.text  # only the auditor answers
     seen = client.get(f"/api/v1/audits/{audit.id}", headers=api_headers(client, "lead")).json()
     assert seen["auditor_grades"]["overall"] == "inadequate"
     # Once graded (here in one API call), the grades are there.

@@ -167,7 +167,9 @@ def test_blind_answering_hides_the_auditors_answers_and_asks_no_grade(client, db
     assert "The auditor's answers, without their checklist answers" in text
     assert "Has the child been missing from home or care in the last 12 months? Yes" in text
     assert EXPLANATION not in text and f"{CHRONOLOGY_LABEL} No" not in text
-    assert client.get(f"/audits/{audit.id}").status_code == 404  # the audit's own pages show the answers
+    # The audit's own pages show the answers: they send the moderator here, and the printout is closed.
+    assert client.get(f"/audits/{audit.id}", follow_redirects=False).headers["location"].endswith("/moderation")
+    assert client.get(f"/audits/{audit.id}/print").status_code == 404
 
 
 def test_answer_compare_agree_and_accept_without_a_grade(client, db, mw):

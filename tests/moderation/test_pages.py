@@ -66,9 +66,11 @@ def test_blind_grading_shows_the_facts_and_answers_but_not_the_auditors_grades(c
     assert f"Your grade for {sections[0].title}" in text
     assert AUDITOR_OVERALL_LABEL not in text and "Grade for " not in text and "Auditor's grade" not in text
     assert "checked" not in response.text  # nothing chosen for the moderator
-    # Nor can the audit's own pages, which show every answer, be reached until the moderator has graded.
-    assert client.get(f"/audits/{audit.id}").status_code == 404
-    assert client.get(f"/audits/{audit.id}/check").status_code == 404
+    # The audit's own pages, which show every answer, send the moderator here until they have graded.
+    for path in ("", "/check"):
+        response = client.get(f"/audits/{audit.id}{path}", follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == f"/audits/{audit.id}/moderation"
+    assert client.get(f"/audits/{audit.id}/print").status_code == 404
 
 
 def test_grade_compare_and_accept(client, db, mw, moderated):

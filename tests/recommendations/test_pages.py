@@ -11,10 +11,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from app.accounts.roles import Role
 from app.audit_trail.models import AuditEvent
 from app.recommendations.models import Recommendation, Theme
 from app.sampling.models import Cycle
-from tests.factories import login, page_text, post_form
+from tests.factories import login, make_user, page_text, post_form
 from tests.recommendations.conftest import make_item
 
 
@@ -91,11 +92,17 @@ def test_raising_names_every_problem_and_keeps_what_was_typed(client, world):
     assert "Keep this text" in response.text
 
 
-def test_only_the_auditor_moderator_or_qa_lead_raise_from_an_audit(client, world):
-    login(client, "hos")
+def test_only_the_auditor_moderator_or_qa_lead_raise_from_an_audit(client, db, world):
+    # Without a raising role: refused (403), as the API refuses them.
+    for username in ("hos", "viewer", "owner"):
+        login(client, username)
+        assert client.get(f"/audits/{world.audit.id}/recommendations").status_code == 403, username
+    # An auditor of another audit: it does not exist for them (404), as in the API.
+    make_user(db, username="auditor2", roles=(Role.AUDITOR,))
+    login(client, "auditor2")
     assert client.get(f"/audits/{world.audit.id}/recommendations").status_code == 404
-    login(client, "viewer")
-    assert client.get(f"/audits/{world.audit.id}/recommendations").status_code == 403
+    login(client, "auditor")
+    assert client.get(f"/audits/{world.audit.id}/recommendations").status_code == 200
 
 
 def test_owner_completes_with_evidence_and_hos_verifies(client, db, world):

@@ -141,7 +141,7 @@ def test_templates_check_refuses_a_target_whose_question_is_missing(tmp_path: Pa
     checked = CliRunner().invoke(cli, ["templates", "check", "--targets", str(path)])
     assert checked.exit_code == 1
     output = " ".join(checked.output.split())
-    assert f"Checked 8 template files in {TEMPLATES_DIR}: no problems." in output
+    assert f"Checked 9 template files in {TEMPLATES_DIR}: no problems." in output
     assert (
         f"{path}: target 'return_interviews' is measured from 'dip_sample.return_interview_held', but "
         "'return_interview_held' is not a question of 'dip_sample' version 2 (its newest)" in output

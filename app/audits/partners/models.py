@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app import clock
@@ -40,6 +40,10 @@ class PanelMeeting(SQLModel, table=True):
     conclusion: str = Field(sa_column=Column(Text, nullable=False))
     grade: str | None = Field(default=None, max_length=30)
     dissent: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The actions agreed, as raised: [{"recommendation_id": 7, "agency": "police", "owner_id": 12}, ...].
+    actions: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False, server_default=text("'[]'"))
+    )
     recorded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     recorded_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
     version: int = Field(default=1)

@@ -41,18 +41,6 @@ def is_case_manager(user: User, case: Case) -> bool:
     return bool(user.active) and user.id is not None and case.manager_user_id == user.id
 
 
-def findings_visible_to(user: User, audit: Audit, case: Case) -> bool:
-    """The QA lead reads any audit's findings; the case's worker reads them once the audit is completed."""
-    if user.has_role(Role.QA_LEAD):
-        return True
-    return audit.status == COMPLETED and is_case_worker(user, case)
-
-
-def may_reply(user: User, audit: Audit, case: Case) -> bool:
-    """Only the case's worker replies, and only to a completed audit."""
-    return audit.status == COMPLETED and is_case_worker(user, case)
-
-
 def reply_text_errors(text: str) -> dict[str, str]:
     """A reply is required and at most 10,000 characters (after surrounding spaces are dropped)."""
     cleaned = text.strip()

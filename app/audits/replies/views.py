@@ -1,7 +1,9 @@
 """The findings of a completed audit for the case's allocated worker, read-only, and their reply.
 
-The worker (a practitioner whose name is the case's worker) reads their case's findings once the audit is
-completed and may reply; the QA lead reads any audit's findings. Anyone else: 404. Each read is recorded
+Who reads the findings and who replies is `app.audits.permissions.may_read_findings` / `may_reply`: the case's
+worker (the practitioner account linked to the case) once the audit is completed, who may reply; everyone who
+reads the completed audit (its auditor, moderators, the team's manager, the area's head of service); the QA lead
+always. Anyone else: 404. Each read is recorded
 in the audit trail (it is a view of a child's record).
 """
 
@@ -19,36 +21,30 @@ from app.audit_templates.describe import answer_text
 from app.audit_templates.schema import GRADE_LABELS, Grade
 from app.audit_templates.scoring import section_grades
 from app.audits import form as audit_form
-from app.audits import selectors
+from app.audits import permissions, selectors
+from app.audits.lookups import FindingsAudit, ReplyAudit, access_of
 from app.audits.models import Audit
 from app.audits.replies import service as replies
 from app.audits.schemas import AuditReplyForm
 from app.cases import selectors as case_selectors
 from app.cases.models import Case
-from app.db import RowId, SessionDep
-from app.errors import Conflict, NotFound, ValidationFailed
-from app.web.auth import RoleGuard
+from app.db import SessionDep
+from app.errors import Conflict, ValidationFailed
+from app.web.auth import CurrentUser, RoleGuard
 from app.web.errors import refusal_page
 from app.web.forms import FormDep, attempt, form_data
 from app.web.templating import render
 
 router = APIRouter(tags=["practitioner replies (HTML)"])
 
-FindingsReader = Annotated[User, Depends(RoleGuard(Role.PRACTITIONER, Role.QA_LEAD))]
 Practitioner = Annotated[User, Depends(RoleGuard(Role.PRACTITIONER))]
 NOT_FOUND = "There is no audit with that number, or it is not one you can see."
 
 
-def _audit_and_case(session: Session, user: User, audit_id: int, *, for_reply: bool = False) -> tuple[Audit, Case]:
-    audit = selectors.audit_get(session, audit_id=audit_id)
-    case = session.get(Case, audit.case_id) if audit is not None else None
-    if audit is None or case is None:
-        raise NotFound(NOT_FOUND)
-    # The worker may post to an audit of their case that is not yet completed: they are told why not (409).
-    visible = replies.findings_visible_to(user, audit, case) or (for_reply and replies.is_case_worker(user, case))
-    if not visible:
-        raise NotFound(NOT_FOUND)
-    return audit, case
+def _case_of(session: Session, audit: Audit) -> Case:
+    case = session.get(Case, audit.case_id)
+    assert case is not None  # a foreign key
+    return case
 
 
 def _grade_label(value: Any) -> str:
@@ -91,7 +87,7 @@ def _findings_page(
             "status_label": selectors.STATUS_LABELS.get(audit.status, audit.status),
             "replies": found,
             "authors": authors,
-            "can_reply": replies.may_reply(user, audit, case),
+            "can_reply": permissions.may_reply(user, access_of(request, audit)),
             "errors": errors or {},
             "text": text,
             "conflict": conflict,
@@ -107,15 +103,17 @@ def _findings_page(
 
 
 @router.get("/audits/{audit_id}/findings")
-def audit_findings(request: Request, session: SessionDep, user: FindingsReader, audit_id: RowId) -> Response:
-    audit, case = _audit_and_case(session, user, audit_id)
+def audit_findings(request: Request, session: SessionDep, user: CurrentUser, audit: FindingsAudit) -> Response:
+    case = _case_of(session, audit)
     replies.findings_view_record(session, audit=audit, case=case, viewer=user)
     return _findings_page(request, session, user, audit, case)
 
 
 @router.post("/audits/{audit_id}/replies")
-def audit_reply(request: Request, session: SessionDep, user: Practitioner, audit_id: RowId, form: FormDep) -> Response:
-    audit, case = _audit_and_case(session, user, audit_id, for_reply=True)
+def audit_reply(
+    request: Request, session: SessionDep, user: Practitioner, audit: ReplyAudit, form: FormDep
+) -> Response:
+    case = _case_of(session, audit)
     text = AuditReplyForm.model_validate(form_data(form, AuditReplyForm)).text
     if audit.status != "completed":
         # Said plainly rather than as a form error: there are no findings to reply to yet.

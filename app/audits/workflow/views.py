@@ -14,12 +14,13 @@ from sqlmodel import Session
 from app.accounts import selectors as account_selectors
 from app.accounts.models import User
 from app.audits import selectors
+from app.audits.lookups import ManagedAudit
 from app.audits.models import Audit
 from app.audits.schemas import DueDateForm, ReallocateForm
 from app.audits.workflow.service import audit_due_date_change, due_date_history
 from app.cases.models import Case
-from app.db import RowId, SessionDep
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.db import SessionDep
+from app.errors import Conflict, ValidationFailed
 from app.flows.allocation import audit_reallocate, reallocation_choices
 from app.web.auth import QALead
 from app.web.forms import STALE_VERSION, FormDep, attempt, date_from_parts, date_part_values, form_data, posted_version
@@ -29,13 +30,6 @@ router = APIRouter(tags=["audit workflow (HTML)"])
 
 NOT_FOUND = "There is no audit with that number."
 DATE_PARTS = ("day", "month", "year")
-
-
-def _audit_or_404(session: Session, audit_id: int) -> Audit:
-    audit = selectors.audit_get(session, audit_id=audit_id)
-    if audit is None:
-        raise NotFound(NOT_FOUND)
-    return audit
 
 
 def _common(session: Session, audit: Audit) -> dict[str, Any]:
@@ -78,8 +72,7 @@ def _reallocate_page(
 
 
 @router.get("/audits/{audit_id}/reallocate")
-def reallocate_form(request: Request, session: SessionDep, _: QALead, audit_id: RowId) -> Response:
-    audit = _audit_or_404(session, audit_id)
+def reallocate_form(request: Request, session: SessionDep, _: QALead, audit: ManagedAudit) -> Response:
     return _reallocate_page(request, session, audit, values={"version": str(audit.version)}, errors={})
 
 
@@ -100,8 +93,9 @@ def _refused(
 
 
 @router.post("/audits/{audit_id}/reallocate")
-def reallocate_submit(request: Request, session: SessionDep, lead: QALead, audit_id: RowId, form: FormDep) -> Response:
-    audit = _audit_or_404(session, audit_id)
+def reallocate_submit(
+    request: Request, session: SessionDep, lead: QALead, audit: ManagedAudit, form: FormDep
+) -> Response:
     data = ReallocateForm.model_validate(form_data(form, ReallocateForm))  # every field reads: never an error
     chosen = "" if data.auditor_id is None else str(data.auditor_id)
     values = {"auditor_id": chosen, "reason": data.reason, "version": data.version}
@@ -158,8 +152,7 @@ def _due_page(
 
 
 @router.get("/audits/{audit_id}/due-date")
-def due_date_form(request: Request, session: SessionDep, _: QALead, audit_id: RowId) -> Response:
-    audit = _audit_or_404(session, audit_id)
+def due_date_form(request: Request, session: SessionDep, _: QALead, audit: ManagedAudit) -> Response:
     values = {"version": str(audit.version)}
     if audit.due_date:
         values.update({f"due_date-{p}": str(getattr(audit.due_date, p)) for p in DATE_PARTS})
@@ -167,8 +160,9 @@ def due_date_form(request: Request, session: SessionDep, _: QALead, audit_id: Ro
 
 
 @router.post("/audits/{audit_id}/due-date")
-def due_date_submit(request: Request, session: SessionDep, lead: QALead, audit_id: RowId, form: FormDep) -> Response:
-    audit = _audit_or_404(session, audit_id)
+def due_date_submit(
+    request: Request, session: SessionDep, lead: QALead, audit: ManagedAudit, form: FormDep
+) -> Response:
     data = DueDateForm.model_validate(form_data(form, DueDateForm))  # every field reads: never an error
     values = {"reason": data.reason, "version": data.version, **date_part_values(form, "due_date")}
     raw = date_from_parts(form, "due_date")

@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse
 from app.audit_trail.service import audit_read
 from app.cases import service
 from app.cases.imports import selectors as import_selectors
+from app.cases.imports.lookups import ManagedImport
 from app.cases.imports.schemas import ImportPublic, import_public
 from app.cases.readers import UploadedFile
-from app.db import RowId, SessionDep
-from app.errors import NotFound
+from app.db import SessionDep
 from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut
 from app.web.auth import QALead
 
@@ -74,10 +74,6 @@ def imports_list(
 
 
 @router.get("/imports/{import_id}", response_model=ImportPublic)
-def import_get(session: SessionDep, actor: QALead, import_id: RowId) -> ImportPublic:
-    service.imports_expire_due(session)
-    case_import = import_selectors.import_get(session, import_id=import_id)
-    if case_import is None:
-        raise NotFound(f"Import {import_id} not found")
+def import_get(session: SessionDep, actor: QALead, case_import: ManagedImport) -> ImportPublic:
     audit_read(session, actor=actor, action="import.view", entity_type="case_import", entity_id=case_import.id)
     return import_public(case_import)

@@ -15,13 +15,13 @@ from app.cases import service
 from app.cases.facts import CASE_TYPE_LABELS
 from app.cases.imports import jobs as import_jobs
 from app.cases.imports import selectors as import_selectors
+from app.cases.imports.lookups import ImportManager, ManagedImport
 from app.cases.imports.rules import covers_text
 from app.cases.imports.schemas import ImportUploadForm
 from app.cases.models import CaseImport
 from app.cases.readers import UploadedFile
 from app.db import SessionDep
-from app.errors import Conflict, DomainError, NotFound, ValidationFailed
-from app.web.auth import QALead
+from app.errors import Conflict, DomainError, ValidationFailed
 from app.web.errors import refusal_page
 from app.web.forms import FormDep, attempt, form_data, see_other
 from app.web.jobs import RunLaterDep
@@ -47,17 +47,8 @@ FULL_HINT = (
 )
 
 
-def _import_or_404(session: SessionDep, import_id: int) -> CaseImport:
-    """The import, with every preview whose time has come marked expired first (so its status is true)."""
-    service.imports_expire_due(session)
-    case_import = import_selectors.import_get(session, import_id=import_id)
-    if case_import is None:
-        raise NotFound("There is no import with that number.")
-    return case_import
-
-
 @router.get("/imports")
-def imports_list(request: Request, session: SessionDep, _: QALead, page: int = 1) -> Response:
+def imports_list(request: Request, session: SessionDep, _: ImportManager, page: int = 1) -> Response:
     service.imports_expire_due(session)
     result = import_selectors.imports_page(session, page=page, page_size=25, clamp_to_last=True)
     names = account_selectors.user_names(session, user_ids={i.created_by_id for i in result.items})
@@ -80,13 +71,13 @@ def _form_context(values: dict[str, Any], errors: dict[str, str]) -> dict[str, A
 
 
 @router.get("/imports/new")
-def import_new(request: Request, _: QALead) -> Response:
+def import_new(request: Request, _: ImportManager) -> Response:
     values = {"format": "", "mode": "all_or_nothing", "full": False}  # never closes anything unless asked
     return render(request, "cases/imports_new.html", _form_context(values, {}))
 
 
 @router.post("/imports/new")
-def import_upload(request: Request, session: SessionDep, actor: QALead, form: FormDep) -> Response:
+def import_upload(request: Request, session: SessionDep, actor: ImportManager, form: FormDep) -> Response:
     uploads = [f for f in form.getlist("file") if isinstance(f, UploadFile) and f.filename]
     files = [UploadedFile(name=f.filename or "upload", content=f.file.read()) for f in uploads]
     data = ImportUploadForm.model_validate(form_data(form, ImportUploadForm))
@@ -132,16 +123,14 @@ def _detail_context(session: SessionDep, case_import: CaseImport, notice: str | 
 
 
 @router.get("/imports/{import_id}")
-def import_detail(request: Request, session: SessionDep, actor: QALead, import_id: int) -> Response:
-    case_import = _import_or_404(session, import_id)
+def import_detail(request: Request, session: SessionDep, actor: ImportManager, case_import: ManagedImport) -> Response:
     audit_read(session, actor=actor, action="import.view", entity_type="case_import", entity_id=case_import.id)
     return render(request, "cases/imports_detail.html", _detail_context(session, case_import))
 
 
 @router.get("/imports/{import_id}/progress")
-def import_progress(request: Request, session: SessionDep, _: QALead, import_id: int) -> Response:
+def import_progress(request: Request, session: SessionDep, _: ImportManager, case_import: ManagedImport) -> Response:
     """The progress panel, polled by htmx while the import runs; once it has finished the page reloads."""
-    case_import = _import_or_404(session, import_id)
     if request.headers.get("HX-Request") != "true":  # without JavaScript: the whole page
         return render(request, "cases/imports_detail.html", _detail_context(session, case_import))
     if case_import.status not in import_jobs.RUNNING or import_jobs.is_stopped(case_import):
@@ -153,13 +142,12 @@ def import_progress(request: Request, session: SessionDep, _: QALead, import_id:
 def import_confirm(
     request: Request,
     session: SessionDep,
-    actor: QALead,
+    actor: ImportManager,
     run_later: RunLaterDep,
-    import_id: int,
+    case_import: ManagedImport,
 ) -> Response:
     """Queue the import and return at once; it runs in a process of its own and the page shows its progress (or,
     if the register changed since the preview, the new preview to confirm)."""
-    case_import = _import_or_404(session, import_id)
     try:
         service.import_queue(session, case_import=case_import)
     except DomainError as exc:  # rejected, discarded, expired, or confirmed meanwhile
@@ -178,18 +166,18 @@ def import_confirm(
 
 
 @router.get("/imports/{import_id}/discard")
-def import_discard_confirm(request: Request, session: SessionDep, _: QALead, import_id: int) -> Response:
+def import_discard_confirm(
+    request: Request, session: SessionDep, _: ImportManager, case_import: ManagedImport
+) -> Response:
     """Asks before discarding a preview."""
-    case_import = _import_or_404(session, import_id)
     if case_import.status not in service.DISCARDABLE:
         return see_other(f"/imports/{case_import.id}")
     return render(request, "cases/imports_discard.html", _detail_context(session, case_import))
 
 
 @router.post("/imports/{import_id}/discard")
-def import_discard(request: Request, session: SessionDep, actor: QALead, import_id: int) -> Response:
+def import_discard(request: Request, session: SessionDep, actor: ImportManager, case_import: ManagedImport) -> Response:
     """Discard a preview: it stays in the list of imports, its files are deleted, it can never be confirmed."""
-    case_import = _import_or_404(session, import_id)
     try:
         service.import_discard(session, case_import=case_import, actor=actor)
     except DomainError:
@@ -198,9 +186,8 @@ def import_discard(request: Request, session: SessionDep, actor: QALead, import_
 
 
 @router.post("/imports/{import_id}/retry")
-def import_retry(request: Request, session: SessionDep, _: QALead, import_id: int) -> Response:
+def import_retry(request: Request, session: SessionDep, _: ImportManager, case_import: ManagedImport) -> Response:
     """A failed or stopped import back to its preview, to confirm again (nothing of it was written)."""
-    case_import = _import_or_404(session, import_id)
     outcome = attempt(session, lambda: import_jobs.import_retry(session, case_import=case_import))
     if isinstance(outcome, ValidationFailed):
         return refusal_page(request, outcome)

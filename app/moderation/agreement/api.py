@@ -1,4 +1,5 @@
-"""JSON API for moderation agreement (QA lead): auditor against moderator grades, overall, per auditor and section."""
+"""JSON API for moderation agreement: auditor against moderator grades, overall, per auditor and section (the QA lead);
+a moderator gets only their own figures, as on the page (`app.moderation.agreement.permissions`)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from pydantic import BaseModel, Field
 from app.db import MAX_ROW_ID, SessionDep
 from app.errors import NotFound, ValidationFailed
 from app.moderation.agreement.kappa import ANSWER_METHOD, FLAG_LABELS, METHOD, Agreement
+from app.moderation.agreement.lookups import AgreementReader
+from app.moderation.agreement.permissions import agreement_moderator
 from app.moderation.agreement.service import AgreementReport, SectionAgreement, agreement_report
 from app.sampling.models import Cycle
-from app.web.auth import QALead
 
 router = APIRouter(tags=["moderation agreement"])
 
@@ -62,6 +64,13 @@ class SectionFigures(AgreementFigures):
     recorded_disagreements: int = Field(description="times the moderator recorded 'disagree'")
 
 
+class DisagreementOut(BaseModel):
+    audit_id: int
+    round: int
+    sections: list[str] = Field(description="the grades that differed: 'Overall grade' and section titles")
+    answers: int = Field(description="compliance answers that differed (dip samples)")
+
+
 class AgreementOut(AgreementFigures):
     cycle_id: int | None
     date_from: date | None = Field(alias="from")
@@ -74,6 +83,13 @@ class AgreementOut(AgreementFigures):
     by_section: list[SectionFigures]
     most_disagreement: list[SectionFigures]
     compliance: ComplianceFigures = Field(description="dip samples: agreement on the compliance answers, not grades")
+    moderator_id: int | None = Field(
+        default=None, description="a moderator's own figures: their id (every figure is of their rounds only)"
+    )
+    disagreements: list[DisagreementOut] = Field(
+        default_factory=list,
+        description="the graded rounds where the moderator's grades or checklist answers differed from the auditor's",
+    )
 
     model_config = {"populate_by_name": True}
 
@@ -135,6 +151,11 @@ def agreement_out(
             note=report.compliance.note,
             method=ANSWER_METHOD,
         ),
+        moderator_id=report.moderator_id,
+        disagreements=[
+            DisagreementOut(audit_id=d.audit_id, round=d.round, sections=list(d.sections), answers=d.answers)
+            for d in report.disagreements
+        ],
     )
 
 
@@ -147,14 +168,15 @@ def agreement_out(
 def moderation_agreement(
     request: Request,
     session: SessionDep,
-    _: QALead,
+    user: AgreementReader,
     cycle_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     date_from: Annotated[date | None, Query(alias="from", description="graded on or after (YYYY-MM-DD)")] = None,
     date_to: Annotated[date | None, Query(alias="to", description="graded on or before (YYYY-MM-DD)")] = None,
 ) -> AgreementOut:
     """Agreement between auditors' and moderators' grades: number of pairs, exact agreement and quadratically
     weighted kappa with a 95% interval, overall, per auditor (flagging low agreement only when the interval says so)
-    and per section; and, apart from the grades, agreement on dip samples' compliance answers (unweighted kappa)."""
+    and per section; and, apart from the grades, agreement on dip samples' compliance answers (unweighted kappa).
+    The QA lead sees every moderator's rounds; a moderator only their own (`moderator_id`), without `by_auditor`."""
     if cycle_id is not None and session.get(Cycle, cycle_id) is None:
         raise NotFound(f"Cycle {cycle_id} not found")
     for name, value in (("from", date_from), ("to", date_to)):
@@ -171,5 +193,6 @@ def moderation_agreement(
         low_kappa=settings.agreement_low_kappa,
         graded_from=datetime.combine(date_from, time.min, tz) if date_from else None,
         graded_before=datetime.combine(date_to + timedelta(days=1), time.min, tz) if date_to else None,
+        moderator_id=agreement_moderator(user),
     )
     return agreement_out(report, cycle_id=cycle_id, date_from=date_from, date_to=date_to)

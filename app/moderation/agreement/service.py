@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -91,6 +91,16 @@ class AuditorAgreement:
 
 
 @dataclass(frozen=True)
+class Disagreement:
+    """A graded moderation round where the moderator's grades (or checklist answers) differed from the auditor's."""
+
+    audit_id: int
+    round: int
+    sections: tuple[str, ...]  # the grades that differed: "Overall grade" and section titles, in the template's order
+    answers: int  # compliance answers that differed (compliance-only templates)
+
+
+@dataclass(frozen=True)
 class AgreementReport:
     overall: Agreement
     by_auditor: list[AuditorAgreement]
@@ -101,6 +111,8 @@ class AgreementReport:
     templates: int  # how many templates the pairs come from (the page names the template when more than one)
     min_pairs: int
     low_kappa: float
+    disagreements: list[Disagreement] = field(default_factory=list)  # by audit and round
+    moderator_id: int | None = None  # the one moderator the report is limited to, if any
 
 
 def is_grade(grade: Any) -> bool:
@@ -123,6 +135,7 @@ def _graded_rounds(
     graded_before: datetime | None = None,
     audit_ids: Any = None,
     auditor_id: int | None = None,
+    moderator_id: int | None = None,
 ) -> list[tuple[Moderation, Audit]]:
     """The graded (or decided) moderation rounds in the selection, with their audits, by audit and round."""
     stmt = (
@@ -137,6 +150,8 @@ def _graded_rounds(
         stmt = stmt.where(Audit.cycle_id == cycle_id)
     if auditor_id is not None:
         stmt = stmt.where(Audit.auditor_id == auditor_id)
+    if moderator_id is not None:
+        stmt = stmt.where(Moderation.moderator_id == moderator_id)
     if graded_from is not None:
         stmt = stmt.where(Moderation.graded_at >= graded_from)
     if graded_before is not None:
@@ -237,6 +252,22 @@ def _auditor_grades_then(moderation: Moderation, definition: TemplateDefinition,
     return then
 
 
+def _disagreements(graded: list[tuple[Moderation, Audit]], pairs: list[GradePair]) -> list[Disagreement]:
+    differing: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for p in pairs:
+        if p.auditor_grade != p.moderator_grade:
+            differing[(p.audit_id, p.round)].append(p.section_title)
+    found = []
+    for moderation, audit in graded:
+        answers = sum(1 for mine, theirs in answer_pairs([moderation]) if mine != theirs)
+        sections = differing.get((audit.id, moderation.round), [])
+        if sections or answers:
+            found.append(
+                Disagreement(audit_id=audit.id, round=moderation.round, sections=tuple(sections), answers=answers)
+            )
+    return found
+
+
 def _of(pairs: Iterable[GradePair]) -> Agreement:
     return agreement_of((p.auditor_grade, p.moderator_grade) for p in pairs)
 
@@ -249,11 +280,15 @@ def agreement_report(
     cycle_id: int | None = None,
     graded_from: datetime | None = None,
     graded_before: datetime | None = None,
+    moderator_id: int | None = None,
 ) -> AgreementReport:
     """Overall, per auditor and per section agreement for the selection, with the sections and grade questions
     ranked by how often the two disagree, auditors flagged for refresher training, and (apart from the grades)
-    agreement on the compliance answers of compliance-only templates."""
-    graded = _graded_rounds(session, cycle_id=cycle_id, graded_from=graded_from, graded_before=graded_before)
+    agreement on the compliance answers of compliance-only templates. `moderator_id` limits it to the rounds that
+    moderator graded (their own figures, `app.moderation.agreement.permissions`)."""
+    graded = _graded_rounds(
+        session, cycle_id=cycle_id, graded_from=graded_from, graded_before=graded_before, moderator_id=moderator_id
+    )
     pairs = _grade_pairs(session, graded)
     overall_pairs = [p for p in pairs if p.section_key == OVERALL]
 
@@ -277,6 +312,8 @@ def agreement_report(
             )
         )
     by_auditor.sort(key=lambda a: (a.name.casefold(), a.auditor_id))
+    if moderator_id is not None:  # one moderator's own figures: the auditors' rows are not theirs to see
+        by_auditor = []
 
     # Sections in the order the template shows them (the pairs come in that order), overall first.
     grouped: dict[tuple[str, str], list[GradePair]] = defaultdict(list)
@@ -311,6 +348,8 @@ def agreement_report(
         templates=len({p.template_key for p in pairs}),
         min_pairs=min_pairs,
         low_kappa=low_kappa,
+        disagreements=_disagreements(graded, pairs),
+        moderator_id=moderator_id,
     )
 
 

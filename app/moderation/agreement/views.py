@@ -1,4 +1,5 @@
-"""The QA lead's moderation agreement page: how far moderators agree with auditors' grades, and who may need training."""
+"""The moderation agreement page: how far moderators agree with auditors' grades, and who may need training (the QA
+lead); a moderator sees the same page with only their own figures (`app.moderation.agreement.permissions`)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,19 @@ from fastapi.responses import Response
 from app.db import SessionDep, valid_row_id
 from app.errors import NotFound
 from app.moderation.agreement.kappa import ANSWER_METHOD, FLAG_LABELS, METHOD
+from app.moderation.agreement.lookups import AgreementReader
+from app.moderation.agreement.permissions import agreement_moderator
 from app.moderation.agreement.service import agreement_cycles, agreement_report
 from app.numbers import digits
-from app.web.auth import QALead
 from app.web.templating import render
 
 router = APIRouter(tags=["moderation agreement (HTML)"])
 
 
 @router.get("/moderation/agreement")
-def agreement_page(request: Request, session: SessionDep, _: QALead, cycle_id: str | None = None) -> Response:
+def agreement_page(
+    request: Request, session: SessionDep, user: AgreementReader, cycle_id: str | None = None
+) -> Response:
     cycles = agreement_cycles(session)
     cycle = None
     if cycle_id:  # an empty choice means every cycle
@@ -31,6 +35,7 @@ def agreement_page(request: Request, session: SessionDep, _: QALead, cycle_id: s
         cycle_id=cycle.id if cycle else None,
         min_pairs=settings.agreement_min_pairs,
         low_kappa=settings.agreement_low_kappa,
+        moderator_id=agreement_moderator(user),
     )
     return render(
         request,

@@ -13,19 +13,20 @@ from app.accounts.models import User
 from app.accounts.roles import Role
 from app.db import SessionDep
 from app.errors import PermissionDenied
-from app.recommendations import scope, selectors, service
+from app.recommendations import permissions, selectors, service
 from app.recommendations.dashboard import service as dashboard
+from app.recommendations.permissions import DASHBOARD_ROLES
 from app.web.auth import RoleGuard
 from app.web.templating import render
 
 router = APIRouter(tags=["recommendations (HTML)"])
 
-DashboardViewer = Annotated[User, Depends(RoleGuard(Role.QA_LEAD, Role.HEAD_OF_SERVICE))]
+DashboardViewer = Annotated[User, Depends(RoleGuard(*DASHBOARD_ROLES))]
 
 
 @router.get("/recommendations/dashboard")
 def dashboard_page(request: Request, session: SessionDep, user: DashboardViewer) -> Response:
-    if not scope.may_view_dashboard(user):
+    if not permissions.may_view_dashboard(user):
         raise PermissionDenied(
             "The dashboard is for heads of service of a service area and the QA lead: "
             "ask the QA lead to set your service area."

@@ -16,9 +16,10 @@ from app.accounts.roles import Role
 from app.db import SessionDep
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.numbers import digits
-from app.recommendations import scope, selectors
+from app.recommendations import permissions, selectors
 from app.recommendations.dashboard import service as dashboard
 from app.recommendations.models import Theme
+from app.recommendations.permissions import DASHBOARD_ROLES
 from app.recommendations.schemas import ThemeAddForm, ThemeStatusForm
 from app.recommendations.themes import service as themes
 from app.web.auth import QALead, RoleGuard
@@ -28,7 +29,7 @@ from app.web.templating import render
 
 router = APIRouter(tags=["recommendations (HTML)"])
 
-ThemeViewer = Annotated[User, Depends(RoleGuard(Role.QA_LEAD, Role.HEAD_OF_SERVICE))]
+ThemeViewer = Annotated[User, Depends(RoleGuard(*DASHBOARD_ROLES))]
 MANAGE_PATH = "/recommendations/themes/manage"
 NO_THEME = "There is no learning theme with that number."
 FILTER_ORDER = ["service_area", "cycle", "months"]
@@ -36,7 +37,7 @@ FILTER_ORDER = ["service_area", "cycle", "months"]
 
 @router.get("/recommendations/themes")
 def themes_page(request: Request, session: SessionDep, user: ThemeViewer) -> Response:
-    if not scope.may_view_dashboard(user):
+    if not permissions.may_view_dashboard(user):
         raise PermissionDenied(
             "Learning themes are for heads of service of a service area and the QA lead: "
             "ask the QA lead to set your service area."
