@@ -207,3 +207,35 @@ def test_migration_files_sort_in_chain_order():
     chain = [s.path.rsplit("/", 1)[-1] for s in reversed(list(scripts.walk_revisions()))]
     assert chain == sorted(chain)
     assert len(chain) == len(set(chain)) and chain[0].endswith("accounts_and_audit_trail.py")
+
+
+def test_the_managers_of_teams_are_given_the_team_manager_role(alembic_config, migrations_engine):
+    """Team managers held the practitioner role before the team manager role decided who reads their team's audits;
+    the migration gives it to every active manager of a team, and to no one else."""
+    from sqlmodel import Session
+
+    from app.accounts.roles import Role
+    from tests.factories import make_team, make_user
+
+    with migrations_engine.begin() as connection:
+        alembic_config.attributes["connection"] = connection
+        command.upgrade(alembic_config, "c9f5a1b3e6d0")
+        command.upgrade(alembic_config, "head")
+    with Session(migrations_engine) as session:
+        team, gone = make_team(session, name="Team A"), make_team(session, name="Team B")
+        manager = make_user(session, username="sana", roles=(Role.PRACTITIONER,), team=team)
+        left = make_user(session, username="left", roles=(Role.PRACTITIONER,), active=False)
+        worker = make_user(session, username="wes", roles=(Role.PRACTITIONER,), team=team)
+        team.manager_id, gone.manager_id = manager.id, left.id
+        session.add_all([team, gone])
+        session.commit()
+        ids = {"sana": manager.id, "left": left.id, "wes": worker.id}
+
+    with migrations_engine.begin() as connection:
+        alembic_config.attributes["connection"] = connection
+        command.downgrade(alembic_config, "c9f5a1b3e6d0")
+        command.upgrade(alembic_config, "head")
+    with migrations_engine.connect() as connection:
+        rows = connection.execute(text("SELECT user_id, role FROM user_role")).all()
+    roles = {name: {role for user_id, role in rows if user_id == i} for name, i in ids.items()}
+    assert roles == {"sana": {"practitioner", "team_manager"}, "left": {"practitioner"}, "wes": {"practitioner"}}

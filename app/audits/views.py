@@ -25,13 +25,14 @@ from app.audit_templates.scoring import (
     section_compliance,
 )
 from app.audit_trail.service import audit_read
-from app.audits import case_scope, permissions, selectors, service
 from app.audits import form as audit_form
+from app.audits import permissions, selectors, service
 from app.audits.lookups import AnsweringAudit, OpenAudit, access_of
 from app.audits.models import Audit
 from app.audits.permissions import PartnerView
 from app.audits.workflow.states import EDITABLE
 from app.cases import selectors as case_selectors
+from app.cases.lookups import ReadableCase
 from app.cases.models import Case
 from app.db import SessionDep
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -39,7 +40,6 @@ from app.escalations import selectors as escalation_selectors
 from app.flows import allocation as allocation_flows
 from app.flows import audits as audit_flows
 from app.moderation import selectors as moderation_selectors
-from app.numbers import digits
 from app.pagination import page_number
 from app.recommendations.selectors import recommendation_summary
 from app.web.auth import CurrentUser, QALead, RoleGuard
@@ -169,14 +169,6 @@ def audits_list(request: Request, session: SessionDep, user: AuditUser, page: st
 # --- Starting an audit (QA lead, for testing until allocation arrives) -------------------------
 
 
-def _case_or_404(session: Session, user: User, case_id: str) -> Case:
-    number = int(case_id) if digits(case_id) and len(case_id) <= 10 else None
-    case = case_scope.case_get(session, user=user, case_id=number) if number is not None else None
-    if case is None:
-        raise NotFound("There is no case with that number.")
-    return case
-
-
 def _start_choices(
     request: Request, session: Session, case: Case
 ) -> tuple[list[TemplateVersion], list[tuple[User, list[str]]]]:
@@ -204,14 +196,17 @@ def _start_page(
 
 
 @router.get("/cases/{case_id}/audits/new")
-def audit_start_form(request: Request, session: SessionDep, lead: QALead, case_id: str) -> Response:
-    case = _case_or_404(session, lead, case_id)
-    return _start_page(request, session, lead, case, {}, {})
+def audit_start_form(request: Request, session: SessionDep, lead: QALead, case: ReadableCase) -> Response:
+    _, auditors = _start_choices(request, session, case)
+    # The QA lead who audits (and may audit this case) is offered first, as before the rules applied.
+    mine = any(a.id == lead.id and not problems for a, problems in auditors)
+    return _start_page(request, session, lead, case, {"auditor_id": str(lead.id)} if mine else {}, {})
 
 
 @router.post("/cases/{case_id}/audits/new")
-def audit_start_submit(request: Request, session: SessionDep, lead: QALead, case_id: str, form: FormDep) -> Response:
-    case = _case_or_404(session, lead, case_id)
+def audit_start_submit(
+    request: Request, session: SessionDep, lead: QALead, case: ReadableCase, form: FormDep
+) -> Response:
     templates, auditors = _start_choices(request, session, case)
     values = {name: str(form.get(name, "")) for name in ("template_key", "auditor_id")}
     due = date_from_parts(form, "due_date")

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from app.accounts import selectors as account_selectors
 from app.accounts import service as account_service
 from app.accounts.passwords import password_hash
-from app.accounts.roles import Role, TrainingKind
+from app.accounts.roles import Agency, Role, TrainingKind
 from app.accounts.schemas import TeamCreate, TrainingCreate, UserCreate
 
 DEMO_PASSWORD = "demo-password"
@@ -31,6 +31,7 @@ class DemoUser:
     team: str | None
     heads: str | None = None
     login: bool = True  # listed among the demo logins printed by `make run`
+    agency: Agency | None = None  # a partner agency's representative's agency
 
 
 DEMO_USERS: tuple[DemoUser, ...] = (
@@ -43,9 +44,12 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("t.brennan", "Tom Brennan", (Role.AUDITOR, Role.PRACTITIONER), "MASH", login=False),
     DemoUser("r.kowalski", "Rosa Kowalski", (Role.AUDITOR, Role.PRACTITIONER), "Early Help North", login=False),
     DemoUser("d.okafor", "David Okafor", (Role.HEAD_OF_SERVICE,), None, heads="Children in Care", login=False),
-    DemoUser("s.ahmed", "Sana Ahmed", (Role.PRACTITIONER,), "Safeguarding Team 1"),  # its team manager
+    DemoUser("s.ahmed", "Sana Ahmed", (Role.TEAM_MANAGER, Role.PRACTITIONER), "Safeguarding Team 1"),  # its manager
     DemoUser("l.murray", "Lewis Murray", (Role.PRACTITIONER,), "Children in Care Team", login=False),
     DemoUser("j.evans", "Jade Evans", (Role.PRACTITIONER,), "Assessment Team 1", login=False),
+    # Partner agencies' representatives for multi-agency audits (with a current partner agreement).
+    DemoUser("police.rep", "Jane Morris", (Role.PARTNER,), None, agency=Agency.POLICE),
+    DemoUser("health.rep", "Ade Bello", (Role.PARTNER,), None, agency=Agency.HEALTH),
 )
 
 
@@ -73,6 +77,8 @@ def demo_data_load(session: Session, *, today: date) -> None:
                 roles=list(demo.roles),
                 team_id=teams[demo.team].id if demo.team else None,
                 service_area=demo.heads,
+                agency=demo.agency,
+                partner_agreement_until=today + timedelta(days=365) if demo.agency else None,
             ),
             actor=None,
             hashed_password=shared_hash,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -27,10 +26,9 @@ from app.audit_templates.service import template_definition
 from app.audits.models import Audit, AuditAnswer
 from app.audits.partners.models import SectionPartner
 from app.cases.models import Case
-from app.dates import local_day_start
 from app.reports import charts
 from app.reports.figures import Counts, compliance_rate
-from app.reports.filters import ReportFilter
+from app.reports.filters import ReportFilter, report_conditions
 from app.reports.report import TOO_FEW, interval_text, percent
 from app.reports.stats import Rate
 
@@ -111,21 +109,8 @@ class AgencyReport:
 
 
 def _conditions(flt: ReportFilter, zone: str) -> list[Any]:
-    conds: list[Any] = [TemplateVersion.kind == TemplateKind.MULTI_AGENCY.value]
-    if flt.date_from is not None:
-        conds.append(Audit.created_at >= local_day_start(flt.date_from, zone))
-    if flt.date_to is not None:
-        conds.append(Audit.created_at < local_day_start(flt.date_to + timedelta(days=1), zone))
-    for column, value in (
-        (Audit.cycle_id, flt.cycle_id),
-        (Audit.template_key, flt.template_key),
-        (Case.service_area_id, flt.service_area_id),
-        (Case.team_id, flt.team_id),
-        (Case.case_type, flt.case_type),
-    ):
-        if value is not None:
-            conds.append(column == value)
-    return conds
+    """The report's filter on multi-agency audits started in its dates (in progress ones count)."""
+    return [TemplateVersion.kind == TemplateKind.MULTI_AGENCY.value, *report_conditions(flt, zone, started=True)]
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:

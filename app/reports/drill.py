@@ -37,7 +37,6 @@ from app.audit_templates.schema import GRADE_LABELS, KEY_PATTERN, Grade
 from app.audit_templates.service import template_definition
 from app.audit_templates.versions import all_versions, key_aliases
 from app.audits.models import Audit, AuditAnswer
-from app.audits.selectors import AUDIT_ROLES
 from app.cases.models import Case
 from app.cases.selectors import case_type_label
 from app.dates import long_date, months_before
@@ -258,9 +257,10 @@ class DrillRow:
 
 
 def may_open(user: User, audit: Audit) -> bool:
-    """Whether `user` may open the audit's pages (/audits/{id}): the roles those routes allow, and the audit visible
-    to them. Heads of service and viewers may not."""
-    return user.has_role(*AUDIT_ROLES) and audit_visible_to(user, audit)
+    """Whether `user` may open the audit's pages (/audits/{id}): the audit's own rule
+    (`app.audits.permissions.may_read_audit`), so a head of service opens the completed audits of their area, and a
+    viewer none."""
+    return audit_visible_to(user, audit)
 
 
 def drill_rows(session: Session, audits: list[Audit], *, user: User, zone: str) -> list[DrillRow]:

@@ -148,14 +148,16 @@ def _is_key(value: str) -> bool:
     return len(value) <= 60 and re.fullmatch(KEY_PATTERN, value) is not None
 
 
-def report_conditions(flt: ReportFilter, zone: str) -> list[Any]:
+def report_conditions(flt: ReportFilter, zone: str, *, started: bool = False) -> list[Any]:
     """WHERE clauses on Audit joined to Case (`Case.id == Audit.case_id`): completed audits only, completed
-    within the filter's local dates in `zone`, and the filter's cycle, template, area, team and case type."""
-    conds: list[Any] = [Audit.status == workflow.COMPLETED, Audit.completed_at.is_not(None)]
+    within the filter's local dates in `zone`, and the filter's cycle, template, area, team and case type. With
+    `started`, every audit started within the dates instead, completed or not."""
+    conds: list[Any] = [] if started else [Audit.status == workflow.COMPLETED, Audit.completed_at.is_not(None)]
+    when = Audit.created_at if started else Audit.completed_at
     if flt.date_from is not None:
-        conds.append(Audit.completed_at >= local_day_start(flt.date_from, zone))
+        conds.append(when >= local_day_start(flt.date_from, zone))
     if flt.date_to is not None:
-        conds.append(Audit.completed_at < local_day_start(flt.date_to + timedelta(days=1), zone))
+        conds.append(when < local_day_start(flt.date_to + timedelta(days=1), zone))
     for column, value in (
         (Audit.cycle_id, flt.cycle_id),
         (Audit.template_key, flt.template_key),

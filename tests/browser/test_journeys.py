@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.accounts.roles import Role
+from app.audits.permissions import AUDIT_LIST_ROLES
 from app.cases.scope import CASE_READER_ROLES
 from app.demo.generator import DEMO_PASSWORD, DemoUser, demo_logins
 from app.web.nav import RECOMMENDATION_ROLES
@@ -71,7 +72,7 @@ def test_each_demo_login_signs_in_sees_its_navigation_and_signs_out(page: Page, 
         expected = [
             "Home",
             *(["Cases"] if set(CASE_READER_ROLES) & set(demo.roles) else []),
-            *(["Audits"] if Role.AUDITOR in demo.roles else []),
+            *(["Audits"] if set(AUDIT_LIST_ROLES) & set(demo.roles) else []),
             *(["Moderation"] if Role.MODERATOR in demo.roles else []),
             *(["Recommendations"] if set(RECOMMENDATION_ROLES) & set(demo.roles) else []),
             *(["Dashboard"] if Role.HEAD_OF_SERVICE in demo.roles else []),
@@ -157,7 +158,7 @@ def test_qa_lead_adds_a_team_and_a_user_records_training_then_deactivates_them(
     page.get_by_label("Full name").fill("Bola Nwosu")
     page.get_by_label("Email address (optional)").fill("b.nwosu@example.org")
     page.get_by_role("checkbox", name="Auditor").check()
-    page.get_by_role("checkbox", name="Practitioner or team manager").check()
+    page.get_by_role("checkbox", name="Practitioner", exact=True).check()
     page.get_by_label("Team", exact=True).select_option(label="Disabled Children's Team (Children with Disabilities)")
     page.get_by_label("Initial password").fill("a-long-initial-password")
     page.get_by_role("button", name="Create user").click()
@@ -166,7 +167,7 @@ def test_qa_lead_adds_a_team_and_a_user_records_training_then_deactivates_them(
     expect(page.get_by_role("heading", name="Bola Nwosu")).to_be_visible()
     details = page.locator(".govuk-summary-list").first
     expect(details).to_contain_text("b.nwosu")
-    expect(details).to_contain_text("Auditor, Practitioner or team manager")
+    expect(details).to_contain_text("Auditor, Practitioner")
     expect(details).to_contain_text("Disabled Children's Team (Children with Disabilities)")
     expect(page.get_by_text("No training recorded yet.")).to_be_visible()
     check_accessibility(page)

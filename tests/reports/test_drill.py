@@ -149,13 +149,21 @@ def test_qa_lead_gets_links_and_case_references(client, db, rw):
     assert db.get(Case, a1.case_id).child_id in response.text
 
 
-@pytest.mark.parametrize("who", ["viewer", "hos"])
-def test_others_see_no_links_to_audits_nor_case_references(client, db, rw, who):
-    response = drill_get(client, getattr(rw, who))
+def test_a_viewer_sees_no_links_to_audits_nor_case_references(client, db, rw):
+    response = drill_get(client, rw.viewer)
     assert response.status_code == 200 and listed(response)
     assert 'href="/audits/' not in response.text and ">Case<" not in response.text
     for audit in rw.audits.values():
         assert db.get(Case, audit.case_id).child_id not in response.text
+
+
+def test_a_head_of_service_gets_links_to_the_completed_audits_of_their_area(client, db, rw):
+    """They read those audits (read-only), so the figure links each, with its case reference."""
+    response = drill_get(client, rw.hos)
+    for name in ("a1", "a2", "a3", "a5"):  # Safeguarding's, all completed
+        audit = rw.audits[name]
+        assert f'href="/audits/{audit.id}"' in response.text
+        assert db.get(Case, audit.case_id).child_id in response.text
 
 
 def test_head_of_service_sees_their_own_area_only(client, rw):
