@@ -159,6 +159,7 @@ def audits_list(request: Request, session: SessionDep, user: AuditUser, page: st
             "status": flt.status or "",
             "statuses": selectors.STATUS_LABELS,
             "sees_all": user.has_role(Role.QA_LEAD),
+            "reads_others": user.has_role(Role.TEAM_MANAGER, Role.HEAD_OF_SERVICE, Role.PARTNER),
             "today": request.app.state.settings.today(),
         },
         result=result,

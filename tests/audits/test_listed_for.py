@@ -46,3 +46,10 @@ def test_lists_show_managers_completed_audits_of_their_cases_and_partners_their_
         login(client, username)
         text = page_text(client.get("/audits").text)
         assert {c for c in everything if c in text} == children, username
+
+
+def test_a_partner_with_nothing_assigned_is_told_so_not_that_nothing_is_allocated(client, db):
+    make_user(db, username="police", roles=(Role.PARTNER,), agency="police")
+    login(client, "police")
+    text = page_text(client.get("/audits").text)
+    assert "There are no audits for you to read yet." in text and "allocated to you" not in text
