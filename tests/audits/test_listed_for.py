@@ -52,4 +52,4 @@ def test_a_partner_with_nothing_assigned_is_told_so_not_that_nothing_is_allocate
     make_user(db, username="police", roles=(Role.PARTNER,), agency="police")
     login(client, "police")
     text = page_text(client.get("/audits").text)
-    assert "There are no audits for you to read yet." in text and "allocated to you" not in text
+    assert "There are no audits for you to read yet." in text and "You have no audits allocated" not in text
