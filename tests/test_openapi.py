@@ -36,3 +36,12 @@ def test_every_api_operation_documents_its_sign_in_and_bad_values(document):
             assert "401" in responses, f"{method.upper()} {path}"
             if operation.get("parameters") or operation.get("requestBody"):
                 assert "422" in responses, f"{method.upper()} {path}"
+
+
+def test_every_api_operation_with_an_id_in_its_path_documents_its_404(document):
+    """The id is usually read by a lookup dependency (app/<area>/lookups.py), whose 404 the operation gives too."""
+    for path, operations in document["paths"].items():
+        if not path.startswith("/api/") or "{" not in path or path.startswith("/api/v1/templates/"):
+            continue
+        for method, operation in operations.items():
+            assert "404" in operation["responses"], f"{method.upper()} {path}"

@@ -40,6 +40,12 @@ def _has_version(dependant: Dependant) -> bool:
     return False
 
 
+def _params(dependant: Dependant, kind: str) -> list[Any]:
+    """The operation's parameters of one kind, its dependencies' included (an id in the path is usually read by a
+    lookup dependency, `app/<area>/lookups.py`, not by the operation itself)."""
+    return [*getattr(dependant, kind), *(p for sub in dependant.dependencies for p in _params(sub, kind))]
+
+
 def expected_statuses(route: Any) -> set[int]:
     dependant = route.dependant
     guards = [call for call in dependency_calls(dependant) if isinstance(call, RoleGuard)]
@@ -48,9 +54,9 @@ def expected_statuses(route: Any) -> set[int]:
         codes.add(401)
         if any(guard.roles for guard in guards):
             codes.add(403)
-    if dependant.path_params:
+    if _params(dependant, "path_params"):
         codes.update({404, 422})
-    if dependant.query_params or dependant.body_params:
+    if _params(dependant, "query_params") or dependant.body_params:
         codes.add(422)
     if dependant.body_params:
         codes.update({400, 413})
