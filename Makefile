@@ -38,6 +38,18 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked --compile-bytecode --quiet
 	touch $(STAMP)
 
+# The OpenID provider the sign-in tests start (tests/oidc: oidc-provider under Node.js), exactly as its
+# package-lock.json pins it. Skipped where node and npm are missing (the tests skip then; in CI they fail).
+OIDC_DIR := tests/oidc
+OIDC_STAMP := $(OIDC_DIR)/node_modules/.installed
+ifneq ($(and $(wildcard $(OIDC_DIR)/package-lock.json),$(shell command -v node),$(shell command -v npm)),)
+install: $(OIDC_STAMP)
+endif
+
+$(OIDC_STAMP): $(OIDC_DIR)/package.json $(OIDC_DIR)/package-lock.json
+	npm ci --prefix $(OIDC_DIR) --no-audit --no-fund --loglevel=error >/dev/null
+	touch $(OIDC_STAMP)
+
 # Update uv.lock on purpose (newest versions the ranges in pyproject.toml allow), then `make test` and commit it.
 # One package only: make lock LOCK_ARGS="--upgrade-package fastapi".
 LOCK_ARGS ?= --upgrade
