@@ -126,6 +126,27 @@ class Settings(BaseSettings):
     smtp_from: str = "case-file-audit@localhost"
     smtp_starttls: bool = True
 
+    # Single sign-on (OpenID Connect, app/accounts/sso): the council's provider and, optionally, a second one for
+    # partner agencies. Scopes, claims and clock leeway are shared by both.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid email profile groups"
+    oidc_username_claim: str = "email"
+    oidc_groups_claim: str = "groups"
+    oidc_button_text: str = "Sign in with your council account"
+    oidc_mapping_file: Path | None = None
+    oidc_create_users: bool = False
+    oidc_leeway_seconds: int = Field(default=120, ge=0, le=600)
+    partner_oidc_issuer: str | None = None
+    partner_oidc_client_id: str | None = None
+    partner_oidc_client_secret: str | None = None
+    partner_oidc_button_text: str = "Sign in with your partner agency account"
+    partner_oidc_mapping_file: Path | None = None
+    # Passwords switched off for everyone but these (comma-separated) usernames, once single sign-on is set up
+    sso_only: bool = False
+    break_glass_usernames: str = ""
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -163,6 +184,21 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        for prefix in ("oidc", "partner_oidc"):
+            if getattr(self, f"{prefix}_issuer"):
+                missing = [
+                    f"{prefix}_{name}".upper()
+                    for name in ("client_id", "client_secret", "mapping_file")
+                    if not getattr(self, f"{prefix}_{name}")
+                ]
+                if missing:
+                    raise ValueError(f"{prefix.upper()}_ISSUER is set, so {' and '.join(missing)} must be set too")
+        if self.sso_only and not self.oidc_issuer:
+            raise ValueError("SSO_ONLY needs single sign-on set up: set OIDC_ISSUER (and its client) too")
+        return self
+
+    @model_validator(mode="after")
     def _secret_key_present(self) -> Settings:
         if not self.secret_key:
             if self.environment == "production":
@@ -179,6 +215,11 @@ class Settings(BaseSettings):
         if self.cookie_secure is not None:
             return self.cookie_secure
         return self.environment == "production"
+
+    @property
+    def break_glass(self) -> frozenset[str]:
+        """The usernames that may still sign in with a password when SSO_ONLY is on (lower case)."""
+        return frozenset(name.strip().lower() for name in self.break_glass_usernames.split(",") if name.strip())
 
     @property
     def tz(self) -> ZoneInfo:

@@ -54,11 +54,13 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
             # (a shared computer's back button, a disk cache). Only the static assets may be cached.
             headers["Cache-Control"] = "no-store"
         if not request.url.path.startswith("/docs"):
+            # A form whose redirect goes on to another site (sign-out, on to the single sign-on provider) names it.
+            form_action = " ".join(["'self'", *getattr(request.state, "form_action_origins", ())])
             headers.setdefault(
                 "Content-Security-Policy",
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; "
                 f"script-src 'self' 'nonce-{request.state.csp_nonce}'; "
-                "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+                f"frame-ancestors 'none'; form-action {form_action}; base-uri 'self'",
             )
         # Method, path and status only: query strings can carry search terms about children.
         access_log.info(
@@ -74,6 +76,7 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
 def _install_routes(app: FastAPI) -> None:
     from app.accounts import api as accounts_api
     from app.accounts import views as accounts_views
+    from app.accounts.sso import views as sso_views
     from app.audit_templates import api as templates_api
     from app.audit_templates import views as templates_views
     from app.audit_trail import views as audit_trail_views
@@ -154,6 +157,10 @@ def _install_routes(app: FastAPI) -> None:
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(health_api.router)
+    # Single sign-on: the sign-in start and the callback are GETs (navigations to and from the provider); the
+    # back-channel logout is a POST from the provider itself, server to server, which can carry no CSRF token and
+    # is authenticated by its signed logout token instead. So this router is included without verify_csrf.
+    app.include_router(sso_views.router)
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:

@@ -45,6 +45,7 @@ class Team(SQLModel, table=True):
 
 class User(SQLModel, table=True):
     __tablename__ = "app_user"
+    __table_args__ = (Index("ix_app_user_sso_issuer_sso_subject", "sso_issuer", "sso_subject", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=80, unique=True)
@@ -59,6 +60,10 @@ class User(SQLModel, table=True):
     # sharing agreement with the partnership runs to: they may be assigned a multi-agency section only until then.
     agency: str | None = Field(default=None, max_length=20)
     partner_agreement_until: date | None = None
+    # Who this person is at the single sign-on provider (app.accounts.sso.provisioning): the provider's issuer and
+    # its stable subject id, stored at their first SSO sign-in, so a changed email is still the same person.
+    sso_issuer: str | None = Field(default=None, max_length=255)
+    sso_subject: str | None = Field(default=None, max_length=255)
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
     last_login_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -24,10 +25,13 @@ from app.accounts.schemas import (
     UserCreateForm,
     UserUpdate,
     UserUpdateForm,
+    normalise_username,
     partner_edit_values,
     partner_form_values,
 )
+from app.accounts.sso import oidc
 from app.audit_trail.service import audit_record
+from app.config import Settings
 from app.db import SessionDep
 from app.errors import Conflict, ValidationFailed
 from app.flows import teams as teams_flow
@@ -63,11 +67,79 @@ def _safe_next(target: str | None) -> str:
 # --- Sign in and out -------------------------------------------------------------------------
 
 
+def _login_context(
+    request: Request, *, next_url: str, values: dict[str, Any], errors: dict[str, str]
+) -> dict[str, Any]:
+    """The sign-in page: single sign-on buttons when configured; with SSO_ONLY, the password form only on the
+    discreet break-glass link (?local=1) or after a password was posted."""
+    settings = request.app.state.settings
+    providers = oidc.configured_providers(settings)
+    local = request.query_params.get("local") == "1" or request.method == "POST"
+    return {
+        "next": next_url,
+        "values": values,
+        "errors": errors,
+        "sso_buttons": [
+            {"text": client.button_text, "href": f"/auth/oidc/login?{urlencode({'provider': name, 'next': next_url})}"}
+            for name, client in providers.items()
+        ],
+        "sso_only": settings.sso_only,
+        "show_password_form": not settings.sso_only or local,
+        "local_href": f"/login?{urlencode({'local': '1', 'next': next_url})}",
+        # Partners sign in with a password while no partners' provider is configured (_password_allowed).
+        "local_text": "Break-glass sign-in"
+        if oidc.PARTNER in providers
+        else "Sign in with a password (partner agencies and break-glass accounts)",
+    }
+
+
 @router.get("/login")
 def login_form(request: Request, user: OptionalUser, next: str | None = None) -> Response:
     if user is not None:
         return see_other(_safe_next(next))
-    return render(request, "accounts/login.html", {"next": _safe_next(next), "values": {}, "errors": {}})
+    return render(
+        request, "accounts/login.html", _login_context(request, next_url=_safe_next(next), values={}, errors={})
+    )
+
+
+def _password_allowed(session: SessionDep, settings: Settings, username: str) -> bool:
+    """With SSO_ONLY, passwords are for the break-glass accounts only, and for partner agencies' accounts while
+    no partners' provider is configured (they have no council account to sign in with)."""
+    if not settings.sso_only:
+        return True
+    name = normalise_username(username)
+    if name in settings.break_glass:
+        return True
+    if oidc.PARTNER in oidc.configured_providers(settings):
+        return False
+    user = selectors.user_by_username(session, username=name) if name else None
+    return user is not None and user.agency is not None
+
+
+def signed_in_response(request: Request, session: SessionDep, user: User, next_url: str) -> Response:
+    """A new browser session for `user` (password or single sign-on), and the redirect to where they were going."""
+    settings = request.app.state.settings
+    raw, _ = token_issue(
+        session,
+        user=user,
+        kind=SESSION,
+        lifetime=timedelta(minutes=settings.session_lifetime_minutes),
+    )
+    response = see_other(next_url)
+    response.set_cookie(
+        SESSION_COOKIE,
+        raw,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=settings.session_lifetime_minutes * 60,
+        path="/",
+    )
+    # A new CSRF nonce with the new session: nothing from before sign-in can be replayed after it.
+    response.set_cookie(
+        CSRF_COOKIE, new_nonce(), httponly=True, samesite="lax", secure=settings.secure_cookies, path="/"
+    )
+    return response
 
 
 @router.post("/login")
@@ -77,32 +149,28 @@ def login_submit(request: Request, session: SessionDep, form: FormDep) -> Respon
     data, errors = validate(LoginForm, values)
     next_url = _safe_next(values["next"])
     status = 400
-    if data is not None:
+    if data is not None and not _password_allowed(session, settings, data.username):
+        # Checked before the password, so a refusal says nothing about it.
+        audit_record(
+            session,
+            actor=None,
+            actor_label=normalise_username(data.username)[:80] or "anonymous",
+            action="auth.login_failed",
+            summary="Sign-in refused: passwords are switched off (single sign-on only)",
+            entity_type="user",
+            entity_id=None,
+        )
+        errors["username"] = (
+            "Passwords are switched off: sign in with your council account instead. "
+            "Only break-glass accounts may sign in with a password."
+        )
+        status = 403
+    elif data is not None:
         outcome = sign_in(
             session, username=data.username, password=data.password, address=_client_address(request), settings=settings
         )
         if outcome.result is SignInResult.OK and outcome.user is not None:
-            raw, _ = token_issue(
-                session,
-                user=outcome.user,
-                kind=SESSION,
-                lifetime=timedelta(minutes=settings.session_lifetime_minutes),
-            )
-            response = see_other(next_url)
-            response.set_cookie(
-                SESSION_COOKIE,
-                raw,
-                httponly=True,
-                samesite="lax",
-                secure=settings.secure_cookies,
-                max_age=settings.session_lifetime_minutes * 60,
-                path="/",
-            )
-            # A new CSRF nonce with the new session: nothing from before sign-in can be replayed after it.
-            response.set_cookie(
-                CSRF_COOKIE, new_nonce(), httponly=True, samesite="lax", secure=settings.secure_cookies, path="/"
-            )
-            return response
+            return signed_in_response(request, session, outcome.user, next_url)
         if outcome.result is SignInResult.THROTTLED:
             status = 429
             errors["username"] = (
@@ -117,15 +185,25 @@ def login_submit(request: Request, session: SessionDep, form: FormDep) -> Respon
     return render(
         request,
         "accounts/login.html",
-        {"next": next_url, "values": {"username": values["username"]}, "errors": errors},
+        _login_context(request, next_url=next_url, values={"username": values["username"]}, errors=errors),
         status_code=status,
     )
+
+
+def _provider_sign_out(request: Request) -> str | None:
+    """The provider's end-session address (RP-initiated logout) when this browser signed in by single sign-on."""
+    settings = request.app.state.settings
+    return oidc.end_session_url(settings, oidc.SsoSession.from_cookie(settings, request.cookies.get(oidc.SSO_COOKIE)))
 
 
 @router.get("/logout")
 def logout_form(request: Request, user: OptionalUser) -> Response:
     if user is None:
         return see_other("/login")
+    end_session = _provider_sign_out(request)
+    if end_session:
+        # The sign-out form's redirect goes on to the provider: the page's CSP form-action must allow it.
+        request.state.form_action_origins = [oidc.origin_of(end_session)]
     return render(request, "accounts/logout.html")
 
 
@@ -138,8 +216,10 @@ def logout_submit(request: Request, session: SessionDep, user: OptionalUser) -> 
         audit_record(
             session, actor=user, action="auth.logout", summary="Signed out", entity_type="user", entity_id=user.id
         )
-    response = see_other("/login?signed_out=1")
+    # Signed in by single sign-on: on to the provider, to end the session there too; it sends the browser back.
+    response = see_other(_provider_sign_out(request) or oidc.SIGNED_OUT_PATH)
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(oidc.SSO_COOKIE, path="/")
     return response
 
 
