@@ -81,6 +81,9 @@ def oidc_login(
 
 
 def _identity(client: OidcClient, claims: dict[str, Any]) -> Identity:
+    """The person the ID token names. An email the provider says it has not verified (`email_verified: false`) is
+    not used: accounts are matched by email, and an unverified one could name someone else's account."""
+
     def text(name: str) -> str | None:
         value = claims.get(name)
         return value.strip() if isinstance(value, str) and value.strip() else None
@@ -92,7 +95,7 @@ def _identity(client: OidcClient, claims: dict[str, Any]) -> Identity:
     return Identity(
         issuer=client.issuer,
         subject=str(claims["sub"]),
-        email=text("email"),
+        email=text("email") if claims.get("email_verified") is not False else None,
         name=text("name"),
         username=text(client.username_claim),
         groups=groups,

@@ -184,3 +184,16 @@ def test_signed_cookies_refuse_tampering_and_age() -> None:
     assert oidc.cookie_open(settings, "flow", value[:-1] + ("A" if value[-1] != "A" else "B")) is None
     assert oidc.cookie_open(settings, "flow", None) is None
     assert oidc.cookie_open(settings, "flow", "garbage") is None
+
+
+def test_an_email_the_provider_has_not_verified_is_not_used_to_find_an_account():
+    """Accounts are matched by email: one the provider says is unverified could name someone else's account."""
+    from app.accounts.sso.views import _identity
+
+    class Client:
+        issuer, groups_claim, username_claim = "https://idp.example", "groups", "email"
+
+    claims = {"sub": "s1", "email": "amy@example.org", "groups": ["qa-leads"]}
+    assert _identity(Client(), claims).email == "amy@example.org"
+    assert _identity(Client(), {**claims, "email_verified": True}).email == "amy@example.org"
+    assert _identity(Client(), {**claims, "email_verified": False}).email is None
