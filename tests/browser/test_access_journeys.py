@@ -368,6 +368,7 @@ def _autosaved(response: Response) -> bool:
 
 def _answer(page: Page, question: str, choice: str) -> None:
     """Choose an answer and wait for it to be saved as it is given."""
+    page.wait_for_load_state("load")  # the autosave script runs once the page has loaded
     with page.expect_response(_autosaved) as saved:
         page.get_by_role("group", name=question).get_by_label(choice, exact=True).check()
     assert saved.value.status == 200, saved.value.text()

@@ -270,6 +270,8 @@ def test_a_safeguarding_concern_started_is_kept_and_says_nobody_has_been_told(pa
     sign_in(page, QA_LEAD.username, QA_LEAD.full_name)
     _start_audit(page, "Dip sample compliance checklist", row=3)
     page.get_by_role("link", name="Safeguarding").click()
+    # The autosave script is a module, run once the page has loaded: an answer given before that is not sent.
+    page.wait_for_load_state("load")
     concern = page.get_by_role("group", name=re.compile("immediate safeguarding concern", re.I))
     with page.expect_response(_autosaved) as saved:
         concern.get_by_label("Yes", exact=True).check()

@@ -91,6 +91,7 @@ def _autosaved(response: Response) -> bool:
 
 def _answer(page: Page, question: str, choice: str, *, status: int = 200) -> None:
     """Choose an answer and wait for it to be saved as it is given (or refused, with `status`)."""
+    page.wait_for_load_state("load")  # the autosave script runs once the page has loaded
     with page.expect_response(_autosaved) as saved:
         page.get_by_role("group", name=question).get_by_label(choice, exact=True).check()
     assert saved.value.status == status, saved.value.text()
