@@ -6,6 +6,7 @@ audits, because the rounds are moderation's. Four small queries, whoever asks.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -21,38 +22,63 @@ ALLOCATED = "allocated"
 
 
 def audit_access(session: Session, audit: Audit) -> AuditAccess:
-    case_row = session.execute(
-        select(Case.team_id, Case.service_area_id, Case.worker_user_id, Case.manager_user_id, Team.manager_id)
-        .outerjoin(Team, Team.id == Case.team_id)
-        .where(Case.id == audit.case_id)
-    ).one_or_none()
-    team_id, area_id, worker_id, case_manager_id, team_manager_id = case_row or (None, None, None, None, None)
-    moderator_ids: set[int] = set()
-    blind_ids: set[int] = set()
-    latest: dict[int, tuple[int, bool]] = {}
-    for moderator_id, round_, blind, status in session.execute(
-        select(Moderation.moderator_id, Moderation.round, Moderation.blind, Moderation.status).where(
-            Moderation.audit_id == audit.id, Moderation.moderator_id.is_not(None)
+    return audit_accesses(session, [audit])[audit.id or 0]
+
+
+def audit_accesses(session: Session, audits: Sequence[Audit]) -> dict[int, AuditAccess]:
+    """The facts for many audits (a page of a list) in the same four queries as for one, by audit id."""
+    ids = [a.id for a in audits if a.id is not None]
+    if not ids:
+        return {}
+    cases = {
+        case_id: rest
+        for case_id, *rest in session.execute(
+            select(
+                Case.id, Case.team_id, Case.service_area_id, Case.worker_user_id, Case.manager_user_id, Team.manager_id
+            )
+            .outerjoin(Team, Team.id == Case.team_id)
+            .where(Case.id.in_({a.case_id for a in audits}))
+        ).all()
+    }
+    moderators: dict[int, set[int]] = defaultdict(set)
+    latest: dict[tuple[int, int], tuple[int, bool]] = {}  # (audit, moderator) -> their latest round, blind and open
+    for audit_id, moderator_id, round_, is_blind, status in session.execute(
+        select(
+            Moderation.audit_id, Moderation.moderator_id, Moderation.round, Moderation.blind, Moderation.status
+        ).where(Moderation.audit_id.in_(ids), Moderation.moderator_id.is_not(None))
+    ).all():
+        moderators[audit_id].add(moderator_id)
+        key = (audit_id, moderator_id)
+        if key not in latest or round_ > latest[key][0]:
+            latest[key] = (round_, bool(is_blind and status == ALLOCATED))
+    blind: dict[int, set[int]] = defaultdict(set)
+    for (audit_id, moderator_id), (_, hidden) in latest.items():
+        if hidden:
+            blind[audit_id].add(moderator_id)
+    sections: dict[int, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for audit_id, partner_id, section_key in session.execute(
+        select(SectionPartner.audit_id, SectionPartner.partner_id, SectionPartner.section_key).where(
+            SectionPartner.audit_id.in_(ids)
         )
     ).all():
-        moderator_ids.add(moderator_id)
-        if moderator_id not in latest or round_ > latest[moderator_id][0]:
-            latest[moderator_id] = (round_, bool(blind and status == ALLOCATED))
-    blind_ids = {moderator_id for moderator_id, (_, hidden) in latest.items() if hidden}
-    sections: dict[int, set[str]] = defaultdict(set)
-    for partner_id, section_key in session.execute(
-        select(SectionPartner.partner_id, SectionPartner.section_key).where(SectionPartner.audit_id == audit.id)
-    ).all():
-        sections[partner_id].add(section_key)
-    panel_held = session.execute(select(PanelMeeting.id).where(PanelMeeting.audit_id == audit.id)).first() is not None
-    return AuditAccess(
-        audit=audit,
-        case_team_id=team_id,
-        case_area_id=area_id,
-        case_worker_id=worker_id,
-        manager_ids=frozenset(i for i in (case_manager_id, team_manager_id) if i is not None),
-        moderator_ids=frozenset(moderator_ids),
-        blind_ids=frozenset(blind_ids),
-        partner_sections={partner_id: frozenset(keys) for partner_id, keys in sections.items()},
-        panel_held=panel_held,
-    )
+        sections[audit_id][partner_id].add(section_key)
+    panels = set(session.execute(select(PanelMeeting.audit_id).where(PanelMeeting.audit_id.in_(ids))).scalars())
+    found = {}
+    for audit in audits:
+        if audit.id is None:
+            continue
+        team_id, area_id, worker_id, case_manager_id, team_manager_id = cases.get(
+            audit.case_id, (None, None, None, None, None)
+        )
+        found[audit.id] = AuditAccess(
+            audit=audit,
+            case_team_id=team_id,
+            case_area_id=area_id,
+            case_worker_id=worker_id,
+            manager_ids=frozenset(i for i in (case_manager_id, team_manager_id) if i is not None),
+            moderator_ids=frozenset(moderators[audit.id]),
+            blind_ids=frozenset(blind[audit.id]),
+            partner_sections={pid: frozenset(keys) for pid, keys in sections[audit.id].items()},
+            panel_held=audit.id in panels,
+        )
+    return found
