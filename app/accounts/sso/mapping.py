@@ -12,6 +12,9 @@ that string. Pure: no database. Team and service area names are checked against 
       - group: team-hillside
         roles: [practitioner]
         team: Hillside
+
+The partner agencies' provider (PARTNER_OIDC_MAPPING_FILE) is read with `partner_provider=True`: its file may give
+the partner role only (with an agency), so a partner agency's identity provider can never make anyone staff.
 """
 
 from __future__ import annotations
@@ -95,28 +98,29 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
-def load_mapping(path: Path) -> GroupMapping:
-    """The mapping in a file; MappingError listing every problem otherwise."""
+def load_mapping(path: Path, *, partner_provider: bool = False) -> GroupMapping:
+    """The mapping in a file (the partner agencies' provider's, which gives partners only, with `partner_provider`);
+    MappingError listing every problem otherwise."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError([f"{path}:1: cannot read the file: {exc}"]) from exc
-    return parse_mapping(text, source=str(path))
+    return parse_mapping(text, source=str(path), partner_provider=partner_provider)
 
 
-def parse_mapping(text: str, *, source: str = "<mapping>") -> GroupMapping:
+def parse_mapping(text: str, *, source: str = "<mapping>", partner_provider: bool = False) -> GroupMapping:
     """The mapping in `text`; MappingError listing every problem (each naming `source` and a line) otherwise."""
-    mapping, problems = _Reader(source).read(text)
+    mapping, problems = _Reader(source, partner_provider=partner_provider).read(text)
     if problems or mapping is None:
         raise MappingError(problems or [f"{source}:1: no mapping"])
     return mapping
 
 
-def check_mapping(path: Path) -> list[str]:
+def check_mapping(path: Path, *, partner_provider: bool = False) -> list[str]:
     """Every problem in a mapping file ("path:line: message"); empty when it loads."""
     try:
-        load_mapping(path)
+        load_mapping(path, partner_provider=partner_provider)
     except MappingError as exc:
         return exc.problems
     return []
@@ -132,8 +136,9 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 
 class _Reader:
-    def __init__(self, source: str):
+    def __init__(self, source: str, *, partner_provider: bool = False):
         self.source = source
+        self.partner_provider = partner_provider
         self.problems: list[tuple[int, str]] = []
 
     def problem(self, line: int, message: str) -> None:
@@ -250,6 +255,12 @@ class _Reader:
             self.problem(
                 _line(values["roles"][1]),
                 f"{where}: the partner role needs an agency: add 'agency:' ({_AGENCY_LIST})",
+            )
+        staff = [role.value for role in roles or () if role is not Role.PARTNER]
+        if self.partner_provider and staff:
+            self.problem(
+                _line(values["roles"][1]),
+                f"{where}: the partner agencies' provider may only give the partner role, not {', '.join(staff)}",
             )
         if roles is not None and Role.PARTNER not in roles and agency is not None:
             self.problem(

@@ -56,6 +56,7 @@ FLOW_COOKIE = "caseaudit_oidc_flow"
 SSO_COOKIE = "caseaudit_sso"
 FLOW_LIFETIME_SECONDS = 10 * 60
 DISCOVERY_TTL_SECONDS = 5 * 60
+KEYS_REFETCH_AFTER_SECONDS = 30  # a signature that fails against keys older than this reads them again, once
 HTTP_TIMEOUT_SECONDS = 10.0
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 # An ID token hint longer than this is not kept in the cookie (browsers cap a cookie at about 4 KB).
@@ -167,6 +168,13 @@ def _get_json(issuer: str, url: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise _unavailable(issuer, f"{url} did not answer a JSON object")
     return document
+
+
+def _age(key: str) -> float:
+    """Seconds since `key` was fetched (infinite when it never was)."""
+    with _cache_lock:
+        hit = _cache.get(key)
+    return time.monotonic() - hit.fetched if hit is not None else float("inf")
 
 
 def _cached(key: str, fetch: Any, *, refresh: bool = False) -> Any:
@@ -409,7 +417,14 @@ def _verified(client: OidcClient, token: str) -> jwt.Token:
     if kid is not None and not any(key.kid == kid for key in keys):
         keys = _keys(client, document, refresh=True)  # the provider may have rotated its keys
     try:
-        return jwt.decode(token, keys, algorithms=algorithms)
+        try:
+            return jwt.decode(token, keys, algorithms=algorithms)
+        except BadSignatureError:
+            # A provider may replace a key under the same kid: read its keys again, once, unless just read (so
+            # a stream of forged tokens cannot make every sign-in fetch them).
+            if _age(f"jwks:{client.issuer}") < KEYS_REFETCH_AFTER_SECONDS:
+                raise
+            return jwt.decode(token, _keys(client, document, refresh=True), algorithms=algorithms)
     except BadSignatureError:
         raise _invalid_token("the signature does not match the provider's keys") from None
     except InvalidKeyIdError:

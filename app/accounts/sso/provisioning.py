@@ -4,7 +4,9 @@ area and agency at every sign-in.
 
 - The person is matched by the provider's issuer and stable subject id; failing that, by email (case ignored) among
   accounts never yet signed in with SSO, which then keep the issuer and subject: a changed email later updates the
-  account's email, never makes a second person.
+  account's email, never makes a second person. The partner agencies' provider (`partner_provider`) is matched by
+  email to partners' accounts only (those with an agency): it vouches for whatever email it likes, so it never
+  reaches a staff account. (Its mapping file gives the partner role only: app.accounts.sso.mapping.)
 - Someone with no account gets one from their groups when users are created on first sign-in
   (`create_users`); otherwise only pre-provisioned accounts get in.
 - A known person whose groups no longer map to any role is deactivated (and their sessions ended); a deactivated
@@ -106,11 +108,14 @@ _MAX_EMAIL = 254
 _USERNAME_CHARS = re.compile(r"[^a-z0-9._-]+")
 
 
-def sso_sign_in(session: Session, *, identity: Identity, mapping: GroupMapping, create_users: bool) -> SsoSignIn:
-    """Let the person in (OK, with their account, created or brought in line with their groups) or say why not.
+def sso_sign_in(
+    session: Session, *, identity: Identity, mapping: GroupMapping, create_users: bool, partner_provider: bool = False
+) -> SsoSignIn:
+    """Let the person in (OK, with their account, created or brought in line with their groups) or say why not;
+    `partner_provider` when the partner agencies' provider vouches for them.
 
     Writes in the session's transaction; the caller commits whatever the outcome (a refusal is recorded too)."""
-    return _sign_in(session, identity, mapping, create_users, retry=True)
+    return _sign_in(session, identity, mapping, create_users, partner_provider, retry=True)
 
 
 def sso_refusal_record(session: Session, *, issuer: str, reason: str, detail: str) -> None:
@@ -150,10 +155,16 @@ def mapping_unknown_names(session: Session, mapping: GroupMapping) -> list[str]:
 
 
 def _sign_in(
-    session: Session, identity: Identity, mapping: GroupMapping, create_users: bool, *, retry: bool
+    session: Session,
+    identity: Identity,
+    mapping: GroupMapping,
+    create_users: bool,
+    partner_provider: bool,
+    *,
+    retry: bool,
 ) -> SsoSignIn:
     grant = mapping.grant_for(identity.groups)
-    user, ambiguous = _match(session, identity)
+    user, ambiguous = _match(session, identity, partner_provider)
     if ambiguous:
         return _refuse(session, identity, None, SsoResult.NOT_PROVISIONED, AMBIGUOUS_EMAIL)
     if user is None:
@@ -171,7 +182,7 @@ def _sign_in(
             # The same person (or a same-named one) was created by a sign-in running at the same moment.
             if not retry:
                 raise
-            return _sign_in(session, identity, mapping, create_users, retry=False)
+            return _sign_in(session, identity, mapping, create_users, partner_provider, retry=False)
         return _signed_in(session, identity, user, {"provisioned": True})
 
     noted: dict[str, Any] = {}
@@ -200,8 +211,9 @@ def _sign_in(
     return _signed_in(session, identity, user, noted)
 
 
-def _match(session: Session, identity: Identity) -> tuple[User | None, bool]:
-    """(the account, False), or (None, True) when the email matches more than one account."""
+def _match(session: Session, identity: Identity, partner_provider: bool) -> tuple[User | None, bool]:
+    """(the account, False), or (None, True) when the email matches more than one account (a partner's account,
+    for the partner agencies' provider)."""
     by_subject = session.exec(
         select(User).where(col(User.sso_issuer) == identity.issuer, col(User.sso_subject) == identity.subject)
     ).unique()
@@ -211,13 +223,10 @@ def _match(session: Session, identity: Identity) -> tuple[User | None, bool]:
     email = (identity.email or "").strip().lower()
     if not email:
         return None, False
-    candidates = list(
-        session.exec(
-            select(User)
-            .where(func.lower(col(User.email)) == email, col(User.sso_subject).is_(None))
-            .order_by(col(User.id))
-        ).unique()
-    )
+    unlinked = select(User).where(func.lower(col(User.email)) == email, col(User.sso_subject).is_(None))
+    if partner_provider:
+        unlinked = unlinked.where(col(User.agency).is_not(None))
+    candidates = list(session.exec(unlinked.order_by(col(User.id))).unique())
     if len(candidates) > 1:
         return None, True
     return (candidates[0] if candidates else None), False

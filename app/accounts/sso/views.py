@@ -145,8 +145,9 @@ def oidc_callback(request: Request, session: SessionDep) -> Response:
     except OidcRefused as refusal:
         return _refused(request, session, client, refusal)
     assert client is not None and flow is not None
+    partner_provider = client.name == oidc.PARTNER  # gives partners only, and never reaches a staff account
     try:
-        mapping = load_mapping(client.mapping_file) if client.mapping_file else None
+        mapping = load_mapping(client.mapping_file, partner_provider=partner_provider) if client.mapping_file else None
     except MappingError as exc:
         log.error("the single sign-on mapping file does not load: %s", "; ".join(exc.problems))
         mapping = None
@@ -164,7 +165,11 @@ def oidc_callback(request: Request, session: SessionDep) -> Response:
             ),
         )
     outcome = sso_sign_in(
-        session, identity=_identity(client, claims), mapping=mapping, create_users=settings.oidc_create_users
+        session,
+        identity=_identity(client, claims),
+        mapping=mapping,
+        create_users=settings.oidc_create_users,
+        partner_provider=partner_provider,
     )
     if outcome.result is not SsoResult.OK or outcome.user is None:
         return _refusal_page(request, outcome.reason, 403)  # sso_sign_in has put it in the trail

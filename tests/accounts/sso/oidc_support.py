@@ -33,6 +33,7 @@ from app.accounts.sso import oidc
 from app.audit_trail.models import AuditEvent
 from app.main import create_app
 from tests.conftest import make_test_settings
+from tests.factories import page_text
 from tests.oidc.fixtures import ACCOUNTS, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, require_node
 from tests.oidc.peer import Provider, sign_in, start_provider
 
@@ -76,16 +77,23 @@ def _receiver() -> LogoutReceiver:
     return LogoutReceiver(server, tokens)
 
 
-def provider_config(*, backchannel_uri: str | None = None, client_id: str = CLIENT_ID) -> dict[str, Any]:
+def provider_config(
+    *,
+    backchannel_uri: str | None = None,
+    client_id: str = CLIENT_ID,
+    client_secret: str = CLIENT_SECRET,
+    accounts: list[dict[str, Any]] = ACCOUNTS,
+) -> dict[str, Any]:
+    """A provider's config (tests/oidc/provider.mjs): the app as its one client, and its accounts."""
     client: dict[str, Any] = {
         "client_id": client_id,
-        "client_secret": CLIENT_SECRET,
+        "client_secret": client_secret,
         "redirect_uris": [REDIRECT_URI],
         "post_logout_redirect_uris": [POST_LOGOUT],
     }
     if backchannel_uri:
         client |= {"backchannel_logout_uri": backchannel_uri, "backchannel_logout_session_required": True}
-    return {"clients": [client], "accounts": ACCOUNTS}
+    return {"clients": [client], "accounts": accounts}
 
 
 @dataclass
@@ -109,28 +117,41 @@ def sso() -> Iterator[Sso]:
         receiver.server.server_close()
 
 
+def mapping_write(tmp_path_factory: pytest.TempPathFactory, text: str = MAPPING) -> Path:
+    """A mapping file with `text`, in a folder of its own."""
+    path = tmp_path_factory.mktemp("sso") / "mapping.yaml"
+    path.write_text(text)
+    return path
+
+
 @pytest.fixture(scope="module")
 def mapping_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sso") / "mapping.yaml"
-    path.write_text(MAPPING)
-    return path
+    return mapping_write(tmp_path_factory)
+
+
+def app_for(database_url: str, sso: Sso, mapping_file: Path, **settings: Any) -> Iterator[FastAPI]:
+    """The app with single sign-on through the module's provider (creating users at first sign-in) and any other
+    `settings`, for a module-scoped `app` fixture to `yield from`."""
+    application = create_app(
+        make_test_settings(
+            database_url,
+            base_url="http://testserver",
+            oidc_issuer=sso.provider.issuer,
+            oidc_client_id=CLIENT_ID,
+            oidc_client_secret=CLIENT_SECRET,
+            oidc_mapping_file=mapping_file,
+            oidc_create_users=True,
+            **settings,
+        )
+    )
+    yield application
+    application.state.engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def app(database_url: str, sso: Sso, mapping_file: Path) -> Iterator[FastAPI]:
     """The app with single sign-on through the module's provider (creating users at first sign-in)."""
-    settings = make_test_settings(
-        database_url,
-        base_url="http://testserver",
-        oidc_issuer=sso.provider.issuer,
-        oidc_client_id=CLIENT_ID,
-        oidc_client_secret=CLIENT_SECRET,
-        oidc_mapping_file=mapping_file,
-        oidc_create_users=True,
-    )
-    application = create_app(settings)
-    yield application
-    application.state.engine.dispose()
+    yield from app_for(database_url, sso, mapping_file)
 
 
 @pytest.fixture
@@ -168,22 +189,33 @@ def provider_callback(authorization_url: str, login: str = "amy", browser: httpx
         return sign_in(fresh, authorization_url, login, REDIRECT_URI)
 
 
-def sso_sign_in(client: TestClient, login: str = "amy", browser: httpx.Client | None = None) -> httpx.Response:
-    """The whole sign-in: the app's response to the callback."""
-    return client.get(provider_callback(start(client), login, browser), follow_redirects=False)
+def sso_sign_in(
+    client: TestClient, login: str = "amy", browser: httpx.Client | None = None, *, provider: str = "council"
+) -> httpx.Response:
+    """The whole sign-in (through the council's provider, or `provider`): the app's response to the callback."""
+    return client.get(provider_callback(start(client, provider=provider), login, browser), follow_redirects=False)
+
+
+def signed_in_as(client: TestClient) -> str:
+    """The home page's text, asserting the browser is signed in (not sent to the sign-in page)."""
+    home = client.get("/", follow_redirects=False)
+    assert home.status_code == 200, home.headers.get("location")
+    return page_text(home.text)
 
 
 def query(url: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
+def trail(db: Session, action: str) -> list[AuditEvent]:
+    """The trail's events of one kind, oldest first."""
+    db.expire_all()
+    return list(db.exec(select(AuditEvent).where(col(AuditEvent.action) == action).order_by(col(AuditEvent.id))))
+
+
 def refusals(db: Session) -> list[dict[str, Any]]:
     """The reasons of the single sign-on refusals in the trail, oldest first."""
-    db.expire_all()
-    events = db.exec(
-        select(AuditEvent).where(col(AuditEvent.action) == "auth.sso_refused").order_by(col(AuditEvent.id))
-    ).all()
-    return [event.after or {} for event in events]
+    return [event.after or {} for event in trail(db, "auth.sso_refused")]
 
 
 def new_state() -> str:

@@ -291,6 +291,26 @@ def test_names_are_tidied_and_a_role_given_twice_counts_once():
     assert mapping.rules == (("hillside", Grant(roles=frozenset({Role.VIEWER}), team="Hill side")),)
 
 
+def test_the_partner_agencies_providers_file_may_give_the_partner_role_only(tmp_path: Path):
+    partners = "groups:\n  - group: police\n    roles: [partner]\n    agency: police\n"
+    staff = "  - group: leads\n    roles: [qa_lead, partner, auditor]\n    agency: health\n  - group: v\n    roles: [viewer]\n"
+    assert parse_mapping(partners, partner_provider=True).grant_for(["police"]) == Grant(
+        roles=frozenset({Role.PARTNER}), agency=Agency.POLICE
+    )
+    assert parse_mapping(partners + staff).grant_for(["leads"]) is not None  # the council's provider: any role
+    with pytest.raises(MappingError) as caught:
+        parse_mapping(partners + staff, source="partners.yaml", partner_provider=True)
+    assert caught.value.problems == [
+        "partners.yaml:6: group 'leads': the partner agencies' provider may only give the partner role, not qa_lead, "
+        "auditor",
+        "partners.yaml:9: group 'v': the partner agencies' provider may only give the partner role, not viewer",
+    ]
+    path = tmp_path / "partners.yaml"
+    path.write_text(partners + staff, encoding="utf-8")
+    assert check_mapping(path) == []
+    assert len(check_mapping(path, partner_provider=True)) == 2
+
+
 def test_load_mapping_names_the_file(tmp_path: Path):
     path = tmp_path / "sso.yaml"
     path.write_text("groups:\n  - group: a\n    roles: [nobody]\n", encoding="utf-8")

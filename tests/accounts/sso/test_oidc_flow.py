@@ -28,6 +28,7 @@ from tests.accounts.sso.oidc_support import (
     provider_config,
     query,
     refusals,
+    signed_in_as,
     sso,  # noqa: F401 - a fixture
     sso_sign_in,
     start,
@@ -37,12 +38,6 @@ from tests.oidc.fixtures import CLIENT_ID, REDIRECT_URI
 from tests.oidc.peer import start_provider
 
 REFUSED = "We could not sign you in"
-
-
-def _signed_in_as(client: TestClient) -> str:
-    home = client.get("/", follow_redirects=False)
-    assert home.status_code == 200, home.headers.get("location")
-    return page_text(home.text)
 
 
 # --- The sign-in ---------------------------------------------------------------------------------
@@ -65,7 +60,7 @@ def test_sign_in_lands_signed_in_with_the_mapped_roles(client, db, sso) -> None:
     user = db.exec(select(User).where(col(User.sso_subject) == "amy")).one()
     assert user.email == "amy@example.org" and user.full_name == "Amy Archer"
     assert user.roles == {Role.QA_LEAD.value, Role.AUDITOR.value}
-    assert "Amy Archer" in _signed_in_as(client)
+    assert "Amy Archer" in signed_in_as(client)
     assert client.get("/users").status_code == 200  # the QA lead's page: the mapped role works
 
 
@@ -285,7 +280,7 @@ def _user(subject: str, db) -> User:
 def test_back_channel_logout_ends_the_persons_sessions(client, db, sso) -> None:
     with httpx.Client(timeout=10) as browser:
         assert sso_sign_in(client, "ben", browser).status_code == 303
-        assert _signed_in_as(client)
+        assert signed_in_as(client)
         sso.receiver.tokens.clear()
         # Signed out at the provider (another app, say): it posts a logout token to the app.
         page = browser.get(sso.provider.discovery()["end_session_endpoint"])
@@ -313,4 +308,4 @@ def test_a_bad_logout_token_is_refused(client, db, sso) -> None:
         response = anonymous.post("/auth/oidc/backchannel-logout", data={"logout_token": bad})
         assert response.status_code == 400 and response.json()["error"] == "invalid_request"
     assert refusals(db)[-1]["reason"] == "token_invalid"
-    assert _signed_in_as(client)  # still signed in: nothing verified said otherwise
+    assert signed_in_as(client)  # still signed in: nothing verified said otherwise

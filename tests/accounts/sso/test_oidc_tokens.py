@@ -173,6 +173,29 @@ def test_a_provider_that_is_down_is_refused_not_raised() -> None:
     assert refused.value.reason == "provider_unavailable" and refused.value.status == 502
 
 
+def test_a_key_replaced_under_the_same_key_id_is_read_again_once_the_cached_keys_are_not_fresh(monkeypatch) -> None:
+    """The provider restarts on its port (the same issuer) signing with a new key under the same kid. Keys read
+    moments ago are not read again for a signature that fails (a stream of forged tokens must not make every sign-in
+    fetch them): refused. Once they are older than KEYS_REFETCH_AFTER_SECONDS, the keys are read again and the same
+    token validates; no cache is cleared by hand."""
+    require_node()
+    oidc.discovery_cache_clear()
+    with start_provider(provider_config()) as before:
+        id_token, nonce = _fresh_token(before)
+        client = _client(before.issuer)
+        oidc.id_token_validate(client, id_token, nonce=nonce, now=_at(id_token, -60))  # its keys are now cached
+        port = int(before.issuer.rsplit(":", 1)[1])
+    with start_provider(provider_config(), port=port) as after:
+        assert after.issuer == before.issuer
+        new_token, new_nonce = _fresh_token(after)
+        assert _refused(after, new_token, new_nonce).reason == "token_invalid"
+        monkeypatch.setattr(oidc, "KEYS_REFETCH_AFTER_SECONDS", 0)
+        claims = oidc.id_token_validate(client, new_token, nonce=new_nonce, now=_at(new_token, -60))
+        assert claims["sub"] == "amy"
+        # The old key is gone: a token it signed is refused, not accepted from the old cache.
+        assert _refused(after, id_token, nonce).reason == "token_invalid"
+
+
 def test_signed_cookies_refuse_tampering_and_age() -> None:
     settings = make_test_settings("sqlite://")
     value = oidc.cookie_seal(settings, "flow", {"a": 1}, 60)

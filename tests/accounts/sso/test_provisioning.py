@@ -514,9 +514,9 @@ def test_a_first_sign_in_racing_another_finds_the_account_the_other_created(db, 
     real_match = provisioning._match
     calls: list[int] = []
 
-    def match_missing_the_other(session: Session, identity: Identity) -> tuple[User | None, bool]:
+    def match_missing_the_other(session: Session, identity: Identity, *rest: Any) -> tuple[User | None, bool]:
         calls.append(1)
-        return (None, False) if len(calls) == 1 else real_match(session, identity)
+        return (None, False) if len(calls) == 1 else real_match(session, identity, *rest)
 
     monkeypatch.setattr(provisioning, "_match", match_missing_the_other)
     count = _users(db)
