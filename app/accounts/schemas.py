@@ -126,10 +126,14 @@ FormAgency = Annotated[Agency | None, BeforeValidator(_blank_agency)]
 AGREEMENT = "partner_agreement_until"
 
 
-def partner_form_values(form: FormData) -> dict[str, str | None]:
-    """The partner agreement date of the user form (a GOV.UK date input): the date as ISO text (or as typed, for
-    validation to name, or None when blank), and its three boxes as posted, to show the form again."""
-    return {AGREEMENT: date_from_parts(form, AGREEMENT), **date_part_values(form, AGREEMENT)}
+def date_form_values(form: FormData, *names: str) -> dict[str, str | None]:
+    """The dates of a form (GOV.UK date inputs: the user form's partner agreement, a training course's): each as
+    ISO text (or as typed, for validation to name, or None when blank), and its three boxes as posted, to show the
+    form again."""
+    values: dict[str, str | None] = {}
+    for name in names:
+        values.update({name: date_from_parts(form, name), **date_part_values(form, name)})
+    return values
 
 
 def partner_edit_values(user: object) -> dict[str, str]:

@@ -17,6 +17,7 @@ from app.accounts.models import User
 from app.accounts.passwords import MIN_PASSWORD_LENGTH, password_verify
 from app.accounts.roles import ROLE_HINTS, Agency, Role, TrainingKind
 from app.accounts.schemas import (
+    AGREEMENT,
     LoginForm,
     PasswordChangeForm,
     TeamCreate,
@@ -25,9 +26,9 @@ from app.accounts.schemas import (
     UserCreateForm,
     UserUpdate,
     UserUpdateForm,
+    date_form_values,
     normalise_username,
     partner_edit_values,
-    partner_form_values,
 )
 from app.accounts.sso import oidc
 from app.audit_trail.service import audit_record
@@ -42,7 +43,6 @@ from app.web.forms import (
     STALE_VERSION,
     FormDep,
     attempt,
-    date_from_parts,
     form_data,
     posted_version,
     see_other,
@@ -314,7 +314,7 @@ def user_new(request: Request, session: SessionDep, _: AccountManager) -> Respon
 
 @router.post("/users/new")
 def user_create(request: Request, session: SessionDep, actor: AccountManager, form: FormDep) -> Response:
-    values = form_data(form, UserCreateForm) | partner_form_values(form)
+    values = form_data(form, UserCreateForm) | date_form_values(form, AGREEMENT)
     data, errors = validate(UserCreateForm, values)
     values.pop("password", None)  # never sent back to the browser
     if data is not None:
@@ -364,7 +364,7 @@ def user_edit(request: Request, session: SessionDep, _: AccountManager, user: Ma
 def user_update(
     request: Request, session: SessionDep, actor: AccountManager, user: ManagedUser, form: FormDep
 ) -> Response:
-    values = form_data(form, UserUpdateForm) | partner_form_values(form)
+    values = form_data(form, UserUpdateForm) | date_form_values(form, AGREEMENT)
     data, errors = validate(UserUpdateForm, values)
     values.pop("password", None)  # never sent back to the browser
     conflict = None
@@ -416,11 +416,7 @@ def training_new(request: Request, session: SessionDep, _: AccountManager, user:
 def training_create(
     request: Request, session: SessionDep, actor: AccountManager, user: ManagedUser, form: FormDep
 ) -> Response:
-    values = {
-        "kind": str(form.get("kind", "")),
-        "completed_on": date_from_parts(form, "completed_on"),
-        "expires_on": date_from_parts(form, "expires_on"),
-    }
+    values = form_data(form, TrainingCreate) | date_form_values(form, "completed_on", "expires_on")
     data, errors = validate(TrainingCreate, values)
     if data is not None:
         service.training_record_add(session, user=user, data=data, actor=actor)
@@ -428,7 +424,7 @@ def training_create(
     return render(
         request,
         "accounts/training_form.html",
-        {"user": user, "kinds": list(TrainingKind), "values": dict(form), "errors": errors},
+        {"user": user, "kinds": list(TrainingKind), "values": values, "errors": errors},
         status_code=400,
     )
 

@@ -101,6 +101,16 @@ class DueDateForm(BaseModel):
     version: FormText = ""
 
 
+class AuditStartForm(BaseModel):
+    """Starting an audit of a case by hand: a template and an auditor, each from the page's lists (the page names
+    one not in them, or an auditor who may not audit the case), and an optional due date, as `date_from_parts`
+    joins its day, month and year boxes (the page weighs it against the due-date rules)."""
+
+    template_key: str = ""
+    auditor_id: ChosenId = None
+    due_date: date | None = Field(default=None, title="the due date")  # "The due date must be a real date"
+
+
 def audit_summary(row: AuditRow) -> AuditSummary:
     a = row.audit
     assert a.id is not None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -30,6 +29,7 @@ from app.audits import permissions, selectors, service
 from app.audits.lookups import AnsweringAudit, OpenAudit, access_of
 from app.audits.models import Audit
 from app.audits.permissions import PartnerView
+from app.audits.schemas import AuditStartForm
 from app.audits.workflow.states import EDITABLE
 from app.cases import selectors as case_selectors
 from app.cases.lookups import ReadableCase
@@ -43,7 +43,7 @@ from app.moderation import selectors as moderation_selectors
 from app.pagination import page_number
 from app.recommendations.selectors import recommendation_summary
 from app.web.auth import CurrentUser, QALead, RoleGuard
-from app.web.forms import FormDep, attempt, date_from_parts, see_other
+from app.web.forms import FormDep, attempt, date_from_parts, date_part_values, form_data, see_other, validate_all_named
 from app.web.query import StatusFilter
 from app.web.templating import render, render_list
 from app.working_days import calendar_for
@@ -209,13 +209,13 @@ def audit_start_submit(
     request: Request, session: SessionDep, lead: QALead, case: ReadableCase, form: FormDep
 ) -> Response:
     templates, auditors = _start_choices(request, session, case)
-    values = {name: str(form.get(name, "")) for name in ("template_key", "auditor_id")}
-    due = date_from_parts(form, "due_date")
-    values.update({f"due_date-{p}": str(form.get(f"due_date-{p}", "")) for p in ("day", "month", "year")})
-    template = next((t for t in templates if t.key == values["template_key"]), None)
-    chosen = next(((a, problems) for a, problems in auditors if str(a.id) == values["auditor_id"]), None)
+    posted = {**form_data(form, AuditStartForm), "due_date": date_from_parts(form, "due_date")}
+    data, errors = validate_all_named(AuditStartForm, posted)
+    chosen_id = "" if data.auditor_id is None else str(data.auditor_id)
+    values = {"template_key": data.template_key, "auditor_id": chosen_id, **date_part_values(form, "due_date")}
+    template = next((t for t in templates if t.key == data.template_key), None)
+    chosen = next(((a, problems) for a, problems in auditors if a.id == data.auditor_id), None)
     auditor = chosen[0] if chosen and not chosen[1] else None
-    errors: dict[str, str] = {}
     if template is None:
         errors["template_key"] = "Select the template to audit the case with"
     if chosen is None:
@@ -223,15 +223,8 @@ def audit_start_submit(
     elif chosen[1]:
         errors["auditor_id"] = allocation_flows.cannot_audit(*chosen)
     settings = request.app.state.settings
-    due_date = None
-    if due is not None:
-        try:
-            due_date = date.fromisoformat(due)
-        except ValueError:
-            errors["due_date"] = "The due date must be a real date"
-        else:
-            if problem := settings.due_date_rules().problem(due_date):
-                errors["due_date"] = problem
+    if data.due_date is not None and (problem := settings.due_date_rules().problem(data.due_date)):
+        errors["due_date"] = problem
     if errors or template is None or auditor is None:
         return _start_page(request, session, lead, case, values, errors)
     audit = service.audit_start(
@@ -242,7 +235,7 @@ def audit_start_submit(
         actor=lead,
         today=settings.today(),
         calendar=calendar_for(settings.working_days_jurisdiction),
-        due_date=due_date,
+        due_date=data.due_date,
     )
     return see_other(f"/audits/{audit.id}")
 

@@ -10,14 +10,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from app.db import MAX_ROW_ID
 from app.input_types import DateValue
+from app.numbers import parse_int
 from app.recommendations import rules
 from app.recommendations.selectors import (
     STATUS_FILTERS,
     HistoryEntry,
     RecommendationRow,
 )
-from app.recommendations.service import NOTE_MAX_LENGTH
-from app.web.forms import clip
+from app.recommendations.service import NOTE_MAX_LENGTH, TEXT_MAX_LENGTH
+from app.web.forms import ChosenId, clip
 
 RowIdField = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 Priority = Literal["urgent", "high", "normal"]
@@ -124,6 +125,49 @@ class DueDateForm(DueReasonForm):
     """A new due date (from `date_from_parts`: the service says when it is blank) and why."""
 
     due_date: Annotated[date | None, BeforeValidator(_real_date)] = None
+
+
+# What must be done, and the other text of the raising form: cut a little above the service's limit, as a note is.
+RaiseText = Annotated[str, BeforeValidator(clip(TEXT_MAX_LENGTH + 100))]
+MAX_TICKED_THEMES = 50  # the themes of the raising form that are read (the page lists the active ones)
+
+
+def _first_ticked(value: object) -> object:
+    return value[:MAX_TICKED_THEMES] if isinstance(value, list) else value
+
+
+def _listed_theme(value: object) -> object:
+    """A ticked theme's id (ASCII digits, at most nine); anything else is not one of the page's themes."""
+    if isinstance(value, str):
+        if (number := parse_int(value)) is None:
+            raise ValueError("Choose themes from the list")
+        return number
+    return value
+
+
+class RecommendationRaiseValues(BaseModel):
+    """The raising form as posted, cut to length (the first themes ticked), as shown again with errors."""
+
+    text: RaiseText = ""
+    owner_id: RaiseText = ""
+    priority: RaiseText = ""
+    section_key: RaiseText = ""
+    service_area_id: RaiseText = ""
+    theme_ids: Annotated[list[str], BeforeValidator(_first_ticked)] = []
+
+
+class RecommendationRaiseForm(BaseModel):
+    """Raising a recommendation from an audit's findings or a cycle's: the text, priority and section as posted
+    (the service tidies and judges them), the owner and service area from their lists (anything else reads as
+    none, for the service to name), an optional due date (from `date_from_parts`) and the ticked themes."""
+
+    text: RaiseText = ""
+    owner_id: ChosenId = None
+    priority: RaiseText = ""
+    section_key: RaiseText = ""
+    service_area_id: ChosenId = None
+    due_date: Annotated[date | None, BeforeValidator(_real_date)] = None
+    theme_ids: Annotated[list[Annotated[int, BeforeValidator(_listed_theme)]], BeforeValidator(_first_ticked)] = []
 
 
 class ThemeAddForm(BaseModel):

@@ -4,7 +4,6 @@ them from an audit's findings or, for the QA lead, from a cycle's thematic findi
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,7 +19,7 @@ from app.cases.models import Case
 from app.db import SessionDep
 from app.errors import Conflict, ValidationFailed
 from app.moderation.audit_access import audit_access
-from app.numbers import digits
+from app.numbers import parse_int
 from app.pagination import page_number
 from app.recommendations import permissions, rules, selectors, service
 from app.recommendations.lookups import Raiser, ReadableRecommendation, RecommendationUser, access_of
@@ -30,6 +29,8 @@ from app.recommendations.schemas import (
     DueReasonForm,
     RecommendationMoveForm,
     RecommendationNotesForm,
+    RecommendationRaiseForm,
+    RecommendationRaiseValues,
 )
 from app.sampling.lookups import ManagedCycle, ProgrammeManager
 from app.sampling.models import Cycle
@@ -43,6 +44,7 @@ from app.web.forms import (
     posted_version,
     request_today,
     validate,
+    validate_all_named,
 )
 from app.web.query import query_string
 from app.web.templating import render, render_list
@@ -386,55 +388,33 @@ def _raise_page(
     return render(request, "recommendations/raise.html", context, status_code=status_code)
 
 
-def _raise_values(form: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        name: str(form.get(name, ""))[: service.TEXT_MAX_LENGTH + 100]
-        for name in ("text", "owner_id", "priority", "section_key", "service_area_id")
-    }
-    values.update({f"due_date-{p}": str(form.get(f"due_date-{p}", ""))[:10] for p in ("day", "month", "year")})
-    values["theme_ids"] = [str(v) for v in form.getlist("theme_ids")][:50]
-    return values
-
-
-def _as_id(raw: str) -> int | None:
-    return int(raw) if digits(raw) and len(raw) <= 9 else None
-
-
 def _raise_submit(
     request: Request, session: Session, user: User, form: Any, *, audit: Audit | None, cycle: Cycle | None
 ) -> Response:
-    values = _raise_values(form)
-    raw_due = date_from_parts(form, "due_date")
-    errors: dict[str, str] = {}
-    due: date | None = None
-    try:
-        due = date.fromisoformat(raw_due) if raw_due else None
-    except ValueError:
-        errors["due_date"] = "The due date must be a real date, for example 27 3 2027"
-    theme_ids = [int(v) for v in values["theme_ids"] if digits(v) and len(v) <= 9]
-    if len(theme_ids) != len(values["theme_ids"]):
-        errors["theme_ids"] = "Choose themes from the list"
+    posted = {**form_data(form, RecommendationRaiseForm), "due_date": date_from_parts(form, "due_date")}
+    data, errors = validate_all_named(RecommendationRaiseForm, posted)
     item = attempt(
         session,
         lambda: service.recommendation_raise(
             session,
             actor=user,
             settings=request.app.state.settings,
-            text=values["text"],
-            owner_id=_as_id(values["owner_id"]),
-            priority=values["priority"],
-            due_date=due,
-            theme_ids=theme_ids,
+            text=data.text,
+            owner_id=data.owner_id,
+            priority=data.priority,
+            due_date=data.due_date,
+            theme_ids=data.theme_ids,
             audit=audit,
-            section_key=values["section_key"],
+            section_key=data.section_key,
             cycle=cycle,
-            service_area_id=_as_id(values["service_area_id"]),
+            service_area_id=data.service_area_id,
             errors=errors,
         ),
     )
     if isinstance(item, Conflict):
         raise item
     if isinstance(item, ValidationFailed):
+        values = {**RecommendationRaiseValues.model_validate(posted).model_dump(), **date_part_values(form, "due_date")}
         return _raise_page(
             request, session, audit=audit, cycle=cycle, values=values, errors=item.errors, status_code=400
         )
@@ -449,7 +429,7 @@ def audit_recommendations(
     case = session.get(Case, audit.case_id)
     owner = service.default_owner(session, case=case) if case is not None else None
     values: dict[str, Any] = {"owner_id": str(owner.id) if owner else "", "priority": "normal", "theme_ids": []}
-    return _raise_page(request, session, audit=audit, cycle=None, values=values, errors={}, raised=_as_id(raised or ""))
+    return _raise_page(request, session, audit=audit, cycle=None, values=values, errors={}, raised=parse_int(raised))
 
 
 @router.post("/audits/{audit_id}/recommendations")

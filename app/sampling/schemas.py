@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from app.cases.facts import CaseType
 from app.input_types import DateValue
 from app.numbers import IdValue
-from app.web.forms import clip
+from app.web.forms import BlankNone, Ticked, clip
 
 CycleKind = Literal["dip_sample", "thematic", "deep_dive", "multi_agency"]
 CYCLE_KINDS: dict[str, str] = {
@@ -80,6 +80,50 @@ class SampleSpec(BaseModel):
     )
     exclude_in_open_sample: bool = True
     seed: int | None = Field(default=None, ge=1, le=2**31 - 1, title="seed")
+
+
+# --- The HTML forms: what a browser posts, read for the models above (which judge it) or for the page.
+
+
+def _stripped(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _percent(value: object) -> object:
+    """A moderation rate typed as a percentage ("10", "12.5 %"; blank is the default, 10), as a fraction."""
+    if not isinstance(value, str):
+        return value
+    rate = value.strip().removesuffix("%").strip()
+    try:
+        percent = float(rate) if rate else 10.0
+    except ValueError:
+        percent = -1.0  # not a number: refused below
+    if not 0 <= percent <= 100:
+        raise ValueError("Moderation rate must be a number from 0 to 100, like 10")
+    return percent / 100
+
+
+class CycleForm(BaseModel):
+    """A new cycle as the form posts it, read into CycleCreate's fields for CycleCreate to judge (as it judges the
+    API's body): the text tidied, a kind not chosen as none, the dates as `date_from_parts` joins their boxes, the
+    moderation rate as a percentage, and the blind-moderation box (unticked, it is not posted: open)."""
+
+    title: Annotated[str, BeforeValidator(_stripped)] = ""
+    kind: BlankNone = None
+    template_key: str = ""
+    theme: Annotated[str, BeforeValidator(_stripped)] = ""
+    start_date: str | None = None
+    due_date: str | None = None
+    moderation_rate: Annotated[float, BeforeValidator(_percent)] = 0.1
+    blind_moderation: Ticked = False
+
+
+class SampleDrawForm(BaseModel):
+    """Besides the sample's spec: preview the draw, or confirm it (`action=confirm`) against the register as it was
+    previewed (`frame_hash`; when none is posted, the frame is not compared)."""
+
+    action: str = ""
+    frame_hash: str = ""
 
 
 class SampleCaseAddForm(BaseModel):

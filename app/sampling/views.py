@@ -26,15 +26,36 @@ from app.sampling.frame import frame_counts
 from app.sampling.lookups import ManagedCycle, ManagedSample, ProgrammeManager
 from app.sampling.methods import describe_precision
 from app.sampling.models import Cycle, Sample
-from app.sampling.schemas import CYCLE_KINDS, MAX_SAMPLE, METHODS, STRATA_BY, CycleCreate, SampleCaseAddForm, SampleSpec
+from app.sampling.schemas import (
+    CYCLE_KINDS,
+    MAX_SAMPLE,
+    METHODS,
+    STRATA_BY,
+    CycleCreate,
+    CycleForm,
+    SampleCaseAddForm,
+    SampleDrawForm,
+    SampleSpec,
+)
 from app.web.errors import refusal_page
-from app.web.forms import FormDep, attempt, date_from_parts, form_data, request_today, see_other, validate
+from app.web.forms import (
+    FormDep,
+    attempt,
+    date_from_parts,
+    date_part_values,
+    form_data,
+    request_today,
+    see_other,
+    validate,
+    validate_all_named,
+)
 from app.web.templating import render
 from app.working_days import calendar_for
 
 router = APIRouter(tags=["programme (HTML)"])
 
 CYCLE_FIELDS = ["title", "kind", "template_key", "theme", "start_date", "due_date", "moderation_rate"]
+CYCLE_DATES = ("start_date", "due_date")
 DATE_PARTS = ("day", "month", "year")
 EXCLUSION_LABELS = {
     "closed": "Closed cases",
@@ -153,31 +174,13 @@ def cycle_new(request: Request, session: SessionDep, _: ProgrammeManager) -> Res
 
 @router.post("/programme/new")
 def cycle_new_submit(request: Request, session: SessionDep, lead: ProgrammeManager, form: FormDep) -> Response:
-    values: dict[str, Any] = {
-        name: str(form.get(name, "")) for name in ("title", "kind", "template_key", "theme", "moderation_rate")
-    }
-    for name in ("start_date", "due_date"):
-        values.update({f"{name}-{p}": str(form.get(f"{name}-{p}", "")).strip() for p in DATE_PARTS})
-    values["blind_moderation"] = "yes" if form.get("blind_moderation") == "yes" else ""
-    errors: dict[str, str] = {}
-    rate = values["moderation_rate"].strip().removesuffix("%").strip()
-    try:
-        percent = float(rate) if rate else 10.0
-    except ValueError:
-        percent = -1.0
-    if not 0 <= percent <= 100:
-        errors["moderation_rate"] = "Moderation rate must be a number from 0 to 100, like 10"
-    data = {
-        "title": values["title"].strip(),
-        "kind": values["kind"] or None,
-        "template_key": values["template_key"],
-        "theme": values["theme"].strip(),
-        "start_date": date_from_parts(form, "start_date"),
-        "due_date": date_from_parts(form, "due_date"),
-        "moderation_rate": percent / 100 if not errors else 0.1,
-        "blind_moderation": bool(values["blind_moderation"]),
-    }
-    cycle_data, problems = validate(CycleCreate, data)
+    values: dict[str, Any] = form_data(form, CycleForm)  # as typed, to show again
+    posted = dict(values)
+    for name in CYCLE_DATES:
+        values.update(date_part_values(form, name))
+        posted[name] = date_from_parts(form, name)
+    data, errors = validate_all_named(CycleForm, posted)
+    cycle_data, problems = validate(CycleCreate, data.model_dump())
     if problems.get("template_key"):
         problems["template_key"] = "Select the template the audits will use"
     if problems.get("kind"):
@@ -399,9 +402,10 @@ def sample_new_submit(
         raise draw
     if isinstance(draw, ValidationFailed):
         return _sample_form(request, session, cycle, values, errors=draw.errors, status_code=400)
-    if form.get("action") != "confirm":
+    choice = SampleDrawForm.model_validate(form_data(form, SampleDrawForm))
+    if choice.action != "confirm":
         return _sample_form(request, session, cycle, values, draw=draw)
-    if form.get("frame_hash") and form.get("frame_hash") != draw.frame_hash:
+    if choice.frame_hash and choice.frame_hash != draw.frame_hash:
         return _sample_form(
             request,
             session,

@@ -157,6 +157,16 @@ def validate(model: type[M], data: dict[str, Any]) -> tuple[M | None, dict[str, 
         return None, errors
 
 
+def validate_all_named(model: type[M], data: dict[str, Any]) -> tuple[M, dict[str, str]]:
+    """Validate form data so a page can name every problem at once: the model, and a message per refused field. The
+    model is read again without the refused fields (each must have a default), so the page's own checks of the other
+    fields still run and are named together with them."""
+    found, errors = validate(model, data)
+    if found is None:
+        found = model.model_validate({k: v for k, v in data.items() if k not in errors})
+    return found, errors
+
+
 def date_from_parts(form: FormData, name: str) -> str | None:
     """Join a GOV.UK date input (`name-day`, `name-month`, `name-year`) into ISO text, or None if all blank.
 
