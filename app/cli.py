@@ -427,5 +427,31 @@ def reminders_command(
         _fail("\n".join(["Some reminders were not sent; run the command again today to retry them:", *report.failures]))
 
 
+@cli.command("worker")
+def worker_command(
+    concurrency: Annotated[int, typer.Option(min=1, max=32, help="Jobs this worker runs at once")] = 1,
+    name: Annotated[str | None, typer.Option(help="A name for this worker in the logs and the queue")] = None,
+) -> None:
+    """Run background jobs (imports, emails, reminders, board packs, periodic work) from the PostgreSQL queue until
+    stopped; run one or more, on any machines. With SQLite the app process runs its jobs itself."""
+    from app.jobs.worker import worker_run
+    from app.log_config import configure_logging
+
+    settings = get_settings()
+    if make_engine(settings.database_url).dialect.name != "postgresql":
+        _fail(
+            "caseaudit worker runs the PostgreSQL job queue. With SQLite (DATABASE_URL is SQLite now), the app "
+            "process runs its jobs itself: start the app with `caseaudit serve`."
+        )
+    import app.models  # noqa: F401  (every table, as in the web app)
+    from app.accounts.passwords import passwords_configure
+    from app.audit_trail.service import audit_trail_configure
+
+    configure_logging()
+    passwords_configure(settings)
+    audit_trail_configure(settings)
+    worker_run(settings, concurrency=concurrency, name=name)
+
+
 def main() -> None:
     cli()

@@ -126,6 +126,11 @@ class Settings(BaseSettings):
     smtp_from: str = "case-file-audit@localhost"
     smtp_starttls: bool = True
 
+    # Background work (app/jobs): on PostgreSQL, `caseaudit worker` processes run the queue; on SQLite, a thread in
+    # the app process does (JOBS_IN_PROCESS; off in tests, which run jobs themselves)
+    jobs_in_process: bool = True
+    job_stalled_after_seconds: int = Field(default=60, ge=2, le=3600)
+
     # Single sign-on (OpenID Connect, app/accounts/sso): the council's provider and, optionally, a second one for
     # partner agencies. Scopes, claims and clock leeway are shared by both.
     oidc_issuer: str | None = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -15,6 +17,7 @@ from app.accounts.passwords import passwords_configure
 from app.audit_trail.service import audit_trail_configure, commit_and_link
 from app.config import PROJECT_DIR, Settings, get_settings
 from app.db import make_engine
+from app.jobs.local import local_queue_start, local_queue_stop
 from app.log_config import configure_logging
 from app.web.body_limit import BodySizeLimit
 from app.web.csrf import CSRF_COOKIE, new_nonce, valid_nonce, verify_csrf
@@ -94,6 +97,7 @@ def _install_routes(app: FastAPI) -> None:
     from app.escalations import views as escalations_views
     from app.health import api as health_api
     from app.home import views as home_views
+    from app.jobs import views as jobs_views
     from app.moderation import api as moderation_api
     from app.moderation import views as moderation_views
     from app.moderation.agreement import api as agreement_api
@@ -118,6 +122,7 @@ def _install_routes(app: FastAPI) -> None:
         home_views,
         accounts_views,
         audit_trail_views,
+        jobs_views,
         cases_views,
         case_import_views,
         case_people_views,
@@ -173,11 +178,27 @@ def _install_routes(app: FastAPI) -> None:
         )
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """On SQLite the app process runs the job queue itself, in a thread (app/jobs/local.py); on PostgreSQL
+    `caseaudit worker` processes do."""
+    settings: Settings = app.state.settings
+    local = settings.jobs_in_process and app.state.engine.dialect.name == "sqlite"
+    if local:
+        local_queue_start(settings, app.state.engine)
+    try:
+        yield
+    finally:
+        if local:
+            local_queue_stop()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for these settings (the environment's by default)."""
     settings = settings or get_settings()
     configure_logging()  # in every process: with --workers N each worker builds its own app
     app = FastAPI(
+        lifespan=_lifespan,
         title="Case file audit",
         version="0.1.0",
         docs_url=None,

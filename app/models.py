@@ -6,9 +6,10 @@ from app.audit_trail.models import AuditChainHead, AuditEvent
 from app.audits.models import Audit, AuditAnswer, AuditDueChange, AuditReply
 from app.audits.partners.models import PanelMeeting, SectionPartner
 from app.cases.models import Case, CaseImport, CaseImportFile, WorkerLink
-from app.escalations.models import Escalation
+from app.escalations.models import Escalation, EscalationChase
+from app.jobs.models import JobFailure
 from app.moderation.models import Moderation
-from app.notifications.models import Notification
+from app.notifications.models import EmailOutbox, Notification
 from app.recommendations.models import (
     Recommendation,
     RecommendationEvent,
@@ -30,7 +31,10 @@ __all__ = [
     "CaseImport",
     "CaseImportFile",
     "Cycle",
+    "EmailOutbox",
     "Escalation",
+    "EscalationChase",
+    "JobFailure",
     "LoginAttempt",
     "Moderation",
     "Notification",

@@ -144,6 +144,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def make_test_settings(database_url: str, **overrides: object) -> Settings:
     # Checkpoints of this test database's audit trail only: never the developer's var/ directory.
     overrides.setdefault("audit_trail_checkpoint_dir", Path(tempfile.mkdtemp(prefix="caseaudit-checkpoints-")))
+    overrides.setdefault("jobs_in_process", False)  # tests run the jobs they queue themselves
     return Settings(
         environment="test",
         database_url=database_url,

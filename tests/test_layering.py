@@ -44,6 +44,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("recommendations",),
     ("records",),
     ("reports",),
+    ("jobs",),
     ("flows",),
     ("web",),
     (LOOKUPS,),

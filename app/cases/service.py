@@ -492,12 +492,17 @@ def import_queue(session: Session, *, case_import: CaseImport) -> None:
     session.refresh(case_import)
 
 
-def import_claim(session: Session, *, case_import: CaseImport) -> None:
-    """Start writing a previewed (or queued) import: atomically, so it can only ever be written once."""
+def import_claim(session: Session, *, case_import: CaseImport, silent_since: datetime | None = None) -> None:
+    """Start writing a previewed (or queued) import: atomically, so it can only ever be written once. With
+    `silent_since`, take over one left "importing" by a run that has shown no sign of life since then (its worker
+    died; nothing of it was written) — unless that run has just reported progress."""
     _refuse_unconfirmable(session, case_import)
+    claimable = CaseImport.status.in_(("previewed", "queued"))
+    if silent_since is not None:
+        claimable = claimable | ((CaseImport.status == "importing") & (CaseImport.progress_at <= silent_since))
     claimed = session.execute(
         update(CaseImport)
-        .where(CaseImport.id == case_import.id, CaseImport.status.in_(("previewed", "queued")))
+        .where(CaseImport.id == case_import.id, claimable)
         .values(status="importing", phase=READING, progress_at=clock.now())
     ).rowcount
     if claimed != 1:

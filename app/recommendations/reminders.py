@@ -43,6 +43,8 @@ from app import clock, mail
 from app.accounts.models import Team, User, UserRole
 from app.accounts.roles import Role
 from app.config import Settings
+from app.db import SessionMaker
+from app.errors import DomainError
 from app.notifications.models import Notification
 from app.recommendations import rules
 from app.recommendations.models import Recommendation, ReminderDigest
@@ -505,3 +507,18 @@ def reminders_run(
         else:
             report.sent += 1
     return report
+
+
+def reminders_job(new_session: SessionMaker, settings: Settings) -> None:
+    """The job queue's daily `recommendation_reminders` (as `caseaudit reminders`): safe to run again the same day.
+    Reminders that could not be sent fail the job, so the queue tries again later and the QA lead's page shows it."""
+    with new_session() as session:
+        report = reminders_run(session, settings=settings)
+        session.commit()
+    if report.failures:
+        raise ReminderFailures(f"{len(report.failures)} reminder(s) not sent; they are tried again")
+
+
+class ReminderFailures(DomainError):
+    """Some of the day's reminders were not sent."""
+

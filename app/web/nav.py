@@ -43,6 +43,7 @@ NAV_ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Users", "/users", frozenset(ACCOUNT_ADMIN_ROLES)),
     NavEntry("Teams", "/teams", frozenset(ACCOUNT_ADMIN_ROLES)),
     NavEntry("Audit trail", "/audit-trail", frozenset({Role.QA_LEAD})),
+    NavEntry("Jobs", "/jobs", frozenset({Role.QA_LEAD})),
     NavEntry("Your account", "/account"),
     NavEntry("Sign out", "/logout"),
 )

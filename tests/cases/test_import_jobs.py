@@ -16,7 +16,7 @@ from app.cases.readers import UploadedFile
 from app.cases.service import CHECKING, READING, WRITING
 from app.cli import alembic_upgrade
 from app.db import make_engine
-from tests.conftest import fresh_database_url
+from tests.conftest import fresh_database_url, make_test_settings
 
 
 def _import(db, **values) -> CaseImport:
@@ -76,11 +76,21 @@ def test_an_import_with_no_heartbeat_for_ten_minutes_has_stopped(db):
     assert not is_stopped(_import(db, progress_at=clock.now() - timedelta(hours=2), status="committed"))
 
 
-def test_the_job_leaves_an_import_that_is_not_queued_alone(db):
+def test_the_job_leaves_an_import_another_run_is_writing_alone(db, settings):
     case_import = _import(db, phase=READING)
-    import_job(_sessions(db), import_id=case_import.id, actor_id=None, today=clock.now().date())
+    import_job(_sessions(db), settings, import_id=case_import.id, actor_id=None, today=clock.now().date().isoformat())
     db.refresh(case_import)
     assert case_import.status == "importing" and case_import.phase == READING
+
+
+def test_the_job_run_again_takes_over_the_import_its_dead_run_left(db, settings):
+    """Run again by the queue (attempt 2: the worker of attempt 1 died), it claims the import attempt 1 left
+    "importing" and runs it (here its files are gone, so it fails, on the record)."""
+    case_import = _import(db, phase=READING)
+    today = clock.now().date().isoformat()
+    import_job(_sessions(db), settings, import_id=case_import.id, actor_id=None, today=today, attempt=2)
+    db.refresh(case_import)
+    assert case_import.status == "failed"
 
 
 def test_the_job_runs_on_its_own_connections_and_records_each_phase(pytestconfig, tmp_path, monkeypatch):
@@ -116,7 +126,9 @@ def test_the_job_runs_on_its_own_connections_and_records_each_phase(pytestconfig
             return record
 
         monkeypatch.setattr(import_jobs, "progress_writer", recording_writer)
-        import_jobs.import_job(new_session, import_id=case_import.id, actor_id=None, today=date(2026, 11, 26))
+        import_jobs.import_job(
+            new_session, make_test_settings("sqlite://"), import_id=case_import.id, actor_id=None, today="2026-11-26"
+        )
         with new_session() as session:
             done = session.get(CaseImport, case_import.id)
             assert done is not None and (done.status, done.created, done.phase) == ("committed", 2, None)

@@ -1,7 +1,8 @@
 """Running a confirmed import in the background, with its progress in the database for any replica to show.
 
-The browser's "Confirm import" queues the import and returns at once; `import_job` then runs after the
-response (FastAPI background task) in three steps, so SQLite's single writer is held only while writing:
+The browser's "Confirm import" queues the import and returns at once; `import_job` then runs on the job queue
+(app/jobs: a worker on PostgreSQL, the app's job thread on SQLite) in three steps, so SQLite's single writer is
+held only while writing:
 
 1. a short transaction claims the import and loads its stored files;
 2. the files are read, validated and merged with no transaction open (the slow part for big files);
@@ -19,13 +20,14 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
-from sqlalchemy import update
-from sqlmodel import Session
+from sqlalchemy import select, update
+from sqlmodel import Session, col
 
 from app import clock
 from app.accounts.models import User
 from app.cases import service
 from app.cases.models import CaseImport
+from app.config import Settings
 from app.db import SessionMaker
 from app.errors import Conflict
 
@@ -53,18 +55,32 @@ def progress_writer(new_session: SessionMaker, import_id: int) -> service.Progre
     return report
 
 
-def import_job(new_session: SessionMaker, *, import_id: int, actor_id: int | None, today: date) -> None:
-    """Write a queued import (run after the response). Never raises: the outcome is on the import record."""
+def import_job(
+    new_session: SessionMaker,
+    settings: Settings,
+    *,
+    import_id: int,
+    actor_id: int | None,
+    today: str,
+    attempt: int = 1,
+) -> None:
+    """Write a queued import (the job queue's `case_import`, queued by the confirmation). Never raises: the outcome
+    is on the import record.
+
+    Run again (`attempt` > 1), which the queue does only once the worker of the run before has died (its heartbeat
+    stopped for JOB_STALLED_AFTER_SECONDS), it takes over the import that run left "importing": nothing of it was
+    written, as the write is one transaction."""
     try:
         with new_session() as session:
             case_import = session.get(CaseImport, import_id)
-            if case_import is None or case_import.status != "queued":
+            if case_import is None or case_import.status not in RUNNING:
                 return  # already run, or tried again meanwhile
-            service.import_claim(session, case_import=case_import)
+            silent_since = clock.now() if attempt > 1 else None
+            service.import_claim(session, case_import=case_import, silent_since=silent_since)
             files = service.import_stored_files(session, case_import=case_import)
             format, mode = case_import.format, case_import.mode
             session.commit()
-        plan = service.import_read(files=files, format=format, mode=mode, today=today)
+        plan = service.import_read(files=files, format=format, mode=mode, today=date.fromisoformat(today))
         del files
         progress = progress_writer(new_session, import_id)
         progress(service.CHECKING, 0, len(plan.cases))
@@ -75,7 +91,12 @@ def import_job(new_session: SessionMaker, *, import_id: int, actor_id: int | Non
                 return
             try:
                 service.import_write(
-                    session, case_import=case_import, plan=plan, actor=actor, today=today, progress=progress
+                    session,
+                    case_import=case_import,
+                    plan=plan,
+                    actor=actor,
+                    today=date.fromisoformat(today),
+                    progress=progress,
                 )
             except (service.ImportRejected, service.PreviewChanged):
                 pass  # the import record says why (or shows the new preview); nothing else was written
@@ -85,6 +106,24 @@ def import_job(new_session: SessionMaker, *, import_id: int, actor_id: int | Non
     except Exception as exc:  # never a personal detail in the log: the kind of failure only
         log.error("import %s failed: %s", import_id, type(exc).__name__)
         _mark_failed(new_session, import_id)
+
+
+def imports_resume_job(new_session: SessionMaker, settings: Settings) -> None:
+    """Run the imports a restart left queued or half-done (the SQLite queue keeps its jobs in memory only)."""
+    with new_session() as session:
+        waiting = session.execute(
+            select(CaseImport.id, CaseImport.created_by_id).where(col(CaseImport.status).in_(RUNNING))
+        ).all()
+    for import_id, actor_id in waiting:
+        today = settings.today().isoformat()
+        import_job(new_session, settings, import_id=import_id, actor_id=actor_id, today=today, attempt=2)
+
+
+def previews_expire_job(new_session: SessionMaker, settings: Settings) -> None:
+    """Expire the previews not confirmed in time (also done whenever the imports pages are used)."""
+    with new_session() as session:
+        service.imports_expire_due(session)
+        session.commit()
 
 
 def _mark_failed(new_session: SessionMaker, import_id: int) -> None:

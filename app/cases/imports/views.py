@@ -157,10 +157,10 @@ def import_confirm(
         context = _detail_context(session, case_import, notice=exc.message)
         return render(request, "cases/imports_detail.html", context, status_code=exc.status_code)
     run_later(
-        import_jobs.import_job,
+        "case_import",
         import_id=case_import.id,
         actor_id=actor.id,
-        today=request.app.state.settings.today(),
+        today=request.app.state.settings.today().isoformat(),
     )
     return _redirect(request, f"/imports/{case_import.id}")
 
