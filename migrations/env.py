@@ -31,12 +31,20 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _ours(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+    """Procrastinate's tables (the job queue, migration a3d9e5f7b0c4) are its own, not described by our models."""
+    table = obj if type_ == "table" else getattr(obj, "table", None)
+    table_name = name if type_ == "table" else getattr(table, "name", "")
+    return not str(table_name or "").startswith("procrastinate_")
+
+
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_object=_ours,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
