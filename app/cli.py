@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -451,6 +451,50 @@ def worker_command(
     passwords_configure(settings)
     audit_trail_configure(settings)
     worker_run(settings, concurrency=concurrency, name=name)
+
+
+escalations_cli = typer.Typer(no_args_is_help=True, help="Safeguarding escalations.")
+outbox_cli = typer.Typer(no_args_is_help=True, help="The email outbox.")
+cli.add_typer(escalations_cli, name="escalations")
+cli.add_typer(outbox_cli, name="outbox")
+
+
+def _run_now(name: str) -> Any:
+    """Run job `name` of the job queue's registry here and now, as a worker would; returns its report."""
+    import app.models  # noqa: F401  (every table, as in the web app)
+    from app.audit_trail.service import audit_chain_link, audit_trail_configure
+    from app.jobs.registry import JOBS
+    from app.log_config import configure_logging
+
+    settings = get_settings()
+    configure_logging()
+    audit_trail_configure(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        report = JOBS[name].function()(lambda: Session(engine, expire_on_commit=False), settings)
+        with Session(engine) as session:  # the job's audit-trail events, into the chain
+            audit_chain_link(session)
+            session.commit()
+        return report
+    finally:
+        engine.dispose()
+
+
+@escalations_cli.command("chase")
+def escalations_chase_command() -> None:
+    """Chase the safeguarding escalations nobody has acknowledged, one step of the ladder each time one falls due
+    (the recipient, the head of service, the QA leads); safe to run again: each step is sent once."""
+    typer.echo(_run_now("escalations_chase").summary())
+
+
+@outbox_cli.command("deliver")
+def outbox_deliver_command() -> None:
+    """Send the emails in the outbox that are due; safe to run again: none is sent twice. Fails (exit 1) when a
+    send failed; the outbox tries it again later by itself."""
+    report = _run_now("outbox_deliver")
+    typer.echo(report.summary())
+    if report.failed or report.gave_up:
+        _fail("\n".join(["Some emails were not sent:", *report.failures]))
 
 
 def main() -> None:

@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     due_days_high: int = Field(default=28, ge=1)
     due_days_normal: int = Field(default=56, ge=1)
 
+    # Safeguarding escalations: one not acknowledged is chased every this many working hours (09:00 to 17:00, Monday
+    # to Friday, in TIMEZONE, public holidays of WORKING_DAYS_JURISDICTION excluded): the recipient again, then the
+    # heads of service of the case's area, then the QA leads (`caseaudit escalations chase`)
+    escalation_chase_working_hours: int = Field(default=4, ge=1, le=80)
+
     # Due dates (cycles, audits, recommendations): set or changed, one must be from today to this many years ahead
     # (app/date_rules.py); the programme page offers the years from 2000 to the same horizon
     due_date_horizon_years: int = Field(default=3, ge=1, le=50)
@@ -130,6 +135,11 @@ class Settings(BaseSettings):
     # the app process does (JOBS_IN_PROCESS; off in tests, which run jobs themselves)
     jobs_in_process: bool = True
     job_stalled_after_seconds: int = Field(default=60, ge=2, le=3600)
+
+    # Issued board packs (app/reports/packs): attached to the email up to this size, otherwise sent as a signed link
+    # that works for this many days
+    board_pack_attach_max_mb: int = Field(default=5, ge=0, le=25)  # 0: always a link
+    board_pack_link_days: int = Field(default=14, ge=1, le=90)
 
     # Single sign-on (OpenID Connect, app/accounts/sso): the council's provider and, optionally, a second one for
     # partner agencies. Scopes, claims and clock leeway are shared by both.

@@ -18,8 +18,13 @@ class MailError(Exception):
     """The message was not sent."""
 
 
-def message_build(settings: Settings, *, to: str, subject: str, body: str) -> EmailMessage:
-    """A plain-text message from the service's sender address."""
+Attachment = tuple[str, bytes, str]  # (file name, content, MIME type such as "application/pdf")
+
+
+def message_build(
+    settings: Settings, *, to: str, subject: str, body: str, attachment: Attachment | None = None
+) -> EmailMessage:
+    """A plain-text message from the service's sender address, with a file attached if given."""
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["To"] = to
@@ -27,15 +32,19 @@ def message_build(settings: Settings, *, to: str, subject: str, body: str) -> Em
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=settings.smtp_from.rpartition("@")[2] or None)
     message.set_content(body)
+    if attachment is not None:
+        name, content, mime = attachment
+        main, _, sub = mime.partition("/")
+        message.add_attachment(content, maintype=main, subtype=sub, filename=name)
     return message
 
 
-def send(settings: Settings, *, to: str, subject: str, body: str) -> None:
+def send(settings: Settings, *, to: str, subject: str, body: str, attachment: Attachment | None = None) -> None:
     """Send one message through SMTP_HOST, or raise MailError saying what went wrong."""
     if not settings.smtp_host:
         raise MailError("SMTP_HOST is not set, so no email can be sent.")
     server = f"{settings.smtp_host}:{settings.smtp_port}"
-    message = message_build(settings, to=to, subject=subject, body=body)
+    message = message_build(settings, to=to, subject=subject, body=body, attachment=attachment)
     try:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_SECONDS) as smtp:
             if settings.smtp_starttls:

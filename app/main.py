@@ -94,6 +94,7 @@ def _install_routes(app: FastAPI) -> None:
     from app.cases import views as cases_views
     from app.cases.imports import api as case_import_api
     from app.cases.imports import views as case_import_views
+    from app.escalations import api as escalations_api
     from app.escalations import views as escalations_views
     from app.health import api as health_api
     from app.home import views as home_views
@@ -114,6 +115,7 @@ def _install_routes(app: FastAPI) -> None:
     from app.reports import export_views as reports_export_views
     from app.reports import pack_views as reports_pack_views
     from app.reports import views as reports_views
+    from app.reports.packs import views as board_pack_views
     from app.sampling import api as sampling_api
     from app.sampling import views as sampling_views
 
@@ -145,6 +147,7 @@ def _install_routes(app: FastAPI) -> None:
         reports_drill_views,
         reports_export_views,
         reports_pack_views,
+        board_pack_views,
     ):
         app.include_router(module.router, dependencies=csrf)
     for module in (
@@ -157,6 +160,7 @@ def _install_routes(app: FastAPI) -> None:
         sampling_api,
         moderation_api,
         agreement_api,
+        escalations_api,
         recommendations_api,
         reports_api,
     ):
@@ -190,7 +194,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         if local:
-            local_queue_stop()
+            local_queue_stop(app.state.engine)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

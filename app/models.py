@@ -17,6 +17,7 @@ from app.recommendations.models import (
     ReminderDigest,
     Theme,
 )
+from app.reports.packs.models import BoardPackRecord, PackDelivery, PackSchedule
 from app.sampling.models import Cycle, Sample, SampleCase
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "AuditEvent",
     "AuditReply",
     "AuthToken",
+    "BoardPackRecord",
     "Case",
     "CaseImport",
     "CaseImportFile",
@@ -38,6 +40,8 @@ __all__ = [
     "LoginAttempt",
     "Moderation",
     "Notification",
+    "PackDelivery",
+    "PackSchedule",
     "PanelMeeting",
     "Recommendation",
     "RecommendationEvent",

@@ -208,6 +208,14 @@ def db(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
+def job_sessions(db: Session) -> SessionMaker:
+    """The sessions a job function is given (`job(new_session, settings, ...)`), on the test's connection: each a
+    savepoint, so what the job commits is rolled back with the test."""
+    connection = db.connection()
+    return lambda: Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@pytest.fixture
 def client(app, db: Session) -> Iterator[TestClient]:
     """An HTTP client whose requests share the test's session (so the test sees what they wrote)."""
 

@@ -33,6 +33,7 @@ LOOKUPS = "lookups"
 LAYERS: list[tuple[str, ...]] = [
     (FOUNDATION,),
     ("audit_trail",),
+    ("jobs",),
     ("accounts",),
     ("notifications",),
     ("cases",),
@@ -44,7 +45,6 @@ LAYERS: list[tuple[str, ...]] = [
     ("recommendations",),
     ("records",),
     ("reports",),
-    ("jobs",),
     ("flows",),
     ("web",),
     (LOOKUPS,),
@@ -71,6 +71,7 @@ FOUNDATION_MODULES = {
 WEB_TOOLS = {
     "app.web",
     "app.web.body_limit",
+    "app.web.documents",
     "app.web.exports",
     "app.web.forms",
     "app.web.input_guard",

@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from app import mail
-from app.config import Settings
+from app.config import Settings, get_settings
 from tests.conftest import make_test_settings
 
 # The login tests' server takes a password without TLS (it has no certificate); aiosmtpd warns about that.
@@ -65,6 +65,13 @@ class SmtpServer:
         return make_test_settings(
             database_url, **{"smtp_host": self.host, "smtp_port": self.port, "smtp_starttls": False, **overrides}
         )
+
+    def use_in_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Point the process's settings (the CLI's) at this server, for the length of the test."""
+        monkeypatch.setenv("SMTP_HOST", self.host)
+        monkeypatch.setenv("SMTP_PORT", str(self.port))
+        monkeypatch.setenv("SMTP_STARTTLS", "false")
+        get_settings.cache_clear()
 
 
 def free_port() -> int:

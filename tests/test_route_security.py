@@ -66,6 +66,8 @@ PUBLIC_ENDPOINTS = {
     ("GET", "/auth/oidc/login"),
     ("GET", "/auth/oidc/callback"),
     ("POST", "/auth/oidc/backchannel-logout"),
+    # A board member's signed, expiring link to an issued board pack (no account): the token is the authority.
+    ("GET", "/board-packs/{token}"),
 }
 # Unsafe HTML routes without the CSRF check, deliberately: called server to server (no browser, no cookies) and
 # authenticated otherwise. Each is tested where it is defined (tests/accounts/sso/test_oidc_flow.py).
@@ -224,7 +226,28 @@ def world(db):
     )
     db.add(notification)
     db.flush()
+    from app.reports.packs.models import BoardPackRecord, PackSchedule
+
+    schedule = PackSchedule(
+        title="Walk board", frequency="monthly", working_day=5, recipients=["board@example.org"], created_by_id=lead.id
+    )
+    pack = BoardPackRecord(
+        period_kind="month",
+        period_value="2026-10",
+        service_area_id=team.service_area_id,
+        recipients=["board@example.org"],
+        commentary="Walk commentary",
+        status="issued",
+        pdf=b"%PDF-1.7 walk",
+        sha256="0" * 64,
+        size=13,
+        filename="board-pack-walk.pdf",
+    )
+    db.add_all([schedule, pack])
+    db.flush()
     return {
+        "schedule": schedule,
+        "pack": pack,
         "notification": notification,
         "team": team,
         "target": target,
@@ -259,6 +282,9 @@ def _url(endpoint: Endpoint, world) -> str:
         "escalation_id": world["escalation"].id,
         "recommendation_id": world["recommendation"].id,
         "notification_id": world["notification"].id,
+        "pack_id": world["pack"].id,
+        "schedule_id": world["schedule"].id,
+        "token": "walk",
         "table": "grades-overall",
     }
     path = endpoint.path
@@ -757,11 +783,17 @@ EXPECTED_REACH: dict[str, set[str]] = {
     "POST /recommendations/{recommendation_id}/move": RECOMMENDATION_READERS,
     "PATCH /api/v1/recommendations/{recommendation_id}": RECOMMENDATION_READERS,
     "POST /recommendations/{recommendation_id}/due-date": {"lead", "manager_in", "hos_in"},  # not its owner
-    "GET /escalations/{escalation_id}": LEAD,  # its recipient (and the QA lead)
+    "GET /escalations/{escalation_id}": LEAD,  # its recipient (and the QA lead; and anyone its chase reached)
     "POST /escalations/{escalation_id}/acknowledge": LEAD,
+    "GET /api/v1/escalations/{escalation_id}": LEAD,
+    "POST /api/v1/escalations/{escalation_id}/acknowledge": LEAD,
     "POST /notifications/{notification_id}/read": {"target"},  # its own user only
     "GET /templates/{key}/{version}": LEAD,
     "GET /api/v1/templates/{key}/{version}": EVERYONE,  # the published template itself holds no personal data
+    # An issued board pack of the case's area: the QA lead, viewers and that area's head of service.
+    "GET /reports/packs/{pack_id}": {"lead", "hos_in", "viewer"},
+    "GET /reports/packs/{pack_id}/pdf": {"lead", "hos_in", "viewer"},
+    "GET /reports/packs/{pack_id}/status": {"lead", "hos_in", "viewer"},
     "GET /reports/tables/{table}.csv": {"lead", "hos_in", "hos_out", "viewer"},
     "GET /reports/tables/{table}.xlsx": {"lead", "hos_in", "hos_out", "viewer"},
 }
@@ -782,6 +814,8 @@ HTML_AND_API = [
     ("GET /cases/{case_id}", "GET /api/v1/cases/{case_id}"),
     ("GET /imports/{import_id}", "GET /api/v1/imports/{import_id}"),
     ("GET /recommendations/{recommendation_id}", "GET /api/v1/recommendations/{recommendation_id}"),
+    ("GET /escalations/{escalation_id}", "GET /api/v1/escalations/{escalation_id}"),
+    ("POST /escalations/{escalation_id}/acknowledge", "POST /api/v1/escalations/{escalation_id}/acknowledge"),
     ("POST /recommendations/{recommendation_id}/move", "PATCH /api/v1/recommendations/{recommendation_id}"),
     ("POST /programme/{cycle_id}/recommendations/new", "POST /api/v1/cycles/{cycle_id}/recommendations"),
     ("POST /programme/{cycle_id}/samples/new", "POST /api/v1/cycles/{cycle_id}/samples"),

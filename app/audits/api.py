@@ -181,6 +181,8 @@ def audit_answers_put(
             answers=body.answers,
             actor=user,
             escalation_recipient_id=body.escalation_recipient_id,
+            withdrawal_reason=body.withdrawal_reason,
+            settings=request.app.state.settings,
         ),
     )
     if isinstance(outcome, ValidationFailed):

@@ -43,6 +43,9 @@ FIELD_BASE = "_base-"  # + question key: the audit version that answer was read 
 FIELD_SINCE = "_since"  # the oldest version anything on the page was read at (autosave: what to bring it up to date)
 FIELD_CONFLICT = "_conflict"  # question keys whose difference the page still shows (a refused save, without JS)
 FIELD_TAKE, FIELD_KEEP = "_take", "_keep"  # resolving one difference without JavaScript: the saved answer, or mine
+# Why the auditor withdraws a safeguarding concern (the answer changed from Yes while its escalation is open); it is
+# sent with the safeguarding question's answer, and `values` keeps it under this name when the save is refused.
+FIELD_WITHDRAWAL = "_withdrawal_reason"
 DATE_PARTS = ("day", "month", "year")
 MAX_NUMBER_LENGTH = 20
 
@@ -264,6 +267,7 @@ class SectionSave:
     differences: list[service.AnswerDifference] = field(default_factory=list)  # a refused save: yours vs saved
     learned: list[str] = field(default_factory=list)  # keys changed by others since the page last heard
     posted_keys: set[str] = field(default_factory=set)
+    held: list[str] = field(default_factory=list)  # refused for something given beside them (a withdrawal's reason)
 
 
 def section_save(
@@ -299,6 +303,8 @@ def section_save(
     conflict = None
     differences: list[service.AnswerDifference] = []
     refused: dict[str, Any] = {}
+    held: list[str] = []
+    withdrawal_reason = _text(form.get(FIELD_WITHDRAWAL)) or None
     if to_save or escalation_recipient_id is not None:
         outcome = attempt(
             session,
@@ -310,10 +316,14 @@ def section_save(
                 answers=to_save,
                 actor=actor,
                 escalation_recipient_id=escalation_recipient_id,
+                withdrawal_reason=withdrawal_reason,
             ),
         )
-        if isinstance(outcome, ValidationFailed):  # a safeguarding recipient who may not be told: nothing saved
+        if isinstance(outcome, ValidationFailed):
+            # A safeguarding recipient who may not be told, or a withdrawal without its reason: nothing saved. The
+            # errors name those fields, not a question: the answers they hold back are `held`.
             errors.update(outcome.errors)
+            held = [k for k in to_save if k not in errors]
             refused, to_save = to_save, {}
         elif isinstance(outcome, service.AnswersConflict):
             conflict, differences = outcome.message, outcome.differences
@@ -330,6 +340,8 @@ def section_save(
     values = dict(after)
     for key in errors.keys() | set(skipped) | set(refused):
         values[key] = changed.get(key)
+    if refused and withdrawal_reason:
+        values[FIELD_WITHDRAWAL] = withdrawal_reason
     return SectionSave(
         audit=audit,
         answers=after,
@@ -344,6 +356,7 @@ def section_save(
         differences=differences,
         learned=learned,
         posted_keys=set(posted.values),
+        held=held,
     )
 
 

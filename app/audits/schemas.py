@@ -67,6 +67,12 @@ class AnswersSave(BaseModel):
         le=MAX_ROW_ID,
         description="who must be told of a safeguarding concern answered Yes (default: the case's team manager)",
     )
+    withdrawal_reason: str | None = Field(
+        default=None,
+        max_length=10_000,
+        description="why the safeguarding concern is withdrawn: needed when the save changes the safeguarding answer "
+        "from Yes while its escalation waits for acknowledgement (the person told is told it is withdrawn)",
+    )
 
 
 class AuditSubmit(BaseModel):

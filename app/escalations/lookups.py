@@ -1,6 +1,6 @@
 """The escalation a route is about, if `app.escalations.permissions` lets the signed-in user see it, or 404:
 
-ReadableEscalation    may_read_escalation    its page, and acknowledging it
+ReadableEscalation    may_read_escalation    its page and API, and acknowledging it
 EscalationLister      the guard of the list of every escalation (the QA lead)
 """
 
@@ -23,7 +23,9 @@ EscalationLister = Annotated[User, Depends(RoleGuard(*permissions.ESCALATION_LIS
 
 def readable_escalation(request: Request, escalation_id: RowId, session: SessionDep, user: CurrentUser) -> Escalation:
     escalation = selectors.escalation_get(session, escalation_id=escalation_id)
-    if escalation is None or not permissions.may_read_escalation(user, escalation):
+    if escalation is None or not permissions.may_read_escalation(
+        user, escalation, chased=selectors.chased_user_ids(session, escalation_id=escalation_id)
+    ):
         raise not_found(request, page=NOT_FOUND)
     return escalation
 

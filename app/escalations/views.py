@@ -1,5 +1,6 @@
-"""Safeguarding escalations as pages: the QA lead's list, one escalation (a view of a child's record, so
-recorded), and acknowledging it (the recipient or the QA lead, once)."""
+"""Safeguarding escalations as pages: the QA lead's list (open and closed, with the time each took to acknowledge),
+one escalation (a view of a child's record, so recorded) with the case's team and worker, its chase steps and
+what was done, and acknowledging it (the recipient, anyone chased, or the QA lead, once)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from app.audits.permissions import may_read_audit
 from app.cases.models import Case
 from app.db import SessionDep
 from app.errors import Conflict, ValidationFailed
-from app.escalations import selectors, service
+from app.escalations import rules, selectors, service
 from app.escalations.lookups import EscalationLister, ReadableEscalation
 from app.escalations.models import Escalation
 from app.escalations.schemas import EscalationAcknowledgeForm
@@ -33,17 +34,18 @@ PAGE_SIZE = 25
 def escalations_list(
     request: Request, session: SessionDep, lead: EscalationLister, page: str | None = None
 ) -> Response:
-    flt, _ = StatusFilter.from_params(request.query_params, statuses=selectors.STATUS_LABELS)
+    flt, _ = StatusFilter.from_params(request.query_params, statuses=selectors.FILTER_LABELS)
     result = selectors.escalations_page(
         session, status=flt.status, page=page_number(page), page_size=PAGE_SIZE, clamp_to_last=True
     )
+    hours = rules.working_hours_for(request.app.state.settings)
     return render_list(
         request,
         "escalations/list.html",
         {
-            "rows": selectors.escalation_rows(session, escalations=result.items),
+            "rows": selectors.escalation_rows(session, escalations=result.items, hours=hours),
             "status": flt.status or "",
-            "statuses": selectors.STATUS_LABELS,
+            "statuses": selectors.FILTER_LABELS,
         },
         result=result,
         params=flt.query(),
@@ -57,15 +59,25 @@ def _detail_page(
     escalation: Escalation,
     *,
     errors: dict[str, str] | None = None,
-    note: str = "",
+    form: EscalationAcknowledgeForm | None = None,
     conflict: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    (row,) = selectors.escalation_rows(session, escalations=[escalation])
+    assert escalation.id is not None
+    hours = rules.working_hours_for(request.app.state.settings)
+    (row,) = selectors.escalation_rows(session, escalations=[escalation], hours=hours)
     audit = audit_selectors.audit_get(session, audit_id=escalation.audit_id)
     case = session.get(Case, escalation.case_id)
     assert audit is not None and case is not None  # foreign keys
     template, _ = audit_selectors.audit_template(session, audit)
+    chases = selectors.chase_rows(session, escalation_id=escalation.id)
+    settings = request.app.state.settings
+    next_step = len(chases) + 1
+    next_chase_at = (
+        rules.chase_due_at(escalation.created_at, next_step, hours, settings.escalation_chase_working_hours)
+        if row.is_open and next_step <= rules.LAST_STEP
+        else None
+    )
     return render(
         request,
         "escalations/detail.html",
@@ -74,11 +86,16 @@ def _detail_page(
             "escalation": escalation,
             "audit": audit,
             "case": case,
+            "people": selectors.case_people(session, case=case),
+            "chases": chases,
+            "next_chase": (rules.STEP_LABELS[next_step], next_chase_at) if next_chase_at else None,
             "template": template,
             "audit_visible": may_read_audit(user, audit_access(session, audit)),
             "is_recipient": escalation.recipient_id == user.id,
             "errors": errors or {},
-            "note": note,
+            "form": form or EscalationAcknowledgeForm(),
+            "outcomes": rules.OUTCOMES,
+            "no_further_action": rules.NO_FURTHER_ACTION,
             "conflict": conflict,
             "acknowledged_now": request.query_params.get("acknowledged") == "1",
             "note_max": service.NOTE_MAX_LENGTH,
@@ -99,12 +116,15 @@ def escalation_detail(
 def escalation_acknowledge(
     request: Request, session: SessionDep, user: CurrentUser, escalation: ReadableEscalation, form: FormDep
 ) -> Response:
-    note = EscalationAcknowledgeForm.model_validate(form_data(form, EscalationAcknowledgeForm)).note
+    posted = EscalationAcknowledgeForm.model_validate(form_data(form, EscalationAcknowledgeForm))
     outcome = attempt(
-        session, lambda: service.escalation_acknowledge(session, escalation=escalation, actor=user, note=note)
+        session,
+        lambda: service.escalation_acknowledge(
+            session, escalation=escalation, actor=user, outcome=posted.outcome or None, note=posted.note
+        ),
     )
     if isinstance(outcome, ValidationFailed):
-        return _detail_page(request, session, user, escalation, errors=outcome.errors, note=note, status_code=400)
+        return _detail_page(request, session, user, escalation, errors=outcome.errors, form=posted, status_code=400)
     if isinstance(outcome, Conflict):
         return _detail_page(request, session, user, escalation, conflict=outcome.message, status_code=409)
     return RedirectResponse(f"/escalations/{escalation.id}?acknowledged=1", status_code=303)

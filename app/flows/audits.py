@@ -1,4 +1,4 @@
-"""An audit's life across areas: saving answers raises safeguarding escalations, and submitting selects the audit
+"""An audit's life across areas: saving answers raises (or withdraws) safeguarding escalations, and submitting selects the audit
 for moderation (or completes it).
 
 Each flow calls the areas' services in order, in the caller's transaction (the request's session, committed once):
@@ -33,13 +33,18 @@ def audit_answers_save(
     actor: User,
     escalation_recipient_id: int | None = None,
     based_on: Mapping[str, int] | None = None,
+    withdrawal_reason: str | None = None,
+    settings: Settings | None = None,
 ) -> Audit:
-    """Save the answers that changed (a partial save is normal; an empty value clears an answer), and raise or update
-    the safeguarding escalation they call for.
+    """Save the answers that changed (a partial save is normal; an empty value clears an answer), and raise, update
+    or withdraw the safeguarding escalation they call for (raising or withdrawing it tells people: emails in the
+    outbox and in-app notifications, in this transaction, with links from `settings`, default the process's).
 
     `version` is the audit version the answers were based on (`based_on` may give an older one per question); a save
     is refused, storing nothing, on any conflict (`audit_service.audit_answers_check`). A safeguarding Yes is kept
     even while its description or recipient is missing (a draft concern) and escalated in the save that completes it.
+    Changing the answer from Yes while its escalation waits for acknowledgement withdraws it, and needs
+    `withdrawal_reason` (without one the save is refused, naming `withdrawal_reason`).
     """
     checked = audit_service.audit_answers_check(
         session, audit=audit, version=version, answers=answers, actor=actor, based_on=based_on
@@ -51,13 +56,16 @@ def audit_answers_save(
         definition=checked.definition,
         answers=checked.changes,
         recipient_id=escalation_recipient_id,
+        withdrawal_reason=withdrawal_reason,
     )
     recipient_id = safeguarding.chosen_id if safeguarding and safeguarding.is_yes else audit.safeguarding_recipient_id
     stored = audit_service.audit_answers_store(
         session, audit=audit, actor=actor, checked=checked, safeguarding_recipient_id=recipient_id
     )
     if stored:
-        escalation_service.escalation_from_answers(session, audit=audit, actor=actor, change=safeguarding)
+        escalation_service.escalation_from_answers(
+            session, audit=audit, actor=actor, change=safeguarding, settings=settings
+        )
     return audit
 
 

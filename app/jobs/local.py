@@ -115,35 +115,34 @@ def _seconds_to_next(cron: str, now: datetime) -> float:
     return max((following - now).total_seconds(), 0.0)
 
 
-_queue: LocalQueue | None = None
-_queue_lock = threading.Lock()
+_queues: dict[int, LocalQueue] = {}  # one per engine (an app, or a test's app, on its own database)
+_queues_lock = threading.Lock()
 
 
 def local_queue_start(settings: Settings, engine: Engine) -> LocalQueue:
-    """Start the app process's job thread (once), and queue the jobs a restart may have left behind."""
-    global _queue
-    with _queue_lock:
-        if _queue is None:
-            _queue = LocalQueue(settings, engine)
+    """Start the job thread of the app on `engine` (once), and queue the jobs a restart may have left behind."""
+    with _queues_lock:
+        queue = _queues.get(id(engine))
+        if queue is None:
+            queue = _queues[id(engine)] = LocalQueue(settings, engine)
             for name in RESUME_ON_START:
                 if name in JOBS:
-                    _queue.put(name, {})
-            _queue.start()
-        return _queue
+                    queue.put(name, {})
+            queue.start()
+        return queue
 
 
-def local_queue_stop() -> None:
-    global _queue
-    with _queue_lock:
-        queue, _queue = _queue, None
+def local_queue_stop(engine: Engine) -> None:
+    with _queues_lock:
+        queue = _queues.pop(id(engine), None)
     if queue is not None:
         queue.stop()
 
 
-def local_queue_put(name: str, kwargs: dict[str, Any]) -> None:
-    """Hand a committed job to the running thread; with none running (a command-line tool, a test), it is dropped
-    with a warning: the caller's tests run jobs themselves."""
-    queue = _queue
+def local_queue_put(engine: Engine, name: str, kwargs: dict[str, Any]) -> None:
+    """Hand a committed job to the job thread of the app on `engine`; with none running (a command-line tool, a
+    test), it is dropped with a warning: the caller's tests run jobs themselves."""
+    queue = _queues.get(id(engine))
     if queue is None:
         log.warning("job %s queued with no job thread running: not run", name)
         return

@@ -50,7 +50,9 @@ def job_defer(session: Session, name: str, /, *, lock_key: str | None = None, **
             pass  # the same job is already waiting: that run will do this work too
         return
 
+    engine = session.get_bind().engine  # a session on a connection (a test's) finds the connection's engine
+
     def hand_over(_: Session) -> None:
-        local.local_queue_put(name, json.loads(args))
+        local.local_queue_put(engine, name, json.loads(args))
 
     event.listen(session, "after_commit", hand_over, once=True)

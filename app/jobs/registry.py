@@ -59,6 +59,39 @@ JOBS: dict[str, JobSpec] = {
             summary="Expire import previews not confirmed in time",
         ),
         JobSpec(
+            "board_packs_prepare",
+            "app.reports.packs.jobs:packs_prepare_job",
+            cron="0 6 * * *",
+            one_at_a_time=True,
+            summary="Prepare the scheduled board packs for commentary",
+        ),
+        JobSpec(
+            "board_pack_generate",
+            "app.reports.packs.jobs:pack_generate_job",
+            max_attempts=3,
+            summary="Make an issued board pack's PDF",
+        ),
+        JobSpec(
+            "board_pack_send",
+            "app.reports.packs.jobs:pack_send_job",
+            summary="Send an issued board pack to the board",
+        ),
+        JobSpec(
+            "outbox_deliver",
+            "app.notifications.outbox:outbox_deliver",
+            cron="* * * * *",
+            one_at_a_time=True,
+            max_attempts=1,  # the outbox tries each email again itself, with its own back-off
+            summary="Send the emails waiting in the outbox (safeguarding alerts)",
+        ),
+        JobSpec(
+            "escalations_chase",
+            "app.escalations.chase:escalations_chase",
+            cron="*/5 * * * *",
+            one_at_a_time=True,
+            summary="Chase the safeguarding escalations nobody has acknowledged",
+        ),
+        JobSpec(
             "recommendation_reminders",
             "app.recommendations.reminders:reminders_job",
             cron="0 7 * * *",

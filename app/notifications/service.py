@@ -1,11 +1,14 @@
-"""A person's in-app notifications: how many are unread, the list, and marking them read."""
+"""A person's in-app notifications: how many are unread, the list, and marking them read; and the notifications
+about a safeguarding escalation (one per person and escalation, saying its state now)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from app import clock
@@ -57,3 +60,48 @@ def notifications_mark_all_read(session: Session, *, user_id: int, now: datetime
         .values(read_at=now or clock.now())
     )
     return cast("CursorResult[Any]", result).rowcount
+
+
+def escalation_notify(
+    session: Session, *, user_ids: Iterable[int], escalation_id: int, kind: str, message: str, day: date, now: datetime
+) -> None:
+    """Tell each person about a safeguarding escalation in the app: their one notification about it says `message`
+    now (added, or rewritten and unread again), in the caller's transaction."""
+    rows = [
+        {
+            "user_id": user_id,
+            "escalation_id": escalation_id,
+            "kind": kind,
+            "message": message,
+            "day": day,
+            "created_at": now,
+            "read_at": None,
+        }
+        for user_id in dict.fromkeys(user_ids)
+    ]
+    if not rows:
+        return
+    insert_for = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert_for(Notification.metadata.tables[Notification.__tablename__])
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["user_id", "escalation_id"],
+        set_={name: stmt.excluded[name] for name in ("kind", "message", "day", "created_at", "read_at")},
+    )
+    session.execute(stmt, rows)
+
+
+def escalation_notifications_read(
+    session: Session, *, escalation_id: int, now: datetime, keep_unread: Iterable[int] = ()
+) -> None:
+    """Mark everyone's notifications about an escalation read (it needs nothing more of them), but those of
+    `keep_unread` (people just told something new about it)."""
+    session.execute(
+        update(Notification)
+        .where(
+            col(Notification.escalation_id) == escalation_id,
+            col(Notification.read_at).is_(None),
+            col(Notification.user_id).not_in(list(keep_unread)),
+        )
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )

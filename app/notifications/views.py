@@ -31,7 +31,7 @@ def notifications_list(request: Request, session: SessionDep, user: CurrentUser,
     result = notifications.notifications_page(session, user_id=user.id, page=page_number(page), page_size=PAGE_SIZE)
     return render(
         request,
-        "recommendations/notifications.html",
+        "notifications/list.html",
         {
             "result": result,
             "query": query_builder({"page": result.page}),

@@ -521,4 +521,3 @@ def reminders_job(new_session: SessionMaker, settings: Settings) -> None:
 
 class ReminderFailures(DomainError):
     """Some of the day's reminders were not sent."""
-

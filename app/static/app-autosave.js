@@ -146,7 +146,9 @@ function autosave(form) {
     const active = document.activeElement;
     const focus = active && form.contains(active) ? { id: active.id, start: active.selectionStart, end: active.selectionEnd } : null;
     htmx.swap(status, text, { swapStyle: "innerHTML" });
-    document.querySelectorAll("#answer-conflicts, #escalation-part").forEach((el) => initAll({ scope: el }));
+    document
+      .querySelectorAll("#answer-conflicts, #escalation-part, #safeguarding-withdrawal")
+      .forEach((el) => initAll({ scope: el }));
     form.querySelectorAll("[data-question]").forEach((block) => {
       if (!block.dataset.appStarted) {
         block.dataset.appStarted = "1";

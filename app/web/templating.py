@@ -3,45 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app.accounts.roles import ROLE_LABELS, Role
-from app.config import PROJECT_DIR, Settings
-from app.dates import long_date
+from app.config import Settings
 from app.pagination import Page
 from app.web.csrf import CSRF_FIELD, CSRF_HEADER, request_csrf_token
-from app.web.forms import error_summary, field_error
+from app.web.documents import documents_environment
 from app.web.nav import nav_for
 from app.web.query import query_builder
 
-TEMPLATES_DIR = PROJECT_DIR / "templates"
 GOVUK_FRONTEND_VERSION = "6.3.0"
 
 
 def make_templates(settings: Settings) -> Jinja2Blocks:
-    env = Environment(
-        loader=ChoiceLoader(
-            [
-                FileSystemLoader(TEMPLATES_DIR),
-                PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
-            ]
-        ),
-        autoescape=select_autoescape(["html", "xml"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    tz = settings.tz
-
-    def localtime(value: datetime | None, fmt: str = "%-d %b %Y, %H:%M") -> str:
-        if value is None:
-            return ""
-        return value.astimezone(tz).strftime(fmt)
+    """The pages' templates: the documents' environment (app.web.documents) and what pages add."""
+    env = documents_environment(settings)
 
     def role_label(value: str) -> str:
         try:
@@ -49,11 +30,8 @@ def make_templates(settings: Settings) -> Jinja2Blocks:
         except ValueError:
             return value
 
-    env.filters.update(localtime=localtime, long_date=long_date, role_label=role_label)
+    env.filters.update(role_label=role_label)
     env.globals.update(
-        error_list=error_summary,
-        field_error=field_error,
-        service_name=settings.service_name,
         csrf_field=CSRF_FIELD,
         csrf_header=CSRF_HEADER,
         govuk_frontend_version=GOVUK_FRONTEND_VERSION,

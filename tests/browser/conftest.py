@@ -38,8 +38,10 @@ from app.demo.completed import demo_completed_audits
 from app.demo.generator import demo_data_load
 from app.demo.recommendations import demo_recommendations_load
 from app.main import create_app
-from tests.conftest import IN_CI, fresh_database_url, make_test_settings
+from tests.conftest import IN_CI, fresh_database_url, using_postgres
 from tests.factories import PASSWORD, make_user
+from tests.jobs.workers import worker_start, workers_stop
+from tests.test_mail import SmtpServer, serve_smtp
 
 CHROMIUM_PATH = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -89,11 +91,21 @@ def _wait_until_healthy(base_url: str, thread: threading.Thread, timeout: float 
 
 
 @pytest.fixture(scope="session")
-def live_server(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def mail_server() -> Iterator[SmtpServer]:
+    """The live server's mail server: a real SMTP server on 127.0.0.1 whose inbox the journeys read."""
+    yield from serve_smtp()
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory, mail_server: SmtpServer
+) -> Iterator[LiveServer]:
     """The app, serving the demo department (plus ACCOUNT_HOLDER) over real HTTP."""
     url = fresh_database_url(pytestconfig, tmp_path_factory.mktemp("browser"), "browser")
     alembic_upgrade(url)
-    settings = make_test_settings(url)
+    # Jobs run as in production: SQLite's job thread in the app, or a real `caseaudit worker` on PostgreSQL; email
+    # goes to `mail_server`.
+    settings = mail_server.settings(url, jobs_in_process=True)
     engine = make_engine(url)
     try:
         with Session(engine) as session:
@@ -116,6 +128,12 @@ def live_server(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFa
     finally:
         engine.dispose()
 
+    mail_env = {"SMTP_HOST": mail_server.host, "SMTP_PORT": str(mail_server.port), "SMTP_STARTTLS": "false"}
+    worker = (
+        worker_start(url, tmp_path_factory.mktemp("worker"), "browser", **mail_env)
+        if using_postgres(pytestconfig)
+        else None
+    )
     app = create_app(settings)
     # Bind first and hand uvicorn the socket: no window in which another process can take the port.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -133,6 +151,8 @@ def live_server(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFa
         thread.join(timeout=15)
         sock.close()
         app.state.engine.dispose()
+        if worker is not None:
+            workers_stop(worker)
         assert not thread.is_alive(), "the live server did not shut down within 15 seconds"
 
 

@@ -44,6 +44,7 @@ QA_LEAD_SEES = [
     "Users",
     "Teams",
     "Audit trail",
+    "Jobs",
     "Your account",
     "Sign out",
 ]

@@ -9,6 +9,7 @@ the findings and replies; the QA lead prints the record.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import Page, Response, expect
@@ -30,6 +31,7 @@ from tests.browser.helpers import (
     success_banner,
 )
 from tests.browser.setup_data import Setup, start_dip_sample
+from tests.test_mail import SmtpServer
 
 pytestmark = pytest.mark.browser
 
@@ -164,7 +166,7 @@ def _answer_blind(page: Page, *, supervision: str) -> None:
 
 
 def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_workers_reply(
-    new_context: NewContext, live_server: LiveServer
+    new_context: NewContext, live_server: LiveServer, mail_server: SmtpServer
 ) -> None:
     setup = start_dip_sample(
         live_server, worker_name=PRACTITIONER.full_name, auditor_username=AUDITOR.username, last=True
@@ -209,7 +211,15 @@ def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_work
     expect(_summary_value(asha, "Status")).to_contain_text("In moderation")
     check_accessibility(asha)
 
-    # 2. The team manager sees the escalation on her home page and acknowledges it.
+    # 2. The team manager's email arrives (from the job queue's outbox run): the child's ID and a link, nothing
+    # of the concern itself. She sees the escalation on her home page and acknowledges it, saying what was done.
+    told_address = f"{TEAM_MANAGER.username}@example.org"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(told_address in r.recipients for r in mail_server.received):
+        time.sleep(0.5)
+    [alert] = [r for r in mail_server.received if told_address in r.recipients]
+    assert setup.child_id in alert.body and "/escalations/" in alert.body
+    assert "Bruising" not in alert.body and PRACTITIONER.full_name not in alert.body
     told = new_context().new_page()
     sign_in(told, TEAM_MANAGER.username, TEAM_MANAGER.full_name)
     banner = told.locator(".govuk-notification-banner").filter(has_text="waiting to be acknowledged")
@@ -224,7 +234,11 @@ def test_moderated_audit_with_a_safeguarding_concern_from_submission_to_the_work
     )
     expect(told.locator(".govuk-inset-text")).to_contain_text("Bruising seen on the latest visit record")
     check_accessibility(told)
-    told.get_by_label("Note (optional)").fill("Spoke to the social worker; a strategy discussion is booked.")
+    told.get_by_role("button", name="Acknowledge").click()
+    expect_error_summary(told, "Select what was done about the concern")
+    check_accessibility(told)
+    told.get_by_label("Strategy discussion held").check()
+    told.get_by_label("Note").fill("Spoke to the social worker; a strategy discussion is booked.")
     told.get_by_role("button", name="Acknowledge").click()
     expect(success_banner(told)).to_contain_text("Escalation acknowledged.")
     expect(_summary_value(told, "Status")).to_contain_text("Acknowledged")

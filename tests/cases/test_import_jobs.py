@@ -28,22 +28,17 @@ def _import(db, **values) -> CaseImport:
     return case_import
 
 
-def _sessions(db):
-    connection = db.connection()
-    return lambda: Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
-
-
-def test_progress_is_saved_for_the_progress_page(db):
+def test_progress_is_saved_for_the_progress_page(db, job_sessions):
     case_import = _import(db)
-    report = progress_writer(_sessions(db), case_import.id)
+    report = progress_writer(job_sessions, case_import.id)
     report(CHECKING, 0, 120)
     db.refresh(case_import)
     assert (case_import.phase, case_import.rows_done, case_import.rows_total) == (CHECKING, 0, 120)
 
 
-def test_progress_while_writing_is_saved_except_on_sqlite_whose_one_writer_is_the_import(db):
+def test_progress_while_writing_is_saved_except_on_sqlite_whose_one_writer_is_the_import(db, job_sessions):
     case_import = _import(db, phase=CHECKING)
-    progress_writer(_sessions(db), case_import.id)(WRITING, 40, 120, writing=True)
+    progress_writer(job_sessions, case_import.id)(WRITING, 40, 120, writing=True)
     db.refresh(case_import)
     if db.get_bind().dialect.name == "sqlite":
         assert case_import.phase == CHECKING
@@ -51,11 +46,11 @@ def test_progress_while_writing_is_saved_except_on_sqlite_whose_one_writer_is_th
         assert (case_import.phase, case_import.rows_done) == (WRITING, 40)
 
 
-def test_progress_never_revives_a_finished_import(db):
+def test_progress_never_revives_a_finished_import(db, job_sessions):
     case_import = _import(db)
     case_import.status = "committed"
     db.flush()
-    progress_writer(_sessions(db), case_import.id)(READING)
+    progress_writer(job_sessions, case_import.id)(READING)
     db.refresh(case_import)
     assert case_import.phase is None
 
@@ -76,19 +71,19 @@ def test_an_import_with_no_heartbeat_for_ten_minutes_has_stopped(db):
     assert not is_stopped(_import(db, progress_at=clock.now() - timedelta(hours=2), status="committed"))
 
 
-def test_the_job_leaves_an_import_another_run_is_writing_alone(db, settings):
+def test_the_job_leaves_an_import_another_run_is_writing_alone(db, settings, job_sessions):
     case_import = _import(db, phase=READING)
-    import_job(_sessions(db), settings, import_id=case_import.id, actor_id=None, today=clock.now().date().isoformat())
+    import_job(job_sessions, settings, import_id=case_import.id, actor_id=None, today=clock.now().date().isoformat())
     db.refresh(case_import)
     assert case_import.status == "importing" and case_import.phase == READING
 
 
-def test_the_job_run_again_takes_over_the_import_its_dead_run_left(db, settings):
+def test_the_job_run_again_takes_over_the_import_its_dead_run_left(db, settings, job_sessions):
     """Run again by the queue (attempt 2: the worker of attempt 1 died), it claims the import attempt 1 left
     "importing" and runs it (here its files are gone, so it fails, on the record)."""
     case_import = _import(db, phase=READING)
     today = clock.now().date().isoformat()
-    import_job(_sessions(db), settings, import_id=case_import.id, actor_id=None, today=today, attempt=2)
+    import_job(job_sessions, settings, import_id=case_import.id, actor_id=None, today=today, attempt=2)
     db.refresh(case_import)
     assert case_import.status == "failed"
 

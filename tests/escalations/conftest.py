@@ -1,4 +1,5 @@
-"""Fixtures for safeguarding escalations: a QA lead, an auditor, the case's team manager and a dip sample audit."""
+"""Fixtures for safeguarding escalations: a QA lead, an auditor, the case's team manager and a dip sample audit; their
+email addresses; a real SMTP server and the sessions a job opens (from tests/notifications)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.factories import (
     make_user,
     publish_templates,
 )
+from tests.notifications.conftest import job_sessions, smtp_server  # noqa: F401  (fixtures)
 
 
 @dataclass
@@ -62,3 +64,13 @@ def case(db, people) -> Case:
 def audit(db, people, case):
     publish_templates(db)
     return make_audit(db, case=case, auditor=people.auditor, actor=people.lead)
+
+
+@pytest.fixture
+def with_emails(db, people) -> People:
+    """Everyone but the auditor has an email address."""
+    for user in (people.lead, people.manager, people.other, people.hos):
+        user.email = f"{user.username}@council.example"
+        db.add(user)
+    db.flush()
+    return people

@@ -176,17 +176,32 @@ def test_saving_again_never_duplicates_and_a_new_description_updates_only_the_de
     assert reload(db, escalation).description == "Told Maya Manager at 14:10 and 16:00."
 
 
-def test_changing_the_answer_keeps_the_escalation_and_says_so_in_the_trail(client, db, people, audit):
+def test_changing_the_answer_from_yes_withdraws_the_open_escalation_with_a_reason(client, db, people, audit):
     headers = api_headers(client, "auditor")
     raise_by_api(client, audit, headers)
-    assert put_answers(client, audit, headers, {SAFEGUARDING: "no"}).status_code == 200
+    refused = put_answers(client, audit, headers, {SAFEGUARDING: "no", "chronology_up_to_date": "yes"})
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == {
+        "withdrawal_reason": "Enter why you are withdrawing the safeguarding concern (the reason for changing the "
+        "answer from Yes)"
+    }
+    assert stored(db, audit)[SAFEGUARDING] == "yes" and "chronology_up_to_date" not in stored(db, audit)
     (escalation,) = escalations(db, audit)
-    assert escalation.acknowledged_at is None  # it stands
-    (event,) = events(db, "escalation.answer_changed")
+    assert escalation.withdrawn_at is None
+    withdrawn = put_answers(
+        client, audit, headers, {SAFEGUARDING: "no"}, withdrawal_reason="Misread the file: the bruise was old."
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    escalation = reload(db, escalation)
+    assert escalation.withdrawn_at is not None and escalation.withdrawn_by_id == people.auditor.id
+    assert escalation.withdrawn_reason == "Misread the file: the bruise was old."
+    assert escalation.acknowledged_at is None
+    (event,) = events(db, "escalation.withdraw")
     assert event.entity_id == str(escalation.id) and "changed from Yes to No" in event.summary
-    # Back to Yes while it is still open: still one escalation.
+    assert "bruise" not in event.summary and "bruise" not in str(event.after)  # the reason stays on the escalation
+    # Back to Yes: a new escalation (the withdrawn one stands as it was).
     raise_by_api(client, audit, headers)
-    assert len(escalations(db, audit)) == 1
+    assert len(escalations(db, audit)) == 2
 
 
 def test_after_acknowledgement_the_same_yes_is_not_raised_again_but_a_new_yes_is(client, db, people, audit):
@@ -194,7 +209,7 @@ def test_after_acknowledgement_the_same_yes_is_not_raised_again_but_a_new_yes_is
     raise_by_api(client, audit, headers)
     (first,) = escalations(db, audit)
     login(client, "manager")
-    assert post_form(client, f"/escalations/{first.id}/acknowledge", {"note": ""}).status_code == 303
+    assert post_form(client, f"/escalations/{first.id}/acknowledge", {"outcome": "referral_made"}).status_code == 303
     raise_by_api(client, audit, headers)
     assert len(escalations(db, audit)) == 1
     assert put_answers(client, audit, headers, {SAFEGUARDING: "no"}).status_code == 200
@@ -324,7 +339,8 @@ def test_banner_on_the_recipients_and_qa_leads_home_pages_until_acknowledged(cli
         login(client, username)
         assert _banner(client) == "", username
     login(client, "manager")
-    assert post_form(client, f"/escalations/{raised.id}/acknowledge", {"note": "Visited today."}).status_code == 303
+    acknowledged = {"outcome": "strategy_discussion", "note": "Visited today."}
+    assert post_form(client, f"/escalations/{raised.id}/acknowledge", acknowledged).status_code == 303
     for username in ("manager", "lead"):
         login(client, username)
         assert _banner(client) == ""
@@ -356,12 +372,14 @@ def test_only_the_recipient_or_the_qa_lead_may_see_or_acknowledge(client, db, pe
     for username in ("other", "hos", "auditor"):
         login(client, username)
         assert client.get(f"/escalations/{raised.id}").status_code == 404, username
-        refused = post_form(client, f"/escalations/{raised.id}/acknowledge", {"note": ""})
+        refused = post_form(client, f"/escalations/{raised.id}/acknowledge", {"outcome": "referral_made"})
         assert refused.status_code == 404, username
     assert events(db, "escalation.view") == [] and reload(db, raised).acknowledged_at is None
     assert client.get("/escalations/999999").status_code == 404
     login(client, "lead")
-    response = post_form(client, f"/escalations/{raised.id}/acknowledge", {"note": "Spoke to Maya."})
+    response = post_form(
+        client, f"/escalations/{raised.id}/acknowledge", {"outcome": "already_known", "note": "Spoke to Maya."}
+    )
     assert response.status_code == 303
     escalation = reload(db, raised)
     assert escalation.acknowledged_by_id == people.lead.id and escalation.acknowledgement_note == "Spoke to Maya."
@@ -369,11 +387,11 @@ def test_only_the_recipient_or_the_qa_lead_may_see_or_acknowledge(client, db, pe
 
 def test_acknowledging_twice_is_a_friendly_conflict(client, db, people, raised):
     login(client, "manager")
-    first = post_form(client, f"/escalations/{raised.id}/acknowledge", {"note": "On it."})
+    first = post_form(client, f"/escalations/{raised.id}/acknowledge", {"outcome": "referral_made", "note": "On it."})
     assert first.status_code == 303 and first.headers["location"] == f"/escalations/{raised.id}?acknowledged=1"
     shown = page_text(client.get(first.headers["location"]).text)
     assert "Escalation acknowledged." in shown and "Maya Manager on" in shown and "On it." in shown
-    again = post_form(client, f"/escalations/{raised.id}/acknowledge", {"note": "Again"})
+    again = post_form(client, f"/escalations/{raised.id}/acknowledge", {"outcome": "referral_made", "note": "Again"})
     assert again.status_code == 409
     assert "already been acknowledged by Maya Manager" in page_text(again.text)
     escalation = reload(db, raised)
@@ -384,7 +402,9 @@ def test_acknowledging_twice_is_a_friendly_conflict(client, db, people, raised):
 
 def test_a_note_that_is_too_long_is_refused_naming_the_field(client, db, raised):
     login(client, "manager")
-    response = post_form(client, f"/escalations/{raised.id}/acknowledge", {"note": "x" * 2001})
+    response = post_form(
+        client, f"/escalations/{raised.id}/acknowledge", {"outcome": "referral_made", "note": "x" * 2001}
+    )
     assert response.status_code == 400
     text = page_text(response.text)
     assert "There is a problem" in text and "The note must be 2,000 characters or fewer" in text
@@ -394,7 +414,9 @@ def test_a_note_that_is_too_long_is_refused_naming_the_field(client, db, raised)
 
 def test_acknowledging_without_the_csrf_token_is_refused(client, db, raised):
     login(client, "manager")
-    response = client.post(f"/escalations/{raised.id}/acknowledge", data={"note": ""}, follow_redirects=False)
+    response = client.post(
+        f"/escalations/{raised.id}/acknowledge", data={"outcome": "referral_made"}, follow_redirects=False
+    )
     assert response.status_code == 403 and "could not be sent" in page_text(response.text)
     assert reload(db, raised).acknowledged_at is None
 

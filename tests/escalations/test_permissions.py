@@ -37,6 +37,15 @@ def test_the_recipient_and_the_qa_lead_only(person, allowed):
     assert permissions.may_acknowledge_escalation(person, ESCALATION) is allowed
 
 
+def test_someone_a_chase_step_told_may_read_and_acknowledge_it():
+    head = _person(8, Role.HEAD_OF_SERVICE)
+    assert not permissions.may_read_escalation(head, ESCALATION)
+    assert permissions.may_read_escalation(head, ESCALATION, chased={8, 11})
+    assert permissions.may_acknowledge_escalation(head, ESCALATION, chased={8})
+    assert not permissions.may_read_escalation(_person(8, Role.HEAD_OF_SERVICE, active=False), ESCALATION, chased={8})
+    assert not permissions.may_read_escalation(_person(7, Role.HEAD_OF_SERVICE), ESCALATION, chased={8})
+
+
 def test_only_the_qa_lead_lists_them_all():
     assert permissions.may_list_escalations(_person(9, Role.QA_LEAD))
     assert not permissions.may_list_escalations(_person(4, *[r for r in Role if r != Role.QA_LEAD]))

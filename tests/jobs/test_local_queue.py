@@ -137,7 +137,7 @@ def test_a_job_reaches_the_thread_only_when_its_transaction_commits(pytestconfig
         time.sleep(0.2)
         assert RUNS == [{"n": 2}]
     finally:
-        local.local_queue_stop()
+        local.local_queue_stop(engine)
         engine.dispose()
 
 

@@ -5,14 +5,11 @@ workers are other processes and see only what is committed)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -24,9 +21,8 @@ from app.cases.readers import UploadedFile
 from app.cli import alembic_upgrade
 from app.db import make_engine
 from app.jobs.queue import job_defer
-from tests.conftest import TEST_SECRET_KEY, fresh_database_url, using_postgres
-
-STALLED_AFTER = 3  # seconds: JOB_STALLED_AFTER_SECONDS for these workers
+from tests.conftest import fresh_database_url, using_postgres
+from tests.jobs.workers import worker_start, workers_stop
 
 
 @pytest.fixture
@@ -40,36 +36,6 @@ def queue_db(pytestconfig, tmp_path) -> Iterator[tuple[str, Engine]]:
         yield url, engine
     finally:
         engine.dispose()
-
-
-def _worker(url: str, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "SECRET_KEY": TEST_SECRET_KEY,
-        "ENVIRONMENT": "test",
-        "JOB_STALLED_AFTER_SECONDS": str(STALLED_AFTER),
-        "AUDIT_TRAIL_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
-    }
-    log = (tmp_path / f"{name}.log").open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-c", "from app.cli import main; main()", "worker", "--name", name],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-
-def _stop(*workers: subprocess.Popen[bytes]) -> None:
-    for worker in workers:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-    for worker in workers:
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
 
 
 def _wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
@@ -128,14 +94,15 @@ def test_a_one_at_a_time_job_waits_in_the_queue_once(queue_db) -> None:
 def test_a_worker_runs_a_confirmed_import(queue_db, tmp_path) -> None:
     url, engine = queue_db
     import_id = _queued_import(engine, rows=3)
-    worker = _worker(url, tmp_path, "w1")
+    worker = worker_start(url, tmp_path, "w1")
     try:
         status = "SELECT status FROM case_import WHERE id = :id"
         _wait_for(lambda: _scalar(engine, status, id=import_id) == "committed", 60, "the import to be written")
         assert _scalar(engine, "SELECT count(*) FROM child_case") == 3
-        assert _scalar(engine, "SELECT status FROM procrastinate_jobs WHERE task_name = 'case_import'") == "succeeded"
+        job = "SELECT status FROM procrastinate_jobs WHERE task_name = 'case_import'"
+        _wait_for(lambda: _scalar(engine, job) == "succeeded", 30, "the queue to mark the job done")
     finally:
-        _stop(worker)
+        workers_stop(worker)
 
 
 def test_a_worker_killed_mid_job_leaves_the_job_to_the_next_which_completes_it_once(queue_db, tmp_path) -> None:
@@ -147,7 +114,7 @@ def test_a_worker_killed_mid_job_leaves_the_job_to_the_next_which_completes_it_o
     second: subprocess.Popen[bytes] | None = None
     with engine.connect() as holder:
         holder.execute(text("LOCK TABLE child_case IN ACCESS EXCLUSIVE MODE"))
-        first = _worker(url, tmp_path, "first")
+        first = worker_start(url, tmp_path, "first")
         try:
             importing = "SELECT status FROM case_import WHERE id = :id"
             waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'child_case'::regclass"
@@ -161,30 +128,30 @@ def test_a_worker_killed_mid_job_leaves_the_job_to_the_next_which_completes_it_o
         doing = "SELECT status FROM procrastinate_jobs WHERE task_name = 'case_import'"
         assert _scalar(engine, doing) == "doing"  # killed mid-job: nobody finished it
         assert _scalar(engine, "SELECT count(*) FROM child_case") == 0
-        second = _worker(url, tmp_path, "second")
+        second = worker_start(url, tmp_path, "second")
         importing = "SELECT status FROM case_import WHERE id = :id"
         _wait_for(lambda: _scalar(engine, importing, id=import_id) == "committed", 90, "the second worker to finish")
         assert _scalar(engine, "SELECT count(*) FROM child_case") == 400
         assert _scalar(engine, "SELECT count(DISTINCT child_id) FROM child_case") == 400
-        assert _scalar(engine, doing) == "succeeded"
+        _wait_for(lambda: _scalar(engine, doing) == "succeeded", 30, "the queue to mark the job done")
         events = "SELECT count(*) FROM audit_event WHERE action = 'case_import.commit' AND entity_id = :id"
         assert _scalar(engine, events, id=str(import_id)) == 1
     finally:
-        _stop(first, *([second] if second else []))
+        workers_stop(first, *([second] if second else []))
 
 
 def test_two_workers_queue_each_periodic_run_once(queue_db, tmp_path) -> None:
     """Both workers' schedulers try to queue the queue's own periodic job (every STALLED_AFTER // 2 seconds): each
     of its times is queued once."""
     url, engine = queue_db
-    workers = [_worker(url, tmp_path, "a"), _worker(url, tmp_path, "b")]
+    workers = [worker_start(url, tmp_path, "a"), worker_start(url, tmp_path, "b")]
     try:
         count = "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'stalled_jobs_retry'"
         _wait_for(lambda: int(_scalar(engine, count) or 0) >= 4, 60, "several periodic runs")
         registered = "SELECT count(*) FROM procrastinate_workers"
         assert _scalar(engine, registered) == 2
     finally:
-        _stop(*workers)
+        workers_stop(*workers)
     duplicates = _scalar(
         engine,
         "SELECT count(*) FROM (SELECT periodic_id, defer_timestamp FROM procrastinate_periodic_defers "
