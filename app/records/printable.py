@@ -29,6 +29,7 @@ from app.audits.service import case_facts
 from app.cases import selectors as case_selectors
 from app.cases.models import Case
 from app.dates import long_date
+from app.escalations import rules as escalation_rules
 from app.escalations.models import Escalation
 from app.moderation import selectors as moderation_selectors
 from app.moderation.models import Moderation
@@ -120,6 +121,10 @@ class EscalationRow:
     acknowledged_at: datetime | None
     acknowledged_by: str
     note: str
+    outcome: str  # what was done, once acknowledged
+    withdrawn_at: datetime | None
+    withdrawn_by: str
+    withdrawn_reason: str
 
 
 @dataclass(frozen=True)
@@ -274,6 +279,7 @@ def printable_audit(session: Session, *, audit: Audit, today: date) -> Printable
             *(e.raised_by_id for e in escalations),
             *(e.recipient_id for e in escalations),
             *(e.acknowledged_by_id for e in escalations),
+            *(e.withdrawn_by_id for e in escalations),
             *(r.author_id for r in replies),
         },
     )
@@ -299,6 +305,10 @@ def printable_audit(session: Session, *, audit: Audit, today: date) -> Printable
                 acknowledged_at=e.acknowledged_at,
                 acknowledged_by=names.get(e.acknowledged_by_id, "") if e.acknowledged_by_id else "",
                 note=e.acknowledgement_note,
+                outcome=escalation_rules.outcome_label(e.outcome) if e.acknowledged_at else "",
+                withdrawn_at=e.withdrawn_at,
+                withdrawn_by=names.get(e.withdrawn_by_id, "") if e.withdrawn_by_id else "",
+                withdrawn_reason=e.withdrawn_reason or "",
             )
             for e in escalations
         ],

@@ -262,3 +262,26 @@ def test_the_case_without_a_team_or_worker_still_prints(client, db, people, temp
     response = client.get(f"/audits/{audit.id}/print.pdf")
     # The file name keeps only the pseudonym's letters and digits.
     assert response.headers["content-disposition"] == f'attachment; filename="audit-{audit.id}-child-C-0099-x.pdf"'
+
+
+def test_an_escalation_prints_what_was_done_or_why_it_was_withdrawn(client, db, people, record):
+    from sqlmodel import select
+
+    escalation = db.exec(select(Escalation).where(Escalation.audit_id == record["audit"].id)).one()
+    escalation.acknowledged_at, escalation.acknowledged_by_id = GRADED, record["practitioner"].id
+    escalation.outcome = "referral_made"
+    db.add(escalation)
+    db.flush()
+    login(client, "lead")
+    text = page_text(client.get(f"/audits/{record['audit'].id}/print").text)
+    assert "What was done Referral made" in text and "Not yet acknowledged" not in text
+
+    escalation.acknowledged_at = escalation.acknowledged_by_id = escalation.outcome = None
+    escalation.withdrawn_at, escalation.withdrawn_by_id = GRADED, people.auditor.id
+    escalation.withdrawn_reason = "Answered Yes by mistake: the bruising was recorded in 2019."
+    db.add(escalation)
+    db.flush()
+    text = page_text(client.get(f"/audits/{record['audit'].id}/print").text)
+    assert "Withdrawn" in text and "by Asha Auditor" in text
+    assert "Reason for withdrawing Answered Yes by mistake" in text and "Not yet acknowledged" not in text
+

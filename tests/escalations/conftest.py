@@ -17,7 +17,7 @@ from tests.factories import (
     make_user,
     publish_templates,
 )
-from tests.notifications.conftest import job_sessions, smtp_server  # noqa: F401  (fixtures)
+from tests.test_mail import smtp_server  # noqa: F401  (the fixture: a real SMTP server for the test)
 
 
 @dataclass
