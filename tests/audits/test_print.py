@@ -284,4 +284,3 @@ def test_an_escalation_prints_what_was_done_or_why_it_was_withdrawn(client, db, 
     text = page_text(client.get(f"/audits/{record['audit'].id}/print").text)
     assert "Withdrawn" in text and "by Asha Auditor" in text
     assert "Reason for withdrawing Answered Yes by mistake" in text and "Not yet acknowledged" not in text
-
