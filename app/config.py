@@ -141,6 +141,10 @@ class Settings(BaseSettings):
     board_pack_attach_max_mb: int = Field(default=5, ge=0, le=25)  # 0: always a link
     board_pack_link_days: int = Field(default=14, ge=1, le=90)
 
+    # The privacy notice and accessibility statement (/privacy, /accessibility): the council's own text, as
+    # privacy.html and accessibility.html in this folder; unset (or a file missing), the shipped templates
+    notices_dir: Path | None = None
+
     # Single sign-on (OpenID Connect, app/accounts/sso): the council's provider and, optionally, a second one for
     # partner agencies. Scopes, claims and clock leeway are shared by both.
     oidc_issuer: str | None = None

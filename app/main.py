@@ -97,6 +97,7 @@ def _install_routes(app: FastAPI) -> None:
     from app.escalations import api as escalations_api
     from app.escalations import views as escalations_views
     from app.health import api as health_api
+    from app.home import notices as notice_views
     from app.home import views as home_views
     from app.jobs import views as jobs_views
     from app.moderation import api as moderation_api
@@ -122,6 +123,7 @@ def _install_routes(app: FastAPI) -> None:
     csrf = [Depends(verify_csrf)]
     for module in (
         home_views,
+        notice_views,
         accounts_views,
         audit_trail_views,
         jobs_views,

@@ -66,6 +66,9 @@ PUBLIC_ENDPOINTS = {
     ("GET", "/auth/oidc/login"),
     ("GET", "/auth/oidc/callback"),
     ("POST", "/auth/oidc/backchannel-logout"),
+    # The notices a council publishes: for everyone, signed in or not.
+    ("GET", "/privacy"),
+    ("GET", "/accessibility"),
     # A board member's signed, expiring link to an issued board pack (no account): the token is the authority.
     ("GET", "/board-packs/{token}"),
 }
