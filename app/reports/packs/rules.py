@@ -31,6 +31,7 @@ def recipients_parse(text: str) -> tuple[list[str], list[str]]:
     """A distribution list typed one address a line (commas and semicolons also separate): the addresses, in order,
     each once (normalised), and a message per problem naming its line."""
     found: list[str] = []
+    seen: set[str] = set()  # the same mailbox, however it is capitalised
     problems: list[str] = []
     for number, line in enumerate(text.splitlines(), start=1):
         for part in re.split(r"[,;]", line):
@@ -42,7 +43,8 @@ def recipients_parse(text: str) -> tuple[list[str], list[str]]:
             except EmailNotValidError:
                 problems.append(f"Line {number}: “{address[:80]}” is not an email address, like name@example.org")
                 continue
-            if email.lower() not in {f.lower() for f in found}:  # the same mailbox, however it is capitalised
+            if email.lower() not in seen:
+                seen.add(email.lower())
                 found.append(email)
     if not found and not problems:
         problems.append("Enter at least one email address")

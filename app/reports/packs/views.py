@@ -14,14 +14,14 @@ from sqlmodel import Session
 from app import clock
 from app.accounts.models import User
 from app.db import SessionDep
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.pagination import page_number
 from app.reports.board_pack import period_from_query
 from app.reports.packs import permissions, rules, selectors, service
 from app.reports.packs.lookups import ManagedPack, ManagedSchedule, PackManager, PackReader, ReadablePack
 from app.reports.packs.models import DRAFT, FAILED, FREQUENCIES, ISSUED, BoardPackRecord, PackDelivery
 from app.reports.packs.schemas import DraftForm, PrepareForm, ScheduleForm
-from app.web.forms import FormDep, attempt, form_data, posted_version, see_other, validate
+from app.web.forms import FormDep, Refusal, attempt, form_data, posted_version, see_other, validate
 from app.web.templating import render, render_list
 
 router = APIRouter(tags=["board packs (HTML, PDF)"])
@@ -155,6 +155,29 @@ def _pack_page(
     return render(request, "reports/packs/detail.html", context, status_code=status_code)
 
 
+def _refused(
+    request: Request,
+    session: Session,
+    user: User,
+    pack: BoardPackRecord,
+    refusal: Refusal,
+    *,
+    values: dict[str, Any] | None = None,
+) -> Response:
+    """The pack's page again after a refused save or issue: the fields at fault (400), or why it cannot change (409)."""
+    errors = refusal.errors if isinstance(refusal, ValidationFailed) else {}
+    return _pack_page(
+        request,
+        session,
+        user,
+        pack,
+        values=values,
+        errors=errors,
+        notice=None if errors else refusal.message,
+        status_code=409 if isinstance(refusal, Conflict) else 400,
+    )
+
+
 def _period(pack: BoardPackRecord) -> Any:
     period, _ = period_from_query(
         {"period": pack.period_kind, pack.period_kind: pack.period_value}, today=clock.now().date()
@@ -190,18 +213,7 @@ def pack_draft_save(
         ),
     )
     if isinstance(saved, Exception):
-        errors = getattr(saved, "errors", None) or {}
-        status = 409 if isinstance(saved, Conflict) else 400
-        return _pack_page(
-            request,
-            session,
-            actor,
-            pack,
-            values=values,
-            errors=errors,
-            notice=None if errors else saved.message,
-            status_code=status,
-        )
+        return _refused(request, session, actor, pack, saved, values=values)
     return see_other(f"/reports/packs/{pack.id}?saved=1")
 
 
@@ -219,11 +231,7 @@ def pack_issue(request: Request, session: SessionDep, actor: PackManager, pack: 
         lambda: service.pack_issue(session, pack=pack, version=posted_version(form), actor=actor),
     )
     if isinstance(issued, Exception):
-        errors = getattr(issued, "errors", None) or {}
-        status = 409 if isinstance(issued, Conflict) else 400
-        return _pack_page(
-            request, session, actor, pack, errors=errors, notice=None if errors else issued.message, status_code=status
-        )
+        return _refused(request, session, actor, pack, issued)
     return see_other(f"/reports/packs/{pack.id}")
 
 
