@@ -18,6 +18,7 @@ from app.recommendations.models import (
     Theme,
 )
 from app.reports.packs.models import BoardPackRecord, PackDelivery, PackSchedule
+from app.retention.models import LegalHold, RetentionRun
 from app.sampling.models import Cycle, Sample, SampleCase
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "Escalation",
     "EscalationChase",
     "JobFailure",
+    "LegalHold",
     "LoginAttempt",
     "Moderation",
     "Notification",
@@ -47,6 +49,7 @@ __all__ = [
     "RecommendationEvent",
     "RecommendationTheme",
     "ReminderDigest",
+    "RetentionRun",
     "Sample",
     "SampleCase",
     "SectionPartner",

@@ -45,6 +45,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("recommendations",),
     ("records",),
     ("reports",),
+    ("retention",),
     ("flows",),
     ("web",),
     (LOOKUPS,),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, String, cast, false, or_, select
 from sqlmodel import Session
 
 from app.audit_trail.models import AuditEvent
@@ -45,3 +48,41 @@ def audit_events_page(
 
 def audit_actions(session: Session) -> list[str]:
     return list(session.execute(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).scalars())
+
+
+def trail_events_about(
+    entities: Mapping[str, Iterable[object]], *, mention: str | None = None
+) -> Select[tuple[AuditEvent]]:
+    """A query for the events about some records: those whose (entity_type, entity_id) is one of `entities`
+    ({"audit": [3, 4], "case": [12]}), and, where `mention` is given (a child ID), every event whose summary or
+    before/after details name it. Oldest first. Used to answer a child's records request and to redact what the
+    trail says about a child whose records are removed. `mention` matches as text (a child ID that begins another
+    child's matches too): `trail_events_about_child` keeps only the events that name that exact ID."""
+    conditions = [
+        (AuditEvent.entity_type == kind) & AuditEvent.entity_id.in_([str(i) for i in ids])
+        for kind, ids in entities.items()
+        if ids
+    ]
+    if mention:
+        pattern = "%" + mention.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions += [
+            AuditEvent.summary.like(pattern, escape="\\"),
+            cast(AuditEvent.before, String).like(pattern, escape="\\"),
+            cast(AuditEvent.after, String).like(pattern, escape="\\"),
+        ]
+    return select(AuditEvent).where(or_(*conditions) if conditions else false()).order_by(AuditEvent.id)
+
+
+def _names(event: AuditEvent, pattern: re.Pattern[str]) -> bool:
+    texts = [event.summary, json.dumps(event.before or {}), json.dumps(event.after or {})]
+    return any(pattern.search(text) for text in texts)
+
+
+def trail_events_about_child(
+    session: Session, entities: Mapping[str, Iterable[object]], *, child_id: str
+) -> list[AuditEvent]:
+    """The events about these records or naming this child ID as a whole word (never a longer ID it begins)."""
+    wanted = {(kind, str(i)) for kind, ids in entities.items() for i in ids}
+    pattern = re.compile(r"(?<![A-Za-z0-9])" + re.escape(child_id) + r"(?![A-Za-z0-9])")
+    events = session.execute(trail_events_about(entities, mention=child_id)).scalars()
+    return [e for e in events if (e.entity_type, e.entity_id) in wanted or _names(e, pattern)]
