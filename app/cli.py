@@ -372,25 +372,34 @@ def serve(
 
 @trail_cli.command("verify")
 def audit_trail_verify() -> None:
-    """Check the audit trail's hash chain, its seals and the signed checkpoints; exits 1 if anything was altered,
-    removed or re-sealed."""
-    from app.audit_trail.service import audit_chain_link, audit_chain_verify
+    """Check the audit trail's hash chain, its seals and the signed checkpoints, and list the redactions of events'
+    details under retention rules; exits 1 if anything was altered, removed or re-sealed."""
+    from app.audit_trail.service import audit_chain_link, audit_chain_verify, redactions_by_day
 
+    settings = get_settings()
     with _session() as session:
         audit_chain_link(session)  # events committed but not linked yet (a process stopped before linking), first
-        check = audit_chain_verify(session, checkpoint_dir=get_settings().audit_trail_checkpoint_dir)
+        check = audit_chain_verify(session, checkpoint_dir=settings.audit_trail_checkpoint_dir)
     if check.ok:
         extra = (
-            f", {check.checkpoints} checkpoint{'s' if check.checkpoints != 1 else ''} matched"
+            f", {check.checkpoints:,} checkpoint{'s' if check.checkpoints != 1 else ''} matched"
             if check.checkpoints
             else "; no signed checkpoints yet (run `caseaudit audit-trail checkpoint` daily)"
         )
         if check.unsealed:
-            extra += f", {check.unsealed} from before seals"
-        typer.echo(f"Audit trail intact: {check.checked} events checked{extra}.")
+            extra += f", {check.unsealed:,} from before seals"
+        if check.legacy:
+            extra += f", {check.legacy:,} from before redaction (their details cannot be removed)"
+        if check.redacted or check.redactions:
+            days = ", ".join(
+                f"{day.isoformat()} under rule {rule} ({count:,})"
+                for day, rule, count in redactions_by_day(check.redactions, settings.tz)
+            )
+            extra += f"; {check.redacted:,} events' details redacted: {days}"
+        typer.echo(f"Audit trail intact: {check.checked:,} events checked{extra}.")
     else:
         _fail(
-            f"Audit trail BROKEN at event {check.first_bad_seq}: {check.problem}. {check.checked} events before it are intact."
+            f"Audit trail BROKEN at event {check.first_bad_seq}: {check.problem}. {check.checked:,} events before it are intact."
         )
 
 
@@ -495,6 +504,68 @@ def outbox_deliver_command() -> None:
     typer.echo(report.summary())
     if report.failed or report.gave_up:
         _fail("\n".join(["Some emails were not sent:", *report.failures]))
+
+
+retention_cli = typer.Typer(no_args_is_help=True, help="The retention schedule and legal holds.")
+cli.add_typer(retention_cli, name="retention")
+
+
+def _schedule() -> Any:
+    from app.retention.schedule import ScheduleError, schedule_load
+
+    try:
+        return schedule_load(get_settings().retention_schedule)
+    except ScheduleError as exc:
+        _fail("The retention schedule cannot be used:\n" + "\n".join(f"  {p}" for p in [exc.source, *exc.problems]))
+
+
+@retention_cli.command("check")
+def retention_check() -> None:
+    """Validate the retention schedule (RETENTION_SCHEDULE, or the shipped default) and print it."""
+    schedule = _schedule()
+    typer.echo(f"Retention schedule {schedule.source}: valid")
+    for rule in schedule.rules.values():
+        typer.echo(f"  {rule.kind}: keep {rule.keep} after {rule.after}, then {rule.then}")
+
+
+@retention_cli.command("run")
+def retention_run_command(
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what is due and change nothing."),
+) -> None:
+    """Apply the retention schedule now: list what each rule finds due, then delete, anonymise or redact it in
+    batches (each all-or-nothing), keeping whatever a legal hold covers. With --dry-run, nothing changes."""
+    from app.retention.run import DONE_WORDS, RuleOutcome, retention_run
+
+    settings = get_settings()
+    schedule = _schedule()
+    verb = "would be" if dry_run else "were"
+
+    def show(outcome: RuleOutcome) -> None:
+        examples = (
+            f" (ids {', '.join(map(str, outcome.examples))}{', ...' if outcome.due > len(outcome.examples) else ''})"
+        )
+        typer.echo(
+            f"  {outcome.kind}: {outcome.due} due before {outcome.cutoff.isoformat()}, {outcome.held} kept by a legal"
+            f" hold; {outcome.due if dry_run else outcome.done} {verb} {DONE_WORDS[outcome.action]}"
+            + (examples if outcome.due else "")
+        )
+
+    typer.echo(("Dry run: nothing will change. " if dry_run else "") + f"Retention schedule {schedule.source}")
+    with _session() as session:
+        outcome = retention_run(
+            session,
+            schedule,
+            today=settings.today(),
+            tz=settings.tz,
+            dry_run=dry_run,
+            actor_label="caseaudit retention run",
+            progress=show,
+        )
+    total = sum(o.due if dry_run else o.done for o in outcome.rules)
+    held = sum(o.held for o in outcome.rules)
+    typer.echo(f"{total} records {verb} removed, anonymised or redacted; {held} kept by legal holds.")
+    if outcome.problem:
+        _fail(f"The run stopped: {outcome.problem}")
 
 
 def main() -> None:

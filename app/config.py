@@ -145,6 +145,11 @@ class Settings(BaseSettings):
     # privacy.html and accessibility.html in this folder; unset (or a file missing), the shipped templates
     notices_dir: Path | None = None
 
+    # The retention schedule (app/retention): the council's YAML file; unset, the shipped default
+    # (app/retention/default_schedule.yaml, with the source of each period). The daily job applies it unless off.
+    retention_schedule: Path | None = None
+    retention_run_daily: bool = True
+
     # Single sign-on (OpenID Connect, app/accounts/sso): the council's provider and, optionally, a second one for
     # partner agencies. Scopes, claims and clock leeway are shared by both.
     oidc_issuer: str | None = None

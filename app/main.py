@@ -92,6 +92,8 @@ def _install_routes(app: FastAPI) -> None:
     from app.cases import api as cases_api
     from app.cases import people_views as case_people_views
     from app.cases import views as cases_views
+    from app.cases.corrections import api as case_corrections_api
+    from app.cases.corrections import views as case_correction_views
     from app.cases.imports import api as case_import_api
     from app.cases.imports import views as case_import_views
     from app.escalations import api as escalations_api
@@ -110,6 +112,8 @@ def _install_routes(app: FastAPI) -> None:
     from app.recommendations.dashboard import views as recommendation_dashboard_views
     from app.recommendations.themes import views as theme_views
     from app.records import views as record_views
+    from app.records.subject_access import api as records_request_api
+    from app.records.subject_access import views as records_request_views
     from app.reports import agency_views as reports_agency_views
     from app.reports import api as reports_api
     from app.reports import drill_views as reports_drill_views
@@ -117,6 +121,8 @@ def _install_routes(app: FastAPI) -> None:
     from app.reports import pack_views as reports_pack_views
     from app.reports import views as reports_views
     from app.reports.packs import views as board_pack_views
+    from app.retention import holds_views as legal_hold_views
+    from app.retention import views as retention_views
     from app.sampling import api as sampling_api
     from app.sampling import views as sampling_views
 
@@ -127,15 +133,18 @@ def _install_routes(app: FastAPI) -> None:
         accounts_views,
         audit_trail_views,
         jobs_views,
+        retention_views,
         cases_views,
         case_import_views,
         case_people_views,
+        case_correction_views,
         templates_views,
         audit_partners_views,
         audits_views,
         audit_workflow_views,
         audit_reply_views,
         record_views,
+        records_request_views,
         sampling_views,
         moderation_views,
         agreement_views,
@@ -150,12 +159,14 @@ def _install_routes(app: FastAPI) -> None:
         reports_export_views,
         reports_pack_views,
         board_pack_views,
+        legal_hold_views,
     ):
         app.include_router(module.router, dependencies=csrf)
     for module in (
         accounts_api,
         cases_api,
         case_import_api,
+        case_corrections_api,
         templates_api,
         audit_partners_api,
         audits_api,
@@ -165,8 +176,10 @@ def _install_routes(app: FastAPI) -> None:
         escalations_api,
         recommendations_api,
         reports_api,
+        records_request_api,
     ):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(legal_hold_views.api_router, prefix="/api/v1")  # the pages' JSON twins, in one module
     app.include_router(health_api.router)
     # Single sign-on: the sign-in start and the callback are GETs (navigations to and from the provider); the
     # back-channel logout is a POST from the provider itself, server to server, which can carry no CSRF token and

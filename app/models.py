@@ -5,7 +5,7 @@ from app.audit_templates.models import TemplateVersion
 from app.audit_trail.models import AuditChainHead, AuditEvent
 from app.audits.models import Audit, AuditAnswer, AuditDueChange, AuditReply
 from app.audits.partners.models import PanelMeeting, SectionPartner
-from app.cases.models import Case, CaseImport, CaseImportFile, WorkerLink
+from app.cases.models import Case, CaseFactCorrection, CaseImport, CaseImportFile, WorkerLink
 from app.escalations.models import Escalation, EscalationChase
 from app.jobs.models import JobFailure
 from app.moderation.models import Moderation
@@ -31,6 +31,7 @@ __all__ = [
     "AuthToken",
     "BoardPackRecord",
     "Case",
+    "CaseFactCorrection",
     "CaseImport",
     "CaseImportFile",
     "Cycle",

@@ -248,7 +248,13 @@ def world(db):
     )
     db.add_all([schedule, pack])
     db.flush()
+    from app.retention.models import LegalHold
+
+    hold = LegalHold(case_id=case.id, reason="Walk legal hold: a complaint", placed_by_id=lead.id)  # still active
+    db.add(hold)
+    db.flush()
     return {
+        "hold": hold,
         "schedule": schedule,
         "pack": pack,
         "notification": notification,
@@ -287,6 +293,7 @@ def _url(endpoint: Endpoint, world) -> str:
         "notification_id": world["notification"].id,
         "pack_id": world["pack"].id,
         "schedule_id": world["schedule"].id,
+        "hold_id": world["hold"].id,
         "token": "walk",
         "table": "grades-overall",
     }
@@ -779,8 +786,15 @@ EXPECTED_REACH: dict[str, set[str]] = {
     # The case: the QA lead, the area's head of service, its worker, and the auditor of its audit.
     "GET /cases/{case_id}": {"lead", "hos_in", "worker", "target"},
     "GET /api/v1/cases/{case_id}": {"lead", "hos_in", "worker", "target"},
+    "GET /api/v1/cases/{case_id}/corrections": {"lead", "hos_in", "worker", "target"},  # the case's readers
     "GET /cases/{case_id}/audits/new": LEAD,
     "POST /cases/{case_id}/audits/new": LEAD,
+    # A child's records on request (subject access; the page names the child by ID, not in its path): the QA lead.
+    "POST /api/v1/cases/{case_id}/records-request": LEAD,
+    # Legal holds: the QA lead only, although others may read the case.
+    "GET /cases/{case_id}/legal-hold": LEAD,
+    "POST /cases/{case_id}/legal-hold": LEAD,
+    "POST /api/v1/cases/{case_id}/legal-hold": LEAD,
     "GET /recommendations/{recommendation_id}": RECOMMENDATION_READERS,
     "GET /api/v1/recommendations/{recommendation_id}": RECOMMENDATION_READERS,
     "POST /recommendations/{recommendation_id}/move": RECOMMENDATION_READERS,
@@ -815,6 +829,7 @@ HTML_AND_API = [
     ("GET /audits/{audit_id}/panel", "GET /api/v1/audits/{audit_id}/panel"),
     ("POST /audits/{audit_id}/panel", "PUT /api/v1/audits/{audit_id}/panel"),
     ("GET /cases/{case_id}", "GET /api/v1/cases/{case_id}"),
+    ("POST /cases/{case_id}/corrections/new", "POST /api/v1/cases/{case_id}/corrections"),
     ("GET /imports/{import_id}", "GET /api/v1/imports/{import_id}"),
     ("GET /recommendations/{recommendation_id}", "GET /api/v1/recommendations/{recommendation_id}"),
     ("GET /escalations/{escalation_id}", "GET /api/v1/escalations/{escalation_id}"),
@@ -828,6 +843,8 @@ HTML_AND_API = [
     ("POST /users/{user_id}/edit", "PATCH /api/v1/users/{user_id}"),
     ("POST /users/{user_id}/training/new", "POST /api/v1/users/{user_id}/training"),
     ("GET /templates/{key}/{version}", "GET /api/v1/templates/{key}/{version}"),
+    ("POST /cases/{case_id}/legal-hold", "POST /api/v1/cases/{case_id}/legal-hold"),
+    ("POST /legal-holds/{hold_id}/lift", "POST /api/v1/legal-holds/{hold_id}/lift"),
 ]
 # Pairs that differ on purpose, and why.
 HTML_AND_API_DIFFER = {

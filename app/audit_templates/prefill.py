@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.cases.facts import FACT_LABELS
 from app.dates import short_date
 from app.working_days import WorkingDayCalendar
 
@@ -48,39 +49,6 @@ class PrefillSuggestion(BaseModel):
     value: Literal["yes", "no"]
     explanation: str
 
-
-# How the case register's facts (app.cases.facts.FACT_FIELDS) read in a sentence.
-FACT_LABELS: dict[str, str] = {
-    "birth_year": "Year of birth",
-    "birth_month": "Month of birth",
-    "age_at_extract": "Age at extract",
-    "gender": "Gender",
-    "ethnicity": "Ethnicity",
-    "disability": "Disability",
-    "legal_status": "Legal status",
-    "primary_need": "Primary need",
-    "category_of_abuse": "Category of abuse",
-    "worker_name": "Allocated worker",
-    "worker_id": "Allocated worker's ID",
-    "manager_name": "Team manager",
-    "referral_date": "Referral",
-    "assessment_start": "Assessment started",
-    "assessment_authorised": "Assessment authorised",
-    "child_seen": "Child seen",
-    "seen_alone": "Child seen alone",
-    "last_seen_date": "Child last seen",
-    "last_statutory_visit": "Last statutory visit",
-    "latest_review": "Latest review",
-    "last_iro_contact": "Last IRO contact",
-    "last_health_check": "Last health assessment",
-    "last_dental_check": "Last dental check",
-    "permanence_plan": "Permanence plan",
-    "placements_12m": "Placements in the last 12 months",
-    "missing_12m": "Missing episodes in the last 12 months",
-    "absent_12m": "Absences in the last 12 months",
-    "return_interview_offered": "Return home interview offered",
-    "return_interview_accepted": "Return home interview accepted",
-}
 
 TODAY = "today"  # `from: today` measures back from the day the audit is done
 

@@ -12,8 +12,11 @@ from app.db import JSONType, UTCDateTime
 class AuditEvent(SQLModel, table=True):
     """One thing that happened: who, when, what, to which record, with a before/after summary.
 
-    `hash` covers every other field and the previous event's hash, so editing or
-    deleting any row breaks the chain from that row on.
+    `hash` covers every other field and the previous event's hash, so editing or deleting any row breaks the chain
+    from that row on. The event's *details* (summary, before, after) are covered through `details_hash`, so a
+    retention rule can remove them (a redaction, itself an `audit_trail.redact` event) and the chain still verifies;
+    events linked before details hashes (`details_hash` empty) are hashed over their details themselves and cannot
+    be redacted (app.audit_trail.service).
     """
 
     __tablename__ = "audit_event"
@@ -36,6 +39,14 @@ class AuditEvent(SQLModel, table=True):
     # HMAC of `hash` with a key the database does not hold (app.audit_trail.service): someone who can rewrite the
     # table, and so re-hash every event, still cannot re-seal them. Null only for events from before seals.
     seal: str | None = Field(default=None, max_length=64)
+    # SHA-256 of the details (summary, before, after), given at linking; the chain covers it instead of the details.
+    # Null only for events linked before details hashes, whose hash covers the details themselves.
+    details_hash: str | None = Field(default=None, max_length=64)
+    # Set once, by a redaction (app.audit_trail.service.audit_redact): when, under which retention rule, and the
+    # `audit_trail.redact` event (its id: that event has no place in the chain yet when it redacts) that did it.
+    redacted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    redaction_rule: str | None = Field(default=None, max_length=80)
+    redacted_by_id: int | None = Field(default=None)
 
 
 class AuditChainHead(SQLModel, table=True):

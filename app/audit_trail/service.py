@@ -1,4 +1,4 @@
-"""Appending to the audit trail and checking that nobody has altered it.
+"""Appending to the audit trail, removing the details of old events, and checking that nobody has altered it.
 
 Recording an event takes no lock: it is written with the request's other changes but without its place in the
 chain; once the request has committed, a short step (`audit_chain_link`, called by `commit_and_link`) gives the
@@ -7,12 +7,21 @@ not yet linked (its request still finishing) is counted by `verify`, never skipp
 
 Three layers, each catching what the one before cannot:
 - the hash chain: every event's hash covers the event and the hash before it, so changing or removing one breaks
-  the chain (and the database refuses UPDATE and DELETE on the table);
+  the chain (and the database refuses UPDATE and DELETE on the table, but for linking and redaction, below);
 - the seal: each event's hash is also signed with an HMAC under a key the database never holds (AUDIT_TRAIL_KEY,
   or one derived from SECRET_KEY), so a superuser who rewrites the table and re-hashes every event cannot re-seal
   them;
 - checkpoints: `caseaudit audit-trail checkpoint` appends a signed (sequence number, hash) to a file outside the
   database (AUDIT_TRAIL_CHECKPOINT_DIR), so cutting off the newest events and rewinding the chain head is caught.
+
+Redaction: an event's *details* (summary, before, after) may name a child, and the retention schedule must be able
+to remove them. So the chain covers a hash of the details (`details_hash`, given at linking: `event_digest_v2`)
+rather than the details themselves, and `audit_redact` may replace them with "Details removed under retention rule
+<rule>", once, recording an `audit_trail.redact` event that names every event it redacted; everything else about a
+redacted event (who, when, what kind of action, on which record) stays in the chain. Verify recomputes the details
+hash of every event that still has its details, and accepts a redacted one only where a redaction event in the
+trail names it (the database allows no other change). Events linked before details hashes (`details_hash` empty)
+keep their hash over the details (`event_digest`) and cannot be redacted.
 """
 
 from __future__ import annotations
@@ -20,18 +29,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, null, select, update
 from sqlmodel import Session, col
 
 from app import clock
 from app.audit_trail.models import AuditChainHead, AuditEvent
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from app.config import Settings
 
 
@@ -97,7 +110,8 @@ def event_digest(
     after: dict[str, Any] | None,
     prev_hash: str,
 ) -> str:
-    """SHA-256 over a canonical JSON form of an event and the hash before it."""
+    """SHA-256 over a canonical JSON form of an event, its details included, and the hash before it: the hash of the
+    events linked before details hashes (their `details_hash` is empty), which cannot be redacted."""
     payload = {
         "seq": seq,
         "occurred_at": occurred_at.isoformat(timespec="microseconds"),
@@ -111,11 +125,73 @@ def event_digest(
         "after": after,
         "prev_hash": prev_hash,
     }
+    return _sha256_of(payload)
+
+
+def _sha256_of(payload: dict[str, Any]) -> str:
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def details_digest(*, summary: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """SHA-256 over a canonical JSON form of an event's details: what the chain covers in their place."""
+    return _sha256_of({"summary": summary, "before": before, "after": after})
+
+
+def event_digest_v2(
+    *,
+    seq: int,
+    occurred_at: datetime,
+    actor_id: int | None,
+    actor_label: str,
+    action: str,
+    entity_type: str | None,
+    entity_id: str | None,
+    details_hash: str,
+    prev_hash: str,
+) -> str:
+    """SHA-256 over a canonical JSON form of an event, with its details' hash in place of its details, and the hash
+    before it: the hash of every event linked since details hashes, so its details can be redacted."""
+    return _sha256_of(
+        {
+            "v": 2,
+            "seq": seq,
+            "occurred_at": occurred_at.isoformat(timespec="microseconds"),
+            "actor_id": actor_id,
+            "actor_label": actor_label,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "details_hash": details_hash,
+            "prev_hash": prev_hash,
+        }
+    )
+
+
+def event_hash(event: AuditEvent) -> str:
+    """What a linked event's hash must be, from what is stored: over its details' hash, or over its details for
+    an event linked before details hashes."""
+    if event.details_hash is None:
+        return event_digest(**_event_fields(event))
+    return event_digest_v2(**_event_fields_v2(event))
+
+
+def _details_hash_of(event: AuditEvent) -> str:
+    return details_digest(summary=event.summary, before=event.before, after=event.after)
+
+
 PENDING = "audit_trail_pending"  # session.info key: this session recorded events still to be linked
+
+REDACT_ACTION = "audit_trail.redact"
+# The database's rule (migration 2026-12-06_1500) allows a redaction only with exactly this summary.
+REDACTED_SUMMARY_PREFIX = "Details removed under retention rule "
+RULE_MAX_LENGTH = 80
+REDACT_BATCH = 1000  # ids per statement: well inside SQLite's and PostgreSQL's limits on bound parameters
+
+
+def redacted_summary(rule: str) -> str:
+    """What a redacted event's summary says in place of its details."""
+    return REDACTED_SUMMARY_PREFIX + rule
 
 
 def audit_record(
@@ -171,7 +247,9 @@ def audit_chain_link(session: Session) -> int:
     for event in list(pending):
         seq += 1
         event.seq, event.prev_hash = seq, prev_hash
-        digest = event_digest(**_event_fields(event))
+        if event.details_hash is None:  # from the details as stored (read back above), as verify will read them
+            event.details_hash = _details_hash_of(event)
+        digest = event_hash(event)
         event.hash, event.seal = digest, seal_of(digest)
         session.add(event)
         prev_hash = digest
@@ -199,6 +277,16 @@ def commit_and_link(session: Session) -> None:
 
 
 @dataclass(frozen=True)
+class RedactionSummary:
+    """One `audit_trail.redact` event, as verify found it: when, under which rule, how many events it redacted."""
+
+    seq: int | None  # its place in the chain (None: committed, not linked yet)
+    at: datetime
+    rule: str
+    count: int  # events whose details it removed (each checked to point back at it)
+
+
+@dataclass(frozen=True)
 class ChainCheck:
     ok: bool
     checked: int
@@ -207,9 +295,13 @@ class ChainCheck:
     unsealed: int = 0  # events from before seals (upgraded installations)
     checkpoints: int = 0  # signed checkpoints that matched
     pending: int = 0  # events recorded but not linked into the chain yet (their transaction is linking them)
+    legacy: int = 0  # events linked before details hashes (hashed over their details; they cannot be redacted)
+    redacted: int = 0  # events whose details were removed by a redaction
+    redactions: tuple[RedactionSummary, ...] = ()  # the redaction events, oldest first
 
 
-def _event_fields(event: AuditEvent) -> dict[str, Any]:
+def _chain_fields(event: AuditEvent) -> dict[str, Any]:
+    """What every event's hash covers whatever its version: its place, who, when, what, to which record."""
     return {
         "seq": event.seq,
         "occurred_at": event.occurred_at,
@@ -218,11 +310,18 @@ def _event_fields(event: AuditEvent) -> dict[str, Any]:
         "action": event.action,
         "entity_type": event.entity_type,
         "entity_id": event.entity_id,
-        "summary": event.summary,
-        "before": event.before,
-        "after": event.after,
         "prev_hash": event.prev_hash,
     }
+
+
+def _event_fields(event: AuditEvent) -> dict[str, Any]:
+    """A legacy (v1) event's hash covers its details themselves."""
+    return {**_chain_fields(event), "summary": event.summary, "before": event.before, "after": event.after}
+
+
+def _event_fields_v2(event: AuditEvent) -> dict[str, Any]:
+    """A v2 event's hash covers the hash of its details, so they can be redacted."""
+    return {**_chain_fields(event), "details_hash": event.details_hash}
 
 
 @dataclass(frozen=True)
@@ -268,14 +367,16 @@ def _read_checkpoints(directory: Path | None) -> tuple[dict[int, Checkpoint], st
 
 
 def audit_chain_verify(session: Session, *, checkpoint_dir: Path | None = None) -> ChainCheck:
-    """Walk the whole chain; report the first event that was altered, removed, inserted or re-sealed, and any
-    checkpoint that the chain no longer reaches or agrees with."""
+    """Walk the whole chain; report the first event that was altered, removed, inserted or re-sealed (a changed
+    detail of an event that still has its details included, and details removed without a redaction event that
+    names the event), and any checkpoint that the chain no longer reaches or agrees with."""
     checkpoints, unreadable = _read_checkpoints(checkpoint_dir)
     if unreadable:
         return ChainCheck(False, 0, unreadable, None)
     expected_prev = GENESIS_HASH
     expected_seq = 1
-    checked = unsealed = matched = 0
+    checked = unsealed = matched = legacy = 0
+    redactors = _Redactors(session)
     pending = session.execute(
         select(func.count()).select_from(AuditEvent).where(col(AuditEvent.hash).is_(None))
     ).scalar_one()
@@ -290,8 +391,12 @@ def audit_chain_verify(session: Session, *, checkpoint_dir: Path | None = None) 
             return ChainCheck(False, checked, f"event {expected_seq} is missing (found {event.seq} next)", expected_seq)
         if event.prev_hash != expected_prev:
             return ChainCheck(False, checked, f"event {event.seq} does not follow the event before it", event.seq)
-        if event_digest(**_event_fields(event)) != event.hash:
+        if event_hash(event) != event.hash:
             return ChainCheck(False, checked, f"event {event.seq} was changed after it was recorded", event.seq)
+        problem = _details_problem(event, redactors)
+        if problem:
+            return ChainCheck(False, checked, problem, event.seq)
+        legacy += event.details_hash is None
         if event.seal is None:
             if checked > unsealed:  # an unsealed event after sealed ones: its seal was removed
                 return ChainCheck(False, checked, f"event {event.seq} has lost its seal", event.seq)
@@ -322,7 +427,227 @@ def audit_chain_verify(session: Session, *, checkpoint_dir: Path | None = None) 
     head = session.execute(select(AuditChainHead.last_seq, AuditChainHead.last_hash)).one_or_none()
     if head is None or tuple(head) != (checked, expected_prev):
         return ChainCheck(False, checked, "the newest events were removed (the chain head does not match)", checked + 1)
-    return ChainCheck(True, checked, unsealed=unsealed, checkpoints=matched, pending=pending)
+    return ChainCheck(
+        True,
+        checked,
+        unsealed=unsealed,
+        checkpoints=matched,
+        pending=pending,
+        legacy=legacy,
+        redacted=sum(redactors.counts.values()),
+        redactions=redactors.summaries(),
+    )
+
+
+class _Redactors:
+    """The trail's `audit_trail.redact` events (read up front: each comes after the events it redacted), the
+    sequence numbers each names, and how many redacted events verify has found pointing back at each."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.events: dict[int, AuditEvent] = {}
+        self.named: dict[int, frozenset[int]] = {}
+        self.counts: Counter[int] = Counter()
+        for event in session.execute(select(AuditEvent).where(AuditEvent.action == REDACT_ACTION)).scalars():
+            self._add(event)
+
+    def _add(self, event: AuditEvent) -> None:
+        assert event.id is not None
+        listed = event.after.get("events") if isinstance(event.after, dict) else None
+        self.events[event.id] = event
+        self.named[event.id] = frozenset(s for s in listed or () if isinstance(s, int) and not isinstance(s, bool))
+
+    def get(self, event_id: int | None) -> AuditEvent | None:
+        """The redaction event with this id (one committed since the walk began is read now)."""
+        if event_id is None:
+            return None
+        if event_id not in self.events:
+            event = self.session.get(AuditEvent, event_id)
+            if event is None or event.action != REDACT_ACTION:
+                return None
+            self._add(event)
+        return self.events[event_id]
+
+    def summaries(self) -> tuple[RedactionSummary, ...]:
+        ordered = sorted(self.events.values(), key=lambda e: (e.seq is None, e.seq or 0, e.id or 0))
+        return tuple(
+            RedactionSummary(
+                seq=e.seq,
+                at=e.occurred_at,
+                rule=str((e.after or {}).get("rule", "")),
+                count=self.counts[e.id or 0],
+            )
+            for e in ordered
+        )
+
+
+def _details_problem(event: AuditEvent, redactors: _Redactors) -> str | None:
+    """What is wrong with a linked event's details (its hash already checked), or None: an event that has them
+    must still hash to its details hash; one whose details were removed must say so in the fixed words, and be
+    named by the redaction event it points at, under the same rule and at the same moment."""
+    changed = f"event {event.seq} was changed after it was recorded"
+    marks = (event.redacted_at, event.redaction_rule, event.redacted_by_id)
+    if event.details_hash is None or event.redacted_at is None:
+        if any(mark is not None for mark in marks):  # half a redaction, or one of an event that cannot have any
+            return changed
+        if event.details_hash is not None and _details_hash_of(event) != event.details_hash:
+            return changed
+        return None
+    if (
+        event.redaction_rule is None
+        or event.summary != redacted_summary(event.redaction_rule)
+        or event.before is not None
+        or event.after is not None
+    ):
+        return changed
+    redactor = redactors.get(event.redacted_by_id)
+    if (
+        redactor is None
+        or event.action == REDACT_ACTION
+        or event.seq not in redactors.named[event.redacted_by_id or 0]
+        or (redactor.seq is not None and event.seq is not None and redactor.seq <= event.seq)
+    ):
+        return f"event {event.seq}'s details were removed without a redaction event"
+    if (redactor.after or {}).get("rule") != event.redaction_rule or redactor.occurred_at != event.redacted_at:
+        return f"event {event.seq}'s redaction does not agree with the redaction event that names it"
+    redactors.counts[event.redacted_by_id or 0] += 1
+    return None
+
+
+def redactions_by_day(redactions: Iterable[RedactionSummary], tz: ZoneInfo) -> list[tuple[date, str, int]]:
+    """The redactions as (local day, rule, events redacted), one line per day and rule, oldest first."""
+    totals: dict[tuple[date, str], int] = {}
+    for redaction in sorted(redactions, key=lambda r: r.at):
+        key = (redaction.at.astimezone(tz).date(), redaction.rule)
+        totals[key] = totals.get(key, 0) + redaction.count
+    return [(day, rule, count) for (day, rule), count in totals.items()]
+
+
+# --- Redaction ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RedactionResult:
+    """What `audit_redact` did: the redaction event (None when there was nothing to redact), the sequence numbers
+    of the events it redacted, and how many of those asked for it skipped, and why."""
+
+    event: AuditEvent | None
+    redacted: tuple[int, ...] = ()
+    already_redacted: int = 0  # redacted before (a redaction is done once)
+    pending: int = 0  # not linked into the chain yet: redact them once they are
+    legacy: int = 0  # linked before details hashes: their hash covers their details, which must stay
+    refused: int = 0  # redaction events themselves: what was redacted, and when, stays in the trail
+    not_found: int = 0  # no event with that id
+
+    @property
+    def count(self) -> int:
+        return len(self.redacted)
+
+    @property
+    def skipped(self) -> int:
+        return self.already_redacted + self.pending + self.legacy + self.refused + self.not_found
+
+
+def _batches(ids: list[int]) -> Iterable[list[int]]:
+    for start in range(0, len(ids), REDACT_BATCH):
+        yield ids[start : start + REDACT_BATCH]
+
+
+def audit_redact(
+    session: Session,
+    *,
+    events: Iterable[AuditEvent | int],
+    rule: str,
+    actor: Actor | None,
+    reason: str | None = None,
+) -> RedactionResult:
+    """Remove the details (summary, before, after) of these events (objects or ids) under a retention rule, in the
+    caller's transaction, and record one `audit_trail.redact` event naming them (by sequence number). Each keeps its
+    place in the chain, who did what and when, and its details' hash; its summary becomes "Details removed under
+    retention rule <rule>". Only linked events with a details hash can be redacted, each once; the rest are skipped
+    and counted (`RedactionResult`), and so are redaction events. Thousands of events take a few statements."""
+    if not rule or len(rule) > RULE_MAX_LENGTH or rule != rule.strip() or not rule.isprintable():
+        raise ValueError(f"a retention rule is a name of 1 to {RULE_MAX_LENGTH} characters, not {rule!r}")
+    session.flush()
+    ids: list[int] = []
+    unflushed = 0
+    for item in events:
+        event_id = item if isinstance(item, int) else item.id
+        if event_id is None:
+            unflushed += 1
+        else:
+            ids.append(event_id)
+    ids = list(dict.fromkeys(ids))
+    lock = session.get_bind().dialect.name == "postgresql"  # two redactions of one event: the second waits, skips it
+    found: dict[int, tuple[int | None, str | None, object, str]] = {}
+    for batch in _batches(ids):
+        stmt = select(
+            AuditEvent.id, AuditEvent.seq, AuditEvent.details_hash, AuditEvent.redacted_at, AuditEvent.action
+        ).where(col(AuditEvent.id).in_(batch), col(AuditEvent.hash).is_not(None))
+        for row in session.execute(stmt.with_for_update() if lock else stmt):
+            found[row.id] = (row.seq, row.details_hash, row.redacted_at, row.action)
+    unlinked = [i for i in ids if i not in found]
+    pending = unflushed
+    for batch in _batches(unlinked):
+        pending += session.execute(
+            select(func.count()).select_from(AuditEvent).where(col(AuditEvent.id).in_(batch))
+        ).scalar_one()
+    chosen: list[tuple[int, int]] = []  # (seq, id)
+    already = legacy = refused = 0
+    for event_id, (seq, details_hash, redacted_at, action) in found.items():
+        if action == REDACT_ACTION:
+            refused += 1
+        elif redacted_at is not None:
+            already += 1
+        elif details_hash is None:
+            legacy += 1
+        else:
+            assert seq is not None
+            chosen.append((seq, event_id))
+    chosen.sort()
+    skipped = {
+        "already_redacted": already,
+        "pending": pending,
+        "legacy": legacy,
+        "refused": refused,
+        "not_found": len(unlinked) + unflushed - pending,
+    }
+    if not chosen:
+        return RedactionResult(event=None, **skipped)
+    seqs = [seq for seq, _ in chosen]
+    after: dict[str, Any] = {"rule": rule, "events": seqs}
+    if reason:
+        after["reason"] = reason
+    count = len(seqs)
+    redaction = audit_record(
+        session,
+        actor=actor,
+        action=REDACT_ACTION,
+        summary=f"Removed the details of {count} event{'' if count == 1 else 's'} under rule {rule}",
+        after=after,
+    )
+    chosen_ids = [event_id for _, event_id in chosen]
+    for batch in _batches(chosen_ids):
+        done = session.execute(
+            update(AuditEvent)
+            .where(col(AuditEvent.id).in_(batch), col(AuditEvent.redacted_at).is_(None))
+            .values(
+                summary=redacted_summary(rule),
+                before=null(),
+                after=null(),
+                redacted_at=redaction.occurred_at,
+                redaction_rule=rule,
+                redacted_by_id=redaction.id,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount != len(batch):
+            raise RuntimeError("audit events changed while they were being redacted")
+    redacted_ids = set(chosen_ids)
+    for obj in list(session.identity_map.values()):  # objects the caller holds: read them again when next used
+        if isinstance(obj, AuditEvent) and obj.id in redacted_ids:
+            session.expire(obj)
+    return RedactionResult(event=redaction, redacted=tuple(seqs), **skipped)
 
 
 # What a read of one record says in the trail (ids only: never a child's or a person's details).

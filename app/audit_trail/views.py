@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from app.audit_trail import selectors
 from app.audit_trail.filters import TrailFilter
-from app.audit_trail.service import audit_chain_link, audit_chain_verify, audit_record
+from app.audit_trail.service import audit_chain_link, audit_chain_verify, audit_record, redactions_by_day
 from app.db import SessionDep
 from app.web.auth import QALead
 from app.web.templating import render, render_list
@@ -55,4 +55,5 @@ def audit_trail_verify(request: Request, session: SessionDep, actor: QALead) -> 
         summary=f"Audit trail checked: {'intact' if check.ok else 'BROKEN'} ({check.checked} events)",
         after={"ok": check.ok, "checked": check.checked, "problem": check.problem},
     )
-    return render(request, "audit_trail/verify.html", {"check": check})
+    days = redactions_by_day(check.redactions, request.app.state.settings.tz) if check.ok else []
+    return render(request, "audit_trail/verify.html", {"check": check, "redaction_days": days})

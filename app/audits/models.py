@@ -42,6 +42,8 @@ class Audit(SQLModel, table=True):
     # (app.audit_templates.scoring.compliance_code), read by the reports instead of every answer row.
     compliance_answers: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     version: int = Field(default=1)  # optimistic locking: every save must name the version it read
+    # When the retention schedule anonymised it (app.retention.run): its free text is gone, its figures stay.
+    anonymised_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     # Whom the auditor chose to tell about a safeguarding concern that is started but not yet complete.
     safeguarding_recipient_id: int | None = Field(default=None, foreign_key="app_user.id")
 
@@ -89,3 +91,4 @@ class AuditReply(SQLModel, table=True):
     author_id: int = Field(foreign_key="app_user.id")
     text: str = Field(max_length=10000)
     created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
+    anonymised_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))  # retention

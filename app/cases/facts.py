@@ -81,6 +81,42 @@ FACT_FIELDS: dict[str, type] = {
     "return_interview_accepted": bool,
 }
 
+# How each fact reads in a sentence or a form (the audit form's prefill explanations, corrections of the register).
+FACT_LABELS: dict[str, str] = {
+    "birth_year": "Year of birth",
+    "birth_month": "Month of birth",
+    "age_at_extract": "Age at extract",
+    "gender": "Gender",
+    "ethnicity": "Ethnicity",
+    "disability": "Disability",
+    "legal_status": "Legal status",
+    "primary_need": "Primary need",
+    "category_of_abuse": "Category of abuse",
+    "worker_name": "Allocated worker",
+    "worker_id": "Allocated worker's ID",
+    "manager_name": "Team manager",
+    "referral_date": "Referral",
+    "assessment_start": "Assessment started",
+    "assessment_authorised": "Assessment authorised",
+    "child_seen": "Child seen",
+    "seen_alone": "Child seen alone",
+    "last_seen_date": "Child last seen",
+    "last_statutory_visit": "Last statutory visit",
+    "latest_review": "Latest review",
+    "last_iro_contact": "Last IRO contact",
+    "last_health_check": "Last health assessment",
+    "last_dental_check": "Last dental check",
+    "permanence_plan": "Permanence plan",
+    "placements_12m": "Placements in the last 12 months",
+    "missing_12m": "Missing episodes in the last 12 months",
+    "absent_12m": "Absences in the last 12 months",
+    "return_interview_offered": "Return home interview offered",
+    "return_interview_accepted": "Return home interview accepted",
+}
+
+# Whole-number facts with a range of their own, (lowest, highest, what one is); other counts are 0 or more.
+FACT_RANGES: dict[str, tuple[int, int, str]] = {"birth_year": (1900, 2100, "year"), "birth_month": (1, 12, "month")}
+
 
 @dataclass(frozen=True)
 class Problem:

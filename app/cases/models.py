@@ -8,7 +8,7 @@ dates and counts. Case notes are never stored.
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, LargeBinary
+from sqlalchemy import Column, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 from app import clock
@@ -76,6 +76,8 @@ class Case(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
     version: int = Field(default=1)
+    # When the retention schedule anonymised it (app.retention.run): its free text is gone, its figures stay.
+    anonymised_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 class CaseImport(SQLModel, table=True):
@@ -117,6 +119,8 @@ class CaseImport(SQLModel, table=True):
     created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
     # When it was written, rejected, discarded or expired
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # When the retention schedule anonymised it (app.retention.run): its free text is gone, its figures stay.
+    anonymised_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 class CaseImportFile(SQLModel, table=True):
@@ -145,3 +149,31 @@ class WorkerLink(SQLModel, table=True):
     user_id: int = Field(foreign_key="app_user.id", index=True)
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class CaseFactCorrection(SQLModel, table=True):
+    """A QA lead's correction of one register fact of a case that the case system's extract had wrong: the value
+    before and after, why, who and when. Kept for good: it is the fact's history on the case page.
+
+    `source_value` is what the case system said when the fact was corrected (the value before, or, for a fact
+    corrected again, what the first correction replaced). The correction is pinned while later imports still bring
+    that value; an import bringing another value is taken, and marks the correction superseded by that import; a
+    later correction of the same fact supersedes it too (app.cases.corrections.rules.corrections_pin). Values are
+    JSON: dates as YYYY-MM-DD, yes/no as true/false, counts as numbers, "not recorded" as null."""
+
+    __tablename__ = "case_fact_correction"
+    __table_args__ = (Index("ix_case_fact_correction_case_id_superseded_at", "case_id", "superseded_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="child_case.id")
+    field: str = Field(max_length=40)
+    old_value: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    new_value: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    source_value: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    corrected_by_id: int = Field(foreign_key="app_user.id")
+    corrected_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
+    # Set once the correction no longer holds: an import brought another value, or the fact was corrected again.
+    superseded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    superseded_by_import_id: int | None = Field(default=None, foreign_key="case_import.id")
+    superseded_by_correction_id: int | None = Field(default=None, foreign_key="case_fact_correction.id")

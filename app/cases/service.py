@@ -14,6 +14,11 @@ Two steps, so the browser can show a preview before anything changes:
 
 A full import closes the open cases of the kinds the extract covers that are not in it (app.cases.imports.rules),
 and none while rows are rejected: the child of a rejected row is in the extract, only not readable.
+
+A case's facts hash stands for what the case system last said about it, never for corrections made since: the QA
+lead's correction of a fact holds while imports still bring the value it replaced (so an unchanged extract stays
+unchanged), and an import bringing another value for that fact is taken and supersedes the correction
+(app.cases.corrections).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import String, bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlmodel import Session
 
 from app import clock
@@ -35,6 +40,9 @@ from app.accounts import service as account_service
 from app.accounts.models import User
 from app.accounts.schemas import TeamCreate, normalise_name
 from app.audit_trail.service import audit_record
+from app.cases.corrections.rules import Pin, corrections_pin, to_json
+from app.cases.corrections.selectors import corrections_in_force
+from app.cases.corrections.service import Superseded, corrections_supersede
 from app.cases.facts import FACT_FIELDS, CaseFacts, Problem, RowFacts, merge_rows
 from app.cases.imports.rules import (
     MAX_LISTED_CLOSING,
@@ -66,10 +74,9 @@ DISCARDABLE = ("previewed", "failed")  # waiting for confirmation, or stopped wi
 
 CASE_TABLE = Case.__table__
 # Text columns and their widths, so a long value is a problem in the report and never a database error.
+# (SQLModel's AutoString is a TypeDecorator over String, not a String: its width is read from the type either way.)
 _TEXT_LIMITS = {
-    column.name: column.type.length
-    for column in CASE_TABLE.columns
-    if isinstance(column.type, String) and column.type.length
+    column.name: length for column in CASE_TABLE.columns if (length := getattr(column.type, "length", None))
 }
 _TEAM_NAME_LIMIT = 120
 
@@ -658,13 +665,26 @@ def import_write(
         done += len(chunk)
         progress(WRITING, done, total, writing=True)
     if plan.updates:
+        # The QA lead's corrections hold while the import still brings the value the case system had when each was
+        # made; another value is taken and supersedes the correction (app.cases.corrections.rules.corrections_pin).
+        superseded: list[Superseded] = []
         stmt = CASE_TABLE.update().where(CASE_TABLE.c.id == bindparam("_id")).values(version=CASE_TABLE.c.version + 1)
         for chunk in _chunks(plan.updates, WRITE_CHUNK):
-            session.execute(
-                stmt, [{"_id": case_id, **_case_values(case, teams, case_import, now)} for case_id, case in chunk]
-            )
+            pins = _corrections_of_locked(session, [case_id for case_id, _ in chunk])
+            rows = []
+            for case_id, case in chunk:
+                values = _case_values(case, teams, case_import, now)
+                if case_id in pins:
+                    pinned = corrections_pin(values, pins[case_id])
+                    superseded += [
+                        Superseded(pin, case_id, case.child_id, to_json(values[pin.field])) for pin in pinned.superseded
+                    ]
+                    values.update(pinned.keep)
+                rows.append({"_id": case_id, **values})
+            session.execute(stmt, rows)
             done += len(chunk)
             progress(WRITING, done, total, writing=True)
+        corrections_supersede(session, superseded, case_import=case_import, actor=actor, at=now)
     for chunk in _chunks(to_close, WRITE_CHUNK):
         # An empty hash: if the child comes back in a later extract, the case is updated (reopened).
         session.execute(
@@ -746,6 +766,14 @@ def _preview_again(
         entity_id=case_import.id,
         after={"changes": changes},
     )
+
+
+def _corrections_of_locked(session: Session, case_ids: list[int]) -> dict[int, list[Pin]]:
+    """The corrections in force on these cases, read once their rows are locked (on PostgreSQL; SQLite runs one
+    writing transaction at a time): a correction saved meanwhile is then either seen here, or made to wait for this
+    import and refused as stale (its version claim), so an import never writes over a correction it did not weigh."""
+    session.execute(select(Case.id).where(Case.id.in_(case_ids)).with_for_update())
+    return corrections_in_force(session, case_ids=case_ids)
 
 
 def _create_new_teams(session: Session, plan: ImportPlan, *, actor: User | None) -> dict[str, tuple[int, int]]:

@@ -10,11 +10,14 @@ from app.audit_trail.service import audit_bulk_read, audit_record
 from app.audits import case_scope
 from app.audits import selectors as audit_selectors
 from app.cases import selectors
+from app.cases.corrections import selectors as correction_selectors
+from app.cases.corrections.permissions import may_correct_facts
 from app.cases.facts import CASE_TYPE_LABELS
 from app.cases.filters import CaseListFilter
 from app.cases.lookups import CaseReader, ReadableCase, case_number
 from app.cases.scope import scope_service_area_ids
 from app.db import SessionDep
+from app.retention import holds as legal_holds
 from app.web.templating import render, render_list
 
 router = APIRouter(tags=["cases (HTML)"])
@@ -88,6 +91,7 @@ def case_detail(request: Request, session: SessionDep, user: CaseReader, case: R
     teams = selectors.teams_by_id(session)
     areas = selectors.service_areas_by_id(session)
     settings = request.app.state.settings
+    can_hold = user.has_role(*legal_holds.LEGAL_HOLD_ROLES)  # the QA lead's Legal hold panel (app.retention.holds)
     return render(
         request,
         "cases/detail.html",
@@ -104,5 +108,10 @@ def case_detail(request: Request, session: SessionDep, user: CaseReader, case: R
                 session, audits=audit_selectors.audits_page(session, user=user, case_id=case.id, page_size=100).items
             ),
             "can_start_audit": user.has_role(Role.QA_LEAD),
+            "corrections": correction_selectors.correction_history(session, case),
+            "can_correct": may_correct_facts(user),
+            "corrected": request.query_params.get("corrected") == "1",
+            "can_hold": can_hold,
+            "legal_hold": legal_holds.case_hold_row(session, case_id=case.id) if can_hold else None,
         },
     )

@@ -34,6 +34,8 @@ class Escalation(SQLModel, table=True):
     withdrawn_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     withdrawn_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     version: int = 1
+    # When the retention schedule anonymised it (app.retention.run): its free text is gone, its figures stay.
+    anonymised_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 class EscalationChase(SQLModel, table=True):

@@ -98,6 +98,14 @@ JOBS: dict[str, JobSpec] = {
             one_at_a_time=True,
             summary="Send the day's recommendation reminders",
         ),
+        JobSpec(
+            "retention_run",
+            "app.retention.jobs:retention_job",
+            cron="30 2 * * *",
+            one_at_a_time=True,
+            max_attempts=3,
+            summary="Apply the retention schedule: remove or anonymise what is due, keep what is on legal hold",
+        ),
     )
 }
 

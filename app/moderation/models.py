@@ -64,3 +64,5 @@ class Moderation(SQLModel, table=True):
     graded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     version: int = 1
+    # When the retention schedule anonymised it (app.retention.run): its free text is gone, its figures stay.
+    anonymised_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

@@ -58,6 +58,8 @@ class Recommendation(SQLModel, table=True):
     # Whole days from raising to closing, on the local calendar: the dashboards' median reads this column.
     days_to_close: int | None = None
     version: int = Field(default=1)
+    # When the retention schedule anonymised it (app.retention.run): its free text is gone, its figures stay.
+    anonymised_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 class RecommendationTheme(SQLModel, table=True):

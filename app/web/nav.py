@@ -14,6 +14,7 @@ from app.cases.scope import CASE_READER_ROLES
 from app.escalations.permissions import ESCALATION_LIST_ROLES
 from app.moderation.agreement.permissions import AGREEMENT_ROLES
 from app.recommendations.permissions import DASHBOARD_ROLES, RECOMMENDATION_ROLES
+from app.retention.holds import LEGAL_HOLD_ROLES
 from app.sampling.permissions import PROGRAMME_ROLES
 
 __all__ = ["NAV_ENTRIES", "RECOMMENDATION_ROLES", "NavEntry", "nav_for"]
@@ -44,6 +45,8 @@ NAV_ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Teams", "/teams", frozenset(ACCOUNT_ADMIN_ROLES)),
     NavEntry("Audit trail", "/audit-trail", frozenset({Role.QA_LEAD})),
     NavEntry("Jobs", "/jobs", frozenset({Role.QA_LEAD})),
+    # Retention leads on to legal holds and records requests (one entry for data protection, not three)
+    NavEntry("Retention", "/retention", frozenset(LEGAL_HOLD_ROLES)),
     NavEntry("Your account", "/account"),
     NavEntry("Sign out", "/logout"),
 )

@@ -1,4 +1,4 @@
-"""legal holds on cases, and the record of retention runs
+"""legal holds on cases, the record of retention runs, and when a record was anonymised
 
 Revision ID: e7c3a9b1d4f6
 Revises: d6b2f8a0c3e5
@@ -18,7 +18,22 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# The records the retention schedule anonymises say when (app.retention.run): their free text is gone, their figures
+# stay, and a run does not pick them again.
+ANONYMISED = (
+    "child_case",
+    "case_import",
+    "audit",
+    "audit_reply",
+    "audit_moderation",
+    "recommendation",
+    "safeguarding_escalation",
+)
+
+
 def upgrade() -> None:
+    for table in ANONYMISED:  # a plain ADD/DROP COLUMN (SQLite 3.35+ has both): no table rebuilt
+        op.add_column(table, sa.Column("anonymised_at", UTCDateTime(), nullable=True))
     op.create_table(
         "legal_hold",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -48,3 +63,5 @@ def downgrade() -> None:
     op.drop_table("retention_run")
     op.drop_index("ix_legal_hold_case_id_lifted_at", table_name="legal_hold")
     op.drop_table("legal_hold")
+    for table in ANONYMISED:
+        op.drop_column(table, "anonymised_at")

@@ -14,6 +14,7 @@ from app.accounts.roles import Role
 from app.audit_trail.models import AuditEvent
 from app.audit_trail.service import audit_chain_link, audit_record
 from app.web.auth import SESSION_COOKIE
+from tests.conftest import TEST_NOW
 from tests.factories import login, make_user, page_text, post_form
 
 
@@ -215,3 +216,51 @@ def test_htmx_filter_request_gets_only_the_results(client, db, lead):
     assert response.status_code == 200
     assert "test.htmx" in response.text
     assert "<h1" not in response.text and "<html" not in response.text
+
+
+def test_a_redacted_event_is_shown_as_removed_with_the_date_and_rule(client, db, lead, set_clock):
+    from datetime import UTC
+
+    from app.audit_trail.service import audit_redact
+
+    kept = audit_record(db, actor=lead, action="case.view", summary="Viewed the case of child KEEP0001")
+    gone = audit_record(
+        db, actor=lead, action="case.view", summary="Viewed the case of child GONE0001", after={"child": "GONE0001"}
+    )
+    audit_chain_link(db)
+    set_clock(datetime(2026, 12, 6, 10, 0, tzinfo=UTC))
+    audit_redact(db, events=[gone], rule="closed_cases", actor=None)
+    audit_chain_link(db)
+    set_clock(TEST_NOW)  # the lead's session, issued then, is still valid
+    response = client.get("/audit-trail?action=case.view")
+    assert response.status_code == 200
+    assert "GONE0001" not in response.text
+    what = {row[0]: row[5] for row in rows(response.text)}
+    assert what[str(gone.seq)] == "Details removed on 6 Dec 2026 under retention rule closed_cases"
+    assert what[str(kept.seq)] == "Viewed the case of child KEEP0001"
+    assert '<strong class="govuk-tag govuk-tag--grey">Details removed</strong>' in response.text
+    redaction = rows(client.get("/audit-trail?action=audit_trail.redact").text)
+    assert [row[5] for row in redaction] == [
+        f"Removed the details of 1 event under rule closed_cases Details of event {gone.seq + 1} "
+        f'After: {{"events": [{gone.seq}], "rule": "closed_cases"}}'
+    ]
+
+
+def test_verify_lists_the_redactions_by_day_and_rule(client, db, lead, set_clock):
+    from datetime import UTC
+
+    from app.audit_trail.service import audit_redact
+
+    events = [audit_record(db, actor=lead, action="case.view", summary=f"Viewed child C{i}") for i in range(3)]
+    audit_chain_link(db)
+    set_clock(datetime(2026, 12, 6, 10, 0, tzinfo=UTC))
+    audit_redact(db, events=events[:2], rule="closed_cases", actor=None)
+    set_clock(datetime(2026, 12, 7, 10, 0, tzinfo=UTC))
+    audit_redact(db, events=events[2:], rule="trail_details", actor=None)
+    audit_chain_link(db)
+    set_clock(TEST_NOW)  # the lead's session, issued then, is still valid
+    text_ = page_text(post_form(client, "/audit-trail/verify").text)
+    assert "The audit trail is intact" in text_
+    assert "The details of 3 events were removed, each by a redaction recorded in the trail." in text_
+    assert "6 December 2026: 2 events under rule closed_cases" in text_
+    assert "7 December 2026: 1 event under rule trail_details" in text_

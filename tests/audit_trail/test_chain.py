@@ -17,7 +17,9 @@ from app.audit_trail.service import (
     audit_chain_verify,
     audit_checkpoint_write,
     audit_record,
+    details_digest,
     event_digest,
+    event_digest_v2,
 )
 from tests.factories import make_user
 
@@ -188,34 +190,35 @@ def test_verify_detects_a_changed_summary(db):
     assert check.checked == second.seq - 1
 
 
-def _fields(event: AuditEvent) -> dict:
-    keys = (
-        "seq",
-        "occurred_at",
-        "actor_id",
-        "actor_label",
-        "action",
-        "entity_type",
-        "entity_id",
-        "summary",
-        "before",
-        "after",
-        "prev_hash",
+def _rehashed(event: AuditEvent, *, prev_hash: str, summary: str) -> tuple[str, str]:
+    """The details hash and hash an event would have with this summary after this hash: what someone who rewrites
+    the table, and knows how the trail hashes, computes (everything but the key)."""
+    details = details_digest(summary=summary, before=event.before, after=event.after)
+    digest = event_digest_v2(
+        seq=event.seq,
+        occurred_at=event.occurred_at,
+        actor_id=event.actor_id,
+        actor_label=event.actor_label,
+        action=event.action,
+        entity_type=event.entity_type,
+        entity_id=event.entity_id,
+        details_hash=details,
+        prev_hash=prev_hash,
     )
-    return {k: getattr(event, k) for k in keys}
+    return details, digest
 
 
 def test_verify_detects_a_rehashed_row_by_its_seal(db):
-    """Recomputing the altered row's own hash does not help: its seal, made with a key the database does not
+    """Recomputing the altered row's own hashes does not help: its seal, made with a key the database does not
     hold, no longer matches."""
     _, _, (_first, second, _third) = _record_three(db)
     db.flush()
     _allow_tampering(db)
-    fields = {**_fields(second), "summary": "Something innocent"}
+    details, digest = _rehashed(second, prev_hash=second.prev_hash, summary="Something innocent")
     db.execute(
         update(AuditEvent)
         .where(AuditEvent.id == second.id)
-        .values(summary="Something innocent", hash=event_digest(**fields))
+        .values(summary="Something innocent", details_hash=details, hash=digest)
     )
     db.expire_all()
     check = audit_chain_verify(db)
@@ -233,14 +236,12 @@ def test_a_superuser_who_rehashes_the_whole_chain_is_still_caught(db):
     events = db.execute(select(AuditEvent).where(AuditEvent.seq >= second.seq).order_by(AuditEvent.seq)).scalars()
     prev = second.prev_hash
     for event in list(events):
-        fields = {**_fields(event), "prev_hash": prev}
-        if event.id == second.id:
-            fields["summary"] = "Something innocent"
-        digest = event_digest(**fields)
+        summary = "Something innocent" if event.id == second.id else event.summary
+        details, digest = _rehashed(event, prev_hash=prev, summary=summary)
         db.execute(
             update(AuditEvent)
             .where(AuditEvent.id == event.id)
-            .values(summary=fields["summary"], prev_hash=prev, hash=digest)
+            .values(summary=summary, prev_hash=prev, details_hash=details, hash=digest)
         )
         prev = digest
     db.execute(update(AuditChainHead).values(last_hash=prev))

@@ -45,6 +45,7 @@ QA_LEAD_SEES = [
     "Teams",
     "Audit trail",
     "Jobs",
+    "Retention",
     "Your account",
     "Sign out",
 ]

@@ -85,3 +85,26 @@ def test_a_preview_expires_at_its_time_and_only_while_waiting():
     assert preview_expired("previewed", at, at)
     assert not preview_expired("committed", at, at + timedelta(days=1))
     assert not preview_expired("previewed", None, at)
+
+
+def test_a_fact_longer_than_its_column_is_a_problem_naming_the_row_not_a_database_error():
+    """Every text column's width is known (SQLModel's AutoString included), so an Annex A or SSDA903 value too long
+    for the register is reported on its row instead of failing the write (PostgreSQL refuses over-long text)."""
+    from app.cases.facts import CaseFacts, RowFacts
+    from app.cases.service import _length_problems
+
+    row = RowFacts(child_id="C1", list_key="List 6", case_type="cin", sheet="List 6", row=7)
+    case = CaseFacts(
+        child_id="C1",
+        case_type="cin",
+        status="open",
+        start_date=None,
+        end_date=None,
+        team_name=None,
+        source_lists=["List 6"],
+        involvements={},
+        facts={"worker_name": "W" * 121, "gender": "Female"},
+    )
+    [problem] = _length_problems(case, [row])
+    assert (problem.sheet, problem.row, problem.column) == ("List 6", 7, "worker_name")
+    assert problem.message == "This is longer than 120 characters"

@@ -25,7 +25,7 @@ from app.cases.cleaning import (
     parse_yes_no,
     strip_list_prefix,
 )
-from app.cases.facts import FACT_FIELDS, CaseType, Problem, RowFacts
+from app.cases.facts import FACT_FIELDS, FACT_RANGES, CaseType, Problem, RowFacts
 from app.cases.readers import ReadResult, UploadedFile
 
 LIST_PREFIX = "csv"
@@ -256,9 +256,9 @@ def _read_row(
         if name not in columns:
             continue
         if name == "birth_year":
-            facts[name] = parsed(name, lambda v: _parse_int(v, 1900, 2100, "year"))
+            facts[name] = parsed(name, lambda v: _parse_int(v, *FACT_RANGES["birth_year"]))
         elif name == "birth_month":
-            facts[name] = parsed(name, lambda v: _parse_int(v, 1, 12, "month"))
+            facts[name] = parsed(name, lambda v: _parse_int(v, *FACT_RANGES["birth_month"]))
         elif kind is date:
             facts[name] = parsed(name, parse_date)
             if facts[name] and facts[name] > today:
