@@ -5,7 +5,7 @@ from app.audit_templates.models import TemplateVersion
 from app.audit_trail.models import AuditChainHead, AuditEvent
 from app.audits.models import Audit, AuditAnswer, AuditDueChange, AuditReply
 from app.audits.partners.models import PanelMeeting, SectionPartner
-from app.cases.models import Case, CaseFactCorrection, CaseImport, CaseImportFile, WorkerLink
+from app.cases.models import Case, CaseFactCorrection, CaseImport, CaseImportFile, LegalHold, WorkerLink
 from app.escalations.models import Escalation, EscalationChase
 from app.jobs.models import JobFailure
 from app.moderation.models import Moderation
@@ -18,7 +18,7 @@ from app.recommendations.models import (
     Theme,
 )
 from app.reports.packs.models import BoardPackRecord, PackDelivery, PackSchedule
-from app.retention.models import LegalHold, RetentionRun
+from app.retention.models import RetentionRun
 from app.sampling.models import Cycle, Sample, SampleCase
 
 __all__ = [

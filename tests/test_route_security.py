@@ -248,7 +248,7 @@ def world(db):
     )
     db.add_all([schedule, pack])
     db.flush()
-    from app.retention.models import LegalHold
+    from app.cases.models import LegalHold
 
     hold = LegalHold(case_id=case.id, reason="Walk legal hold: a complaint", placed_by_id=lead.id)  # still active
     db.add(hold)

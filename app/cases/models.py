@@ -177,3 +177,21 @@ class CaseFactCorrection(SQLModel, table=True):
     superseded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     superseded_by_import_id: int | None = Field(default=None, foreign_key="case_import.id")
     superseded_by_correction_id: int | None = Field(default=None, foreign_key="case_fact_correction.id")
+
+
+class LegalHold(SQLModel, table=True):
+    """A case (and everything about it: audits, answers, moderation, replies, recommendations, escalations, what the
+    trail says of it) kept past its retention period, for a reason the QA lead gives (a complaint, litigation, an
+    inquiry). Lifted, never deleted: the row says who lifted it, when and why."""
+
+    __tablename__ = "legal_hold"
+    __table_args__ = (Index("ix_legal_hold_case_id_lifted_at", "case_id", "lifted_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="child_case.id")
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    placed_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    placed_at: datetime = Field(default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False))
+    lifted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    lifted_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    lifted_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -29,11 +29,10 @@ from app.accounts import selectors as account_selectors
 from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audit_trail.service import audit_record
-from app.cases.models import Case
+from app.cases.models import Case, LegalHold
 from app.db import valid_row_id
 from app.errors import Conflict, ValidationFailed
 from app.pagination import Page, paginate
-from app.retention.models import LegalHold
 
 LEGAL_HOLD_ROLES: tuple[Role, ...] = (Role.QA_LEAD,)
 

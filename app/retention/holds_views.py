@@ -26,13 +26,12 @@ from sqlmodel import Session
 from app.accounts.models import User
 from app.audit_trail.service import audit_bulk_read
 from app.cases.lookups import ReadableCase, ReadableCaseId
-from app.cases.models import Case
+from app.cases.models import Case, LegalHold
 from app.db import RowId, SessionDep
 from app.errors import Conflict, ValidationFailed
 from app.numbers import parse_int
 from app.pagination import MAX_PAGE, MAX_PAGE_SIZE, PageOut, page_number
 from app.retention import holds
-from app.retention.models import LegalHold
 from app.web.auth import RoleGuard
 from app.web.forms import FormDep, attempt, clip, form_data, see_other
 from app.web.lookup import not_found

@@ -38,12 +38,12 @@ from app.audit_trail.selectors import trail_events_about_child
 from app.audit_trail.service import Actor, audit_record, audit_redact, commit_and_link
 from app.audits.models import Audit, AuditAnswer, AuditDueChange, AuditReply
 from app.audits.partners.models import PanelMeeting, SectionPartner
-from app.cases.models import Case, CaseFactCorrection, CaseImport, CaseImportFile
+from app.cases.models import Case, CaseFactCorrection, CaseImport, CaseImportFile, LegalHold
 from app.escalations.models import Escalation, EscalationChase
 from app.moderation.models import Moderation
 from app.notifications.models import EmailOutbox, Notification
 from app.recommendations.models import Recommendation, RecommendationEvent, RecommendationTheme
-from app.retention.models import LegalHold, RetentionRun
+from app.retention.models import RetentionRun
 from app.retention.schedule import Rule, Schedule
 from app.sampling.models import SampleCase
 

@@ -9,8 +9,9 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlmodel import col
 
+from app.cases.models import LegalHold
 from app.db import SessionDep
-from app.retention.models import LegalHold, RetentionRun
+from app.retention.models import RetentionRun
 from app.retention.run import DONE_WORDS, retention_run
 from app.retention.schedule import KINDS, ScheduleError, schedule_load
 from app.web.auth import QALead

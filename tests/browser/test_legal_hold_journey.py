@@ -10,10 +10,9 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.cases.models import Case
+from app.cases.models import Case, LegalHold
 from app.db import make_engine
 from app.demo.generator import demo_logins
-from app.retention.models import LegalHold
 from tests.browser.conftest import LiveServer
 from tests.browser.helpers import (
     check_accessibility,

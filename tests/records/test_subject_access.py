@@ -24,7 +24,7 @@ from app.audit_trail.models import AuditEvent
 from app.audit_trail.service import audit_record
 from app.audits.models import Audit, AuditAnswer, AuditDueChange, AuditReply
 from app.audits.partners.models import PanelMeeting, SectionPartner
-from app.cases.models import Case, CaseFactCorrection, CaseImport
+from app.cases.models import Case, CaseFactCorrection, CaseImport, LegalHold
 from app.escalations.models import Escalation, EscalationChase
 from app.moderation.models import Moderation
 from app.recommendations.models import Recommendation, RecommendationEvent, RecommendationTheme, Theme
@@ -121,6 +121,7 @@ def child(db, client):
         birth_month=4,
     )
     other = make_case(db, child_id=CHILD + "0", team=team)  # an ID that begins with this child's: never theirs
+    db.add(LegalHold(case_id=case.id, reason="Complaint to the Ombudsman about the plan", placed_by_id=lead.id))
 
     # Where the facts came from: the last import, and a full import that listed the case to close.
     last = CaseImport(
@@ -420,7 +421,9 @@ def test_the_records_hold_every_row_the_database_has_about_the_child(db, setting
     assert "reply author" in people[STAFF["wendy.worker"]]["roles"]
     assert WORKER_CMS_ID in people[STAFF["wendy.worker"]]["also_known_as"]
     assert records["about"]["produced_by"]["name"] == STAFF["quinn.lead"]
-    assert records["legal_holds"]["included"] is False
+    [hold] = records["legal_holds"]["items"]
+    assert hold["reason"] == "Complaint to the Ombudsman about the plan" and hold["lifted_at"] is None
+    assert hold["placed_by"]["name"] == STAFF["quinn.lead"]
 
 
 # --- Redaction: a pure function of the structure ---------------------------------------------------------------------

@@ -17,12 +17,11 @@ from sqlmodel import Session
 from app.accounts.models import User
 from app.accounts.roles import Role
 from app.audit_trail.models import AuditEvent
-from app.cases.models import Case
+from app.cases.models import Case, LegalHold
 from app.cli import alembic_upgrade
 from app.db import make_engine
 from app.errors import Conflict, ValidationFailed
 from app.retention import holds
-from app.retention.models import LegalHold
 from tests.conftest import fresh_database_url, using_postgres
 from tests.factories import api_headers, login, make_case, make_team, make_user, page_text, post_form
 

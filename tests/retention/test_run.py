@@ -23,7 +23,7 @@ from app.audit_trail.models import AuditEvent
 from app.audit_trail.selectors import trail_events_about_child
 from app.audit_trail.service import audit_chain_verify, audit_record, commit_and_link
 from app.audits.models import Audit, AuditAnswer, AuditReply
-from app.cases.models import Case, CaseImport, CaseImportFile
+from app.cases.models import Case, CaseImport, CaseImportFile, LegalHold
 from app.cli import alembic_upgrade
 from app.db import make_engine
 from app.moderation.models import Moderation
@@ -32,7 +32,7 @@ from app.recommendations.models import Recommendation, RecommendationEvent
 from app.reports.filters import report_filter_from_query
 from app.reports.report import build_report
 from app.retention import run as retention
-from app.retention.models import LegalHold, RetentionRun
+from app.retention.models import RetentionRun
 from app.retention.run import retention_run
 from app.retention.schedule import DEFAULT_SCHEDULE, schedule_load
 from app.sampling.models import SampleCase

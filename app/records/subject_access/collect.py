@@ -20,7 +20,7 @@ Top-level keys, in document order:
     recommendations  recommendations on the case or its audits, with their themes and history
     escalations      safeguarding escalations on the case, with the chase ladder's steps
     access_log       what the audit trail records about these records: who viewed, exported or changed them, when
-    legal_holds      legal holds on the case (not collected here: marked as not included)
+    legal_holds      legal holds on the case: when, why and by whom placed, and lifted
     people           every person referred to above
 """
 
@@ -44,7 +44,7 @@ from app.audits import selectors as audit_selectors
 from app.audits.models import Audit, AuditDueChange, AuditReply
 from app.audits.partners.models import PanelMeeting, SectionPartner
 from app.cases import selectors as case_selectors
-from app.cases.models import Case, CaseFactCorrection, CaseImport
+from app.cases.models import Case, CaseFactCorrection, CaseImport, LegalHold
 from app.escalations import rules as escalation_rules
 from app.escalations import selectors as escalation_selectors
 from app.escalations.models import Escalation
@@ -80,10 +80,6 @@ PRIMARY_ROLES = (
     "produced these records",
 )
 CORRECTION_OMITS = {"case_id", "corrected_by_id"}  # the case is the record's; who corrected it is a person
-NOT_INCLUDED_LEGAL_HOLDS = (
-    "Legal holds are not included in this version of the records request: they are kept by the retention area, "
-    "which this collection does not read yet."
-)
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -748,6 +744,26 @@ def requested_case(session: Session, *, user: User, child_id: str) -> Case | Non
     return None
 
 
+def _legal_holds(session: Session, case: Case, people: People) -> dict[str, Any]:
+    """The legal holds on the case, oldest first, with who placed and lifted them and why."""
+    rows = session.execute(
+        select(LegalHold).where(col(LegalHold.case_id) == case.id).order_by(col(LegalHold.placed_at), col(LegalHold.id))
+    ).scalars()
+    items = [
+        {
+            "id": h.id,
+            "placed_at": _iso(h.placed_at),
+            "reason": h.reason,
+            "placed_by": people.user(h.placed_by_id, "placed a legal hold"),
+            "lifted_at": _iso(h.lifted_at),
+            "lifted_by": people.user(h.lifted_by_id, "lifted a legal hold"),
+            "lifted_reason": h.lifted_reason,
+        }
+        for h in rows
+    ]
+    return {"included": True, "items": items}
+
+
 def records_collect(
     session: Session,
     *,
@@ -772,7 +788,7 @@ def records_collect(
     records["recommendations"] = _recommendations(session, case, [a["id"] for a in records["audits"]], people)
     records["escalations"] = _escalations(session, case, people)
     records["access_log"], entities = _access_log(session, case, records, people)
-    records["legal_holds"] = {"included": False, "note": NOT_INCLUDED_LEGAL_HOLDS, "items": []}
+    records["legal_holds"] = _legal_holds(session, case, people)
     _name_mentions(records, people)
     records["about"] = {
         "format": FORMAT,
@@ -797,7 +813,6 @@ def records_collect(
         },
         "trail_entities": entities,
         "not_included": [
-            {"what": "Legal holds", "why": NOT_INCLUDED_LEGAL_HOLDS},
             {
                 "what": "This request itself",
                 "why": "Producing these records is recorded in the audit trail as it finishes, so it is not listed "
