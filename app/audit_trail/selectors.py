@@ -50,21 +50,28 @@ def audit_actions(session: Session) -> list[str]:
     return list(session.execute(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).scalars())
 
 
+MENTIONS_PER_QUERY = 100  # child IDs per statement: three LIKEs each, well inside SQLite's expression depth
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def trail_events_about(
-    entities: Mapping[str, Iterable[object]], *, mention: str | None = None
+    entities: Mapping[str, Iterable[object]], *, mention: str | None = None, mentions: Iterable[str] = ()
 ) -> Select[tuple[AuditEvent]]:
     """A query for the events about some records: those whose (entity_type, entity_id) is one of `entities`
-    ({"audit": [3, 4], "case": [12]}), and, where `mention` is given (a child ID), every event whose summary or
-    before/after details name it. Oldest first. Used to answer a child's records request and to redact what the
-    trail says about a child whose records are removed. `mention` matches as text (a child ID that begins another
-    child's matches too): `trail_events_about_child` keeps only the events that name that exact ID."""
+    ({"audit": [3, 4], "case": [12]}), and every event whose summary or before/after details name one of the
+    `mentions` (child IDs; `mention` for one). Oldest first. Used to answer a child's records request and to redact what
+    the trail says about children whose records are removed. Mentions match as text (a child ID that begins another
+    child's matches too): `trail_events_about_children` keeps only the events that name an exact ID."""
     conditions = [
         (AuditEvent.entity_type == kind) & AuditEvent.entity_id.in_([str(i) for i in ids])
         for kind, ids in entities.items()
         if ids
     ]
-    if mention:
-        pattern = "%" + mention.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    for text in [*([mention] if mention else []), *mentions]:
+        pattern = _like(text)
         conditions += [
             AuditEvent.summary.like(pattern, escape="\\"),
             cast(AuditEvent.before, String).like(pattern, escape="\\"),
@@ -78,11 +85,29 @@ def _names(event: AuditEvent, pattern: re.Pattern[str]) -> bool:
     return any(pattern.search(text) for text in texts)
 
 
+def trail_events_about_children(
+    session: Session, entities: Mapping[str, Iterable[object]], *, child_ids: Iterable[str]
+) -> list[AuditEvent]:
+    """The events about these records or naming one of these child IDs as a whole word (never a longer ID it
+    begins), oldest first, each once: one pass over the trail per MENTIONS_PER_QUERY children, not one per child."""
+    wanted = {(kind, str(i)) for kind, ids in entities.items() for i in ids}
+    ids = sorted(set(child_ids), key=len, reverse=True)
+    if not ids:
+        events = session.execute(trail_events_about(entities)).scalars()
+        return [e for e in events if (e.entity_type, e.entity_id) in wanted]
+    found: dict[int, AuditEvent] = {}
+    for start in range(0, len(ids), MENTIONS_PER_QUERY):
+        chunk = ids[start : start + MENTIONS_PER_QUERY]
+        pattern = re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(map(re.escape, chunk)) + r")(?![A-Za-z0-9])")
+        scope = entities if start == 0 else {}
+        for event in session.execute(trail_events_about(scope, mentions=chunk)).scalars():
+            if event.id is not None and ((event.entity_type, event.entity_id) in wanted or _names(event, pattern)):
+                found[event.id] = event
+    return [found[key] for key in sorted(found)]
+
+
 def trail_events_about_child(
     session: Session, entities: Mapping[str, Iterable[object]], *, child_id: str
 ) -> list[AuditEvent]:
     """The events about these records or naming this child ID as a whole word (never a longer ID it begins)."""
-    wanted = {(kind, str(i)) for kind, ids in entities.items() for i in ids}
-    pattern = re.compile(r"(?<![A-Za-z0-9])" + re.escape(child_id) + r"(?![A-Za-z0-9])")
-    events = session.execute(trail_events_about(entities, mention=child_id)).scalars()
-    return [e for e in events if (e.entity_type, e.entity_id) in wanted or _names(e, pattern)]
+    return trail_events_about_children(session, entities, child_ids=[child_id])

@@ -34,7 +34,7 @@ from app.audit_templates.models import TemplateVersion
 from app.audit_templates.schema import QuestionType
 from app.audit_templates.service import template_definition
 from app.audit_trail.models import AuditEvent
-from app.audit_trail.selectors import trail_events_about_child
+from app.audit_trail.selectors import trail_events_about_children
 from app.audit_trail.service import Actor, audit_record, audit_redact, commit_and_link
 from app.audits.models import Audit, AuditAnswer, AuditDueChange, AuditReply
 from app.audits.partners.models import PanelMeeting, SectionPartner
@@ -165,15 +165,10 @@ def _case_refs(session: Session, case_ids: list[int]) -> dict[str, list[int]]:
 
 def _redact_about_cases(session: Session, case_ids: list[int], rule: str) -> None:
     """What the trail says about these children: the events about their records or naming their child IDs."""
-    events: dict[int, AuditEvent] = {}
-    for case_id, child_id in session.execute(
-        select(col(Case.id), col(Case.child_id)).where(col(Case.id).in_(case_ids))
-    ).all():
-        refs = _case_refs(session, [case_id])
-        for event in trail_events_about_child(session, refs, child_id=child_id):
-            events.setdefault(event.id or 0, event)
+    child_ids = list(session.execute(select(col(Case.child_id)).where(col(Case.id).in_(case_ids))).scalars())
+    events = trail_events_about_children(session, _case_refs(session, case_ids), child_ids=child_ids)
     if events:
-        audit_redact(session, events=[e for _, e in sorted(events.items())], rule=rule, actor=None)
+        audit_redact(session, events=events, rule=rule, actor=None)
 
 
 def _corrections_delete(session: Session, case_ids: list[int]) -> None:
@@ -533,13 +528,12 @@ HANDLERS: dict[str, Handler] = {
 
 def _trail_held_ids(session: Session) -> set[int]:
     """Events about a held child (their records or their child ID): their details are kept while the hold lasts."""
-    held: set[int] = set()
-    rows = session.execute(select(col(Case.id), col(Case.child_id)).where(col(Case.id).in_(_held_cases()))).all()
-    for case_id, child_id in rows:
-        held.update(
-            e.id for e in trail_events_about_child(session, _case_refs(session, [case_id]), child_id=child_id) if e.id
-        )
-    return held
+    held = list(session.execute(select(col(Case.id), col(Case.child_id)).where(col(Case.id).in_(_held_cases()))).all())
+    if not held:
+        return set()
+    refs = _case_refs(session, [case_id for case_id, _ in held])
+    events = trail_events_about_children(session, refs, child_ids=[child_id for _, child_id in held])
+    return {e.id for e in events if e.id is not None}
 
 
 def _count(session: Session, stmt: IdQuery) -> int:

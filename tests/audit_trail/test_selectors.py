@@ -58,3 +58,18 @@ def test_once_redacted_the_trail_no_longer_names_the_child(db):
     assert [(e.id, e.summary) for e in still] == [(w["case"].id, "Details removed under retention rule closed_cases")]
     check = audit_chain_verify(db)
     assert check.ok and check.redacted == 4
+
+
+def test_events_about_many_children_at_once_in_chunks(db, monkeypatch):
+    """A retention batch asks once for all its children; chunked statements find each child's events once."""
+    import app.audit_trail.selectors as selectors
+
+    w = _world(db)
+    second = audit_record(db, actor=None, action="case.search", summary="Searched for DEMO7000001 and DEMO6900650")
+    audit_chain_link(db)
+    monkeypatch.setattr(selectors, "MENTIONS_PER_QUERY", 1)  # one child per statement: the chunks must add up
+    found = selectors.trail_events_about_children(
+        db, {"case": [12]}, child_ids=["DEMO6900650", "DEMO7000001", "DEMO6900650"]
+    )
+    assert [e.id for e in found] == [w[k].id for k in ("case", "naming", "details")] + [second.id]
+    assert selectors.trail_events_about_children(db, {"audit": [3]}, child_ids=[]) == [w["audit"]]
