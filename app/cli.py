@@ -545,7 +545,7 @@ def retention_run_command(
             f" (ids {', '.join(map(str, outcome.examples))}{', ...' if outcome.due > len(outcome.examples) else ''})"
         )
         typer.echo(
-            f"  {outcome.kind}: {outcome.due} due before {outcome.cutoff.isoformat()}, {outcome.held} kept by a legal"
+            f"  {outcome.kind}: {outcome.due} due (on or before {outcome.cutoff.isoformat()}), {outcome.held} kept by a legal"
             f" hold; {outcome.due if dry_run else outcome.done} {verb} {DONE_WORDS[outcome.action]}"
             + (examples if outcome.due else "")
         )
@@ -563,7 +563,8 @@ def retention_run_command(
         )
     total = sum(o.due if dry_run else o.done for o in outcome.rules)
     held = sum(o.held for o in outcome.rules)
-    typer.echo(f"{total} records {verb} removed, anonymised or redacted; {held} kept by legal holds.")
+    done = "Would be removed, anonymised or redacted" if dry_run else "Removed, anonymised or redacted"
+    typer.echo(f"{done}: {total}; kept by legal holds: {held}.")
     if outcome.problem:
         _fail(f"The run stopped: {outcome.problem}")
 

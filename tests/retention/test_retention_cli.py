@@ -45,13 +45,13 @@ def test_a_dry_run_prints_what_is_due_and_the_run_applies_it(upgraded, engine) -
 
     out = plain(ok("retention", "run", "--dry-run"))
     assert out.startswith("Dry run: nothing will change.")
-    assert "sign_in_attempts: 1 due before 2025-11-26, 0 kept by a legal hold; 1 would be deleted (ids" in out
+    assert "sign_in_attempts: 1 due (on or before 2025-11-26), 0 kept by a legal hold; 1 would be deleted (ids" in out
     with Session(engine) as session:
         assert session.execute(select(LoginAttempt)).all() and not session.execute(select(RetentionRun)).all()
 
     out = plain(ok("retention", "run"))
-    assert "sign_in_attempts: 1 due before 2025-11-26, 0 kept by a legal hold; 1 were deleted" in out
-    assert "records were removed, anonymised or redacted; 0 kept by legal holds." in out
+    assert "sign_in_attempts: 1 due (on or before 2025-11-26), 0 kept by a legal hold; 1 were deleted" in out
+    assert "Removed, anonymised or redacted: 1; kept by legal holds: 0." in out
     with Session(engine) as session:
         assert not session.execute(select(LoginAttempt).where(LoginAttempt.username == "someone")).all()
         (run,) = session.execute(select(RetentionRun)).scalars()
