@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Integer, bindparam, delete, select, update
 from sqlmodel import Session
 
 from app import clock
@@ -79,6 +79,9 @@ _TEXT_LIMITS = {
     column.name: length for column in CASE_TABLE.columns if (length := getattr(column.type, "length", None))
 }
 _TEAM_NAME_LIMIT = 120
+# Whole-number columns hold 32-bit integers: a larger count or year in an extract is a problem, not a database error.
+_INTEGER_COLUMNS = {column.name for column in CASE_TABLE.columns if isinstance(column.type, Integer)}
+_INTEGER_MAX = 2**31 - 1
 
 
 class ImportRejected(DomainError):
@@ -209,6 +212,8 @@ def _length_problems(case: CaseFacts, rows: list[RowFacts]) -> list[Problem]:
         limit = _TEXT_LIMITS.get(name)
         if isinstance(value, str) and limit and len(value) > limit:
             found.append(Problem(where.sheet, where.row, name, value[:80], f"This is longer than {limit} characters"))
+        elif name in _INTEGER_COLUMNS and isinstance(value, int) and not -_INTEGER_MAX <= value <= _INTEGER_MAX:
+            found.append(Problem(where.sheet, where.row, name, str(value)[:80], "This number is too large"))
     if case.team_name and len(normalise_name(case.team_name)) > _TEAM_NAME_LIMIT:
         found.append(
             Problem(

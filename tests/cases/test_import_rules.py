@@ -103,8 +103,9 @@ def test_a_fact_longer_than_its_column_is_a_problem_naming_the_row_not_a_databas
         team_name=None,
         source_lists=["List 6"],
         involvements={},
-        facts={"worker_name": "W" * 121, "gender": "Female"},
+        facts={"worker_name": "W" * 121, "gender": "Female", "missing_12m": 10**12, "placements_12m": 3},
     )
-    [problem] = _length_problems(case, [row])
-    assert (problem.sheet, problem.row, problem.column) == ("List 6", 7, "worker_name")
-    assert problem.message == "This is longer than 120 characters"
+    long, huge = _length_problems(case, [row])
+    assert (long.sheet, long.row, long.column) == ("List 6", 7, "worker_name")
+    assert long.message == "This is longer than 120 characters"
+    assert (huge.column, huge.value, huge.message) == ("missing_12m", str(10**12), "This number is too large")
