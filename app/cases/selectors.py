@@ -13,7 +13,7 @@ from datetime import date
 from urllib.parse import quote
 
 from sqlalchemy import ColumnElement, and_, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.accounts.models import ServiceArea, Team, User
 from app.cases.facts import CaseType
@@ -181,6 +181,21 @@ def case_get(session: Session, *, scope: ColumnElement[bool] | None, case_id: in
     if scope is not None:
         stmt = stmt.where(scope)
     return session.execute(stmt).scalar_one_or_none()
+
+
+CHILD_ID_MAX_LENGTH = 40  # as the register keeps them (Case.child_id)
+
+
+def case_by_child_id(session: Session, *, scope: ColumnElement[bool] | None, child_id: str) -> Case | None:
+    """The case of a child ID someone typed (as typed, or in capitals), if it is within `scope` (None: all)."""
+    typed = child_id.strip()
+    if not typed or len(typed) > CHILD_ID_MAX_LENGTH:
+        return None
+    stmt = select(Case).where(col(Case.child_id).in_(list(dict.fromkeys([typed, typed.upper()]))))
+    if scope is not None:
+        stmt = stmt.where(scope)
+    found = {case.child_id: case for case in session.execute(stmt).scalars()}
+    return found.get(typed) or found.get(typed.upper())
 
 
 def teams_by_id(session: Session) -> dict[int, Team]:

@@ -6,7 +6,6 @@ complaint, litigation, an inquiry), until the hold is lifted, for a reason too. 
     hold_lift           lift an active hold (once: of two lifts at once, exactly one succeeds)
     held_case_ids       the cases on hold now: what the retention run must keep
     case_hold           a case's active hold, or None
-    case_by_child_id    the case a QA lead names by its child ID, to put on hold
     holds_page          the list of holds, active ones first, optionally only active or only lifted ones
     hold_rows           holds as pages and the API show them: with the child and the people named
 
@@ -21,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Select, select, update
 from sqlmodel import Session, col
 
 from app import clock
@@ -51,7 +50,6 @@ ACTIVE = "active"
 LIFTED = "lifted"
 STATUS_LABELS = {ACTIVE: "On hold", LIFTED: "Lifted"}
 
-CHILD_ID_MAX_LENGTH = 40  # as the register keeps them
 NOT_FOUND = "There is no legal hold with that number."
 NOT_FOUND_API = "Legal hold {id} not found"
 REMOVED_CASE = "(case removed)"
@@ -95,10 +93,15 @@ def hold_status(hold: LegalHold) -> str:
 # --- Reads ------------------------------------------------------------------------------------------------------
 
 
+def held_cases() -> Select[tuple[int]]:
+    """A query of the ids of every case on legal hold now (an active hold): the retention run removes and anonymises
+    none of them, nor anything about them (it uses this as a subquery)."""
+    return select(col(LegalHold.case_id)).where(col(LegalHold.lifted_at).is_(None))
+
+
 def held_case_ids(session: Session) -> set[int]:
-    """The ids of every case on legal hold now (an active hold): the retention run removes and anonymises none of
-    them, nor anything about them."""
-    return set(session.execute(select(col(LegalHold.case_id)).where(col(LegalHold.lifted_at).is_(None))).scalars())
+    """The ids of every case on legal hold now."""
+    return set(session.execute(held_cases()).scalars())
 
 
 def case_hold(session: Session, case_id: int | None) -> LegalHold | None:
@@ -115,16 +118,6 @@ def case_hold(session: Session, case_id: int | None) -> LegalHold | None:
         .scalars()
         .first()
     )
-
-
-def case_by_child_id(session: Session, child_id: str) -> Case | None:
-    """The case with this child ID, exactly as typed or in capitals (the QA lead is told of a child by their ID), or
-    None."""
-    typed = child_id.strip()
-    if not typed or len(typed) > CHILD_ID_MAX_LENGTH:
-        return None
-    forms = list(dict.fromkeys([typed, typed.upper()]))
-    return session.execute(select(Case).where(col(Case.child_id).in_(forms)).limit(1)).scalars().first()
 
 
 def hold_get(session: Session, hold_id: int | None) -> LegalHold | None:

@@ -12,14 +12,14 @@ from app.retention.schedule import schedule_load
 log = logging.getLogger("caseaudit.retention")
 
 
-def retention_job(new_session: SessionMaker, settings: Settings, *, dry_run: bool = False) -> RunOutcome | None:
+def retention_job(new_session: SessionMaker, settings: Settings) -> RunOutcome | None:
     """Apply the schedule (unless RETENTION_RUN_DAILY is off). An invalid schedule fails the job, named on /jobs."""
-    if not settings.retention_run_daily and not dry_run:
+    if not settings.retention_run_daily:
         log.info("retention run skipped: RETENTION_RUN_DAILY is off")
         return None
     schedule = schedule_load(settings.retention_schedule)
     with new_session() as session:
-        outcome = retention_run(session, schedule, today=settings.today(), tz=settings.tz, dry_run=dry_run)
+        outcome = retention_run(session, schedule, today=settings.today(), tz=settings.tz, dry_run=False)
     if outcome.problem:
         raise RuntimeError(f"retention run stopped: {outcome.problem}")
     return outcome

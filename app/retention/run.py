@@ -25,7 +25,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, delete, false, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, String, and_, cast, delete, false, func, literal, or_, select, update
 from sqlmodel import Session, col
 
 from app import clock
@@ -43,6 +43,7 @@ from app.escalations.models import Escalation, EscalationChase
 from app.moderation.models import Moderation
 from app.notifications.models import EmailOutbox, Notification
 from app.recommendations.models import Recommendation, RecommendationEvent, RecommendationTheme
+from app.retention.holds import held_cases
 from app.retention.models import RetentionRun
 from app.retention.schedule import Rule, Schedule
 from app.sampling.models import SampleCase
@@ -106,12 +107,8 @@ def window_for(rule: Rule, today: date, tz: ZoneInfo) -> Window:
     return Window(cutoff, datetime.combine(cutoff + timedelta(days=1), time.min, tz))
 
 
-def _held_cases() -> IdQuery:
-    return select(col(LegalHold.case_id)).where(col(LegalHold.lifted_at).is_(None))
-
-
 def _held_audits() -> IdQuery:
-    return select(col(Audit.id)).where(col(Audit.case_id).in_(_held_cases()))
+    return select(col(Audit.id)).where(col(Audit.case_id).in_(held_cases()))
 
 
 def _in_held(column: Any, held: IdQuery) -> ColumnElement[bool]:
@@ -163,10 +160,11 @@ def _case_refs(session: Session, case_ids: list[int]) -> dict[str, list[int]]:
     }
 
 
-def _redact_about_cases(session: Session, case_ids: list[int], rule: str) -> None:
-    """What the trail says about these children: the events about their records or naming their child IDs."""
+def _redact_about_cases(session: Session, case_ids: list[int], rule: str, refs: dict[str, list[int]]) -> None:
+    """What the trail says about these children: the events about their records (`refs`, from `_case_refs`) or
+    naming their child IDs."""
     child_ids = list(session.execute(select(col(Case.child_id)).where(col(Case.id).in_(case_ids))).scalars())
-    events = trail_events_about_children(session, _case_refs(session, case_ids), child_ids=child_ids)
+    events = trail_events_about_children(session, refs, child_ids=child_ids)
     if events:
         audit_redact(session, events=events, rule=rule, actor=None)
 
@@ -176,27 +174,25 @@ def _corrections_delete(session: Session, case_ids: list[int]) -> None:
 
 
 def _cases_anonymise(session: Session, ids: list[int], rule: str) -> None:
-    _redact_about_cases(session, ids, rule)
+    _redact_about_cases(session, ids, rule, _case_refs(session, ids))
     _corrections_delete(session, ids)
-    now = clock.now()
-    for case_id in ids:
-        session.execute(
-            update(Case)
-            .where(col(Case.id) == case_id)
-            .values(
-                child_id=f"{ANON_PREFIX}{case_id}",
-                birth_month=None,
-                worker_name=None,
-                manager_name=None,
-                worker_id=None,
-                worker_user_id=None,
-                manager_user_id=None,
-                involvements={},
-                permanence_plan=None,
-                anonymised_at=now,
-                version=col(Case.version) + 1,
-            )
+    session.execute(
+        update(Case)
+        .where(col(Case.id).in_(ids))
+        .values(
+            child_id=literal(ANON_PREFIX) + cast(col(Case.id), String),  # "ANON-<id>", in one statement
+            birth_month=None,
+            worker_name=None,
+            manager_name=None,
+            worker_id=None,
+            worker_user_id=None,
+            manager_user_id=None,
+            involvements={},
+            permanence_plan=None,
+            anonymised_at=clock.now(),
+            version=col(Case.version) + 1,
         )
+    )
 
 
 def _recommendations_delete(session: Session, ids: Iterable[int]) -> None:
@@ -233,9 +229,9 @@ def _audits_delete(session: Session, ids: list[int], rule: str) -> None:
 
 
 def _cases_delete(session: Session, ids: list[int], rule: str) -> None:
-    _redact_about_cases(session, ids, rule)
-    _corrections_delete(session, ids)
     refs = _case_refs(session, ids)
+    _redact_about_cases(session, ids, rule, refs)
+    _corrections_delete(session, ids)
     _recommendations_delete(session, refs["recommendation"])
     _escalations_delete(session, refs["escalation"])
     _audits_delete(session, refs["audit"], rule)
@@ -255,29 +251,27 @@ def _audits_due(window: Window) -> IdQuery:
     return _completed_audits(window).where(col(Audit.anonymised_at).is_(None))
 
 
-def _text_questions(session: Session, audit_ids: list[int]) -> dict[int, set[str]]:
-    """Per audit, the keys of its template's free-text questions."""
+def _text_questions(session: Session, audit_ids: list[int]) -> list[tuple[list[int], set[str]]]:
+    """The audits grouped by template version, each group with its version's free-text question keys."""
     rows = session.execute(
-        select(col(Audit.id), TemplateVersion)
-        .join(TemplateVersion, col(TemplateVersion.id) == col(Audit.template_version_id))
-        .where(col(Audit.id).in_(audit_ids))
+        select(col(Audit.id), col(Audit.template_version_id)).where(col(Audit.id).in_(audit_ids))
     ).all()
-    by_version: dict[int, set[str]] = {}
-    found: dict[int, set[str]] = {}
-    for audit_id, version in rows:
-        if version.id not in by_version:
-            definition = template_definition(version)
-            by_version[version.id] = {q.key for q in definition.questions if q.type == QuestionType.TEXT}
-        found[audit_id] = by_version[version.id]
-    return found
+    audits_of: dict[int, list[int]] = {}
+    for audit_id, version_id in rows:
+        audits_of.setdefault(version_id, []).append(audit_id)
+    versions = session.execute(select(TemplateVersion).where(col(TemplateVersion.id).in_(audits_of))).scalars()
+    return [
+        (audits_of[v.id or 0], {q.key for q in template_definition(v).questions if q.type == QuestionType.TEXT})
+        for v in versions
+    ]
 
 
 def _audits_anonymise(session: Session, ids: list[int], rule: str) -> None:
-    for audit_id, keys in _text_questions(session, ids).items():
+    for audit_ids, keys in _text_questions(session, ids):  # one statement per template version, not per audit
         if keys:
             session.execute(
                 update(AuditAnswer)
-                .where(col(AuditAnswer.audit_id) == audit_id, col(AuditAnswer.question_key).in_(keys))
+                .where(col(AuditAnswer.audit_id).in_(audit_ids), col(AuditAnswer.question_key).in_(keys))
                 .values(value=None)
             )
     session.execute(update(AuditAnswer).where(col(AuditAnswer.audit_id).in_(ids)).values(prefill_explanation=None))
@@ -454,11 +448,11 @@ def _notification_held() -> ColumnElement[bool]:
     return or_(
         _in_held(
             col(Notification.recommendation_id),
-            select(col(Recommendation.id)).where(col(Recommendation.case_id).in_(_held_cases())),
+            select(col(Recommendation.id)).where(col(Recommendation.case_id).in_(held_cases())),
         ),
         _in_held(
             col(Notification.escalation_id),
-            select(col(Escalation.id)).where(col(Escalation.case_id).in_(_held_cases())),
+            select(col(Escalation.id)).where(col(Escalation.case_id).in_(held_cases())),
         ),
     )
 
@@ -466,13 +460,13 @@ def _notification_held() -> ColumnElement[bool]:
 HANDLERS: dict[str, Handler] = {
     "closed_cases": Handler(
         _closed_cases_due,
-        lambda: _in_held(col(Case.id), _held_cases()),
+        lambda: _in_held(col(Case.id), held_cases()),
         {"anonymise": _cases_anonymise, "delete": _cases_delete},
         "cases",
     ),
     "completed_audits": Handler(
         _audits_due,
-        lambda: _in_held(col(Audit.case_id), _held_cases()),
+        lambda: _in_held(col(Audit.case_id), held_cases()),
         {"anonymise": _audits_anonymise, "delete": _audits_delete},
         "audits",
     ),
@@ -490,13 +484,13 @@ HANDLERS: dict[str, Handler] = {
     ),
     "recommendations": Handler(
         _recommendations_due,
-        lambda: _in_held(col(Recommendation.case_id), _held_cases()),
+        lambda: _in_held(col(Recommendation.case_id), held_cases()),
         {"anonymise": _recommendations_anonymise, "delete": lambda s, ids, rule: _recommendations_delete(s, ids)},
         "recommendations",
     ),
     "escalations": Handler(
         _escalations_due,
-        lambda: _in_held(col(Escalation.case_id), _held_cases()),
+        lambda: _in_held(col(Escalation.case_id), held_cases()),
         {"anonymise": _escalations_anonymise, "delete": lambda s, ids, rule: _escalations_delete(s, ids)},
         "escalations",
     ),
@@ -528,7 +522,7 @@ HANDLERS: dict[str, Handler] = {
 
 def _trail_held_ids(session: Session) -> set[int]:
     """Events about a held child (their records or their child ID): their details are kept while the hold lasts."""
-    held = list(session.execute(select(col(Case.id), col(Case.child_id)).where(col(Case.id).in_(_held_cases()))).all())
+    held = list(session.execute(select(col(Case.id), col(Case.child_id)).where(col(Case.id).in_(held_cases()))).all())
     if not held:
         return set()
     refs = _case_refs(session, [case_id for case_id, _ in held])

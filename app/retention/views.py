@@ -9,8 +9,8 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlmodel import col
 
-from app.cases.models import LegalHold
 from app.db import SessionDep
+from app.retention.holds import held_case_ids
 from app.retention.models import RetentionRun
 from app.retention.run import DONE_WORDS, retention_run
 from app.retention.schedule import KINDS, ScheduleError, schedule_load
@@ -24,7 +24,7 @@ RECENT_RUNS = 10
 @router.get("/retention")
 def retention_page(request: Request, session: SessionDep, _: QALead) -> Response:
     settings = request.app.state.settings
-    held = len(list(session.execute(select(col(LegalHold.id)).where(col(LegalHold.lifted_at).is_(None))).scalars()))
+    held = len(held_case_ids(session))
     runs = list(
         session.execute(select(RetentionRun).order_by(col(RetentionRun.id).desc()).limit(RECENT_RUNS)).scalars()
     )

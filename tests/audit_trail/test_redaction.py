@@ -11,6 +11,7 @@ from sqlalchemy import Engine, Integer, String, column, delete, event, null, sel
 from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session
 
+from app import clock
 from app.accounts.models import User
 from app.audit_trail.models import AuditChainHead, AuditEvent
 from app.audit_trail.service import (
@@ -273,9 +274,7 @@ def test_pending_missing_and_redaction_events_are_skipped_and_counted(db):
     assert earlier is not None
     audit_chain_link(db)
     pending = audit_record(db, actor=None, action="case.view", summary="Viewed the case of child DEMO6900650")
-    unflushed = AuditEvent(
-        occurred_at=datetime.now(UTC), actor_label="x", action="case.view", summary="Not flushed yet"
-    )
+    unflushed = AuditEvent(occurred_at=clock.now(), actor_label="x", action="case.view", summary="Not flushed yet")
     result = audit_redact(db, events=[pending, linked[1], earlier, 10**9, unflushed], rule="closed_cases", actor=None)
     assert result.redacted == (linked[1].seq,)
     assert (result.pending, result.refused, result.not_found, result.already_redacted, result.legacy) == (2, 1, 1, 0, 0)
@@ -445,7 +444,7 @@ def test_a_redacted_event_pointing_at_no_redaction_is_caught(db, points_at):
             summary=redacted_summary("closed_cases"),
             before=null(),
             after=null(),
-            redacted_at=datetime.now(UTC),
+            redacted_at=clock.now(),
             redaction_rule="closed_cases",
             redacted_by_id=by,
         )

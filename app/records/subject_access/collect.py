@@ -45,6 +45,7 @@ from app.audits.models import Audit, AuditDueChange, AuditReply
 from app.audits.partners.models import PanelMeeting, SectionPartner
 from app.cases import selectors as case_selectors
 from app.cases.models import Case, CaseFactCorrection, CaseImport, LegalHold
+from app.cases.selectors import case_by_child_id
 from app.escalations import rules as escalation_rules
 from app.escalations import selectors as escalation_selectors
 from app.escalations.models import Escalation
@@ -730,18 +731,7 @@ def _name_mentions(records: dict[str, Any], people: People) -> None:
 
 def requested_case(session: Session, *, user: User, child_id: str) -> Case | None:
     """The case of this child ID (as typed, or in capitals), if `user` may see it."""
-    wanted = child_id.strip()
-    if not wanted or len(wanted) > 40:
-        return None
-    scope = case_scope.case_scope_filter(user)
-    for form in dict.fromkeys([wanted, wanted.upper()]):
-        stmt = select(Case).where(col(Case.child_id) == form)
-        if scope is not None:
-            stmt = stmt.where(scope)
-        found = session.execute(stmt).scalar_one_or_none()
-        if found is not None:
-            return found
-    return None
+    return case_by_child_id(session, scope=case_scope.case_scope_filter(user), child_id=child_id)
 
 
 def _legal_holds(session: Session, case: Case, people: People) -> dict[str, Any]:
